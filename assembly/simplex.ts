@@ -1,0 +1,784 @@
+// Exact optimal transport: the primal network simplex on the complete bipartite graph (sources 0..n-1,
+// sinks n..n+m-1), uncapacitated, f64. The spanning-tree bookkeeping (parent / thread / succ_num /
+// last_succ, strongly feasible leaving-arc rule, block-search pricing) follows the structure of LEMON's
+// NetworkSimplex, specialised for transport:
+// - arc e = i*m + j is implicit (source i, sink j), so there is no per-arc storage at all: only the n×m
+//   cost matrix in dense mode, nothing n×m in point-cloud mode (costs evaluated on the fly);
+// - flows are non-zero on tree arcs only, so they live per node (the flow on the arc to its parent);
+// - the start is a feasible staircase tree (north-west corner on a caller-chosen ordering) instead of
+//   big-M artificial arcs, which keeps the potentials at the scale of the costs;
+// - a single artificial arc of cost 0 and flow 0 hangs the tree from the root; it can never be on a
+//   pivot cycle, so it never leaves.
+import { powerOfSquaredDistance } from './cost';
+
+const UP: i32 = 1; // the tree arc points from the node to its parent
+const DOWN: i32 = -1; // the tree arc points from the parent to the node
+
+export const NS_OPTIMAL: i32 = 0;
+export const NS_RUNNING: i32 = 1; // the pivot budget of this call ran out; call nsRun again
+export const NS_UNBOUNDED: i32 = 2; // cannot happen for valid input; reported, never hidden
+
+@unmanaged
+class Simplex {
+  n: i32;
+  m: i32;
+  nodes: i32; // n + m + 1, the root is n + m
+  root: i32;
+  // geometry
+  mode: i32; // 0: dense costs, 1: point clouds
+  cost: usize; // n*m f64 (mode 0)
+  X: usize; // n*d f64 (mode 1)
+  Y: usize; // m*d f64 (mode 1)
+  Yt: usize; // d*m f64, Y by coordinate for the SIMD pricing (mode 1)
+  vectorCost: bool; // costPair applies: dense, or point clouds with power 1 or 2
+  d: i32;
+  power: f64;
+  // per node
+  supply: usize; // f64
+  pi: usize; // f64 potentials: reduced cost of arc (i, j) is c_ij + pi_i − pi_j
+  parent: usize; // i32
+  pred: usize; // i32, arc id of the tree arc to the parent (−1 for the root's child arc)
+  predDir: usize; // i32, UP or DOWN
+  flow: usize; // f64, flow on the tree arc to the parent
+  thread: usize; // i32, preorder successor
+  revThread: usize; // i32
+  succNum: usize; // i32, subtree size
+  lastSucc: usize; // i32, last node of the subtree in thread order
+  dirty: usize; // i32 scratch for updateTreeStructure
+  // pricing: first over a shortlist of candidate arcs per source, then over all arcs
+  cand: usize; // i32 arc ids, nCand of them (0 when no shortlist)
+  nCand: i32;
+  candBlock: i32;
+  nextCand: i32;
+  phase: i32; // 0: shortlist, 1: all arcs
+  blockSize: i32;
+  nextArc: i32;
+  tol: f64;
+  iterations: f64;
+  // current pivot
+  inArc: i32;
+  join: i32;
+  uIn: i32;
+  vIn: i32;
+  uOut: i32;
+  delta: f64;
+}
+
+// ---- raw array access -------------------------------------------------------------------------------
+@inline function gi(p: usize, k: i32): i32 {
+  return load<i32>(p + (<usize>k << 2));
+}
+@inline function si(p: usize, k: i32, v: i32): void {
+  store<i32>(p + (<usize>k << 2), v);
+}
+@inline function gf(p: usize, k: i32): f64 {
+  return load<f64>(p + (<usize>k << 3));
+}
+@inline function sf(p: usize, k: i32, v: f64): void {
+  store<f64>(p + (<usize>k << 3), v);
+}
+function allocI32(k: i32): usize {
+  return heap.alloc(<usize>max(k, 1) << 2);
+}
+function allocF64(k: i32): usize {
+  return heap.alloc(<usize>max(k, 1) << 3);
+}
+
+// ---- costs ------------------------------------------------------------------------------------------
+@inline function pointCost(s: Simplex, i: i32, j: i32): f64 {
+  const d = s.d;
+  const x = s.X + ((<usize>i * <usize>d) << 3);
+  const y = s.Y + ((<usize>j * <usize>d) << 3);
+  let acc: f64 = 0;
+  for (let k = 0; k < d; k++) {
+    const t = load<f64>(x + (<usize>k << 3)) - load<f64>(y + (<usize>k << 3));
+    acc += t * t;
+  }
+  return powerOfSquaredDistance(acc, s.power);
+}
+
+@inline function costIJ(s: Simplex, i: i32, j: i32): f64 {
+  if (s.mode == 0) return gf(s.cost, i * s.m + j);
+  return pointCost(s, i, j);
+}
+
+/** Costs of arcs (i, j) and (i, j + 1) as one f64x2 (dense rows, or sqeuclidean/euclidean point clouds with Y stored by coordinate). */
+@inline function costPair(s: Simplex, i: i32, j: i32): v128 {
+  if (s.mode == 0) return v128.load(s.cost + ((<usize>i * <usize>s.m + <usize>j) << 3));
+  const d = s.d;
+  const m = s.m;
+  const x = s.X + ((<usize>i * <usize>d) << 3);
+  let acc = f64x2.splat(0);
+  for (let k = 0; k < d; k++) {
+    const t = f64x2.sub(f64x2.splat(load<f64>(x + (<usize>k << 3))), v128.load(s.Yt + ((<usize>k * <usize>m + <usize>j) << 3)));
+    acc = f64x2.add(acc, f64x2.mul(t, t));
+  }
+  return s.power == 1.0 ? f64x2.sqrt(acc) : acc;
+}
+
+@inline function arcCost(s: Simplex, e: i32): f64 {
+  if (s.mode == 0) return gf(s.cost, e);
+  const i = e / s.m;
+  return pointCost(s, i, e - i * s.m);
+}
+
+// ---- life cycle -------------------------------------------------------------------------------------
+
+/** A solver context for n sources with masses a and m sinks with masses b (Σa = Σb, all > 0). */
+export function nsCreate(
+  n: i32, m: i32, mode: i32, costPtr: usize, xPtr: usize, yPtr: usize, d: i32, power: f64, aPtr: usize, bPtr: usize,
+): usize {
+  const s = changetype<Simplex>(heap.alloc(offsetof<Simplex>()));
+  s.n = n;
+  s.m = m;
+  const N = n + m + 1;
+  s.nodes = N;
+  s.root = n + m;
+  s.mode = mode;
+  s.cost = costPtr;
+  s.X = xPtr;
+  s.Y = yPtr;
+  s.d = d;
+  s.power = power;
+  s.Yt = 0;
+  s.vectorCost = mode == 0 || power == 1.0 || power == 2.0;
+  if (mode == 1) {
+    s.Yt = allocF64(m * d);
+    for (let j = 0; j < m; j++) for (let k = 0; k < d; k++) sf(s.Yt, k * m + j, gf(yPtr, j * d + k));
+  }
+  s.supply = allocF64(N);
+  s.pi = allocF64(N);
+  s.parent = allocI32(N);
+  s.pred = allocI32(N);
+  s.predDir = allocI32(N);
+  s.flow = allocF64(N);
+  s.thread = allocI32(N);
+  s.revThread = allocI32(N);
+  s.succNum = allocI32(N);
+  s.lastSucc = allocI32(N);
+  s.dirty = allocI32(N);
+  for (let i = 0; i < n; i++) sf(s.supply, i, gf(aPtr, i));
+  for (let j = 0; j < m; j++) sf(s.supply, n + j, -gf(bPtr, j));
+  sf(s.supply, s.root, 0);
+  const arcs = <f64>n * <f64>m;
+  s.blockSize = <i32>max(10.0, Math.ceil(Math.sqrt(arcs)));
+  s.nextArc = 0;
+  s.iterations = 0;
+  s.cand = 0;
+  s.nCand = 0;
+  s.phase = 1;
+  // Reduced costs below −tol enter the basis. The scale is the largest cost magnitude, so rounding in
+  // potentials (sums of costs along tree paths) cannot make a tree arc look improving.
+  let scale: f64 = 0;
+  if (mode == 0) {
+    const total = n * m;
+    for (let e = 0; e < total; e++) scale = max(scale, abs(gf(costPtr, e)));
+  } else {
+    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) scale = max(scale, pointCost(s, i, j));
+  }
+  s.tol = max(scale, 1e-300) * 1e-13;
+  return changetype<usize>(s);
+}
+
+export function nsFree(ctx: usize): void {
+  const s = changetype<Simplex>(ctx);
+  heap.free(s.supply);
+  heap.free(s.pi);
+  heap.free(s.parent);
+  heap.free(s.pred);
+  heap.free(s.predDir);
+  heap.free(s.flow);
+  heap.free(s.thread);
+  heap.free(s.revThread);
+  heap.free(s.succNum);
+  heap.free(s.lastSucc);
+  heap.free(s.dirty);
+  if (s.Yt) heap.free(s.Yt);
+  if (s.cand) heap.free(s.cand);
+  heap.free(ctx);
+}
+
+/**
+ * The initial feasible tree: the north-west-corner staircase over the given orderings of sources and
+ * sinks (i32 arrays, or 0 for index order). Each step exhausts a row or a column, so the n + m − 1 cells
+ * always form a spanning tree (degenerate steps add zero-flow cells). With orderings that sort both
+ * sides along a common direction this is the 1D-optimal plan of the projections: a good start.
+ */
+export function nsInitTree(ctx: usize, rowOrder: usize, colOrder: usize): void {
+  const s = changetype<Simplex>(ctx);
+  const n = s.n;
+  const m = s.m;
+  const root = s.root;
+  // Tree as parent links: walk the staircase; every new cell attaches the newly reached node to the
+  // node it shares with the previous cell.
+  const parent = s.parent;
+  const pred = s.pred;
+  const predDir = s.predDir;
+  const flow = s.flow;
+  let r = 0;
+  let c = 0;
+  let i = rowOrder ? gi(rowOrder, 0) : 0;
+  let j = colOrder ? gi(colOrder, 0) : 0;
+  let ra = gf(s.supply, i);
+  let cb = -gf(s.supply, n + j);
+  // Node i (first source) hangs from the root by the artificial arc.
+  si(parent, i, root);
+  si(pred, i, -1);
+  si(predDir, i, UP);
+  sf(flow, i, 0);
+  si(parent, root, -1);
+  si(pred, root, -1);
+  // first cell (i, j): sink j hangs from source i
+  let x = min(ra, cb);
+  si(parent, n + j, i);
+  si(pred, n + j, i * m + j);
+  si(predDir, n + j, DOWN);
+  sf(flow, n + j, x);
+  ra -= x;
+  cb -= x;
+  while (r < n - 1 || c < m - 1) {
+    // exhaust the row when its supply is gone (or the columns ran out), else the column
+    if ((ra <= cb && r < n - 1) || c == m - 1) {
+      r++;
+      i = rowOrder ? gi(rowOrder, r) : r;
+      ra = gf(s.supply, i);
+      x = c == m - 1 && r == n - 1 ? ra : min(ra, cb);
+      // new source i hangs from current sink j (arc i → j points up)
+      si(parent, i, n + j);
+      si(pred, i, i * m + j);
+      si(predDir, i, UP);
+      sf(flow, i, x);
+    } else {
+      c++;
+      j = colOrder ? gi(colOrder, c) : c;
+      cb = -gf(s.supply, n + j);
+      x = c == m - 1 && r == n - 1 ? ra : min(ra, cb);
+      si(parent, n + j, i);
+      si(pred, n + j, i * m + j);
+      si(predDir, n + j, DOWN);
+      sf(flow, n + j, x);
+    }
+    ra -= x;
+    cb -= x;
+  }
+  rebuildTree(s);
+}
+
+/**
+ * From parent/pred/predDir alone, rebuild thread (preorder), revThread, succNum, lastSucc and the
+ * potentials. O(nodes), iterative (no recursion: trees can be paths of 10^5 nodes).
+ */
+function rebuildTree(s: Simplex): void {
+  const N = s.nodes;
+  const root = s.root;
+  // children lists as linked lists: firstChild / nextSibling, in the scratch arrays
+  const firstChild = allocI32(N);
+  const nextSibling = s.dirty;
+  for (let u = 0; u < N; u++) si(firstChild, u, -1);
+  for (let u = N - 1; u >= 0; u--) {
+    if (u == root) continue;
+    const p = gi(s.parent, u);
+    si(nextSibling, u, gi(firstChild, p));
+    si(firstChild, p, u);
+  }
+  // iterative preorder; revThread doubles as the DFS stack of "next sibling to visit"
+  const stack = allocI32(N);
+  let top = 0;
+  let prev = -1;
+  let u = root;
+  sf(s.pi, root, 0);
+  let count = 0;
+  while (true) {
+    // visit u
+    if (prev >= 0) {
+      si(s.thread, prev, u);
+      si(s.revThread, u, prev);
+    }
+    prev = u;
+    count++;
+    if (u != root) {
+      const p = gi(s.parent, u);
+      const e = gi(s.pred, u);
+      const c = e < 0 ? 0.0 : arcCost(s, e);
+      // tree arcs have zero reduced cost: c + pi_src − pi_tgt = 0
+      if (gi(s.predDir, u) == UP) sf(s.pi, u, gf(s.pi, p) - c);
+      else sf(s.pi, u, gf(s.pi, p) + c);
+    }
+    const fc = gi(firstChild, u);
+    if (fc >= 0) {
+      si(stack, top++, u);
+      u = fc;
+      continue;
+    }
+    // climb until a node with an unvisited sibling
+    let done = false;
+    while (true) {
+      const sib = u == root ? -1 : gi(nextSibling, u);
+      if (sib >= 0) {
+        u = sib;
+        break;
+      }
+      if (top == 0) {
+        done = true;
+        break;
+      }
+      u = gi(stack, --top);
+    }
+    if (done) break;
+  }
+  si(s.thread, prev, root);
+  si(s.revThread, root, prev);
+  // subtree sizes and last successors, in reverse preorder (children before parents)
+  for (let k = 0; k < N; k++) {
+    si(s.succNum, k, 1);
+    si(s.lastSucc, k, -1);
+  }
+  let v = prev;
+  for (let k = 0; k < N; k++) {
+    if (gi(s.lastSucc, v) < 0) si(s.lastSucc, v, v);
+    if (v != root) {
+      const p = gi(s.parent, v);
+      si(s.succNum, p, gi(s.succNum, p) + gi(s.succNum, v));
+      // the parent's last successor is the last successor of its last child in preorder, i.e. the
+      // first child met in this reverse walk
+      if (gi(s.lastSucc, p) < 0) si(s.lastSucc, p, gi(s.lastSucc, v));
+    }
+    v = gi(s.revThread, v);
+  }
+  heap.free(firstChild);
+  heap.free(stack);
+}
+
+// ---- one pivot --------------------------------------------------------------------------------------
+
+@inline function isTreeArc(s: Simplex, e: i32): bool {
+  const i = e / s.m;
+  const j = e - i * s.m;
+  return gi(s.pred, i) == e || gi(s.pred, s.n + j) == e;
+}
+
+/** Block search (Grigoriadis): scan blocks of arcs, take the most negative reduced cost of the first block that has one. */
+function findEnteringArc(s: Simplex): bool {
+  const n = s.n;
+  const m = s.m;
+  const total = n * m;
+  const pi = s.pi;
+  let best: f64 = -s.tol;
+  let bestArc = -1;
+  let cnt = s.blockSize;
+  let e = s.nextArc;
+  let i = e / m;
+  let j = e - i * m;
+  let scanned = 0;
+  while (scanned < total) {
+    // one row segment [j, m) of row i, at most up to the end of the scan
+    const piI = gf(pi, i);
+    let end = m;
+    if (total - scanned < end - j) end = j + (total - scanned);
+    const base = i * m;
+    // SIMD: two reduced costs per step; the scalar path runs only when one beats the best so far.
+    const piI2 = f64x2.splat(piI);
+    let best2 = f64x2.splat(best);
+    let jj = j;
+    while (jj < end) {
+      const stop = min(end, jj + cnt);
+      const start = jj;
+      if (s.vectorCost) {
+        for (; jj + 1 < stop; jj += 2) {
+          const rc2 = f64x2.sub(f64x2.add(costPair(s, i, jj), piI2), v128.load(pi + ((<usize>(n + jj)) << 3)));
+          if (v128.any_true(f64x2.lt(rc2, best2))) {
+            for (let t = jj; t < jj + 2; t++) {
+              const rc = costIJ(s, i, t) + piI - gf(pi, n + t);
+              if (rc < best && !isTreeArc(s, base + t)) {
+                best = rc;
+                bestArc = base + t;
+              }
+            }
+            best2 = f64x2.splat(best);
+          }
+        }
+      }
+      for (; jj < stop; jj++) {
+        const rc = costIJ(s, i, jj) + piI - gf(pi, n + jj);
+        if (rc < best && !isTreeArc(s, base + jj)) {
+          best = rc;
+          bestArc = base + jj;
+          best2 = f64x2.splat(best);
+        }
+      }
+      cnt -= jj - start;
+      if (cnt == 0) {
+        if (bestArc >= 0) {
+          s.inArc = bestArc;
+          s.nextArc = base + jj == total ? 0 : base + jj;
+          return true;
+        }
+        cnt = s.blockSize;
+      }
+    }
+    scanned += end - j;
+    j = 0;
+    i++;
+    if (i == n) i = 0;
+  }
+  if (bestArc >= 0) {
+    s.inArc = bestArc;
+    s.nextArc = s.nextArc; // a full sweep found it; keep the scan position
+    return true;
+  }
+  return false;
+}
+
+function findJoinNode(s: Simplex): void {
+  let u = s.inArc / s.m;
+  let v = s.n + (s.inArc - u * s.m);
+  while (u != v) {
+    if (gi(s.succNum, u) < gi(s.succNum, v)) u = gi(s.parent, u);
+    else v = gi(s.parent, v);
+  }
+  s.join = u;
+}
+
+/** The strongly feasible leaving-arc rule; false only when the cycle is unbounded (never for transport). */
+function findLeavingArc(s: Simplex): bool {
+  const first = s.inArc / s.m;
+  const second = s.n + (s.inArc - first * s.m);
+  const join = s.join;
+  let delta = Infinity;
+  let result = 0;
+  for (let u = first; u != join; u = gi(s.parent, u)) {
+    // the cycle runs down from join to first: arcs pointing up lose flow
+    if (gi(s.predDir, u) == UP) {
+      const d = gf(s.flow, u);
+      if (d < delta) {
+        delta = d;
+        s.uOut = u;
+        result = 1;
+      }
+    }
+  }
+  for (let u = second; u != join; u = gi(s.parent, u)) {
+    // the cycle runs up from second to join: arcs pointing down lose flow
+    if (gi(s.predDir, u) == DOWN) {
+      const d = gf(s.flow, u);
+      if (d <= delta) {
+        delta = d;
+        s.uOut = u;
+        result = 2;
+      }
+    }
+  }
+  if (result == 1) {
+    s.uIn = first;
+    s.vIn = second;
+  } else {
+    s.uIn = second;
+    s.vIn = first;
+  }
+  s.delta = delta;
+  return result != 0;
+}
+
+function changeFlow(s: Simplex): void {
+  const val = s.delta;
+  if (val > 0) {
+    const join = s.join;
+    const src = s.inArc / s.m;
+    const tgt = s.n + (s.inArc - src * s.m);
+    for (let u = src; u != join; u = gi(s.parent, u)) sf(s.flow, u, gf(s.flow, u) - <f64>gi(s.predDir, u) * val);
+    for (let u = tgt; u != join; u = gi(s.parent, u)) sf(s.flow, u, gf(s.flow, u) + <f64>gi(s.predDir, u) * val);
+  }
+}
+
+function updateTreeStructure(s: Simplex): void {
+  const parent = s.parent;
+  const thread = s.thread;
+  const revThread = s.revThread;
+  const succNum = s.succNum;
+  const lastSucc = s.lastSucc;
+  const uIn = s.uIn;
+  const vIn = s.vIn;
+  const uOut = s.uOut;
+  const join = s.join;
+  const inArc = s.inArc;
+  const srcIn = inArc / s.m;
+  const oldRevThread = gi(revThread, uOut);
+  const oldSuccNum = gi(succNum, uOut);
+  const oldLastSucc = gi(lastSucc, uOut);
+  const vOut = gi(parent, uOut);
+
+  if (uIn == uOut) {
+    si(parent, uIn, vIn);
+    si(s.pred, uIn, inArc);
+    si(s.predDir, uIn, uIn == srcIn ? UP : DOWN);
+    sf(s.flow, uIn, s.delta);
+    if (gi(thread, vIn) != uOut) {
+      let after = gi(thread, oldLastSucc);
+      si(thread, oldRevThread, after);
+      si(revThread, after, oldRevThread);
+      after = gi(thread, vIn);
+      si(thread, vIn, uOut);
+      si(revThread, uOut, vIn);
+      si(thread, oldLastSucc, after);
+      si(revThread, after, oldLastSucc);
+    }
+  } else {
+    // when oldRevThread == vIn, join and vOut coincide
+    const threadContinue = oldRevThread == vIn ? gi(thread, oldLastSucc) : gi(thread, vIn);
+    // re-hang the stem (the path from uIn up to uOut) below vIn, reversing it
+    let stem = uIn;
+    let parStem = vIn;
+    let nextStem: i32;
+    let last = gi(lastSucc, uIn);
+    let before: i32;
+    let after = gi(thread, last);
+    si(thread, vIn, uIn);
+    let nDirty = 0;
+    si(s.dirty, nDirty++, vIn);
+    while (stem != uOut) {
+      nextStem = gi(parent, stem);
+      si(thread, last, nextStem);
+      si(s.dirty, nDirty++, last);
+      before = gi(revThread, stem);
+      si(thread, before, after);
+      si(revThread, after, before);
+      si(parent, stem, parStem);
+      parStem = stem;
+      stem = nextStem;
+      last = gi(lastSucc, stem) == gi(lastSucc, parStem) ? gi(revThread, parStem) : gi(lastSucc, stem);
+      after = gi(thread, last);
+    }
+    si(parent, uOut, parStem);
+    si(thread, last, threadContinue);
+    si(revThread, threadContinue, last);
+    si(lastSucc, uOut, last);
+    if (oldRevThread != vIn) {
+      si(thread, oldRevThread, after);
+      si(revThread, after, oldRevThread);
+    }
+    for (let k = 0; k < nDirty; k++) {
+      const u = gi(s.dirty, k);
+      si(revThread, gi(thread, u), u);
+    }
+    // pred, predDir, flow, lastSucc and succNum along the reversed stem
+    let tmpSc = 0;
+    const tmpLs = gi(lastSucc, uOut);
+    for (let u = uOut, p = gi(parent, u); u != uIn; u = p, p = gi(parent, u)) {
+      si(s.pred, u, gi(s.pred, p));
+      si(s.predDir, u, -gi(s.predDir, p));
+      sf(s.flow, u, gf(s.flow, p));
+      tmpSc += gi(succNum, u) - gi(succNum, p);
+      si(succNum, u, tmpSc);
+      si(lastSucc, p, tmpLs);
+    }
+    si(s.pred, uIn, inArc);
+    si(s.predDir, uIn, uIn == srcIn ? UP : DOWN);
+    sf(s.flow, uIn, s.delta);
+    si(succNum, uIn, oldSuccNum);
+  }
+
+  // lastSucc from vIn towards the root
+  const upLimitOut = gi(lastSucc, join) == vIn ? join : -1;
+  const lastSuccOut = gi(lastSucc, uOut);
+  for (let u = vIn; u != -1 && gi(lastSucc, u) == vIn; u = gi(parent, u)) si(lastSucc, u, lastSuccOut);
+  // lastSucc from vOut towards the root
+  if (join != oldRevThread && vIn != oldRevThread) {
+    for (let u = vOut; u != upLimitOut && gi(lastSucc, u) == oldLastSucc; u = gi(parent, u)) si(lastSucc, u, oldRevThread);
+  } else if (lastSuccOut != oldLastSucc) {
+    for (let u = vOut; u != upLimitOut && gi(lastSucc, u) == oldLastSucc; u = gi(parent, u)) si(lastSucc, u, lastSuccOut);
+  }
+  for (let u = vIn; u != join; u = gi(parent, u)) si(succNum, u, gi(succNum, u) + oldSuccNum);
+  for (let u = vOut; u != join; u = gi(parent, u)) si(succNum, u, gi(succNum, u) - oldSuccNum);
+}
+
+function updatePotential(s: Simplex): void {
+  const uIn = s.uIn;
+  const c = arcCost(s, s.inArc);
+  const sigma = gf(s.pi, s.vIn) - gf(s.pi, uIn) - <f64>gi(s.predDir, uIn) * c;
+  const end = gi(s.thread, gi(s.lastSucc, uIn));
+  for (let u = uIn; u != end; u = gi(s.thread, u)) sf(s.pi, u, gf(s.pi, u) + sigma);
+}
+
+function pivot(s: Simplex): bool {
+  findJoinNode(s);
+  if (!findLeavingArc(s)) return false;
+  changeFlow(s);
+  updateTreeStructure(s);
+  updatePotential(s);
+  s.iterations += 1;
+  return true;
+}
+
+/**
+ * Heuristic pivots before pricing: for each sink, the arc from its cheapest source under the given duals
+ * (u, v; pass 0 for plain costs), and for each source the arc to its cheapest sink. With good duals
+ * (a warm start) these are mostly the optimal basis, and pricing afterwards has little left to do.
+ */
+export function nsInitialPivots(ctx: usize, uPtr: usize, vPtr: usize, budget: f64): void {
+  const s = changetype<Simplex>(ctx);
+  const n = s.n;
+  const m = s.m;
+  // one row-major pass for the column minima of c_ij − u_i and the row minima of c_ij − v_j
+  const colBest = allocF64(m);
+  const colArg = allocI32(m);
+  const rowArg = allocI32(n);
+  for (let j = 0; j < m; j++) sf(colBest, j, Infinity);
+  for (let i = 0; i < n; i++) {
+    const ui = uPtr ? gf(uPtr, i) : 0.0;
+    let rowBest = Infinity;
+    let rj = 0;
+    for (let j = 0; j < m; j++) {
+      const c = costIJ(s, i, j);
+      const cu = c - ui;
+      if (cu < gf(colBest, j)) {
+        sf(colBest, j, cu);
+        si(colArg, j, i);
+      }
+      const cv = c - (vPtr ? gf(vPtr, j) : 0.0);
+      if (cv < rowBest) {
+        rowBest = cv;
+        rj = j;
+      }
+    }
+    si(rowArg, i, rj);
+  }
+  for (let j = 0; j < m && s.iterations < budget; j++) tryPivot(s, gi(colArg, j), j);
+  for (let i = 0; i < n && s.iterations < budget; i++) tryPivot(s, i, gi(rowArg, i));
+  heap.free(colBest);
+  heap.free(colArg);
+  heap.free(rowArg);
+}
+
+function tryPivot(s: Simplex, i: i32, j: i32): void {
+  const e = i * s.m + j;
+  const rc = costIJ(s, i, j) + gf(s.pi, i) - gf(s.pi, s.n + j);
+  if (rc < -s.tol && !isTreeArc(s, e)) {
+    s.inArc = e;
+    pivot(s);
+  }
+}
+
+/**
+ * The shortlist (Gottschlich & Schuhmacher's idea): for each source, its k arcs of smallest c_ij − v_j
+ * (v: warm-start duals, or 0). The simplex first optimises over these arcs only, which costs a fraction
+ * of full pricing per pivot, then finishes with full pricing, so the result is exact either way.
+ */
+export function nsSetShortlist(ctx: usize, k: i32, vPtr: usize): void {
+  const s = changetype<Simplex>(ctx);
+  const n = s.n;
+  const m = s.m;
+  if (k >= m) return;
+  s.cand = allocI32(n * k);
+  const keys = allocF64(k);
+  for (let i = 0; i < n; i++) {
+    const row = s.cand + ((<usize>i * <usize>k) << 2);
+    let filled = 0;
+    for (let j = 0; j < m; j++) {
+      const key = costIJ(s, i, j) - (vPtr ? gf(vPtr, j) : 0.0);
+      if (filled == k && key >= gf(keys, k - 1)) continue;
+      // insertion into the sorted top-k
+      let t = filled < k ? filled++ : k - 1;
+      while (t > 0 && gf(keys, t - 1) > key) {
+        sf(keys, t, gf(keys, t - 1));
+        si(row, t, gi(row, t - 1));
+        t--;
+      }
+      sf(keys, t, key);
+      si(row, t, i * m + j);
+    }
+  }
+  heap.free(keys);
+  s.nCand = n * k;
+  s.candBlock = <i32>max(10.0, Math.ceil(Math.sqrt(<f64>s.nCand)));
+  s.nextCand = 0;
+  s.phase = 0;
+}
+
+function findEnteringShortlist(s: Simplex): bool {
+  const total = s.nCand;
+  const n = s.n;
+  const m = s.m;
+  let best: f64 = -s.tol;
+  let bestArc = -1;
+  let cnt = s.candBlock;
+  let q = s.nextCand;
+  for (let scanned = 0; scanned < total; scanned++) {
+    const e = gi(s.cand, q);
+    const i = e / m;
+    const j = e - i * m;
+    const rc = costIJ(s, i, j) + gf(s.pi, i) - gf(s.pi, n + j);
+    if (rc < best && !isTreeArc(s, e)) {
+      best = rc;
+      bestArc = e;
+    }
+    q++;
+    if (q == total) q = 0;
+    if (--cnt == 0) {
+      if (bestArc >= 0) break;
+      cnt = s.candBlock;
+    }
+  }
+  s.nextCand = q;
+  if (bestArc < 0) return false;
+  s.inArc = bestArc;
+  return true;
+}
+
+/** Pivot until optimal or until `budget` pivots were made in this call (the host checks for abort between calls). */
+export function nsRun(ctx: usize, budget: f64): i32 {
+  const s = changetype<Simplex>(ctx);
+  let k: f64 = 0;
+  while (k < budget) {
+    if (s.phase == 0 && !findEnteringShortlist(s)) s.phase = 1;
+    if (s.phase == 1 && !findEnteringArc(s)) return NS_OPTIMAL;
+    if (!pivot(s)) return NS_UNBOUNDED;
+    k += 1;
+  }
+  return NS_RUNNING;
+}
+
+export function nsIterations(ctx: usize): f64 {
+  return changetype<Simplex>(ctx).iterations;
+}
+
+/**
+ * Write the plan's non-zeros (row, col, mass) and the duals u (n), v (m) with u_i + v_j = c_ij on tree
+ * arcs. Potentials are recomputed from the final tree, so they carry no drift from the pivots. Returns nnz.
+ */
+export function nsResult(ctx: usize, uOut: usize, vOut: usize, rows: usize, cols: usize, vals: usize): i32 {
+  const s = changetype<Simplex>(ctx);
+  rebuildTree(s);
+  const n = s.n;
+  const m = s.m;
+  for (let i = 0; i < n; i++) sf(uOut, i, -gf(s.pi, i));
+  for (let j = 0; j < m; j++) sf(vOut, j, gf(s.pi, n + j));
+  let nnz = 0;
+  for (let u = 0; u < n + m; u++) {
+    const e = gi(s.pred, u);
+    if (e < 0) continue;
+    const f = gf(s.flow, u);
+    if (f <= 0) continue;
+    const i = e / m;
+    si(rows, nnz, i);
+    si(cols, nnz, e - i * m);
+    sf(vals, nnz, f);
+    nnz++;
+  }
+  return nnz;
+}
+
+/** max_ij (u_i + v_j − c_ij), the dual infeasibility of (u, v) (≤ 0 when the duals are feasible). */
+export function nsDualViolation(ctx: usize, uPtr: usize, vPtr: usize): f64 {
+  const s = changetype<Simplex>(ctx);
+  const n = s.n;
+  const m = s.m;
+  let worst = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const ui = gf(uPtr, i);
+    for (let j = 0; j < m; j++) {
+      const r = ui + gf(vPtr, j) - costIJ(s, i, j);
+      if (r > worst) worst = r;
+    }
+  }
+  return worst;
+}

@@ -1,0 +1,130 @@
+// The wasm backend's instance: loaded once per thread, from a source that bindings/ registers
+// (a file in Node, a URL in browsers), so this module stays environment-agnostic.
+import { OTError } from '../errors.js';
+
+/** Exports of build/kantorovich.wasm (assembly/index.ts). Pointers are byte offsets into `memory`. */
+export interface WasmExports {
+  memory: WebAssembly.Memory;
+  alloc(bytes: number): number;
+  free(ptr: number): void;
+  [kernel: string]: unknown;
+}
+
+/** Where the wasm bytes come from: bytes, a compiled module, or a fetch Response. */
+export type WasmSource = () => Promise<BufferSource | WebAssembly.Module | Response>;
+
+let source: WasmSource | undefined;
+let loading: Promise<WasmKernels> | undefined;
+let loadError: string | undefined;
+
+/** Register how to obtain the wasm binary (bindings/ does this; call it yourself to host the file elsewhere). */
+export function setWasmSource(s: WasmSource): void {
+  source = s;
+  loading = undefined;
+  loadError = undefined;
+}
+
+async function instantiate(src: BufferSource | WebAssembly.Module | Response): Promise<WebAssembly.Instance> {
+  const imports = {
+    env: {
+      abort(_msg: number, _file: number, line: number, col: number) {
+        throw new Error(`wasm abort at ${line}:${col}`);
+      },
+    },
+  };
+  if (src instanceof WebAssembly.Module) return WebAssembly.instantiate(src, imports);
+  if (typeof Response !== 'undefined' && src instanceof Response) {
+    if (!src.ok) throw new Error(`fetching the wasm failed: HTTP ${src.status}`);
+    return (await WebAssembly.instantiate(await src.arrayBuffer(), imports)).instance;
+  }
+  return (await WebAssembly.instantiate(src as BufferSource, imports)).instance;
+}
+
+/** The loaded kernels; rejects with 'backend-unavailable' (and the reason) when the wasm cannot load. */
+export function wasmKernels(): Promise<WasmKernels> {
+  if (!source) {
+    return Promise.reject(
+      new OTError('backend-unavailable', 'wasm: no binary source registered. Import the package entry (kantorovich) or call setWasmSource().'),
+    );
+  }
+  loading ??= (async () => {
+    try {
+      const instance = await instantiate(await source!());
+      return new WasmKernels(instance.exports as unknown as WasmExports);
+    } catch (e) {
+      loadError = (e as Error).message;
+      loading = undefined;
+      throw new OTError('backend-unavailable', `wasm: could not load the binary (${loadError}).`);
+    }
+  })();
+  return loading;
+}
+
+/** Why the wasm backend is unavailable, or undefined when it loaded (or was not tried yet). */
+export function wasmUnavailableReason(): string | undefined {
+  return source ? loadError : 'no binary source registered';
+}
+
+/**
+ * Typed access to the instance. Views over `memory.buffer` are detached whenever memory grows, so take
+ * them right before use, after the last allocation, never across one.
+ */
+export class WasmKernels {
+  constructor(readonly exports: WasmExports) {}
+
+  fn<T extends (...args: never[]) => unknown>(name: string): T {
+    const f = this.exports[name];
+    if (typeof f !== 'function') throw new OTError('backend-unavailable', `wasm: the binary lacks kernel '${name}' (stale build?).`);
+    return f as T;
+  }
+
+  f64(ptr: number, length: number): Float64Array {
+    return new Float64Array(this.exports.memory.buffer, ptr, length);
+  }
+
+  i32(ptr: number, length: number): Int32Array {
+    return new Int32Array(this.exports.memory.buffer, ptr, length);
+  }
+
+  /** An allocation scope: everything allocated through it is freed by `release()`. */
+  scope(): WasmScope {
+    return new WasmScope(this);
+  }
+}
+
+export class WasmScope {
+  private ptrs: number[] = [];
+  constructor(readonly k: WasmKernels) {}
+
+  alloc(bytes: number): number {
+    const p = this.k.exports.alloc(bytes);
+    if (p === 0) throw new OTError('too-large', `wasm: could not allocate ${bytes} bytes.`);
+    this.ptrs.push(p);
+    return p;
+  }
+
+  /** Allocate n f64 slots (zeroed). */
+  f64(n: number): number {
+    const p = this.alloc(n * 8);
+    this.k.f64(p, n).fill(0);
+    return p;
+  }
+
+  i32(n: number): number {
+    const p = this.alloc(n * 4);
+    this.k.i32(p, n).fill(0);
+    return p;
+  }
+
+  /** Allocate and copy a vector in. */
+  put(x: ArrayLike<number>): number {
+    const p = this.alloc(Math.max(1, x.length) * 8);
+    this.k.f64(p, x.length).set(x);
+    return p;
+  }
+
+  release(): void {
+    for (const p of this.ptrs) this.k.exports.free(p);
+    this.ptrs = [];
+  }
+}

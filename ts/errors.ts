@@ -1,0 +1,22 @@
+/** Stable error codes: part of the public contract, never renamed. */
+export type OTErrorCode =
+  | 'shape'
+  | 'nan'
+  | 'negative'
+  | 'mass'
+  | 'empty'
+  | 'too-large'
+  | 'invalid-option'
+  | 'backend-unavailable'
+  | 'aborted'
+  | 'device-lost';
+
+/** The one error class of the library: `code` is stable, `message` says what was wrong and how to fix it. */
+export class OTError extends Error {
+  readonly code: OTErrorCode;
+  constructor(code: OTErrorCode, message: string) {
+    super(message);
+    this.name = 'OTError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,283 @@
+// Exact OT (the Kantorovich linear program) by the network simplex in assembly/simplex.ts.
+import { OTError } from '../errors.js';
+import { Coupling } from '../coupling.js';
+import { type CostInput, type Geometry, PointCloudGeometry, toGeometry } from '../geometry.js';
+import type { BackendName, VectorLike } from '../types.js';
+import { type BackendOption, chooseBackend } from '../backends/select.js';
+import type { WasmKernels } from '../backends/wasm.js';
+import { type MassOptions, balanceMasses, checkAbort, checkBudget, sum, toVector, toWeights } from '../validate.js';
+
+export type EmdStatus = 'optimal' | 'max-iterations';
+
+export interface EmdOptions extends MassOptions {
+  /** Pivot limit. Default 10^9: never reached by a 10^4 × 10^4 problem (they need ~10^5–10^6 pivots). */
+  maxIter?: number;
+  /** Dual potentials of a similar problem (e.g. the previous step of a flow): they pick the starting basis. */
+  warmStart?: { u: VectorLike; v: VectorLike };
+  backend?: BackendOption;
+  signal?: AbortSignal;
+  onProgress?: (p: { iterations: number }) => void;
+  /** Memory budget in bytes for the buffers of this call (default DEFAULT_MAX_BYTES). */
+  maxBytes?: number;
+}
+
+export interface EmdResult {
+  /** ⟨P, M⟩, the optimal linear cost. */
+  cost: number;
+  plan: Coupling;
+  /** Dual potentials: u_i + v_j ≤ M_ij everywhere, with equality on the plan's support; centred so Σa·u = Σb·v. */
+  u: Float64Array;
+  v: Float64Array;
+  status: EmdStatus;
+  iterations: number;
+  /** cost − (Σ a_i u_i + Σ b_j v_j): 0 up to rounding at optimality. */
+  dualityGap: number;
+  /** max_ij (u_i + v_j − M_ij, 0): how far the duals are from feasible (0 up to rounding at optimality). */
+  dualInfeasibility: number;
+  backend: BackendName;
+}
+
+const DEFAULT_MAX_ITER = 1e9;
+/** Pivots per wasm call: between calls the host checks `signal` and reports progress. */
+const PIVOTS_PER_CALL = 20000;
+const MAX_ARCS = 2 ** 31 - 1;
+/** Candidate arcs per source for the first phase of pricing (see nsSetShortlist). */
+const SHORTLIST_SIZE = 16;
+
+/**
+ * Exact optimal transport between histograms a (n) and b (m) for the cost M: an n × m matrix
+ * (`{ data, rows, cols }` or rows), `costMatrix(...)`, or `pointCloud(X, Y, { cost })` whose costs are
+ * evaluated on the fly (no n × m storage). Zero weights are allowed; Σa must equal Σb (see MassOptions).
+ */
+export async function emd(a: VectorLike | undefined, b: VectorLike | undefined, M: CostInput, opts: EmdOptions = {}): Promise<EmdResult> {
+  const geom = toGeometry(M, opts.maxBytes);
+  const n = geom.rows;
+  const m = geom.cols;
+  const wa = toWeights('a', a, n);
+  const wb = balanceMasses(wa, toWeights('b', b, m), opts);
+  const maxIter = opts.maxIter ?? DEFAULT_MAX_ITER;
+  if (!(maxIter >= 0) || !Number.isFinite(maxIter)) {
+    throw new OTError('invalid-option', `maxIter must be a finite number ≥ 0 (got ${opts.maxIter}).`);
+  }
+  let warm: { u: Float64Array; v: Float64Array } | undefined;
+  if (opts.warmStart) {
+    warm = { u: toVector('warmStart.u', opts.warmStart.u), v: toVector('warmStart.v', opts.warmStart.v) };
+    if (warm.u.length !== n || warm.v.length !== m) {
+      throw new OTError('shape', `warmStart has u of length ${warm.u.length} and v of length ${warm.v.length}; the problem is ${n} × ${m}.`);
+    }
+  }
+  if (n * m > MAX_ARCS) {
+    throw new OTError('too-large', `${n} × ${m} = ${n * m} arcs exceeds the network simplex's limit of 2^31 − 1 arcs.`);
+  }
+  if (geom.kind === 'costMatrix') checkBudget(n * m * 8, `the ${n} × ${m} cost matrix in wasm memory`, opts.maxBytes);
+  checkAbort(opts.signal);
+  const chosen = await chooseBackend('emd', ['wasm'], opts.backend);
+  if (chosen.name !== 'wasm') throw new OTError('backend-unavailable', 'emd runs on the wasm backend only.');
+  return solveWasm(chosen.wasm, geom, wa, wb, maxIter, warm, opts);
+}
+
+/** Indices with positive mass: zero-mass nodes are solved without, then given feasible duals. */
+function support(w: Float64Array): Int32Array {
+  let k = 0;
+  for (let i = 0; i < w.length; i++) if (w[i] > 0) k++;
+  const out = new Int32Array(k);
+  k = 0;
+  for (let i = 0; i < w.length; i++) if (w[i] > 0) out[k++] = i;
+  return out;
+}
+
+function gatherRows(data: Float64Array, cols: number, rows: Int32Array): Float64Array {
+  const out = new Float64Array(rows.length * cols);
+  for (let k = 0; k < rows.length; k++) out.set(data.subarray(rows[k] * cols, rows[k] * cols + cols), k * cols);
+  return out;
+}
+
+/**
+ * Orderings of sources and sinks for the initial staircase tree: both sorted along one common direction,
+ * so the start is the optimal plan of the 1D projections. Point clouds use their principal axis; a
+ * dense matrix uses, for sinks, the cost from one source and for sources, the cost to one sink, which
+ * for metric-like costs is a radial ordering around a shared anchor.
+ */
+function initialOrders(geom: Geometry, rows: Int32Array, cols: Int32Array): [Int32Array, Int32Array] {
+  const keyR = new Float64Array(rows.length);
+  const keyC = new Float64Array(cols.length);
+  if (geom instanceof PointCloudGeometry) {
+    const dir = principalAxis(geom, rows, cols);
+    const d = geom.dim;
+    for (let k = 0; k < rows.length; k++) for (let t = 0; t < d; t++) keyR[k] += geom.X.data[rows[k] * d + t] * dir[t];
+    for (let k = 0; k < cols.length; k++) for (let t = 0; t < d; t++) keyC[k] += geom.Y.data[cols[k] * d + t] * dir[t];
+  } else {
+    const i0 = rows[0];
+    const j0 = cols[0];
+    for (let k = 0; k < cols.length; k++) keyC[k] = geom.costAt(i0, cols[k]);
+    for (let k = 0; k < rows.length; k++) keyR[k] = geom.costAt(rows[k], j0);
+  }
+  const order = (key: Float64Array) => Int32Array.from(key.keys()).sort((x, y) => key[x] - key[y]);
+  return [order(keyR), order(keyC)];
+}
+
+/** Leading eigenvector of the pooled covariance of both clouds, by power iteration (d is small). */
+function principalAxis(geom: PointCloudGeometry, rows: Int32Array, cols: Int32Array): Float64Array {
+  const d = geom.dim;
+  const mean = new Float64Array(d);
+  const C = new Float64Array(d * d);
+  const pts: [Float64Array, Int32Array][] = [
+    [geom.X.data as Float64Array, rows],
+    [geom.Y.data as Float64Array, cols],
+  ];
+  let count = 0;
+  for (const [P, idx] of pts) for (const i of idx) { for (let t = 0; t < d; t++) mean[t] += P[i * d + t]; count++; }
+  for (let t = 0; t < d; t++) mean[t] /= count;
+  for (const [P, idx] of pts)
+    for (const i of idx)
+      for (let s = 0; s < d; s++) for (let t = 0; t < d; t++) C[s * d + t] += (P[i * d + s] - mean[s]) * (P[i * d + t] - mean[t]);
+  let v = new Float64Array(d).map((_, t) => 1 / Math.sqrt(d) + t * 1e-3);
+  for (let it = 0; it < 50; it++) {
+    const w = new Float64Array(d);
+    for (let s = 0; s < d; s++) for (let t = 0; t < d; t++) w[s] += C[s * d + t] * v[t];
+    const norm = Math.hypot(...w);
+    if (!(norm > 0)) break;
+    v = w.map((x) => x / norm);
+  }
+  return v;
+}
+
+async function solveWasm(
+  k: WasmKernels,
+  geom: Geometry,
+  a: Float64Array,
+  b: Float64Array,
+  maxIter: number,
+  warm: { u: Float64Array; v: Float64Array } | undefined,
+  opts: EmdOptions,
+): Promise<EmdResult> {
+  const n = geom.rows;
+  const m = geom.cols;
+  const rows = support(a);
+  const cols = support(b);
+  const nr = rows.length;
+  const nc = cols.length;
+  const compact = nr < n || nc < m;
+  const mem = k.scope();
+  let ctx = 0;
+  try {
+    let costPtr = 0;
+    let xPtr = 0;
+    let yPtr = 0;
+    let d = 0;
+    let power = 0;
+    let mode = 0;
+    if (geom.kind === 'costMatrix') {
+      const M = geom.M.data;
+      costPtr = mem.alloc(nr * nc * 8);
+      const view = k.f64(costPtr, nr * nc);
+      if (!compact) view.set(M);
+      else for (let r = 0; r < nr; r++) for (let c = 0; c < nc; c++) view[r * nc + c] = M[rows[r] * m + cols[c]];
+    } else {
+      mode = 1;
+      d = geom.dim;
+      power = geom.cost.power;
+      const X = geom.X.data as Float64Array;
+      const Y = geom.Y.data as Float64Array;
+      xPtr = mem.put(nr < n ? gatherRows(X, d, rows) : X);
+      yPtr = mem.put(nc < m ? gatherRows(Y, d, cols) : Y);
+    }
+    const aPtr = mem.put(nr < n ? Float64Array.from(rows, (i) => a[i]) : a);
+    const bPtr = mem.put(nc < m ? Float64Array.from(cols, (j) => b[j]) : b);
+    const [ro, co] = initialOrders(geom, rows, cols);
+    const roPtr = mem.alloc(nr * 4);
+    k.i32(roPtr, nr).set(ro);
+    const coPtr = mem.alloc(nc * 4);
+    k.i32(coPtr, nc).set(co);
+    let uwPtr = 0;
+    let vwPtr = 0;
+    if (warm) {
+      uwPtr = mem.put(Float64Array.from(rows, (i) => warm.u[i]));
+      vwPtr = mem.put(Float64Array.from(cols, (j) => warm.v[j]));
+    }
+
+    type F = (...args: number[]) => number;
+    ctx = k.fn<F>('nsCreate')(nr, nc, mode, costPtr, xPtr, yPtr, d, power, aPtr, bPtr);
+    k.fn<F>('nsInitTree')(ctx, roPtr, coPtr);
+    k.fn<F>('nsInitialPivots')(ctx, uwPtr, vwPtr, maxIter);
+    k.fn<F>('nsSetShortlist')(ctx, SHORTLIST_SIZE, vwPtr);
+    const run = k.fn<F>('nsRun');
+    const iterationsOf = k.fn<F>('nsIterations');
+    let status: EmdStatus = 'max-iterations';
+    while (true) {
+      const done = iterationsOf(ctx);
+      if (done >= maxIter) break;
+      const code = run(ctx, Math.min(PIVOTS_PER_CALL, maxIter - done));
+      if (code === 0) {
+        status = 'optimal';
+        break;
+      }
+      if (code === 2) throw new OTError('shape', 'emd: the network simplex found an unbounded cycle; the input is not a valid transport problem.');
+      opts.onProgress?.({ iterations: iterationsOf(ctx) });
+      if (opts.signal) {
+        await new Promise((r) => setTimeout(r, 0));
+        if (opts.signal.aborted) throw new OTError('aborted', `emd was aborted after ${iterationsOf(ctx)} pivots.`);
+      }
+    }
+    const iterations = iterationsOf(ctx);
+
+    const uPtr = mem.f64(nr);
+    const vPtr = mem.f64(nc);
+    const ri = mem.alloc(Math.max(1, nr + nc) * 4);
+    const ci = mem.alloc(Math.max(1, nr + nc) * 4);
+    const vals = mem.alloc(Math.max(1, nr + nc) * 8);
+    const nnz = k.fn<F>('nsResult')(ctx, uPtr, vPtr, ri, ci, vals);
+    const violation = Math.max(0, k.fn<F>('nsDualViolation')(ctx, uPtr, vPtr));
+    const uK = k.f64(uPtr, nr).slice();
+    const vK = k.f64(vPtr, nc).slice();
+    const rowIndex = Int32Array.from(k.i32(ri, nnz), (r) => rows[r]);
+    const colIndex = Int32Array.from(k.i32(ci, nnz), (c) => cols[c]);
+    const values = k.f64(vals, nnz).slice();
+    const plan = new Coupling(n, m, rowIndex, colIndex, values);
+    const { u, v } = fullDuals(geom, uK, vK, rows, cols);
+    centreDuals(u, v, a, b);
+    let cost = 0;
+    for (let t = 0; t < nnz; t++) cost += values[t] * geom.costAt(rowIndex[t], colIndex[t]);
+    let dual = 0;
+    for (let i = 0; i < n; i++) dual += a[i] * u[i];
+    for (let j = 0; j < m; j++) dual += b[j] * v[j];
+    return { cost, plan, u, v, status, iterations, dualityGap: cost - dual, dualInfeasibility: violation, backend: 'wasm' };
+  } finally {
+    if (ctx) k.fn<(c: number) => void>('nsFree')(ctx);
+    mem.release();
+  }
+}
+
+/** Duals on the full index sets; a zero-mass node gets the largest feasible potential (tight somewhere). */
+function fullDuals(geom: Geometry, uK: Float64Array, vK: Float64Array, rows: Int32Array, cols: Int32Array) {
+  const n = geom.rows;
+  const m = geom.cols;
+  const u = new Float64Array(n).fill(NaN);
+  const v = new Float64Array(m).fill(NaN);
+  rows.forEach((i, r) => (u[i] = uK[r]));
+  cols.forEach((j, c) => (v[j] = vK[c]));
+  for (let i = 0; i < n; i++) {
+    if (!Number.isNaN(u[i])) continue;
+    let best = Infinity;
+    for (const j of cols) best = Math.min(best, geom.costAt(i, j) - v[j]);
+    u[i] = best;
+  }
+  for (let j = 0; j < m; j++) {
+    if (!Number.isNaN(v[j])) continue;
+    let best = Infinity;
+    for (let i = 0; i < n; i++) best = Math.min(best, geom.costAt(i, j) - u[i]);
+    v[j] = best;
+  }
+  return { u, v };
+}
+
+/** Shift (u + c, v − c) so that Σa·u = Σb·v; the dual objective and feasibility are unchanged. */
+function centreDuals(u: Float64Array, v: Float64Array, a: Float64Array, b: Float64Array): void {
+  let au = 0;
+  let bv = 0;
+  for (let i = 0; i < u.length; i++) au += a[i] * u[i];
+  for (let j = 0; j < v.length; j++) bv += b[j] * v[j];
+  const c = (bv - au) / (sum(a) + sum(b));
+  for (let i = 0; i < u.length; i++) u[i] += c;
+  for (let j = 0; j < v.length; j++) v[j] -= c;
+}
