@@ -610,23 +610,28 @@ function pivot(s: Simplex): bool {
 }
 
 /**
- * Heuristic pivots before pricing: for each sink, the arc from its cheapest source under the given duals
- * (u, v; pass 0 for plain costs), and for each source the arc to its cheapest sink. With good duals
- * (a warm start) these are mostly the optimal basis, and pricing afterwards has little left to do.
+ * One pass over all costs prepares the solve:
+ * - the shortlist (Gottschlich & Schuhmacher's idea): for each source, its k arcs of smallest c_ij − v_j.
+ *   The simplex first optimises over these arcs only, which costs a fraction of full pricing per pivot,
+ *   then finishes with full pricing, so the result is exact either way;
+ * - heuristic pivots: for each sink the arc from its cheapest source (by c_ij − u_i), and for each source
+ *   its cheapest arc. With good duals u, v (a warm start; 0 for a cold one) these are mostly the optimal
+ *   basis, and pricing has little left to do. `budget` caps the pivots (maxIter).
  */
-export function nsInitialPivots(ctx: usize, uPtr: usize, vPtr: usize, budget: f64): void {
+export function nsPrepare(ctx: usize, uPtr: usize, vPtr: usize, k: i32, budget: f64): void {
   const s = changetype<Simplex>(ctx);
   const n = s.n;
   const m = s.m;
-  // one row-major pass for the column minima of c_ij − u_i and the row minima of c_ij − v_j
+  if (k > m) k = m;
   const colBest = allocF64(m);
   const colArg = allocI32(m);
-  const rowArg = allocI32(n);
+  const keys = allocF64(k);
+  s.cand = allocI32(n * k);
   for (let j = 0; j < m; j++) sf(colBest, j, Infinity);
   for (let i = 0; i < n; i++) {
     const ui = uPtr ? gf(uPtr, i) : 0.0;
-    let rowBest = Infinity;
-    let rj = 0;
+    const row = s.cand + ((<usize>i * <usize>k) << 2);
+    let filled = 0;
     for (let j = 0; j < m; j++) {
       const c = costIJ(s, i, j);
       const cu = c - ui;
@@ -634,50 +639,9 @@ export function nsInitialPivots(ctx: usize, uPtr: usize, vPtr: usize, budget: f6
         sf(colBest, j, cu);
         si(colArg, j, i);
       }
-      const cv = c - (vPtr ? gf(vPtr, j) : 0.0);
-      if (cv < rowBest) {
-        rowBest = cv;
-        rj = j;
-      }
-    }
-    si(rowArg, i, rj);
-  }
-  for (let j = 0; j < m && s.iterations < budget; j++) tryPivot(s, gi(colArg, j), j);
-  for (let i = 0; i < n && s.iterations < budget; i++) tryPivot(s, i, gi(rowArg, i));
-  heap.free(colBest);
-  heap.free(colArg);
-  heap.free(rowArg);
-}
-
-function tryPivot(s: Simplex, i: i32, j: i32): void {
-  const e = i * s.m + j;
-  const rc = costIJ(s, i, j) + gf(s.pi, i) - gf(s.pi, s.n + j);
-  if (rc < -s.tol && !isTreeArc(s, e)) {
-    s.inArc = e;
-    pivot(s);
-  }
-}
-
-/**
- * The shortlist (Gottschlich & Schuhmacher's idea): for each source, its k arcs of smallest c_ij − v_j
- * (v: warm-start duals, or 0). The simplex first optimises over these arcs only, which costs a fraction
- * of full pricing per pivot, then finishes with full pricing, so the result is exact either way.
- */
-export function nsSetShortlist(ctx: usize, k: i32, vPtr: usize): void {
-  const s = changetype<Simplex>(ctx);
-  const n = s.n;
-  const m = s.m;
-  if (k >= m) return;
-  s.cand = allocI32(n * k);
-  const keys = allocF64(k);
-  for (let i = 0; i < n; i++) {
-    const row = s.cand + ((<usize>i * <usize>k) << 2);
-    let filled = 0;
-    for (let j = 0; j < m; j++) {
-      const key = costIJ(s, i, j) - (vPtr ? gf(vPtr, j) : 0.0);
+      const key = c - (vPtr ? gf(vPtr, j) : 0.0);
       if (filled == k && key >= gf(keys, k - 1)) continue;
-      // insertion into the sorted top-k
-      let t = filled < k ? filled++ : k - 1;
+      let t = filled < k ? filled++ : k - 1; // insertion into the sorted top k
       while (t > 0 && gf(keys, t - 1) > key) {
         sf(keys, t, gf(keys, t - 1));
         si(row, t, gi(row, t - 1));
@@ -687,11 +651,27 @@ export function nsSetShortlist(ctx: usize, k: i32, vPtr: usize): void {
       si(row, t, i * m + j);
     }
   }
-  heap.free(keys);
   s.nCand = n * k;
   s.candBlock = <i32>max(10.0, Math.ceil(Math.sqrt(<f64>s.nCand)));
   s.nextCand = 0;
   s.phase = 0;
+  for (let j = 0; j < m && s.iterations < budget; j++) tryPivot(s, gi(colArg, j), j);
+  for (let i = 0; i < n && s.iterations < budget; i++) {
+    const e = gi(s.cand, i * k);
+    tryPivot(s, i, e - i * m);
+  }
+  heap.free(colBest);
+  heap.free(colArg);
+  heap.free(keys);
+}
+
+function tryPivot(s: Simplex, i: i32, j: i32): void {
+  const e = i * s.m + j;
+  const rc = costIJ(s, i, j) + gf(s.pi, i) - gf(s.pi, s.n + j);
+  if (rc < -s.tol && !isTreeArc(s, e)) {
+    s.inArc = e;
+    pivot(s);
+  }
 }
 
 function findEnteringShortlist(s: Simplex): bool {
@@ -773,12 +753,18 @@ export function nsDualViolation(ctx: usize, uPtr: usize, vPtr: usize): f64 {
   const n = s.n;
   const m = s.m;
   let worst = -Infinity;
+  let worst2 = f64x2.splat(-Infinity);
   for (let i = 0; i < n; i++) {
     const ui = gf(uPtr, i);
-    for (let j = 0; j < m; j++) {
-      const r = ui + gf(vPtr, j) - costIJ(s, i, j);
-      if (r > worst) worst = r;
+    const ui2 = f64x2.splat(ui);
+    let j = 0;
+    if (s.vectorCost) {
+      for (; j + 1 < m; j += 2) {
+        const r2 = f64x2.sub(f64x2.add(ui2, v128.load(vPtr + (<usize>j << 3))), costPair(s, i, j));
+        worst2 = f64x2.max(worst2, r2);
+      }
     }
+    for (; j < m; j++) worst = max(worst, ui + gf(vPtr, j) - costIJ(s, i, j));
   }
-  return worst;
+  return max(worst, max(f64x2.extract_lane(worst2, 0), f64x2.extract_lane(worst2, 1)));
 }

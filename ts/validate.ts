@@ -58,7 +58,8 @@ export function toMatrix(name: string, x: MatrixLike, maxBytes = DEFAULT_MAX_BYT
     }
     checkBudget(rows * cols * 8, `${name} (${rows} × ${cols})`, maxBytes);
     checkFinite(`${name}.data`, data);
-    return { data: Float64Array.from(data), rows, cols };
+    // Solvers never write to their inputs, so a Float64Array is used as it is, not copied.
+    return { data: data instanceof Float64Array ? data : Float64Array.from(data), rows, cols };
   }
   if (!Array.isArray(x)) {
     throw new OTError('shape', `${name} must be { data, rows, cols } (row-major) or an array of rows.`);
