@@ -1,0 +1,409 @@
+// Benchmark: kantorovich vs POT on the same data, same machine. See bench/README.md.
+//
+//   node dist/bench/run.js                       full run
+//   node dist/bench/run.js --quick               smoke run (small problems, few repetitions)
+//   node dist/bench/run.js --only emd --sizes 500,1000
+//   node dist/bench/run.js --only wasserstein1d,sliced --reps 3
+//   node dist/bench/run.js --no-pot              ours only
+//
+// Every problem is generated here with the library's seeded Rng, written as raw little-endian f64 files into
+// .bench-tmp/ with a manifest, and handed to bench/pot_bench.py (run twice: default environment, then glibc
+// malloc tuned so that POT's large temporaries are not mmapped/unmapped on every call). Both sides report the
+// median wall time of the solver call after one warm-up.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { cpus, endianness } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Rng, randomDirections, emd, pointCloud, wasserstein1d, slicedWasserstein } from 'kantorovich';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const TMP = join(ROOT, '.bench-tmp');
+const PY = '/usr/bin/python3';
+const POT_SCRIPT = join(ROOT, 'bench', 'pot_bench.py');
+const TUNED_ENV = {
+  MALLOC_MMAP_THRESHOLD_: '1073741824',
+  MALLOC_TRIM_THRESHOLD_: '4294967296',
+  MALLOC_TOP_PAD_: '268435456',
+};
+
+// ------------------------------------------------------------------ options
+
+interface Options {
+  only: Set<string>;
+  sizes: number[] | undefined;
+  quick: boolean;
+  reps: number | undefined;
+  pot: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { only: new Set(), sizes: undefined, quick: false, reps: undefined, pot: true };
+  const alias: Record<string, string> = { emd: 'emd', w1d: 'wasserstein1d', '1d': 'wasserstein1d', wasserstein1d: 'wasserstein1d', sliced: 'sliced', sw: 'sliced' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') o.quick = true;
+    else if (a === '--no-pot') o.pot = false;
+    else if (a === '--only') {
+      for (const name of value().split(',')) {
+        const k = alias[name.trim()];
+        if (!k) throw new Error(`--only: unknown problem '${name}' (emd, wasserstein1d|w1d, sliced)`);
+        o.only.add(k);
+      }
+    } else if (a === '--sizes') o.sizes = value().split(',').map((s) => parseInt(s, 10));
+    else if (a === '--reps') o.reps = parseInt(value(), 10);
+    else if (a === '--help' || a === '-h') {
+      console.log('usage: node dist/bench/run.js [--quick] [--only emd,wasserstein1d,sliced] [--sizes 500,1000] [--reps N] [--no-pot]');
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (o.sizes && o.sizes.some((n) => !(n > 0))) throw new Error('--sizes: positive integers, comma-separated');
+  return o;
+}
+
+// ------------------------------------------------------------------ problems
+
+interface Arr {
+  data: Float64Array;
+  shape: number[];
+}
+
+/** One row of the table: our timed call (returns the value comparable to POT's `cost`). */
+interface Variant {
+  label: string;
+  run: () => Promise<{ cost: number; backend?: string; status?: string }>;
+  /** Which POT time to compare with: the solver alone, or ot.dist + solver (for our point-cloud mode). */
+  potTime: 'solver' | 'dist+solver';
+}
+
+interface Problem {
+  id: string;
+  kind: 'emd' | 'wasserstein1d' | 'sliced';
+  target: number;
+  reps: number;
+  arrays: Record<string, Arr>;
+  params: Record<string, number>;
+  variants: () => Variant[];
+}
+
+function uniformPoints(rng: Rng, n: number, d: number): Float64Array {
+  const x = new Float64Array(n * d);
+  for (let i = 0; i < x.length; i++) x[i] = rng.uniform();
+  return x;
+}
+
+function normals(rng: Rng, n: number, scale = 1, shift = 0): Float64Array {
+  const x = new Float64Array(n);
+  for (let i = 0; i < n; i++) x[i] = rng.normal() * scale + shift;
+  return x;
+}
+
+function sqeuclideanMatrix(X: Float64Array, Y: Float64Array, n: number, m: number, d: number): Float64Array {
+  const M = new Float64Array(n * m);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < m; j++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) {
+        const t = X[i * d + k] - Y[j * d + k];
+        s += t * t;
+      }
+      M[i * m + j] = s;
+    }
+  }
+  return M;
+}
+
+function emdProblem(n: number, reps: number): Problem {
+  const rng = new Rng(1000 + n);
+  const d = 2;
+  const X = uniformPoints(rng, n, d);
+  const Y = uniformPoints(rng, n, d);
+  const a = new Float64Array(n).fill(1 / n);
+  const b = new Float64Array(n).fill(1 / n);
+  return {
+    id: `emd-${n}`,
+    kind: 'emd',
+    target: 0.7,
+    reps,
+    arrays: { X: { data: X, shape: [n, d] }, Y: { data: Y, shape: [n, d] }, a: { data: a, shape: [n] }, b: { data: b, shape: [n] } },
+    params: { n, d },
+    variants: () => {
+      // The dense matrix is built untimed, as POT's M = ot.dist(X, Y) is; emd() gets it as a plain
+      // { data, rows, cols } so whatever our API does with a dense matrix (validation, copies) is timed.
+      const M = { data: sqeuclideanMatrix(X, Y, n, n, d), rows: n, cols: n };
+      const Xm = { data: X, rows: n, cols: d };
+      const Ym = { data: Y, rows: n, cols: d };
+      return [
+        {
+          label: `emd n=${n} (dense M)`,
+          potTime: 'solver',
+          run: async () => {
+            const r = await emd(a, b, M);
+            return { cost: r.cost, backend: r.backend, status: r.status };
+          },
+        },
+        {
+          label: `emd n=${n} (pointCloud)`,
+          potTime: 'dist+solver',
+          run: async () => {
+            const r = await emd(a, b, pointCloud(Xm, Ym, { cost: 'sqeuclidean' }));
+            return { cost: r.cost, backend: r.backend, status: r.status };
+          },
+        },
+      ];
+    },
+  };
+}
+
+function w1dProblem(n: number, p: number, reps: number): Problem {
+  const rng = new Rng(7);
+  const x = normals(rng, n);
+  const y = normals(rng, n, 1.5, 0.5);
+  return {
+    id: `wasserstein1d-${n}`,
+    kind: 'wasserstein1d',
+    target: 0.3,
+    reps,
+    arrays: { x: { data: x, shape: [n] }, y: { data: y, shape: [n] } },
+    params: { n, p },
+    variants: () => [
+      {
+        label: `wasserstein1d n=m=${n.toExponential(0).replace('e+', 'e')} p=${p}`,
+        potTime: 'solver',
+        run: async () => {
+          const w = await wasserstein1d(x, y, { p });
+          return { cost: w ** p }; // POT 0.8.2 returns W_p^p
+        },
+      },
+    ],
+  };
+}
+
+function slicedProblem(n: number, d: number, k: number, p: number, reps: number): Problem {
+  const rng = new Rng(11);
+  const X = normals(rng, n * d);
+  const Y = normals(rng, n * d, 0.8, 0.3);
+  const P = randomDirections(k, d, 12345); // k × d, one unit direction per row
+  return {
+    id: `sliced-${n}-${d}-${k}`,
+    kind: 'sliced',
+    target: 0.3,
+    reps,
+    arrays: { X: { data: X, shape: [n, d] }, Y: { data: Y, shape: [n, d] }, projections: { data: P, shape: [k, d] } },
+    params: { n, d, k, p },
+    variants: () => {
+      const Xm = { data: X, rows: n, cols: d };
+      const Ym = { data: Y, rows: n, cols: d };
+      const Pm = { data: P, rows: k, cols: d };
+      return [
+        {
+          label: `sliced n=${n} d=${d} k=${k} p=${p}`,
+          potTime: 'solver',
+          run: async () => {
+            const r = await slicedWasserstein(Xm, Ym, { p, projections: Pm });
+            return { cost: r.value, backend: r.backend };
+          },
+        },
+      ];
+    },
+  };
+}
+
+function problems(o: Options): Problem[] {
+  const want = (k: string) => o.only.size === 0 || o.only.has(k);
+  const out: Problem[] = [];
+  if (want('emd')) {
+    const sizes = o.sizes ?? (o.quick ? [200, 500] : [500, 1000, 2000, 4000]);
+    for (const n of sizes) {
+      const reps = o.reps ?? (o.quick ? 2 : n >= 4000 ? 3 : n >= 2000 ? 5 : 7);
+      out.push(emdProblem(n, reps));
+    }
+  }
+  if (want('wasserstein1d')) out.push(w1dProblem(o.quick ? 100_000 : 1_000_000, 2, o.reps ?? (o.quick ? 3 : 9)));
+  if (want('sliced')) out.push(slicedProblem(o.quick ? 2000 : 10_000, 10, o.quick ? 50 : 200, 2, o.reps ?? (o.quick ? 3 : 7)));
+  return out;
+}
+
+// ------------------------------------------------------------------ running
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
+
+function writeInputs(list: Problem[]): string {
+  if (endianness() !== 'LE') throw new Error('the bench writes raw little-endian f64 files; this machine is big-endian');
+  mkdirSync(TMP, { recursive: true });
+  const manifest = {
+    generator: 'bench/run.ts',
+    problems: list.map((p) => {
+      const files: Record<string, { path: string; shape: number[] }> = {};
+      for (const [name, arr] of Object.entries(p.arrays)) {
+        const path = `${p.id}.${name}.f64`;
+        writeFileSync(join(TMP, path), new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength));
+        files[name] = { path, shape: arr.shape };
+      }
+      return { id: p.id, kind: p.kind, reps: p.reps, params: p.params, files };
+    }),
+  };
+  const path = join(TMP, 'manifest.json');
+  writeFileSync(path, JSON.stringify(manifest, null, 1));
+  return path;
+}
+
+interface PotResult {
+  ms: number;
+  times: number[];
+  cost: number;
+  distMs?: number;
+  resultCode?: number;
+  warning?: string | null;
+}
+
+function runPot(manifest: string, tuned: boolean): { results: Record<string, PotResult>; pot?: string } | undefined {
+  const tag = tuned ? 'tuned malloc' : 'default env';
+  console.error(`POT (${tag}): ${PY} bench/pot_bench.py ${manifest}`);
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('MALLOC_')) delete env[k];
+  if (tuned) Object.assign(env, TUNED_ENV);
+  const r = spawnSync(PY, [POT_SCRIPT, manifest], { env, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20, encoding: 'utf8' });
+  if (r.error || r.status !== 0) {
+    console.error(`POT (${tag}) failed: ${r.error?.message ?? `exit code ${r.status}`}`);
+    return undefined;
+  }
+  return JSON.parse(r.stdout);
+}
+
+interface Row {
+  problem: Problem;
+  variant: Variant;
+  oursMs?: number;
+  oursTimes?: number[];
+  oursCost?: number;
+  backend?: string;
+  status?: string;
+  error?: string;
+}
+
+async function runOurs(p: Problem): Promise<Row[]> {
+  const rows: Row[] = [];
+  let variants: Variant[];
+  try {
+    variants = p.variants();
+  } catch (e) {
+    return [{ problem: p, variant: { label: p.id, potTime: 'solver', run: async () => ({ cost: NaN }) }, error: String(e) }];
+  }
+  for (const v of variants) {
+    const row: Row = { problem: p, variant: v };
+    try {
+      const first = await v.run(); // warm-up (wasm instantiation, JIT)
+      row.oursCost = first.cost;
+      row.backend = first.backend;
+      row.status = first.status;
+      const times: number[] = [];
+      for (let r = 0; r < p.reps; r++) {
+        const t0 = performance.now();
+        await v.run();
+        times.push(performance.now() - t0);
+      }
+      row.oursTimes = times;
+      row.oursMs = median(times);
+      console.error(`  ours ${v.label}: median ${row.oursMs.toFixed(2)} ms over ${p.reps} runs (backend ${row.backend ?? '?'})`);
+    } catch (e) {
+      row.error = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+      console.error(`  ours ${v.label}: FAILED ${row.error}`);
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+function fmt(x: number | undefined, digits = 2): string {
+  if (x === undefined || !Number.isFinite(x)) return '—';
+  return x >= 100 ? x.toFixed(0) : x.toFixed(digits);
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const list = problems(o);
+  if (list.length === 0) throw new Error('nothing to run');
+  console.error(`kantorovich bench: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})${o.quick ? ', quick' : ''}`);
+  const manifest = writeInputs(list);
+
+  const rows: Row[] = [];
+  for (const p of list) rows.push(...(await runOurs(p)));
+
+  let potDefault: Record<string, PotResult> = {};
+  let potTuned: Record<string, PotResult> = {};
+  let potVersion = '?';
+  if (o.pot) {
+    const d = runPot(manifest, false);
+    const t = runPot(manifest, true);
+    potDefault = d?.results ?? {};
+    potTuned = t?.results ?? {};
+    potVersion = d?.pot ?? t?.pot ?? '?';
+  }
+
+  const potMs = (r: Record<string, PotResult>, row: Row): number | undefined => {
+    const x = r[row.problem.id];
+    if (!x) return undefined;
+    return row.variant.potTime === 'dist+solver' ? x.ms + (x.distMs ?? NaN) : x.ms;
+  };
+
+  const lines: string[] = [];
+  lines.push(`| problem | ours (ms) | POT default (ms) | POT tuned (ms) | ours / min(POT) | target | cost rel. diff | backend |`);
+  lines.push(`|---|---:|---:|---:|---:|---:|---:|---|`);
+  const summary: unknown[] = [];
+  for (const row of rows) {
+    const pd = potMs(potDefault, row);
+    const pt = potMs(potTuned, row);
+    const potMin = Math.min(pd ?? Infinity, pt ?? Infinity);
+    const ratio = row.oursMs !== undefined && Number.isFinite(potMin) ? row.oursMs / potMin : undefined;
+    const ref = potDefault[row.problem.id] ?? potTuned[row.problem.id];
+    const relDiff = ref && row.oursCost !== undefined ? Math.abs(row.oursCost - ref.cost) / Math.max(Math.abs(ref.cost), 1e-300) : undefined;
+    const met = ratio === undefined ? '' : ratio <= row.problem.target ? ' ✓' : ' ✗';
+    const label = row.variant.potTime === 'dist+solver' ? `${row.variant.label} †` : row.variant.label;
+    const ours = row.error ? `error` : fmt(row.oursMs);
+    const potWarn = ref?.resultCode !== undefined && ref.resultCode !== 1 ? ` (POT: ${ref.warning})` : '';
+    lines.push(
+      `| ${label} | ${ours} | ${fmt(pd)} | ${fmt(pt)} | ${ratio === undefined ? '—' : ratio.toFixed(2) + met} | ${row.problem.target} | ` +
+        `${relDiff === undefined ? '—' : relDiff.toExponential(1)}${potWarn} | ${row.backend ?? '—'}${row.status && row.status !== 'optimal' ? ` (${row.status})` : ''} |`,
+    );
+    summary.push({
+      problem: row.variant.label,
+      oursMs: row.oursMs,
+      oursTimes: row.oursTimes,
+      potDefaultMs: pd,
+      potTunedMs: pt,
+      ratio,
+      target: row.problem.target,
+      costRelDiff: relDiff,
+      oursCost: row.oursCost,
+      potCost: ref?.cost,
+      backend: row.backend,
+      status: row.status,
+      error: row.error,
+    });
+  }
+  console.log('');
+  console.log(lines.join('\n'));
+  console.log('');
+  console.log(
+    `Median wall time after one warm-up; POT ${potVersion} via ${PY}, solver call only (M = ot.dist(X, Y) precomputed). ` +
+      `† point-cloud mode: ours includes the costs, so it is compared with POT's ot.dist + ot.emd.`,
+  );
+  for (const row of rows) if (row.error) console.log(`error in ${row.variant.label}: ${row.error}`);
+  writeFileSync(join(TMP, 'results.json'), JSON.stringify({ node: process.version, quick: o.quick, rows: summary }, null, 1));
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
