@@ -1,0 +1,55 @@
+// Generic test helpers: seeded random data, relative errors, expected OTError codes.
+import * as assert from 'uvu/assert';
+import { OTError, Rng } from 'kantorovich';
+
+/** n uniforms in [lo, hi). */
+export function uniforms(rng: Rng, n: number, lo = 0, hi = 1): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * rng.uniform();
+  return out;
+}
+
+export function normals(rng: Rng, n: number, mean = 0, sd = 1): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = mean + sd * rng.normal();
+  return out;
+}
+
+/** Integer in [lo, hi]. */
+export function randInt(rng: Rng, lo: number, hi: number): number {
+  return lo + Math.floor(rng.uniform() * (hi - lo + 1));
+}
+
+/** Random positive weights summing to 1; with `zeros`, about a third of them are exactly 0 (never all). */
+export function randomWeights(rng: Rng, n: number, zeros = false): Float64Array {
+  const w = new Float64Array(n);
+  for (let i = 0; i < n; i++) w[i] = zeros && rng.uniform() < 0.33 ? 0 : 0.1 + rng.uniform();
+  if (w.every((v) => v === 0)) w[0] = 1;
+  let s = 0;
+  for (const v of w) s += v;
+  for (let i = 0; i < n; i++) w[i] /= s;
+  return w;
+}
+
+export function relErr(got: number, want: number): number {
+  if (got === want) return 0;
+  return Math.abs(got - want) / Math.max(Math.abs(want), Number.MIN_VALUE);
+}
+
+export function assertClose(got: number, want: number, rel: number, what = ''): void {
+  const e = relErr(got, want);
+  assert.ok(e <= rel, `${what}: got ${got}, want ${want} (relative error ${e.toExponential(2)} > ${rel})`);
+}
+
+/** Await `f` and check it rejects with an OTError of the given code. */
+export async function expectOTError(code: string, f: () => Promise<unknown>, what = ''): Promise<void> {
+  let err: unknown;
+  try {
+    await f();
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err !== undefined, `${what}: expected OTError '${code}', but the call succeeded`);
+  assert.instance(err, OTError, `${what}: expected an OTError, got ${String(err)}`);
+  assert.is((err as OTError).code, code, `${what}: ${(err as Error).message}`);
+}

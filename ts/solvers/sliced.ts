@@ -1,0 +1,131 @@
+// Sliced Wasserstein: W_p of the 1D projections, averaged (sliced) or maximised (max-sliced) over directions.
+import { OTError } from '../errors.js';
+import { randomDirections } from '../rng.js';
+import type { DenseMatrix, MatrixLike, VectorLike } from '../types.js';
+import { type BackendOption, chooseBackend } from '../backends/select.js';
+import type { WasmKernels } from '../backends/wasm.js';
+import { slicedCostsJs } from '../backends/js/sliced.js';
+import { type MassOptions, DEFAULT_MAX_BYTES, checkAbort, checkBudget, checkPositiveInteger, toMatrix } from '../validate.js';
+import { type Weights1d, checkP, weightsPair } from './ot1d.js';
+
+export interface SlicedOptions extends MassOptions {
+  /** Weights of the rows of X (default uniform). */
+  a?: VectorLike;
+  /** Weights of the rows of Y (default uniform). */
+  b?: VectorLike;
+  /** Order of the distance, p ≥ 1. Default 2. */
+  p?: number;
+  /** Number of random directions when `projections` is not given. Default 50. */
+  nProjections?: number;
+  /**
+   * Directions, k × d, ONE DIRECTION PER ROW (POT's `projections` is d × k: transpose it). Used as given,
+   * not renormalized: pass unit vectors.
+   */
+  projections?: MatrixLike;
+  /** Seed of the random directions (randomDirections(nProjections, d, seed)). Default 0. */
+  seed?: number;
+  backend?: BackendOption;
+  /** Memory budget of the call in bytes (default DEFAULT_MAX_BYTES); above it the call fails with 'too-large'. */
+  maxBytes?: number;
+  signal?: AbortSignal;
+}
+
+export interface SlicedResult {
+  /** SW_p = (mean_k projectionCosts[k])^(1/p), or max_k projectionCosts[k]^(1/p) for maxSlicedWasserstein. */
+  value: number;
+  /** W_p^p between the projected measures, one per direction. */
+  projectionCosts: Float64Array;
+  /** The directions used, k × d, one per row. */
+  projections: DenseMatrix;
+  backend: 'wasm' | 'js';
+}
+
+interface SlicedProblem {
+  X: DenseMatrix;
+  Y: DenseMatrix;
+  wa: Weights1d;
+  wb: Weights1d;
+  dirs: DenseMatrix;
+  p: number;
+}
+
+function prepare(X: MatrixLike, Y: MatrixLike, opts: SlicedOptions): SlicedProblem {
+  checkAbort(opts.signal);
+  const p = checkP(opts.p ?? 2, 1, 'for the sliced distance SW_p');
+  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
+  const seed = opts.seed ?? 0;
+  if (!Number.isSafeInteger(seed)) throw new OTError('invalid-option', `seed must be an integer (got ${String(seed)}).`);
+  const k0 = opts.projections === undefined ? checkPositiveInteger('nProjections', opts.nProjections ?? 50) : 0;
+  const Xm = toMatrix('X', X, maxBytes);
+  const Ym = toMatrix('Y', Y, maxBytes);
+  const d = Xm.cols;
+  if (Ym.cols !== d) throw new OTError('shape', `X has ${d} columns but Y has ${Ym.cols}; both clouds must live in the same R^d.`);
+  let given: DenseMatrix | undefined;
+  if (opts.projections !== undefined) {
+    given = toMatrix('projections', opts.projections, maxBytes);
+    if (given.cols !== d) {
+      throw new OTError('shape', `projections has ${given.cols} columns but the points have d = ${d}: give one direction per row (k × d; POT's layout d × k is the transpose).`);
+    }
+  }
+  const [wa, wb] = weightsPair(opts.a, Xm.rows, opts.b, Ym.rows, opts);
+  const k = given ? given.rows : k0;
+  const n = Xm.rows;
+  const m = Ym.rows;
+  // Copies of the clouds and directions in wasm, the column-major clouds, projections, sort scratch, weights.
+  const bytes = 16 * (n + m) * d + 8 * k * (d + 1) + 8 * (n + m) + 8 * Math.max(n, m) + 36 * (n + m);
+  checkBudget(bytes, `sliced OT of ${n} vs ${m} points in R^${d} over ${k} directions`, maxBytes);
+  const dirs = given ?? { data: randomDirections(k, d, seed), rows: k, cols: d };
+  return { X: Xm, Y: Ym, wa, wb, dirs, p };
+}
+
+function costsWasm(w: WasmKernels, q: SlicedProblem): Float64Array {
+  const { X, Y, dirs, wa, wb, p } = q;
+  const k = dirs.rows;
+  const workBytes = w.fn<(n: number, m: number, d: number, weighted: number) => number>('slicedWorkBytes');
+  const slicedCosts = w.fn<(...args: number[]) => void>('slicedCosts');
+  const s = w.scope();
+  try {
+    const pX = s.put(X.data);
+    const pY = s.put(Y.data);
+    const pD = s.put(dirs.data);
+    const pa = wa.weights ? s.put(wa.weights) : 0;
+    const pb = wb.weights ? s.put(wb.weights) : 0;
+    const out = s.alloc(8 * k);
+    const work = s.alloc(workBytes(X.rows, Y.rows, X.cols, pa || pb ? 1 : 0) >>> 0);
+    slicedCosts(pX, X.rows, pY, Y.rows, X.cols, pD, k, pa, wa.uniform, pb, wb.uniform, p, out, work);
+    return w.f64(out, k).slice();
+  } finally {
+    s.release();
+  }
+}
+
+async function run(X: MatrixLike, Y: MatrixLike, opts: SlicedOptions, solver: string): Promise<Omit<SlicedResult, 'value'> & { p: number }> {
+  const q = prepare(X, Y, opts);
+  const be = await chooseBackend(solver, ['wasm', 'js'], opts.backend);
+  const projectionCosts =
+    be.name === 'wasm'
+      ? costsWasm(be.wasm, q)
+      : slicedCostsJs(q.X, q.wa.weights, q.wa.uniform, q.Y, q.wb.weights, q.wb.uniform, q.dirs, q.p);
+  return { projectionCosts, projections: q.dirs, backend: be.name, p: q.p };
+}
+
+/**
+ * Sliced p-Wasserstein distance SW_p = (mean over directions θ_k of W_p^p(θ_k·X, θ_k·Y))^(1/p), the same
+ * quantity as POT's `ot.sliced_wasserstein_distance` (POT takes projections as d × k; ours are k × d).
+ * Directions: `projections` if given, else randomDirections(nProjections, d, seed) — reproducible on every backend.
+ */
+export async function slicedWasserstein(X: MatrixLike, Y: MatrixLike, opts: SlicedOptions = {}): Promise<SlicedResult> {
+  const { p, ...r } = await run(X, Y, opts, 'slicedWasserstein');
+  let mean = 0;
+  for (const c of r.projectionCosts) mean += c;
+  mean /= r.projectionCosts.length;
+  return { value: Math.pow(mean, 1 / p), ...r };
+}
+
+/** Max-sliced: max over the directions of W_p(θ_k·X, θ_k·Y) (POT's `max_sliced_wasserstein_distance`). */
+export async function maxSlicedWasserstein(X: MatrixLike, Y: MatrixLike, opts: SlicedOptions = {}): Promise<SlicedResult> {
+  const { p, ...r } = await run(X, Y, opts, 'maxSlicedWasserstein');
+  let max = 0;
+  for (const c of r.projectionCosts) max = Math.max(max, c);
+  return { value: Math.pow(max, 1 / p), ...r };
+}
