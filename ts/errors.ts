@@ -9,7 +9,11 @@ export type OTErrorCode =
   | 'invalid-option'
   | 'backend-unavailable'
   | 'aborted'
-  | 'device-lost';
+  | 'device-lost'
+  | 'numerical';
+
+// 'numerical': an iteration left the range of floating point (e.g. scaling Sinkhorn at a tiny reg);
+// the message names the stable alternative.
 
 /** The one error class of the library: `code` is stable, `message` says what was wrong and how to fix it. */
 export class OTError extends Error {

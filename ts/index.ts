@@ -18,3 +18,15 @@ export { DEFAULT_MAX_BYTES, DEFAULT_MASS_TOLERANCE } from './validate.js';
 export { emd, type EmdOptions, type EmdResult, type EmdStatus } from './solvers/emd.js';
 export { emd1d, wasserstein1d, type Emd1dOptions, type Emd1dResult } from './solvers/ot1d.js';
 export { slicedWasserstein, maxSlicedWasserstein, type SlicedOptions, type SlicedResult } from './solvers/sliced.js';
+export { sinkhorn, sinkhornUnbalanced, type SinkhornOptions, type SinkhornResult, type UnbalancedOptions } from './solvers/sinkhorn.js';
+export { sinkhornDivergence, type DivergenceOptions, type DivergenceResult } from './solvers/divergence.js';
+export {
+  barycenter,
+  convolutionalBarycenter,
+  freeSupportBarycenter,
+  type BarycenterOptions,
+  type BarycenterResult,
+  type ConvolutionalOptions,
+  type FreeSupportOptions,
+  type FreeSupportResult,
+} from './solvers/barycenter.js';

@@ -1,0 +1,58 @@
+// The seam between entropic solvers (which own the iteration: schedules, convergence, results) and the
+// backends (which own the n × m work). Every backend — js (reference), wasm (f64, SIMD), webgpu (f32) —
+// implements EntropicEngine with exactly these semantics; tests compare them against the js engine.
+//
+// Conventions (POT's): kernel K = exp(−C/ε), plan P_ij = exp((f_i + g_j − C_ij)/ε), i.e. u = e^{f/ε},
+// v = e^{g/ε}, P = diag(u) K diag(v). One iteration is the f-update followed by the g-update:
+//   f_i ← τ_a · ε·(log a_i − LSE_j((g_j − C_ij)/ε))
+//   g_j ← τ_b · ε·(log b_j − LSE_i((f_i − C_ij)/ε))
+// with τ = 1 for balanced OT and τ = ρ/(ρ + ε) for KL-relaxed marginals of strength ρ (unbalanced OT).
+// Zero weights give f_i = −∞ (that row of P is 0); engines keep −∞ and never produce NaN from it.
+import type { BackendName } from '../types.js';
+
+/** The cost side of the problem, already validated (see ts/geometry.ts). */
+export type EntropicCost =
+  | { kind: 'dense'; C: Float64Array; n: number; m: number }
+  | { kind: 'points'; X: Float64Array; Y: Float64Array; n: number; m: number; d: number; power: number };
+
+export interface EngineProblem {
+  cost: EntropicCost;
+  /** Marginal weights, ≥ 0 (zeros allowed). For unbalanced OT the masses may differ. */
+  a: Float64Array;
+  b: Float64Array;
+  /** 'scaling': iterate u, v with a stored kernel (fast, overflows for small ε); 'log': iterate f, g (stable). */
+  method: 'scaling' | 'log';
+  /** τ_a, τ_b of the updates above (1 for balanced). */
+  tauA: number;
+  tauB: number;
+}
+
+export interface PlanStats {
+  /** ⟨P, C⟩. */
+  transportCost: number;
+  /** P·1 (n) and Pᵀ·1 (m). */
+  rowSums: Float64Array;
+  colSums: Float64Array;
+}
+
+export interface EntropicEngine {
+  readonly backend: BackendName;
+  readonly n: number;
+  readonly m: number;
+  /** Set ε (the engine rebuilds whatever depends on it, e.g. a stored kernel). Potentials are kept. */
+  setEps(eps: number): Promise<void>;
+  /** Run `count` full iterations (f-update then g-update) without reading anything back. */
+  iterate(count: number): Promise<void>;
+  /** Σ_i |(P·1)_i − a_i| for the current potentials (after a g-update the columns are exact when τ_b = 1). */
+  marginalError(): Promise<number>;
+  /** Current f, g (f64 copies; −∞ where the weight is 0). */
+  potentials(): Promise<{ f: Float64Array; g: Float64Array }>;
+  setPotentials(f: Float64Array, g: Float64Array): Promise<void>;
+  stats(): Promise<PlanStats>;
+  /** P·V for V (m × k, row-major), or Pᵀ·V for V (n × k) when `transpose`. */
+  planApply(V: Float64Array, k: number, transpose: boolean): Promise<Float64Array>;
+  /** The dense plan, n × m row-major (callers check the memory budget first). */
+  densePlan(): Promise<Float64Array>;
+  /** Release buffers (GPU memory, wasm allocations). The engine is unusable afterwards. */
+  dispose(): void;
+}

@@ -1,0 +1,151 @@
+// Turning a caller's (a, b, cost) into an engine problem, and the iteration loop every Sinkhorn-type
+// solver shares: ε-scaling schedule, periodic convergence checks, abort and progress.
+import { OTError } from '../errors.js';
+import { type CostInput, type Geometry, toGeometry } from '../geometry.js';
+import type { VectorLike } from '../types.js';
+import { checkAbort, checkPositiveInteger, toWeights } from '../validate.js';
+import type { EntropicCost, EntropicEngine } from './engine.js';
+
+export interface IterationOptions {
+  /** Iteration cap (an iteration = one f-update and one g-update). Default 1000. */
+  maxIter?: number;
+  /** Stop when the convergence measure falls below tol. Default 1e-9. */
+  tol?: number;
+  /** Check convergence every k iterations (a GPU read-back each time). Default 10. */
+  checkEvery?: number;
+  /**
+   * ε-scaling (annealing): solve a sequence ε₀ > ε₁ > … > reg, each warm-starting the next, which reaches
+   * small reg in far fewer iterations. `true` uses ε₀ = cost scale and factor ½.
+   */
+  epsScaling?: boolean | { start?: number; factor?: number };
+  signal?: AbortSignal;
+  onProgress?: (p: { iterations: number; error: number; eps: number }) => void;
+}
+
+export function checkReg(name: string, x: unknown): number {
+  if (typeof x !== 'number' || !Number.isFinite(x) || x <= 0) {
+    throw new OTError('invalid-option', `${name} must be a finite number > 0 (got ${String(x)}).`);
+  }
+  return x;
+}
+
+/** The geometry as an engine cost, and the largest cost (exact for matrices, a bound for point clouds). */
+export function entropicCost(geom: Geometry): { cost: EntropicCost; scale: number } {
+  if (geom.kind === 'costMatrix') {
+    const C = geom.M.data;
+    let scale = 0;
+    for (let k = 0; k < C.length; k++) scale = Math.max(scale, Math.abs(C[k]));
+    return { cost: { kind: 'dense', C, n: geom.rows, m: geom.cols }, scale };
+  }
+  const d = geom.dim;
+  const X = geom.X.data as Float64Array;
+  const Y = geom.Y.data as Float64Array;
+  // diameter of the joint bounding box bounds every ‖x − y‖
+  let sq = 0;
+  for (let t = 0; t < d; t++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let i = t; i < X.length; i += d) (lo = Math.min(lo, X[i])), (hi = Math.max(hi, X[i]));
+    for (let i = t; i < Y.length; i += d) (lo = Math.min(lo, Y[i])), (hi = Math.max(hi, Y[i]));
+    sq += (hi - lo) ** 2;
+  }
+  const scale = Math.pow(sq, geom.cost.power / 2);
+  return { cost: { kind: 'points', X, Y, n: geom.rows, m: geom.cols, d, power: geom.cost.power }, scale };
+}
+
+export interface Prepared {
+  geom: Geometry;
+  cost: EntropicCost;
+  scale: number;
+  a: Float64Array;
+  b: Float64Array;
+}
+
+export function prepare(a: VectorLike | undefined, b: VectorLike | undefined, M: CostInput, maxBytes?: number): Prepared {
+  const geom = toGeometry(M, maxBytes);
+  const wa = toWeights('a', a, geom.rows);
+  const wb = toWeights('b', b, geom.cols);
+  const { cost, scale } = entropicCost(geom);
+  return { geom, cost, scale, a: wa, b: wb };
+}
+
+/**
+ * Scaling overflows once C/ε exceeds ~700 (exp underflows to 0); with a margin, 'auto' uses the log
+ * domain when scale/reg > 50, and always with ε-scaling (whose point is to reach such reg).
+ */
+export function chooseMethod(method: 'scaling' | 'log' | 'auto' | undefined, scale: number, reg: number, annealing = false): 'scaling' | 'log' {
+  if (method === 'scaling' || method === 'log') return method;
+  if (method !== undefined && method !== 'auto') throw new OTError('invalid-option', `method must be 'scaling', 'log' or 'auto' (got ${String(method)}).`);
+  return annealing || scale / reg > 50 ? 'log' : 'scaling';
+}
+
+export function epsSchedule(reg: number, scale: number, opt: IterationOptions['epsScaling']): number[] {
+  if (!opt) return [reg];
+  const start = (typeof opt === 'object' && opt.start) || Math.max(scale, reg);
+  const factor = (typeof opt === 'object' && opt.factor) || 0.5;
+  if (!(factor > 0 && factor < 1)) throw new OTError('invalid-option', `epsScaling.factor must be in (0, 1) (got ${factor}).`);
+  const out: number[] = [];
+  for (let e = start; e > reg; e *= factor) out.push(e);
+  out.push(reg);
+  return out;
+}
+
+export interface LoopResult {
+  iterations: number;
+  error: number;
+  converged: boolean;
+}
+
+/**
+ * Runs the engine through the ε schedule. `measure` is the convergence measure (marginal error for
+ * balanced problems, potential change for unbalanced ones); a non-finite measure fails with 'numerical'.
+ */
+export async function iterate(
+  engine: EntropicEngine,
+  schedule: number[],
+  opts: IterationOptions,
+  measure: () => Promise<number>,
+  onNonFinite: string,
+): Promise<LoopResult> {
+  const maxIter = opts.maxIter ?? 1000;
+  if (!(Number.isInteger(maxIter) && maxIter >= 0)) throw new OTError('invalid-option', `maxIter must be an integer ≥ 0 (got ${maxIter}).`);
+  const tol = opts.tol ?? 1e-9;
+  if (!(tol >= 0)) throw new OTError('invalid-option', `tol must be ≥ 0 (got ${tol}).`);
+  const every = checkPositiveInteger('checkEvery', opts.checkEvery ?? 10);
+  let iterations = 0;
+  let error = Infinity;
+  let converged = false;
+  for (let s = 0; s < schedule.length; s++) {
+    const eps = schedule[s];
+    const last = s === schedule.length - 1;
+    await engine.setEps(eps);
+    // intermediate ε only need a rough solution: the next stage refines it
+    const stageTol = last ? tol : Math.max(tol, 1e-3);
+    const stageCap = last ? maxIter - iterations : Math.min(maxIter - iterations, 100);
+    let done = 0;
+    converged = false;
+    while (done < stageCap) {
+      checkAbort(opts.signal);
+      const k = Math.min(every, stageCap - done);
+      await engine.iterate(k);
+      done += k;
+      iterations += k;
+      error = await measure();
+      if (!Number.isFinite(error)) throw new OTError('numerical', onNonFinite);
+      opts.onProgress?.({ iterations, error, eps });
+      if (error < stageTol) {
+        converged = true;
+        break;
+      }
+    }
+    if (stageCap === 0 && last) error = await measure();
+  }
+  return { iterations, error, converged };
+}
+
+/** Σ x_i·y_i skipping zero-mass terms (where the potential may be −∞). */
+export function dotFinite(w: Float64Array, pot: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < w.length; i++) if (w[i] !== 0) s += w[i] * pot[i];
+  return s;
+}

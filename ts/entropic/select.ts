@@ -1,0 +1,46 @@
+// Which entropic engine runs a call: webgpu → wasm → js by availability and size, or the forced one.
+import { OTError } from '../errors.js';
+import type { BackendName } from '../types.js';
+import type { BackendOption } from '../backends/select.js';
+import { JsEntropicEngine } from '../backends/js/entropic.js';
+import type { EngineProblem, EntropicEngine } from './engine.js';
+
+/** Creates an engine, or rejects with 'backend-unavailable' and the reason. */
+export type EngineFactory = (problem: EngineProblem) => Promise<EntropicEngine>;
+
+interface Registered {
+  create: EngineFactory;
+  /** Whether `auto` should pick this backend for a problem of n × m (e.g. webgpu only on hardware, when large). */
+  preferFor: (n: number, m: number) => Promise<boolean>;
+}
+
+const engines = new Map<BackendName, Registered>([
+  ['js', { create: async (p) => new JsEntropicEngine(p), preferFor: async () => true }],
+]);
+
+/** Backends add their engine here (ts/index.ts wires the built-in ones). */
+export function registerEngine(name: BackendName, create: EngineFactory, preferFor: Registered['preferFor']): void {
+  engines.set(name, { create, preferFor });
+}
+
+const AUTO_ORDER: BackendName[] = ['webgpu', 'wasm', 'js'];
+
+export async function createEngine(solver: string, problem: EngineProblem, requested: BackendOption = 'auto'): Promise<EntropicEngine> {
+  if (requested !== 'auto') {
+    const e = engines.get(requested);
+    if (!e) throw new OTError('backend-unavailable', `${solver}: backend '${requested}' is not available in this build (have: ${[...engines.keys()].join(', ')}).`);
+    return e.create(problem);
+  }
+  const { n, m } = problem.cost;
+  for (const name of AUTO_ORDER) {
+    const e = engines.get(name);
+    if (!e) continue;
+    try {
+      if (await e.preferFor(n, m)) return await e.create(problem);
+    } catch (err) {
+      // an unavailable backend in auto mode falls through to the next one; a bad input does not
+      if (!(err instanceof OTError) || err.code !== 'backend-unavailable') throw err;
+    }
+  }
+  throw new OTError('backend-unavailable', `${solver}: no entropic engine is available.`);
+}

@@ -1,0 +1,169 @@
+// Entropic OT (Sinkhorn), balanced and with KL-relaxed marginals. The solver owns the iteration; the
+// engine (js / wasm / webgpu, see ts/entropic/) owns the n × m work.
+import { OTError } from '../errors.js';
+import type { CostInput } from '../geometry.js';
+import type { BackendName, DenseMatrix, VectorLike } from '../types.js';
+import type { BackendOption } from '../backends/select.js';
+import { type MassOptions, balanceMasses, checkBudget, sum } from '../validate.js';
+import type { EntropicEngine } from '../entropic/engine.js';
+import { createEngine } from '../entropic/select.js';
+import { type IterationOptions, chooseMethod, checkReg, dotFinite, epsSchedule, iterate, prepare } from '../entropic/problem.js';
+
+export interface SinkhornOptions extends IterationOptions, MassOptions {
+  /** ε, the entropic regularization (in units of the cost). Required. */
+  reg: number;
+  /** 'scaling' (fast, overflows when reg ≪ cost scale), 'log' (stable), 'auto' (log when scale/reg > 50 or with epsScaling). */
+  method?: 'scaling' | 'log' | 'auto';
+  /** Return the dense plan: true, false, or 'auto' (when n·m ≤ 2^22). */
+  plan?: boolean | 'auto';
+  /** Start from these potentials (e.g. the f, g of a previous solve). */
+  init?: { f: VectorLike; g: VectorLike };
+  backend?: BackendOption;
+  maxBytes?: number;
+}
+
+export interface SinkhornResult {
+  /** ⟨P, C⟩, the linear transport cost of the entropic plan. */
+  cost: number;
+  /**
+   * The objective in POT's convention: ⟨P, C⟩ + reg·Σ P_ij (log P_ij − 1) (plus, for unbalanced OT,
+   * regM·(KL(P1 | a) + KL(Pᵀ1 | b)) with KL(x | y) = Σ x log(x/y) − x + y).
+   */
+  regCost: number;
+  /** The dense plan, n × m row-major, when asked for (see `plan`). */
+  plan?: DenseMatrix;
+  /** Potentials with P_ij = exp((f_i + g_j − C_ij)/reg) (f = reg·log u of the scaling form); −∞ where a weight is 0. */
+  f: Float64Array;
+  g: Float64Array;
+  iterations: number;
+  /** Σ_i |(P1)_i − a_i| (balanced) at return. */
+  marginalError: number;
+  converged: boolean;
+  method: 'scaling' | 'log';
+  backend: BackendName;
+}
+
+const AUTO_PLAN_ENTRIES = 2 ** 22;
+
+/**
+ * Entropic OT between a and b for the cost M (matrix, `costMatrix`, or `pointCloud` — the latter runs
+ * online on engines that support it, never storing n × m). Converges when the row-marginal L1 error < tol.
+ */
+export async function sinkhorn(a: VectorLike | undefined, b: VectorLike | undefined, M: CostInput, opts: SinkhornOptions): Promise<SinkhornResult> {
+  return solveEntropic('sinkhorn', a, b, M, opts, undefined);
+}
+
+export interface UnbalancedOptions extends SinkhornOptions {
+  /** ρ, the strength of the KL penalty on each marginal (ρ → ∞ recovers balanced OT). Required. */
+  regM: number;
+}
+
+/**
+ * Unbalanced entropic OT with KL-relaxed marginals (Chizat et al. 2018; POT's sinkhorn_unbalanced):
+ * u = (a / Kv)^{ρ/(ρ+ε)}. Masses of a and b may differ. Converges when max |Δf|, |Δg| / reg < tol
+ * between checks.
+ */
+export async function sinkhornUnbalanced(
+  a: VectorLike | undefined,
+  b: VectorLike | undefined,
+  M: CostInput,
+  opts: UnbalancedOptions,
+): Promise<SinkhornResult> {
+  const regM = checkReg('regM', opts?.regM);
+  return solveEntropic('sinkhornUnbalanced', a, b, M, opts, regM);
+}
+
+/** The shared solve; `use` may query the engine (e.g. plan products for gradients) before it is released. */
+export async function solveEntropic(
+  solver: string,
+  a: VectorLike | undefined,
+  b: VectorLike | undefined,
+  M: CostInput,
+  opts: SinkhornOptions,
+  regM: number | undefined,
+  use?: (engine: EntropicEngine, r: SinkhornResult) => Promise<void>,
+): Promise<SinkhornResult> {
+  const reg = checkReg('reg', opts?.reg);
+  const p = prepare(a, b, M, opts.maxBytes);
+  const n = p.geom.rows;
+  const m = p.geom.cols;
+  const wb = regM === undefined ? balanceMasses(p.a, p.b, opts) : p.b;
+  const method = chooseMethod(opts.method, p.scale, reg, !!opts.epsScaling);
+  if (method === 'scaling') checkBudget(n * m * 8, `the ${n} × ${m} kernel of the scaling method`, opts.maxBytes);
+  const wantPlan = opts.plan === 'auto' || opts.plan === undefined ? n * m <= AUTO_PLAN_ENTRIES : opts.plan;
+  if (wantPlan) checkBudget(n * m * 8, `the dense ${n} × ${m} plan`, opts.maxBytes);
+  let init: { f: Float64Array; g: Float64Array } | undefined;
+  if (opts.init) {
+    init = { f: Float64Array.from(opts.init.f), g: Float64Array.from(opts.init.g) };
+    if (init.f.length !== n || init.g.length !== m) {
+      throw new OTError('shape', `init has f of length ${init.f.length} and g of length ${init.g.length}; the problem is ${n} × ${m}.`);
+    }
+  }
+  const schedule = epsSchedule(reg, p.scale, opts.epsScaling);
+  if (method === 'scaling' && schedule.length > 1) {
+    throw new OTError('invalid-option', "epsScaling needs method 'log' (or 'auto' at small reg): annealing exists to reach a reg where scaling overflows.");
+  }
+  const tau = regM === undefined ? 1 : regM / (regM + reg);
+  const engine = await createEngine(solver, { cost: p.cost, a: p.a, b: wb, method, tauA: tau, tauB: tau }, opts.backend);
+  try {
+    if (init) await engine.setPotentials(init.f, init.g);
+    const overflow =
+      method === 'scaling'
+        ? `${solver}: the scaling iteration overflowed at reg = ${reg} (cost scale ${p.scale.toPrecision(3)}); use method: 'log' or 'auto'.`
+        : `${solver}: the log-domain iteration produced a non-finite value at reg = ${reg}; this is a bug, please report it.`;
+    const measure = regM === undefined ? () => engine.marginalError() : potentialChange(engine, reg);
+    const loop = await iterate(engine, schedule, opts, measure, overflow);
+    const { f, g } = await engine.potentials();
+    const stats = await engine.stats();
+    const mass = sum(stats.rowSums);
+    // reg·Σ P(log P − 1) = Σ_i f_i r_i + Σ_j g_j c_j − ⟨P, C⟩ − reg·ΣP, with log P = (f + g − C)/reg
+    const entropic = dotFinite(stats.rowSums, f) + dotFinite(stats.colSums, g) - stats.transportCost - reg * mass;
+    let regCost = stats.transportCost + entropic;
+    if (regM !== undefined) regCost += regM * (kl(stats.rowSums, p.a) + kl(stats.colSums, wb));
+    let marginalError = 0;
+    for (let i = 0; i < n; i++) marginalError += Math.abs(stats.rowSums[i] - p.a[i]);
+    const result: SinkhornResult = {
+      cost: stats.transportCost,
+      regCost,
+      plan: wantPlan ? { data: await engine.densePlan(), rows: n, cols: m } : undefined,
+      f,
+      g,
+      iterations: loop.iterations,
+      marginalError,
+      converged: loop.converged,
+      method,
+      backend: engine.backend,
+    };
+    if (use) await use(engine, result);
+    return result;
+  } finally {
+    engine.dispose();
+  }
+}
+
+/** Convergence measure of unbalanced OT: the largest change of f/reg and g/reg since the last check. */
+function potentialChange(engine: EntropicEngine, reg: number): () => Promise<number> {
+  let prev: { f: Float64Array; g: Float64Array } | undefined;
+  return async () => {
+    const cur = await engine.potentials();
+    let change = Number.MAX_VALUE; // no previous check yet: not converged, but finite
+    if (prev) {
+      change = 0;
+      for (const [x, y] of [
+        [cur.f, prev.f],
+        [cur.g, prev.g],
+      ] as const)
+        for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) change = Math.max(change, Math.abs(x[i] - y[i]) / reg);
+    }
+    for (const x of [cur.f, cur.g]) for (let i = 0; i < x.length; i++) if (Number.isNaN(x[i]) || x[i] === Infinity) return NaN;
+    prev = cur;
+    return change;
+  };
+}
+
+/** Generalized KL(x | y) = Σ x log(x/y) − x + y. */
+function kl(x: Float64Array, y: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += (x[i] > 0 ? x[i] * Math.log(x[i] / y[i]) : 0) - x[i] + y[i];
+  return s;
+}
