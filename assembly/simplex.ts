@@ -624,38 +624,55 @@ export function nsPrepare(ctx: usize, uPtr: usize, vPtr: usize, k: i32, budget: 
   const m = s.m;
   if (k > m) k = m;
   const colBest = allocF64(m);
-  const colArg = allocI32(m);
+  const colArg = allocF64(m); // source index as f64, so the SIMD pass can select it with the cost
   const keys = allocF64(k);
+  const v = vPtr ? vPtr : allocF64(m);
+  if (!vPtr) for (let j = 0; j < m; j++) sf(v, j, 0.0);
   s.cand = allocI32(n * k);
   for (let j = 0; j < m; j++) sf(colBest, j, Infinity);
   for (let i = 0; i < n; i++) {
     const ui = uPtr ? gf(uPtr, i) : 0.0;
     const row = s.cand + ((<usize>i * <usize>k) << 2);
     let filled = 0;
-    for (let j = 0; j < m; j++) {
+    let j = 0;
+    if (s.vectorCost) {
+      const ui2 = f64x2.splat(ui);
+      const iF2 = f64x2.splat(<f64>i);
+      const dense = s.mode == 0;
+      const crow = s.cost + ((<usize>i * <usize>m) << 3);
+      let kth = f64x2.splat(Infinity);
+      for (; j + 1 < m; j += 2) {
+        const c2 = dense ? v128.load(crow + (<usize>j << 3)) : costPair(s, i, j);
+        const cu2 = f64x2.sub(c2, ui2);
+        const at = <usize>j << 3;
+        const cb = v128.load(colBest + at);
+        const better = f64x2.lt(cu2, cb);
+        v128.store(colBest + at, v128.bitselect(cu2, cb, better));
+        v128.store(colArg + at, v128.bitselect(iF2, v128.load(colArg + at), better));
+        // most arcs lose to the current k-th best key: test both lanes at once, insert rarely
+        const key2 = f64x2.sub(c2, v128.load(v + at));
+        if (v128.any_true(f64x2.lt(key2, kth))) {
+          filled = insertTopK(keys, row, k, filled, f64x2.extract_lane(key2, 0), i * m + j);
+          filled = insertTopK(keys, row, k, filled, f64x2.extract_lane(key2, 1), i * m + j + 1);
+          if (filled == k) kth = f64x2.splat(gf(keys, k - 1));
+        }
+      }
+    }
+    for (; j < m; j++) {
       const c = costIJ(s, i, j);
       const cu = c - ui;
       if (cu < gf(colBest, j)) {
         sf(colBest, j, cu);
-        si(colArg, j, i);
+        sf(colArg, j, <f64>i);
       }
-      const key = c - (vPtr ? gf(vPtr, j) : 0.0);
-      if (filled == k && key >= gf(keys, k - 1)) continue;
-      let t = filled < k ? filled++ : k - 1; // insertion into the sorted top k
-      while (t > 0 && gf(keys, t - 1) > key) {
-        sf(keys, t, gf(keys, t - 1));
-        si(row, t, gi(row, t - 1));
-        t--;
-      }
-      sf(keys, t, key);
-      si(row, t, i * m + j);
+      filled = insertTopK(keys, row, k, filled, c - gf(v, j), i * m + j);
     }
   }
   s.nCand = n * k;
   s.candBlock = <i32>max(10.0, Math.ceil(Math.sqrt(<f64>s.nCand)));
   s.nextCand = 0;
   s.phase = 0;
-  for (let j = 0; j < m && s.iterations < budget; j++) tryPivot(s, gi(colArg, j), j);
+  for (let j = 0; j < m && s.iterations < budget; j++) tryPivot(s, <i32>gf(colArg, j), j);
   for (let i = 0; i < n && s.iterations < budget; i++) {
     const e = gi(s.cand, i * k);
     tryPivot(s, i, e - i * m);
@@ -663,6 +680,21 @@ export function nsPrepare(ctx: usize, uPtr: usize, vPtr: usize, k: i32, budget: 
   heap.free(colBest);
   heap.free(colArg);
   heap.free(keys);
+  if (!vPtr) heap.free(v);
+}
+
+/** Insert arc e with `key` into the ascending top-k list (keys, arcs) holding `filled` entries; returns the new count. */
+@inline function insertTopK(keys: usize, arcs: usize, k: i32, filled: i32, key: f64, e: i32): i32 {
+  if (filled == k && key >= gf(keys, k - 1)) return filled;
+  let t = filled < k ? filled++ : k - 1;
+  while (t > 0 && gf(keys, t - 1) > key) {
+    sf(keys, t, gf(keys, t - 1));
+    si(arcs, t, gi(arcs, t - 1));
+    t--;
+  }
+  sf(keys, t, key);
+  si(arcs, t, e);
+  return filled;
 }
 
 function tryPivot(s: Simplex, i: i32, j: i32): void {
