@@ -5,3 +5,4 @@ export { ot1dCost, ot1dPlan } from './ot1d';
 export { slicedCosts, slicedWorkBytes } from './sliced';
 export { pairwiseCosts } from './cost';
 export * from './simplex';
+export * from './sinkhorn';

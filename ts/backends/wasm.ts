@@ -97,7 +97,7 @@ export class WasmScope {
   constructor(readonly k: WasmKernels) {}
 
   alloc(bytes: number): number {
-    const p = this.k.exports.alloc(bytes);
+    const p = this.k.exports.alloc(bytes) >>> 0; // wasm returns i32: addresses ≥ 2 GiB come back negative
     if (p === 0) throw new OTError('too-large', `wasm: could not allocate ${bytes} bytes.`);
     this.ptrs.push(p);
     return p;

@@ -1,0 +1,230 @@
+// The wasm (f64, SIMD) entropic engine: the n × m work runs in assembly/sinkhorn.ts on buffers allocated
+// once in wasm memory; only n- and m-vectors cross the boundary. Semantics: ts/entropic/engine.ts, matched
+// against the js reference engine (tests/wasm-entropic.test.ts).
+//
+// scaling: K = exp(−C/ε) stored per ε, one fused pass over K per iteration (K·v, then Kᵀu while each row is in
+// cache). log: the stabilised-kernel scheme (absorbed potentials, K̃ rebuilt on absorption, exact
+// log-sum-exp for rows/columns whose stabilised sums under/overflow): the log-domain iteration at the
+// speed of scaling. Point clouds too large to store a kernel for run exact log-sum-exps on the fly.
+import { OTError } from '../errors.js';
+import type { EngineProblem, EntropicEngine, PlanStats } from '../entropic/engine.js';
+import { DEFAULT_MAX_BYTES } from '../validate.js';
+import { type WasmKernels, type WasmScope, wasmKernels } from './wasm.js';
+
+// context slots: mirror of the S_* constants in assembly/sinkhorn.ts
+const S = {
+  n: 0, m: 1, d: 2, kind: 3, stab: 4, eps: 5, tauA: 6, tauB: 7, power: 8, C: 9, X: 10, Y: 11, logA: 12, logB: 13,
+  a: 14, f: 15, g: 16, alpha: 17, beta: 18, K: 19, u: 20, v: 21, s: 22, t: 23, w1: 24, w2: 25, kValid: 26,
+  rebuilds: 28, fallbacks: 29, passes: 30, f2: 31, pending: 32,
+} as const;
+const SLOTS = 40;
+/** The largest single allocation of AssemblyScript's TLSF allocator (2^30 bytes, less its header). */
+const MAX_BLOCK = 2 ** 30 - 64;
+
+type Ctx = number;
+type Kernels = {
+  iterate: (ctx: Ctx, count: number) => void;
+  marginalError: (ctx: Ctx) => number;
+  stats: (ctx: Ctx, rows: number, cols: number) => number;
+  planApply: (ctx: Ctx, V: number, k: number, transpose: number, out: number) => void;
+  densePlan: (ctx: Ctx, out: number) => void;
+};
+
+export class WasmEntropicEngine implements EntropicEngine {
+  readonly backend = 'wasm' as const;
+  readonly n: number;
+  readonly m: number;
+  private disposed = false;
+  private readonly kern: Kernels;
+
+  private constructor(
+    private readonly k: WasmKernels,
+    private readonly mem: WasmScope,
+    private readonly ctx: number,
+  ) {
+    const c = this.slots();
+    this.n = c[S.n];
+    this.m = c[S.m];
+    this.kern = {
+      iterate: k.fn('entIterate'),
+      marginalError: k.fn('entMarginalError'),
+      stats: k.fn('entStats'),
+      planApply: k.fn('entPlanApply'),
+      densePlan: k.fn('entDensePlan'),
+    };
+  }
+
+  /**
+   * `storeKernel: false` (log method only) runs exact log-sum-exps on the fly instead of storing n × m
+   * (what point clouds beyond the default memory budget get; exposed for tests).
+   */
+  static async create(p: EngineProblem, opts: { storeKernel?: boolean } = {}): Promise<WasmEntropicEngine> {
+    const k = await wasmKernels();
+    k.fn('entIterate'); // a stale binary fails here as backend-unavailable
+    const { n, m } = p.cost;
+    if (n * m * 8 > MAX_BLOCK && (p.method === 'scaling' || p.cost.kind === 'dense')) {
+      throw new OTError(
+        'backend-unavailable',
+        `wasm: the ${n} × ${m} ${p.cost.kind === 'dense' ? 'cost matrix' : 'kernel'} exceeds the wasm allocator's 1 GiB block limit; use the js backend, a smaller problem, or (point clouds) method 'log'.`,
+      );
+    }
+    const mem = k.scope();
+    try {
+      const ctx = mem.f64(SLOTS);
+      const put = (slot: number, x: ArrayLike<number>) => {
+        const ptr = mem.put(x);
+        k.f64(ctx, SLOTS)[slot] = ptr;
+      };
+      const zeros = (slot: number, len: number) => {
+        const ptr = mem.f64(Math.max(1, len));
+        k.f64(ctx, SLOTS)[slot] = ptr;
+      };
+      const c = p.cost;
+      if (c.kind === 'dense') {
+        put(S.C, c.C);
+      } else {
+        put(S.X, c.X);
+        put(S.Y, c.Y);
+      }
+      put(S.logA, p.a.map(Math.log));
+      put(S.logB, p.b.map(Math.log));
+      put(S.a, p.a);
+      for (const [slot, len] of [
+        [S.f, n], [S.g, m], [S.alpha, n], [S.beta, m], [S.u, n], [S.v, m], [S.s, n], [S.t, m],
+        [S.w1, Math.max(n, m)], [S.w2, Math.max(n, m)], [S.f2, n],
+      ] as const) {
+        zeros(slot, len);
+      }
+      // the kernel: always for scaling (the caller checked its budget); for log when it fits the default
+      // budget (point clouds beyond it run exact log-sum-exps without storing n × m)
+      const kernelBytes = n * m * 8;
+      const fits = kernelBytes <= Math.min(DEFAULT_MAX_BYTES, MAX_BLOCK);
+      const store = p.method === 'scaling' || (opts.storeKernel ?? (c.kind === 'dense' || fits));
+      if (store) {
+        try {
+          const ptr = mem.alloc(Math.max(8, kernelBytes)); // first: alloc may grow memory and detach views
+          k.f64(ctx, SLOTS)[S.K] = ptr;
+        } catch (e) {
+          if (p.method === 'scaling' || c.kind === 'dense') throw e;
+        }
+      }
+      const v = k.f64(ctx, SLOTS);
+      v[S.n] = n;
+      v[S.m] = m;
+      v[S.d] = c.kind === 'points' ? c.d : 0;
+      v[S.kind] = c.kind === 'dense' ? 0 : 1;
+      v[S.stab] = p.method === 'log' ? 1 : 0;
+      v[S.eps] = 1;
+      v[S.tauA] = p.tauA;
+      v[S.tauB] = p.tauB;
+      v[S.power] = c.kind === 'points' ? c.power : 2;
+      v[S.kValid] = 0;
+      return new WasmEntropicEngine(k, mem, ctx);
+    } catch (e) {
+      mem.release();
+      if (e instanceof OTError && e.code !== 'too-large') throw e;
+      throw new OTError(
+        'backend-unavailable',
+        `wasm: the ${n} × ${m} problem does not fit in wasm memory (${(e as Error).message}); use the js backend or a smaller problem.`,
+      );
+    }
+  }
+
+  /** The context block (re-made on each call: views die when memory grows). */
+  private slots(): Float64Array {
+    return this.k.f64(this.ctx, SLOTS);
+  }
+
+  private vec(slot: number, len: number): Float64Array {
+    return this.k.f64(this.slots()[slot], len);
+  }
+
+  private live(): void {
+    if (this.disposed) throw new OTError('invalid-option', 'wasm engine used after dispose().');
+  }
+
+  /** Kernel rebuilds and exact-LSE fallbacks so far (diagnostics for tests and benchmarks). */
+  counters(): { rebuilds: number; fallbacks: number } {
+    const c = this.slots();
+    return { rebuilds: c[S.rebuilds], fallbacks: c[S.fallbacks] };
+  }
+
+  async setEps(eps: number): Promise<void> {
+    this.live();
+    const c = this.slots();
+    c[S.eps] = eps;
+    c[S.kValid] = 0;
+    c[S.pending] = 0;
+  }
+
+  async iterate(count: number): Promise<void> {
+    this.live();
+    if (count > 0) this.kern.iterate(this.ctx, count);
+  }
+
+  async marginalError(): Promise<number> {
+    this.live();
+    return this.kern.marginalError(this.ctx);
+  }
+
+  async potentials(): Promise<{ f: Float64Array; g: Float64Array }> {
+    this.live();
+    return { f: this.vec(S.f, this.n).slice(), g: this.vec(S.g, this.m).slice() };
+  }
+
+  async setPotentials(f: Float64Array, g: Float64Array): Promise<void> {
+    this.live();
+    this.vec(S.f, this.n).set(f);
+    this.vec(S.g, this.m).set(g);
+    const c = this.slots();
+    if (c[S.stab]) c[S.kValid] = 0; // re-absorb (the scaling kernel does not depend on f, g)
+    c[S.pending] = 0; // drop the f-half a marginal-error pass left for the next iteration
+  }
+
+  async stats(): Promise<PlanStats> {
+    this.live();
+    const scope = this.k.scope();
+    try {
+      const rows = scope.f64(this.n);
+      const cols = scope.f64(this.m);
+      const transportCost = this.kern.stats(this.ctx, rows, cols);
+      return { transportCost, rowSums: this.k.f64(rows, this.n).slice(), colSums: this.k.f64(cols, this.m).slice() };
+    } finally {
+      scope.release();
+    }
+  }
+
+  async planApply(V: Float64Array, k: number, transpose: boolean): Promise<Float64Array> {
+    this.live();
+    const inRows = transpose ? this.n : this.m;
+    const outRows = transpose ? this.m : this.n;
+    if (V.length !== inRows * k) throw new OTError('shape', `planApply: V has ${V.length} entries, expected ${inRows} × ${k}.`);
+    const scope = this.k.scope();
+    try {
+      const pv = scope.put(V);
+      const out = scope.f64(Math.max(1, outRows * k));
+      this.kern.planApply(this.ctx, pv, k, transpose ? 1 : 0, out);
+      return this.k.f64(out, outRows * k).slice();
+    } finally {
+      scope.release();
+    }
+  }
+
+  async densePlan(): Promise<Float64Array> {
+    this.live();
+    const scope = this.k.scope();
+    try {
+      const out = scope.alloc(Math.max(8, this.n * this.m * 8));
+      this.kern.densePlan(this.ctx, out);
+      return this.k.f64(out, this.n * this.m).slice();
+    } finally {
+      scope.release();
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.mem.release();
+  }
+}
