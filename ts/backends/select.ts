@@ -2,6 +2,7 @@
 import { OTError } from '../errors.js';
 import type { BackendName } from '../types.js';
 import { type WasmKernels, wasmKernels } from './wasm.js';
+import { gpuDevice, webgpuUnavailableReason } from './webgpu.js';
 
 export type BackendOption = BackendName | 'auto';
 
@@ -40,7 +41,12 @@ export interface BackendReport {
 /** What is available here, and why not where it is not. */
 export async function backends(): Promise<BackendReport[]> {
   const out: BackendReport[] = [];
-  out.push({ name: 'webgpu', available: false, reason: 'webgpu: not part of this build yet (entropic solvers arrive with it)' });
+  try {
+    await gpuDevice();
+    out.push({ name: 'webgpu', available: true });
+  } catch (e) {
+    out.push({ name: 'webgpu', available: false, reason: webgpuUnavailableReason() ?? (e as Error).message });
+  }
   try {
     await wasmKernels();
     out.push({ name: 'wasm', available: true });

@@ -9,7 +9,10 @@ import type { EntropicCost, EntropicEngine } from './engine.js';
 export interface IterationOptions {
   /** Iteration cap (an iteration = one f-update and one g-update). Default 1000. */
   maxIter?: number;
-  /** Stop when the convergence measure falls below tol. Default 1e-9. */
+  /**
+   * Stop when the convergence measure falls below tol. Default 1e-9 on the f64 engines (wasm, js) and 1e-5
+   * on webgpu, whose f32 marginals bottom out near 1e-6.
+   */
   tol?: number;
   /** Check convergence every k iterations (a GPU read-back each time). Default 10. */
   checkEvery?: number;
@@ -96,6 +99,9 @@ export interface LoopResult {
   converged: boolean;
 }
 
+const DEFAULT_TOL = 1e-9;
+const DEFAULT_TOL_F32 = 1e-5;
+
 /**
  * Runs the engine through the ε schedule. `measure` is the convergence measure (marginal error for
  * balanced problems, potential change for unbalanced ones); a non-finite measure fails with 'numerical'.
@@ -109,7 +115,7 @@ export async function iterate(
 ): Promise<LoopResult> {
   const maxIter = opts.maxIter ?? 1000;
   if (!(Number.isInteger(maxIter) && maxIter >= 0)) throw new OTError('invalid-option', `maxIter must be an integer ≥ 0 (got ${maxIter}).`);
-  const tol = opts.tol ?? 1e-9;
+  const tol = opts.tol ?? (engine.backend === 'webgpu' ? DEFAULT_TOL_F32 : DEFAULT_TOL);
   if (!(tol >= 0)) throw new OTError('invalid-option', `tol must be ≥ 0 (got ${tol}).`);
   const every = checkPositiveInteger('checkEvery', opts.checkEvery ?? 10);
   let iterations = 0;

@@ -14,7 +14,30 @@ interface Registered {
   preferFor: (n: number, m: number) => Promise<boolean>;
 }
 
+// The built-in engines. wasm and webgpu load lazily so a js-only call never compiles a module or opens Dawn.
 const engines = new Map<BackendName, Registered>([
+  [
+    'webgpu',
+    {
+      create: async (p) => {
+        const [{ gpuDevice }, { WebGpuEntropicEngine }] = await Promise.all([import('../backends/webgpu.js'), import('../../gpu/entropic.js')]);
+        return WebGpuEntropicEngine.create(await gpuDevice(), p);
+      },
+      // f32 and dispatch overheads only pay off on hardware and on large problems; a software adapter
+      // (lavapipe, SwiftShader) is slower than wasm, so auto never picks it — force it with { backend: 'webgpu' }.
+      preferFor: async (n, m) => {
+        const { gpuIsHardware } = await import('../backends/webgpu.js');
+        return n * m >= 1 << 20 && (await gpuIsHardware());
+      },
+    },
+  ],
+  [
+    'wasm',
+    {
+      create: async (p) => (await import('../backends/wasm-entropic.js')).WasmEntropicEngine.create(p),
+      preferFor: async () => true,
+    },
+  ],
   ['js', { create: async (p) => new JsEntropicEngine(p), preferFor: async () => true }],
 ]);
 
