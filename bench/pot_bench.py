@@ -14,6 +14,9 @@ Progress goes to stderr.
   wasserstein1d: timed ot.wasserstein_1d(x, y, p=p) (sorts inside); cost = W_p^p as POT returns it.
   sliced:        timed ot.sliced_wasserstein_distance(X, Y, projections=P, n_projections=k, p=p) with P the
                  d x k transpose of our k x d directions (same directions); cost = SW_p.
+  sinkhorn:      M = ot.dist(X, Y) / max, untimed; timed ot.sinkhorn2(a, b, M, reg, method='sinkhorn' or
+                 'sinkhorn_log', numItermax=iterations, stopThr=0), i.e. exactly `iterations` iterations;
+                 cost = <P, M> as sinkhorn2 returns it.
 """
 import json
 import os
@@ -70,6 +73,16 @@ def run_problem(p, base):
         k = PT.shape[1]
         res['cost'] = float(ot.sliced_wasserstein_distance(X, Y, projections=PT, n_projections=k, p=pp))
         times, _ = timed(lambda: ot.sliced_wasserstein_distance(X, Y, projections=PT, n_projections=k, p=pp), reps)
+    elif kind == 'sinkhorn':
+        X, Y, a, b = f['X'], f['Y'], f['a'], f['b']
+        prm = p['params']
+        M = ot.dist(X, Y)
+        M /= M.max()
+        method = 'sinkhorn_log' if prm['log'] else 'sinkhorn'
+        it = int(prm['iterations'])
+        run = lambda: ot.sinkhorn2(a, b, M, prm['reg'], method=method, numItermax=it, stopThr=0)
+        res['cost'] = float(run())  # warm-up
+        times, _ = timed(run, reps)
     else:
         raise ValueError(f'unknown problem kind {kind}')
     res['times'] = times

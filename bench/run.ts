@@ -16,7 +16,7 @@ import { cpus, endianness } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Rng, randomDirections, emd, pointCloud, wasserstein1d, slicedWasserstein } from 'kantorovich';
+import { Rng, randomDirections, emd, pointCloud, wasserstein1d, slicedWasserstein, sinkhorn } from 'kantorovich';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TMP = join(ROOT, '.bench-tmp');
@@ -40,7 +40,17 @@ interface Options {
 
 function parseArgs(argv: string[]): Options {
   const o: Options = { only: new Set(), sizes: undefined, quick: false, reps: undefined, pot: true };
-  const alias: Record<string, string> = { emd: 'emd', w1d: 'wasserstein1d', '1d': 'wasserstein1d', wasserstein1d: 'wasserstein1d', sliced: 'sliced', sw: 'sliced' };
+  const alias: Record<string, string> = {
+    emd: 'emd',
+    w1d: 'wasserstein1d',
+    '1d': 'wasserstein1d',
+    wasserstein1d: 'wasserstein1d',
+    sliced: 'sliced',
+    sw: 'sliced',
+    sinkhorn: 'sinkhorn',
+    'sinkhorn-scaling': 'sinkhorn',
+    'sinkhorn-log': 'sinkhorn',
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -53,13 +63,13 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--only') {
       for (const name of value().split(',')) {
         const k = alias[name.trim()];
-        if (!k) throw new Error(`--only: unknown problem '${name}' (emd, wasserstein1d|w1d, sliced)`);
+        if (!k) throw new Error(`--only: unknown problem '${name}' (emd, wasserstein1d|w1d, sliced, sinkhorn)`);
         o.only.add(k);
       }
     } else if (a === '--sizes') o.sizes = value().split(',').map((s) => parseInt(s, 10));
     else if (a === '--reps') o.reps = parseInt(value(), 10);
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node dist/bench/run.js [--quick] [--only emd,wasserstein1d,sliced] [--sizes 500,1000] [--reps N] [--no-pot]');
+      console.log('usage: node dist/bench/run.js [--quick] [--only emd,wasserstein1d,sliced,sinkhorn] [--sizes 500,1000] [--reps N] [--no-pot]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -84,7 +94,7 @@ interface Variant {
 
 interface Problem {
   id: string;
-  kind: 'emd' | 'wasserstein1d' | 'sliced';
+  kind: 'emd' | 'wasserstein1d' | 'sliced' | 'sinkhorn';
   target: number;
   reps: number;
   arrays: Record<string, Arr>;
@@ -177,8 +187,9 @@ function w1dProblem(n: number, p: number, reps: number): Problem {
         label: `wasserstein1d n=m=${n.toExponential(0).replace('e+', 'e')} p=${p}`,
         potTime: 'solver',
         run: async () => {
-          const w = await wasserstein1d(x, y, { p });
-          return { cost: w ** p }; // POT 0.8.2 returns W_p^p
+          // wasserstein1d returns a bare number, so the backend is named here rather than read back
+          const w = await wasserstein1d(x, y, { p, backend: 'wasm' });
+          return { cost: w ** p, backend: 'wasm' }; // POT 0.8.2 returns W_p^p
         },
       },
     ],
@@ -215,6 +226,46 @@ function slicedProblem(n: number, d: number, k: number, p: number, reps: number)
   };
 }
 
+/**
+ * Sinkhorn, exactly 100 iterations (tol 0, so no early stop), reg = 0.05 on M / max M, uniform weights:
+ * `method` 'scaling' is POT's 'sinkhorn' (sinkhorn_knopp), 'log' is POT's 'sinkhorn_log'.
+ */
+function sinkhornProblem(n: number, method: 'scaling' | 'log', reps: number): Problem {
+  const rng = new Rng(2000 + n);
+  const d = 2;
+  const X = uniformPoints(rng, n, d);
+  const Y = uniformPoints(rng, n, d);
+  const a = new Float64Array(n).fill(1 / n);
+  const b = new Float64Array(n).fill(1 / n);
+  const reg = 0.05;
+  const iterations = 100;
+  return {
+    id: `sinkhorn-${method}-${n}`,
+    kind: 'sinkhorn',
+    target: method === 'scaling' ? 0.7 : 0.05,
+    reps,
+    arrays: { X: { data: X, shape: [n, d] }, Y: { data: Y, shape: [n, d] }, a: { data: a, shape: [n] }, b: { data: b, shape: [n] } },
+    params: { n, d, reg, iterations, log: method === 'log' ? 1 : 0 },
+    variants: () => {
+      const M = sqeuclideanMatrix(X, Y, n, n, d);
+      let max = 0;
+      for (const x of M) max = Math.max(max, x);
+      for (let i = 0; i < M.length; i++) M[i] /= max;
+      const Mm = { data: M, rows: n, cols: n };
+      return [
+        {
+          label: `sinkhorn ${method} n=${n} (100 it)`,
+          potTime: 'solver',
+          run: async () => {
+            const r = await sinkhorn(a, b, Mm, { reg, method, maxIter: iterations, tol: 0, plan: false });
+            return { cost: r.cost, backend: r.backend };
+          },
+        },
+      ];
+    },
+  };
+}
+
 function problems(o: Options): Problem[] {
   const want = (k: string) => o.only.size === 0 || o.only.has(k);
   const out: Problem[] = [];
@@ -227,6 +278,12 @@ function problems(o: Options): Problem[] {
   }
   if (want('wasserstein1d')) out.push(w1dProblem(o.quick ? 100_000 : 1_000_000, 2, o.reps ?? (o.quick ? 3 : 9)));
   if (want('sliced')) out.push(slicedProblem(o.quick ? 2000 : 10_000, 10, o.quick ? 50 : 200, 2, o.reps ?? (o.quick ? 3 : 7)));
+  if (want('sinkhorn')) {
+    const sizes = o.sizes ?? (o.quick ? [500] : [2000, 4000]);
+    for (const method of ['scaling', 'log'] as const) {
+      for (const n of sizes) out.push(sinkhornProblem(n, method, o.reps ?? (o.quick ? 2 : n >= 4000 ? 3 : 5)));
+    }
+  }
   return out;
 }
 
