@@ -227,6 +227,29 @@ test('free-support barycenter of two translated clouds is the midpoint cloud', a
   assert.ok(w.cost < 1e-12, `W2²(barycenter, midpoint cloud) = ${w.cost}`);
 });
 
+test('abort: a timer can cancel a running in-process solve (the loop yields), with code aborted', async () => {
+  const rng = new Rng(5);
+  const X = cloud(rng, 300, 2);
+  const Y = cloud(rng, 300, 2, 0.5);
+  for (const run of [
+    (signal: AbortSignal) => sinkhorn(undefined, undefined, pointCloud(X, Y), { reg: 1e-3, method: 'log', maxIter: 1e7, tol: 0, signal, worker: false } as never),
+    (signal: AbortSignal) => emd(undefined, undefined, pointCloud(cloud(rng, 3000, 2), cloud(rng, 3000, 2)), { signal, worker: false } as never),
+  ]) {
+    const controller = new AbortController();
+    const t0 = performance.now();
+    setTimeout(() => controller.abort(), 30);
+    let code = 'none';
+    try {
+      await run(controller.signal);
+    } catch (e) {
+      code = (e as OTError).code;
+    }
+    const ms = performance.now() - t0;
+    assert.is(code, 'aborted');
+    assert.ok(ms < 2000, `aborted after ${ms.toFixed(0)} ms`);
+  }
+});
+
 test('entropic errors: bad reg, bad method, init shapes, epsScaling with scaling', async () => {
   const M = [
     [0, 1],

@@ -148,3 +148,21 @@ export function checkPositiveInteger(name: string, x: number, max = Number.MAX_S
 export function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new OTError('aborted', 'The call was aborted before it started.');
 }
+
+const YIELD_EVERY_MS = 20;
+let lastYield = 0;
+
+/**
+ * Between chunks of a long solve. Awaiting a synchronous kernel never lets the event loop turn, so an abort
+ * from a timer or a worker message could not fire until the solve ended: with a signal, yield one macrotask
+ * at most every 20 ms, then reject with 'aborted' (`progress` says how far the solve got). Free without a signal.
+ */
+export async function abortPoint(signal: AbortSignal | undefined, progress: () => string): Promise<void> {
+  if (!signal) return;
+  const now = Date.now();
+  if (now - lastYield >= YIELD_EVERY_MS) {
+    lastYield = now;
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  if (signal.aborted) throw new OTError('aborted', `The call was aborted (${progress()}).`);
+}

@@ -3,7 +3,7 @@
 import { OTError } from '../errors.js';
 import { type CostInput, type Geometry, toGeometry } from '../geometry.js';
 import type { VectorLike } from '../types.js';
-import { checkAbort, checkPositiveInteger, toWeights } from '../validate.js';
+import { abortPoint, checkPositiveInteger, toWeights } from '../validate.js';
 import type { EntropicCost, EntropicEngine } from './engine.js';
 
 export interface IterationOptions {
@@ -131,7 +131,7 @@ export async function iterate(
     let done = 0;
     converged = false;
     while (done < stageCap) {
-      checkAbort(opts.signal);
+      await abortPoint(opts.signal, () => `after ${iterations} iterations at ε = ${eps}`);
       const k = Math.min(every, stageCap - done);
       await engine.iterate(k);
       done += k;

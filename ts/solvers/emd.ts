@@ -5,7 +5,7 @@ import { type CostInput, type Geometry, PointCloudGeometry, toGeometry } from '.
 import type { BackendName, VectorLike } from '../types.js';
 import { type BackendOption, chooseBackend } from '../backends/select.js';
 import type { WasmKernels } from '../backends/wasm.js';
-import { type MassOptions, balanceMasses, checkAbort, checkBudget, sum, toVector, toWeights } from '../validate.js';
+import { type MassOptions, abortPoint, balanceMasses, checkAbort, checkBudget, sum, toVector, toWeights } from '../validate.js';
 
 export type EmdStatus = 'optimal' | 'max-iterations';
 
@@ -213,10 +213,7 @@ async function solveWasm(
       }
       if (code === 2) throw new OTError('shape', 'emd: the network simplex found an unbounded cycle; the input is not a valid transport problem.');
       opts.onProgress?.({ iterations: iterationsOf(ctx) });
-      if (opts.signal) {
-        await new Promise((r) => setTimeout(r, 0));
-        if (opts.signal.aborted) throw new OTError('aborted', `emd was aborted after ${iterationsOf(ctx)} pivots.`);
-      }
+      await abortPoint(opts.signal, () => `emd, after ${iterationsOf(ctx)} pivots`);
     }
     const iterations = iterationsOf(ctx);
 
