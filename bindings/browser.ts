@@ -2,8 +2,46 @@
 // Host it elsewhere with setWasmSource(() => fetch(yourUrl)). The GPU is navigator.gpu (also in workers).
 import { setWasmSource } from '../ts/backends/wasm.js';
 import { setGpuProvider } from '../ts/backends/webgpu.js';
+import type { Endpoint } from 'comlink';
+import { setWorkerPlatform } from '../ts/worker/pool.js';
 
 setWasmSource(() => fetch(new URL('../../build/kantorovich.wasm', import.meta.url)));
 setGpuProvider(async () => (typeof navigator !== 'undefined' ? navigator.gpu : undefined) ?? undefined);
+
+// Workers: module Web Workers running worker-browser.js (bundlers follow `new URL(…, import.meta.url)`).
+if (typeof Worker !== 'undefined') {
+  setWorkerPlatform({
+    size: Math.max(1, (typeof navigator !== 'undefined' && navigator.hardwareConcurrency ? navigator.hardwareConcurrency : 2) - 1),
+    spawn() {
+      const w = new Worker(new URL('./worker-browser.js', import.meta.url), { type: 'module' });
+      let exited = false;
+      let cb: ((reason: string) => void) | undefined;
+      const once = (reason: string) => {
+        if (exited) return;
+        exited = true;
+        cb?.(reason);
+        w.terminate();
+      };
+      w.addEventListener('error', (e) => once(`raised an uncaught error (${(e as ErrorEvent).message ?? 'unknown'})`));
+      w.addEventListener('messageerror', () => once('could not deserialize a message'));
+      // the worker tells when it closes itself (crash('exit') test hook)
+      w.addEventListener('message', (e: MessageEvent) => {
+        if (e.data && (e.data as { kantorovichWorkerExit?: number }).kantorovichWorkerExit !== undefined) once('closed itself');
+      });
+      return {
+        endpoint: w as unknown as Endpoint,
+        ref: () => {},
+        unref: () => {},
+        terminate: () => {
+          exited = true;
+          w.terminate();
+        },
+        onExit(f) {
+          cb = f;
+        },
+      };
+    },
+  });
+}
 
 export * from '../ts/index.js';

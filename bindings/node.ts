@@ -3,6 +3,12 @@
 import { readFile } from 'node:fs/promises';
 import { setWasmSource } from '../ts/backends/wasm.js';
 import { setGpuProvider } from '../ts/backends/webgpu.js';
+import { availableParallelism, cpus } from 'node:os';
+import { Worker } from 'node:worker_threads';
+// @ts-ignore -- comlink 4.4.2 ships no .d.mts for this path (the one that resolves under Node ESM: PLATFORM.md)
+import nodeAdapter from 'comlink/dist/esm/node-adapter.mjs';
+import type { Endpoint } from 'comlink';
+import { setWorkerPlatform } from '../ts/worker/pool.js';
 
 setWasmSource(() => readFile(new URL('../../build/kantorovich.wasm', import.meta.url)));
 
@@ -16,6 +22,47 @@ setGpuProvider(async () => {
     dawn = create([]);
   }
   return dawn;
+});
+
+/** The parent's Node flags minus those that only make sense for a main script (-e/-p code, --input-type). */
+function workerExecArgv(): string[] {
+  const out: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const f = argv[i];
+    if (f === '-e' || f === '--eval' || f === '-p' || f === '--print' || f === '-pe') {
+      i++;
+      continue;
+    }
+    if (f.startsWith('--eval=') || f.startsWith('--print=') || f.startsWith('--input-type')) continue;
+    out.push(f);
+  }
+  return out;
+}
+
+// Workers: worker_threads running dist/bindings/worker-node.js; the pool keeps one thread for the caller.
+setWorkerPlatform({
+  size: Math.max(1, (typeof availableParallelism === 'function' ? availableParallelism() : cpus().length) - 1),
+  spawn() {
+    const w = new Worker(new URL('./worker-node.js', import.meta.url), { execArgv: workerExecArgv() });
+    let exited = false;
+    return {
+      endpoint: (nodeAdapter as (w: unknown) => Endpoint)(w),
+      ref: () => w.ref(),
+      unref: () => w.unref(),
+      terminate: () => w.terminate(),
+      onExit(cb) {
+        const once = (reason: string) => {
+          if (!exited) {
+            exited = true;
+            cb(reason);
+          }
+        };
+        w.on('error', (e: Error) => once(`raised an uncaught error (${e?.message ?? String(e)})`));
+        w.on('exit', (code: number) => once(`exited with code ${code}`));
+      },
+    };
+  },
 });
 
 export * from '../ts/index.js';

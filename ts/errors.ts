@@ -10,10 +10,12 @@ export type OTErrorCode =
   | 'backend-unavailable'
   | 'aborted'
   | 'device-lost'
-  | 'numerical';
+  | 'numerical'
+  | 'worker-crashed';
 
 // 'numerical': an iteration left the range of floating point (e.g. scaling Sinkhorn at a tiny reg);
 // the message names the stable alternative.
+// 'worker-crashed': the worker running the call died (exit or uncaught error); the pool has replaced it.
 
 /** The one error class of the library: `code` is stable, `message` says what was wrong and how to fix it. */
 export class OTError extends Error {

@@ -15,18 +15,36 @@ export { Rng, randomDirections } from './rng.js';
 export { setWasmSource, type WasmSource } from './backends/wasm.js';
 export { backends, type BackendReport, type BackendOption } from './backends/select.js';
 export { DEFAULT_MAX_BYTES, DEFAULT_MASS_TOLERANCE } from './validate.js';
-export { emd, type EmdOptions, type EmdResult, type EmdStatus } from './solvers/emd.js';
-export { emd1d, wasserstein1d, type Emd1dOptions, type Emd1dResult } from './solvers/ot1d.js';
-export { slicedWasserstein, maxSlicedWasserstein, type SlicedOptions, type SlicedResult } from './solvers/sliced.js';
-export { sinkhorn, sinkhornUnbalanced, type SinkhornOptions, type SinkhornResult, type UnbalancedOptions } from './solvers/sinkhorn.js';
-export { sinkhornDivergence, type DivergenceOptions, type DivergenceResult } from './solvers/divergence.js';
+// The solvers, wrapped by the facade: each takes { worker?: 'auto' | boolean } (ts/facade.ts).
 export {
+  emd,
+  emd1d,
+  wasserstein1d,
+  slicedWasserstein,
+  maxSlicedWasserstein,
+  sinkhorn,
+  sinkhornUnbalanced,
+  sinkhornDivergence,
   barycenter,
   convolutionalBarycenter,
   freeSupportBarycenter,
+  dispose,
+  type WorkerOptions,
+  type EmdOptions,
+  type Emd1dOptions,
+  type SlicedOptions,
+  type SinkhornOptions,
+  type UnbalancedOptions,
+  type DivergenceOptions,
   type BarycenterOptions,
-  type BarycenterResult,
   type ConvolutionalOptions,
   type FreeSupportOptions,
-  type FreeSupportResult,
-} from './solvers/barycenter.js';
+} from './facade.js';
+export type { EmdResult, EmdStatus } from './solvers/emd.js';
+export type { Emd1dResult } from './solvers/ot1d.js';
+export type { SlicedResult } from './solvers/sliced.js';
+export type { SinkhornResult } from './solvers/sinkhorn.js';
+export type { DivergenceResult } from './solvers/divergence.js';
+export type { BarycenterResult, FreeSupportResult } from './solvers/barycenter.js';
+export { setWorkerPlatform, type WorkerPlatform, type WorkerHandle, poolInternals as workerPoolInternals } from './worker/pool.js';
+export { AUTO_THRESHOLD as WORKER_AUTO_THRESHOLD, workEstimate } from './worker/protocol.js';

@@ -48,6 +48,11 @@ export function registerEngine(name: BackendName, create: EngineFactory, preferF
 
 const AUTO_ORDER: BackendName[] = ['webgpu', 'wasm', 'js'];
 
+/** The backends with a registered entropic engine, in auto order (backends() reports them per solver). */
+export function engineBackends(): BackendName[] {
+  return AUTO_ORDER.filter((b) => engines.has(b)).concat([...engines.keys()].filter((b) => !AUTO_ORDER.includes(b)));
+}
+
 export async function createEngine(solver: string, problem: EngineProblem, requested: BackendOption = 'auto'): Promise<EntropicEngine> {
   if (requested !== 'auto') {
     const e = engines.get(requested);

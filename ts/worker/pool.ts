@@ -1,0 +1,320 @@
+// The worker pool: lazily started workers (as many as the platform says: cores − 1, at least 1), one call
+// per worker at a time, a FIFO queue, abort, crash recovery and dispose(). Environment-agnostic: how a
+// worker is spawned is registered by bindings/ (setWorkerPlatform), as setWasmSource / setGpuProvider do.
+import * as Comlink from 'comlink';
+import { OTError } from '../errors.js';
+import { type SolverName, type WorkerApi, decode, encodeArgs, installErrorTransfer } from './protocol.js';
+
+/** One spawned worker as the platform glue hands it over. */
+export interface WorkerHandle {
+  /** The comlink endpoint of the worker (nodeEndpoint(worker) in Node, the Worker itself in browsers). */
+  endpoint: Comlink.Endpoint;
+  /** Keep the process alive while a call runs (Node); unref when idle so an idle pool never holds it. */
+  ref(): void;
+  unref(): void;
+  /** Hard stop. The pool only calls it after shutdown() answered, or on a worker with no GPU work. */
+  terminate(): void | Promise<unknown>;
+  /** Called once when the worker dies or raises an uncaught error (the reason, for the error message). */
+  onExit(cb: (reason: string) => void): void;
+}
+
+export interface WorkerPlatform {
+  spawn(): WorkerHandle;
+  /** Pool size: the cores minus one (the calling thread), at least 1. */
+  size: number;
+}
+
+/** How long an aborted call may take to stop by itself before its worker is replaced (the call rejects then). */
+export const ABORT_GRACE_MS = 500;
+let abortGraceMs = ABORT_GRACE_MS;
+/** How long dispose() waits for a worker's shutdown() answer (longer when it holds a GPU device). */
+const SHUTDOWN_MS = 1000;
+const SHUTDOWN_GPU_MS = 10000;
+
+let platform: WorkerPlatform | undefined;
+let inWorker = false;
+
+/** bindings/ registers how to spawn a worker here. */
+export function setWorkerPlatform(p: WorkerPlatform | undefined): void {
+  platform = p;
+}
+
+/** Whether offloading is possible from this thread (a platform is registered and we are not a worker). */
+export function workersAvailable(): boolean {
+  return !!platform && !inWorker;
+}
+
+/** Set inside a worker: solvers there always run in-process (no recursion). */
+export function markInWorker(): void {
+  inWorker = true;
+}
+
+export function isInWorker(): boolean {
+  return inWorker;
+}
+
+interface Job {
+  id: number;
+  solver: SolverName;
+  payload: unknown;
+  transfer: ArrayBuffer[];
+  signal?: AbortSignal;
+  onProgress?: (p: unknown) => void;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  settled: boolean;
+  port?: MessagePort;
+  graceTimer?: ReturnType<typeof setTimeout>;
+  detach?: () => void;
+}
+
+type State = 'idle' | 'busy' | 'retiring' | 'closing' | 'dead';
+
+interface PoolWorker {
+  handle: WorkerHandle;
+  remote: Comlink.Remote<WorkerApi>;
+  flags: Int32Array;
+  shared: boolean;
+  ready: Promise<void>;
+  state: State;
+  job?: Job;
+}
+
+let workers: PoolWorker[] = [];
+/** Workers taken out of the pool that still finish a call (GPU work in flight: never terminated mid-call). */
+const retiring = new Set<PoolWorker>();
+const queue: Job[] = [];
+let nextId = 1;
+const stats = { spawned: 0, crashed: 0, replaced: 0, calls: 0 };
+
+const hasShared = (): boolean =>
+  typeof SharedArrayBuffer !== 'undefined' && (typeof (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated !== 'boolean' || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true);
+
+function spawn(): PoolWorker {
+  if (!platform) throw new OTError('backend-unavailable', 'No worker platform is registered: import the package entry (kantorovich) or pass { worker: false }.');
+  installErrorTransfer();
+  const handle = platform.spawn();
+  const shared = hasShared();
+  const flags = new Int32Array(shared ? new SharedArrayBuffer(8) : new ArrayBuffer(8));
+  const remote = Comlink.wrap<WorkerApi>(handle.endpoint);
+  const w: PoolWorker = { handle, remote, flags, shared, state: 'idle', ready: Promise.resolve() };
+  w.ready = Promise.resolve(remote.init(shared ? (flags.buffer as SharedArrayBuffer) : undefined));
+  w.ready.catch(() => {});
+  handle.unref();
+  handle.onExit((reason) => onWorkerExit(w, reason));
+  stats.spawned++;
+  return w;
+}
+
+function gpuInUse(w: PoolWorker): boolean {
+  // Without shared memory we cannot know: assume a GPU only where the worker could have one in Node (Dawn);
+  // in browsers terminating a worker mid-dispatch is safe, and there is no SharedArrayBuffer there unless
+  // the page is cross-origin isolated.
+  return w.shared ? Atomics.load(w.flags, 1) === 1 : false;
+}
+
+function onWorkerExit(w: PoolWorker, reason: string): void {
+  const was = w.state;
+  w.state = 'dead';
+  workers = workers.filter((x) => x !== w);
+  retiring.delete(w);
+  if (was === 'closing' || was === 'dead') return;
+  stats.crashed++;
+  const job = w.job;
+  w.job = undefined;
+  if (job) settle(job, () => job.reject(new OTError('worker-crashed', `${job.solver}: its worker ${reason} during the call; the pool has replaced it. Retry, or pass { worker: false } to run in-process.`)));
+  pump();
+}
+
+function settle(job: Job, fn: () => void): void {
+  if (job.graceTimer) clearTimeout(job.graceTimer);
+  job.graceTimer = undefined;
+  if (job.port) {
+    job.port.close();
+    job.port = undefined;
+  }
+  job.detach?.();
+  job.detach = undefined;
+  if (job.settled) return;
+  job.settled = true;
+  fn();
+}
+
+function pump(): void {
+  while (queue.length > 0) {
+    let w = workers.find((x) => x.state === 'idle');
+    if (!w) {
+      if (!platform || workers.length >= platform.size) return;
+      try {
+        w = spawn();
+      } catch (e) {
+        const job = queue.shift()!;
+        settle(job, () => job.reject(e));
+        continue;
+      }
+      workers.push(w);
+    }
+    start(w, queue.shift()!);
+  }
+}
+
+function start(w: PoolWorker, job: Job): void {
+  w.state = 'busy';
+  w.job = job;
+  stats.calls++;
+  w.handle.ref();
+  Atomics.store(w.flags, 0, 0);
+  let progress: MessagePort | undefined;
+  if (job.onProgress) {
+    const ch = new MessageChannel();
+    const cb = job.onProgress;
+    Comlink.expose((p: unknown) => {
+      try {
+        cb(p);
+      } catch {
+        /* a throwing callback must not break the call */
+      }
+    }, ch.port1);
+    job.port = ch.port1;
+    progress = ch.port2;
+  }
+  w.ready
+    .then(() =>
+      w.remote.run(
+        job.id,
+        job.solver,
+        Comlink.transfer(job.payload, job.transfer),
+        progress ? Comlink.transfer(progress, [progress as unknown as Transferable]) : undefined,
+      ),
+    )
+    .then(
+      (r) => finish(w, job, () => job.resolve(decode(r))),
+      (e) => finish(w, job, () => job.reject(e)),
+    );
+}
+
+function finish(w: PoolWorker, job: Job, fn: () => void): void {
+  settle(job, fn);
+  if (w.job === job) w.job = undefined;
+  if (w.state === 'busy') {
+    w.state = 'idle';
+    if (queue.length === 0) w.handle.unref();
+    pump();
+  } else if (w.state === 'retiring') {
+    // its call has ended: now it can be stopped safely
+    void close(w);
+  }
+}
+
+function onAbort(job: Job): void {
+  const qi = queue.indexOf(job);
+  if (qi >= 0) {
+    queue.splice(qi, 1);
+    settle(job, () => job.reject(new OTError('aborted', `${job.solver} was aborted before it started.`)));
+    return;
+  }
+  const w = workers.find((x) => x.job === job) ?? [...retiring].find((x) => x.job === job);
+  if (!w || job.settled) return;
+  // The flag is read by the solver's own abort checks (emd every 20000 pivots, Sinkhorn every checkEvery
+  // iterations) even when the worker's event loop is busy; the message covers non-shared memory.
+  Atomics.store(w.flags, 0, 1);
+  w.remote.abort(job.id).catch(() => {});
+  job.graceTimer = setTimeout(() => {
+    if (job.settled || w.job !== job) return;
+    stats.replaced++;
+    const gpu = gpuInUse(w);
+    settle(job, () =>
+      job.reject(new OTError('aborted', `${job.solver} was aborted; its worker did not stop within ${abortGraceMs} ms and ${gpu ? 'is retired once its GPU work ends' : 'was replaced'}.`)),
+    );
+    workers = workers.filter((x) => x !== w);
+    if (gpu) {
+      // Dawn: terminating a worker with GPU work in flight kills the process; let the call end first.
+      w.state = 'retiring';
+      retiring.add(w);
+    } else {
+      w.state = 'dead';
+      void w.handle.terminate();
+    }
+    pump();
+  }, abortGraceMs);
+}
+
+/** Run one solver call in a worker of the pool. */
+export function runInWorker(solver: SolverName, args: unknown[], opts: { signal?: AbortSignal; onProgress?: (p: unknown) => void }): Promise<unknown> {
+  if (opts.signal?.aborted) return Promise.reject(new OTError('aborted', `${solver} was aborted before it started.`));
+  if (!workersAvailable()) {
+    return Promise.reject(new OTError('backend-unavailable', `${solver}: { worker: true } but no worker platform is registered here (import the package entry 'kantorovich', or pass { worker: false }).`));
+  }
+  const { payload, transfer } = encodeArgs(solver, args);
+  return new Promise((resolve, reject) => {
+    const job: Job = { id: nextId++, solver, payload, transfer, signal: opts.signal, onProgress: opts.onProgress, resolve, reject, settled: false };
+    if (opts.signal) {
+      const signal = opts.signal;
+      const listener = () => onAbort(job);
+      signal.addEventListener('abort', listener, { once: true });
+      job.detach = () => signal.removeEventListener('abort', listener);
+    }
+    queue.push(job);
+    pump();
+  });
+}
+
+async function close(w: PoolWorker): Promise<void> {
+  const gpu = gpuInUse(w);
+  w.state = 'closing';
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const answered = await Promise.race([
+    w.remote.shutdown().then(
+      () => true,
+      () => true,
+    ),
+    new Promise<boolean>((r) => (timer = setTimeout(() => r(false), gpu ? SHUTDOWN_GPU_MS : SHUTDOWN_MS))),
+  ]);
+  if (timer) clearTimeout(timer);
+  retiring.delete(w);
+  if (answered || !gpu) {
+    w.state = 'dead';
+    await w.handle.terminate();
+  } else {
+    // never terminate a worker whose GPU work may be in flight; unreferenced, it no longer holds the process
+    w.handle.unref();
+  }
+}
+
+/**
+ * End every worker: pending and queued calls reject with 'aborted', each worker is asked to stop (its
+ * solve aborted, its GPU device destroyed) and then terminated. The pool starts again on the next call.
+ * In Node the process can exit by itself afterwards.
+ */
+export async function dispose(): Promise<void> {
+  const all = [...workers, ...retiring];
+  workers = [];
+  for (const job of queue.splice(0)) settle(job, () => job.reject(new OTError('aborted', `${job.solver} was aborted: dispose() ended the worker pool.`)));
+  for (const w of all) {
+    const job = w.job;
+    if (job) {
+      Atomics.store(w.flags, 0, 1);
+      w.remote.abort(job.id).catch(() => {});
+      settle(job, () => job.reject(new OTError('aborted', `${job.solver} was aborted: dispose() ended the worker pool.`)));
+    }
+  }
+  await Promise.all(all.map((w) => (w.state === 'dead' ? undefined : close(w))));
+}
+
+/** Test and diagnostics hooks (not a stable API). */
+export const poolInternals = {
+  stats: () => ({ ...stats, live: workers.length, retiring: retiring.size, size: platform?.size ?? 0, queued: queue.length }),
+  /** Make every live worker crash: 'exit' ends it from inside, 'throw' raises an uncaught error, 'terminate' kills it from outside. */
+  crash(mode: 'exit' | 'throw' | 'terminate'): void {
+    for (const w of workers) {
+      if (mode === 'terminate') void w.handle.terminate();
+      else w.remote.crash(mode).catch(() => {});
+    }
+  },
+  /** Change the abort grace period (tests); returns the previous one. */
+  setAbortGrace(ms: number): number {
+    const old = abortGraceMs;
+    abortGraceMs = ms;
+    return old;
+  },
+};
