@@ -1,0 +1,55 @@
+// Module Web Worker of tests/browser/index.html: the library's browser entry, loaded as plain ES modules
+// (no bundler), runs the test problem; results go back to the page and from there to the Node test.
+import { backends, costMatrix, emd, sinkhorn, slicedWasserstein } from '/dist/bindings/browser.js';
+
+async function adapterInfo() {
+  if (typeof navigator === 'undefined' || !navigator.gpu) return { present: false };
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) return { present: true, adapter: null };
+  const info = adapter.info ?? {};
+  return { present: true, adapter: { vendor: info.vendor, architecture: info.architecture, description: info.description } };
+}
+
+async function run(p) {
+  const X = p.X;
+  const Y = p.Y;
+  const a = Float64Array.from(p.a);
+  const b = Float64Array.from(p.b);
+  const out = { userAgent: navigator.userAgent, inWorker: typeof WorkerGlobalScope !== 'undefined' && self instanceof WorkerGlobalScope };
+  out.backends = await backends();
+  out.gpu = await adapterInfo();
+  const M = costMatrix(X, Y);
+  const t0 = performance.now();
+  const e = await emd(a, b, M);
+  out.emd = { cost: e.cost, nnz: e.plan.nnz, status: e.status, backend: e.backend, iterations: e.iterations, u: Array.from(e.u), ms: performance.now() - t0 };
+  const wasmOpts = { ...p.sinkhorn, backend: 'wasm' };
+  const t1 = performance.now();
+  const sw = await sinkhorn(a, b, M, wasmOpts);
+  out.sinkhornWasm = { cost: sw.cost, regCost: sw.regCost, f: Array.from(sw.f), iterations: sw.iterations, converged: sw.converged, backend: sw.backend, method: sw.method, ms: performance.now() - t1 };
+  const gpuReport = out.backends.find((r) => r.name === 'webgpu');
+  if (gpuReport?.available) {
+    const t2 = performance.now();
+    try {
+      const sg = await sinkhorn(a, b, M, { ...p.sinkhorn, tol: p.gpuTol, backend: 'webgpu' });
+      out.sinkhornWebgpu = {
+        cost: sg.cost, regCost: sg.regCost, f: Array.from(sg.f), iterations: sg.iterations, converged: sg.converged,
+        marginalError: sg.marginalError, backend: sg.backend, method: sg.method, ms: performance.now() - t2,
+      };
+    } catch (err) {
+      out.sinkhornWebgpu = { error: `${err?.code ?? ''} ${err?.message ?? err}` };
+    }
+  }
+  const t3 = performance.now();
+  const sl = await slicedWasserstein(X, Y, { a, b, ...p.sliced });
+  out.sliced = { value: sl.value, backend: sl.backend, ms: performance.now() - t3 };
+  return out;
+}
+
+self.onmessage = async (e) => {
+  const { id, problem } = e.data;
+  try {
+    self.postMessage({ id, ok: true, result: await run(problem) });
+  } catch (err) {
+    self.postMessage({ id, ok: false, error: `${err?.name ?? 'Error'}${err?.code ? ` [${err.code}]` : ''}: ${err?.message ?? err}\n${err?.stack ?? ''}` });
+  }
+};
