@@ -22,6 +22,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TMP = join(ROOT, '.bench-tmp');
 const PY = '/usr/bin/python3';
 const POT_SCRIPT = join(ROOT, 'bench', 'pot_bench.py');
+/** Solvers run in-process, as POT does: the table compares algorithms, not the worker round trip. */
+const IN_PROCESS = { worker: false } as const;
 const TUNED_ENV = {
   MALLOC_MMAP_THRESHOLD_: '1073741824',
   MALLOC_TRIM_THRESHOLD_: '4294967296',
@@ -154,7 +156,7 @@ function emdProblem(n: number, reps: number): Problem {
           label: `emd n=${n} (dense M)`,
           potTime: 'solver',
           run: async () => {
-            const r = await emd(a, b, M);
+            const r = await emd(a, b, M, IN_PROCESS);
             return { cost: r.cost, backend: r.backend, status: r.status };
           },
         },
@@ -162,7 +164,7 @@ function emdProblem(n: number, reps: number): Problem {
           label: `emd n=${n} (pointCloud)`,
           potTime: 'dist+solver',
           run: async () => {
-            const r = await emd(a, b, pointCloud(Xm, Ym, { cost: 'sqeuclidean' }));
+            const r = await emd(a, b, pointCloud(Xm, Ym, { cost: 'sqeuclidean' }), IN_PROCESS);
             return { cost: r.cost, backend: r.backend, status: r.status };
           },
         },
@@ -188,7 +190,7 @@ function w1dProblem(n: number, p: number, reps: number): Problem {
         potTime: 'solver',
         run: async () => {
           // wasserstein1d returns a bare number, so the backend is named here rather than read back
-          const w = await wasserstein1d(x, y, { p, backend: 'wasm' });
+          const w = await wasserstein1d(x, y, { p, backend: 'wasm', ...IN_PROCESS });
           return { cost: w ** p, backend: 'wasm' }; // POT 0.8.2 returns W_p^p
         },
       },
@@ -217,7 +219,7 @@ function slicedProblem(n: number, d: number, k: number, p: number, reps: number)
           label: `sliced n=${n} d=${d} k=${k} p=${p}`,
           potTime: 'solver',
           run: async () => {
-            const r = await slicedWasserstein(Xm, Ym, { p, projections: Pm });
+            const r = await slicedWasserstein(Xm, Ym, { p, projections: Pm, ...IN_PROCESS });
             return { cost: r.value, backend: r.backend };
           },
         },
@@ -257,7 +259,7 @@ function sinkhornProblem(n: number, method: 'scaling' | 'log', reps: number): Pr
           label: `sinkhorn ${method} n=${n} (100 it)`,
           potTime: 'solver',
           run: async () => {
-            const r = await sinkhorn(a, b, Mm, { reg, method, maxIter: iterations, tol: 0, plan: false });
+            const r = await sinkhorn(a, b, Mm, { reg, method, maxIter: iterations, tol: 0, plan: false, ...IN_PROCESS });
             return { cost: r.cost, backend: r.backend };
           },
         },
