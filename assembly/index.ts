@@ -6,3 +6,4 @@ export { slicedCosts, slicedWorkBytes } from './sliced';
 export { pairwiseCosts } from './cost';
 export * from './simplex';
 export * from './sinkhorn';
+export { ibpScalingRun, ibpLogRun, convBlur, convRun } from './barycenter';

@@ -168,7 +168,7 @@ function costRow(i: i32, buf: usize): usize {
 }
 
 /** Σ_j row_j · v_j. */
-function dot(row: usize, v: usize, len: i32): f64 {
+export function dot(row: usize, v: usize, len: i32): f64 {
   let a0 = f64x2.splat(0);
   let a1 = f64x2.splat(0);
   let a2 = f64x2.splat(0);
@@ -191,7 +191,7 @@ function dot(row: usize, v: usize, len: i32): f64 {
 }
 
 /** t_j += c · row_j. */
-function axpy(t: usize, c: f64, row: usize, len: i32): void {
+export function axpy(t: usize, c: f64, row: usize, len: i32): void {
   const cv = f64x2.splat(c);
   let j = 0;
   for (; j + 4 <= len; j += 4) {
@@ -249,7 +249,7 @@ function axpy2(t: usize, c0: f64, r0: usize, c1: f64, r1: usize, len: i32): void
 }
 
 /** out[0..3] = Σ_j r_q,j v_j for four consecutive rows r_q = r0 + q·len (one load of v for four rows). */
-function dot4(r0: usize, v: usize, len: i32, out: usize): void {
+export function dot4(r0: usize, v: usize, len: i32, out: usize): void {
   const stride = <usize>len << 3;
   const r1 = r0 + stride;
   const r2 = r1 + stride;
@@ -285,7 +285,7 @@ function dot4(r0: usize, v: usize, len: i32, out: usize): void {
 }
 
 /** t_j += Σ_q c_q · r_q,j for four consecutive rows (one load/store of t for four rows). */
-function axpy4(t: usize, c: usize, r0: usize, len: i32): void {
+export function axpy4(t: usize, c: usize, r0: usize, len: i32): void {
   const stride = <usize>len << 3;
   const r1 = r0 + stride;
   const r2 = r1 + stride;
@@ -305,7 +305,7 @@ function axpy4(t: usize, c: usize, r0: usize, len: i32): void {
 }
 
 /** log Σ_j e^{x_j} for x in `buf` (len entries), max-shifted; −∞ when every x_j is −∞. */
-function lseBuf(buf: usize, len: i32): f64 {
+export function lseBuf(buf: usize, len: i32): f64 {
   let mx = f64x2.splat(NEG_INF);
   let j = 0;
   for (; j + 2 <= len; j += 2) mx = f64x2.max(mx, v128.load(at(buf, j)));

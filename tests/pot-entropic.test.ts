@@ -15,8 +15,9 @@
 //  * Potentials: 1e-8 × (max M + reg) absolute after removing the free constant (their error is reg times the
 //    log-plan error).
 //  * Each Sinkhorn-type case runs on every entropic backend that is available ('js' always; 'wasm' when the
-//    engine loads). 'webgpu' is f32 and is tested elsewhere. Barycenters and free support have no backend
-//    option (js solver / exact wasm emd inside), so they run once.
+//    engine loads). 'webgpu' is f32 and is tested elsewhere. The entropic barycenters (fixed support and
+//    convolutional) run on the same list ('js' / 'wasm'); free support has no backend option (exact wasm emd
+//    inside), so it runs once.
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -398,11 +399,14 @@ for (const c of barycenterCases) {
     // A is k × n here (one histogram per row). The reference is POT's sinkhorn_log barycenter: POT 0.8.2's
     // method 'sinkhorn' is wrong with non-uniform weights (see generate_entropic.py, barycenter_case).
     // POT's sinkhorn_log adds 1e-15 to A (mass 1 + n·1e-15 at the end); ours is normalized: ≪ 1e-8.
-    for (const method of ['scaling', 'log'] as const) {
-      const what = `${c.name} ${method}`;
-      const r = await barycenter(c.A, c.M, { reg: c.reg, weights: c.weights ?? undefined, method, tol: TOL, maxIter: MAX_ITER });
-      assert.ok(r.converged, `${what}: not converged after ${r.iterations} iterations (error ${r.error})`);
-      closeArrays(r.barycenter, c.barycenter, PLAN_REL, `${what}: barycenter vs POT`);
+    for (const backend of BACKENDS) {
+      for (const method of ['scaling', 'log'] as const) {
+        const what = `${c.name} ${method} on ${backend}`;
+        const r = await barycenter(c.A, c.M, { reg: c.reg, weights: c.weights ?? undefined, method, tol: TOL, maxIter: MAX_ITER, backend: backend as 'js' | 'wasm' });
+        assert.is(r.backend, backend, `${what}: backend`);
+        assert.ok(r.converged, `${what}: not converged after ${r.iterations} iterations (error ${r.error})`);
+        closeArrays(r.barycenter, c.barycenter, PLAN_REL, `${what}: barycenter vs POT`);
+      }
     }
   });
 }
@@ -411,9 +415,14 @@ for (const c of convolutionalCases) {
   test(`convolutionalBarycenter matches ot.bregman.convolutional_barycenter2d: ${c.name} (${c.height}×${c.width})`, async () => {
     // Non-square grid (height ≠ width): a swapped axis or a kernel on pixel indices instead of [0,1]
     // coordinates moves mass by far more than the tolerance.
-    const r = await convolutionalBarycenter(c.A, { height: c.height, width: c.width, reg: c.reg, weights: c.weights ?? undefined, tol: TOL, maxIter: MAX_ITER });
-    assert.ok(r.converged, `${c.name}: not converged after ${r.iterations} iterations (error ${r.error})`);
-    closeArrays(r.barycenter, c.barycenter, PLAN_REL, `${c.name}: barycenter vs POT`);
+    for (const backend of BACKENDS) {
+      const what = `${c.name} on ${backend}`;
+      const opts = { height: c.height, width: c.width, reg: c.reg, weights: c.weights ?? undefined, tol: TOL, maxIter: MAX_ITER, backend: backend as 'js' | 'wasm' };
+      const r = await convolutionalBarycenter(c.A, opts);
+      assert.is(r.backend, backend, `${what}: backend`);
+      assert.ok(r.converged, `${what}: not converged after ${r.iterations} iterations (error ${r.error})`);
+      closeArrays(r.barycenter, c.barycenter, PLAN_REL, `${what}: barycenter vs POT`);
+    }
   });
 }
 

@@ -1,5 +1,7 @@
 // Barycenters: fixed support (iterative Bregman projections), convolutional on 2D grids (the kernel as a
-// separable Gaussian blur), and free support for point clouds (exact OT). Plain TypeScript for now.
+// separable Gaussian blur), and free support for point clouds (exact OT). The entropic ones run on wasm
+// (f64 SIMD kernels, ts/backends/wasm-barycenter.ts) or in plain TypeScript (the reference, below); both run
+// the same iterations with the same stopping rule and agree to rounding.
 import { OTError } from '../errors.js';
 import { type CostInput, pointCloud, toGeometry } from '../geometry.js';
 import type { DenseMatrix, MatrixLike, VectorLike } from '../types.js';
@@ -8,6 +10,12 @@ import { checkReg, chooseMethod } from '../entropic/problem.js';
 import { LogSumExp } from '../entropic/logsumexp.js';
 import { Rng } from '../rng.js';
 import { emd } from './emd.js';
+import { chooseBackend } from '../backends/select.js';
+import type { WasmKernels } from '../backends/wasm.js';
+import { wasmConvolutional, wasmIbpLog, wasmIbpScaling } from '../backends/wasm-barycenter.js';
+
+/** Where an entropic barycenter runs: 'auto' (wasm when it loads, else js), or forced ('backend-unavailable' if it cannot). */
+export type BarycenterBackend = 'auto' | 'wasm' | 'js';
 
 export interface BarycenterOptions {
   /** ε. Required. */
@@ -20,6 +28,7 @@ export interface BarycenterOptions {
   tol?: number;
   signal?: AbortSignal;
   maxBytes?: number;
+  backend?: BarycenterBackend;
 }
 
 export interface BarycenterResult {
@@ -28,7 +37,8 @@ export interface BarycenterResult {
   /** The convergence measure at return. */
   error: number;
   converged: boolean;
-  backend: 'js';
+  /** Which backend ran. */
+  backend: 'wasm' | 'js';
 }
 
 function barycentricWeights(w: VectorLike | undefined, k: number): Float64Array {
@@ -64,7 +74,37 @@ export async function barycenter(A: MatrixLike, M: CostInput, opts: BarycenterOp
   const method = chooseMethod(opts.method, scale, reg);
   const maxIter = opts.maxIter ?? 1000;
   const tol = opts.tol ?? 1e-9;
+  const wasm = await pickWasm('barycenter', opts.backend);
+  if (wasm) {
+    try {
+      return wasmIbp(wasm.kernels, method, { hist, lambda, C, n, nb, reg, maxIter, tol, signal: opts.signal, maxBytes: opts.maxBytes });
+    } catch (e) {
+      if (!(wasm.auto && e instanceof OTError && e.code === 'backend-unavailable')) throw e;
+    }
+  }
   return method === 'scaling' ? ibpScaling(hist, lambda, C, n, nb, reg, maxIter, tol, opts.signal) : ibpLog(hist, lambda, C, n, nb, reg, maxIter, tol, opts.signal);
+}
+
+/** The wasm kernels when the call runs on wasm (auto: when they load), else undefined (js). */
+async function pickWasm(solver: string, requested: BarycenterBackend | undefined): Promise<{ kernels: WasmKernels; auto: boolean } | undefined> {
+  const chosen = await chooseBackend(solver, ['wasm', 'js'], requested ?? 'auto');
+  return chosen.name === 'wasm' ? { kernels: chosen.wasm, auto: (requested ?? 'auto') === 'auto' } : undefined;
+}
+
+function wasmIbp(
+  kernels: WasmKernels,
+  method: 'scaling' | 'log',
+  pr: { hist: Float64Array[]; lambda: Float64Array; C: Float64Array; n: number; nb: number; reg: number; maxIter: number; tol: number; signal?: AbortSignal; maxBytes?: number },
+): BarycenterResult {
+  if (method === 'scaling') {
+    const r = wasmIbpScaling(kernels, pr);
+    if (!Number.isFinite(r.error)) {
+      throw new OTError('numerical', `barycenter: the scaling iteration overflowed at reg = ${pr.reg}; use method: 'log'.`);
+    }
+    return { barycenter: normalized(r.p), iterations: r.iterations, error: r.error, converged: r.error < pr.tol, backend: 'wasm' };
+  }
+  const r = wasmIbpLog(kernels, pr);
+  return { barycenter: normalized(r.p.map(Math.exp)), iterations: r.iterations, error: r.error, converged: r.error < pr.tol, backend: 'wasm' };
 }
 
 function ibpScaling(hist: Float64Array[], lambda: Float64Array, C: Float64Array, n: number, nb: number, reg: number, maxIter: number, tol: number, signal?: AbortSignal): BarycenterResult {
@@ -160,6 +200,7 @@ export interface ConvolutionalOptions {
   /** Stop when Σ|p − p_previous| < tol. Default 1e-9. */
   tol?: number;
   signal?: AbortSignal;
+  backend?: BarycenterBackend;
 }
 
 /**
@@ -192,6 +233,17 @@ export async function convolutionalBarycenter(A: MatrixLike, opts: Convolutional
   };
   const xiH = gauss(h);
   const xiW = gauss(w);
+  const maxIter = opts.maxIter ?? 1000;
+  const tol = opts.tol ?? 1e-9;
+  const wasm = await pickWasm('convolutionalBarycenter', opts.backend);
+  if (wasm) {
+    try {
+      const r = wasmConvolutional(wasm.kernels, { imgs, lambda, h, w, xiH, xiW, maxIter, tol, signal: opts.signal });
+      return { barycenter: r.p, iterations: r.iterations, error: r.error, converged: r.error < tol, backend: 'wasm' };
+    } catch (e) {
+      if (!(wasm.auto && e instanceof OTError && e.code === 'backend-unavailable')) throw e;
+    }
+  }
   // K(x) = ξ_h · x · ξ_w (x as an h × w image); both ξ are symmetric, so K is self-adjoint
   const tmp = new Float64Array(h * w);
   const applyK = (x: Float64Array, out: Float64Array) => {
@@ -213,8 +265,6 @@ export async function convolutionalBarycenter(A: MatrixLike, opts: Convolutional
   const KU = new Float64Array(h * w);
   const ratio = new Float64Array(h * w);
   let p = new Float64Array(h * w);
-  const maxIter = opts.maxIter ?? 1000;
-  const tol = opts.tol ?? 1e-9;
   let error = Infinity;
   let it = 0;
   while (it < maxIter) {
