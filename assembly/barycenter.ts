@@ -403,12 +403,16 @@ export function convRun(
       const kv = row(pKV, t, hw);
       for (let q = 0; q < hw; q++) st(pLogP, q, ld(pLogP, q) + lt * Math.log(Math.max(STAB, ld(u, q) * ld(kv, q))));
     }
+    // relative change: p can start out tiny (far-apart shapes, small reg) and must not "converge" there
     error = 0;
+    let mass: f64 = 0;
     for (let q = 0; q < hw; q++) {
       const next = expF64(ld(pLogP, q));
       error += Math.abs(next - ld(pP, q));
+      mass += next;
       st(pP, q, next);
     }
+    error /= Math.max(mass, 1e-300);
     for (let t = 0; t < k; t++) {
       const u = row(pU, t, hw);
       const kv = row(pKV, t, hw);

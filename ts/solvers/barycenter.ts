@@ -197,7 +197,7 @@ export interface ConvolutionalOptions {
   reg: number;
   weights?: VectorLike;
   maxIter?: number;
-  /** Stop when Σ|p − p_previous| < tol. Default 1e-9. */
+  /** Stop when Σ|p − p_previous| / Σp < tol (relative: p may start out tiny). Default 1e-9. */
   tol?: number;
   signal?: AbortSignal;
   backend?: BarycenterBackend;
@@ -239,7 +239,7 @@ export async function convolutionalBarycenter(A: MatrixLike, opts: Convolutional
   if (wasm) {
     try {
       const r = wasmConvolutional(wasm.kernels, { imgs, lambda, h, w, xiH, xiW, maxIter, tol, signal: opts.signal });
-      return { barycenter: r.p, iterations: r.iterations, error: r.error, converged: r.error < tol, backend: 'wasm' };
+      return checkedConvolutional({ barycenter: r.p, iterations: r.iterations, error: r.error, converged: r.error < tol, backend: 'wasm' }, reg);
     } catch (e) {
       if (!(wasm.auto && e instanceof OTError && e.code === 'backend-unavailable')) throw e;
     }
@@ -279,12 +279,31 @@ export async function convolutionalBarycenter(A: MatrixLike, opts: Convolutional
     }
     const next = logp.map(Math.exp);
     for (let t = 0; t < k; t++) for (let q = 0; q < h * w; q++) U[t][q] = next[q] / Math.max(STAB, KV[t][q]);
+    // relative change: p can start out tiny (far-apart shapes, small reg) and must not "converge" there
     error = 0;
     for (let q = 0; q < h * w; q++) error += Math.abs(next[q] - p[q]);
+    error /= Math.max(sum(next), 1e-300);
     p = next;
-    if (error < tol) return { barycenter: p, iterations: it, error, converged: true, backend: 'js' };
+    if (error < tol) return checkedConvolutional({ barycenter: p, iterations: it, error, converged: true, backend: 'js' }, reg);
   }
-  return { barycenter: p, iterations: it, error, converged: false, backend: 'js' };
+  return checkedConvolutional({ barycenter: p, iterations: it, error, converged: false, backend: 'js' }, reg);
+}
+
+/**
+ * The scaling form has no log-domain fallback on grids: when reg is small for the grid, the blurred
+ * scalings underflow to the 1e-30 floor and the iteration "converges" to a barycenter that lost its mass
+ * (at the fixed point every plan, hence p, has mass 1). Fail loudly instead of returning it.
+ */
+function checkedConvolutional(r: BarycenterResult, reg: number): BarycenterResult {
+  const mass = sum(r.barycenter);
+  if (!Number.isFinite(mass) || (r.converged && Math.abs(mass - 1) > 1e-6) || !(mass > 0)) {
+    throw new OTError(
+      'numerical',
+      `convolutionalBarycenter: the scaling iteration under/overflowed at reg = ${reg} (barycenter mass ${mass} instead of 1); ` +
+        `use a larger reg for this grid (reg is in units of the squared grid extent [0,1]²).`,
+    );
+  }
+  return r;
 }
 
 export interface FreeSupportOptions {
