@@ -19,23 +19,12 @@
 // error is < tol (and, for scaling, after one whose error is not finite: the host reports the overflow).
 // The error of the last iteration goes to errOut[0].
 import { expF64, expF64x2 } from './expf64';
-import { axpy, axpy4, dot, dot4, lseBuf } from './sinkhorn';
+import { axpy, axpy4, dot, dot4, lseBuf, safe } from './sinkhorn';
+import { at, ld, row, st } from './pointers';
 
 const NEG_INF: f64 = -Infinity;
 const STAB: f64 = 1e-30; // the floor of ts/solvers/barycenter.ts (convolutional), as POT
 
-@inline function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 3);
-}
-@inline function ld(p: usize, i: i32): f64 {
-  return load<f64>(p + (<usize>i << 3));
-}
-@inline function st(p: usize, i: i32, x: f64): void {
-  store<f64>(p + (<usize>i << 3), x);
-}
-@inline function row(p: usize, r: i32, len: i32): usize {
-  return p + ((<usize>r * <usize>len) << 3);
-}
 
 /** x_j ← 0 for j < len. */
 function zero(p: usize, len: i32): void {
@@ -113,12 +102,6 @@ export function ibpScalingRun(
 // ---- IBP, log domain ----------------------------------------------------------------------------------
 
 const ABSORB: f64 = 100.0;
-const SAFE_LO: f64 = 1e-250;
-const SAFE_HI: f64 = 1e250;
-
-@inline function safe(s: f64): bool {
-  return s >= SAFE_LO && s <= SAFE_HI;
-}
 
 // the bound log-domain problem (set by ibpLogRun)
 let ln: i32 = 0;

@@ -20,7 +20,8 @@
 // Plan rows (stats, planApply, densePlan) are ũ_i K̃_ij ṽ_j where ũ, ṽ are within e^{±ABSORB}, else
 // exp((f_i + g_j − C_ij)/ε) directly.
 import { expF64x2, expF64 } from './expf64';
-import { powerOfSquaredDistance } from './cost';
+import { costRowInto } from './cost';
+import { at, ld, st } from './pointers';
 
 export { expArrayF64, expArrayScalarF64 } from './expf64';
 
@@ -103,15 +104,6 @@ let ctxPtr: usize = 0;
 @inline function setSlot(k: i32, x: f64): void {
   store<f64>(ctxPtr + (<usize>k << 3), x);
 }
-@inline function at(p: usize, i: i32): usize {
-  return p + (<usize>i << 3);
-}
-@inline function ld(p: usize, i: i32): f64 {
-  return load<f64>(p + (<usize>i << 3));
-}
-@inline function st(p: usize, i: i32, x: f64): void {
-  store<f64>(p + (<usize>i << 3), x);
-}
 
 function bind(ctx: usize): void {
   ctxPtr = ctx;
@@ -148,16 +140,7 @@ function bind(ctx: usize): void {
 /** Row i of C: a pointer into C (dense) or `buf` filled with ‖X_i − Y_j‖^power (points, as ts/costs.ts). */
 function costRow(i: i32, buf: usize): usize {
   if (kind == 0) return pC + ((<usize>i * <usize>m) << 3);
-  const x = pX + ((<usize>i * <usize>d) << 3);
-  for (let j = 0; j < m; j++) {
-    const y = pY + ((<usize>j * <usize>d) << 3);
-    let acc: f64 = 0;
-    for (let k = 0; k < d; k++) {
-      const t = load<f64>(x + (<usize>k << 3)) - load<f64>(y + (<usize>k << 3));
-      acc += t * t;
-    }
-    st(buf, j, powerOfSquaredDistance(acc, power));
-  }
+  costRowInto(pX + ((<usize>i * <usize>d) << 3), pY, m, d, power, buf);
   return buf;
 }
 
@@ -200,52 +183,6 @@ export function axpy(t: usize, c: f64, row: usize, len: i32): void {
     v128.store(t + o, f64x2.add(v128.load(t + o, 16), f64x2.mul(cv, v128.load(row + o, 16))), 16);
   }
   for (; j < len; j++) st(t, j, ld(t, j) + c * ld(row, j));
-}
-
-/** (Σ_j r0_j v_j, Σ_j r1_j v_j) as the two lanes: two rows share the loads of v. */
-function dot2(r0: usize, r1: usize, v: usize, len: i32): v128 {
-  let a0 = f64x2.splat(0);
-  let a1 = f64x2.splat(0);
-  let b0 = f64x2.splat(0);
-  let b1 = f64x2.splat(0);
-  let j = 0;
-  for (; j + 4 <= len; j += 4) {
-    const o = <usize>j << 3;
-    const v0 = v128.load(v + o);
-    const v1 = v128.load(v + o, 16);
-    a0 = f64x2.add(a0, f64x2.mul(v128.load(r0 + o), v0));
-    b0 = f64x2.add(b0, f64x2.mul(v128.load(r1 + o), v0));
-    a1 = f64x2.add(a1, f64x2.mul(v128.load(r0 + o, 16), v1));
-    b1 = f64x2.add(b1, f64x2.mul(v128.load(r1 + o, 16), v1));
-  }
-  for (; j + 2 <= len; j += 2) {
-    const o = <usize>j << 3;
-    const v0 = v128.load(v + o);
-    a0 = f64x2.add(a0, f64x2.mul(v128.load(r0 + o), v0));
-    b0 = f64x2.add(b0, f64x2.mul(v128.load(r1 + o), v0));
-  }
-  let s0 = hsum(f64x2.add(a0, a1));
-  let s1 = hsum(f64x2.add(b0, b1));
-  if (j < len) {
-    s0 += ld(r0, j) * ld(v, j);
-    s1 += ld(r1, j) * ld(v, j);
-  }
-  return f64x2.replace_lane(f64x2.splat(s0), 1, s1);
-}
-
-/** t_j += c0 · r0_j + c1 · r1_j (one load/store of t for two rows). */
-function axpy2(t: usize, c0: f64, r0: usize, c1: f64, r1: usize, len: i32): void {
-  const cv0 = f64x2.splat(c0);
-  const cv1 = f64x2.splat(c1);
-  let j = 0;
-  for (; j + 4 <= len; j += 4) {
-    const o = <usize>j << 3;
-    const x0 = f64x2.add(f64x2.mul(cv0, v128.load(r0 + o)), f64x2.mul(cv1, v128.load(r1 + o)));
-    const x1 = f64x2.add(f64x2.mul(cv0, v128.load(r0 + o, 16)), f64x2.mul(cv1, v128.load(r1 + o, 16)));
-    v128.store(t + o, f64x2.add(v128.load(t + o), x0));
-    v128.store(t + o, f64x2.add(v128.load(t + o, 16), x1), 16);
-  }
-  for (; j < len; j++) st(t, j, ld(t, j) + (c0 * ld(r0, j) + c1 * ld(r1, j)));
 }
 
 /** out[0..3] = Σ_j r_q,j v_j for four consecutive rows r_q = r0 + q·len (one load of v for four rows). */
@@ -426,7 +363,8 @@ function scaledV(): bool {
   return ok;
 }
 
-@inline function safe(s: f64): bool {
+/** Whether a stabilised sum is far enough from under/overflow to be used as is (else: exact log-sum-exp). */
+@inline export function safe(s: f64): bool {
   return s >= SAFE_LO && s <= SAFE_HI;
 }
 

@@ -10,31 +10,9 @@ import * as assert from 'uvu/assert';
 import { Rng, barycenter, convolutionalBarycenter, setWasmSource } from 'kantorovich';
 import { wasmKernels } from '../ts/backends/wasm.js';
 import { wasmBlur, wasmIbpLog } from '../ts/backends/wasm-barycenter.js';
-import { expectOTError } from './helpers.js';
+import { closeArrays, expectOTError } from './helpers.js';
 
 const REL = 1e-12;
-
-function maxAbs(x: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s = Math.max(s, Math.abs(x[i]));
-  return s;
-}
-
-/** Entry by entry, |got − ref| ≤ rel · max|ref| (false for NaN); reports the worst entry. */
-function closeArrays(got: ArrayLike<number>, ref: ArrayLike<number>, rel: number, what: string): void {
-  assert.is(got.length, ref.length, `${what}: length`);
-  const tol = rel * maxAbs(ref);
-  let err = 0;
-  let worst = 0;
-  for (let q = 0; q < ref.length; q++) {
-    const e = Math.abs(got[q] - ref[q]);
-    if (!(e <= err)) {
-      err = e;
-      worst = q;
-    }
-  }
-  assert.ok(err <= tol, `${what}: entry ${worst}: ${got[worst]} vs ${ref[worst]} (|diff| ${err.toExponential(3)} > ${tol.toExponential(3)})`);
-}
 
 /** k histograms of n bins: Gaussian bumps at random centres plus noise, with some bins exactly 0. */
 function histograms(rng: Rng, k: number, n: number, zeros: boolean): number[][] {

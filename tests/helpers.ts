@@ -53,3 +53,50 @@ export async function expectOTError(code: string, f: () => Promise<unknown>, wha
   assert.instance(err, OTError, `${what}: expected an OTError, got ${String(err)}`);
   assert.is((err as OTError).code, code, `${what}: ${(err as Error).message}`);
 }
+
+/** |x − ref| ≤ rel·|ref| + abs (false for NaN). */
+export function within(x: number, ref: number, rel: number, abs: number): boolean {
+  return Math.abs(x - ref) <= rel * Math.abs(ref) + abs;
+}
+
+/** Asserts within(...); the message says by how much it missed. */
+export function close(x: number, ref: number, rel: number, abs: number, what: string): void {
+  if (!within(x, ref, rel, abs)) {
+    const err = Math.abs(x - ref);
+    const tol = rel * Math.abs(ref) + abs;
+    assert.unreachable(`${what}: got ${x}, expected ${ref} (|diff| ${err.toExponential(3)} > tol ${tol.toExponential(3)})`);
+  }
+}
+
+/** Rows (number[][]) as a row-major { data, rows, cols } matrix. */
+export function flat(rows: number[][]): { data: Float64Array; rows: number; cols: number } {
+  const r = rows.length;
+  const c = rows[0].length;
+  const data = new Float64Array(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) data[i * c + j] = rows[i][j];
+  return { data, rows: r, cols: c };
+}
+
+export function maxAbs(x: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s = Math.max(s, Math.abs(x[i]));
+  return s;
+}
+
+/** Entry by entry, |got − ref| ≤ rel · max|ref| (false for NaN); reports the worst entry. */
+export function closeArrays(got: ArrayLike<number>, ref: ArrayLike<number>, rel: number, what: string): void {
+  assert.is(got.length, ref.length, `${what}: length`);
+  const tol = rel * maxAbs(ref);
+  let worst = 0;
+  let err = 0;
+  for (let k = 0; k < ref.length; k++) {
+    const e = Math.abs(got[k] - ref[k]);
+    if (!(e <= err)) {
+      err = e;
+      worst = k;
+    }
+  }
+  if (!(err <= tol)) {
+    assert.unreachable(`${what}: entry ${worst}: got ${got[worst]}, expected ${ref[worst]} (|diff| ${err.toExponential(3)} > ${rel} × max = ${tol.toExponential(3)})`);
+  }
+}

@@ -33,6 +33,7 @@ import {
   type BackendName,
   type CostSpec,
 } from 'kantorovich';
+import { close, closeArrays, flat, maxAbs, within } from './helpers.js';
 
 const FIXTURES = new URL('../../tests/fixtures/pot/', import.meta.url);
 
@@ -176,51 +177,6 @@ async function availableBackends(): Promise<BackendName[]> {
 const BACKENDS = await availableBackends();
 
 // ------------------------------------------------------------------ helpers
-
-/** |x − ref| ≤ rel·|ref| + abs (false for NaN). */
-function within(x: number, ref: number, rel: number, abs: number): boolean {
-  return Math.abs(x - ref) <= rel * Math.abs(ref) + abs;
-}
-
-function close(x: number, ref: number, rel: number, abs: number, what: string): void {
-  if (!within(x, ref, rel, abs)) {
-    const err = Math.abs(x - ref);
-    const tol = rel * Math.abs(ref) + abs;
-    assert.unreachable(`${what}: got ${x}, expected ${ref} (|diff| ${err.toExponential(3)} > tol ${tol.toExponential(3)})`);
-  }
-}
-
-function flat(rows: number[][]): { data: Float64Array; rows: number; cols: number } {
-  const r = rows.length;
-  const c = rows[0].length;
-  const data = new Float64Array(r * c);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) data[i * c + j] = rows[i][j];
-  return { data, rows: r, cols: c };
-}
-
-function maxAbs(x: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s = Math.max(s, Math.abs(x[i]));
-  return s;
-}
-
-/** Entry by entry, |got − ref| ≤ rel · max|ref|; reports the worst entry. */
-function closeArrays(got: ArrayLike<number>, ref: ArrayLike<number>, rel: number, what: string): void {
-  assert.is(got.length, ref.length, `${what}: length`);
-  const tol = rel * maxAbs(ref);
-  let worst = -1;
-  let err = 0;
-  for (let k = 0; k < ref.length; k++) {
-    const e = Math.abs(got[k] - ref[k]);
-    if (!(e <= err)) {
-      err = e;
-      worst = k;
-    }
-  }
-  if (!(err <= tol)) {
-    assert.unreachable(`${what}: entry ${worst}: got ${got[worst]}, expected ${ref[worst]} (|diff| ${err.toExponential(3)} > ${rel} × max = ${tol.toExponential(3)})`);
-  }
-}
 
 /**
  * Balanced potentials are unique up to (f + c, g − c): remove c (the mean shift over finite entries) and

@@ -20,6 +20,7 @@ import {
   costMatrix,
   type CostSpec,
 } from 'kantorovich';
+import { close, flat, maxAbs, within } from './helpers.js';
 
 const FIXTURES = new URL('../../tests/fixtures/pot/', import.meta.url);
 
@@ -80,38 +81,10 @@ const slicedCases = load<{ cases: SlicedCase[] }>('sliced.json').cases;
 
 // ------------------------------------------------------------------ helpers
 
-/** |x − ref| ≤ rel·|ref| + abs (false for NaN). */
-function within(x: number, ref: number, rel: number, abs: number): boolean {
-  return Math.abs(x - ref) <= rel * Math.abs(ref) + abs;
-}
-
-/** Asserts within(...); the message says by how much it missed. */
-function close(x: number, ref: number, rel: number, abs: number, what: string): void {
-  if (!within(x, ref, rel, abs)) {
-    const err = Math.abs(x - ref);
-    const tol = rel * Math.abs(ref) + abs;
-    assert.unreachable(`${what}: got ${x}, expected ${ref} (|diff| ${err.toExponential(3)} > tol ${tol.toExponential(3)})`);
-  }
-}
-
-function flat(rows: number[][]): { data: Float64Array; rows: number; cols: number } {
-  const r = rows.length;
-  const c = rows[0].length;
-  const data = new Float64Array(r * c);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) data[i * c + j] = rows[i][j];
-  return { data, rows: r, cols: c };
-}
-
 function denseFromTriplets(t: Triplet[], n: number, m: number): Float64Array {
   const out = new Float64Array(n * m);
   for (const [i, j, x] of t) out[i * m + j] += x;
   return out;
-}
-
-function maxAbs(x: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < x.length; i++) s = Math.max(s, Math.abs(x[i]));
-  return s;
 }
 
 interface PlanLike {
