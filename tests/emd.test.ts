@@ -119,7 +119,7 @@ test('1D problems: emd equals emd1d (the sorted matching), weighted, n ≠ m, p 
   }
 });
 
-test('point-cloud mode (costs on the fly) equals dense mode, for sqeuclidean, euclidean and { p: 1.5 }', async () => {
+test('point-cloud mode (costs on the fly, or built in wasm) equals dense mode, for sqeuclidean, euclidean and { p: 1.5 }', async () => {
   const rng = new Rng(9);
   for (const cost of ['sqeuclidean', 'euclidean', { p: 1.5 }] as const) {
     const n = 80;
@@ -129,9 +129,12 @@ test('point-cloud mode (costs on the fly) equals dense mode, for sqeuclidean, eu
     const a = randomWeights(rng, n, 2);
     const b = randomWeights(rng, m, 1);
     const dense = await emd(a, b, costMatrix(X, Y, { cost }));
-    const online = await emd(a, b, pointCloud(X, Y, { cost }));
-    checkCertificate({ M: costMatrix(X, Y, { cost }).M.data, n, m, a, b }, online, `online ${JSON.stringify(cost)}`);
-    assert.ok(Math.abs(dense.cost - online.cost) <= 1e-12 * dense.cost, JSON.stringify(cost));
+    // storeCosts: false keeps the on-the-fly path (small clouds are otherwise built into a matrix in wasm)
+    for (const storeCosts of [false, true, 'auto'] as const) {
+      const online = await emd(a, b, pointCloud(X, Y, { cost }), { storeCosts });
+      checkCertificate({ M: costMatrix(X, Y, { cost }).M.data, n, m, a, b }, online, `online ${JSON.stringify(cost)} storeCosts ${storeCosts}`);
+      assert.ok(Math.abs(dense.cost - online.cost) <= 1e-12 * dense.cost, JSON.stringify(cost));
+    }
   }
 });
 

@@ -19,6 +19,11 @@ export interface EmdOptions extends MassOptions {
   onProgress?: (p: { iterations: number }) => void;
   /** Memory budget in bytes for the buffers of this call (default DEFAULT_MAX_BYTES). */
   maxBytes?: number;
+  /**
+   * Point clouds only: build the n × m costs in wasm memory (true), compute each cost when pricing needs it
+   * (false: no n × m memory at all), or 'auto' (default): build them up to 2^22 arcs, where it is faster.
+   */
+  storeCosts?: boolean | 'auto';
 }
 
 export interface EmdResult {
@@ -41,6 +46,11 @@ const DEFAULT_MAX_ITER = 1e9;
 /** Pivots per wasm call: between calls the host checks `signal` and reports progress. */
 const PIVOTS_PER_CALL = 20000;
 const MAX_ARCS = 2 ** 31 - 1;
+/**
+ * Point clouds up to this many arcs (32 MB of f64 costs) are solved on a cost matrix built in wasm: measured
+ * at n = 1000 (2D), 50 ms on the fly vs 42 ms built; at n = 4000 on the fly is as fast and needs no 128 MB.
+ */
+const MATERIALIZE_ENTRIES = 2 ** 22;
 /** Candidate arcs per source for the first phase of pricing (see nsPrepare): ~√m / 2, measured best on 2D uniform clouds. */
 const shortlistSize = (m: number) => Math.min(32, Math.max(8, Math.ceil(Math.sqrt(m) / 2)));
 
@@ -70,6 +80,11 @@ export async function emd(a: VectorLike | undefined, b: VectorLike | undefined, 
     throw new OTError('too-large', `${n} × ${m} = ${n * m} arcs exceeds the network simplex's limit of 2^31 − 1 arcs.`);
   }
   if (geom.kind === 'costMatrix') checkBudget(n * m * 8, `the ${n} × ${m} cost matrix in wasm memory`, opts.maxBytes);
+  const store = opts.storeCosts ?? 'auto';
+  if (store !== 'auto' && store !== true && store !== false) {
+    throw new OTError('invalid-option', `storeCosts must be true, false or 'auto' (got ${String(opts.storeCosts)}).`);
+  }
+  if (store === true && geom.kind !== 'costMatrix') checkBudget(n * m * 8, `the ${n} × ${m} cost matrix in wasm memory (storeCosts: true)`, opts.maxBytes);
   checkAbort(opts.signal);
   const chosen = await chooseBackend('emd', ['wasm'], opts.backend);
   if (chosen.name !== 'wasm') throw new OTError('backend-unavailable', 'emd runs on the wasm backend only.');
@@ -181,6 +196,14 @@ async function solveWasm(
       const Y = geom.Y.data as Float64Array;
       xPtr = mem.put(nr < n ? gatherRows(X, d, rows) : X);
       yPtr = mem.put(nc < m ? gatherRows(Y, d, cols) : Y);
+      const store = opts.storeCosts ?? 'auto';
+      if (store === true || (store === 'auto' && nr * nc <= MATERIALIZE_ENTRIES)) {
+        // Small clouds: one pass builds the costs in wasm memory (the caller still never builds n × m), and
+        // pricing then reads them instead of recomputing a distance per arc it looks at.
+        costPtr = mem.alloc(nr * nc * 8);
+        k.fn<(...args: number[]) => void>('pairwiseCosts')(xPtr, yPtr, nr, nc, d, power, costPtr);
+        mode = 0;
+      }
     }
     const aPtr = mem.put(nr < n ? Float64Array.from(rows, (i) => a[i]) : a);
     const bPtr = mem.put(nc < m ? Float64Array.from(cols, (j) => b[j]) : b);
