@@ -16,8 +16,10 @@ import {
   sinkhorn,
   slicedWasserstein,
   wasserstein1d,
+  setWasmSource,
   workerPoolInternals as pool,
 } from 'kantorovich';
+import { readFile } from 'node:fs/promises';
 import { expectOTError, uniforms } from './helpers.js';
 
 const rng = new Rng(11);
@@ -123,6 +125,26 @@ test("worker: 'auto' offloads large problems only", async () => {
   const r = await emd(undefined, undefined, big);
   assert.is(calls(), before + 1, `${k} × ${k}: in a worker`);
   assert.is(r.status, 'optimal');
+});
+
+test('workers run the wasm that setWasmSource chose on the calling thread (custom hosting)', async () => {
+  await dispose();
+  let fetched = 0;
+  const bytes = await readFile(new URL('../../build/kantorovich.wasm', import.meta.url));
+  setWasmSource(async () => {
+    fetched++;
+    return bytes;
+  });
+  try {
+    const inWorker = await emd(a, b, M, { worker: true });
+    const here = await emd(a, b, M, { worker: false });
+    assert.is(inWorker.cost, here.cost);
+    assert.is(fetched, 1, 'the custom source was read once, on this thread');
+    assert.equal(pool.wasmSources(), ['pool'], 'the worker got the compiled module from the pool');
+  } finally {
+    await dispose();
+    setWasmSource(() => readFile(new URL('../../build/kantorovich.wasm', import.meta.url)));
+  }
 });
 
 test('onProgress is called through the worker', async () => {

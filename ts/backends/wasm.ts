@@ -22,7 +22,11 @@ export function setWasmSource(s: WasmSource): void {
   source = s;
   loading = undefined;
   loadError = undefined;
+  compiled = undefined;
 }
+
+/** The compiled module behind the loaded kernels: the worker pool hands it to its workers (ts/worker/pool.ts). */
+let compiled: WebAssembly.Module | undefined;
 
 async function instantiate(src: BufferSource | WebAssembly.Module | Response): Promise<WebAssembly.Instance> {
   const imports = {
@@ -32,12 +36,29 @@ async function instantiate(src: BufferSource | WebAssembly.Module | Response): P
       },
     },
   };
-  if (src instanceof WebAssembly.Module) return WebAssembly.instantiate(src, imports);
-  if (typeof Response !== 'undefined' && src instanceof Response) {
+  let module: WebAssembly.Module;
+  if (src instanceof WebAssembly.Module) module = src;
+  else if (typeof Response !== 'undefined' && src instanceof Response) {
     if (!src.ok) throw new Error(`fetching the wasm failed: HTTP ${src.status}`);
-    return (await WebAssembly.instantiate(await src.arrayBuffer(), imports)).instance;
+    module = await WebAssembly.compile(await src.arrayBuffer());
+  } else module = await WebAssembly.compile(src as BufferSource);
+  const instance = await WebAssembly.instantiate(module, imports);
+  compiled = module;
+  return instance;
+}
+
+/**
+ * The compiled module of this thread's wasm (loading it if needed), or undefined where it cannot load. The
+ * pool sends it to each new worker, so workers run the binary that setWasmSource() chose here (custom
+ * hosting included) without fetching or compiling it again.
+ */
+export async function wasmModule(): Promise<WebAssembly.Module | undefined> {
+  try {
+    await wasmKernels();
+  } catch {
+    return undefined;
   }
-  return (await WebAssembly.instantiate(src as BufferSource, imports)).instance;
+  return compiled;
 }
 
 /** The loaded kernels; rejects with 'backend-unavailable' (and the reason) when the wasm cannot load. */

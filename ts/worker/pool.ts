@@ -4,6 +4,7 @@
 import * as Comlink from 'comlink';
 import { OTError } from '../errors.js';
 import { type SolverName, type WorkerApi, decode, encodeArgs, installErrorTransfer } from './protocol.js';
+import { wasmModule } from '../backends/wasm.js';
 
 /** One spawned worker as the platform glue hands it over. */
 export interface WorkerHandle {
@@ -76,6 +77,8 @@ interface PoolWorker {
   flags: Int32Array;
   shared: boolean;
   ready: Promise<void>;
+  /** Where the worker's wasm came from: this thread's compiled module, or the worker's own default. */
+  wasmFrom?: 'pool' | 'default';
   state: State;
   job?: Job;
 }
@@ -98,7 +101,12 @@ function spawn(): PoolWorker {
   const flags = new Int32Array(shared ? new SharedArrayBuffer(8) : new ArrayBuffer(8));
   const remote = Comlink.wrap<WorkerApi>(handle.endpoint);
   const w: PoolWorker = { handle, remote, flags, shared, state: 'idle', ready: Promise.resolve() };
-  w.ready = Promise.resolve(remote.init(shared ? (flags.buffer as SharedArrayBuffer) : undefined));
+  // the worker runs this thread's compiled wasm (whatever setWasmSource chose here), or its default binary
+  w.ready = wasmModule()
+    .then((mod) => remote.init(shared ? (flags.buffer as SharedArrayBuffer) : undefined, mod))
+    .then((from) => {
+      w.wasmFrom = from;
+    });
   w.ready.catch(() => {});
   handle.unref();
   handle.onExit((reason) => onWorkerExit(w, reason));
@@ -304,6 +312,8 @@ export async function dispose(): Promise<void> {
 /** Test and diagnostics hooks (not a stable API). */
 export const poolInternals = {
   stats: () => ({ ...stats, live: workers.length, retiring: retiring.size, size: platform?.size ?? 0, queued: queue.length }),
+  /** Where each live worker's wasm came from ('pool': this thread's compiled module). */
+  wasmSources: () => workers.map((w) => w.wasmFrom),
   /** Make every live worker crash: 'exit' ends it from inside, 'throw' raises an uncaught error, 'terminate' kills it from outside. */
   crash(mode: 'exit' | 'throw' | 'terminate'): void {
     for (const w of workers) {

@@ -35,7 +35,8 @@ export const LOCAL_OPTIONS = ['signal', 'onProgress', 'worker'] as const;
 /** The API a worker exposes through comlink. */
 export interface WorkerApi {
   /** `flags` (Int32Array over a SharedArrayBuffer where available): [0] abort of the running call, [1] GPU in use. */
-  init(flags: SharedArrayBuffer | undefined): void;
+  /** `wasm`: the calling thread's compiled module (runs in place of the worker's default binary). Returns where the worker's wasm comes from. */
+  init(flags: SharedArrayBuffer | undefined, wasm?: WebAssembly.Module): 'pool' | 'default';
   run(id: number, solver: SolverName, payload: Encoded, progress?: MessagePort): Promise<Encoded>;
   abort(id: number): void;
   /** Stop everything, release the GPU device (device.destroy()) if one was acquired; then the pool terminates. */

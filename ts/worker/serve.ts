@@ -5,6 +5,7 @@
 import * as Comlink from 'comlink';
 import { OTError } from '../errors.js';
 import { gpuDevice } from '../backends/webgpu.js';
+import { setWasmSource } from '../backends/wasm.js';
 import { markInWorker } from './pool.js';
 import { OFFLOADABLE, type Encoded, type SolverName, type WorkerApi, decode, encode, installErrorTransfer, isSolverName } from './protocol.js';
 import { RAW_SOLVERS } from './solvers.js';
@@ -47,12 +48,17 @@ export function serveWorker(hooks: ServeHooks): WorkerApi {
   installErrorTransfer();
   const running = new Map<number, AbortController>();
   return {
-    init(buf: SharedArrayBuffer | undefined) {
+    init(buf: SharedArrayBuffer | undefined, wasm?: WebAssembly.Module) {
       if (buf) {
         const shared = new Int32Array(buf);
         if (gpuTouched) Atomics.store(shared, 1, 1);
         flags = shared;
       }
+      if (wasm instanceof WebAssembly.Module) {
+        setWasmSource(async () => wasm);
+        return 'pool';
+      }
+      return 'default';
     },
     async run(id: number, solver: SolverName, payload: Encoded, port?: MessagePort): Promise<Encoded> {
       if (!isSolverName(solver)) throw new OTError('invalid-option', `The worker has no solver '${String(solver)}'.`);
