@@ -542,6 +542,7 @@ async function runEmd(files: string[], flags: Flags): Promise<string> {
       backend: flags.backend as Backend | undefined,
       normalize: flags.normalize === true,
       onProgress: (p) => bar.update(`${p.iterations} pivots`),
+      signal: interrupt.signal,
     });
   } finally {
     bar.done();
@@ -590,6 +591,7 @@ async function runSinkhorn(files: string[], flags: Flags): Promise<string> {
       plan: flags.plan !== undefined,
       onProgress: (p) =>
         bar.update(`iter ${p.iterations}/${maxIter}  error ${p.error.toExponential(2)}  ε ${p.eps.toPrecision(3)}`, maxIter > 0 ? p.iterations / maxIter : undefined),
+      signal: interrupt.signal,
     });
   } finally {
     bar.done();
@@ -717,6 +719,8 @@ function isOTError(e: unknown): e is { code: string; message: string } {
   return typeof e === 'object' && e !== null && (e as Error).name === 'OTError' && typeof (e as { code?: unknown }).code === 'string';
 }
 
+const interrupt = new AbortController();
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
@@ -738,8 +742,12 @@ async function main(argv: string[]): Promise<number> {
     await new Promise<void>((resolve) => process.stdout.write(commandHelp(command), () => resolve()));
     return 0;
   }
-  // Ctrl-C keeps its default (the process ends at once): a solve in this thread runs without yielding to
-  // the event loop, so a SIGINT handler that aborts through a signal would not run until the solve ends.
+  // Ctrl-C aborts the solve through its signal (solves yield to the event loop when given one, and worker
+  // solves stop by message): the answer is 'error (aborted)' and exit code 130. A second Ctrl-C ends at once.
+  process.once('SIGINT', () => {
+    interrupt.abort();
+    process.once('SIGINT', () => process.exit(130));
+  });
   const out = await RUNNERS[command](files, flags);
   await new Promise<void>((resolve) => process.stdout.write(out, () => resolve()));
   return 0;
@@ -754,7 +762,7 @@ try {
 } catch (e) {
   if (isOTError(e)) {
     process.stderr.write(`error (${e.code}): ${e.message}\n`);
-    code = 2;
+    code = e.code === 'aborted' && interrupt.signal.aborted ? 130 : 2;
   } else {
     process.stderr.write(`error (unexpected): ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     code = 1;

@@ -3,12 +3,12 @@
 // input exits 2 with `error (<OTError code>): ...` and no stack trace.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { emd, pointCloud, sinkhorn, slicedWasserstein, wasserstein1d } from 'kantorovich';
+import { Rng, emd, pointCloud, sinkhorn, slicedWasserstein, wasserstein1d } from 'kantorovich';
 import { assertClose } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../bindings/cli.js', import.meta.url));
@@ -230,6 +230,29 @@ test('--help, --progress and --normalize', async () => {
   const heavy = JSON.parse(readFileSync(fx('b-heavy.json'), 'utf8')) as { weights: number[] };
   const lib = await emd(A.weights, heavy.weights, pointCloud(A.points, B.points), { normalize: true });
   assertClose(json(norm, 'emd --normalize').cost as number, lib.cost, 1e-12, 'emd --normalize cost');
+});
+
+test('Ctrl-C (SIGINT) aborts a long solve promptly: error (aborted), exit code 130', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kantorovich-cli-'));
+  try {
+    const rng = new Rng(3);
+    const cloud = (shift: number) => Array.from({ length: 1500 }, () => `${rng.uniform() + shift},${rng.uniform()}`).join('\n');
+    writeFileSync(join(dir, 'a.csv'), cloud(0));
+    writeFileSync(join(dir, 'b.csv'), cloud(0.5));
+    const child = spawn(process.execPath, [CLI, 'sinkhorn', join(dir, 'a.csv'), join(dir, 'b.csv'), '--reg', '0.0005', '--method', 'log', '--max-iter', '1000000', '--tol', '0']);
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    await new Promise((r) => setTimeout(r, 1500));
+    const t0 = performance.now();
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    const ms = performance.now() - t0;
+    assert.is(code, 130, stderr);
+    assert.match(stderr, /error \(aborted\)/);
+    assert.ok(ms < 5000, `exited ${ms.toFixed(0)} ms after SIGINT`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('backends --json lists wasm and js', async () => {
