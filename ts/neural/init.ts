@@ -1,0 +1,28 @@
+// Seeded initialisation, drawn from the library's one generator (ts/rng.ts: xoshiro128**, 53-bit uniforms), in
+// row-major order of the tensor, so a seed gives the same weights in every environment and on every engine.
+//   uniformInit(rng, shape, lo, hi): U[lo, hi).
+//   linearInit(rng, fanIn, fanOut): PyTorch's nn.Linear default, W and b ~ U(±1/√fanIn) — i.e. Kaiming-uniform with
+//     a = √5; W has shape [fanIn, fanOut] (layers compute x·W + b), W drawn first, then b.
+//   kaimingUniform(rng, shape, fanIn, gain = √2): U(±gain·√(3/fanIn)) (He et al. 2015; gain √2 for relu).
+import { Rng } from '../rng.js';
+import { Tensor } from './tensor.js';
+
+export function uniformInit(rng: Rng, shape: readonly number[], lo: number, hi: number): Tensor {
+  let n = 1;
+  for (const d of shape) n *= d;
+  const data = new Float64Array(n);
+  for (let i = 0; i < n; i++) data[i] = lo + (hi - lo) * rng.uniform();
+  return new Tensor(data, shape).requireGrad();
+}
+
+export function kaimingUniform(rng: Rng, shape: readonly number[], fanIn: number, gain = Math.SQRT2): Tensor {
+  const bound = gain * Math.sqrt(3 / fanIn);
+  return uniformInit(rng, shape, -bound, bound);
+}
+
+export function linearInit(rng: Rng, fanIn: number, fanOut: number): { w: Tensor; b: Tensor } {
+  const bound = 1 / Math.sqrt(fanIn);
+  const w = uniformInit(rng, [fanIn, fanOut], -bound, bound);
+  const b = uniformInit(rng, [fanOut], -bound, bound);
+  return { w, b };
+}

@@ -1,0 +1,284 @@
+// Models for neural OT on the CPU engine: an MLP and an input-convex network (ICNN).
+//
+// Layers compute x·W + b with W of shape [in, out], one sample per row of x ([n, d]).
+//
+// ICNN (Amos, Xu & Kolter 2017, in the form Makkuva et al. 2020 use for T = ∇g), hidden widths h₁..h_L:
+//   z₁      = σ(x·Wx₀ + b₀)
+//   z_{k+1} = σ(z_k·Wz_{k−1} + x·Wx_k + b_k),      k = 1..L−1
+//   g(x)    = z_L·Wz_{L−1} + x·Wx_L + b_L  (+ (c/2)‖x‖² with the `quadratic` option)   → shape [n, 1]
+// Every Wz is kept entrywise ≥ 0 (`project()` clamps; call it after every optimizer step) and σ is convex and
+// non-decreasing (leaky relu with 0 ≤ α ≤ 1, or softplus), so g is convex in x: z₁ is convex; a non-negative
+// combination of convex functions plus an affine one, passed through a convex non-decreasing σ, stays convex;
+// the output is linear in z_L with non-negative weights. (The quadratic term makes g c-strongly convex.)
+// `grad(x)` = ∇ₓ Σᵢ g(xᵢ), i.e. the map T(xᵢ) = ∇g(xᵢ) row by row, by autodiff; inside a recording context it is
+// differentiable w.r.t. the weights (the Makkuva loss needs that), under `noGrad` it is a detached constant.
+//
+// Initialisation (seeded, ts/rng.ts, in this order): for k = 0..L: Wx_k, b_k ~ U(±1/√d) (PyTorch's nn.Linear
+// default for fan-in d), then for k ≥ 1 Wz_{k−1} ~ U(0, 1/√h_k) (non-negative, so no clamping at step 0).
+// MLP: per layer W, b ~ U(±1/√fan_in) (ts/neural/init.ts `linearInit`).
+//
+// save() returns plain JSON ({ type, version, config, params: [{ name, shape, data }] }); numbers round-trip
+// exactly through JSON.stringify/parse, so a loaded model gives bit-identical outputs.
+import { OTError } from '../errors.js';
+import { Rng } from '../rng.js';
+import { linearInit, uniformInit } from './init.js';
+import {
+  Tensor,
+  add,
+  enableGrad,
+  grad as autograd,
+  isGradEnabled,
+  leakyRelu,
+  linear,
+  matmul,
+
+  relu,
+  scale,
+  sigmoid,
+  softplus,
+  square,
+  sum,
+  tanh,
+  tensor,
+} from './tensor.js';
+
+export type Activation = 'relu' | 'leakyRelu' | 'softplus' | 'tanh' | 'sigmoid';
+
+export function activate(x: Tensor, act: Activation, alpha = 0.2): Tensor {
+  switch (act) {
+    case 'relu':
+      return relu(x);
+    case 'leakyRelu':
+      return leakyRelu(x, alpha);
+    case 'softplus':
+      return softplus(x);
+    case 'tanh':
+      return tanh(x);
+    case 'sigmoid':
+      return sigmoid(x);
+    default:
+      throw new OTError('invalid-option', `unknown activation '${act as string}' (relu, leakyRelu, softplus, tanh, sigmoid)`);
+  }
+}
+
+export interface SavedParam {
+  name: string;
+  shape: number[];
+  data: number[];
+}
+
+export interface SavedModel<C> {
+  type: 'mlp' | 'icnn';
+  version: 1;
+  config: C;
+  params: SavedParam[];
+}
+
+function checkWidths(widths: readonly number[], min: number, what: string): void {
+  if (widths.length < min || widths.some((w) => !Number.isInteger(w) || w < 1)) {
+    throw new OTError('invalid-option', `${what}: need at least ${min} positive integer widths, got [${widths.join(', ')}]`);
+  }
+}
+
+function saveParams(named: [string, Tensor][]): SavedParam[] {
+  return named.map(([name, t]) => ({ name, shape: [...t.shape], data: Array.from(t.data) }));
+}
+
+function loadParams(named: [string, Tensor][], saved: SavedParam[]): void {
+  if (!Array.isArray(saved) || saved.length !== named.length) {
+    throw new OTError('invalid-option', `load: expected ${named.length} parameters, got ${Array.isArray(saved) ? saved.length : 'none'}`);
+  }
+  named.forEach(([name, t], i) => {
+    const s = saved[i];
+    if (s.name !== name || s.shape.length !== t.shape.length || s.shape.some((d, j) => d !== t.shape[j]) || s.data.length !== t.size) {
+      throw new OTError('invalid-option', `load: parameter ${i} should be ${name} [${t.shape.join(', ')}], got ${s.name} [${s.shape.join(', ')}]`);
+    }
+    for (let j = 0; j < t.size; j++) {
+      const v = s.data[j];
+      if (typeof v !== 'number' || !Number.isFinite(v)) throw new OTError('nan', `load: ${name}[${j}] is not a finite number`);
+      t.data[j] = v;
+    }
+  });
+}
+
+// ---- MLP --------------------------------------------------------------------------------------------------------
+
+export interface MLPConfig {
+  widths: number[];
+  activation: Activation;
+  alpha: number;
+}
+
+export interface MLPOptions {
+  activation?: Activation;
+  /** Leaky-relu slope (default 0.2). */
+  alpha?: number;
+  seed?: number;
+}
+
+/** widths [d₀, …, d_K]: K dense layers, `activation` between them, none after the last. */
+export class MLP {
+  readonly config: MLPConfig;
+  readonly weights: Tensor[] = [];
+  readonly biases: Tensor[] = [];
+
+  constructor(widths: number[], opts: MLPOptions = {}) {
+    checkWidths(widths, 2, 'MLP');
+    this.config = { widths: [...widths], activation: opts.activation ?? 'relu', alpha: opts.alpha ?? 0.2 };
+    activate(tensor([0]), this.config.activation); // validates the name
+    const rng = new Rng(opts.seed ?? 0);
+    for (let k = 0; k + 1 < widths.length; k++) {
+      const { w, b } = linearInit(rng, widths[k], widths[k + 1]);
+      this.weights.push(w);
+      this.biases.push(b);
+    }
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.rank !== 2 || x.shape[1] !== this.config.widths[0]) {
+      throw new OTError('shape', `MLP: input must be [n, ${this.config.widths[0]}], got [${x.shape.join(', ')}]`);
+    }
+    let h = x;
+    const K = this.weights.length;
+    for (let k = 0; k < K; k++) {
+      h = linear(h, this.weights[k], this.biases[k]);
+      if (k + 1 < K) h = activate(h, this.config.activation, this.config.alpha);
+    }
+    return h;
+  }
+
+  private named(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    this.weights.forEach((w, k) => out.push([`w${k}`, w], [`b${k}`, this.biases[k]]));
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return this.named().map(([, t]) => t);
+  }
+
+  save(): SavedModel<MLPConfig> {
+    return { type: 'mlp', version: 1, config: { ...this.config, widths: [...this.config.widths] }, params: saveParams(this.named()) };
+  }
+
+  static load(saved: SavedModel<MLPConfig>): MLP {
+    if (!saved || saved.type !== 'mlp' || saved.version !== 1) throw new OTError('invalid-option', 'MLP.load: not a saved MLP (type "mlp", version 1)');
+    const m = new MLP(saved.config.widths, { activation: saved.config.activation, alpha: saved.config.alpha });
+    loadParams(m.named(), saved.params);
+    return m;
+  }
+}
+
+// ---- ICNN -------------------------------------------------------------------------------------------------------
+
+export interface ICNNConfig {
+  dim: number;
+  hidden: number[];
+  activation: 'leakyRelu' | 'softplus';
+  alpha: number;
+  /** Coefficient c of the (c/2)‖x‖² term (0 = none). */
+  quadratic: number;
+}
+
+export interface ICNNOptions {
+  /** Convex non-decreasing activation (default 'leakyRelu'). */
+  activation?: 'leakyRelu' | 'softplus';
+  /** Leaky-relu slope in [0, 1] (default 0.2). */
+  alpha?: number;
+  /** Add ½‖x‖² (true) or (c/2)‖x‖² (a number c ≥ 0). Default none. */
+  quadratic?: boolean | number;
+  seed?: number;
+}
+
+export class ICNN {
+  readonly config: ICNNConfig;
+  /** x → layer k, shape [dim, out_k]; L + 1 of them. */
+  readonly wx: Tensor[] = [];
+  /** biases, shape [out_k]; L + 1 of them. */
+  readonly b: Tensor[] = [];
+  /** z_k → layer k (k = 1..L) stored at index k − 1, shape [h_k, out_k]; kept ≥ 0. */
+  readonly wz: Tensor[] = [];
+
+  constructor(dim: number, hidden: number[], opts: ICNNOptions = {}) {
+    if (!Number.isInteger(dim) || dim < 1) throw new OTError('invalid-option', `ICNN: dim must be a positive integer, got ${dim}`);
+    checkWidths(hidden, 1, 'ICNN hidden');
+    const activation = opts.activation ?? 'leakyRelu';
+    if (activation !== 'leakyRelu' && activation !== 'softplus') {
+      throw new OTError('invalid-option', `ICNN: activation must be convex and non-decreasing ('leakyRelu' or 'softplus'), got '${activation as string}'`);
+    }
+    const alpha = opts.alpha ?? 0.2;
+    if (!(alpha >= 0 && alpha <= 1)) throw new OTError('invalid-option', `ICNN: leaky-relu slope must be in [0, 1] for convexity, got ${alpha}`);
+    const q = opts.quadratic === true ? 1 : opts.quadratic === false || opts.quadratic === undefined ? 0 : opts.quadratic;
+    if (!(q >= 0) || !Number.isFinite(q)) throw new OTError('invalid-option', `ICNN: quadratic coefficient must be >= 0, got ${q}`);
+    this.config = { dim, hidden: [...hidden], activation, alpha, quadratic: q };
+    const rng = new Rng(opts.seed ?? 0);
+    const outs = [...hidden, 1];
+    const bx = 1 / Math.sqrt(dim);
+    for (let k = 0; k < outs.length; k++) {
+      this.wx.push(uniformInit(rng, [dim, outs[k]], -bx, bx));
+      this.b.push(uniformInit(rng, [outs[k]], -bx, bx));
+      if (k >= 1) this.wz.push(uniformInit(rng, [hidden[k - 1], outs[k]], 0, 1 / Math.sqrt(hidden[k - 1])));
+    }
+  }
+
+  /** g(x), shape [n, 1]. */
+  forward(x: Tensor): Tensor {
+    const { dim, activation, alpha, quadratic } = this.config;
+    if (x.rank !== 2 || x.shape[1] !== dim) throw new OTError('shape', `ICNN: input must be [n, ${dim}], got [${x.shape.join(', ')}]`);
+    const L = this.config.hidden.length;
+    let z = activate(linear(x, this.wx[0], this.b[0]), activation, alpha);
+    for (let k = 1; k <= L; k++) {
+      const pre = add(matmul(z, this.wz[k - 1]), linear(x, this.wx[k], this.b[k]));
+      z = k < L ? activate(pre, activation, alpha) : pre;
+    }
+    if (quadratic > 0) z = add(z, scale(sum(square(x), 1, true), quadratic / 2));
+    return z;
+  }
+
+  /**
+   * T(x) = ∇ₓg(x) row by row, shape [n, dim]. Differentiable w.r.t. the weights (and x) when `createGraph`
+   * (default: whether recording is on, so `noGrad(() => icnn.grad(x))` gives a detached map).
+   */
+  grad(x: Tensor, opts: { createGraph?: boolean } = {}): Tensor {
+    const createGraph = opts.createGraph ?? isGradEnabled();
+    return enableGrad(() => {
+      const xin = x.requiresGrad ? x : x.detach().requireGrad();
+      return autograd(sum(this.forward(xin)), [xin], { createGraph })[0];
+    });
+  }
+
+  /** Clamps every hidden-to-hidden weight at 0 (call after each optimizer step). */
+  project(): void {
+    for (const w of this.wz) {
+      const d = w.data;
+      for (let i = 0; i < d.length; i++) if (d[i] < 0) d[i] = 0;
+    }
+  }
+
+  private named(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    this.wx.forEach((w, k) => out.push([`wx${k}`, w], [`b${k}`, this.b[k]]));
+    this.wz.forEach((w, k) => out.push([`wz${k}`, w]));
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return this.named().map(([, t]) => t);
+  }
+
+  save(): SavedModel<ICNNConfig> {
+    return { type: 'icnn', version: 1, config: { ...this.config, hidden: [...this.config.hidden] }, params: saveParams(this.named()) };
+  }
+
+  static load(saved: SavedModel<ICNNConfig>): ICNN {
+    if (!saved || saved.type !== 'icnn' || saved.version !== 1) throw new OTError('invalid-option', 'ICNN.load: not a saved ICNN (type "icnn", version 1)');
+    const c = saved.config;
+    const m = new ICNN(c.dim, c.hidden, { activation: c.activation, alpha: c.alpha, quadratic: c.quadratic });
+    loadParams(m.named(), saved.params);
+    for (const w of m.wz) {
+      if (w.data.some((v) => v < 0)) throw new OTError('negative', 'ICNN.load: a hidden-to-hidden weight is negative (the network would not be convex)');
+    }
+    return m;
+  }
+}
+
