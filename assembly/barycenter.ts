@@ -15,6 +15,10 @@
 // - convolutional (convRun): the Gibbs kernel on an h × w grid as the separable blur ξ_h · x · ξ_w
 //   (convBlur: along the columns with ξ_h, as axpys of image rows, then along the rows with ξ_w, as dot4s of
 //   ξ_w's rows — ξ_w is symmetric), for the k images at once.
+// - convolutional, log domain (convLogRun): the same iteration on log-scalings, with no floor; the blur is
+//   log(ξ_h · e^x · ξ_w) as exact log-sum-exps (convLogBlur: along the columns over a transposed copy of x,
+//   then along the rows; each LSE is lseBuf of assembly/sinkhorn.ts over the log-kernel row plus the image
+//   row/column, so hw(h + w) SIMD exps per blur, no (hw)² storage).
 // Each *Run executes up to `count` iterations and returns how many ran: it stops after the iteration whose
 // error is < tol (and, for scaling, after one whose error is not finite: the host reports the overflow).
 // The error of the last iteration goes to errOut[0].
@@ -400,6 +404,94 @@ export function convRun(
       const u = row(pU, t, hw);
       const kv = row(pKV, t, hw);
       for (let q = 0; q < hw; q++) st(u, q, ld(pP, q) / Math.max(STAB, ld(kv, q)));
+    }
+    if (error < tol) break;
+  }
+  st(errOut, 0, error);
+  return it;
+}
+
+// ---- convolutional, log domain ------------------------------------------------------------------------
+
+/**
+ * out_t = log(ξ_h · e^{x_t} · ξ_w) for the k log-images x_t (h × w, row-major; X and out: k × hw, distinct;
+ * −∞ allowed), with the log kernels lH[i,r] = −((i−r)/(h−1))²/ε (h × h) and lW (w × w), both symmetric.
+ * Separable and exact: first along the columns, tmp[i,j] = LSE_r(lH[i,r] + x[r,j]) (x transposed once into
+ * XT: w × h, so that column j is contiguous), then along the rows, out[i,j] = LSE_q(tmp[i,q] + lW[j,q]); every
+ * LSE is lseBuf of assembly/sinkhorn.ts over `buf` (max(h, w) scratch). XT, tmp: hw scratch.
+ */
+export function convLogBlur(h: i32, w: i32, pLH: usize, pLW: usize, k: i32, pX: usize, pXT: usize, pTmp: usize, pBuf: usize, pOut: usize): void {
+  const hw = h * w;
+  for (let t = 0; t < k; t++) {
+    const x = row(pX, t, hw);
+    const out = row(pOut, t, hw);
+    for (let r = 0; r < h; r++) for (let j = 0; j < w; j++) st(pXT, j * h + r, ld(x, r * w + j));
+    for (let j = 0; j < w; j++) {
+      const xc = row(pXT, j, h);
+      for (let i = 0; i < h; i++) {
+        const lk = row(pLH, i, h);
+        let r = 0;
+        for (; r + 2 <= h; r += 2) v128.store(at(pBuf, r), f64x2.add(v128.load(at(lk, r)), v128.load(at(xc, r))));
+        if (r < h) st(pBuf, r, ld(lk, r) + ld(xc, r));
+        st(pTmp, i * w + j, lseBuf(pBuf, h));
+      }
+    }
+    for (let i = 0; i < h; i++) {
+      const ti = row(pTmp, i, w);
+      const oi = row(out, i, w);
+      for (let j = 0; j < w; j++) {
+        const lk = row(pLW, j, w);
+        let q = 0;
+        for (; q + 2 <= w; q += 2) v128.store(at(pBuf, q), f64x2.add(v128.load(at(ti, q)), v128.load(at(lk, q))));
+        if (q < w) st(pBuf, q, ld(ti, q) + ld(lk, q));
+        st(oi, j, lseBuf(pBuf, w));
+      }
+    }
+  }
+}
+
+/**
+ * The convolutional barycenter in the log domain (ts/solvers/barycenter.ts, convLogJs): the scaling form's
+ * iteration on LU = log U, with no floor. logImgs: k × hw (log of the normalized images, −∞ at zero pixels),
+ * lambda: k, LU: k × hw (starts at 0), LKU, LR, LKV: k × hw, XT, tmp, logP: hw scratch, buf: max(h, w)
+ * scratch, P: hw (the barycenter of the last iteration; starts at 0). Per iteration: LKU = log K e^{LU},
+ * LR = logImg − LKU, LKV = log K e^{LR}, logP = Σ_t λ_t (LU_t + LKV_t), P = e^{logP}, LU_t = logP − LKV_t;
+ * error = Σ|P − P_previous| / ΣP.
+ */
+export function convLogRun(
+  h: i32, w: i32, k: i32, pLH: usize, pLW: usize,
+  pLogImgs: usize, pLambda: usize, pLU: usize, pLKV: usize, pLKU: usize, pLR: usize, pXT: usize, pTmp: usize, pBuf: usize, pLogP: usize, pP: usize,
+  count: i32, tol: f64, errOut: usize,
+): i32 {
+  const hw = h * w;
+  const kh = k * hw;
+  let error: f64 = Infinity;
+  let it = 0;
+  while (it < count) {
+    it++;
+    convLogBlur(h, w, pLH, pLW, k, pLU, pXT, pTmp, pBuf, pLKU);
+    for (let q = 0; q < kh; q++) st(pLR, q, ld(pLogImgs, q) - ld(pLKU, q));
+    convLogBlur(h, w, pLH, pLW, k, pLR, pXT, pTmp, pBuf, pLKV);
+    zero(pLogP, hw);
+    for (let t = 0; t < k; t++) {
+      const lt = ld(pLambda, t);
+      const lu = row(pLU, t, hw);
+      const lkv = row(pLKV, t, hw);
+      for (let q = 0; q < hw; q++) st(pLogP, q, ld(pLogP, q) + lt * (ld(lu, q) + ld(lkv, q)));
+    }
+    error = 0;
+    let mass: f64 = 0;
+    for (let q = 0; q < hw; q++) {
+      const next = expF64(ld(pLogP, q));
+      error += Math.abs(next - ld(pP, q));
+      mass += next;
+      st(pP, q, next);
+    }
+    error /= Math.max(mass, 1e-300);
+    for (let t = 0; t < k; t++) {
+      const lu = row(pLU, t, hw);
+      const lkv = row(pLKV, t, hw);
+      for (let q = 0; q < hw; q++) st(lu, q, ld(pLogP, q) - ld(lkv, q));
     }
     if (error < tol) break;
   }

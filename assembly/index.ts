@@ -6,4 +6,4 @@ export { slicedCosts, slicedWorkBytes } from './sliced';
 export { pairwiseCosts } from './cost';
 export * from './simplex';
 export * from './sinkhorn';
-export { ibpScalingRun, ibpLogRun, convBlur, convRun } from './barycenter';
+export { ibpScalingRun, ibpLogRun, convBlur, convRun, convLogBlur, convLogRun } from './barycenter';

@@ -2,6 +2,8 @@
 // iterations and stopping rule, so barycenters agree to ~1e-12 of their largest entry, with the same iteration
 // counts — IBP scaling and log (small reg where scaling overflows, zero bins, non-uniform weights, k = 1..4
 // histograms, non-square costs; the log path's stabilised kernels against its exact log-sum-exps), the convolutional barycenter on non-square grids and its separable blur;
+// the convolutional log form (its log-domain blur; wasm = js; = scaling where the scaling form is exact; = the
+// dense log barycenter on the grid's cost; small reg where scaling fails; displacement interpolation; 'auto');
 // plus backend selection: auto picks wasm, a forced unavailable backend rejects with 'backend-unavailable'
 // (after the same validation as before), and auto falls back to js when the wasm cannot load.
 import { readFile } from 'node:fs/promises';
@@ -9,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng, barycenter, convolutionalBarycenter, setWasmSource } from 'kantorovich';
 import { wasmKernels } from '../ts/backends/wasm.js';
-import { wasmBlur, wasmIbpLog } from '../ts/backends/wasm-barycenter.js';
+import { wasmBlur, wasmIbpLog, wasmLogBlur } from '../ts/backends/wasm-barycenter.js';
 import { closeArrays, expectOTError } from './helpers.js';
 
 const REL = 1e-12;
@@ -190,7 +192,7 @@ test('separable blur (wasm) = ξ_h · x · ξ_w for k images on non-square grids
   }
 });
 
-test('convolutional: wasm = js on non-square grids (k = 1..3, weights, zero pixels)', async () => {
+test('convolutional scaling: wasm = js on non-square grids (k = 1..3, weights, zero pixels)', async () => {
   const rng = new Rng(17);
   const numericalCases: string[] = [];
   for (const [h, w] of [
@@ -215,7 +217,7 @@ test('convolutional: wasm = js on non-square grids (k = 1..3, weights, zero pixe
           [1e-9, 3000],
         ]) {
           const what = `${h}×${w} k ${k} reg ${reg} tol ${tol}`;
-          const opts = { height: h, width: w, reg, weights, tol, maxIter };
+          const opts = { height: h, width: w, reg, weights, tol, maxIter, method: 'scaling' as const };
           // Both backends run the same iteration, so they fail the same way too: where the scaling form loses
           // mass to its underflow floor (see checkedConvolutional), both reject with 'numerical'.
           const outcome = (backend: 'js' | 'wasm') =>
@@ -284,21 +286,237 @@ test('wasm that cannot load: forced wasm rejects, auto runs on js', async () => 
   assert.is((await barycenter([[1, 2]], cost(2, 2), { reg: 0.1 })).backend, 'wasm');
 });
 
-test('convolutional: a reg too small for the grid fails loudly (numerical) instead of returning a barycenter without its mass', async () => {
-  const N = 64;
+/** A disk (centre (16, 16), radius 8) and a 12 × 12 square (centre (45.5, 45.5)) on a 64 × 64 grid. */
+function diskAndSquare(N: number): { data: Float64Array; rows: number; cols: number } {
   const A = new Float64Array(2 * N * N);
   for (let y = 0; y < N; y++)
     for (let x = 0; x < N; x++) {
       if ((x - 16) ** 2 + (y - 16) ** 2 < 64) A[y * N + x] = 1;
       if (x >= 40 && x < 52 && y >= 40 && y < 52) A[N * N + y * N + x] = 1;
     }
+  return { data: A, rows: 2, cols: N * N };
+}
+
+test('convolutional scaling: a reg too small for the grid fails loudly (numerical) instead of returning a barycenter without its mass', async () => {
+  const N = 64;
+  const A = diskAndSquare(N);
   for (const backend of ['wasm', 'js'] as const) {
-    const ok = await convolutionalBarycenter({ data: A, rows: 2, cols: N * N }, { width: N, height: N, reg: 0.004, backend });
+    const ok = await convolutionalBarycenter(A, { width: N, height: N, reg: 0.004, method: 'scaling', backend });
     let mass = 0;
     for (const v of ok.barycenter) mass += v;
     assert.ok(ok.converged && Math.abs(mass - 1) < 1e-6, `${backend}: reg 0.004 converges with mass ${mass}`);
-    await expectOTError('numerical', () => convolutionalBarycenter({ data: A, rows: 2, cols: N * N }, { width: N, height: N, reg: 0.002, backend }), 'reg');
+    await expectOTError('numerical', () => convolutionalBarycenter(A, { width: N, height: N, reg: 0.002, method: 'scaling', backend }), 'reg');
   }
+});
+
+test('convolutional log: converges where scaling fails (64×64, reg 0.002), mass 1, between the shapes; auto picks it', async () => {
+  const N = 64;
+  const A = diskAndSquare(N);
+  const r = await convolutionalBarycenter(A, { width: N, height: N, reg: 0.002, method: 'log' });
+  assert.is(r.backend, 'wasm');
+  assert.ok(r.converged, `converged: error ${r.error} after ${r.iterations}`);
+  let mass = 0;
+  let cx = 0;
+  let cy = 0;
+  r.barycenter.forEach((v, q) => {
+    assert.ok(Number.isFinite(v) && v >= 0, `pixel ${q}: ${v}`);
+    mass += v;
+    cx += v * (q % N);
+    cy += v * Math.floor(q / N);
+  });
+  assert.ok(Math.abs(mass - 1) < 1e-9, `mass ${mass}`);
+  // the shapes' centres are (16, 16) and (45.5, 45.5): the barycenter's is their midpoint, and it lies between
+  // them, not on them (a mixture would keep its mass on the shapes)
+  assert.ok(Math.abs(cx / mass - 30.75) < 0.05 && Math.abs(cy / mass - 30.75) < 0.05, `centre (${cx / mass}, ${cy / mass})`);
+  let onShapes = 0;
+  for (let q = 0; q < N * N; q++) if (A.data[q] > 0 || A.data[N * N + q] > 0) onShapes += r.barycenter[q];
+  assert.ok(onShapes < 0.01, `mass left on the input shapes: ${onShapes}`);
+  // 'auto' (the default) at this reg is the log method
+  const auto = await convolutionalBarycenter(A, { width: N, height: N, reg: 0.002, maxIter: 3, tol: 0 });
+  const log3 = await convolutionalBarycenter(A, { width: N, height: N, reg: 0.002, maxIter: 3, tol: 0, method: 'log' });
+  closeArrays(auto.barycenter, log3.barycenter, 0, 'auto = log');
+});
+
+/** −((i−j)/(len−1))²/ε: the log of gauss(len, reg). */
+function logGauss(len: number, reg: number): Float64Array {
+  const lk = new Float64Array(len * len);
+  for (let i = 0; i < len; i++)
+    for (let j = 0; j < len; j++) {
+      const d = len === 1 ? 0 : (i - j) / (len - 1);
+      lk[i * len + j] = -(d * d) / reg;
+    }
+  return lk;
+}
+
+/** k Gaussian bumps at random centres on an h × w grid, with about `zeros` of the pixels exactly 0. */
+function images(rng: Rng, k: number, h: number, w: number, zeros: number): number[][] {
+  return Array.from({ length: k }, () => {
+    const ci = rng.uniform() * h;
+    const cj = rng.uniform() * w;
+    return Array.from({ length: h * w }, (_, q) => (rng.uniform() < zeros ? 0 : Math.exp(-((Math.floor(q / w) - ci) ** 2 + ((q % w) - cj) ** 2) / 3)));
+  });
+}
+
+test('log blur (wasm) = log(ξ_h · e^x · ξ_w), −∞ pixels (whole rows and columns too) skipped', async () => {
+  const kern = await wasmKernels();
+  const rng = new Rng(4);
+  for (const [h, w] of [
+    [1, 1],
+    [1, 7],
+    [6, 1],
+    [7, 11],
+    [16, 9],
+  ]) {
+    for (const reg of [0.05, 0.002]) {
+      const k = 2;
+      const X = Float64Array.from({ length: k * h * w }, () => (rng.uniform() < 0.3 ? -Infinity : 20 * (rng.uniform() - 0.5)));
+      if (h > 2 && w > 2) for (let j = 0; j < w; j++) X[w + j] = -Infinity; // a whole row of image 0
+      if (h > 2 && w > 2) for (let i = 0; i < h; i++) X[h * w + i * w + 1] = -Infinity; // a whole column of image 1
+      X[0] = 5; // never an all-zero image
+      X[h * w] = 5;
+      const out = wasmLogBlur(kern, logGauss(h, reg), logGauss(w, reg), h, w, X);
+      assert.ok(out.every(Number.isFinite), `${h}×${w}: finite`);
+      for (let t = 0; t < k; t++) {
+        // shift by the max so that exp(x) does not underflow in the reference
+        const x = X.subarray(t * h * w, (t + 1) * h * w);
+        let mx = -Infinity;
+        for (const v of x) mx = Math.max(mx, v);
+        const ref = blurRef(gauss(h, reg), gauss(w, reg), h, w, x.map((v) => Math.exp(v - mx)));
+        const got = out.subarray(t * h * w, (t + 1) * h * w);
+        for (let q = 0; q < h * w; q++) {
+          if (ref[q] < 1e-250) continue; // the plain blur underflowed: nothing to compare
+          const want = Math.log(ref[q]) + mx;
+          assert.ok(Math.abs(got[q] - want) <= 1e-12 * Math.max(1, Math.abs(want)), `${h}×${w} reg ${reg} image ${t} pixel ${q}: ${got[q]} vs ${want}`);
+        }
+      }
+    }
+  }
+});
+
+test('convolutional log: wasm = js on non-square grids (k = 1..3, weights, zero pixels)', async () => {
+  const rng = new Rng(23);
+  for (const [h, w] of [
+    [1, 5],
+    [7, 11],
+    [16, 9],
+  ]) {
+    for (let k = 1; k <= 3; k++) {
+      const A = images(rng, k, h, w, k > 1 ? 0.15 : 0);
+      const weights = k > 1 ? Array.from({ length: k }, () => 0.1 + rng.uniform()) : undefined;
+      for (const reg of [0.02, 0.004]) {
+        for (const [tol, maxIter] of [
+          [0, 15],
+          [1e-9, 3000],
+        ]) {
+          const what = `${h}×${w} k ${k} reg ${reg} tol ${tol}`;
+          const opts = { height: h, width: w, reg, weights, tol, maxIter, method: 'log' as const };
+          const j = await convolutionalBarycenter(A, { ...opts, backend: 'js' });
+          const ww = await convolutionalBarycenter(A, { ...opts, backend: 'wasm' });
+          assert.is(j.backend, 'js');
+          assert.is(ww.backend, 'wasm');
+          assert.ok(ww.barycenter.every(Number.isFinite), `${what}: finite`);
+          closeArrays(ww.barycenter, j.barycenter, REL, what);
+          assert.is(ww.iterations, j.iterations, `${what}: iterations`);
+          assert.is(ww.converged, j.converged, `${what}: converged`);
+          assert.ok(Math.abs(ww.error - j.error) <= 1e-9 * j.error + 1e-13, `${what}: error ${ww.error} vs ${j.error}`);
+          if (tol > 0) {
+            assert.ok(ww.converged, `${what}: converged`);
+            let mass = 0;
+            for (const v of ww.barycenter) mass += v;
+            assert.ok(Math.abs(mass - 1) < 1e-9, `${what}: mass ${mass}`);
+          }
+        }
+      }
+    }
+  }
+});
+
+test('convolutional log = scaling where the scaling form works (reg 0.02, 0.004; full-support images)', async () => {
+  // Full support (a background of 1e-2) keeps every blur far above the scaling form's 1e-30 floor, so both
+  // forms run the same iteration in exact arithmetic: same iterates to rounding, same iteration counts. (With
+  // images that vanish far from their bumps, the floor already biases the scaling form by ~0.5% at reg 0.004
+  // on a 32 × 28 grid: that is where 'auto' picks the log form.)
+  const cases: [number, number, number, ('wasm' | 'js')[]][] = [
+    [20, 16, 0.02, ['wasm', 'js']],
+    [28, 24, 0.004, ['wasm']], // on 20 × 16, reg 0.004 is too small for the scaling form already
+  ];
+  for (const [h, w, reg, backends] of cases) {
+    const bump = (ci: number, cj: number, s: number) => Array.from({ length: h * w }, (_, q) => Math.exp(-((Math.floor(q / w) - ci) ** 2 + ((q % w) - cj) ** 2) / s) + 1e-2);
+    const A = [bump(h / 3, w / 3, 6), bump((2 * h) / 3, (2 * w) / 3, 10)];
+    for (const backend of backends) {
+      const what = `${h}×${w} reg ${reg} ${backend}`;
+      const opts = { height: h, width: w, reg, weights: [0.3, 0.7], tol: 1e-10, maxIter: 5000, backend };
+      const sc = await convolutionalBarycenter(A, { ...opts, method: 'scaling' });
+      const lg = await convolutionalBarycenter(A, { ...opts, method: 'log' });
+      assert.ok(sc.converged && lg.converged, `${what}: converged`);
+      assert.is(lg.iterations, sc.iterations, `${what}: iterations`);
+      closeArrays(lg.barycenter, sc.barycenter, 1e-12, `${what}: log vs scaling`);
+    }
+  }
+});
+
+test('convolutional log = the dense log barycenter on the grid\'s cost matrix (12×9, weights, zero pixels)', async () => {
+  const rng = new Rng(13);
+  const h = 12;
+  const w = 9;
+  const n = h * w;
+  // squared distance between pixels at (i/(h−1), j/(w−1)) ∈ [0,1]²
+  const M = Array.from({ length: n }, (_, a) =>
+    Array.from({ length: n }, (_, b) => ((Math.floor(a / w) - Math.floor(b / w)) / (h - 1)) ** 2 + (((a % w) - (b % w)) / (w - 1)) ** 2),
+  );
+  for (const [k, reg, zeros, weights] of [
+    [2, 0.01, 0, undefined],
+    [3, 0.005, 0.2, [0.6, 0.1, 0.3]],
+  ] as [number, number, number, number[] | undefined][]) {
+    const A = images(rng, k, h, w, zeros);
+    const what = `k ${k} reg ${reg}${zeros ? ' zeros' : ''}${weights ? ' weighted' : ''}`;
+    const dense = await barycenter(A, M, { reg, weights, method: 'log', tol: 1e-14, maxIter: 20000 });
+    for (const backend of ['wasm', 'js'] as const) {
+      const conv = await convolutionalBarycenter(A, { height: h, width: w, reg, weights, method: 'log', tol: 1e-14, maxIter: 20000, backend });
+      assert.ok(conv.converged, `${what} ${backend}: converged (error ${conv.error})`);
+      closeArrays(conv.barycenter, dense.barycenter, 1e-9, `${what} ${backend}: convolutional vs dense`);
+    }
+  }
+});
+
+test('convolutional log: displacement interpolation at small reg (two translated bumps, reg 0.001, 48×48)', async () => {
+  const N = 48;
+  const bump = (ci: number, cj: number) => Float64Array.from({ length: N * N }, (_, q) => Math.exp(-((Math.floor(q / N) - ci) ** 2 + ((q % N) - cj) ** 2) / 4));
+  for (const [t, mid] of [
+    [0.5, 24],
+    [0.75, 30],
+  ]) {
+    // columns 12 and 36 (weights 1 − t, t): the barycenter sits at column 12(1 − t) + 36t
+    const A = { data: new Float64Array([...bump(24, 12), ...bump(24, 36)]), rows: 2, cols: N * N };
+    const r = await convolutionalBarycenter(A, { width: N, height: N, reg: 0.001, weights: [1 - t, t], method: 'log' });
+    assert.ok(r.converged, `t ${t}: converged`);
+    let best = 0;
+    for (let q = 1; q < N * N; q++) if (r.barycenter[q] > r.barycenter[best]) best = q;
+    assert.is(Math.floor(best / N), 24, `t ${t}: peak row`);
+    assert.is(best % N, mid, `t ${t}: peak column`);
+    // a translated bump, not a mixture: nothing left at the inputs' centres 12 or more pixels away
+    const left = r.barycenter[24 * N + 12] + (t === 0.5 ? r.barycenter[24 * N + 36] : 0);
+    assert.ok(left < 1e-6 * r.barycenter[best], `t ${t}: mass left at the inputs: ${left}`);
+  }
+});
+
+test('convolutional method option: auto = log below reg 0.04 on 2D grids (scale 2), else scaling; invalid rejected', async () => {
+  const rng = new Rng(3);
+  const A = images(rng, 2, 6, 5, 0);
+  const run = (reg: number, method: 'scaling' | 'log' | 'auto' | undefined, h = 6, w = 5) =>
+    convolutionalBarycenter(h === 6 && w === 5 ? A : A.map((x) => x.slice(0, h * w)), { height: h, width: w, reg, method, maxIter: 4, tol: 0 });
+  const same = async (reg: number, want: 'scaling' | 'log', h?: number, w?: number) => {
+    const a = await run(reg, undefined, h, w);
+    const b = await run(reg, want, h, w);
+    const other = await run(reg, want === 'log' ? 'scaling' : 'log', h, w);
+    closeArrays(a.barycenter, b.barycenter, 0, `reg ${reg} ${h ?? 6}×${w ?? 5}: auto = ${want}`);
+    assert.ok(a.barycenter.some((v, q) => v !== other.barycenter[q]), `reg ${reg}: the methods' iterates differ in rounding`);
+  };
+  await same(0.05, 'scaling');
+  await same(0.03, 'log');
+  await same(0.03, 'scaling', 1, 5); // one row: largest squared distance 1, log below reg 0.02
+  await same(0.015, 'log', 1, 5);
+  await expectOTError('invalid-option', () => convolutionalBarycenter(A, { height: 6, width: 5, reg: 0.1, method: 'sinkhorn' as 'log' }), 'method');
 });
 
 test.run();

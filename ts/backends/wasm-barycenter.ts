@@ -3,7 +3,9 @@
 // iterations in chunks (checking the abort signal between chunks) and copies the barycenter out. Same
 // algorithms, same update order and stopping rule as the plain-TS reference there; results agree to rounding
 // (tests/barycenter-wasm.test.ts). The log domain runs each histogram on a stabilised kernel (k × n × nb, when
-// it fits; exact log-sum-exps otherwise), which makes it about as fast as the scaling form.
+// it fits; exact log-sum-exps otherwise), which makes it about as fast as the scaling form. The convolutional
+// barycenter's log form (wasmConvolutionalLog) blurs with exact separable log-sum-exps: hw(h + w)
+// exponentials per blur, 10–30× the scaling form's cost per iteration.
 import { OTError } from '../errors.js';
 import { DEFAULT_MAX_BYTES, checkAbort } from '../validate.js';
 import { type WasmKernels, type WasmScope } from './wasm.js';
@@ -210,6 +212,80 @@ export function wasmConvolutional(k: WasmKernels, pr: ConvolutionalProblem): Was
       return { ran, stop: error < pr.tol };
     });
     return { p: k.f64(pP, hw).slice(), iterations, error };
+  });
+}
+
+export interface ConvolutionalLogProblem {
+  /** Log of the normalized images (k of length h·w; −∞ at zero pixels). */
+  logImgs: Float64Array[];
+  lambda: Float64Array;
+  h: number;
+  w: number;
+  /** The 1D log kernels lH[i,r] = −((i−r)/(h−1))²/ε (h × h) and lW (w × w), symmetric. */
+  lH: Float64Array;
+  lW: Float64Array;
+  maxIter: number;
+  tol: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The convolutional barycenter's iterations in the log domain (convLogRun); `p` is the barycenter of the last
+ * iteration, e^{log p} (as the reference returns it).
+ */
+export function wasmConvolutionalLog(k: WasmKernels, pr: ConvolutionalLogProblem): WasmIterOutcome {
+  const run = k.fn<Run>('convLogRun');
+  const { logImgs, lambda, h, w } = pr;
+  const kk = logImgs.length;
+  const hw = h * w;
+  const what = `the ${kk} images of ${h} × ${w} pixels`;
+  checkBlock(kk * hw * 8, what);
+  return withScope(k, what, (mem) => {
+    const pLH = mem.put(pr.lH);
+    const pLW = mem.put(pr.lW);
+    const pLogImgs = mem.f64(kk * hw);
+    const pLambda = mem.put(lambda);
+    const pLU = mem.f64(kk * hw);
+    const pLKV = mem.f64(kk * hw);
+    const pLKU = mem.f64(kk * hw);
+    const pLR = mem.f64(kk * hw);
+    const pXT = mem.f64(hw);
+    const pTmp = mem.f64(hw);
+    const pBuf = mem.f64(Math.max(h, w, 2));
+    const pLogP = mem.f64(hw);
+    const pP = mem.f64(hw);
+    const pErr = mem.f64(1);
+    // views after the last allocation (growth detaches them); LU starts at 0 (U = 1), P at 0
+    const I = k.f64(pLogImgs, kk * hw);
+    logImgs.forEach((x, t) => I.set(x, t * hw));
+    k.f64(pLU, kk * hw).fill(0);
+    k.f64(pP, hw).fill(0);
+    let error = Infinity;
+    // one log-domain blur: hw(h + w) exponentials, each worth several multiply-adds
+    const iterations = chunked(pr.maxIter, 16 * hw * (h + w) * kk, pr.signal, (count) => {
+      const ran = run(h, w, kk, pLH, pLW, pLogImgs, pLambda, pLU, pLKV, pLKU, pLR, pXT, pTmp, pBuf, pLogP, pP, count, pr.tol, pErr);
+      error = k.f64(pErr, 1)[0];
+      return { ran, stop: error < pr.tol };
+    });
+    return { p: k.f64(pP, hw).slice(), iterations, error };
+  });
+}
+
+/** The 1D log-domain blur alone (for tests): out_t = log(ξ_h · e^{x_t} · ξ_w) for each log-image x_t (k × h·w). */
+export function wasmLogBlur(k: WasmKernels, lH: Float64Array, lW: Float64Array, h: number, w: number, X: Float64Array): Float64Array {
+  const blur = k.fn<(...args: number[]) => void>('convLogBlur');
+  const hw = h * w;
+  const kk = X.length / hw;
+  return withScope(k, 'the log blur', (mem) => {
+    const pLH = mem.put(lH);
+    const pLW = mem.put(lW);
+    const pX = mem.put(X);
+    const pXT = mem.f64(Math.max(1, hw));
+    const pTmp = mem.f64(Math.max(1, hw));
+    const pBuf = mem.f64(Math.max(h, w, 2));
+    const pOut = mem.f64(Math.max(1, X.length));
+    blur(h, w, pLH, pLW, kk, pX, pXT, pTmp, pBuf, pOut);
+    return k.f64(pOut, X.length).slice();
   });
 }
 

@@ -12,7 +12,7 @@ import { Rng } from '../rng.js';
 import { emd } from './emd.js';
 import { chooseBackend } from '../backends/select.js';
 import type { WasmKernels } from '../backends/wasm.js';
-import { wasmConvolutional, wasmIbpLog, wasmIbpScaling } from '../backends/wasm-barycenter.js';
+import { wasmConvolutional, wasmConvolutionalLog, wasmIbpLog, wasmIbpScaling } from '../backends/wasm-barycenter.js';
 
 /** Where an entropic barycenter runs: 'auto' (wasm when it loads, else js), or forced ('backend-unavailable' if it cannot). */
 export type BarycenterBackend = 'auto' | 'wasm' | 'js';
@@ -196,6 +196,17 @@ export interface ConvolutionalOptions {
   /** ε, in units of the squared grid coordinates, which span [0, 1] along each axis (as in POT). */
   reg: number;
   weights?: VectorLike;
+  /**
+   * 'scaling': the blur on scalings with POT's 1e-30 floor (fast; loses mass once reg is small for the grid:
+   * 'numerical'). 'log': potentials in the log domain, each blur an exact separable log-sum-exp (10–30×
+   * slower per iteration; any reg, and no floor bias). 'auto' (default): the dense solvers' rule (chooseMethod of
+   * ts/entropic/problem.ts) for the grid's squared-distance cost, whose largest entry is 2 on [0,1]² (1 when
+   * one side has a single pixel, 0 for one pixel): log when that scale / reg > 50, i.e. reg < 0.04 on a 2D
+   * grid — there the Gibbs kernel spans more than e^−50, and blurs of vanishing image tails can reach the
+   * 1e-30 (≈ e^−69) floor (reg 0.004 on 32 × 28 already biases the scaling form by ~0.5%; 0.002 on 64 × 64
+   * loses mass). It is the method `barycenter` picks on the same grid's cost matrix.
+   */
+  method?: 'scaling' | 'log' | 'auto';
   maxIter?: number;
   /** Stop when Σ|p − p_previous| / Σp < tol (relative: p may start out tiny). Default 1e-9. */
   tol?: number;
@@ -206,7 +217,9 @@ export interface ConvolutionalOptions {
 /**
  * Entropic barycenter of images on a height × width grid (A: one image per row, row-major pixels),
  * with the Gibbs kernel of the squared distance on [0,1]² applied as a separable Gaussian blur:
- * O(hw(h + w)) per application instead of O((hw)²) (Solomon et al. 2015; POT's convolutional_barycenter2d).
+ * O(hw(h + w)) per application instead of O((hw)²) (Solomon et al. 2015; POT's convolutional_barycenter2d),
+ * on scalings (method 'scaling', POT's method='sinkhorn') or on log-potentials (method 'log', POT's
+ * 'sinkhorn_log'); 'auto' picks log at small reg (see ConvolutionalOptions.method).
  */
 export async function convolutionalBarycenter(A: MatrixLike, opts: ConvolutionalOptions): Promise<BarycenterResult> {
   const reg = checkReg('reg', opts?.reg);
@@ -222,6 +235,11 @@ export async function convolutionalBarycenter(A: MatrixLike, opts: Convolutional
     const s = sum(img);
     imgs.push(img.map((x) => x / s));
   }
+  // the largest squared distance between two pixels of [0,1]² (the scale of chooseMethod)
+  const method = chooseMethod(opts.method, (h > 1 ? 1 : 0) + (w > 1 ? 1 : 0), reg);
+  const maxIter = opts.maxIter ?? 1000;
+  const tol = opts.tol ?? 1e-9;
+  if (method === 'log') return convolutionalLog(imgs, lambda, h, w, reg, maxIter, tol, opts);
   const gauss = (len: number) => {
     const xi = new Float64Array(len * len);
     for (let i = 0; i < len; i++)
@@ -233,13 +251,11 @@ export async function convolutionalBarycenter(A: MatrixLike, opts: Convolutional
   };
   const xiH = gauss(h);
   const xiW = gauss(w);
-  const maxIter = opts.maxIter ?? 1000;
-  const tol = opts.tol ?? 1e-9;
   const wasm = await pickWasm('convolutionalBarycenter', opts.backend);
   if (wasm) {
     try {
       const r = wasmConvolutional(wasm.kernels, { imgs, lambda, h, w, xiH, xiW, maxIter, tol, signal: opts.signal });
-      return checkedConvolutional({ barycenter: r.p, iterations: r.iterations, error: r.error, converged: r.error < tol, backend: 'wasm' }, reg);
+      return checkedConvolutional({ barycenter: r.p, iterations: r.iterations, error: r.error, converged: r.error < tol, backend: 'wasm' }, reg, 'scaling');
     } catch (e) {
       if (!(wasm.auto && e instanceof OTError && e.code === 'backend-unavailable')) throw e;
     }
@@ -284,26 +300,112 @@ export async function convolutionalBarycenter(A: MatrixLike, opts: Convolutional
     for (let q = 0; q < h * w; q++) error += Math.abs(next[q] - p[q]);
     error /= Math.max(sum(next), 1e-300);
     p = next;
-    if (error < tol) return checkedConvolutional({ barycenter: p, iterations: it, error, converged: true, backend: 'js' }, reg);
+    if (error < tol) return checkedConvolutional({ barycenter: p, iterations: it, error, converged: true, backend: 'js' }, reg, 'scaling');
   }
-  return checkedConvolutional({ barycenter: p, iterations: it, error, converged: false, backend: 'js' }, reg);
+  return checkedConvolutional({ barycenter: p, iterations: it, error, converged: false, backend: 'js' }, reg, 'scaling');
 }
 
 /**
- * The scaling form has no log-domain fallback on grids: when reg is small for the grid, the blurred
- * scalings underflow to the 1e-30 floor and the iteration "converges" to a barycenter that lost its mass
- * (at the fixed point every plan, hence p, has mass 1). Fail loudly instead of returning it.
+ * In the scaling form, when reg is small for the grid, the blurred scalings underflow to the 1e-30 floor and
+ * the iteration "converges" to a barycenter that lost its mass (at the fixed point every plan, hence p, has
+ * mass 1). Fail loudly instead of returning it. (The log form has no floor; the check guards it all the same.)
  */
-function checkedConvolutional(r: BarycenterResult, reg: number): BarycenterResult {
+function checkedConvolutional(r: BarycenterResult, reg: number, method: 'scaling' | 'log'): BarycenterResult {
   const mass = sum(r.barycenter);
   if (!Number.isFinite(mass) || (r.converged && Math.abs(mass - 1) > 1e-6) || !(mass > 0)) {
     throw new OTError(
       'numerical',
-      `convolutionalBarycenter: the scaling iteration under/overflowed at reg = ${reg} (barycenter mass ${mass} instead of 1); ` +
-        `use a larger reg for this grid (reg is in units of the squared grid extent [0,1]²).`,
+      `convolutionalBarycenter: the ${method} iteration under/overflowed at reg = ${reg} (barycenter mass ${mass} instead of 1); ` +
+        (method === 'scaling' ? `use method: 'log' or a larger reg for this grid` : `use a larger reg for this grid`) +
+        ` (reg is in units of the squared grid extent [0,1]²).`,
     );
   }
   return r;
+}
+
+/**
+ * The convolutional barycenter in the log domain (POT's convolutional_barycenter2d(method='sinkhorn_log')
+ * idea): the scaling form's iteration, same order and stopping rule, on LU_t = log U_t, without the floor.
+ * The kernel application log(K e^x) = log(ξ_h · e^x · ξ_w) is separable: a log-sum-exp along the columns,
+ * tmp[i,j] = LSE_r(−((i−r)/(h−1))²/ε + x[r,j]), then along the rows, LSE_q(tmp[i,q] − ((q−j)/(w−1))²/ε):
+ * hw(h + w) exponentials per application, no (hw)² storage. Zero pixels have log-weight −∞, which the
+ * log-sum-exps skip; every potential stays finite.
+ */
+async function convolutionalLog(
+  imgs: Float64Array[],
+  lambda: Float64Array,
+  h: number,
+  w: number,
+  reg: number,
+  maxIter: number,
+  tol: number,
+  opts: ConvolutionalOptions,
+): Promise<BarycenterResult> {
+  const k = imgs.length;
+  const hw = h * w;
+  const logKernel = (len: number) => {
+    const lk = new Float64Array(len * len);
+    for (let i = 0; i < len; i++)
+      for (let j = 0; j < len; j++) {
+        const d = len === 1 ? 0 : (i - j) / (len - 1);
+        lk[i * len + j] = -(d * d) / reg;
+      }
+    return lk;
+  };
+  const lH = logKernel(h);
+  const lW = logKernel(w);
+  const logImgs = imgs.map((x) => x.map((v) => (v === 0 ? -Infinity : Math.log(v))));
+  const wasm = await pickWasm('convolutionalBarycenter', opts.backend);
+  if (wasm) {
+    try {
+      const r = wasmConvolutionalLog(wasm.kernels, { logImgs, lambda, h, w, lH, lW, maxIter, tol, signal: opts.signal });
+      return checkedConvolutional({ barycenter: r.p, iterations: r.iterations, error: r.error, converged: r.error < tol, backend: 'wasm' }, reg, 'log');
+    } catch (e) {
+      if (!(wasm.auto && e instanceof OTError && e.code === 'backend-unavailable')) throw e;
+    }
+  }
+  const tmp = new Float64Array(hw);
+  // out = log(ξ_h · e^x · ξ_w), both log kernels symmetric
+  const applyLogK = (x: Float64Array, out: Float64Array) => {
+    for (let i = 0; i < h; i++)
+      for (let j = 0; j < w; j++) {
+        const lse = new LogSumExp();
+        for (let r = 0; r < h; r++) lse.add(lH[i * h + r] + x[r * w + j]);
+        tmp[i * w + j] = lse.value();
+      }
+    for (let i = 0; i < h; i++)
+      for (let j = 0; j < w; j++) {
+        const lse = new LogSumExp();
+        for (let q = 0; q < w; q++) lse.add(tmp[i * w + q] + lW[j * w + q]);
+        out[i * w + j] = lse.value();
+      }
+  };
+  const LU = imgs.map(() => new Float64Array(hw)); // log U, U = 1 at the start
+  const LKV = imgs.map(() => new Float64Array(hw));
+  const LKU = new Float64Array(hw);
+  const LR = new Float64Array(hw);
+  let p = new Float64Array(hw);
+  let error = Infinity;
+  let it = 0;
+  while (it < maxIter) {
+    checkAbort(opts.signal);
+    it++;
+    const logp = new Float64Array(hw);
+    for (let t = 0; t < k; t++) {
+      applyLogK(LU[t], LKU);
+      for (let q = 0; q < hw; q++) LR[q] = logImgs[t][q] - LKU[q];
+      applyLogK(LR, LKV[t]);
+      for (let q = 0; q < hw; q++) logp[q] += lambda[t] * (LU[t][q] + LKV[t][q]);
+    }
+    const next = logp.map(Math.exp);
+    for (let t = 0; t < k; t++) for (let q = 0; q < hw; q++) LU[t][q] = logp[q] - LKV[t][q];
+    error = 0;
+    for (let q = 0; q < hw; q++) error += Math.abs(next[q] - p[q]);
+    error /= Math.max(sum(next), 1e-300);
+    p = next;
+    if (error < tol) return checkedConvolutional({ barycenter: p, iterations: it, error, converged: true, backend: 'js' }, reg, 'log');
+  }
+  return checkedConvolutional({ barycenter: p, iterations: it, error, converged: false, backend: 'js' }, reg, 'log');
 }
 
 export interface FreeSupportOptions {
