@@ -185,7 +185,8 @@ function lengthOf(x: unknown): number {
  * - emd, sinkhorn, sinkhornUnbalanced: n·m (e.g. 512 × 512 and up goes to a worker);
  * - sinkhornDivergence: n·m + n² + m² (its three problems);
  * - barycenter: k·n·n' (k histograms of n bins, barycenter of n' bins);
- * - convolutionalBarycenter: k·h·w·(h + w)/16 (one separable blur costs hw(h + w));
+ * - convolutionalBarycenter: k·h·w·(h + w)/16 for the scaling form (one separable blur costs hw(h + w)
+ *   multiply-adds), k·h·w·(h + w) for the log domain (an exponential each), which 'auto' picks below reg 0.04;
  * - freeSupportBarycenter: k_support·Σ n_t (one exact OT per measure per step);
  * - emd1d, wasserstein1d: (n + m)/4 (sorting is cheap: 2^20 points in all and up);
  * - slicedWasserstein, maxSlicedWasserstein: (n + m)·k_directions/16.
@@ -211,7 +212,8 @@ export function workEstimate(solver: SolverName, args: unknown[]): number {
     case 'convolutionalBarycenter': {
       const h = Number(opts.height) || 0;
       const w = Number(opts.width) || 0;
-      return (rowsOf(args[0]) * h * w * (h + w)) / 16;
+      const log = opts.method === 'log' || (opts.method !== 'scaling' && !(Number(opts.reg) >= 0.04));
+      return (rowsOf(args[0]) * h * w * (h + w)) / (log ? 1 : 16);
     }
     case 'freeSupportBarycenter': {
       const ms = Array.isArray(args[0]) ? (args[0] as { X?: MatrixLike }[]) : [];
