@@ -6,3 +6,6 @@ export { Adam, type AdamOptions } from './optim.js';
 export { kaimingUniform, linearInit, uniformInit } from './init.js';
 export { ICNN, MLP, activate, type Activation, type ICNNConfig, type ICNNOptions, type MLPConfig, type MLPOptions, type SavedModel, type SavedParam } from './models.js';
 export { gradCheck, hvp, maxScaledError, numericGrad } from './gradcheck.js';
+export * from './samplers.js';
+export * from './gaussian.js';
+export * from './evaluate.js';
