@@ -9,3 +9,6 @@ export { gradCheck, hvp, maxScaledError, numericGrad } from './gradcheck.js';
 export * from './samplers.js';
 export * from './gaussian.js';
 export * from './evaluate.js';
+export { trainICNNMap, gaussianBatchSampler, drawBatch, type BatchSampler, type ICNNMapOptions, type ICNNMapProgress, type ICNNMapResult } from './icnn-map.js';
+export { trainNOT, type NOTOptions, type NOTProgress, type NOTResult, type NOTSampler } from './not.js';
+export { trainKantorovichRubinsteinCritic, type CriticOptions, type CriticProgress, type CriticResult } from './critic.js';

@@ -1,0 +1,205 @@
+// Neural Optimal Transport (ts/neural/not.ts, Korotin et al. 2023) on the CPU engine: small seeded training runs
+// (each a few seconds on one core), every check able to fail:
+// - 8 Gaussians → moons: the exact W2² (our emd) between pushed samples and target samples drops by ≥ 5× from
+//   the initial map's (measured: 1.30 → 0.095, 13.7×; seeds 1–3: 9.8×, 10.8×, 14.0×; the floor of two independent
+//   512-point moons samples is 0.013; with the f-step sign flipped, see below);
+// - γ = 0, zDim = 0 (deterministic map), Gaussian → Gaussian in D = 2: L2-UVP ≤ 10 % where the identity map has
+//   65 % (measured: 2.5 %; seeds 1–3: 2.5, 3.0, 3.2 %);
+// - the weak cost rewards conditional variance: Var_z T(x, z) is ≥ 10× larger with γ = 0.9 than with γ = 0
+//   (measured at seed 2: 2.56 vs 0.0035; seeds 3, 4: 1.29 vs 0.0026, 0.33 vs 0.0022; tr Σ₂ = 2.5), and ≥ 0.1;
+// - onProgress / history / determinism / save–load / abort (OTError('aborted'), before and during training) /
+//   option validation.
+// Negative controls, run by hand on the built not.js: flipping the sign of L_f (ascending instead of descending)
+// fails the first three tests (W2² 1.30 → 8.5e3, L2-UVP 1e5 %); dropping the −γ/2·Var term fails the spread test
+// (0.0035 for both γ).
+import { test } from 'uvu';
+import 'kantorovich'; // registers the wasm binary that emd runs on
+import * as assert from 'uvu/assert';
+import { OTError } from '../ts/errors.js';
+import { Rng } from '../ts/rng.js';
+import {
+  MLP,
+  type NOTProgress,
+  type NOTSampler,
+  gaussianL2UVP,
+  pushForwardW2,
+  randomGaussianPair,
+  sample8Gaussians,
+  sampleGaussian,
+  sampleMoons,
+  sampleW2,
+  trainNOT,
+} from '../ts/neural/index.js';
+import { Tensor, noGrad } from '../ts/neural/tensor.js';
+
+const eight: NOTSampler = (n, rng) => sample8Gaussians(n, { seed: rng });
+const moons: NOTSampler = (n, rng) => sampleMoons(n, { seed: rng, randomAngles: true });
+
+// cond 4: eigenvalues 0.5 and 2 for both covariances, random rotations and means (seeded)
+const pair = randomGaussianPair(2, { seed: 3, cond: 4 });
+const gaussP: NOTSampler = (n, rng) => sampleGaussian(n, pair.source.mean, pair.source.cov, { seed: rng });
+const gaussQ: NOTSampler = (n, rng) => sampleGaussian(n, pair.target.mean, pair.target.cov, { seed: rng });
+
+const SMALL = { hiddenT: [32, 32], hiddenF: [32, 32], batchSize: 64, innerSteps: 5, lrT: 2e-3, lrF: 2e-3 };
+
+async function rejectsWith(p: Promise<unknown>, code: string, what: string): Promise<void> {
+  try {
+    await p;
+  } catch (e) {
+    assert.ok(e instanceof OTError, `${what}: ${String(e)} is not an OTError`);
+    assert.is((e as OTError).code, code, `${what}: code`);
+    return;
+  }
+  assert.unreachable(`${what}: no error`);
+}
+
+test('NOT 8 Gaussians → moons: exact W2² between pushed and target samples drops ≥ 5× from initialisation', async () => {
+  const opts = { ...SMALL, zDim: 2, zSamples: 2, gamma: 0, seed: 0 };
+  const X = sample8Gaussians(512, { seed: 101 });
+  const Y = sampleMoons(512, { seed: 102, randomAngles: true });
+  const init = await trainNOT(eight, moons, { ...opts, iterations: 0 });
+  const w0 = await pushForwardW2((x) => init.sample(x, new Rng(5)), X, Y);
+  const t0 = Date.now();
+  const res = await trainNOT(eight, moons, { ...opts, iterations: 150 });
+  const ms = Date.now() - t0;
+  const w1 = await pushForwardW2((x) => res.sample(x, new Rng(5)), X, Y);
+  // the floor at n = 512: two independent moons samples are at W2² ≈ 0.013
+  const floor = await sampleW2(sampleMoons(512, { seed: 103, randomAngles: true }), Y);
+  assert.is(w1.certificate.status, 'optimal');
+  console.log(`  NOT 8G→moons: W2² ${w0.w2sq.toFixed(4)} → ${w1.w2sq.toFixed(4)} (${(w0.w2sq / w1.w2sq).toFixed(1)}×; floor ${floor.w2sq.toFixed(4)}), ${ms} ms`);
+  assert.ok(w0.w2sq > 0.5, `initial W2² ${w0.w2sq} should be far from the target`);
+  assert.ok(w0.w2sq / w1.w2sq >= 5, `W2² ${w0.w2sq} → ${w1.w2sq}: less than a 5× reduction`);
+  // the untrained map (iterations 0) is the one training started from: same seed, same weights
+  assert.equal(init.T.save().params, (await trainNOT(eight, moons, { ...opts, iterations: 0 })).T.save().params);
+});
+
+test('NOT γ = 0, zDim = 0 (deterministic map), Gaussian → Gaussian D = 2: L2-UVP ≤ 10 % (identity: 65 %)', async () => {
+  const t0 = Date.now();
+  const res = await trainNOT(gaussP, gaussQ, { ...SMALL, gamma: 0, zDim: 0, iterations: 150, seed: 1 });
+  const ms = Date.now() - t0;
+  const identity = gaussianL2UVP((x) => x, pair.source, pair.target, { n: 4096, seed: 9 });
+  const uvp = gaussianL2UVP((x) => res.map(x), pair.source, pair.target, { n: 4096, seed: 9 });
+  console.log(`  NOT Gaussian D=2: L2-UVP ${uvp.toFixed(2)} % (identity ${identity.toFixed(2)} %), ${ms} ms`);
+  assert.ok(identity > 50, `identity L2-UVP ${identity}`);
+  assert.ok(uvp <= 10, `L2-UVP ${uvp} % > 10 %`);
+  // deterministic: sample() ignores the rng, map() takes no Z
+  const X = sampleGaussian(8, pair.source.mean, pair.source.cov, { seed: 4 });
+  assert.equal(Array.from(res.sample(X, new Rng(1)).data), Array.from(res.map(X).data));
+  assert.is(res.zDim, 0);
+});
+
+test('NOT weak cost: Var_z T(x, z) with γ = 0.9 is ≥ 10× that with γ = 0 (the −γ/2·Var term rewards spread)', async () => {
+  const X = sampleGaussian(128, pair.source.mean, pair.source.cov, { seed: 11 });
+  const spread = (res: Awaited<ReturnType<typeof trainNOT>>): number => {
+    const K = 16;
+    const rng = new Rng(12);
+    const draws = Array.from({ length: K }, () => res.sample(X, rng).data);
+    let tot = 0;
+    for (let i = 0; i < X.data.length; i++) {
+      let m = 0;
+      for (const d of draws) m += d[i];
+      m /= K;
+      let v = 0;
+      for (const d of draws) v += (d[i] - m) ** 2;
+      tot += v / (K - 1);
+    }
+    return tot / X.rows; // mean over x of tr Cov_z T(x, z)
+  };
+  const opts = { ...SMALL, zDim: 2, zSamples: 4, iterations: 100, seed: 2 };
+  const t0 = Date.now();
+  const strong = await trainNOT(gaussP, gaussQ, { ...opts, gamma: 0 });
+  const weak = await trainNOT(gaussP, gaussQ, { ...opts, gamma: 0.9 });
+  const ms = Date.now() - t0;
+  const s0 = spread(strong);
+  const s1 = spread(weak);
+  console.log(`  NOT spread: γ = 0 → ${s0.toFixed(4)}, γ = 0.9 → ${s1.toFixed(4)} (tr Σ₂ = 2.5), ${ms} ms for both`);
+  assert.ok(s1 >= 10 * s0, `spread γ=0.9 ${s1} vs γ=0 ${s0}`);
+  assert.ok(s1 > 0.1, `spread γ=0.9 ${s1} should be a visible part of Var(Q) = 2.5`);
+  // map(X, Z) is sample's function of z: the same z gives the same points, a different z different ones
+  const Z = { data: Float64Array.from({ length: 2 * X.rows }, (_, i) => Math.sin(i)), rows: X.rows, cols: 2 };
+  assert.equal(Array.from(weak.map(X, Z).data), Array.from(weak.map(X, Z).data));
+  const zeroZ = weak.map(X);
+  let diff = 0;
+  weak.map(X, Z).data.forEach((v, i) => (diff = Math.max(diff, Math.abs(v - zeroZ.data[i]))));
+  assert.ok(diff > 1e-3, 'map(X) (z = 0) differs from map(X, Z)');
+});
+
+test('NOT onProgress and history: steps 1..n in order, finite losses, seeded runs identical, T and f save/load', async () => {
+  const seen: NOTProgress[] = [];
+  const opts = { ...SMALL, zDim: 1, zSamples: 2, gamma: 0.5, iterations: 6, innerSteps: 2, batchSize: 16, seed: 7 };
+  const res = await trainNOT(eight, moons, { ...opts, onProgress: (p) => seen.push(p) });
+  assert.equal(seen.map((p) => p.step), [1, 2, 3, 4, 5, 6]);
+  assert.equal(res.history, seen);
+  for (const p of seen) assert.ok(Number.isFinite(p.loss) && Number.isFinite(p.lossF) && Number.isFinite(p.lossT), JSON.stringify(p));
+  const again = await trainNOT(eight, moons, opts);
+  assert.equal(again.history, res.history, 'same seed, same run');
+  const other = await trainNOT(eight, moons, { ...opts, seed: 8 });
+  assert.ok(other.history[5].loss !== res.history[5].loss, 'another seed, another run');
+  // the saved networks reproduce the map and the potential bit for bit
+  const X = sample8Gaussians(10, { seed: 1 });
+  const Z = { data: Float64Array.from({ length: 10 }, (_, i) => i / 10 - 0.5), rows: 10, cols: 1 };
+  const T2 = MLP.load(JSON.parse(JSON.stringify(res.T.save())));
+  const inp = new Float64Array(30);
+  for (let i = 0; i < 10; i++) inp.set([X.data[2 * i], X.data[2 * i + 1], Z.data[i]], 3 * i);
+  const out = noGrad(() => T2.forward(new Tensor(inp, [10, 3])));
+  assert.equal(Array.from(out.data), Array.from(res.map(X, Z).data));
+  const f2 = MLP.load(JSON.parse(JSON.stringify(res.f.save())));
+  const y = new Tensor(X.data, [10, 2]);
+  assert.equal(Array.from(noGrad(() => f2.forward(y)).data), Array.from(noGrad(() => res.f.forward(y)).data));
+});
+
+test('NOT abort: a pre-aborted signal, an abort from onProgress and one from a timer reject with OTError("aborted")', async () => {
+  const pre = new AbortController();
+  pre.abort();
+  let drawn = 0;
+  const counting: NOTSampler = (n, rng) => {
+    drawn++;
+    return eight(n, rng);
+  };
+  await rejectsWith(trainNOT(counting, moons, { signal: pre.signal }), 'aborted', 'pre-aborted');
+  assert.is(drawn, 0, 'nothing drawn after a pre-aborted signal');
+
+  const ac = new AbortController();
+  const steps: number[] = [];
+  const opts = { ...SMALL, batchSize: 16, innerSteps: 2, iterations: 1000 };
+  await rejectsWith(
+    trainNOT(eight, moons, {
+      ...opts,
+      signal: ac.signal,
+      onProgress: (p) => {
+        steps.push(p.step);
+        if (p.step === 3) ac.abort();
+      },
+    }),
+    'aborted',
+    'abort in onProgress',
+  );
+  assert.equal(steps, [1, 2, 3], 'stops right after the step that aborted');
+
+  const timer = new AbortController();
+  let last = 0;
+  const t0 = Date.now();
+  setTimeout(() => timer.abort(), 100);
+  await rejectsWith(trainNOT(eight, moons, { ...opts, signal: timer.signal, onProgress: (p) => (last = p.step) }), 'aborted', 'timer abort');
+  const ms = Date.now() - t0;
+  assert.ok(last > 0 && last < 1000, `stopped mid-run (last step ${last})`);
+  assert.ok(ms < 2000, `aborted within ${ms} ms`);
+});
+
+test('NOT option validation', async () => {
+  await rejectsWith(trainNOT(eight, moons, { gamma: 0.5, zDim: 2, zSamples: 1 }), 'invalid-option', 'γ > 0 needs zSamples ≥ 2');
+  await rejectsWith(trainNOT(eight, moons, { gamma: -1 }), 'invalid-option', 'negative γ');
+  await rejectsWith(trainNOT(eight, moons, { innerSteps: 0 }), 'invalid-option', 'innerSteps 0');
+  await rejectsWith(trainNOT(eight, moons, { batchSize: 2.5 }), 'invalid-option', 'fractional batch');
+  const wrongDim: NOTSampler = (n, rng) => sampleGaussian(n, [0, 0, 0], [1, 0, 0, 0, 1, 0, 0, 0, 1], { seed: rng });
+  await rejectsWith(trainNOT(eight, wrongDim, { iterations: 1 }), 'shape', 'Q in another dimension');
+  const res = await trainNOT(eight, moons, { zDim: 2, iterations: 0 });
+  try {
+    res.map(sample8Gaussians(4, { seed: 1 }), { data: new Float64Array(4), rows: 4, cols: 1 });
+    assert.unreachable('Z of the wrong width');
+  } catch (e) {
+    assert.ok(e instanceof OTError && e.code === 'shape', String(e));
+  }
+});
+
+test.run();

@@ -1,0 +1,258 @@
+// Neural Optimal Transport (Korotin, Selikhanovych & Burnaev, "Neural Optimal Transport", ICLR 2023) on the CPU
+// engine (issue 5, item 3: `trainNOT`). A WebGPU engine plugs in later with the same semantics.
+//
+// Problem. The γ-weak quadratic cost of a point x and a measure μ is
+//   C(x, μ) = ∫ ½‖x − y‖² dμ(y) − γ/2 · Var(μ),     Var(μ) = ∫ ‖y − ∫y' dμ‖² dμ(y).
+// A stochastic map T(x, z), z ~ S = N(0, I_zDim), defines the conditional plans μ_x = T(x, ·)#S. The weak-OT dual
+// (the paper's eq. (9) / (13)) is the max–min
+//   sup_f inf_T  L(f, T),   L(f, T) = ∫ f dQ + ∫ [ C(x, T(x, ·)#S) − ∫ f(T(x, z)) dS(z) ] dP(x),
+// and at the optimum T(x, ·)#S are the optimal conditional plans (γ = 0: the ordinary W2 problem, ½‖·‖² cost).
+//
+// Algorithm (the paper's Algorithm 1, with its sign conventions: both networks take GRADIENT-DESCENT steps on
+// their own loss), repeated `iterations` times:
+//   1. f step: draw X ~ P, Y ~ Q (batchSize each) and zSamples z's per x;
+//        L_f = 1/|X| Σ_x 1/|Z| Σ_z f(T(x, z)) − 1/|Y| Σ_y f(y),           ω ← Adam step on ∂L_f/∂ω  (T held fixed).
+//      Descending L_f = ascending L(f, T) in f (L = ∫f dQ − ∫∫f(T) + terms free of f): the "sup over f".
+//   2. T steps, innerSteps (K_T) times: draw a fresh X ~ P and Z's;
+//        L_T = 1/|X| Σ_x [ Ĉ(x, T(x, Z[x])) − 1/|Z| Σ_z f(T(x, z)) ],        θ ← Adam step on ∂L_T/∂θ  (f fixed),
+//      with the per-x estimator of the weak cost from the |Z| = zSamples images t_z = T(x, z):
+//        Ĉ = 1/|Z| Σ_z ½‖x − t_z‖² − γ/2 · 1/(|Z| − 1) Σ_z ‖t_z − t̄‖²    (unbiased sample variance; needs |Z| ≥ 2
+//        when γ > 0).  This is the "inf over T".
+// (The issue's wording "maximise E f(T) − E f(y) over f" has the sign flipped: Algorithm 1 descends that quantity,
+// i.e. maximises E_y f(y) − E_x E_z f(T(x, z)); descending is what makes f a potential that T is pulled towards
+// the high values of; with the opposite sign T would be pushed AWAY from Q.)
+//
+// Networks. T: an MLP [D + zDim, ...hiddenT, D] on the concatenation [x, z] (z omitted when zDim = 0), optionally
+// residual (T(x, z) = x + MLP([x, z]); default off, as in the paper's toy code); f: an MLP [D, ...hiddenF, 1].
+// zDim = 0 (then zSamples = 1) gives a deterministic map; with γ = 0 that is the NOT solver of the ½‖·‖² OT problem.
+//
+// Randomness: one Rng(seed) stream (ts/rng.ts). It first draws the init seeds of T and f (one u32 each), then every
+// minibatch in order: per f step X (sampleP), Y (sampleQ), Z; per T step X, Z. `sampleP(n, rng)` / `sampleQ(n, rng)`
+// must draw from the given Rng for the run to be reproducible (the library's samplers take it as `{ seed: rng }`).
+//
+// Progress: after every outer iteration, `onProgress({ step, loss, lossF, lossT })` and a `history` entry, with
+// loss = the dual objective L(f, T) estimated on the f-step batch (mean Ĉ − L_f), lossF = L_f, lossT = the last
+// inner L_T. With a `signal`, the loop yields to the event loop (at most every 20 ms) and rejects with
+// OTError('aborted') between steps.
+import { OTError } from '../errors.js';
+import { Rng } from '../rng.js';
+import type { DenseMatrix, MatrixLike } from '../types.js';
+import { abortPoint, checkAbort, toMatrix } from '../validate.js';
+import { type Activation, MLP } from './models.js';
+import { Adam } from './optim.js';
+import { Tensor, add, concat, grad, mean, noGrad, reshape, scale, square, sub, sum } from './tensor.js';
+
+/** A batch of n points, drawn from the given generator: a matrix, rows, or an [n, D] tensor. */
+export type NOTSampler = (n: number, rng: Rng) => MatrixLike | { data: ArrayLike<number>; shape: readonly number[] };
+
+export interface NOTProgress {
+  /** Outer iteration (1-based). */
+  step: number;
+  /** Dual objective L(f, T) on the f-step batch: mean Ĉ + mean f(y) − mean f(T(x, z)). */
+  loss: number;
+  /** L_f of the f step. */
+  lossF: number;
+  /** L_T of the last inner T step. */
+  lossT: number;
+}
+
+export interface NOTOptions {
+  /** Weight γ ≥ 0 of the variance term of the weak cost (default 0: the strong ½‖x − y‖² cost). */
+  gamma?: number;
+  /** Dimension of the noise z ~ N(0, I) (default 0: a deterministic map). */
+  zDim?: number;
+  /** T steps per f step, K_T (default 10, as in the paper). */
+  innerSteps?: number;
+  /** Outer iterations = f steps (default 1000). */
+  iterations?: number;
+  /** Points per minibatch, for X ~ P and Y ~ Q (default 64). */
+  batchSize?: number;
+  /** z draws per x (default 4 when zDim > 0, else 1; forced to 1 when zDim = 0; ≥ 2 when γ > 0 and zDim > 0). */
+  zSamples?: number;
+  /** Hidden widths of T (default [64, 64]). */
+  hiddenT?: number[];
+  /** Hidden widths of f (default [64, 64]). */
+  hiddenF?: number[];
+  /** Activation of both networks (default 'relu'). */
+  activation?: Activation;
+  /** T(x, z) = x + MLP([x, z]) (default false). */
+  residual?: boolean;
+  /** Adam learning rate of T (default 1e-3). */
+  lrT?: number;
+  /** Adam learning rate of f (default 1e-3). */
+  lrF?: number;
+  /** Adam β₁ of both optimizers (default 0.9). */
+  beta1?: number;
+  /** Adam β₂ of both optimizers (default 0.999). */
+  beta2?: number;
+  /** Default 0. */
+  seed?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: NOTProgress) => void;
+}
+
+export interface NOTResult {
+  /** T(x, z) for the rows of X (n × D) and of Z (n × zDim; default zeros, the noise mean). n × D. */
+  map: (X: MatrixLike, Z?: MatrixLike) => DenseMatrix;
+  /** One draw of T(x, z) per row of X, with z ~ N(0, I) drawn from rng. n × D. */
+  sample: (X: MatrixLike, rng: Rng) => DenseMatrix;
+  /** The transport network ([x, z] → y; see `residual`). */
+  T: MLP;
+  /** The potential ([y] → f(y)). */
+  f: MLP;
+  dim: number;
+  zDim: number;
+  gamma: number;
+  residual: boolean;
+  history: NOTProgress[];
+}
+
+function checkInt(name: string, x: number, min: number): number {
+  if (!Number.isInteger(x) || x < min) throw new OTError('invalid-option', `trainNOT: ${name} must be an integer ≥ ${min} (got ${String(x)}).`);
+  return x;
+}
+
+function toBatch(name: string, v: ReturnType<NOTSampler>, n: number, d: number | undefined): DenseMatrix {
+  let M: DenseMatrix;
+  if (typeof v === 'object' && v !== null && 'shape' in v && !('rows' in v)) {
+    const s = v.shape;
+    if (s.length !== 2) throw new OTError('shape', `trainNOT: ${name} returned shape [${s.join(', ')}]; a batch is [n, D].`);
+    M = toMatrix(name, { data: v.data, rows: s[0], cols: s[1] });
+  } else {
+    M = toMatrix(name, v as MatrixLike);
+  }
+  if (M.rows !== n) throw new OTError('shape', `trainNOT: ${name} returned ${M.rows} points, ${n} were asked for.`);
+  if (d !== undefined && M.cols !== d) throw new OTError('shape', `trainNOT: ${name} returned points in dimension ${M.cols}, expected ${d}.`);
+  for (let i = 0; i < M.data.length; i++) {
+    if (!Number.isFinite(M.data[i])) throw new OTError('nan', `trainNOT: ${name} returned a non-finite coordinate.`);
+  }
+  return M;
+}
+
+function normals(rng: Rng, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < out.length; i++) out[i] = rng.normal();
+  return out;
+}
+
+/** Each row of X repeated k times (row-major [n·k, D], x-major). */
+function repeatRows(X: Float64Array, n: number, d: number, k: number): Float64Array {
+  if (k === 1) return X;
+  const out = new Float64Array(n * k * d);
+  for (let i = 0; i < n; i++) for (let r = 0; r < k; r++) out.set(X.subarray(i * d, i * d + d), (i * k + r) * d);
+  return out;
+}
+
+function isFiniteLoss(v: number): boolean {
+  return Number.isFinite(v);
+}
+
+/** Trains a NOT stochastic map from P to Q (samplers) for the γ-weak quadratic cost; see the header. */
+export async function trainNOT(sampleP: NOTSampler, sampleQ: NOTSampler, opts: NOTOptions = {}): Promise<NOTResult> {
+  checkAbort(opts.signal);
+  const gamma = opts.gamma ?? 0;
+  if (!(gamma >= 0) || !Number.isFinite(gamma)) throw new OTError('invalid-option', `trainNOT: gamma must be a finite number ≥ 0 (got ${gamma}).`);
+  const zDim = checkInt('zDim', opts.zDim ?? 0, 0);
+  const innerSteps = checkInt('innerSteps', opts.innerSteps ?? 10, 1);
+  const iterations = checkInt('iterations', opts.iterations ?? 1000, 0);
+  const batch = checkInt('batchSize', opts.batchSize ?? 64, 1);
+  const zSamples = zDim === 0 ? 1 : checkInt('zSamples', opts.zSamples ?? 4, 1);
+  if (gamma > 0 && zDim > 0 && zSamples < 2) {
+    throw new OTError('invalid-option', 'trainNOT: the variance term of the weak cost (gamma > 0) needs zSamples ≥ 2 draws of z per x.');
+  }
+  const residual = opts.residual ?? false;
+  const hiddenT = opts.hiddenT ?? [64, 64];
+  const hiddenF = opts.hiddenF ?? [64, 64];
+  const activation = opts.activation ?? 'relu';
+  const rng = new Rng(opts.seed ?? 0);
+  const seedT = rng.nextU32();
+  const seedF = rng.nextU32();
+
+  // the dimension comes from a first batch of P (drawn from the stream, so it is part of the seeded sequence)
+  const X0 = toBatch('sampleP', sampleP(batch, rng), batch, undefined);
+  const D = X0.cols;
+  const T = new MLP([D + zDim, ...hiddenT, D], { activation, seed: seedT });
+  const f = new MLP([D, ...hiddenF, 1], { activation, seed: seedF });
+  const adam = { beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999 };
+  const optT = new Adam(T.parameters(), { lr: opts.lrT ?? 1e-3, ...adam });
+  const optF = new Adam(f.parameters(), { lr: opts.lrF ?? 1e-3, ...adam });
+
+  /** T on rows of X (data n × D) and Z (n × zDim), as a graph node (or a constant under noGrad). */
+  const applyT = (xRows: Float64Array, zRows: Float64Array | null, n: number): { x: Tensor; t: Tensor } => {
+    const x = new Tensor(xRows, [n, D]);
+    const inp = zDim > 0 ? concat([x, new Tensor(zRows ?? new Float64Array(n * zDim), [n, zDim])]) : x;
+    const out = T.forward(inp);
+    return { x, t: residual ? add(out, x) : out };
+  };
+
+  /** x's repeated zSamples times, their images, and the mean weak-cost estimate Ĉ over the batch. */
+  const pushBatch = (X: DenseMatrix): { t: Tensor; cost: Tensor } => {
+    const n = X.rows;
+    const k = zSamples;
+    const xr = repeatRows(X.data, n, D, k);
+    const z = zDim > 0 ? normals(rng, n * k, zDim) : null;
+    const { x, t } = applyT(xr, z, n * k);
+    // 1/|X| Σ_x 1/|Z| Σ_z ½‖x − t_z‖²
+    let cost = scale(sum(square(sub(x, t))), 0.5 / (n * k));
+    if (gamma > 0 && k >= 2) {
+      // 1/|X| Σ_x 1/(|Z| − 1) Σ_z ‖t_z − t̄_x‖²
+      const t3 = reshape(t, [n, k, D]);
+      const v = scale(sum(square(sub(t3, mean(t3, 1, true)))), 1 / (n * (k - 1)));
+      cost = sub(cost, scale(v, gamma / 2));
+    }
+    return { t, cost };
+  };
+
+  const history: NOTProgress[] = [];
+  let firstX: DenseMatrix | null = X0;
+  let lossT = NaN;
+  for (let step = 1; step <= iterations; step++) {
+    // ---- f step: descend L_f = E_x E_z f(T(x, z)) − E_y f(y), T fixed ----------------------------------------
+    const Xf = firstX ?? toBatch('sampleP', sampleP(batch, rng), batch, D);
+    firstX = null;
+    const Yf = toBatch('sampleQ', sampleQ(batch, rng), batch, D);
+    const { t: tf, cost: cf } = noGrad(() => pushBatch(Xf));
+    const fT = mean(f.forward(tf));
+    const fY = mean(f.forward(new Tensor(Yf.data, [batch, D])));
+    const lossFT = sub(fT, fY);
+    const lossF = lossFT.item();
+    if (!isFiniteLoss(lossF)) throw new OTError('nan', `trainNOT: the potential's loss is not finite at step ${step} (lower the learning rates).`);
+    optF.step(grad(lossFT, f.parameters()));
+    const loss = cf.item() - lossF;
+
+    // ---- T steps: descend L_T = E_x [ Ĉ(x, T(x, Z[x])) − E_z f(T(x, z)) ], f fixed ----------------------------
+    for (let k = 0; k < innerSteps; k++) {
+      await abortPoint(opts.signal, () => `step ${step} of ${iterations}`);
+      const Xt = toBatch('sampleP', sampleP(batch, rng), batch, D);
+      const { t, cost } = pushBatch(Xt);
+      const lt = sub(cost, mean(f.forward(t)));
+      lossT = lt.item();
+      if (!isFiniteLoss(lossT)) throw new OTError('nan', `trainNOT: the map's loss is not finite at step ${step} (lower the learning rates).`);
+      optT.step(grad(lt, T.parameters()));
+    }
+    const p: NOTProgress = { step, loss, lossF, lossT };
+    history.push(p);
+    opts.onProgress?.(p);
+    await abortPoint(opts.signal, () => `step ${step} of ${iterations}`);
+  }
+
+  const map = (Xin: MatrixLike, Zin?: MatrixLike): DenseMatrix => {
+    const X = toMatrix('X', Xin);
+    if (X.cols !== D) throw new OTError('shape', `NOT map: X has ${X.cols} columns, the map was trained in dimension ${D}.`);
+    let z: Float64Array | null = null;
+    if (Zin !== undefined) {
+      const Z = toMatrix('Z', Zin);
+      if (Z.rows !== X.rows || Z.cols !== zDim) {
+        throw new OTError('shape', `NOT map: Z must be ${X.rows} × ${zDim}, got ${Z.rows} × ${Z.cols}.`);
+      }
+      z = Z.data;
+    }
+    const t = noGrad(() => applyT(X.data, z, X.rows).t);
+    return { data: t.data, rows: X.rows, cols: D };
+  };
+  const sample = (Xin: MatrixLike, r: Rng): DenseMatrix => {
+    const X = toMatrix('X', Xin);
+    return map(X, zDim > 0 ? { data: normals(r, X.rows, zDim), rows: X.rows, cols: zDim } : undefined);
+  };
+  return { map, sample, T, f, dim: D, zDim, gamma, residual, history };
+}
