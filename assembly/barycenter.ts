@@ -365,6 +365,22 @@ export function convBlur(h: i32, w: i32, pXiH: usize, pXiW: usize, k: i32, pX: u
 }
 
 /**
+ * p ← exp(log p) for the convolutional iterations; returns Σ|p_new − p_old| / Σp_new. Relative, because p can
+ * start out tiny (far-apart shapes, small reg) and must not "converge" there.
+ */
+function commitBarycenter(pLogP: usize, pP: usize, hw: i32): f64 {
+  let change: f64 = 0;
+  let mass: f64 = 0;
+  for (let q = 0; q < hw; q++) {
+    const next = expF64(ld(pLogP, q));
+    change += Math.abs(next - ld(pP, q));
+    mass += next;
+    st(pP, q, next);
+  }
+  return change / Math.max(mass, 1e-300);
+}
+
+/**
  * The convolutional barycenter's iterations (ts/solvers/barycenter.ts): imgs: k × hw (normalized), lambda: k,
  * U: k × hw (starts at 1), KV, KU, ratio: k × hw, tmp, logP: hw scratch, P: hw (the barycenter of the last
  * iteration; starts at 0: the first error is Σ p).
@@ -390,16 +406,7 @@ export function convRun(
       const kv = row(pKV, t, hw);
       for (let q = 0; q < hw; q++) st(pLogP, q, ld(pLogP, q) + lt * Math.log(Math.max(STAB, ld(u, q) * ld(kv, q))));
     }
-    // relative change: p can start out tiny (far-apart shapes, small reg) and must not "converge" there
-    error = 0;
-    let mass: f64 = 0;
-    for (let q = 0; q < hw; q++) {
-      const next = expF64(ld(pLogP, q));
-      error += Math.abs(next - ld(pP, q));
-      mass += next;
-      st(pP, q, next);
-    }
-    error /= Math.max(mass, 1e-300);
+    error = commitBarycenter(pLogP, pP, hw);
     for (let t = 0; t < k; t++) {
       const u = row(pU, t, hw);
       const kv = row(pKV, t, hw);
@@ -479,15 +486,7 @@ export function convLogRun(
       const lkv = row(pLKV, t, hw);
       for (let q = 0; q < hw; q++) st(pLogP, q, ld(pLogP, q) + lt * (ld(lu, q) + ld(lkv, q)));
     }
-    error = 0;
-    let mass: f64 = 0;
-    for (let q = 0; q < hw; q++) {
-      const next = expF64(ld(pLogP, q));
-      error += Math.abs(next - ld(pP, q));
-      mass += next;
-      st(pP, q, next);
-    }
-    error /= Math.max(mass, 1e-300);
+    error = commitBarycenter(pLogP, pP, hw);
     for (let t = 0; t < k; t++) {
       const lu = row(pLU, t, hw);
       const lkv = row(pLKV, t, hw);

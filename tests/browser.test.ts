@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Rng, costMatrix, emd, pointCloud, sinkhorn, slicedWasserstein } from 'kantorovich';
 import { startServer, type StaticServer } from '../examples/web/serve.js';
-import { relErr } from './helpers.js';
+import { relErr, withTimeout as withTimeoutAfter } from './helpers.js';
 
 const CHROMIUM = process.env.KANTOROVICH_CHROMIUM ?? '/usr/bin/chromium';
 const REQUIRE_BROWSER = process.env.KANTOROVICH_REQUIRE_BROWSER === '1';
@@ -54,14 +54,7 @@ if (!haveBrowser) {
 }
 const it = haveBrowser ? test : test.skip;
 
-function withTimeout<T>(p: Promise<T>, what: string, ms = STEP_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, fail) => {
-    timer = setTimeout(() => fail(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
-    timer.unref();
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
+const withTimeout = <T>(p: Promise<T>, what: string, ms = STEP_MS): Promise<T> => withTimeoutAfter(p, what, ms);
 
 let server: StaticServer | undefined;
 let browser: Browser | undefined;

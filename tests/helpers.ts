@@ -100,3 +100,13 @@ export function closeArrays(got: ArrayLike<number>, ref: ArrayLike<number>, rel:
     assert.unreachable(`${what}: entry ${worst}: got ${got[worst]}, expected ${ref[worst]} (|diff| ${err.toExponential(3)} > ${rel} × max = ${tol.toExponential(3)})`);
   }
 }
+
+/** Rejects with "<what>: no answer within …" when `p` has not settled after `ms` (the timer does not keep Node alive). */
+export function withTimeout<T>(p: Promise<T>, what: string, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, fail) => {
+    timer = setTimeout(() => fail(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
+    (timer as { unref?: () => void }).unref?.();
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}

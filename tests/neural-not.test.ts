@@ -31,6 +31,7 @@ import {
   trainNOT,
 } from '../ts/neural/index.js';
 import { Tensor, noGrad } from '../ts/neural/tensor.js';
+import { expectOTError } from './helpers.js';
 
 const eight: NOTSampler = (n, rng) => sample8Gaussians(n, { seed: rng });
 const moons: NOTSampler = (n, rng) => sampleMoons(n, { seed: rng, randomAngles: true });
@@ -42,16 +43,7 @@ const gaussQ: NOTSampler = (n, rng) => sampleGaussian(n, pair.target.mean, pair.
 
 const SMALL = { hiddenT: [32, 32], hiddenF: [32, 32], batchSize: 64, innerSteps: 5, lrT: 2e-3, lrF: 2e-3 };
 
-async function rejectsWith(p: Promise<unknown>, code: string, what: string): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof OTError, `${what}: ${String(e)} is not an OTError`);
-    assert.is((e as OTError).code, code, `${what}: code`);
-    return;
-  }
-  assert.unreachable(`${what}: no error`);
-}
+const rejectsWith = (p: Promise<unknown>, code: string, what: string): Promise<void> => expectOTError(code, () => p, what);
 
 test('NOT 8 Gaussians → moons: exact W2² between pushed and target samples drops ≥ 5× from initialisation', async () => {
   const opts = { ...SMALL, zDim: 2, zSamples: 2, gamma: 0, seed: 0 };

@@ -6,6 +6,7 @@ import 'kantorovich'; // registers the wasm binary that emd runs on
 import * as assert from 'uvu/assert';
 import { OTError } from '../ts/errors.js';
 import { Rng } from '../ts/rng.js';
+import { expectOTError } from './helpers.js';
 import {
   type BatchSampler,
   ICNN,
@@ -24,16 +25,7 @@ const SRC = { mean: [0, 0], cov: [1, 0, 0, 1] };
 const TGT = { mean: [1, -0.5], cov: [2, 0.6, 0.6, 0.8] };
 const SHORT = { hidden: [32, 32], batchSize: 128, iterations: 100, innerSteps: 4, lr: 5e-3, lrDecay: 0.1, seed: 0 };
 
-async function rejectsWith(p: Promise<unknown>, code: string, what: string): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof OTError, `${what}: ${String(e)} is not an OTError`);
-    assert.is((e as OTError).code, code, `${what}: code`);
-    return;
-  }
-  assert.unreachable(`${what}: resolved`);
-}
+const rejectsWith = (p: Promise<unknown>, code: string, what: string): Promise<void> => expectOTError(code, () => p, what);
 
 test('trainICNNMap: Gaussian → Gaussian in D = 2 reaches L2-UVP ≤ 5 % (identity: 56 %), pushforward W2 far below the source', async () => {
   // Threshold: the Bures map here moves the mean by 1.1 and rescales/rotates the covariance; the identity map has

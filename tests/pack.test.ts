@@ -31,7 +31,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Rng } from 'kantorovich';
 import { startServer, type StaticServer } from '../examples/web/serve.js';
-import { relErr } from './helpers.js';
+import { relErr, withTimeout as withTimeoutAfter } from './helpers.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CHROMIUM = process.env.KANTOROVICH_CHROMIUM ?? '/usr/bin/chromium';
@@ -318,14 +318,7 @@ it('CLI: node_modules/.bin/kantorovich emd a.csv b.csv --json', async () => {
 
 // ---- 4. browser ------------------------------------------------------------------------------------------
 
-function withTimeout<T>(p: Promise<T>, what: string, ms = STEP_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const t = new Promise<never>((_, fail) => {
-    timer = setTimeout(() => fail(new Error(`${what}: no answer within ${ms / 1000} s`)), ms);
-    timer.unref();
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
+const withTimeout = <T>(p: Promise<T>, what: string, ms = STEP_MS): Promise<T> => withTimeoutAfter(p, what, ms);
 
 /** The consumer's page: what someone without a bundler writes (an import map for the two bare names). */
 const PAGE = `<!doctype html>
