@@ -92,6 +92,12 @@ export class WebGpuEntropicEngine implements EntropicEngine {
   /** Scaling method: whether u, v (rather than f, g) hold the current state. */
   private scaled = false;
   private kernelStale = true;
+  /**
+   * The constant c0 subtracted from a balanced dense cost before rounding to f32. The engine iterates f' = f − c0
+   * (and g unchanged): the iterates are exactly those of the other engines, and after the first update f'
+   * stays at the scale of C − c0, where f32 has its digits.
+   */
+  private offset = 0;
 
   // Buffers (f32). `mat` is the dense cost C (undefined for online point clouds), `ker` the kernel K.
   private readonly prmRow: GPUBuffer;
@@ -195,7 +201,17 @@ export class WebGpuEntropicEngine implements EntropicEngine {
     }
 
     if (dense) {
-      if (p.cost.kind === 'dense') this.mat = put(Float32Array.from(p.cost.C));
+      if (p.cost.kind === 'dense') {
+        // f32 keeps ~7 digits of C: a large constant in it (C + 1e5) would swamp the differences that matter
+        // at small ε. Balanced OT is blind to C − c0 (the shift moves into the potentials), so store that.
+        if (p.tauA === 1 && p.tauB === 1) {
+          let c0 = Infinity;
+          for (const c of p.cost.C) c0 = Math.min(c0, c);
+          this.offset = c0;
+        }
+        const c0 = this.offset;
+        this.mat = put(Float32Array.from(p.cost.C, (c) => c - c0));
+      }
       else {
         this.mat = buf(nm);
         this.submit([this.dispatch(K.pairwiseCost(p.cost.d, p.cost.power, wg), this.prmRow, { ptsOut: this.X!, ptsIn: this.Y!, dst: this.mat }, n * m)]);
@@ -209,6 +225,8 @@ export class WebGpuEntropicEngine implements EntropicEngine {
       }
     }
     if (this.matT) this.submit([this.dispatch(K.transpose(wg), this.prmRow, { src: this.mat!, dst: this.matT }, n * m)]);
+    // f = 0 in the caller's coordinates until the first update overwrites it (f' is computed from g alone)
+    if (this.offset !== 0) device.queue.writeBuffer(this.f, 0, new Float32Array(n).fill(-this.offset));
 
     // Row pass reads mat[i*m + j] (contiguous per thread); column pass reads mat[i*m + j] over i for its j
     // (contiguous across threads), or the transposed copy row-wise.
@@ -412,14 +430,19 @@ export class WebGpuEntropicEngine implements EntropicEngine {
 
   async potentials(): Promise<{ f: Float64Array; g: Float64Array }> {
     const [f, g] = await this.read(this.toPotentials(), [this.f, this.g], [this.n, this.m]);
-    return { f: fromF32Potential(f), g: fromF32Potential(g) };
+    return { f: this.shifted(fromF32Potential(f), this.offset), g: fromF32Potential(g) };
   }
 
   async setPotentials(f: Float64Array, g: Float64Array): Promise<void> {
     this.alive();
-    this.device.queue.writeBuffer(this.f, 0, toF32Potential(f));
+    this.device.queue.writeBuffer(this.f, 0, toF32Potential(this.shifted(f, -this.offset)));
     this.device.queue.writeBuffer(this.g, 0, toF32Potential(g));
     this.scaled = false;
+  }
+
+  /** x + delta with −∞ kept (zero weights). */
+  private shifted(x: Float64Array, delta: number): Float64Array {
+    return delta === 0 ? x : x.map((v) => (v === -Infinity ? v : v + delta));
   }
 
   async stats(): Promise<PlanStats> {
@@ -429,8 +452,11 @@ export class WebGpuEntropicEngine implements EntropicEngine {
       [this.n, this.n, this.m],
     );
     let transportCost = 0;
+    let mass = 0;
     for (const c of rc) transportCost += c;
-    return { transportCost, rowSums: Float64Array.from(rs), colSums: Float64Array.from(cs) };
+    for (const r of rs) mass += r;
+    // ⟨P, C⟩ = ⟨P, C − c0⟩ + c0·ΣP
+    return { transportCost: transportCost + this.offset * mass, rowSums: Float64Array.from(rs), colSums: Float64Array.from(cs) };
   }
 
   async planApply(V: Float64Array, k: number, transpose: boolean): Promise<Float64Array> {

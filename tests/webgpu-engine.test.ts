@@ -419,6 +419,33 @@ it("public sinkhorn / sinkhornUnbalanced with backend 'webgpu' vs 'js'", async (
   assert.ok(e.converged && [...e.f, ...e.g].every(Number.isFinite), `small reg: converged ${e.converged}, error ${e.marginalError}`);
 });
 
+it('a dense cost with a large constant (C + 1e5) keeps its f32 accuracy on balanced problems (the engine stores C − min C)', async () => {
+  const rng = new Rng(23);
+  const n = 60;
+  const m = 50;
+  const X = { data: cloud(rng, n, 2), rows: n, cols: 2 };
+  const Y = { data: cloud(rng, m, 2, 0.2), rows: m, cols: 2 };
+  const a = weights(rng, n);
+  const b = weights(rng, m);
+  const C = costMatrix(X, Y).M.data;
+  // In f32, 1e5 + c keeps c to ~0.008: at reg 0.05 that alone would be a ~15 % error in the plan.
+  const shifted = { data: C.map((c) => c + 1e5), rows: n, cols: m };
+  const opts = { reg: 0.05, method: 'log' as const, tol: 1e-5, maxIter: 2000 };
+  const w = await sinkhorn(a, b, shifted, { ...opts, backend: 'webgpu' });
+  const j = await sinkhorn(a, b, shifted, { ...opts, backend: 'js' });
+  assert.ok(w.converged, `converged (error ${w.marginalError})`);
+  closeArr(w.plan!.data, j.plan!.data, 1e-2, 'offset plan');
+  closeNum(w.cost, j.cost, PLAN_TOL, 'offset cost');
+  // the potentials come back in the caller's coordinates: P_ij = exp((f_i + g_j − C_ij)/ε)
+  let worst = 0;
+  for (let i = 0; i < n; i++)
+    for (let k = 0; k < m; k++) {
+      const p = Math.exp((w.f[i] + w.g[k] - shifted.data[i * m + k]) / opts.reg);
+      worst = Math.max(worst, Math.abs(p - w.plan!.data[i * m + k]));
+    }
+  assert.ok(worst <= 1e-2 * maxAbs(w.plan!.data), `plan from the returned potentials differs by ${worst}`);
+});
+
 // ---- device loss --------------------------------------------------------------------------------------
 
 async function codeOf(f: () => Promise<unknown>): Promise<string> {
