@@ -210,6 +210,10 @@ interface PanelsResult {
   clouds: { cost: number; entries: number; n: number; m: number; backend: string; painted: number } | null;
   colour: { cost: number; backend: string; meanShift: number; painted: number; pixels: number };
   barycenter: { size: number; t: number; mass: number; finite: boolean; iterations: number; converged: boolean; painted: number };
+  neural: {
+    iterations: number; n: number; loss: number; w2Before: number; w2After: number; status: string; trainMs: number;
+    progressEvents: number; finished: boolean; painted: number;
+  };
   ms: number;
 }
 
@@ -244,6 +248,18 @@ it('demo page (examples/web): every panel computes and draws; screenshot', async
   assert.ok(Math.abs(b.mass - 1) < 1e-6, `barycenter: mass ${b.mass}`);
   assert.ok(b.painted > 500, `barycenter: only ${b.painted} pixels drawn`);
 
+  // neural OT (trainNOT in the worker, 8 Gaussians → moons): trained, reported progress, moved the samples onto the target
+  const nn = r.neural;
+  assert.ok(nn?.finished, 'neural: training finished');
+  assert.ok(nn.progressEvents > 0, 'neural: no progress messages from the worker');
+  assert.ok(Number.isFinite(nn.loss), `neural: final loss ${nn.loss}`);
+  assert.is(nn.status, 'optimal');
+  assert.ok(Number.isFinite(nn.w2Before) && nn.w2Before > 0.5, `neural: W2² before training ${nn.w2Before}`);
+  assert.ok(nn.w2After < nn.w2Before / 3, `neural: W2² ${nn.w2Before} → ${nn.w2After}, less than a 3× drop`);
+  assert.ok(nn.painted > 2000, `neural: only ${nn.painted} pixels drawn`);
+  const neuralLine = await page.$eval('#neural-status', (el) => el.textContent ?? '');
+  assert.match(neuralLine, /trained \d+ iterations/, `neural status line: ${neuralLine}`);
+
   // the colour panel's other solver: sinkhorn (auto backend), started from the UI as a user would
   await page.selectOption('#colour-method', 'sinkhorn');
   const line = await explained(async () => {
@@ -264,7 +280,8 @@ it('demo page (examples/web): every panel computes and draws; screenshot', async
   assert.equal(errors, [], 'status lines with errors');
   mkdirSync(dirname(SCREENSHOT), { recursive: true });
   await withTimeout(page.screenshot({ path: SCREENSHOT, fullPage: true }), 'screenshot');
-  console.log(`browser.test: demo page screenshot in ${SCREENSHOT} (panels ran in ${(r.ms / 1000).toFixed(1)} s)`);
+  console.log(`browser.test: demo page screenshot in ${SCREENSHOT} (panels ran in ${(r.ms / 1000).toFixed(1)} s; ` +
+    `NOT W2² ${nn.w2Before.toFixed(4)} → ${nn.w2After.toFixed(4)} in ${(nn.trainMs / 1000).toFixed(1)} s)`);
   await page.close();
 });
 

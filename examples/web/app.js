@@ -1,5 +1,5 @@
-// The demo page: three panels, each a thin UI over one solve in worker.js (a module Web Worker, so the page
-// stays responsive). window.runAllPanels() runs the three with default settings and reports what they
+// The demo page: four panels, each a thin UI over one solve in worker.js (a module Web Worker, so the page
+// stays responsive). window.runAllPanels() runs the four with default settings and reports what they
 // produced; tests/browser.test.ts calls it.
 
 // ---- the worker ---------------------------------------------------------------------------------------
@@ -7,9 +7,13 @@ const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'modu
 let seq = 0;
 const pending = new Map();
 worker.onmessage = (e) => {
-  const { id, ok, result, error } = e.data;
+  const { id, ok, result, error, progress } = e.data;
   const p = pending.get(id);
   if (!p) return;
+  if (progress !== undefined) {
+    p.onProgress?.(progress);
+    return;
+  }
   pending.delete(id);
   if (ok) p.resolve(result);
   else p.reject(new Error(error));
@@ -20,10 +24,10 @@ worker.onerror = (e) => {
   pending.clear();
   $('backends').textContent = err.message;
 };
-function call(op, args, transfer = []) {
+function call(op, args, transfer = [], onProgress = undefined) {
   return new Promise((resolve, reject) => {
     const id = ++seq;
-    pending.set(id, { resolve, reject });
+    pending.set(id, { resolve, reject, onProgress });
     worker.postMessage({ id, op, args }, transfer);
   });
 }
@@ -308,6 +312,95 @@ async function runBarycenter() {
   }
 }
 
+// ---- panel 4: neural OT map (trainNOT in the worker) ----------------------------------------------------
+const neural = { result: null, busy: null };
+/** Fixed view: the 8 Gaussians (radius 2) and the moons ([−1, 2] × [−0.5, 1]) both fit. */
+const nview = { minX: -2.7, maxX: 2.7, minY: -2.18, maxY: 2.18 };
+const toPxN = (c, x, y) => [((x - nview.minX) / (nview.maxX - nview.minX)) * c.width, c.height - ((y - nview.minY) / (nview.maxY - nview.minY)) * c.height];
+
+function drawNeural() {
+  const c = $('neural-canvas');
+  const g = ctx2d(c);
+  g.fillStyle = '#fff';
+  g.fillRect(0, 0, c.width, c.height);
+  const r = neural.result;
+  if (!r) return;
+  const show = (id) => $(id).checked;
+  const dots = (P, colour, rad) => {
+    g.fillStyle = colour;
+    for (let i = 0; i < r.n; i++) {
+      const [x, y] = toPxN(c, P[2 * i], P[2 * i + 1]);
+      g.beginPath();
+      g.arc(x, y, rad, 0, 2 * Math.PI);
+      g.fill();
+    }
+  };
+  if (show('neural-lines')) {
+    // a few displacements x → T(x, z)
+    g.strokeStyle = 'rgba(120,120,120,0.45)';
+    g.lineWidth = 0.7;
+    g.beginPath();
+    for (let i = 0; i < r.n; i += 4) {
+      const [x0, y0] = toPxN(c, r.X[2 * i], r.X[2 * i + 1]);
+      const [x1, y1] = toPxN(c, r.T[2 * i], r.T[2 * i + 1]);
+      g.moveTo(x0, y0);
+      g.lineTo(x1, y1);
+    }
+    g.stroke();
+  }
+  dots(r.X, 'rgba(31,119,180,0.85)', 2);
+  if (show('neural-target')) dots(r.Y, 'rgba(255,127,14,0.75)', 2);
+  dots(r.T, 'rgba(44,160,44,0.85)', 2);
+}
+
+async function runNeural() {
+  if (neural.busy) return neural.busy;
+  const iterations = Number($('neural-iterations').value);
+  const n = 400;
+  $('neural-run').disabled = true;
+  status('neural-status', `training NOT (${iterations} iterations) in the worker…`);
+  let progressEvents = 0;
+  neural.busy = (async () => {
+    try {
+      const r = await call('neural', { iterations, n, seed: 0 }, [], (p) => {
+        progressEvents++;
+        $('neural-progress').value = p.step / p.iterations;
+        status('neural-status', `iteration ${p.step} / ${p.iterations}, loss ${p.loss.toFixed(4)}  (${(p.ms / 1000).toFixed(1)} s)`);
+      });
+      neural.result = r;
+      $('neural-progress').value = 1;
+      drawNeural();
+      status(
+        'neural-status',
+        `trained ${r.iterations} iterations in ${(r.trainMs / 1000).toFixed(1)} s (final loss ${r.loss.toFixed(4)}). ` +
+          `Exact W₂² (emd, ${r.n} vs ${r.n} samples): identity ${r.w2Before.toFixed(4)} → T(x, z) ${r.w2After.toFixed(4)} ` +
+          `(${(r.w2Before / r.w2After).toFixed(1)}× lower, ${r.status})`,
+      );
+      return {
+        iterations: r.iterations,
+        n: r.n,
+        loss: r.loss,
+        w2Before: r.w2Before,
+        w2After: r.w2After,
+        status: r.status,
+        trainMs: r.trainMs,
+        progressEvents,
+        finished: true,
+        painted: painted($('neural-canvas')),
+      };
+    } catch (e) {
+      status('neural-status', e.message, true);
+      throw e;
+    }
+  })();
+  try {
+    return await neural.busy;
+  } finally {
+    neural.busy = null;
+    $('neural-run').disabled = false;
+  }
+}
+
 // ---- wiring ---------------------------------------------------------------------------------------------
 function wire() {
   const cv = $('clouds-canvas');
@@ -339,13 +432,16 @@ function wire() {
   };
   $('bary-shapes').onchange = () => runBarycenter();
   $('bary-size').onchange = () => runBarycenter();
+  $('neural-run').onclick = () => runNeural();
+  $('neural-lines').onchange = drawNeural;
+  $('neural-target').onchange = drawNeural;
 }
 
-/** Runs the three panels with the current settings; used on load and by the browser test. */
+/** Runs the four panels with the current settings; used on load and by the browser test. */
 async function runAllPanels() {
   const t0 = performance.now();
   if (!clouds.X.length) await loadPreset($('clouds-preset').value, Number($('clouds-n').value));
-  const result = { clouds: await runClouds(), colour: await runColour(), barycenter: await runBarycenter() };
+  const result = { clouds: await runClouds(), colour: await runColour(), barycenter: await runBarycenter(), neural: await runNeural() };
   result.ms = performance.now() - t0;
   return result;
 }
@@ -354,6 +450,7 @@ window.runAllPanels = runAllPanels;
 drawSunset($('colour-src'));
 drawSea($('colour-dst'));
 wire();
+drawNeural();
 call('backends')
   .then((list) => {
     $('backends').textContent = 'backends: ' + list.map((b) => (b.available ? `${b.name} ✓` : `${b.name} ✗ (${b.reason})`)).join(' · ');

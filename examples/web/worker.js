@@ -1,6 +1,7 @@
 // The demo's module Web Worker: every solve runs here, off the page's main thread. It imports the built
 // library by a relative path, so any static server rooted at the repository works (npm run demo:web uses
-// examples/web/serve.ts). Messages: { id, op, args } → { id, ok, result } | { id, ok: false, error }.
+// examples/web/serve.ts). Messages: { id, op, args } → { id, ok, result } | { id, ok: false, error }, and, from
+// long runs (neural), any number of { id, progress } before the answer.
 import {
   Rng,
   backends,
@@ -10,6 +11,9 @@ import {
   pointCloud,
   sinkhorn,
 } from '../../dist/bindings/browser.js';
+// The neural-OT CPU engine is not exported from the package root yet: import its module by path. It shares the
+// library's modules (rng, emd, wasm source) with browser.js above, which must be imported first.
+import { pushForwardW2, sample8Gaussians, sampleMoons, trainNOT } from '../../dist/ts/neural/index.js';
 
 const ops = {
   async backends() {
@@ -110,6 +114,60 @@ const ops = {
     return { cost, backend, samples: k, solveMs, ms: performance.now() - t0, meanShift: shift / (3 * src.width * src.height), data: out };
   },
 
+  /**
+   * Neural OT (trainNOT, CPU engine): a stochastic map T(x, z) from 8 Gaussians to two moons, trained here with
+   * progress messages, then the exact W2² (emd) between n fixed source samples pushed by T and n target samples,
+   * before (identity) and after training.
+   */
+  async neural({ iterations, n, seed }, progress) {
+    const t0 = performance.now();
+    const eight = (k, rng) => sample8Gaussians(k, { seed: rng });
+    const moons = (k, rng) => sampleMoons(k, { seed: rng, randomAngles: true });
+    const X = sample8Gaussians(n, { seed: 101 });
+    const Y = sampleMoons(n, { seed: 102, randomAngles: true });
+    const before = await pushForwardW2((x) => x, X, Y);
+    let last = 0;
+    let loss = NaN;
+    const res = await trainNOT(eight, moons, {
+      hiddenT: [32, 32],
+      hiddenF: [32, 32],
+      batchSize: 64,
+      innerSteps: 5,
+      lrT: 2e-3,
+      lrF: 2e-3,
+      zDim: 2,
+      zSamples: 2,
+      gamma: 0,
+      seed,
+      iterations,
+      onProgress(p) {
+        loss = p.loss;
+        const now = performance.now();
+        if (p.step === iterations || now - last > 50) {
+          last = now;
+          progress({ step: p.step, iterations, loss: p.loss, ms: now - t0 });
+        }
+      },
+    });
+    const trainMs = performance.now() - t0;
+    const zRng = new Rng(5);
+    const T = res.sample(X, zRng);
+    const after = await pushForwardW2(() => T, X, Y);
+    return {
+      X: Float64Array.from(X.data),
+      Y: Float64Array.from(Y.data),
+      T: Float64Array.from(T.data),
+      n,
+      iterations,
+      loss,
+      w2Before: before.w2sq,
+      w2After: after.w2sq,
+      status: after.certificate.status,
+      trainMs,
+      ms: performance.now() - t0,
+    };
+  },
+
   /** Entropic barycenter of two shapes on a size × size grid, weights (1 − t, t). */
   async barycenter({ size, t, reg, shapes }) {
     const t0 = performance.now();
@@ -124,7 +182,7 @@ const ops = {
 self.onmessage = async (e) => {
   const { id, op, args } = e.data;
   try {
-    const result = await ops[op](args);
+    const result = await ops[op](args, (progress) => self.postMessage({ id, progress }));
     const transfer = new Set();
     for (const v of Object.values(result ?? {})) if (ArrayBuffer.isView(v)) transfer.add(v.buffer);
     try {
