@@ -51,8 +51,12 @@ const MAX_ARCS = 2 ** 31 - 1;
  * at n = 1000 (2D), 50 ms on the fly vs 42 ms built; at n = 4000 on the fly is as fast and needs no 128 MB.
  */
 const MATERIALIZE_ENTRIES = 2 ** 22;
-/** Candidate arcs per source for the first phase of pricing (see nsPrepare): ~√m / 2, measured best on 2D uniform clouds. */
-const shortlistSize = (m: number) => Math.min(32, Math.max(8, Math.ceil(Math.sqrt(m) / 2)));
+/**
+ * Candidate arcs per source for the first phase of pricing (see nsPrepare): ~√m / 2, at least 16, measured
+ * on 2D uniform clouds (with the half-size shortlist blocks, 16 rather than 12 at m = 500 saves 17 % of the
+ * pivots and ~9 % of the time; from m ≈ 1000 up √m / 2 is best).
+ */
+const shortlistSize = (m: number) => Math.min(32, Math.max(16, Math.ceil(Math.sqrt(m) / 2)));
 
 /**
  * Exact optimal transport between histograms a (n) and b (m) for the cost M: an n × m matrix
