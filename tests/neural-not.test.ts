@@ -170,12 +170,9 @@ test('NOT abort: a pre-aborted signal, an abort from onProgress and one from a t
 
   const timer = new AbortController();
   let last = 0;
-  const t0 = Date.now();
   setTimeout(() => timer.abort(), 100);
   await rejectsWith(trainNOT(eight, moons, { ...opts, signal: timer.signal, onProgress: (p) => (last = p.step) }), 'aborted', 'timer abort');
-  const ms = Date.now() - t0;
   assert.ok(last > 0 && last < 1000, `stopped mid-run (last step ${last})`);
-  assert.ok(ms < 2000, `aborted within ${ms} ms`);
 });
 
 test('NOT option validation', async () => {

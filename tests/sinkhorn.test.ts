@@ -231,12 +231,14 @@ test('abort: a timer can cancel a running in-process solve (the loop yields), wi
   const rng = new Rng(5);
   const X = cloud(rng, 300, 2);
   const Y = cloud(rng, 300, 2, 0.5);
-  for (const run of [
-    (signal: AbortSignal) => sinkhorn(undefined, undefined, pointCloud(X, Y), { reg: 1e-3, method: 'log', maxIter: 1e7, tol: 0, signal, worker: false } as never),
-    (signal: AbortSignal) => emd(undefined, undefined, pointCloud(cloud(rng, 3000, 2), cloud(rng, 3000, 2)), { signal, worker: false } as never),
-  ]) {
+  // the work done before the abort landed (progress reports), not wall time, shows the solve was cut short
+  let done = 0;
+  for (const [run, total] of [
+    [(signal: AbortSignal) => sinkhorn(undefined, undefined, pointCloud(X, Y), { reg: 1e-3, method: 'log', maxIter: 1e7, tol: 0, signal, worker: false, onProgress: (p: { iterations: number }) => (done = p.iterations) } as never), 1e7],
+    [(signal: AbortSignal) => emd(undefined, undefined, pointCloud(cloud(rng, 3000, 2), cloud(rng, 3000, 2)), { signal, worker: false, onProgress: (p: { iterations: number }) => (done = p.iterations) } as never), Infinity],
+  ] as const) {
+    done = 0;
     const controller = new AbortController();
-    const t0 = performance.now();
     setTimeout(() => controller.abort(), 30);
     let code = 'none';
     try {
@@ -244,9 +246,8 @@ test('abort: a timer can cancel a running in-process solve (the loop yields), wi
     } catch (e) {
       code = (e as OTError).code;
     }
-    const ms = performance.now() - t0;
     assert.is(code, 'aborted');
-    assert.ok(ms < 2000, `aborted after ${ms.toFixed(0)} ms`);
+    assert.ok(done < Math.min(total, 1e6), `stopped mid-solve (progress ${done})`);
   }
 });
 
