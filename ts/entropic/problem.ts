@@ -32,12 +32,19 @@ export function checkReg(name: string, x: unknown): number {
   return x;
 }
 
-/** The geometry as an engine cost, and the largest cost (exact for matrices, a bound for point clouds). */
-export function entropicCost(geom: Geometry): { cost: EntropicCost; scale: number } {
+/**
+ * The geometry as an engine cost, and the largest cost (exact for matrices, a bound for point clouds). The
+ * scale is computed on demand: for a matrix it is a pass over all n·m entries, which only 'auto' method
+ * choice and ε-scaling need.
+ */
+export function entropicCost(geom: Geometry): { cost: EntropicCost; scale: () => number } {
   if (geom.kind === 'costMatrix') {
     const C = geom.M.data;
-    let scale = 0;
-    for (let k = 0; k < C.length; k++) scale = Math.max(scale, Math.abs(C[k]));
+    const scale = () => {
+      let s = 0;
+      for (let k = 0; k < C.length; k++) s = Math.max(s, Math.abs(C[k]));
+      return s;
+    };
     return { cost: { kind: 'dense', C, n: geom.rows, m: geom.cols }, scale };
   }
   const d = geom.dim;
@@ -53,13 +60,14 @@ export function entropicCost(geom: Geometry): { cost: EntropicCost; scale: numbe
     sq += (hi - lo) ** 2;
   }
   const scale = Math.pow(sq, geom.cost.power / 2);
-  return { cost: { kind: 'points', X, Y, n: geom.rows, m: geom.cols, d, power: geom.cost.power }, scale };
+  return { cost: { kind: 'points', X, Y, n: geom.rows, m: geom.cols, d, power: geom.cost.power }, scale: () => scale };
 }
 
 export interface Prepared {
   geom: Geometry;
   cost: EntropicCost;
-  scale: number;
+  /** The cost scale (max |C|, or a bound), computed once on first use. */
+  readonly scale: number;
   a: Float64Array;
   b: Float64Array;
 }
@@ -69,22 +77,31 @@ export function prepare(a: VectorLike | undefined, b: VectorLike | undefined, M:
   const wa = toWeights('a', a, geom.rows);
   const wb = toWeights('b', b, geom.cols);
   const { cost, scale } = entropicCost(geom);
-  return { geom, cost, scale, a: wa, b: wb };
+  let s: number | undefined;
+  return {
+    geom,
+    cost,
+    get scale() {
+      return (s ??= scale());
+    },
+    a: wa,
+    b: wb,
+  };
 }
 
 /**
  * Scaling overflows once C/ε exceeds ~700 (exp underflows to 0); with a margin, 'auto' uses the log
  * domain when scale/reg > 50, and always with ε-scaling (whose point is to reach such reg).
  */
-export function chooseMethod(method: 'scaling' | 'log' | 'auto' | undefined, scale: number, reg: number, annealing = false): 'scaling' | 'log' {
+export function chooseMethod(method: 'scaling' | 'log' | 'auto' | undefined, scale: () => number, reg: number, annealing = false): 'scaling' | 'log' {
   if (method === 'scaling' || method === 'log') return method;
   if (method !== undefined && method !== 'auto') throw new OTError('invalid-option', `method must be 'scaling', 'log' or 'auto' (got ${String(method)}).`);
-  return annealing || scale / reg > 50 ? 'log' : 'scaling';
+  return annealing || scale() / reg > 50 ? 'log' : 'scaling';
 }
 
-export function epsSchedule(reg: number, scale: number, opt: IterationOptions['epsScaling']): number[] {
+export function epsSchedule(reg: number, scale: () => number, opt: IterationOptions['epsScaling']): number[] {
   if (!opt) return [reg];
-  const start = (typeof opt === 'object' && opt.start) || Math.max(scale, reg);
+  const start = (typeof opt === 'object' && opt.start) || Math.max(scale(), reg);
   const factor = (typeof opt === 'object' && opt.factor) || 0.5;
   if (!(factor > 0 && factor < 1)) throw new OTError('invalid-option', `epsScaling.factor must be in (0, 1) (got ${factor}).`);
   const out: number[] = [];
@@ -111,7 +128,7 @@ export async function iterate(
   schedule: number[],
   opts: IterationOptions,
   measure: () => Promise<number>,
-  onNonFinite: string,
+  onNonFinite: () => string,
 ): Promise<LoopResult> {
   const maxIter = opts.maxIter ?? 1000;
   if (!(Number.isInteger(maxIter) && maxIter >= 0)) throw new OTError('invalid-option', `maxIter must be an integer ≥ 0 (got ${maxIter}).`);
@@ -137,7 +154,7 @@ export async function iterate(
       done += k;
       iterations += k;
       error = await measure();
-      if (!Number.isFinite(error)) throw new OTError('numerical', onNonFinite);
+      if (!Number.isFinite(error)) throw new OTError('numerical', onNonFinite());
       opts.onProgress?.({ iterations, error, eps });
       if (error < stageTol) {
         converged = true;

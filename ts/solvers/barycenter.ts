@@ -69,9 +69,15 @@ export async function barycenter(A: MatrixLike, M: CostInput, opts: BarycenterOp
     hist.push(w.map((x) => x / s));
   }
   const C = geom.dense().data;
-  let scale = 0;
-  for (const c of C) scale = Math.max(scale, Math.abs(c));
-  const method = chooseMethod(opts.method, scale, reg);
+  const method = chooseMethod(
+    opts.method,
+    () => {
+      let scale = 0;
+      for (const c of C) scale = Math.max(scale, Math.abs(c));
+      return scale;
+    },
+    reg,
+  );
   const maxIter = opts.maxIter ?? 1000;
   const tol = opts.tol ?? 1e-9;
   const wasm = await pickWasm('barycenter', opts.backend);
@@ -236,7 +242,7 @@ export async function convolutionalBarycenter(A: MatrixLike, opts: Convolutional
     imgs.push(img.map((x) => x / s));
   }
   // the largest squared distance between two pixels of [0,1]² (the scale of chooseMethod)
-  const method = chooseMethod(opts.method, (h > 1 ? 1 : 0) + (w > 1 ? 1 : 0), reg);
+  const method = chooseMethod(opts.method, () => (h > 1 ? 1 : 0) + (w > 1 ? 1 : 0), reg);
   const maxIter = opts.maxIter ?? 1000;
   const tol = opts.tol ?? 1e-9;
   if (method === 'log') return convolutionalLog(imgs, lambda, h, w, reg, maxIter, tol, opts);

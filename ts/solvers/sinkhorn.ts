@@ -88,7 +88,8 @@ export async function solveEntropic(
   const n = p.geom.rows;
   const m = p.geom.cols;
   const wb = regM === undefined ? balanceMasses(p.a, p.b, opts) : p.b;
-  const method = chooseMethod(opts.method, p.scale, reg, !!opts.epsScaling);
+  const scale = () => p.scale;
+  const method = chooseMethod(opts.method, scale, reg, !!opts.epsScaling);
   if (method === 'scaling') checkBudget(n * m * 8, `the ${n} × ${m} kernel of the scaling method`, opts.maxBytes);
   const wantPlan = opts.plan === 'auto' || opts.plan === undefined ? n * m <= AUTO_PLAN_ENTRIES : opts.plan;
   if (wantPlan) checkBudget(n * m * 8, `the dense ${n} × ${m} plan`, opts.maxBytes);
@@ -99,7 +100,7 @@ export async function solveEntropic(
       throw new OTError('shape', `init has f of length ${init.f.length} and g of length ${init.g.length}; the problem is ${n} × ${m}.`);
     }
   }
-  const schedule = epsSchedule(reg, p.scale, opts.epsScaling);
+  const schedule = epsSchedule(reg, scale, opts.epsScaling);
   if (method === 'scaling' && schedule.length > 1) {
     throw new OTError('invalid-option', "epsScaling needs method 'log' (or 'auto' at small reg): annealing exists to reach a reg where scaling overflows.");
   }
@@ -107,7 +108,7 @@ export async function solveEntropic(
   const engine = await createEngine(solver, { cost: p.cost, a: p.a, b: wb, method, tauA: tau, tauB: tau }, opts.backend);
   try {
     if (init) await engine.setPotentials(init.f, init.g);
-    const overflow =
+    const overflow = () =>
       method === 'scaling'
         ? `${solver}: the scaling iteration overflowed at reg = ${reg} (cost scale ${p.scale.toPrecision(3)}); use method: 'log' or 'auto'.`
         : `${solver}: the log-domain iteration produced a non-finite value at reg = ${reg}; this is a bug, please report it.`;
