@@ -713,12 +713,6 @@ const RUNNERS: Record<string, (files: string[], flags: Flags) => Promise<string>
 // ---------------------------------------------------------------------------------------------------------
 // Main
 
-function isOTError(e: unknown): e is { code: string; message: string } {
-  if (e instanceof OTError) return true;
-  // Errors crossing a worker boundary may lose their prototype but keep name and code.
-  return typeof e === 'object' && e !== null && (e as Error).name === 'OTError' && typeof (e as { code?: unknown }).code === 'string';
-}
-
 const interrupt = new AbortController();
 
 async function main(argv: string[]): Promise<number> {
@@ -760,7 +754,8 @@ let code: number;
 try {
   code = await main(process.argv.slice(2));
 } catch (e) {
-  if (isOTError(e)) {
+  // OTErrors from a worker arrive as OTError instances too (ts/worker/protocol.ts rebuilds them)
+  if (e instanceof OTError) {
     process.stderr.write(`error (${e.code}): ${e.message}\n`);
     code = e.code === 'aborted' && interrupt.signal.aborted ? 130 : 2;
   } else {
