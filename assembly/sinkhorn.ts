@@ -58,8 +58,25 @@ const S_FALLBACKS = 29;
 const S_PASSES = 30;
 const S_F2 = 31; // pending f of the next iteration (n)
 const S_PENDING = 32;
+// row passes shared by several threads (the shared-memory build only; S_THREADS ≤ 1 everywhere else)
+const S_THREADS = 33; // threads that split the rows (1: this instance does everything)
+const S_PARTIALS = 34; // (threads − 1) × m: each helper's partial Σ_i ũ_i K̃_i
+const S_SCRATCH = 35; // (threads − 1) × 2 max(n, m): each helper's W1, W2
+const S_RESULTS = 36; // threads × 4: bad, marginal error, fallbacks of each thread's last row pass
+const S_BACK = 37; // direction of the current row pass (snake order), the same in every thread
+const S_STATS_COLS = 38; // entStats' column-sum output (share 0 writes there)
 /** Number of slots in the context block. */
 export const ENT_SLOTS: i32 = 40;
+
+/** Row operations that entRows runs on one thread's share of the rows. */
+const OP_FPASS = 0;
+const OP_REBUILD = 1;
+const OP_STATS = 2;
+
+// Runs `op` on every thread's rows (this thread takes share 0 through entRows) and returns when all are done:
+// provided by ts/backends/wasm-threads.ts for the shared-memory build, absent from the single-thread one.
+// @ts-ignore: decorator
+@external("env", "parallelRows") declare function parallelRows(op: i32, ctx: usize, arg: usize, flag: i32): void;
 
 const ABSORB: f64 = 100.0;
 const SAFE_LO: f64 = 1e-250;
@@ -196,6 +213,25 @@ export function dot4(r0: usize, v: usize, len: i32, out: usize): void {
   let a2 = f64x2.splat(0);
   let a3 = f64x2.splat(0);
   let j = 0;
+  // four entries a step, addressed as (row + o) plus an immediate offset: half the address arithmetic
+  for (; j + 4 <= len; j += 4) {
+    const o = <usize>j << 3;
+    const p0 = r0 + o;
+    const p1 = r1 + o;
+    const p2 = r2 + o;
+    const p3 = r3 + o;
+    const pv = v + o;
+    const v0 = v128.load(pv);
+    const v1 = v128.load(pv, 16);
+    a0 = f64x2.add(a0, f64x2.mul(v128.load(p0), v0));
+    a1 = f64x2.add(a1, f64x2.mul(v128.load(p1), v0));
+    a2 = f64x2.add(a2, f64x2.mul(v128.load(p2), v0));
+    a3 = f64x2.add(a3, f64x2.mul(v128.load(p3), v0));
+    a0 = f64x2.add(a0, f64x2.mul(v128.load(p0, 16), v1));
+    a1 = f64x2.add(a1, f64x2.mul(v128.load(p1, 16), v1));
+    a2 = f64x2.add(a2, f64x2.mul(v128.load(p2, 16), v1));
+    a3 = f64x2.add(a3, f64x2.mul(v128.load(p3, 16), v1));
+  }
   for (; j + 2 <= len; j += 2) {
     const o = <usize>j << 3;
     const vv = v128.load(v + o);
@@ -232,6 +268,20 @@ export function axpy4(t: usize, c: usize, r0: usize, len: i32): void {
   const c2 = f64x2.splat(ld(c, 2));
   const c3 = f64x2.splat(ld(c, 3));
   let j = 0;
+  for (; j + 4 <= len; j += 4) {
+    const o = <usize>j << 3;
+    const p0 = r0 + o;
+    const p1 = r1 + o;
+    const p2 = r2 + o;
+    const p3 = r3 + o;
+    const pt = t + o;
+    const x01 = f64x2.add(f64x2.mul(c0, v128.load(p0)), f64x2.mul(c1, v128.load(p1)));
+    const x23 = f64x2.add(f64x2.mul(c2, v128.load(p2)), f64x2.mul(c3, v128.load(p3)));
+    const y01 = f64x2.add(f64x2.mul(c0, v128.load(p0, 16)), f64x2.mul(c1, v128.load(p1, 16)));
+    const y23 = f64x2.add(f64x2.mul(c2, v128.load(p2, 16)), f64x2.mul(c3, v128.load(p3, 16)));
+    v128.store(pt, f64x2.add(v128.load(pt), f64x2.add(x01, x23)));
+    v128.store(pt, f64x2.add(v128.load(pt, 16), f64x2.add(y01, y23)), 16);
+  }
   for (; j + 2 <= len; j += 2) {
     const o = <usize>j << 3;
     const x01 = f64x2.add(f64x2.mul(c0, v128.load(r0 + o)), f64x2.mul(c1, v128.load(r1 + o)));
@@ -321,10 +371,23 @@ function absorb(): void {
   rebuild();
 }
 
+/** Whether the row passes are split between threads (never in the single-thread build). */
+@inline function threaded(): bool {
+  return ASC_FEATURE_THREADS && <i32>slot(S_THREADS) > 1;
+}
+
 /** K̃_ij = exp((α_i + β_j − C_ij)/ε) (α = β = 0 for the scaling method: K = exp(−C/ε)). */
 function rebuild(): void {
+  if (threaded()) parallelRows(OP_REBUILD, ctxPtr, 0, 0);
+  else rebuildRows(0, n);
+  setSlot(S_KVALID, 1);
+  setSlot(S_PENDING, 0);
+  setSlot(S_REBUILDS, slot(S_REBUILDS) + 1);
+}
+
+function rebuildRows(r0: i32, r1: i32): void {
   const ev = f64x2.splat(eps);
-  for (let i = 0; i < n; i++) {
+  for (let i = r0; i < r1; i++) {
     const c = costRow(i, pW1);
     const ai = ld(pAlpha, i);
     const av = f64x2.splat(ai);
@@ -336,9 +399,6 @@ function rebuild(): void {
     }
     if (j < m) st(row, j, expF64((ai + ld(pBeta, j) - ld(c, j)) / eps));
   }
-  setSlot(S_KVALID, 1);
-  setSlot(S_PENDING, 0);
-  setSlot(S_REBUILDS, slot(S_REBUILDS) + 1);
 }
 
 function ensureKernel(): void {
@@ -388,26 +448,47 @@ let passFallbacks: i32 = 0;
  * the marginal error costs no extra pass over the kernel, and the next iterate() continues from here.
  */
 function fPass(fOut: usize, measure: bool): void {
-  for (let j = 0; j < m; j++) st(pT, j, 0);
+  // snake order: alternate passes run backwards, so rows still in the last-level cache are read first
+  setSlot(S_BACK, <f64>(<i32>slot(S_PASSES) & 1));
+  setSlot(S_PASSES, slot(S_PASSES) + 1);
+  if (!threaded()) {
+    fPassRows(0, n, fOut, pT, measure);
+    return;
+  }
+  parallelRows(OP_FPASS, ctxPtr, fOut, measure ? 1 : 0);
+  const threads = <i32>slot(S_THREADS);
+  const res = slotPtr(S_RESULTS);
   passBad = false;
   passErr = 0;
   passFallbacks = 0;
-  // rows in blocks of four: one load of v for four dots, one load/store of t for four axpys; snake order
-  // (alternate passes run backwards, so rows still in the last-level cache are read first)
-  const blocks = (n + 3) >> 2;
-  const back = (<i32>slot(S_PASSES) & 1) != 0;
-  setSlot(S_PASSES, slot(S_PASSES) + 1);
+  for (let t = 0; t < threads; t++) {
+    if (ld(res, t * 4) != 0) passBad = true;
+    passErr += ld(res, t * 4 + 1);
+    passFallbacks += <i32>ld(res, t * 4 + 2);
+  }
+  for (let t = 1; t < threads; t++) axpy(pT, 1, slotPtr(S_PARTIALS) + ((<usize>(t - 1) * <usize>m) << 3), m);
+}
+
+/** fPass on rows [r0, r1) (r0 a multiple of 4), accumulating Σ ũ_i K̃_i into T. */
+function fPassRows(r0: i32, r1: i32, fOut: usize, T: usize, measure: bool): void {
+  for (let j = 0; j < m; j++) st(T, j, 0);
+  passBad = false;
+  passErr = 0;
+  passFallbacks = 0;
+  // rows in blocks of four: one load of v for four dots, one load/store of t for four axpys
+  const blocks = (r1 - r0 + 3) >> 2;
+  const back = slot(S_BACK) != 0;
   let pend: i32 = -1; // first row of the deferred block, or −1
   for (let bq = 0; bq < blocks; bq++) {
-    const i = (back ? blocks - 1 - bq : bq) << 2;
-    const cnt = min(4, n - i);
-    const r0 = pK + ((<usize>i * <usize>m) << 3);
+    const i = r0 + ((back ? blocks - 1 - bq : bq) << 2);
+    const cnt = min(4, r1 - i);
+    const row0 = pK + ((<usize>i * <usize>m) << 3);
     // the previous block's axpy runs first (its rows are still in L2), then this block's dots
-    if (pend >= 0) axpy4(pT, at(pU, pend), pK + ((<usize>pend * <usize>m) << 3), m);
+    if (pend >= 0) axpy4(T, at(pU, pend), pK + ((<usize>pend * <usize>m) << 3), m);
     if (cnt == 4) {
-      dot4(r0, pV, m, at(pS, i));
+      dot4(row0, pV, m, at(pS, i));
     } else {
-      for (let q = 0; q < cnt; q++) st(pS, i + q, dot(r0 + ((<usize>q * <usize>m) << 3), pV, m));
+      for (let q = 0; q < cnt; q++) st(pS, i + q, dot(row0 + ((<usize>q * <usize>m) << 3), pV, m));
     }
     pend = -1;
     let nz = 0;
@@ -450,11 +531,51 @@ function fPass(fOut: usize, measure: bool): void {
     else {
       for (let q = 0; q < cnt; q++) {
         const u = ld(pU, i + q);
-        if (u != 0) axpy(pT, u, r0 + ((<usize>q * <usize>m) << 3), m);
+        if (u != 0) axpy(T, u, row0 + ((<usize>q * <usize>m) << 3), m);
       }
     }
   }
-  if (pend >= 0 && !passBad) axpy4(pT, at(pU, pend), pK + ((<usize>pend * <usize>m) << 3), m);
+  if (pend >= 0 && !passBad) axpy4(T, at(pU, pend), pK + ((<usize>pend * <usize>m) << 3), m);
+}
+
+/** First row of thread t's share (multiples of four, so blocks of four never straddle two threads). */
+function rowStart(t: i32, threads: i32): i32 {
+  if (t >= threads) return n;
+  return <i32>((<i64>((n + 3) >> 2) * t) / threads) << 2;
+}
+
+/**
+ * One thread's share of a row operation: OP_FPASS (arg = fOut, flag = measure), OP_REBUILD, or OP_STATS
+ * (arg = row sums, flag = plan rows from the kernel).
+ * Share 0 runs on the calling thread, inside parallelRows; shares ≥ 1 run in helper instances on the same
+ * memory, each with its own scratch, partial column sums and result block.
+ */
+export function entRows(op: i32, ctx: usize, t: i32, arg: usize, flag: i32): void {
+  bind(ctx);
+  const threads = <i32>slot(S_THREADS);
+  const r0 = rowStart(t, threads);
+  const r1 = rowStart(t + 1, threads);
+  let T = pT;
+  if (t > 0) {
+    const w = <usize>max(n, m) << 3;
+    pW1 = slotPtr(S_SCRATCH) + <usize>(t - 1) * 2 * w;
+    pW2 = pW1 + w;
+    T = slotPtr(S_PARTIALS) + ((<usize>(t - 1) * <usize>m) << 3);
+  }
+  if (op == OP_REBUILD) {
+    rebuildRows(r0, r1);
+    return;
+  }
+  const res = slotPtr(S_RESULTS) + (<usize>t << 5);
+  if (op == OP_STATS) {
+    kernelRows = flag != 0; // planSetup ran on the calling thread
+    st(res, 1, statsRows(r0, r1, arg, t == 0 ? slotPtr(S_STATS_COLS) : T));
+    return;
+  }
+  fPassRows(r0, r1, arg, T, flag != 0);
+  st(res, 0, passBad ? 1 : 0);
+  st(res, 1, passErr);
+  st(res, 2, <f64>passFallbacks);
 }
 
 /** The g-update from T = Σ_i ũ_i K̃_i (exact column LSEs where T is unsafe). */
@@ -628,9 +749,22 @@ export function entMarginalError(ctx: usize): f64 {
 export function entStats(ctx: usize, rows: usize, cols: usize): f64 {
   bind(ctx);
   planSetup();
+  if (!threaded()) return statsRows(0, n, rows, cols);
+  // shares write their rows in place, their column sums into cols (share 0) or their partial buffer
+  setSlot(S_STATS_COLS, <f64>cols);
+  parallelRows(OP_STATS, ctxPtr, rows, kernelRows ? 1 : 0);
+  const threads = <i32>slot(S_THREADS);
+  let cost: f64 = 0;
+  for (let t = 0; t < threads; t++) cost += ld(slotPtr(S_RESULTS), t * 4 + 1);
+  for (let t = 1; t < threads; t++) axpy(cols, 1, slotPtr(S_PARTIALS) + ((<usize>(t - 1) * <usize>m) << 3), m);
+  return cost;
+}
+
+/** entStats on rows [r0, r1): their sums into rows, their column sums into cols; returns their ⟨P, C⟩. */
+function statsRows(r0: i32, r1: i32, rows: usize, cols: usize): f64 {
   let cost: f64 = 0;
   for (let j = 0; j < m; j++) st(cols, j, 0);
-  for (let i = 0; i < n; i++) {
+  for (let i = r0; i < r1; i++) {
     const rs = planFast(i, pW2);
     st(rows, i, rs);
     const c = costRow(i, pW1);

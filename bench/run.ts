@@ -254,16 +254,15 @@ function sinkhornProblem(n: number, method: 'scaling' | 'log', reps: number): Pr
       for (const x of M) max = Math.max(max, x);
       for (let i = 0; i < M.length; i++) M[i] /= max;
       const Mm = { data: M, rows: n, cols: n };
-      return [
-        {
-          label: `sinkhorn ${method} n=${n} (100 it)`,
-          potTime: 'solver',
-          run: async () => {
-            const r = await sinkhorn(a, b, Mm, { reg, method, maxIter: iterations, tol: 0, plan: false, ...IN_PROCESS });
-            return { cost: r.cost, backend: r.backend };
-          },
+      // all cores (the default), and one thread: what the wasm engine's helper threads buy
+      return (['auto', 1] as const).map((threads) => ({
+        label: `sinkhorn ${method} n=${n} (100 it)${threads === 1 ? ', 1 thread' : ''}`,
+        potTime: 'solver' as const,
+        run: async () => {
+          const r = await sinkhorn(a, b, Mm, { reg, method, maxIter: iterations, tol: 0, plan: false, threads, ...IN_PROCESS });
+          return { cost: r.cost, backend: r.threads > 1 ? `${r.backend} ×${r.threads} threads` : r.backend };
         },
-      ];
+      }));
     },
   };
 }

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import nodeAdapter from 'comlink/dist/esm/node-adapter.mjs';
 import type { Endpoint } from 'comlink';
 import { setWorkerPlatform } from '../ts/worker/pool.js';
+import { setWasmThreadsPlatform } from '../ts/backends/wasm-threads.js';
 
 setWasmSource(() => readFile(new URL('../../build/kantorovich.wasm', import.meta.url)));
 
@@ -40,9 +41,26 @@ function workerExecArgv(): string[] {
   return out;
 }
 
+const cores = typeof availableParallelism === 'function' ? availableParallelism() : cpus().length;
+
+// Helper threads of the wasm entropic engine (dist/bindings/wasm-helper-node.js), unref'd: an idle helper
+// blocked in Atomics.wait must not keep the process alive. Beyond 8 threads a pass is bandwidth-bound anyway.
+setWasmThreadsPlatform({
+  source: () => readFile(new URL('../../build/kantorovich-mt.wasm', import.meta.url)),
+  threads: Math.min(8, cores),
+  spawn: (init) =>
+    new Promise((resolve, reject) => {
+      const w = new Worker(new URL('./wasm-helper-node.js', import.meta.url), { workerData: init, execArgv: workerExecArgv() });
+      w.unref();
+      w.once('message', () => resolve({ terminate: () => void w.terminate() }));
+      w.once('error', reject);
+      w.once('exit', (code) => reject(new Error(`helper exited with code ${code} before serving`)));
+    }),
+});
+
 // Workers: worker_threads running dist/bindings/worker-node.js; the pool keeps one thread for the caller.
 setWorkerPlatform({
-  size: Math.max(1, (typeof availableParallelism === 'function' ? availableParallelism() : cpus().length) - 1),
+  size: Math.max(1, cores - 1),
   spawn() {
     const w = new Worker(new URL('./worker-node.js', import.meta.url), { execArgv: workerExecArgv() });
     let exited = false;

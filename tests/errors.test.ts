@@ -1,7 +1,7 @@
 // Every OTError code of the exact solvers, triggered by the bad input that causes it, before any work.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { OTError, costMatrix, emd, pointCloud } from 'kantorovich';
+import { OTError, costMatrix, emd, pointCloud, sinkhorn } from 'kantorovich';
 
 async function rejectsWith(code: string, f: () => Promise<unknown> | unknown): Promise<void> {
   try {
@@ -59,6 +59,8 @@ test('too-large: over the memory budget or the arc limit, before allocating', as
 test('invalid-option and backend-unavailable', async () => {
   await rejectsWith('invalid-option', () => emd(undefined, undefined, M, { maxIter: -1 }));
   await rejectsWith('invalid-option', () => pointCloud([[0]], [[1]], { cost: { p: -1 } }));
+  for (const threads of [0, 1.5, -2, 'all'])
+    await rejectsWith('invalid-option', () => sinkhorn(undefined, undefined, M, { reg: 0.1, threads: threads as number }));
   await rejectsWith('backend-unavailable', () => emd(undefined, undefined, M, { backend: 'js' }));
   await rejectsWith('backend-unavailable', () => emd(undefined, undefined, M, { backend: 'webgpu' }));
 });

@@ -131,6 +131,7 @@ const REQUIRED = [
   'README.md',
   'LICENSE',
   'build/kantorovich.wasm',
+  'build/kantorovich-mt.wasm',
   'dist/bindings/node.js',
   'dist/bindings/node.d.ts',
   'dist/bindings/browser.js',
@@ -138,6 +139,7 @@ const REQUIRED = [
   'dist/bindings/cli.js',
   'dist/bindings/worker-node.js',
   'dist/bindings/worker-browser.js',
+  'dist/bindings/wasm-helper-node.js',
   'dist/ts/index.js',
   'dist/ts/index.d.ts',
   'dist/gpu/entropic.js',
@@ -160,7 +162,7 @@ it('npm pack: no prepack/prepare script, only runtime files, every relative impo
 
   for (const f of REQUIRED) assert.ok(set.has(f), `the tarball lacks ${f}`);
   const extra = shipped.filter(
-    (f) => f !== 'package.json' && f !== 'README.md' && f !== 'LICENSE' && f !== 'build/kantorovich.wasm' && !/^dist\/(ts|gpu|bindings)\/.+\.(js|d\.ts)$/.test(f),
+    (f) => f !== 'package.json' && f !== 'README.md' && f !== 'LICENSE' && !/^build\/kantorovich(-mt)?\.wasm$/.test(f) && !/^dist\/(ts|gpu|bindings)\/.+\.(js|d\.ts)$/.test(f),
   );
   assert.equal(extra, [], 'files the package does not need at runtime');
 
@@ -240,6 +242,7 @@ interface NodeCheck {
   tiny: { cost: number; dualityGap: number; status: string };
   sinkhornWorker: { cost: number; converged: boolean; backend: string };
   sinkhornInProcess: { cost: number };
+  sinkhornThreads: { cost: number; threads: number };
   sliced: { value: number; backend: string };
   backends: { name: string; available: boolean }[];
 }
@@ -254,6 +257,7 @@ const e = await emd(p.a, p.b, M);
 const t = await emd([0.5, 0.5], [0.25, 0.75], [[0, 1], [1, 0]]);
 const sw = await sinkhorn(p.a, p.b, M, { reg: 0.05, method: 'log', tol: 1e-9, maxIter: 3000, backend: 'wasm', worker: true });
 const si = await sinkhorn(p.a, p.b, M, { reg: 0.05, method: 'log', tol: 1e-9, maxIter: 3000, backend: 'wasm', worker: false });
+const st = await sinkhorn(p.a, p.b, M, { reg: 0.05, method: 'log', tol: 1e-9, maxIter: 3000, backend: 'wasm', worker: false, threads: 2 });
 const sl = await slicedWasserstein(p.X, p.Y, { a: p.a, b: p.b, nProjections: 30, seed: 3 });
 const be = await backends();
 console.log(JSON.stringify({
@@ -262,6 +266,7 @@ console.log(JSON.stringify({
   tiny: { cost: t.cost, dualityGap: t.dualityGap, status: t.status },
   sinkhornWorker: { cost: sw.cost, converged: sw.converged, backend: sw.backend },
   sinkhornInProcess: { cost: si.cost },
+  sinkhornThreads: { cost: st.cost, threads: st.threads },
   sliced: { value: sl.value, backend: sl.backend },
   backends: be.map((r) => ({ name: r.name, available: r.available })),
 }));
@@ -292,6 +297,9 @@ it("Node: import 'kantorovich' from the installed package (emd certificate, sink
   assert.is(got.sinkhornWorker.backend, 'wasm');
   assert.ok(got.sinkhornWorker.converged, 'sinkhorn in the worker converged');
   assert.ok(relErr(got.sinkhornWorker.cost, got.sinkhornInProcess.cost) <= EXACT_TOL, `sinkhorn in a worker ${got.sinkhornWorker.cost} vs in-process ${got.sinkhornInProcess.cost}`);
+  // the shared-memory binary and the helper entry resolve inside the installed package; helpers let Node exit
+  assert.is(got.sinkhornThreads.threads, 2, 'sinkhorn with threads: 2 ran on two threads');
+  assert.ok(relErr(got.sinkhornThreads.cost, got.sinkhornInProcess.cost) <= EXACT_TOL, `two threads ${got.sinkhornThreads.cost} vs one ${got.sinkhornInProcess.cost}`);
   assert.ok(got.sinkhornWorker.cost >= got.emd.cost - 1e-12, `entropic ⟨P, C⟩ ${got.sinkhornWorker.cost} below the exact optimum ${got.emd.cost}`);
   assert.ok(Number.isFinite(got.sliced.value) && got.sliced.value > 0, `slicedWasserstein ${got.sliced.value}`);
   for (const name of ['wasm', 'js']) assert.ok(got.backends.find((b) => b.name === name)?.available, `backends(): ${name} available`);

@@ -7,6 +7,7 @@ import { Rng, costMatrix, pointCloud, sinkhorn, sinkhornUnbalanced } from 'kanto
 import { JsEntropicEngine } from '../ts/backends/js/entropic.js';
 import { WasmEntropicEngine } from '../ts/backends/wasm-entropic.js';
 import { wasmKernels } from '../ts/backends/wasm.js';
+import { wasmThreadCount, wasmThreadsUnavailableReason } from '../ts/backends/wasm-threads.js';
 import type { EngineProblem, EntropicEngine } from '../ts/entropic/engine.js';
 
 function cloud(rng: Rng, n: number, d: number, shift = 0): Float64Array {
@@ -89,9 +90,14 @@ async function compare(label: string, js: EntropicEngine, wa: EntropicEngine, to
 }
 
 /** Runs both engines through the same schedule: [eps, iterations] stages, marginal checks in between. */
-async function runBoth(p: EngineProblem, stages: [number, number][], check = 10): Promise<[JsEntropicEngine, WasmEntropicEngine]> {
+async function runBoth(
+  p: EngineProblem,
+  stages: [number, number][],
+  check = 10,
+  opts: { threads?: number } = {},
+): Promise<[JsEntropicEngine, WasmEntropicEngine]> {
   const js = new JsEntropicEngine(p);
-  const wa = await WasmEntropicEngine.create(p);
+  const wa = await WasmEntropicEngine.create(p, { threads: 1, ...opts });
   for (const e of [js, wa] as EntropicEngine[]) {
     for (const [eps, iters] of stages) {
       await e.setEps(eps);
@@ -117,6 +123,58 @@ test('wasm engine = js engine: both methods, dense and points, balanced and unba
           await compare(`${method} ${kind} τ=${tau} zeros=${zeros}`, js, wa);
           wa.dispose();
         }
+});
+
+test('threaded passes (2 and 3 threads, shares of 0 to many rows; any core count) = js: methods, τ, zero weights, tiny reg, ε-scaling', async () => {
+  const why = wasmThreadsUnavailableReason();
+  if (why) {
+    console.log(`  skipped: wasm threads unavailable here (${why})`);
+    return;
+  }
+  const rng = new Rng(21);
+  for (const threads of [2, 3])
+    for (const method of ['scaling', 'log'] as const)
+      for (const kind of ['dense', 'points'] as const)
+        for (const [n, m, tau, zeros] of [[5, 7, 1, false], [37, 29, 0.8, true], [64, 33, 1, true]] as const) {
+          const p = problem(rng, { n, m, kind, method, tau, zeros });
+          const [js, wa] = await runBoth(p, [[0.05, 25]], 10, { threads });
+          await compare(`${threads} threads ${method} ${kind} ${n}×${m} τ=${tau}`, js, wa);
+          wa.dispose();
+        }
+  // absorption and the exact fallbacks inside shares (far-apart clouds at reg 0.01), and an annealed run
+  for (const threads of [2, 3]) {
+    const p = problem(rng, { n: 41, m: 19, kind: 'dense', method: 'log', tau: 0.9, shift: 2, zeros: true });
+    const [js, wa] = await runBoth(p, [[0.01, 150]], 10, { threads });
+    await compare(`${threads} threads tiny reg`, js, wa, 1e-9);
+    const c = wa.counters();
+    assert.ok(c.fallbacks > 0 && c.rebuilds > 1, `exercised the fallback and absorption (${JSON.stringify(c)})`);
+    wa.dispose();
+    const q = problem(rng, { n: 30, m: 26, kind: 'points', method: 'log', zeros: true });
+    const [js2, wa2] = await runBoth(q, [[1, 10], [0.25, 10], [0.05, 10], [0.005, 40]], 7, { threads });
+    await compare(`${threads} threads annealed`, js2, wa2, 1e-9);
+    wa2.dispose();
+  }
+});
+
+test("public API: threads 'auto' from 2^18 entries, 1, 2: the same result, and the count reported", async () => {
+  const rng = new Rng(22);
+  const n = 640;
+  const m = 420; // 268 800 entries ≥ 2^18
+  const X = { data: cloud(rng, n, 2), rows: n, cols: 2 };
+  const Y = { data: cloud(rng, m, 2, 0.2), rows: m, cols: 2 };
+  const opts = { reg: 0.02, method: 'log' as const, tol: 1e-10, backend: 'wasm' as const, worker: false };
+  const one = await sinkhorn(weights(rng, n, [3]), weights(rng, m), costMatrix(X, Y), { ...opts, threads: 1 });
+  assert.is(one.threads, 1);
+  const why = wasmThreadsUnavailableReason();
+  for (const threads of ['auto', 2] as const) {
+    const rng2 = new Rng(22);
+    const X2 = { data: cloud(rng2, n, 2), rows: n, cols: 2 };
+    const Y2 = { data: cloud(rng2, m, 2, 0.2), rows: m, cols: 2 };
+    const r = await sinkhorn(weights(rng2, n, [3]), weights(rng2, m), costMatrix(X2, Y2), { ...opts, threads });
+    assert.is(r.threads, why ? 1 : threads === 'auto' ? wasmThreadCount() : 2, `threads ${threads}`);
+    assert.is(r.iterations, one.iterations);
+    assert.ok(Math.abs(r.cost - one.cost) <= 1e-12 * one.cost && relErr(r.f, one.f) < 1e-10 && relErr(r.g, one.g) < 1e-10, `threads ${threads}: cost ${r.cost} vs ${one.cost}`);
+  }
 });
 
 test('point clouds with power 1 and 3 (on-the-fly costs match ts/costs.ts)', async () => {

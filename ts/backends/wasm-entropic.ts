@@ -10,12 +10,16 @@ import { OTError } from '../errors.js';
 import type { EngineProblem, EntropicEngine, PlanStats } from '../entropic/engine.js';
 import { DEFAULT_MAX_BYTES } from '../validate.js';
 import { type WasmKernels, type WasmScope, wasmKernels } from './wasm.js';
+import { wasmThreadCount, wasmThreads, wasmThreadsUnavailableReason } from './wasm-threads.js';
+
+/** Below this many kernel entries a pass (~0.5 ns an entry) is too short to share between threads. */
+const THREADS_FROM = 1 << 18;
 
 // context slots: mirror of the S_* constants in assembly/sinkhorn.ts
 const S = {
   n: 0, m: 1, d: 2, kind: 3, stab: 4, eps: 5, tauA: 6, tauB: 7, power: 8, C: 9, X: 10, Y: 11, logA: 12, logB: 13,
   a: 14, f: 15, g: 16, alpha: 17, beta: 18, K: 19, u: 20, v: 21, s: 22, t: 23, w1: 24, w2: 25, kValid: 26,
-  rebuilds: 28, fallbacks: 29, passes: 30, f2: 31, pending: 32,
+  rebuilds: 28, fallbacks: 29, passes: 30, f2: 31, pending: 32, threads: 33, partials: 34, scratch: 35, results: 36,
 } as const;
 const SLOTS = 40;
 /** The largest single allocation of AssemblyScript's TLSF allocator (2^30 bytes, less its header). */
@@ -34,6 +38,7 @@ export class WasmEntropicEngine implements EntropicEngine {
   readonly backend = 'wasm' as const;
   readonly n: number;
   readonly m: number;
+  readonly threads: number;
   private disposed = false;
   private readonly kern: Kernels;
 
@@ -45,6 +50,7 @@ export class WasmEntropicEngine implements EntropicEngine {
     const c = this.slots();
     this.n = c[S.n];
     this.m = c[S.m];
+    this.threads = c[S.threads];
     this.kern = {
       iterate: k.fn('entIterate'),
       marginalError: k.fn('entMarginalError'),
@@ -57,11 +63,24 @@ export class WasmEntropicEngine implements EntropicEngine {
   /**
    * `storeKernel: false` (log method only) runs exact log-sum-exps on the fly instead of storing n × m
    * (what point clouds beyond the default memory budget get; exposed for tests).
+   * `threads`: how many threads share the passes over a stored kernel ('auto': all there are, from
+   * THREADS_FROM entries; 1: this thread only), through ts/backends/wasm-threads.ts.
    */
-  static async create(p: EngineProblem, opts: { storeKernel?: boolean } = {}): Promise<WasmEntropicEngine> {
-    const k = await wasmKernels();
-    k.fn('entIterate'); // a stale binary fails here as backend-unavailable
+  static async create(p: EngineProblem, opts: { storeKernel?: boolean; threads?: number | 'auto' } = {}): Promise<WasmEntropicEngine> {
     const { n, m } = p.cost;
+    const want = opts.threads ?? 'auto';
+    // threads share passes over a stored kernel only (the exact on-the-fly path stays on this thread)
+    const kernelPasses = p.method === 'scaling' || opts.storeKernel !== false;
+    // a hint: where threads cannot run (a browser's main thread, a failed start) the engine uses one
+    let threads = !kernelPasses || wasmThreadsUnavailableReason() ? 1 : want === 'auto' ? (n * m >= THREADS_FROM ? wasmThreadCount() : 1) : want;
+    let k: WasmKernels | undefined;
+    if (threads > 1) {
+      const rt = await wasmThreads(threads).catch(() => undefined);
+      threads = rt ? Math.min(threads, rt.threads) : 1;
+      k = rt?.kernels;
+    }
+    k ??= await wasmKernels();
+    k.fn('entIterate'); // a stale binary fails here as backend-unavailable
     if (n * m * 8 > MAX_BLOCK && (p.method === 'scaling' || p.cost.kind === 'dense')) {
       throw new OTError(
         'backend-unavailable',
@@ -92,6 +111,8 @@ export class WasmEntropicEngine implements EntropicEngine {
       for (const [slot, len] of [
         [S.f, n], [S.g, m], [S.alpha, n], [S.beta, m], [S.u, n], [S.v, m], [S.s, n], [S.t, m],
         [S.w1, Math.max(n, m)], [S.w2, Math.max(n, m)], [S.f2, n],
+        // per helper thread: partial column sums, scratch; per thread: a result block (assembly/sinkhorn.ts)
+        [S.partials, (threads - 1) * m], [S.scratch, (threads - 1) * 2 * Math.max(n, m)], [S.results, threads * 4],
       ] as const) {
         zeros(slot, len);
       }
@@ -119,6 +140,7 @@ export class WasmEntropicEngine implements EntropicEngine {
       v[S.tauB] = p.tauB;
       v[S.power] = c.kind === 'points' ? c.power : 2;
       v[S.kValid] = 0;
+      v[S.threads] = threads;
       return new WasmEntropicEngine(k, mem, ctx);
     } catch (e) {
       mem.release();

@@ -25,6 +25,8 @@ export interface EngineProblem {
   /** τ_a, τ_b of the updates above (1 for balanced). */
   tauA: number;
   tauB: number;
+  /** How many threads may share the n × m work (a hint: the wasm engine uses it, the others ignore it). */
+  threads?: number | 'auto';
 }
 
 export interface PlanStats {
@@ -37,6 +39,8 @@ export interface PlanStats {
 
 export interface EntropicEngine {
   readonly backend: BackendName;
+  /** Threads sharing the n × m work, where the engine splits it (wasm); absent means one. */
+  readonly threads?: number;
   readonly n: number;
   readonly m: number;
   /** Set ε (the engine rebuilds whatever depends on it, e.g. a stored kernel). Potentials are kept. */

@@ -23,6 +23,19 @@ export interface IterationOptions {
   epsScaling?: boolean | { start?: number; factor?: number };
   signal?: AbortSignal;
   onProgress?: (p: { iterations: number; error: number; eps: number }) => void;
+  /**
+   * wasm engine: threads that share each pass over the stored kernel. 'auto' (default): every core, from
+   * 2^18 kernel entries, where threads are available (Node; see wasmThreadsUnavailableReason); 1: this
+   * thread only. Results do not depend on it beyond rounding of the column sums.
+   */
+  threads?: number | 'auto';
+}
+
+/** The `threads` option, checked (a positive integer or 'auto'). */
+export function checkThreads(x: unknown): number | 'auto' {
+  if (x === undefined || x === 'auto') return 'auto';
+  if (typeof x === 'number' && Number.isInteger(x) && x >= 1) return x;
+  throw new OTError('invalid-option', `threads must be 'auto' or an integer ≥ 1 (got ${String(x)}).`);
 }
 
 export function checkReg(name: string, x: unknown): number {

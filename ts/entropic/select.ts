@@ -34,7 +34,7 @@ const engines = new Map<BackendName, Registered>([
   [
     'wasm',
     {
-      create: async (p) => (await import('../backends/wasm-entropic.js')).WasmEntropicEngine.create(p),
+      create: async (p) => (await import('../backends/wasm-entropic.js')).WasmEntropicEngine.create(p, { threads: p.threads }),
       preferFor: async () => true,
     },
   ],

@@ -7,7 +7,7 @@ import type { BackendOption } from '../backends/select.js';
 import { type MassOptions, balanceMasses, checkBudget, sum } from '../validate.js';
 import type { EntropicEngine } from '../entropic/engine.js';
 import { createEngine } from '../entropic/select.js';
-import { type IterationOptions, chooseMethod, checkReg, dotFinite, epsSchedule, iterate, prepare } from '../entropic/problem.js';
+import { type IterationOptions, chooseMethod, checkReg, checkThreads, dotFinite, epsSchedule, iterate, prepare } from '../entropic/problem.js';
 
 export interface SinkhornOptions extends IterationOptions, MassOptions {
   /** ε, the entropic regularization (in units of the cost). Required. */
@@ -41,6 +41,8 @@ export interface SinkhornResult {
   converged: boolean;
   method: 'scaling' | 'log';
   backend: BackendName;
+  /** Threads that shared the n × m work (the wasm engine's `threads` option; 1 elsewhere). */
+  threads: number;
 }
 
 const AUTO_PLAN_ENTRIES = 2 ** 22;
@@ -105,7 +107,8 @@ export async function solveEntropic(
     throw new OTError('invalid-option', "epsScaling needs method 'log' (or 'auto' at small reg): annealing exists to reach a reg where scaling overflows.");
   }
   const tau = regM === undefined ? 1 : regM / (regM + reg);
-  const engine = await createEngine(solver, { cost: p.cost, a: p.a, b: wb, method, tauA: tau, tauB: tau }, opts.backend);
+  const threads = checkThreads(opts.threads);
+  const engine = await createEngine(solver, { cost: p.cost, a: p.a, b: wb, method, tauA: tau, tauB: tau, threads }, opts.backend);
   try {
     if (init) await engine.setPotentials(init.f, init.g);
     const overflow = () =>
@@ -134,6 +137,7 @@ export async function solveEntropic(
       converged: loop.converged,
       method,
       backend: engine.backend,
+      threads: engine.threads ?? 1,
     };
     if (use) await use(engine, result);
     return result;

@@ -1,0 +1,197 @@
+// Threads for the wasm entropic engine: the shared-memory build (build/kantorovich-mt.wasm, assembly/threads.ts)
+// instantiated on this thread and in helper threads over ONE shared WebAssembly.Memory. The engine's state
+// lives in that memory; this thread's instance runs the iteration and, at each pass over the n × m kernel,
+// calls the `parallelRows` import, which hands each helper its share of the rows (`entRows`), runs share 0
+// itself and waits for the others. A pass costs one wake-up and one join per helper (microseconds), so an
+// iteration runs at the machine's memory bandwidth instead of one core's arithmetic.
+//
+// Needs what a blocking join needs: SharedArrayBuffer, a shared wasm memory, and a thread allowed to block
+// (Node; in browsers only a cross-origin-isolated worker). bindings/ registers where the binary comes from
+// and how a helper thread starts; without that, wasmThreadsUnavailableReason() says why and the engine runs
+// on one thread.
+import { OTError } from '../errors.js';
+import { HELPER, type HelperInit } from './wasm-threads-helper.js';
+import { type WasmExports, WasmKernels, type WasmSource } from './wasm.js';
+
+/** A started helper thread (ready to serve row shares). */
+export interface HelperThread {
+  terminate(): void;
+}
+
+export interface WasmThreadsPlatform {
+  /** The shared-memory binary. */
+  source: WasmSource;
+  /** Threads a solve uses by default, this one included (1: none unless a call asks). */
+  threads: number;
+  /** Starts a thread running runHelper(init) (ts/backends/wasm-threads-helper.ts); resolves once it serves. */
+  spawn(init: HelperInit): Promise<HelperThread>;
+}
+
+/** More shares than this buy nothing (a pass is bandwidth-bound well before). */
+export const MAX_THREADS = 16;
+/** A join that takes this long is a dead helper (a share of even the largest kernel takes well under a second). */
+const JOIN_TIMEOUT_MS = 30_000;
+/** How long to poll a helper's done flag before blocking (shares of one pass end within about this). */
+const SPIN_MS = 2;
+/** Pages of 64 KiB: the most a wasm32 memory can hold (4 GiB), reserved but not committed. */
+const MAX_PAGES = 65536;
+/** asconfig.json's initialMemory of the threads target (enough for the binary's static data). */
+const INITIAL_PAGES = 16;
+/** Byte offset of the S_THREADS slot in an engine's context block (assembly/sinkhorn.ts). */
+const THREADS_SLOT_BYTES = 33 * 8;
+
+let platform: WasmThreadsPlatform | undefined;
+let runtime: Promise<ThreadedRuntime> | undefined;
+
+/** Register the threads platform (bindings/node.ts does); undefined turns threading off. */
+export function setWasmThreadsPlatform(p: WasmThreadsPlatform | undefined): void {
+  void runtime?.then((r) => r.close(), () => undefined);
+  platform = p;
+  runtime = undefined;
+}
+
+/** Threads a solve uses by default here (the core count): 1 when threading is unavailable. */
+export function wasmThreadCount(): number {
+  return wasmThreadsUnavailableReason() ? 1 : Math.max(1, Math.min(MAX_THREADS, Math.floor(platform!.threads)));
+}
+
+/** Why threads cannot run here, or undefined when they can (even on one core, when asked for). */
+export function wasmThreadsUnavailableReason(): string | undefined {
+  if (!platform) return 'no threads platform registered (bindings/ registers one in Node)';
+  if (!canBlock()) return 'this thread cannot block (no SharedArrayBuffer, shared wasm memory or Atomics.wait here)';
+  return undefined;
+}
+
+/** Whether this thread may wait on shared memory (not a browser's main thread, not without isolation). */
+function canBlock(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The runtime, with at least min(threads, MAX_THREADS) threads; rejects with 'backend-unavailable'. */
+export async function wasmThreads(threads: number): Promise<ThreadedRuntime> {
+  const why = wasmThreadsUnavailableReason();
+  if (why) throw new OTError('backend-unavailable', `wasm threads: ${why}.`);
+  const p = platform!;
+  try {
+    let rt = await runtime?.catch(() => undefined);
+    if (!rt?.usable) {
+      runtime = ThreadedRuntime.start(p); // a runtime closed by a failed helper is replaced here
+      rt = await runtime;
+    }
+    await rt.grow(Math.min(MAX_THREADS, threads), p);
+    return rt;
+  } catch (e) {
+    runtime = undefined;
+    throw e instanceof OTError ? e : new OTError('backend-unavailable', `wasm threads: could not start (${(e as Error).message}).`);
+  }
+}
+
+class ThreadedRuntime {
+  readonly kernels: WasmKernels;
+  private readonly helpers: { ctrl: Int32Array; thread: HelperThread }[] = [];
+  private growing: Promise<void> = Promise.resolve();
+  private broken: string | undefined;
+
+  private constructor(
+    private readonly module: WebAssembly.Module,
+    private readonly memory: WebAssembly.Memory,
+    exports: WasmExports,
+  ) {
+    this.kernels = new WasmKernels(exports);
+  }
+
+  static async start(p: WasmThreadsPlatform): Promise<ThreadedRuntime> {
+    const src = await p.source();
+    const module =
+      src instanceof WebAssembly.Module
+        ? src
+        : await WebAssembly.compile(typeof Response !== 'undefined' && src instanceof Response ? await src.arrayBuffer() : (src as BufferSource));
+    const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
+    let rt: ThreadedRuntime | undefined;
+    const instance = await WebAssembly.instantiate(module, {
+      env: {
+        memory,
+        abort(_m: number, _f: number, line: number, col: number) {
+          throw new Error(`wasm abort at ${line}:${col}`);
+        },
+        parallelRows: (op: number, ctx: number, arg: number, flag: number) => rt!.parallelRows(op, ctx >>> 0, arg >>> 0, flag),
+      },
+    });
+    rt = new ThreadedRuntime(module, memory, instance.exports as unknown as WasmExports);
+    return rt;
+  }
+
+  get usable(): boolean {
+    return !this.broken;
+  }
+
+  /** Threads available (this one included). */
+  get threads(): number {
+    return this.helpers.length + 1;
+  }
+
+  /** Starts helpers until there are `threads` threads. */
+  grow(threads: number, p: WasmThreadsPlatform): Promise<void> {
+    this.growing = this.growing.then(async () => {
+      while (this.threads < threads) {
+        const ctrl = new Int32Array(new SharedArrayBuffer(HELPER.size * 4));
+        const thread = await p.spawn({ module: this.module, memory: this.memory, ctrl: ctrl.buffer as SharedArrayBuffer });
+        this.helpers.push({ ctrl, thread });
+      }
+    });
+    return this.growing;
+  }
+
+  /** The `parallelRows` import: helpers 1 … S_THREADS − 1 get their shares, this thread runs share 0, then joins. */
+  private parallelRows(op: number, ctx: number, arg: number, flag: number): void {
+    if (this.broken) throw new OTError('worker-crashed', this.broken);
+    const shares = new Float64Array(this.memory.buffer, ctx + THREADS_SLOT_BYTES, 1)[0];
+    const used = this.helpers.slice(0, shares - 1);
+    used.forEach(({ ctrl }, i) => {
+      ctrl[HELPER.op] = op;
+      ctrl[HELPER.ctx] = ctx;
+      ctrl[HELPER.arg] = arg;
+      ctrl[HELPER.flag] = flag;
+      ctrl[HELPER.share] = i + 1;
+      Atomics.add(ctrl, HELPER.seq, 1);
+      Atomics.notify(ctrl, HELPER.seq);
+    });
+    (this.kernels.exports.entRows as (op: number, ctx: number, t: number, arg: number, flag: number) => void)(op, ctx, 0, arg, flag);
+    for (const { ctrl } of used) {
+      const seq = Atomics.load(ctrl, HELPER.seq);
+      const joined = performance.now();
+      while (Atomics.load(ctrl, HELPER.done) !== seq && performance.now() - joined < SPIN_MS);
+      const deadline = Date.now() + JOIN_TIMEOUT_MS;
+      for (let done = Atomics.load(ctrl, HELPER.done); done !== seq; done = Atomics.load(ctrl, HELPER.done)) {
+        if (Date.now() > deadline) this.fail(`a helper thread gave no result for ${JOIN_TIMEOUT_MS / 1000} s`);
+        Atomics.wait(ctrl, HELPER.done, done, 1000);
+      }
+      if (ctrl[HELPER.status] !== 0) this.fail('a helper thread failed on its rows');
+    }
+  }
+
+  private fail(why: string): never {
+    this.close(`wasm threads: ${why}; the next solve starts fresh threads.`);
+    throw new OTError('worker-crashed', this.broken!);
+  }
+
+  /** Stops the helpers; the next wasmThreads() starts a fresh runtime. */
+  close(reason = 'wasm threads: closed.'): void {
+    if (this.broken) return;
+    this.broken = reason;
+    for (const { ctrl, thread } of this.helpers) {
+      ctrl[HELPER.op] = HELPER.exit;
+      Atomics.add(ctrl, HELPER.seq, 1);
+      Atomics.notify(ctrl, HELPER.seq);
+      thread.terminate();
+    }
+  }
+}
+
+export type { ThreadedRuntime };
