@@ -23,6 +23,14 @@ export function checkBudget(bytes: number, what: string, maxBytes = DEFAULT_MAX_
 }
 
 function checkFinite(name: string, data: ArrayLike<number>): void {
+  // typed arrays (the large inputs) hold numbers only: a monomorphic loop, x − x ≠ 0 exactly for ±∞ and NaN
+  if (data instanceof Float64Array) {
+    for (let i = 0; i < data.length; i++) {
+      const x = data[i];
+      if (x - x !== 0) throw new OTError('nan', `${name}[${i}] is ${String(x)}; every entry must be a finite number.`);
+    }
+    return;
+  }
   for (let i = 0; i < data.length; i++) {
     const x = data[i];
     if (typeof x !== 'number' || !Number.isFinite(x)) {
