@@ -158,6 +158,10 @@ it('library in a module Web Worker (emd on wasm, sinkhorn on webgpu and wasm, sl
   close(got.sinkhornWasm.cost, s.cost, EXACT_TOL, 'sinkhorn wasm ⟨P, C⟩');
   close(got.sinkhornWasm.regCost, s.regCost, EXACT_TOL, 'sinkhorn wasm regularized cost');
   assert.is(got.sinkhornWasm.iterations, s.iterations, 'sinkhorn wasm iterations');
+  // the page is cross-origin isolated (examples/web/serve.ts), so a worker may block: two threads run
+  assert.ok(got.sinkhornThreads.isolated, 'the test page is cross-origin isolated');
+  assert.is(got.sinkhornThreads.threads, 2, 'sinkhorn with threads: 2 ran on two threads (helper module worker)');
+  close(got.sinkhornThreads.cost, s.cost, EXACT_TOL, 'sinkhorn wasm on two threads ⟨P, C⟩');
 
   close(got.sliced.value, sl.value, EXACT_TOL, `slicedWasserstein (${got.sliced.backend} vs ${sl.backend})`);
 

@@ -140,6 +140,7 @@ const REQUIRED = [
   'dist/bindings/worker-node.js',
   'dist/bindings/worker-browser.js',
   'dist/bindings/wasm-helper-node.js',
+  'dist/bindings/wasm-helper-browser.js',
   'dist/ts/index.js',
   'dist/ts/index.d.ts',
   'dist/gpu/entropic.js',

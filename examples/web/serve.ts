@@ -130,6 +130,9 @@ async function handle(root: string, req: IncomingMessage, res: ServerResponse, v
     'content-type': MIME[ext] ?? 'application/octet-stream',
     'content-length': Buffer.byteLength(body),
     'cache-control': 'no-store',
+    // cross-origin isolation: shared memory for the wasm engine's helper threads (README: In the browser)
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-embedder-policy': 'require-corp',
   });
   res.end(req.method === 'HEAD' ? undefined : body);
 }

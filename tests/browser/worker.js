@@ -26,6 +26,9 @@ async function run(p) {
   const t1 = performance.now();
   const sw = await sinkhorn(a, b, M, wasmOpts);
   out.sinkhornWasm = { cost: sw.cost, regCost: sw.regCost, f: Array.from(sw.f), iterations: sw.iterations, converged: sw.converged, backend: sw.backend, method: sw.method, ms: performance.now() - t1 };
+  // the same solve on two threads: helper module workers sharing the engine's memory (cross-origin isolated page)
+  const st = await sinkhorn(a, b, M, { ...wasmOpts, threads: 2 });
+  out.sinkhornThreads = { cost: st.cost, threads: st.threads, isolated: self.crossOriginIsolated === true };
   const gpuReport = out.backends.find((r) => r.name === 'webgpu');
   if (gpuReport?.available) {
     const t2 = performance.now();
