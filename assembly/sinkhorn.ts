@@ -72,6 +72,10 @@ export const ENT_SLOTS: i32 = 40;
 const OP_FPASS = 0;
 const OP_REBUILD = 1;
 const OP_STATS = 2;
+// without a stored kernel (exact log-sum-exps): the f-update, partial column LSEs, the marginal error
+const OP_EXACT_F = 3;
+const OP_EXACT_COLS = 4;
+const OP_EXACT_ERR = 5;
 
 // Runs `op` on every thread's rows (this thread takes share 0 through entRows) and returns when all are done:
 // provided by ts/backends/wasm-threads.ts for the shared-memory build, absent from the single-thread one.
@@ -322,10 +326,18 @@ function rowLse(i: i32): f64 {
 
 /** Exact LSE_i((f_i − C_ij)/ε) for every column, into `out` (row-major passes: max, then Σ exp). */
 function allColLse(out: usize): void {
+  colLseRows(0, n, pW2, out);
+  for (let j = 0; j < m; j++) {
+    const M = ld(pW2, j);
+    st(out, j, M == NEG_INF ? NEG_INF : M + Math.log(ld(out, j)));
+  }
+}
+
+/** Over rows [r0, r1): mx_j = max_i (f_i − C_ij)/ε and s_j = Σ_i e^{(f_i − C_ij)/ε − mx_j} (two row-major passes). */
+function colLseRows(r0: i32, r1: i32, mx: usize, s: usize): void {
   const ev = f64x2.splat(eps);
-  const mx = pW2;
   for (let j = 0; j < m; j++) st(mx, j, NEG_INF);
-  for (let i = 0; i < n; i++) {
+  for (let i = r0; i < r1; i++) {
     const fi = ld(pF, i);
     if (fi == NEG_INF) continue;
     const c = costRow(i, pW1);
@@ -337,8 +349,8 @@ function allColLse(out: usize): void {
     }
     if (j < m) st(mx, j, Math.max(ld(mx, j), (fi - ld(c, j)) / eps));
   }
-  for (let j = 0; j < m; j++) st(out, j, 0);
-  for (let i = 0; i < n; i++) {
+  for (let j = 0; j < m; j++) st(s, j, 0);
+  for (let i = r0; i < r1; i++) {
     const fi = ld(pF, i);
     if (fi == NEG_INF) continue;
     const c = costRow(i, pW1);
@@ -346,13 +358,32 @@ function allColLse(out: usize): void {
     let j = 0;
     for (; j + 2 <= m; j += 2) {
       const x = f64x2.div(f64x2.sub(fv, v128.load(at(c, j))), ev);
-      v128.store(at(out, j), f64x2.add(v128.load(at(out, j)), expF64x2(f64x2.sub(x, v128.load(at(mx, j))))));
+      v128.store(at(s, j), f64x2.add(v128.load(at(s, j)), expF64x2(f64x2.sub(x, v128.load(at(mx, j))))));
     }
-    if (j < m) st(out, j, ld(out, j) + expF64((fi - ld(c, j)) / eps - ld(mx, j)));
+    if (j < m) st(s, j, ld(s, j) + expF64((fi - ld(c, j)) / eps - ld(mx, j)));
   }
+}
+
+/**
+ * The column LSEs from every share's (mx, s) (colLseRows): share 0's are W2 and `out`, a helper's its
+ * scratch W2 and partial buffer. LSE = M + log Σ_t s_t e^{mx_t − M} with M = max_t mx_t.
+ */
+function mergeColLse(out: usize): void {
+  const threads = <i32>slot(S_THREADS);
+  const w = <usize>max(n, m) << 3;
   for (let j = 0; j < m; j++) {
-    const M = ld(mx, j);
-    st(out, j, M == NEG_INF ? NEG_INF : M + Math.log(ld(out, j)));
+    let M = ld(pW2, j);
+    for (let t = 1; t < threads; t++) M = Math.max(M, ld(slotPtr(S_SCRATCH) + <usize>(t - 1) * 2 * w + w, j));
+    if (M == NEG_INF) {
+      st(out, j, NEG_INF);
+      continue;
+    }
+    let S = ld(out, j) * expF64(ld(pW2, j) - M);
+    for (let t = 1; t < threads; t++) {
+      const mt = ld(slotPtr(S_SCRATCH) + <usize>(t - 1) * 2 * w + w, j);
+      S += ld(slotPtr(S_PARTIALS) + ((<usize>(t - 1) * <usize>m) << 3), j) * expF64(mt - M);
+    }
+    st(out, j, M + Math.log(S));
   }
 }
 
@@ -545,8 +576,8 @@ function rowStart(t: i32, threads: i32): i32 {
 }
 
 /**
- * One thread's share of a row operation: OP_FPASS (arg = fOut, flag = measure), OP_REBUILD, or OP_STATS
- * (arg = row sums, flag = plan rows from the kernel).
+ * One thread's share of a row operation: OP_FPASS (arg = fOut, flag = measure), OP_REBUILD, OP_STATS
+ * (arg = row sums, flag = plan rows from the kernel), or the exact path's OP_EXACT_F / _COLS / _ERR.
  * Share 0 runs on the calling thread, inside parallelRows; shares ≥ 1 run in helper instances on the same
  * memory, each with its own scratch, partial column sums and result block.
  */
@@ -567,6 +598,18 @@ export function entRows(op: i32, ctx: usize, t: i32, arg: usize, flag: i32): voi
     return;
   }
   const res = slotPtr(S_RESULTS) + (<usize>t << 5);
+  if (op == OP_EXACT_F) {
+    exactRows(r0, r1);
+    return;
+  }
+  if (op == OP_EXACT_COLS) {
+    colLseRows(r0, r1, pW2, T);
+    return;
+  }
+  if (op == OP_EXACT_ERR) {
+    st(res, 1, exactErrorRows(r0, r1));
+    return;
+  }
   if (op == OP_STATS) {
     kernelRows = flag != 0; // planSetup ran on the calling thread
     st(res, 1, statsRows(r0, r1, arg, t == 0 ? slotPtr(S_STATS_COLS) : T));
@@ -637,15 +680,33 @@ function iterateKernel(): void {
 
 /** One exact log-domain iteration (no stored kernel). */
 function iterateExact(): void {
-  for (let i = 0; i < n; i++) {
-    const la = ld(pLogA, i);
-    st(pF, i, la == NEG_INF ? NEG_INF : tauA * eps * (la - rowLse(i)));
+  if (threaded()) {
+    parallelRows(OP_EXACT_F, ctxPtr, 0, 0);
+    parallelRows(OP_EXACT_COLS, ctxPtr, 0, 0);
+    mergeColLse(pT);
+  } else {
+    exactRows(0, n);
+    allColLse(pT);
   }
-  allColLse(pT);
   for (let j = 0; j < m; j++) {
     const lb = ld(pLogB, j);
     st(pG, j, lb == NEG_INF ? NEG_INF : tauB * eps * (lb - ld(pT, j)));
   }
+}
+
+/** The exact f-update of rows [r0, r1). */
+function exactRows(r0: i32, r1: i32): void {
+  for (let i = r0; i < r1; i++) {
+    const la = ld(pLogA, i);
+    st(pF, i, la == NEG_INF ? NEG_INF : tauA * eps * (la - rowLse(i)));
+  }
+}
+
+/** Σ_{i ∈ [r0, r1)} |(P·1)_i − a_i| by exact row sums. */
+function exactErrorRows(r0: i32, r1: i32): f64 {
+  let err: f64 = 0;
+  for (let i = r0; i < r1; i++) err += Math.abs(planRow(i, pW2) - ld(pA, i));
+  return err;
 }
 
 /** Runs `count` iterations (f-update then g-update). */
@@ -732,7 +793,9 @@ export function entMarginalError(ctx: usize): f64 {
   bind(ctx);
   let err: f64 = 0;
   if (pK == 0) {
-    for (let i = 0; i < n; i++) err += Math.abs(planRow(i, pW2) - ld(pA, i));
+    if (!threaded()) return exactErrorRows(0, n);
+    parallelRows(OP_EXACT_ERR, ctxPtr, 0, 0);
+    for (let t = 0; t < <i32>slot(S_THREADS); t++) err += ld(slotPtr(S_RESULTS), t * 4 + 1);
     return err;
   }
   setSlot(S_PENDING, 0);

@@ -94,7 +94,7 @@ async function runBoth(
   p: EngineProblem,
   stages: [number, number][],
   check = 10,
-  opts: { threads?: number } = {},
+  opts: { threads?: number; storeKernel?: boolean } = {},
 ): Promise<[JsEntropicEngine, WasmEntropicEngine]> {
   const js = new JsEntropicEngine(p);
   const wa = await WasmEntropicEngine.create(p, { threads: 1, ...opts });
@@ -125,7 +125,7 @@ test('wasm engine = js engine: both methods, dense and points, balanced and unba
         }
 });
 
-test('threaded passes (2 and 3 threads, shares of 0 to many rows; any core count) = js: methods, τ, zero weights, tiny reg, ε-scaling', async () => {
+test('threaded passes (2 and 3 threads, shares of 0 to many rows; any core count) = js: methods, τ, zero weights, tiny reg, ε-scaling, no stored kernel', async () => {
   const why = wasmThreadsUnavailableReason();
   if (why) {
     console.log(`  skipped: wasm threads unavailable here (${why})`);
@@ -153,6 +153,14 @@ test('threaded passes (2 and 3 threads, shares of 0 to many rows; any core count
     const [js2, wa2] = await runBoth(q, [[1, 10], [0.25, 10], [0.05, 10], [0.005, 40]], 7, { threads });
     await compare(`${threads} threads annealed`, js2, wa2, 1e-9);
     wa2.dispose();
+    // no stored kernel: exact row LSEs by share, column LSEs merged from each share's (max, Σ exp)
+    for (const kind of ['dense', 'points'] as const) {
+      const e = problem(rng, { n: 27, m: 22, kind, method: 'log', tau: 0.9, shift: 1, zeros: true });
+      const [js3, wa3] = await runBoth(e, [[0.3, 5], [0.02, 15]], 5, { threads, storeKernel: false });
+      await compare(`${threads} threads, no kernel, ${kind}`, js3, wa3, 1e-9);
+      assert.is(wa3.counters().rebuilds, 0, 'no kernel was built');
+      wa3.dispose();
+    }
   }
 });
 

@@ -63,16 +63,14 @@ export class WasmEntropicEngine implements EntropicEngine {
   /**
    * `storeKernel: false` (log method only) runs exact log-sum-exps on the fly instead of storing n × m
    * (what point clouds beyond the default memory budget get; exposed for tests).
-   * `threads`: how many threads share the passes over a stored kernel ('auto': all there are, from
+   * `threads`: how many threads share each pass over the n × m entries ('auto': all there are, from
    * THREADS_FROM entries; 1: this thread only), through ts/backends/wasm-threads.ts.
    */
   static async create(p: EngineProblem, opts: { storeKernel?: boolean; threads?: number | 'auto' } = {}): Promise<WasmEntropicEngine> {
     const { n, m } = p.cost;
     const want = opts.threads ?? 'auto';
-    // threads share passes over a stored kernel only (the exact on-the-fly path stays on this thread)
-    const kernelPasses = p.method === 'scaling' || opts.storeKernel !== false;
     // a hint: where threads cannot run (a browser's main thread, a failed start) the engine uses one
-    let threads = !kernelPasses || wasmThreadsUnavailableReason() ? 1 : want === 'auto' ? (n * m >= THREADS_FROM ? wasmThreadCount() : 1) : want;
+    let threads = wasmThreadsUnavailableReason() ? 1 : want === 'auto' ? (n * m >= THREADS_FROM ? wasmThreadCount() : 1) : want;
     let k: WasmKernels | undefined;
     if (threads > 1) {
       const rt = await wasmThreads(threads).catch(() => undefined);
