@@ -3,7 +3,7 @@
 // and unbalanced, with zero weights, at tiny reg (log) and across setEps; plus the SIMD exp.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Rng, costMatrix, pointCloud, sinkhorn, sinkhornUnbalanced } from 'kantorovich';
+import { Rng, costMatrix, dispose, pointCloud, sinkhorn, sinkhornUnbalanced } from 'kantorovich';
 import { JsEntropicEngine } from '../ts/backends/js/entropic.js';
 import { WasmEntropicEngine } from '../ts/backends/wasm-entropic.js';
 import { wasmKernels } from '../ts/backends/wasm.js';
@@ -182,6 +182,8 @@ test("public API: threads 'auto' from 2^18 entries, 1, 2: the same result, and t
     assert.is(r.threads, why ? 1 : threads === 'auto' ? wasmThreadCount() : 2, `threads ${threads}`);
     assert.is(r.iterations, one.iterations);
     assert.ok(Math.abs(r.cost - one.cost) <= 1e-12 * one.cost && relErr(r.f, one.f) < 1e-10 && relErr(r.g, one.g) < 1e-10, `threads ${threads}: cost ${r.cost} vs ${one.cost}`);
+    // dispose() stops the helpers; the next threaded solve starts new ones
+    await dispose();
   }
 });
 

@@ -73,6 +73,16 @@ function canBlock(): boolean {
   }
 }
 
+/**
+ * Stops this thread's helper threads (dispose() calls it); the next threaded solve starts new ones. A solve
+ * still running on them rejects with 'aborted'.
+ */
+export async function closeWasmThreads(): Promise<void> {
+  const rt = await runtime?.catch(() => undefined);
+  runtime = undefined;
+  rt?.close('wasm threads: closed by dispose().', 'aborted');
+}
+
 /** The runtime, with at least min(threads, MAX_THREADS) threads; rejects with 'backend-unavailable'. */
 export async function wasmThreads(threads: number): Promise<ThreadedRuntime> {
   const why = wasmThreadsUnavailableReason();
@@ -97,6 +107,7 @@ class ThreadedRuntime {
   private readonly helpers: { ctrl: Int32Array; thread: HelperThread }[] = [];
   private growing: Promise<void> = Promise.resolve();
   private broken: string | undefined;
+  private brokenCode: 'worker-crashed' | 'aborted' = 'worker-crashed';
 
   private constructor(
     private readonly module: WebAssembly.Module,
@@ -150,7 +161,7 @@ class ThreadedRuntime {
 
   /** The `parallelRows` import: helpers 1 … S_THREADS − 1 get their shares, this thread runs share 0, then joins. */
   private parallelRows(op: number, ctx: number, arg: number, flag: number): void {
-    if (this.broken) throw new OTError('worker-crashed', this.broken);
+    if (this.broken) throw new OTError(this.brokenCode, this.broken);
     const shares = new Float64Array(this.memory.buffer, ctx + THREADS_SLOT_BYTES, 1)[0];
     const used = this.helpers.slice(0, shares - 1);
     used.forEach(({ ctrl }, i) => {
@@ -182,9 +193,10 @@ class ThreadedRuntime {
   }
 
   /** Stops the helpers; the next wasmThreads() starts a fresh runtime. */
-  close(reason = 'wasm threads: closed.'): void {
+  close(reason = 'wasm threads: closed.', code: 'worker-crashed' | 'aborted' = 'worker-crashed'): void {
     if (this.broken) return;
     this.broken = reason;
+    this.brokenCode = code;
     for (const { ctrl, thread } of this.helpers) {
       ctrl[HELPER.op] = HELPER.exit;
       Atomics.add(ctrl, HELPER.seq, 1);

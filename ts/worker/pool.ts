@@ -5,6 +5,7 @@ import * as Comlink from 'comlink';
 import { OTError } from '../errors.js';
 import { type SolverName, type WorkerApi, decode, encodeArgs, installErrorTransfer } from './protocol.js';
 import { wasmModule } from '../backends/wasm.js';
+import { closeWasmThreads } from '../backends/wasm-threads.js';
 
 /** One spawned worker as the platform glue hands it over. */
 export interface WorkerHandle {
@@ -291,7 +292,8 @@ async function close(w: PoolWorker): Promise<void> {
 
 /**
  * End every worker: pending and queued calls reject with 'aborted', each worker is asked to stop (its
- * solve aborted, its GPU device destroyed) and then terminated. The pool starts again on the next call.
+ * solve aborted, its GPU device destroyed) and then terminated; so are this thread's wasm helper threads.
+ * Both start again on the next call that needs them.
  * In Node the process can exit by itself afterwards.
  */
 export async function dispose(): Promise<void> {
@@ -306,7 +308,7 @@ export async function dispose(): Promise<void> {
       settle(job, () => job.reject(new OTError('aborted', `${job.solver} was aborted: dispose() ended the worker pool.`)));
     }
   }
-  await Promise.all(all.map((w) => (w.state === 'dead' ? undefined : close(w))));
+  await Promise.all([...all.map((w) => (w.state === 'dead' ? undefined : close(w))), closeWasmThreads()]);
 }
 
 /** Test and diagnostics hooks (not a stable API). */
