@@ -16,7 +16,7 @@ import { cpus, endianness } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Rng, randomDirections, emd, pointCloud, wasserstein1d, slicedWasserstein, sinkhorn } from 'kantorovich';
+import { Rng, randomDirections, emd, pointCloud, wasserstein1d, slicedWasserstein, sinkhorn, barycenter, convolutionalBarycenter } from 'kantorovich';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TMP = join(ROOT, '.bench-tmp');
@@ -52,6 +52,8 @@ function parseArgs(argv: string[]): Options {
     sinkhorn: 'sinkhorn',
     'sinkhorn-scaling': 'sinkhorn',
     'sinkhorn-log': 'sinkhorn',
+    barycenter: 'barycenter',
+    convolutional: 'convolutional',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -65,13 +67,13 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--only') {
       for (const name of value().split(',')) {
         const k = alias[name.trim()];
-        if (!k) throw new Error(`--only: unknown problem '${name}' (emd, wasserstein1d|w1d, sliced, sinkhorn)`);
+        if (!k) throw new Error(`--only: unknown problem '${name}' (emd, wasserstein1d|w1d, sliced, sinkhorn, barycenter, convolutional)`);
         o.only.add(k);
       }
     } else if (a === '--sizes') o.sizes = value().split(',').map((s) => parseInt(s, 10));
     else if (a === '--reps') o.reps = parseInt(value(), 10);
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node dist/bench/run.js [--quick] [--only emd,wasserstein1d,sliced,sinkhorn] [--sizes 500,1000] [--reps N] [--no-pot]');
+      console.log('usage: node dist/bench/run.js [--quick] [--only emd,wasserstein1d,sliced,sinkhorn,barycenter,convolutional] [--sizes 500,1000] [--reps N] [--no-pot]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -96,7 +98,7 @@ interface Variant {
 
 interface Problem {
   id: string;
-  kind: 'emd' | 'wasserstein1d' | 'sliced' | 'sinkhorn';
+  kind: 'emd' | 'wasserstein1d' | 'sliced' | 'sinkhorn' | 'barycenter' | 'convolutional';
   target: number;
   reps: number;
   arrays: Record<string, Arr>;
@@ -267,6 +269,88 @@ function sinkhornProblem(n: number, method: 'scaling' | 'log', reps: number): Pr
   };
 }
 
+/** k Gaussian bumps (rows of a k × n matrix, each summing to 1) on the grid x, plus a floor that keeps every bin > 0. */
+function bumps(x: Float64Array, centres: number[], sd: number): Float64Array {
+  const n = x.length;
+  const A = new Float64Array(centres.length * n);
+  centres.forEach((c, t) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += A[t * n + i] = Math.exp(-(((x[i] - c) / sd) ** 2) / 2) + 1e-6;
+    for (let i = 0; i < n; i++) A[t * n + i] /= s;
+  });
+  return A;
+}
+
+/**
+ * Fixed-support entropic barycenter (iterative Bregman projections), exactly `iterations` iterations, uniform
+ * weights (POT 0.8.2's method 'sinkhorn' is wrong with non-uniform ones: tests/fixtures/pot/generate_entropic.py).
+ * Compared value: the barycenter's second moment Σ_i p_i x_i².
+ */
+function barycenterProblem(n: number, k: number, method: 'scaling' | 'log', reps: number): Problem {
+  const x = Float64Array.from({ length: n }, (_, i) => i / (n - 1));
+  const A = bumps(x, Array.from({ length: k }, (_, t) => 0.2 + (0.6 * t) / Math.max(1, k - 1)), 0.05);
+  const M = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[i * n + j] = (x[i] - x[j]) ** 2;
+  const reg = 0.01;
+  const iterations = 200;
+  return {
+    id: `barycenter-${method}-${n}-${k}`,
+    kind: 'barycenter',
+    target: 1,
+    reps,
+    arrays: { A: { data: A, shape: [k, n] }, M: { data: M, shape: [n, n] }, x: { data: x, shape: [n] } },
+    params: { n, k, reg, iterations, log: method === 'log' ? 1 : 0 },
+    variants: () => [
+      {
+        label: `barycenter ${method} n=${n} k=${k} (${iterations} it)`,
+        potTime: 'solver',
+        run: async () => {
+          const r = await barycenter({ data: A, rows: k, cols: n }, { data: M, rows: n, cols: n }, { reg, method, maxIter: iterations, tol: 0, ...IN_PROCESS });
+          let m2 = 0;
+          for (let i = 0; i < n; i++) m2 += r.barycenter[i] * x[i] ** 2;
+          return { cost: m2, backend: r.backend };
+        },
+      },
+    ],
+  };
+}
+
+/** Convolutional barycenter of k images on an h × w grid of the unit square; value Σ p·(r² + c²) in pixel coordinates. */
+function convolutionalProblem(h: number, w: number, reps: number): Problem {
+  const rows = Float64Array.from({ length: h }, (_, i) => i / (h - 1));
+  const cols = Float64Array.from({ length: w }, (_, i) => i / (w - 1));
+  const centres = [[0.25, 0.3], [0.7, 0.65]];
+  const k = centres.length;
+  const A = new Float64Array(k * h * w);
+  centres.forEach(([cr, cc], t) => {
+    let s = 0;
+    for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) s += A[t * h * w + r * w + c] = Math.exp(-((rows[r] - cr) ** 2 + (cols[c] - cc) ** 2) / (2 * 0.08 ** 2)) + 1e-6;
+    for (let q = 0; q < h * w; q++) A[t * h * w + q] /= s;
+  });
+  const reg = 0.004;
+  const iterations = 100;
+  return {
+    id: `convolutional-${h}x${w}`,
+    kind: 'convolutional',
+    target: 1,
+    reps,
+    arrays: { A: { data: A, shape: [k, h, w] } },
+    params: { h, w, k, reg, iterations },
+    variants: () => [
+      {
+        label: `convolutional barycenter ${h}×${w} k=${k} (${iterations} it)`,
+        potTime: 'solver',
+        run: async () => {
+          const r = await convolutionalBarycenter({ data: A, rows: k, cols: h * w }, { height: h, width: w, reg, method: 'scaling', maxIter: iterations, tol: 0, ...IN_PROCESS });
+          let v = 0;
+          for (let q = 0; q < h * w; q++) v += r.barycenter[q] * (rows[Math.floor(q / w)] ** 2 + cols[q % w] ** 2);
+          return { cost: v, backend: r.backend };
+        },
+      },
+    ],
+  };
+}
+
 function problems(o: Options): Problem[] {
   const want = (k: string) => o.only.size === 0 || o.only.has(k);
   const out: Problem[] = [];
@@ -285,6 +369,8 @@ function problems(o: Options): Problem[] {
       for (const n of sizes) out.push(sinkhornProblem(n, method, o.reps ?? (o.quick ? 2 : n >= 4000 ? 3 : 5)));
     }
   }
+  if (want('barycenter')) for (const method of ['scaling', 'log'] as const) out.push(barycenterProblem(400, 3, method, o.reps ?? (o.quick ? 3 : 9)));
+  if (want('convolutional')) out.push(convolutionalProblem(64, 64, o.reps ?? (o.quick ? 3 : 9)));
   return out;
 }
 
