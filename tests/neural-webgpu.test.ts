@@ -1,0 +1,372 @@
+// The webgpu tensor engine (gpu/tensor.ts, f32) against the js engine (ts/neural/js-engine.ts, f64), through the one
+// autodiff of ts/neural/tensor.ts: every op forward and backward on random inputs (broadcasting included), second
+// order (Hessian-vector products of an ICNN, ∇ₓ of an MLP differentiated w.r.t. its weights), finite differences
+// computed on the GPU, Adam, ICNN projection, scoped disposal, and the errors. Runs on whatever adapter this machine
+// has (lavapipe in CI); without one the file skips with a reason line, unless KANTOROVICH_REQUIRE_WEBGPU=1, where it
+// fails.
+//
+// Tolerances. Both engines get the same f64 inputs (the GPU rounds them to f32, relative 6e-8) and run the same
+// graph, so the gap is f32 rounding: ~1e-7 relative per op, times the depth of the graph and the length of sums
+// (up to 1e5 terms here, tree-summed). Values are compared entry by entry as |gpu − js| ≤ REL · max|js| (helpers'
+// closeArrays). Observed worst over this file on lavapipe (KANTOROVICH_TEST_VERBOSE=1 prints them): op values
+// 4.4e-6, op gradients 8.5e-7, second-order graphs 2.5e-7, Adam 9e-8, the 3-step projected ICNN trajectory 3.8e-5; REL = 1e-4 and REL2 = 5e-4 (for the deeper
+// graphs and the 3-step ICNN trajectory) leave 20× or more. Finite differences on the GPU use h = 1e-2:
+// truncation h²·|f'''| ~ 1e-4 plus f32 cancellation ε·|f|/h ~ 1e-5 predicted, 9e-6 observed (scaled error
+// |a − b| / (1 + |b|)), checked at FD_TOL = 1e-3.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { OTError, backends } from 'kantorovich';
+import { Rng } from '../ts/rng.js';
+import * as T from '../ts/neural/tensor.js';
+import { Tensor } from '../ts/neural/tensor.js';
+import type { TensorEngine } from '../ts/neural/engine.js';
+import { jsTensorEngine } from '../ts/neural/js-engine.js';
+import { tensorEngine } from '../ts/neural/engines.js';
+import { ICNN, MLP } from '../ts/neural/models.js';
+import { Adam } from '../ts/neural/optim.js';
+import { maxScaledError, numericGradAsync } from '../ts/neural/gradcheck.js';
+import type { WebGpuTensorEngine } from '../gpu/tensor.js';
+import { closeArrays, expectOTError } from './helpers.js';
+
+const REL = 1e-4;
+const REL2 = 5e-4;
+const FD_TOL = 1e-3;
+
+const report = (await backends()).find((b) => b.name === 'webgpu')!;
+const it = report.available ? test : test.skip;
+if (!report.available) {
+  if (process.env.KANTOROVICH_REQUIRE_WEBGPU === '1') {
+    test('webgpu is available (KANTOROVICH_REQUIRE_WEBGPU=1)', () => {
+      assert.unreachable(`webgpu is unavailable: ${report.reason}`);
+    });
+  } else {
+    console.log(`neural-webgpu.test: SKIPPED, webgpu unavailable (${report.reason}); set KANTOROVICH_REQUIRE_WEBGPU=1 to fail instead.`);
+  }
+}
+
+const js = jsTensorEngine as TensorEngine;
+const gpu = report.available ? ((await tensorEngine('webgpu')) as WebGpuTensorEngine) : undefined;
+/** Validation errors the device reported (a broken kernel shows up here, not as an exception). */
+const gpuErrors: string[] = [];
+gpu?.device.addEventListener('uncapturederror', (e) => gpuErrors.push((e as GPUUncapturedErrorEvent).error.message));
+test.after.each(() => {
+  assert.equal(gpuErrors.splice(0), [], 'the device reported no validation errors');
+});
+
+// ---- helpers ------------------------------------------------------------------------------------------------
+
+/** Worst observed max|gpu − js| / max|js| per kind, printed with KANTOROVICH_TEST_VERBOSE=1 (to re-derive REL, REL2). */
+const worst = new Map<string, number>();
+test.after(() => {
+  if (process.env.KANTOROVICH_TEST_VERBOSE === '1') console.log('neural-webgpu worst relative errors:', Object.fromEntries(worst));
+});
+
+/** closeArrays(got, ref, rel, what), noting the error under `kind`. */
+function close(got: ArrayLike<number>, ref: ArrayLike<number>, rel: number, what: string, kind: string): void {
+  let d = 0;
+  let m = 0;
+  for (let i = 0; i < ref.length; i++) {
+    d = Math.max(d, Math.abs(got[i] - ref[i]));
+    m = Math.max(m, Math.abs(ref[i]));
+  }
+  worst.set(kind, Math.max(worst.get(kind) ?? 0, m > 0 ? d / m : d));
+  closeArrays(got, ref, rel, what);
+}
+
+interface Input {
+  data: Float64Array;
+  shape: number[];
+}
+
+function randData(rng: Rng, shape: number[], lo = -1, hi = 1, awayFromZero = 0): Input {
+  let n = 1;
+  for (const d of shape) n *= d;
+  const data = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let v = lo + (hi - lo) * rng.uniform();
+    if (awayFromZero > 0 && Math.abs(v) < awayFromZero) v += v < 0 ? -awayFromZero : awayFromZero;
+    data[i] = v;
+  }
+  return { data, shape };
+}
+
+function on(E: TensorEngine, x: Input, requiresGrad = true): Tensor {
+  const t = T.tensor(x.data, x.shape, E);
+  return requiresGrad ? t.requireGrad() : t;
+}
+
+/**
+ * Runs f on both engines from the same inputs, and the gradient of Σ f(xs) ⊙ R (R random, fixed) w.r.t. every
+ * input; compares values and gradients of the webgpu run against the js run.
+ */
+async function compareOp(what: string, rng: Rng, inputs: Input[], f: (xs: Tensor[]) => Tensor, rel = REL): Promise<void> {
+  const xsJ = inputs.map((x) => on(js, x));
+  const yJ = f(xsJ);
+  const R = randData(rng, yJ.shape);
+  const gJ = T.grad(T.sum(T.mul(yJ, on(js, R, false))), xsJ, { allowUnused: true });
+  const xsG = inputs.map((x) => on(gpu!, x));
+  const yG = f(xsG);
+  assert.equal(yG.shape, yJ.shape, `${what}: shape`);
+  const gG = T.grad(T.sum(T.mul(yG, on(gpu!, R, false))), xsG, { allowUnused: true });
+  close(await yG.read(), yJ.data, rel, `${what}: value`, 'op values');
+  for (let k = 0; k < inputs.length; k++) close(await gG[k].read(), gJ[k].data, rel, `${what}: gradient ${k}`, 'op gradients');
+}
+
+function randShape(rng: Rng, rank: number, max = 5): number[] {
+  return Array.from({ length: rank }, () => 1 + Math.floor(rng.uniform() * max));
+}
+
+/** A random shape that broadcasts with s: some dims set to 1, some leading dims dropped. */
+function broadcastPartner(rng: Rng, s: number[]): number[] {
+  const drop = Math.floor(rng.uniform() * (s.length + 1));
+  return s.slice(drop).map((d) => (rng.uniform() < 0.4 ? 1 : d));
+}
+
+// ---- ops, first order ---------------------------------------------------------------------------------------
+
+it('binary ops with broadcasting: webgpu values and gradients equal the js engine (random shapes)', async () => {
+  const rng = new Rng(11);
+  const ops: [string, (a: Tensor, b: Tensor) => Tensor][] = [
+    ['add', T.add],
+    ['sub', T.sub],
+    ['mul', T.mul],
+    ['div', T.div],
+  ];
+  for (const [name, op] of ops) {
+    for (let trial = 0; trial < 8; trial++) {
+      const sa = randShape(rng, 1 + Math.floor(rng.uniform() * 4));
+      const sb = broadcastPartner(rng, sa);
+      const [s1, s2] = trial % 2 === 0 ? [sa, sb] : [sb, sa];
+      const a = randData(rng, s1);
+      const b = name === 'div' ? randData(rng, s2, 0.5, 2) : randData(rng, s2);
+      await compareOp(`${name} [${s1}]·[${s2}]`, rng, [a, b], ([x, y]) => op(x, y));
+    }
+  }
+  // a number operand, on the tensor's engine
+  await compareOp('1 − x', rng, [randData(rng, [3, 4])], ([x]) => T.sub(1, x));
+});
+
+it('unary ops: webgpu values and gradients equal the js engine', async () => {
+  const rng = new Rng(12);
+  const ops: [string, (x: Tensor) => Tensor, number, number, number][] = [
+    ['neg', T.neg, -2, 2, 0],
+    ['scale', (x) => T.scale(x, -1.7), -2, 2, 0],
+    ['square', T.square, -2, 2, 0],
+    ['sqrt', T.sqrt, 0.2, 3, 0],
+    ['exp', T.exp, -3, 3, 0],
+    ['log', T.log, 0.2, 3, 0],
+    ['relu', T.relu, -2, 2, 0.05],
+    ['leakyRelu', (x) => T.leakyRelu(x, 0.2), -2, 2, 0.05],
+    ['sigmoid', T.sigmoid, -8, 8, 0],
+    ['softplus', T.softplus, -8, 8, 0],
+    ['tanh', T.tanh, -4, 4, 0],
+  ];
+  for (const [name, op, lo, hi, away] of ops) {
+    for (const shape of [[7], [3, 5], [2, 3, 4]]) {
+      await compareOp(`${name} [${shape}]`, rng, [randData(rng, shape, lo, hi, away)], ([x]) => op(x));
+    }
+  }
+  // far tails: the stable forms must not overflow in f32 (e^{90} does)
+  await compareOp('softplus/sigmoid/tanh tails', rng, [{ data: Float64Array.of(-90, -30, 30, 90), shape: [4] }], ([x]) =>
+    T.add(T.add(T.softplus(x), T.sigmoid(x)), T.tanh(x)),
+  );
+});
+
+it('reductions, sumTo and broadcastTo: webgpu equals js, small and large (workgroup tree) reductions', async () => {
+  const rng = new Rng(13);
+  for (let trial = 0; trial < 10; trial++) {
+    const s = randShape(rng, 1 + Math.floor(rng.uniform() * 3));
+    const axis = Math.floor(rng.uniform() * s.length);
+    const keep = trial % 2 === 0;
+    await compareOp(`sum axis ${axis} of [${s}]`, rng, [randData(rng, s)], ([x]) => T.sum(x, axis, keep));
+    await compareOp(`mean axis ${axis} of [${s}]`, rng, [randData(rng, s)], ([x]) => T.mean(x, axis, keep));
+    await compareOp(`sum of [${s}]`, rng, [randData(rng, s)], ([x]) => T.sum(x));
+    const p = broadcastPartner(rng, s);
+    await compareOp(`sumTo [${s}] → [${p}]`, rng, [randData(rng, s)], ([x]) => T.sumTo(x, p));
+    await compareOp(`broadcastTo [${p}] → [${s}]`, rng, [randData(rng, p)], ([x]) => T.broadcastTo(x, s));
+  }
+  // long sums take the one-workgroup-per-output path (R ≥ 256)
+  await compareOp('mean of [1e5]', rng, [randData(rng, [100000])], ([x]) => T.mean(x));
+  await compareOp('sum axis 0 of [3000, 3]', rng, [randData(rng, [3000, 3])], ([x]) => T.sum(x, 0));
+  await compareOp('sum axis 1 of [4, 700]', rng, [randData(rng, [4, 700])], ([x]) => T.sum(x, 1, true));
+  await compareOp('sumTo [40, 30, 20] → [30, 1]', rng, [randData(rng, [40, 30, 20])], ([x]) => T.sumTo(x, [30, 1]));
+});
+
+it('matmul (tiled), linear, transpose, reshape, concat, sliceLast: webgpu equals js', async () => {
+  const rng = new Rng(14);
+  for (const [m, k, n] of [
+    [1, 1, 1],
+    [5, 3, 2],
+    [16, 16, 16],
+    [37, 53, 19],
+    [70, 2, 33],
+  ]) {
+    await compareOp(`matmul ${m}×${k}·${k}×${n}`, rng, [randData(rng, [m, k]), randData(rng, [k, n])], ([a, b]) => T.matmul(a, b));
+    await compareOp(`linear ${m}×${k}→${n}`, rng, [randData(rng, [m, k]), randData(rng, [k, n]), randData(rng, [n])], ([x, w, b]) => T.linear(x, w, b));
+  }
+  await compareOp('transpose', rng, [randData(rng, [7, 3])], ([x]) => T.transpose(x));
+  await compareOp('reshape', rng, [randData(rng, [4, 6])], ([x]) => T.mul(T.reshape(x, [2, 12]), T.reshape(x, [2, 12])));
+  await compareOp('concat', rng, [randData(rng, [5, 2]), randData(rng, [5, 1]), randData(rng, [5, 3])], (xs) => T.square(T.concat(xs)));
+  await compareOp('sliceLast', rng, [randData(rng, [2, 3, 6])], ([x]) => T.mul(T.sliceLast(x, 1, 4), T.sliceLast(x, 3, 6)));
+});
+
+// ---- second order ------------------------------------------------------------------------------------------
+
+it('Hessian-vector products of a softplus ICNN: webgpu equals js (double backward)', async () => {
+  const rng = new Rng(15);
+  const X = randData(rng, [6, 3]);
+  const V = randData(rng, [6, 3]);
+  const hvpOn = (E: TensorEngine) => {
+    const net = new ICNN(3, [8, 8], { activation: 'softplus', quadratic: 0.5, seed: 3, engine: E });
+    const x = on(E, X);
+    const g = T.grad(T.sum(net.forward(x)), [x], { createGraph: true })[0];
+    return { g, hv: T.grad(T.sum(T.mul(g, on(E, V, false))), [x])[0] };
+  };
+  const a = hvpOn(js);
+  const b = hvpOn(gpu!);
+  close(await b.g.read(), a.g.data, REL2, 'ICNN ∇ₓg', 'second order');
+  close(await b.hv.read(), a.hv.data, REL2, 'ICNN Hessian-vector product', 'second order');
+});
+
+it('∇ₓ of an MLP output, differentiated w.r.t. the weights: webgpu equals js', async () => {
+  const rng = new Rng(16);
+  const X = randData(rng, [9, 2]);
+  const Rr = randData(rng, [9, 2]);
+  for (const activation of ['softplus', 'tanh', 'leakyRelu'] as const) {
+    const mixed = (E: TensorEngine) => {
+      const net = new MLP([2, 12, 12, 1], { activation, seed: 5, engine: E });
+      const x = on(E, X);
+      const gx = T.grad(T.sum(net.forward(x)), [x], { createGraph: true })[0];
+      return T.grad(T.sum(T.mul(gx, on(E, Rr, false))), net.parameters(), { allowUnused: true });
+    };
+    const a = mixed(js);
+    const b = mixed(gpu!);
+    for (let k = 0; k < a.length; k++) close(await b[k].read(), a[k].data, REL2, `${activation} MLP: ∂⟨∇ₓf, r⟩/∂θ_${k}`, 'second order');
+  }
+});
+
+// ---- finite differences on the GPU ---------------------------------------------------------------------------
+
+it('finite differences computed on the GPU (f32, h = 1e-2) agree with webgpu autodiff: gradients and HVPs', async () => {
+  const rng = new Rng(17);
+  const net = new ICNN(2, [6, 6], { activation: 'softplus', quadratic: 1, seed: 7, engine: gpu });
+  const x = on(gpu!, randData(rng, [4, 2]));
+  const R = on(gpu!, randData(rng, [4, 1]), false);
+  const loss = () => T.sum(T.mul(net.forward(x), R));
+  // first order, w.r.t. the input and every parameter
+  for (const [name, p] of [['x', x], ...net.parameters().map((t, k) => [`θ${k}`, t] as const)] as [string, Tensor][]) {
+    const auto = await T.grad(loss(), [p])[0].read();
+    const fd = await numericGradAsync(loss, p, 1e-2);
+    const e = maxScaledError(auto, fd);
+    worst.set('finite differences', Math.max(worst.get('finite differences') ?? 0, e));
+    assert.ok(e <= FD_TOL, `∂L/∂${name}: scaled error ${e.toExponential(2)} > ${FD_TOL}`);
+  }
+  // second order: ∇ₓ⟨∇ₓg, v⟩ against differences of first-order gradients along v
+  const v = randData(rng, [4, 2]);
+  const g = T.grad(T.sum(net.forward(x)), [x], { createGraph: true })[0];
+  const hv = await T.grad(T.sum(T.mul(g, on(gpu!, v, false))), [x])[0].read();
+  const base = await x.read();
+  const gradAt = async (s: number) => {
+    x.assign(base.map((b, i) => b + s * v.data[i]));
+    return T.grad(T.sum(net.forward(x)), [x])[0].read();
+  };
+  const gp = await gradAt(1e-2);
+  const gm = await gradAt(-1e-2);
+  x.assign(base);
+  const fd = gp.map((p, i) => (p - gm[i]) / 2e-2);
+  const e = maxScaledError(hv, fd);
+  worst.set('finite differences', Math.max(worst.get('finite differences') ?? 0, e));
+  assert.ok(e <= FD_TOL, `HVP: scaled error ${e.toExponential(2)} > ${FD_TOL}`);
+});
+
+// ---- optimizer, projection, memory ---------------------------------------------------------------------------
+
+it('Adam on webgpu takes the same steps as on js (with weight decay), as a GPU kernel', async () => {
+  const rng = new Rng(18);
+  const P = randData(rng, [5, 4]);
+  const Gs = Array.from({ length: 5 }, () => randData(rng, [5, 4], -3, 3));
+  const run = async (E: TensorEngine) => {
+    const p = on(E, P);
+    const opt = new Adam([p], { lr: 0.05, beta1: 0.8, beta2: 0.95, weightDecay: 0.1 });
+    for (const G of Gs) opt.step([on(E, G, false)]);
+    return p.read();
+  };
+  close(await run(gpu!), await run(js), REL, 'parameters after 5 Adam steps', 'adam');
+});
+
+it('ICNN hidden weights stay non-negative after webgpu steps, and match the js trajectory', async () => {
+  const rng = new Rng(19);
+  const X = randData(rng, [32, 2]);
+  const R = randData(rng, [32, 1]);
+  const train = async (E: TensorEngine) => {
+    const net = new ICNN(2, [8, 8], { activation: 'softplus', seed: 2, engine: E });
+    const opt = new Adam(net.parameters(), { lr: 0.1 });
+    const x = on(E, X, false);
+    const r = on(E, R, false);
+    let clamped = 0;
+    for (let s = 0; s < 3; s++) {
+      // a loss of mixed sign per sample: Adam's first steps (±lr per entry) push some Wz below 0, others up
+      T.tidy(() => opt.step(T.grad(T.mean(T.mul(net.forward(x), r)), net.parameters())));
+      if (s === 0) for (const w of net.wz) clamped += (await w.read()).filter((v) => v < 0).length;
+      net.project();
+    }
+    return { wz: await Promise.all(net.wz.map((w) => w.read())), clamped };
+  };
+  const g = await train(gpu!);
+  const j = await train(js);
+  assert.ok(g.clamped > 0, 'the unprojected step made some hidden weights negative (the test can fail)');
+  for (const w of g.wz) assert.ok(w.every((v) => v >= 0), 'every hidden-to-hidden weight is >= 0 after project()');
+  assert.ok(g.wz.some((w) => w.some((v) => v > 0.05)), 'and not all of them are clamped (the comparison below means something)');
+  g.wz.forEach((w, k) => close(w, j.wz[k], REL2, `Wz${k} after 3 projected steps`, 'icnn steps'));
+});
+
+it('tidy() per training step keeps the live GPU buffers flat; dispose() frees, shared storage survives detach', async () => {
+  const E = gpu!;
+  const rng = new Rng(20);
+  const net = new MLP([2, 16, 1], { activation: 'softplus', seed: 1, engine: E });
+  const opt = new Adam(net.parameters(), { lr: 1e-2 });
+  const x = on(E, randData(rng, [64, 2]), false);
+  const step = () =>
+    T.tidy(() => {
+      const xx = x.detach().requireGrad();
+      const gx = T.grad(T.sum(net.forward(xx)), [xx], { createGraph: true })[0];
+      const loss = T.mean(T.square(gx));
+      // the last bias does not reach ∇ₓ: allowUnused gives it a zero gradient
+      opt.step(T.grad(loss, net.parameters(), { allowUnused: true }));
+      return loss;
+    });
+  step().dispose();
+  const before = E.stats().liveBuffers;
+  const losses: Tensor[] = [];
+  for (let s = 0; s < 5; s++) losses.push(step());
+  assert.is(E.stats().liveBuffers, before + 5, 'only the returned losses stay alive');
+  for (const l of losses) l.dispose();
+  assert.is(E.stats().liveBuffers, before, 'disposing them returns to the baseline');
+  const d = x.detach();
+  d.dispose();
+  assert.equal((await x.read()).length, 128, 'the original of a disposed detach() still reads');
+  const tmp = T.tensor([1, 2], [2], E);
+  tmp.dispose();
+  assert.throws(() => T.add(tmp, 1), (e: unknown) => e instanceof OTError && e.code === 'invalid-option');
+});
+
+// ---- errors -------------------------------------------------------------------------------------------------
+
+it('errors: mixed engines, shapes, sync reads of GPU values, unknown backend names', async () => {
+  const a = T.tensor([1, 2, 3], [3], gpu);
+  const b = T.tensor([1, 2, 3], [3]);
+  assert.throws(() => T.add(a, b), (e: unknown) => e instanceof OTError && e.code === 'invalid-option' && /engine/.test(e.message));
+  assert.throws(() => T.matmul(T.reshape(a, [3, 1]), T.reshape(a, [3, 1])), (e: unknown) => e instanceof OTError && e.code === 'shape');
+  assert.throws(() => T.add(a, T.tensor([1, 2], [2], gpu)), (e: unknown) => e instanceof OTError && e.code === 'shape');
+  assert.throws(() => a.data, (e: unknown) => e instanceof OTError && /read\(\)/.test(e.message));
+  assert.throws(() => new ICNN(2, [4], { engine: gpu }).save(), (e: unknown) => e instanceof OTError);
+  await expectOTError('invalid-option', () => tensorEngine('cuda' as 'js'), 'unknown backend');
+  // a GPU model saves asynchronously and loads back onto either engine with the same outputs
+  const net = new ICNN(2, [4, 4], { activation: 'softplus', seed: 9, engine: gpu });
+  const saved = await net.saveAsync();
+  const back = ICNN.load(saved);
+  const x = randData(new Rng(21), [3, 2]);
+  close(await net.forward(on(gpu!, x, false)).read(), back.forward(on(js, x, false)).data, REL, 'saved GPU model on js', 'op values');
+});
+
+test.run();

@@ -1,0 +1,20 @@
+// Choosing a tensor engine by backend name (DESIGN.md's names): 'js' (f64, always there), 'webgpu' (f32, needs a
+// device; a forced webgpu that is unavailable is OTError('backend-unavailable'), never a silent switch), 'auto'
+// (webgpu on a hardware adapter, else js: on a software adapter such as lavapipe the js engine is faster).
+import { OTError } from '../errors.js';
+import { gpuDevice, gpuIsHardware } from '../backends/webgpu.js';
+import { webgpuTensorEngine } from '../../gpu/tensor.js';
+import type { TensorBackend, TensorEngine } from './engine.js';
+import { jsTensorEngine } from './js-engine.js';
+
+export type TensorBackendOption = TensorBackend | 'auto';
+
+/** The engine for a backend option (default 'js'). */
+export async function tensorEngine(backend: TensorBackendOption = 'js'): Promise<TensorEngine> {
+  if (backend === 'js') return jsTensorEngine as TensorEngine;
+  if (backend === 'webgpu') return webgpuTensorEngine(await gpuDevice()) as TensorEngine;
+  if (backend === 'auto') {
+    return (await gpuIsHardware()) ? (webgpuTensorEngine(await gpuDevice()) as TensorEngine) : (jsTensorEngine as TensorEngine);
+  }
+  throw new OTError('invalid-option', `backend must be 'js', 'webgpu' or 'auto' (got '${String(backend)}').`);
+}
