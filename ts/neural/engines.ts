@@ -18,3 +18,13 @@ export async function tensorEngine(backend: TensorBackendOption = 'js'): Promise
   }
   throw new OTError('invalid-option', `backend must be 'js', 'webgpu' or 'auto' (got '${String(backend)}').`);
 }
+
+/** The engine option every neural trainer takes. */
+export interface NeuralBackendOptions {
+  /**
+   * Tensor engine of the training loop: 'js' (f64, default), 'webgpu' (f32; OTError('backend-unavailable') where
+   * there is no adapter) or 'auto' (webgpu on a hardware adapter, else js). Trained networks are returned on the js
+   * engine either way (copied back from the GPU), so results evaluate synchronously.
+   */
+  backend?: TensorBackendOption;
+}

@@ -27,6 +27,7 @@ import { OTError } from '../errors.js';
 import { Rng } from '../rng.js';
 import type { TensorEngine } from './engine.js';
 import { linearInit, uniformInit } from './init.js';
+import { jsTensorEngine } from './js-engine.js';
 import {
   Tensor,
   add,
@@ -107,7 +108,7 @@ function loadParams(named: [string, Tensor][], saved: SavedParam[]): void {
 }
 
 /** What MLP and ICNN share: named parameters, save / load, disposal. */
-abstract class Model<C> {
+export abstract class Model<C> {
   protected abstract named(): [string, Tensor][];
   protected abstract readonly kind: 'mlp' | 'icnn';
   abstract readonly config: C;
@@ -132,6 +133,13 @@ abstract class Model<C> {
 
   async saveAsync(): Promise<SavedModel<C>> {
     return this.saved(await Promise.all(this.parameters().map((t) => t.read())));
+  }
+
+  /** A copy of the model on `engine` (async: leaving the GPU reads the weights back). */
+  async toEngine(engine: TensorEngine): Promise<this> {
+    const saved = await this.saveAsync();
+    const cls = this.constructor as unknown as { load(s: SavedModel<C>, o: { engine: TensorEngine }): Model<C> };
+    return cls.load(saved, { engine }) as this;
   }
 
   /** Frees the parameters' storage (GPU memory); the model is unusable afterwards. */
@@ -313,3 +321,21 @@ export class ICNN extends Model<ICNNConfig> {
   }
 }
 
+
+/**
+ * Trained models as the trainers return them, on the js engine: the models themselves, or f64 copies of models
+ * trained on another engine (whose storage is then freed). Keeps results synchronous and exact to evaluate.
+ */
+export async function onJsEngine<M extends Model<unknown>>(models: M[]): Promise<M[]> {
+  const js = jsTensorEngine as TensorEngine;
+  const out = await Promise.all(models.map((m) => (m.engine === js ? m : m.toEngine(js))));
+  models.forEach((m, i) => {
+    if (out[i] !== m) m.dispose();
+  });
+  return out;
+}
+
+/** Frees models that live off the js engine (a trainer's cleanup when training fails). */
+export function disposeOffJs(models: Model<unknown>[]): void {
+  for (const m of models) if (m.engine.name !== 'js') m.dispose();
+}
