@@ -13,8 +13,10 @@
 // graphs and the 3-step ICNN trajectory) leave 20× or more. Finite differences on the GPU use h = 1e-2:
 // truncation h²·|f'''| ~ 1e-4 plus f32 cancellation ε·|f|/h ~ 1e-5 predicted, 9e-6 observed (scaled error
 // |a − b| / (1 + |b|)), checked at FD_TOL = 1e-3.
+import { execFileSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import * as root from 'kantorovich';
 import { OTError, backends } from 'kantorovich';
 import { Rng } from '../ts/rng.js';
 import * as T from '../ts/neural/tensor.js';
@@ -434,6 +436,34 @@ it('trainers reject an unknown backend before any work', async () => {
   await expectOTError('invalid-option', () => trainKantorovichRubinsteinCritic(counting, sp, { backend: 'gpu' as 'webgpu' }), 'critic');
   await expectOTError('invalid-option', () => trainNOT(counting, sp, { backend: 'gpu' as 'webgpu' }), 'trainNOT');
   assert.is(draws, 0, 'no batch was drawn');
+});
+
+test('without a GPU provider, a forced webgpu engine is OTError(backend-unavailable) before any work; auto falls back to js', () => {
+  // A fresh process that imports the neural modules without the package entry, so no provider is registered.
+  const url = (m: string) => new URL(m, import.meta.url).href;
+  const script = `
+    const { tensorEngine } = await import(${JSON.stringify(url('../ts/neural/engines.js'))});
+    const { trainICNNMap, gaussianBatchSampler } = await import(${JSON.stringify(url('../ts/neural/icnn-map.js'))});
+    const out = {};
+    try { await tensorEngine('webgpu'); } catch (e) { out.engine = e.code; }
+    out.auto = (await tensorEngine('auto')).name;
+    let draws = 0;
+    const s = gaussianBatchSampler([0], [1]);
+    try { await trainICNNMap((n, r) => (draws++, s(n, r)), s, { backend: 'webgpu' }); } catch (e) { out.train = e.code; }
+    out.draws = draws;
+    console.log(JSON.stringify(out));`;
+  const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim().split('\n').pop()!);
+  assert.equal(out, { engine: 'backend-unavailable', auto: 'js', train: 'backend-unavailable', draws: 0 });
+});
+
+test('the package root exports the trainers by name and the rest of neural OT as `neural`', () => {
+  assert.is(root.trainICNNMap, trainICNNMap);
+  assert.is(root.trainNOT, trainNOT);
+  assert.is(root.trainKantorovichRubinsteinCritic, trainKantorovichRubinsteinCritic);
+  assert.is(root.neural.tensorEngine, tensorEngine);
+  assert.is(root.neural.Tensor, Tensor);
+  assert.type(root.neural.tidy, 'function');
+  assert.not.ok('sum' in root, 'generic tensor ops stay under `neural`');
 });
 
 test.run();
