@@ -22,6 +22,11 @@ function memo(key: string, make: () => KernelSource): KernelSource {
   return k;
 }
 
+/** A kernel with one thread per entry: `body` sees t, the thread's index; `head` holds module-scope helpers. */
+function perEntry(key: string, bindings: KernelSource['bindings'], body: string, head = ''): KernelSource {
+  return memo(key, () => ({ bindings, workgroupSize: WG, code: `${declare(bindings)}\n${head}\n${MAIN(WG)}\n${body}\n}` }));
+}
+
 const META = { name: 'prm', access: 'read', type: 'array<u32>' } as const;
 const rd = (name: string) => ({ name, access: 'read', type: F32 }) as const;
 const rw = (name: string) => ({ name, access: 'rw', type: F32 }) as const;
@@ -55,10 +60,6 @@ const EXPR: Record<MapOp, string> = {
  * scalars), so ia = t mod lenA; otherwise the general strided index (a stride of 0 broadcasts).
  */
 export function mapKernel(op: MapOp, arity: 1 | 2, trailing: boolean): KernelSource {
-  return memo(`map:${op}:${arity}:${trailing}`, () => buildMap(op, arity, trailing));
-}
-
-function buildMap(op: MapOp, arity: 1 | 2, trailing: boolean): KernelSource {
   const bindings: KernelSource['bindings'] = [META, rd('a'), ...(arity === 2 ? [rd('b')] : []), rw('out')];
   const index = trailing
     ? `let ia = t % prm[3];${arity === 2 ? ' let ib = t % prm[4];' : ''}`
@@ -71,20 +72,17 @@ function buildMap(op: MapOp, arity: 1 | 2, trailing: boolean): KernelSource {
     ia += c * prm[5u + r + ud];
     ib += c * prm[5u + 2u * r + ud];
   }`;
-  return {
+  return perEntry(
+    `map:${op}:${arity}:${trailing}`,
     bindings,
-    workgroupSize: WG,
-    code: `${declare(bindings)}
-${MAIN(WG)}
-  if (t >= prm[0]) { return; }
+    `  if (t >= prm[0]) { return; }
   let p = bitcast<f32>(prm[2]);
   ${index}
   let x = a[ia];
   let y = ${arity === 2 ? 'b[ib]' : '0.0'};
   let e = exp(-abs(x));
-  out[t] = ${EXPR[op]};
-}`,
-  };
+  out[t] = ${EXPR[op]};`,
+  );
 }
 
 /** Flat index into x of output entry j and reduced entry r; prm: [nOut, R, rank, outDim[rank], redDim[rank], xStride[rank]]. */
@@ -105,21 +103,15 @@ const SUM_INDEX = `fn xIndex(j: u32, r: u32) -> u32 {
 
 /** sumTo with one thread per output entry looping over its R terms (for small R). */
 export function sumToThreads(): KernelSource {
-  return memo('sumToThreads', () => {
-    const bindings: KernelSource['bindings'] = [META, rd('x'), rw('out')];
-    return {
-      bindings,
-      workgroupSize: WG,
-      code: `${declare(bindings)}
-${SUM_INDEX}
-${MAIN(WG)}
-  if (t >= prm[0]) { return; }
+  return perEntry(
+    'sumToThreads',
+    [META, rd('x'), rw('out')],
+    `  if (t >= prm[0]) { return; }
   var s = 0.0;
   for (var r = 0u; r < prm[1]; r++) { s += x[xIndex(t, r)]; }
-  out[t] = s;
-}`,
-    };
-  });
+  out[t] = s;`,
+    SUM_INDEX,
+  );
 }
 
 /** sumTo with one workgroup per output entry: strided partial sums, then a tree in workgroup memory (large R). */
@@ -190,33 +182,23 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
 
 /** dst[i·dstStride + dstOff + j] = src[i·srcStride + srcOff + j], i < rows, j < w (slices and concat blocks). prm: [rows, w, srcStride, srcOff, dstStride, dstOff]. */
 export function copyBlockKernel(): KernelSource {
-  return memo('copyBlockKernel', () => {
-    const bindings: KernelSource['bindings'] = [META, rd('src'), rw('dst')];
-    return {
-      bindings,
-      workgroupSize: WG,
-      code: `${declare(bindings)}
-${MAIN(WG)}
-  let w = prm[1];
+  return perEntry(
+    'copyBlock',
+    [META, rd('src'), rw('dst')],
+    `  let w = prm[1];
   if (t >= prm[0] * w) { return; }
   let i = t / w;
   let j = t % w;
-  dst[i * prm[4] + prm[5] + j] = src[i * prm[2] + prm[3] + j];
-}`,
-    };
-  });
+  dst[i * prm[4] + prm[5] + j] = src[i * prm[2] + prm[3] + j];`,
+  );
 }
 
 /** Adam, in place (ts/neural/optim.ts states the update). prm: [n, bits(lr), bits(β₁), bits(β₂), bits(ε), bits(wd), bits(c1), bits(c2)]. */
 export function adamKernel(): KernelSource {
-  return memo('adamKernel', () => {
-    const bindings: KernelSource['bindings'] = [META, rw('p'), rd('g'), rw('m'), rw('v')];
-    return {
-      bindings,
-      workgroupSize: WG,
-      code: `${declare(bindings)}
-${MAIN(WG)}
-  if (t >= prm[0]) { return; }
+  return perEntry(
+    'adam',
+    [META, rw('p'), rd('g'), rw('m'), rw('v')],
+    `  if (t >= prm[0]) { return; }
   let lr = bitcast<f32>(prm[1]);
   let b1 = bitcast<f32>(prm[2]);
   let b2 = bitcast<f32>(prm[3]);
@@ -229,25 +211,17 @@ ${MAIN(WG)}
   v[t] = vj;
   var pj = p[t];
   pj -= lr * wd * pj;
-  p[t] = pj - (lr * (mj / bitcast<f32>(prm[6]))) / (sqrt(vj / bitcast<f32>(prm[7])) + eps);
-}`,
-    };
-  });
+  p[t] = pj - (lr * (mj / bitcast<f32>(prm[6]))) / (sqrt(vj / bitcast<f32>(prm[7])) + eps);`,
+  );
 }
 
 /** x ← max(x, lo), in place. prm: [n, bits(lo)]. */
 export function clampMinKernel(): KernelSource {
-  return memo('clampMinKernel', () => {
-    const bindings: KernelSource['bindings'] = [META, rw('x')];
-    return {
-      bindings,
-      workgroupSize: WG,
-      code: `${declare(bindings)}
-${MAIN(WG)}
-  if (t >= prm[0]) { return; }
+  return perEntry(
+    'clampMin',
+    [META, rw('x')],
+    `  if (t >= prm[0]) { return; }
   let lo = bitcast<f32>(prm[1]);
-  x[t] = select(x[t], lo, x[t] < lo);
-}`,
-    };
-  });
+  x[t] = select(x[t], lo, x[t] < lo);`,
+  );
 }

@@ -12,19 +12,12 @@ import * as T from '../ts/neural/tensor.js';
 import { Tensor } from '../ts/neural/tensor.js';
 import { gradCheck, hvp, maxScaledError } from '../ts/neural/gradcheck.js';
 import { Adam } from '../ts/neural/optim.js';
+import { randomArray } from './helpers.js';
 
 const TOL = 1e-7;
 
 function rand(rng: Rng, shape: number[], lo = -1, hi = 1, awayFromZero = 0): Tensor {
-  let n = 1;
-  for (const d of shape) n *= d;
-  const data = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let v = lo + (hi - lo) * rng.uniform();
-    if (awayFromZero > 0 && Math.abs(v) < awayFromZero) v = v < 0 ? v - awayFromZero : v + awayFromZero;
-    data[i] = v;
-  }
-  return new Tensor(data, shape).requireGrad();
+  return new Tensor(randomArray(rng, shape, lo, hi, awayFromZero), shape).requireGrad();
 }
 
 function cot(rng: Rng): (shape: number[]) => Tensor {

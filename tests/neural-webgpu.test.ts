@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as root from 'kantorovich';
-import { OTError, backends } from 'kantorovich';
+import { OTError } from 'kantorovich';
 import { Rng } from '../ts/rng.js';
 import * as T from '../ts/neural/tensor.js';
 import { Tensor } from '../ts/neural/tensor.js';
@@ -28,7 +28,7 @@ import { ICNN, MLP } from '../ts/neural/models.js';
 import { Adam } from '../ts/neural/optim.js';
 import { maxScaledError, numericGradAsync } from '../ts/neural/gradcheck.js';
 import type { WebGpuTensorEngine } from '../gpu/tensor.js';
-import { closeArrays, expectOTError } from './helpers.js';
+import { closeArrays, expectOTError, randomArray, webgpuGate } from './helpers.js';
 import { gaussianBatchSampler, trainICNNMap } from '../ts/neural/icnn-map.js';
 import { gaussianL2UVP } from '../ts/neural/evaluate.js';
 import { trainNOT } from '../ts/neural/not.js';
@@ -38,20 +38,10 @@ const REL = 1e-4;
 const REL2 = 5e-4;
 const FD_TOL = 1e-3;
 
-const report = (await backends()).find((b) => b.name === 'webgpu')!;
-const it = report.available ? test : test.skip;
-if (!report.available) {
-  if (process.env.KANTOROVICH_REQUIRE_WEBGPU === '1') {
-    test('webgpu is available (KANTOROVICH_REQUIRE_WEBGPU=1)', () => {
-      assert.unreachable(`webgpu is unavailable: ${report.reason}`);
-    });
-  } else {
-    console.log(`neural-webgpu.test: SKIPPED, webgpu unavailable (${report.reason}); set KANTOROVICH_REQUIRE_WEBGPU=1 to fail instead.`);
-  }
-}
+const { it, available } = await webgpuGate('neural-webgpu.test');
 
 const js = jsTensorEngine as TensorEngine;
-const gpu = report.available ? ((await tensorEngine('webgpu')) as WebGpuTensorEngine) : undefined;
+const gpu = available ? ((await tensorEngine('webgpu')) as WebGpuTensorEngine) : undefined;
 /** Validation errors the device reported (a broken kernel shows up here, not as an exception). */
 const gpuErrors: string[] = [];
 gpu?.device.addEventListener('uncapturederror', (e) => gpuErrors.push((e as GPUUncapturedErrorEvent).error.message));
@@ -85,15 +75,7 @@ interface Input {
 }
 
 function randData(rng: Rng, shape: number[], lo = -1, hi = 1, awayFromZero = 0): Input {
-  let n = 1;
-  for (const d of shape) n *= d;
-  const data = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let v = lo + (hi - lo) * rng.uniform();
-    if (awayFromZero > 0 && Math.abs(v) < awayFromZero) v += v < 0 ? -awayFromZero : awayFromZero;
-    data[i] = v;
-  }
-  return { data, shape };
+  return { data: randomArray(rng, shape, lo, hi, awayFromZero), shape };
 }
 
 function on(E: TensorEngine, x: Input, requiresGrad = true): Tensor {
