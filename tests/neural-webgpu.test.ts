@@ -33,6 +33,7 @@ import { gaussianBatchSampler, trainICNNMap } from '../ts/neural/icnn-map.js';
 import { gaussianL2UVP } from '../ts/neural/evaluate.js';
 import { trainNOT } from '../ts/neural/not.js';
 import { trainKantorovichRubinsteinCritic } from '../ts/neural/critic.js';
+import * as facade from '../ts/neural/train.js';
 
 const REL = 1e-4;
 const REL2 = 5e-4;
@@ -438,10 +439,11 @@ test('without a GPU provider, a forced webgpu engine is OTError(backend-unavaila
   assert.equal(out, { engine: 'backend-unavailable', auto: 'js', train: 'backend-unavailable', draws: 0 });
 });
 
-test('the package root exports the trainers by name and the rest of neural OT as `neural`', () => {
-  assert.is(root.trainICNNMap, trainICNNMap);
-  assert.is(root.trainNOT, trainNOT);
-  assert.is(root.trainKantorovichRubinsteinCritic, trainKantorovichRubinsteinCritic);
+test('the package root exports the trainers (with the worker option) by name and the rest of neural OT as `neural`', () => {
+  assert.is(root.trainICNNMap, facade.trainICNNMap);
+  assert.is(root.trainNOT, facade.trainNOT);
+  assert.is(root.trainKantorovichRubinsteinCritic, facade.trainKantorovichRubinsteinCritic);
+  assert.is(root.neural.trainNOT, facade.trainNOT);
   assert.is(root.neural.tensorEngine, tensorEngine);
   assert.is(root.neural.Tensor, Tensor);
   assert.type(root.neural.tidy, 'function');

@@ -18,7 +18,8 @@ import { OTError } from '../errors.js';
 import { Rng } from '../rng.js';
 import type { MatrixLike } from '../types.js';
 import { abortPoint, toMatrix } from '../validate.js';
-import { type BatchSampler, drawBatch } from './icnn-map.js';
+import { drawBatch } from './icnn-map.js';
+import { type BatchSampler, type SamplerSpec, samplerOf } from './sampler-spec.js';
 import { type Activation, MLP, disposeOffJs, onJsEngine } from './models.js';
 import { Adam } from './optim.js';
 import { type NeuralBackendOptions, tensorEngine } from './engines.js';
@@ -92,7 +93,9 @@ function gradNorms(critic: MLP, X: Tensor, createGraph: boolean): Tensor {
  * Trains a gradient-penalised critic between P and Q and returns its W1 estimate (see the header).
  * Rejects with OTError('aborted') when `signal` fires (checked between steps).
  */
-export async function trainKantorovichRubinsteinCritic(sampleP: BatchSampler, sampleQ: BatchSampler, opts: CriticOptions = {}): Promise<CriticResult> {
+export async function trainKantorovichRubinsteinCritic(P: BatchSampler | SamplerSpec, Q: BatchSampler | SamplerSpec, opts: CriticOptions = {}): Promise<CriticResult> {
+  const sampleP = samplerOf('sampleP', P);
+  const sampleQ = samplerOf('sampleQ', Q);
   const hidden = opts.hidden ?? [32, 32];
   const lambda = opts.lambda ?? 10;
   if (!(lambda >= 0) || !Number.isFinite(lambda)) throw new OTError('invalid-option', `lambda must be a finite number >= 0 (got ${lambda}).`);
@@ -146,13 +149,6 @@ export async function trainKantorovichRubinsteinCritic(sampleP: BatchSampler, sa
   }
 
   const [critic] = await onJsEngine([net]);
-  const rowsOf = (Xin: MatrixLike) => {
-    const m = toMatrix('X', Xin);
-    if (m.cols !== D) throw new OTError('shape', `X has ${m.cols} columns, expected ${D}.`);
-    return new Tensor(Float64Array.from(m.data), [m.rows, D]);
-  };
-  const potential = (Xin: MatrixLike) => noGrad(() => critic.forward(rowsOf(Xin))).data;
-  const gradNorm = (Xin: MatrixLike) => noGrad(() => gradNorms(critic, rowsOf(Xin), false)).data;
   const evalRng = new Rng(seed + 3);
   const XP = drawBatch(sampleP, 'sampleP', evalSamples, evalRng, D);
   const XQ = drawBatch(sampleQ, 'sampleQ', evalSamples, evalRng, D);
@@ -160,5 +156,18 @@ export async function trainKantorovichRubinsteinCritic(sampleP: BatchSampler, sa
   const epsE = new Tensor(Float64Array.from({ length: evalSamples }, () => evalRng.uniform()), [evalSamples, 1]);
   const XE = noGrad(() => add(mul(epsE, XP), mul(sub(1, epsE), XQ)));
   const meanGradNorm = noGrad(() => mean(gradNorms(critic, XE, false)).item());
-  return { critic, potential, gradNorm, w1Estimate, meanGradNorm, w1Normalized: w1Estimate / meanGradNorm, history };
+  return criticResult(critic, { w1Estimate, meanGradNorm, history });
+}
+
+/** The result around a trained critic on the js engine (also how a result that crossed from a worker is rebuilt). */
+export function criticResult(critic: MLP, info: { w1Estimate: number; meanGradNorm: number; history: CriticProgress[] }): CriticResult {
+  const D = critic.config.widths[0];
+  const rowsOf = (Xin: MatrixLike) => {
+    const m = toMatrix('X', Xin);
+    if (m.cols !== D) throw new OTError('shape', `X has ${m.cols} columns, expected ${D}.`);
+    return new Tensor(Float64Array.from(m.data), [m.rows, D]);
+  };
+  const potential = (Xin: MatrixLike) => noGrad(() => critic.forward(rowsOf(Xin))).data;
+  const gradNorm = (Xin: MatrixLike) => noGrad(() => gradNorms(critic, rowsOf(Xin), false)).data;
+  return { critic, potential, gradNorm, ...info, w1Normalized: info.w1Estimate / info.meanGradNorm };
 }

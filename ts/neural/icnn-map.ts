@@ -41,17 +41,16 @@ import { abortPoint, toMatrix } from '../validate.js';
 import type { SquareLike } from './gaussian.js';
 import { ICNN, disposeOffJs, onJsEngine } from './models.js';
 import { Adam } from './optim.js';
-import { sampleGaussian } from './samplers.js';
+import { type BatchSampler, type SamplerSpec, samplerOf } from './sampler-spec.js';
 import type { TensorEngine } from './engine.js';
 import { type NeuralBackendOptions, tensorEngine } from './engines.js';
 import { Tensor, add, concat, grad as autograd, mean, mul, noGrad, reshape, sliceLast, square, sub, sum, tensor, tidy } from './tensor.js';
 
-/** A batch source: `batchSize` rows drawn with (and advancing) `rng`, as { data, rows, cols }. */
-export type BatchSampler = (batchSize: number, rng: Rng) => DenseMatrix;
+export type { BatchSampler } from './sampler-spec.js';
 
 /** N(mean, cov) as a BatchSampler (ts/neural/samplers.ts `sampleGaussian` on the training loop's Rng). */
 export function gaussianBatchSampler(meanVec: VectorLike, cov: SquareLike): BatchSampler {
-  return (n, rng) => sampleGaussian(n, meanVec, cov, { seed: rng });
+  return samplerOf('gaussian', { kind: 'gaussian', mean: meanVec, cov });
 }
 
 export interface ICNNMapProgress {
@@ -142,7 +141,9 @@ function rowsOf(name: string, X: MatrixLike, cols: number): Tensor {
  * Trains T = ∇g from P (sampleP) to Q (sampleQ) by the ICNN min–max of Makkuva et al. 2020 (see the header).
  * Rejects with OTError('aborted') when `signal` fires (checked between steps).
  */
-export async function trainICNNMap(sampleP: BatchSampler, sampleQ: BatchSampler, opts: ICNNMapOptions = {}): Promise<ICNNMapResult> {
+export async function trainICNNMap(P: BatchSampler | SamplerSpec, Q: BatchSampler | SamplerSpec, opts: ICNNMapOptions = {}): Promise<ICNNMapResult> {
+  const sampleP = samplerOf('sampleP', P);
+  const sampleQ = samplerOf('sampleQ', Q);
   const hidden = opts.hidden ?? [32, 32];
   const batchSize = positiveInt('batchSize', opts.batchSize ?? 256);
   const iterations = positiveInt('iterations', opts.iterations ?? 500);
@@ -176,11 +177,7 @@ export async function trainICNNMap(sampleP: BatchSampler, sampleQ: BatchSampler,
 
   const xPart = (Z: Tensor) => (k === 0 ? Z : sliceLast(Z, 0, D));
   const cPart = (Z: Tensor) => sliceLast(Z, D, cols);
-  /** T(x | c) = ∇ₓg(x, c) for a network on any engine; a graph in its weights when recording. */
-  const transportOf = (net: ICNN, Z: Tensor, createGraph: boolean) => {
-    const G = net.grad(Z, { createGraph });
-    return k === 0 ? G : sliceLast(G, 0, D);
-  };
+  const transport = (Z: Tensor, createGraph: boolean) => transportOf(g, Z, k, createGraph);
   const withCond = (T: Tensor, Z: Tensor) => (k === 0 ? T : concat([T, cPart(Z)]));
   const rowDot = (a: Tensor, b: Tensor) => sum(mul(a, b), 1);
 
@@ -196,7 +193,7 @@ export async function trainICNNMap(sampleP: BatchSampler, sampleQ: BatchSampler,
         tidy(() => {
           const Z = first ?? drawBatch(sampleP, 'sampleP', batchSize, rng, cols, engine);
           first = null;
-          const T = transportOf(g, Z, true);
+          const T = transport(Z, true);
           const lossG = sub(mean(f.forward(withCond(T, Z))), mean(rowDot(xPart(Z), T)));
           optG.step(autograd(lossG, gParams, { allowUnused: true }));
           g.project();
@@ -206,7 +203,7 @@ export async function trainICNNMap(sampleP: BatchSampler, sampleQ: BatchSampler,
       const stats = tidy(() => {
         const Z = drawBatch(sampleP, 'sampleP', batchSize, rng, cols, engine);
         const Y = drawBatch(sampleQ, 'sampleQ', batchSize, rng, cols, engine);
-        const T = noGrad(() => transportOf(g, Z, false));
+        const T = noGrad(() => transport(Z, false));
         const fT = mean(f.forward(withCond(T, Z)));
         const fY = mean(f.forward(Y));
         optF.step(autograd(sub(fY, fT), fParams, { allowUnused: true }));
@@ -236,11 +233,23 @@ export async function trainICNNMap(sampleP: BatchSampler, sampleQ: BatchSampler,
   }
 
   const [gOut, fOut] = await onJsEngine([g, f]);
+  return icnnMapResult(gOut, fOut, history, k);
+}
+
+/** T(x | c) = ∇ₓg(x, c): the first D = cols − k columns of ∇g at the rows (x, c); a graph in g's weights when recording. */
+function transportOf(g: ICNN, Z: Tensor, k: number, createGraph: boolean): Tensor {
+  const G = g.grad(Z, { createGraph });
+  return k === 0 ? G : sliceLast(G, 0, g.config.dim - k);
+}
+
+/** The result around trained networks on the js engine (also how a result that crossed from a worker is rebuilt). */
+export function icnnMapResult(g: ICNN, f: ICNN, history: ICNNMapProgress[], conditionDim: number): ICNNMapResult {
+  const cols = g.config.dim;
+  const D = cols - conditionDim;
   const map = (Xin: MatrixLike): DenseMatrix => {
-    const Z = rowsOf('X', Xin, cols);
-    const T = noGrad(() => transportOf(gOut, Z, false));
+    const T = noGrad(() => transportOf(g, rowsOf('X', Xin, cols), conditionDim, false));
     return { data: T.data, rows: T.shape[0], cols: D };
   };
   const potential = (net: ICNN, name: string) => (Xin: MatrixLike) => noGrad(() => net.forward(rowsOf(name, Xin, cols))).data;
-  return { map, f: fOut, g: gOut, potentials: { f: potential(fOut, 'Y'), g: potential(gOut, 'X') }, history, dim: D, conditionDim: k };
+  return { map, f, g, potentials: { f: potential(f, 'Y'), g: potential(g, 'X') }, history, dim: D, conditionDim };
 }

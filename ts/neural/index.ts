@@ -15,6 +15,9 @@ export { gradCheck, hvp, maxScaledError, numericGrad, numericGradAsync } from '.
 export * from './samplers.js';
 export * from './gaussian.js';
 export * from './evaluate.js';
-export { trainICNNMap, gaussianBatchSampler, drawBatch, type BatchSampler, type ICNNMapOptions, type ICNNMapProgress, type ICNNMapResult } from './icnn-map.js';
-export { trainNOT, type NOTOptions, type NOTProgress, type NOTResult, type NOTSampler } from './not.js';
-export { trainKantorovichRubinsteinCritic, type CriticOptions, type CriticProgress, type CriticResult } from './critic.js';
+export { gaussianBatchSampler, drawBatch, icnnMapResult, type ICNNMapOptions, type ICNNMapProgress, type ICNNMapResult } from './icnn-map.js';
+export { notResult, type NOTOptions, type NOTProgress, type NOTResult, type NOTSampler } from './not.js';
+export { criticResult, type CriticOptions, type CriticProgress, type CriticResult } from './critic.js';
+export { samplerOf, isSamplerSpec, type BatchSampler, type SamplerSpec } from './sampler-spec.js';
+// the trainers with the `worker` option (train.ts), as the package root exports them
+export { trainICNNMap, trainNOT, trainKantorovichRubinsteinCritic, PLAIN_TRAINERS, type ICNNMapPlain, type NOTPlain, type CriticPlain } from './train.js';

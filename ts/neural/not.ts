@@ -39,6 +39,7 @@ import { Rng } from '../rng.js';
 import type { DenseMatrix, MatrixLike } from '../types.js';
 import { abortPoint, checkAbort, toMatrix } from '../validate.js';
 import { type Activation, MLP, disposeOffJs, onJsEngine } from './models.js';
+import { type BatchSampler, type SamplerSpec, samplerOf } from './sampler-spec.js';
 import { Adam } from './optim.js';
 import { type NeuralBackendOptions, tensorEngine } from './engines.js';
 import { Tensor, add, concat, grad, mean, noGrad, reshape, scale, square, sub, sum, tensor, tidy } from './tensor.js';
@@ -149,7 +150,9 @@ function isFiniteLoss(v: number): boolean {
 }
 
 /** Trains a NOT stochastic map from P to Q (samplers) for the γ-weak quadratic cost; see the header. */
-export async function trainNOT(sampleP: NOTSampler, sampleQ: NOTSampler, opts: NOTOptions = {}): Promise<NOTResult> {
+export async function trainNOT(P: NOTSampler | SamplerSpec, Q: NOTSampler | SamplerSpec, opts: NOTOptions = {}): Promise<NOTResult> {
+  const sampleP: NOTSampler = samplerOf('sampleP', P as BatchSampler | SamplerSpec);
+  const sampleQ: NOTSampler = samplerOf('sampleQ', Q as BatchSampler | SamplerSpec);
   checkAbort(opts.signal);
   const gamma = opts.gamma ?? 0;
   if (!(gamma >= 0) || !Number.isFinite(gamma)) throw new OTError('invalid-option', `trainNOT: gamma must be a finite number ≥ 0 (got ${gamma}).`);
@@ -179,14 +182,7 @@ export async function trainNOT(sampleP: NOTSampler, sampleQ: NOTSampler, opts: N
   const optT = new Adam(T.parameters(), { lr: opts.lrT ?? 1e-3, ...adam });
   const optF = new Adam(f.parameters(), { lr: opts.lrF ?? 1e-3, ...adam });
 
-  /** A network T on rows of X (data n × D) and Z (n × zDim), as a graph node (or a constant under noGrad). */
-  const applyNet = (net: MLP, xRows: Float64Array, zRows: Float64Array | null, n: number): { x: Tensor; t: Tensor } => {
-    const x = tensor(xRows, [n, D], net.engine);
-    const inp = zDim > 0 ? concat([x, tensor(zRows ?? new Float64Array(n * zDim), [n, zDim], net.engine)]) : x;
-    const out = net.forward(inp);
-    return { x, t: residual ? add(out, x) : out };
-  };
-  const applyT = (xRows: Float64Array, zRows: Float64Array | null, n: number) => applyNet(T, xRows, zRows, n);
+  const applyT = (xRows: Float64Array, zRows: Float64Array | null, n: number) => applyNet(T, xRows, zRows, n, zDim, residual);
 
   /** x's repeated zSamples times, their images, and the mean weak-cost estimate Ĉ over the batch. */
   const pushBatch = (X: DenseMatrix): { t: Tensor; cost: Tensor } => {
@@ -261,6 +257,22 @@ export async function trainNOT(sampleP: NOTSampler, sampleQ: NOTSampler, opts: N
   }
 
   const [Tout, fOut] = await onJsEngine([T, f]);
+  return notResult(Tout, fOut, { zDim, gamma, residual, history });
+}
+
+/** A network T on rows of X (data n × D) and Z (n × zDim), as a graph node (or a constant under noGrad). */
+function applyNet(net: MLP, xRows: Float64Array, zRows: Float64Array | null, n: number, zDim: number, residual: boolean): { x: Tensor; t: Tensor } {
+  const D = net.config.widths[0] - zDim;
+  const x = tensor(xRows, [n, D], net.engine);
+  const inp = zDim > 0 ? concat([x, tensor(zRows ?? new Float64Array(n * zDim), [n, zDim], net.engine)]) : x;
+  const out = net.forward(inp);
+  return { x, t: residual ? add(out, x) : out };
+}
+
+/** The result around trained networks on the js engine (also how a result that crossed from a worker is rebuilt). */
+export function notResult(T: MLP, f: MLP, info: { zDim: number; gamma: number; residual: boolean; history: NOTProgress[] }): NOTResult {
+  const { zDim, residual } = info;
+  const D = T.config.widths[0] - zDim;
   const map = (Xin: MatrixLike, Zin?: MatrixLike): DenseMatrix => {
     const X = toMatrix('X', Xin);
     if (X.cols !== D) throw new OTError('shape', `NOT map: X has ${X.cols} columns, the map was trained in dimension ${D}.`);
@@ -272,12 +284,12 @@ export async function trainNOT(sampleP: NOTSampler, sampleQ: NOTSampler, opts: N
       }
       z = Z.data;
     }
-    const t = noGrad(() => applyNet(Tout, X.data, z, X.rows).t);
+    const t = noGrad(() => applyNet(T, X.data, z, X.rows, zDim, residual).t);
     return { data: t.data, rows: X.rows, cols: D };
   };
   const sample = (Xin: MatrixLike, r: Rng): DenseMatrix => {
     const X = toMatrix('X', Xin);
     return map(X, zDim > 0 ? { data: normals(r, X.rows, zDim), rows: X.rows, cols: zDim } : undefined);
   };
-  return { map, sample, T: Tout, f: fOut, dim: D, zDim, gamma, residual, history };
+  return { map, sample, T, f, dim: D, ...info };
 }
