@@ -1,14 +1,16 @@
 // The webgpu tensor engine: f32 storages in GPU buffers and the kernels of gpu/tensor-kernels.ts behind the
 // TensorEngine seam (ts/neural/engine.ts), so ts/neural/tensor.ts's one autodiff runs on the GPU unchanged.
 //
-// - Every op encodes its dispatches and submits them at once; nothing is read back, so a training step is a stream
-//   of submissions and only `read()` (a copy into a mapped staging buffer) waits. One submission per op keeps
-//   queue.writeBuffer (parameters, assign) ordered with the kernels around it.
+// - Ops encode their dispatches into one open compute pass and return; nothing is read back. The batch is submitted
+//   when it reaches MAX_BATCH dispatches, before a read() or an assign() (queue.writeBuffer runs ahead of unsubmitted
+//   commands), and at the end of the current task (a microtask), so a training step is a few submissions and only
+//   `read()` (a copy into a mapped staging buffer) waits.
 // - Buffers: each storage owns one, rounded up to 16 bytes; a storage released by its last tensor goes back to a
 //   pool keyed by byte size and is reused by the next op of that size (a training step allocates the same sizes
-//   every time, so after the first step it allocates nothing). Reuse is safe because the queue runs submissions in
-//   order: the old contents are read before the new owner's kernels write. `stats()` counts buffers for leak tests;
-//   `trim()` destroys the pool.
+//   every time, so after the first step it allocates nothing). Buffers released while a batch is open (tensors and
+//   the ops' parameter buffers) enter the pool only once that batch is submitted, so a queue.writeBuffer into a
+//   pooled buffer never overtakes a command that still reads it; kernels that reuse one run in queue order after
+//   the old contents were read. `stats()` counts buffers for leak tests; `trim()` destroys the pool.
 // - A lost device fails the next op (or a pending read) with OTError('device-lost'); make a new engine from a new
 //   device.
 import { OTError } from '../ts/errors.js';
@@ -27,6 +29,8 @@ export interface GpuStorage {
 
 /** Above this many pooled bytes, released buffers are destroyed instead of kept. */
 const POOL_LIMIT = 256 * 1024 * 1024;
+/** Dispatches per submission at most. */
+const MAX_BATCH = 128;
 /** Sums over at least this many terms per output use one workgroup per output. */
 const WORKGROUP_SUM_MIN = 256;
 
@@ -50,6 +54,12 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
   private liveBytes = 0;
   private lostInfo: GPUDeviceLostInfo | undefined;
   private readonly lost: Promise<void>;
+  /** The open batch: its encoder, its compute pass (none while a copy was encoded last), its size. */
+  private enc: GPUCommandEncoder | undefined;
+  private pass: GPUComputePassEncoder | undefined;
+  private batched = 0;
+  /** Buffers released while the batch is open: they enter the pool when it is submitted. */
+  private readonly deferred: GPUBuffer[] = [];
 
   constructor(readonly device: GPUDevice) {
     this.lost = device.lost.then((info) => {
@@ -92,6 +102,34 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
     return this.device.createBuffer({ size, usage: STORAGE | UNIFORM | COPY_SRC | COPY_DST });
   }
 
+  /** Submits the open batch (if any) and pools the buffers released during it. */
+  flush(): void {
+    if (this.enc) {
+      this.pass?.end();
+      this.pass = undefined;
+      const cmd = this.enc.finish();
+      this.enc = undefined;
+      this.batched = 0;
+      this.device.queue.submit([cmd]);
+    }
+    for (const b of this.deferred.splice(0)) this.recycle(b);
+  }
+
+  /** The open batch's encoder (opening one, and scheduling its submission at the end of this task). */
+  private encoder(): GPUCommandEncoder {
+    if (!this.enc) {
+      this.enc = this.device.createCommandEncoder();
+      queueMicrotask(() => this.flush());
+    }
+    return this.enc;
+  }
+
+  /** Returns a buffer to the pool once no open batch can still use it. */
+  private releaseBuffer(buf: GPUBuffer): void {
+    if (this.enc) this.deferred.push(buf);
+    else this.recycle(buf);
+  }
+
   private recycle(buf: GPUBuffer): void {
     if (this.pooledBytes + buf.size > POOL_LIMIT) {
       buf.destroy();
@@ -111,17 +149,17 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
     return { buf, n, refs: 1 };
   }
 
-  /** A small parameter buffer holding `words` (u32), recycled right after the op that uses it is submitted. */
+  /** A small parameter buffer holding `words` (u32), released once the op that uses it is encoded. */
   private meta(words: ArrayLike<number>): GPUBuffer {
     const b = this.buffer(words.length * 4);
     this.device.queue.writeBuffer(b, 0, Uint32Array.from(words));
     return b;
   }
 
-  /** Encodes one pass of dispatches (kernel, buffers in binding order, workgroups) and submits it. */
+  /** Encodes dispatches (kernel, buffers in binding order, workgroups) into the open batch. */
   private run(steps: { src: KernelSource; bufs: GPUBuffer[]; groups: number | [number, number] }[], metas: GPUBuffer[]): void {
-    const enc = this.device.createCommandEncoder();
-    const pass = enc.beginComputePass();
+    const enc = this.encoder();
+    const pass = (this.pass ??= enc.beginComputePass());
     for (const { src, bufs, groups } of steps) {
       const k = kernel(this.device, src);
       pass.setPipeline(k.pipeline);
@@ -129,9 +167,9 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
       if (typeof groups === 'number') pass.dispatchWorkgroups(...gridOf(this.device, groups));
       else pass.dispatchWorkgroups(groups[0], groups[1]);
     }
-    pass.end();
-    this.device.queue.submit([enc.finish()]);
-    for (const m of metas) this.recycle(m);
+    for (const m of metas) this.releaseBuffer(m);
+    this.batched += steps.length;
+    if (this.batched >= MAX_BATCH) this.flush();
   }
 
   /** One dispatch of `threads` threads of `src` over meta + bufs. */
@@ -164,9 +202,8 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
     const bytes = Math.max(16, Math.ceil((s.n * 4) / 16) * 16);
     const staging = this.device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
     try {
-      const enc = this.device.createCommandEncoder();
-      enc.copyBufferToBuffer(s.buf, 0, staging, 0, bytes);
-      this.device.queue.submit([enc.finish()]);
+      this.copyInto(s.buf, staging, bytes);
+      this.flush();
       const lost = this.lost.then(() => {
         throw new OTError('device-lost', 'webgpu: the device was lost while reading a tensor.');
       });
@@ -189,6 +226,7 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
   write(s: GpuStorage, values: ArrayLike<number>): void {
     this.alive();
     if (values.length !== s.n) throw new OTError('shape', `write: ${values.length} values for a storage of ${s.n}`);
+    this.flush(); // commands already encoded must read the old values
     if (s.n > 0) this.device.queue.writeBuffer(s.buf, 0, Float32Array.from(values));
   }
 
@@ -201,7 +239,7 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
     this.live--;
     this.liveBytes -= s.buf.size;
     if (this.lostInfo) s.buf.destroy();
-    else this.recycle(s.buf);
+    else this.releaseBuffer(s.buf);
   }
 
   map(op: MapOp, inputs: Operand<GpuStorage>[], outShape: readonly number[], p = 0): GpuStorage {
@@ -266,12 +304,16 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
 
   copy(x: GpuStorage): GpuStorage {
     const out = this.alloc(x.n);
-    if (x.n > 0) {
-      const enc = this.device.createCommandEncoder();
-      enc.copyBufferToBuffer(x.buf, 0, out.buf, 0, x.n * 4);
-      this.device.queue.submit([enc.finish()]);
-    }
+    if (x.n > 0) this.copyInto(x.buf, out.buf, x.n * 4);
     return out;
+  }
+
+  /** Encodes a buffer copy into the open batch (closing its compute pass; the next dispatch opens another). */
+  private copyInto(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
+    const enc = this.encoder();
+    this.pass?.end();
+    this.pass = undefined;
+    enc.copyBufferToBuffer(src, 0, dst, 0, bytes);
   }
 
   /** Copies a rows × w block between row-major matrices (one dispatch of the copy kernel per block). */
@@ -285,7 +327,7 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
         return { src: TK.copyBlockKernel(), bufs: [m, p.src.buf, dst.buf], groups: Math.ceil((p.rows * p.w) / TK.WG) };
       });
     if (steps.length > 0) this.run(steps, metas);
-    else metas.forEach((m) => this.recycle(m));
+    else metas.forEach((m) => this.releaseBuffer(m));
   }
 
   concat(parts: { s: GpuStorage; w: number }[], rows: number): GpuStorage {
