@@ -408,6 +408,27 @@ it("trainNOT and the W1 critic with backend 'webgpu' follow their js runs step b
   near(cg.w1Estimate, cj.w1Estimate, 'critic W1 estimate');
 });
 
+it('a NaN batch mid-training on webgpu is OTError(nan), and the failed run leaves no GPU buffer behind', async () => {
+  const sp = gaussianBatchSampler(SRC.mean, SRC.cov);
+  let calls = 0;
+  const poisoned: typeof sp = (n, rng) => {
+    const m = sp(n, rng);
+    if (++calls === 4) m.data[1] = NaN;
+    return m;
+  };
+  const live = gpu!.stats().liveBuffers;
+  // sampleQ poisoned: the f step's tidy() has already made its P batch when Q's fails validation
+  calls = 0;
+  await expectOTError('nan', () => trainICNNMap(sp, poisoned, { hidden: [8], batchSize: 16, iterations: 5, innerSteps: 1, backend: 'webgpu' }), 'ICNN, Q');
+  calls = 0;
+  await expectOTError('nan', () => trainICNNMap(poisoned, sp, { hidden: [8], batchSize: 16, iterations: 5, innerSteps: 1, backend: 'webgpu' }), 'ICNN');
+  calls = 0;
+  await expectOTError('nan', () => trainNOT(poisoned, sp, { hiddenT: [8], hiddenF: [8], batchSize: 16, iterations: 5, innerSteps: 1, backend: 'webgpu' }), 'NOT');
+  calls = 0;
+  await expectOTError('nan', () => trainKantorovichRubinsteinCritic(poisoned, sp, { hidden: [8], batchSize: 16, iterations: 5, backend: 'webgpu' }), 'critic');
+  assert.is(gpu!.stats().liveBuffers, live, 'models, optimizer moments and batches were all released');
+});
+
 it('trainers reject an unknown backend before any work', async () => {
   const sp = gaussianBatchSampler(SRC.mean, SRC.cov);
   let draws = 0;

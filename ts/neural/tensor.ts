@@ -92,7 +92,8 @@ function collect(x: unknown, out: Set<Tensor>): void {
 /**
  * Runs fn and then disposes every tensor created inside it except those it returns (in an array or plain object
  * too), which move to the enclosing scope. One training step inside `tidy` frees its whole graph, so GPU memory
- * stays flat over training. Tensors created before the call (parameters, optimizer state) are untouched.
+ * stays flat over training. Tensors created before the call (parameters, optimizer state) are untouched. If fn
+ * throws, everything it created is disposed.
  * fn must be synchronous (an await inside would let other code's tensors into this scope).
  */
 export function tidy<T>(fn: () => T): T {
@@ -101,6 +102,9 @@ export function tidy<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
+  } catch (e) {
+    for (const t of mine) t.dispose(); // a failed step keeps nothing
+    throw e;
   } finally {
     scopes.pop();
   }
