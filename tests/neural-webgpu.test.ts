@@ -27,7 +27,8 @@ import { tensorEngine } from '../ts/neural/engines.js';
 import { ICNN, MLP } from '../ts/neural/models.js';
 import { Adam } from '../ts/neural/optim.js';
 import { maxScaledError, numericGradAsync } from '../ts/neural/gradcheck.js';
-import type { WebGpuTensorEngine } from '../gpu/tensor.js';
+import { WebGpuTensorEngine } from '../gpu/tensor.js';
+import { gpuIsHardware } from '../ts/backends/webgpu.js';
 import { closeArrays, expectOTError, randomArray, webgpuGate } from './helpers.js';
 import { gaussianBatchSampler, trainICNNMap } from '../ts/neural/icnn-map.js';
 import { gaussianL2UVP } from '../ts/neural/evaluate.js';
@@ -427,6 +428,32 @@ it('a NaN batch mid-training on webgpu is OTError(nan), and the failed run leave
   calls = 0;
   await expectOTError('nan', () => trainKantorovichRubinsteinCritic(poisoned, sp, { hidden: [8], batchSize: 16, iterations: 5, backend: 'webgpu' }), 'critic');
   assert.is(gpu!.stats().liveBuffers, live, 'models, optimizer moments and batches were all released');
+});
+
+/** Held for the test file's life: Dawn segfaults if the object from create() is collected while a device lives. */
+let ownDawn: GPU | undefined;
+
+it('after a device loss, ops and reads fail with OTError(device-lost) (a read in flight settles either way); the shared engine is unaffected', async () => {
+  // a device of our own (not the shared one, which other test files use), destroyed on purpose
+  const { create } = await import('webgpu');
+  ownDawn ??= create([]);
+  const adapter = (await ownDawn.requestAdapter())!;
+  const device = await adapter.requestDevice();
+  const E = new WebGpuTensorEngine(device);
+  const a = T.tensor([1, 2, 3], [3], E);
+  const b = T.exp(a);
+  assert.equal(Array.from(await b.read()).map((v) => Math.round(v * 1000) / 1000), [2.718, 7.389, 20.086]);
+  const pending = T.add(b, 1).read();
+  device.destroy();
+  await device.lost;
+  await expectOTError('device-lost', () => pending.then(() => T.add(a, 1).read()), 'read across the loss');
+  assert.throws(() => T.add(a, b), (e: unknown) => e instanceof OTError && e.code === 'device-lost');
+  a.dispose(); // releasing after the loss is harmless
+  closeArrays(await T.exp(T.tensor([0, 1], [2], gpu)).read(), [1, Math.E], REL, 'the shared engine still works');
+});
+
+it("'auto' picks webgpu on a hardware adapter only (lavapipe: js)", async () => {
+  assert.is((await tensorEngine('auto')).name, (await gpuIsHardware()) ? 'webgpu' : 'js');
 });
 
 it('trainers reject an unknown backend before any work', async () => {
