@@ -235,6 +235,7 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
   }
 
   release(s: GpuStorage): void {
+    if (s.refs <= 0) return; // already freed: never pool a buffer twice
     if (--s.refs > 0) return;
     this.live--;
     this.liveBytes -= s.buf.size;

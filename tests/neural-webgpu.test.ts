@@ -42,7 +42,7 @@ const FD_TOL = 1e-3;
 
 const { it, available } = await webgpuGate('neural-webgpu.test');
 
-const js = jsTensorEngine as TensorEngine;
+const js = jsTensorEngine;
 const gpu = available ? ((await tensorEngine('webgpu')) as WebGpuTensorEngine) : undefined;
 /** Validation errors the device reported (a broken kernel shows up here, not as an exception). */
 const gpuErrors: string[] = [];

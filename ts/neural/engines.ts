@@ -11,11 +11,10 @@ export type TensorBackendOption = TensorBackend | 'auto';
 
 /** The engine for a backend option (default 'js'). */
 export async function tensorEngine(backend: TensorBackendOption = 'js'): Promise<TensorEngine> {
-  if (backend === 'js') return jsTensorEngine as TensorEngine;
-  if (backend === 'webgpu') return webgpuTensorEngine(await gpuDevice()) as TensorEngine;
-  if (backend === 'auto') {
-    return (await gpuIsHardware()) ? (webgpuTensorEngine(await gpuDevice()) as TensorEngine) : (jsTensorEngine as TensorEngine);
-  }
+  const gpu = async (): Promise<TensorEngine> => webgpuTensorEngine(await gpuDevice());
+  if (backend === 'js') return jsTensorEngine;
+  if (backend === 'webgpu') return gpu();
+  if (backend === 'auto') return (await gpuIsHardware()) ? gpu() : jsTensorEngine;
   throw new OTError('invalid-option', `backend must be 'js', 'webgpu' or 'auto' (got '${String(backend)}').`);
 }
 

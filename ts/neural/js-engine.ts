@@ -141,7 +141,7 @@ function adam(p: Float64Array, g: Float64Array, m: Float64Array, v: Float64Array
   }
 }
 
-export const jsTensorEngine: TensorEngine<Float64Array> = {
+const kernels: TensorEngine<Float64Array> = {
   name: 'js',
   fromArray: (values) => Float64Array.from(values),
   full: (size, value) => new Float64Array(size).fill(value),
@@ -181,3 +181,6 @@ export const jsTensorEngine: TensorEngine<Float64Array> = {
     for (let i = 0; i < x.length; i++) if (x[i] < lo) x[i] = lo;
   },
 };
+
+/** The js engine, as tensors hold it (its storages are Float64Arrays). */
+export const jsTensorEngine = kernels as TensorEngine;

@@ -327,7 +327,7 @@ export class ICNN extends Model<ICNNConfig> {
  * trained on another engine (whose storage is then freed). Keeps results synchronous and exact to evaluate.
  */
 export async function onJsEngine<M extends Model<unknown>>(models: M[]): Promise<M[]> {
-  const js = jsTensorEngine as TensorEngine;
+  const js = jsTensorEngine;
   const out = await Promise.all(models.map((m) => (m.engine === js ? m : m.toEngine(js))));
   models.forEach((m, i) => {
     if (out[i] !== m) m.dispose();

@@ -23,6 +23,7 @@ export class Adam {
   readonly eps: number;
   readonly weightDecay: number;
   private t = 0;
+  private disposed = false;
   private readonly m: unknown[];
   private readonly v: unknown[];
 
@@ -55,14 +56,17 @@ export class Adam {
       if (g.size !== p.size) throw new OTError('shape', `Adam.step: gradient ${i} has ${g.size} entries, its parameter ${p.size}`);
       if (g.engine !== p.engine) throw new OTError('invalid-option', `Adam.step: gradient ${i} is on the '${g.engine.name}' engine, its parameter on '${p.engine.name}'`);
     });
+    if (this.disposed) throw new OTError('invalid-option', 'Adam.step: this optimizer was disposed');
     this.t++;
     const { beta1, beta2, eps, lr, weightDecay } = this;
     const hyper = { beta1, beta2, eps, lr, weightDecay, c1: 1 - Math.pow(beta1, this.t), c2: 1 - Math.pow(beta2, this.t) };
     this.params.forEach((p, i) => p.engine.adam(p.live(), grads[i].live(), this.m[i], this.v[i], hyper));
   }
 
-  /** Frees the moment storages (GPU memory); the optimizer cannot step afterwards. */
+  /** Frees the moment storages (GPU memory); the optimizer cannot step afterwards. Idempotent. */
   dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
     this.params.forEach((p, i) => {
       p.engine.release(this.m[i]);
       p.engine.release(this.v[i]);

@@ -141,7 +141,7 @@ export class Tensor {
   private disposed = false;
 
   /** Wraps a storage the engine made (default: a Float64Array on the js engine); takes ownership of it. */
-  constructor(storage: Float64Array | unknown, shape: readonly number[], engine: TensorEngine = jsTensorEngine as TensorEngine) {
+  constructor(storage: Float64Array | unknown, shape: readonly number[], engine: TensorEngine = jsTensorEngine) {
     checkShape(shape);
     const n = sizeOf(shape);
     const len = engine.length(storage);
@@ -273,7 +273,7 @@ export class Tensor {
 // ---- construction -------------------------------------------------------------------------------------------
 
 /** A tensor from numbers (flat with a shape, or nested rows for a matrix), copied onto `engine` (default js). */
-export function tensor(values: ArrayLike<number> | number[][] | number, shape?: readonly number[], engine: TensorEngine = jsTensorEngine as TensorEngine): Tensor {
+export function tensor(values: ArrayLike<number> | number[][] | number, shape?: readonly number[], engine: TensorEngine = jsTensorEngine): Tensor {
   if (typeof values === 'number') return new Tensor(engine.fromArray([values]), shape ?? [], engine);
   if (Array.isArray(values) && values.length > 0 && Array.isArray(values[0])) {
     const rows = values as number[][];
@@ -294,7 +294,7 @@ export function parameter(values: ArrayLike<number> | number[][], shape?: readon
   return tensor(values, shape, engine).requireGrad();
 }
 
-export function full(shape: readonly number[], value: number, engine: TensorEngine = jsTensorEngine as TensorEngine): Tensor {
+export function full(shape: readonly number[], value: number, engine: TensorEngine = jsTensorEngine): Tensor {
   checkShape(shape);
   return new Tensor(engine.full(sizeOf(shape), value), shape, engine);
 }
@@ -324,7 +324,7 @@ function engineOf(xs: (Tensor | number)[]): TensorEngine {
       throw new OTError('invalid-option', `an op mixes tensors of the '${e.name}' and '${x.engine.name}' engines; move one with toEngine()`);
     }
   }
-  return e ?? (jsTensorEngine as TensorEngine);
+  return e ?? jsTensorEngine;
 }
 
 function asTensor(x: Tensor | number, engine: TensorEngine): Tensor {
