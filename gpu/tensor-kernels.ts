@@ -144,14 +144,18 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   });
 }
 
-/** out (m × n) = a (m × k) · b (k × n), TILE × TILE output tiles, a and b staged tile by tile in workgroup memory. */
+/**
+ * out (m × n) = op(a)·op(b) (+ bias[col]), TILE × TILE output tiles, both operands staged tile by tile in workgroup
+ * memory. op transposes when P.transA / P.transB is 1 (a stored k × m, b n × k), so backward passes need no
+ * transposed copies. Without a bias the `bias` binding is a placeholder (P.hasBias = 0).
+ */
 export function matmulKernel(): KernelSource {
   return memo('matmulKernel', () => {
-    const bindings: KernelSource['bindings'] = [{ name: 'P', access: 'uniform', type: 'MM' }, rd('a'), rd('b'), rw('out')];
+    const bindings: KernelSource['bindings'] = [{ name: 'P', access: 'uniform', type: 'MM' }, rd('a'), rd('b'), rd('bias'), rw('out')];
     return {
       bindings,
       workgroupSize: TILE * TILE,
-      code: `struct MM { m: u32, k: u32, n: u32, pad: u32 }
+      code: `struct MM { m: u32, k: u32, n: u32, transA: u32, transB: u32, hasBias: u32, pad0: u32, pad1: u32 }
 ${declare(bindings)}
 var<workgroup> As: array<array<f32, ${TILE}>, ${TILE}>;
 var<workgroup> Bs: array<array<f32, ${TILE}>, ${TILE}>;
@@ -164,17 +168,24 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: ve
   for (var q = 0u; q < tiles; q++) {
     let ka = q * ${TILE}u + lid.x;
     var va = 0.0;
-    if (row < P.m && ka < P.k) { va = a[row * P.k + ka]; }
+    if (row < P.m && ka < P.k) {
+      if (P.transA == 1u) { va = a[ka * P.m + row]; } else { va = a[row * P.k + ka]; }
+    }
     As[lid.y][lid.x] = va;
     let kb = q * ${TILE}u + lid.y;
     var vb = 0.0;
-    if (kb < P.k && col < P.n) { vb = b[kb * P.n + col]; }
+    if (kb < P.k && col < P.n) {
+      if (P.transB == 1u) { vb = b[col * P.k + kb]; } else { vb = b[kb * P.n + col]; }
+    }
     Bs[lid.y][lid.x] = vb;
     workgroupBarrier();
     for (var i = 0u; i < ${TILE}u; i++) { acc += As[lid.y][i] * Bs[i][lid.x]; }
     workgroupBarrier();
   }
-  if (row < P.m && col < P.n) { out[row * P.n + col] = acc; }
+  if (row < P.m && col < P.n) {
+    if (P.hasBias == 1u) { acc += bias[col]; }
+    out[row * P.n + col] = acc;
+  }
 }`,
     };
   });

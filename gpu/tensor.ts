@@ -14,7 +14,7 @@
 // - A lost device fails the next op (or a pending read) with OTError('device-lost'); make a new engine from a new
 //   device.
 import { OTError } from '../ts/errors.js';
-import { type AdamHyper, type MapOp, type Operand, type TensorEngine, broadcastStrides, isTrailing, sizeOf } from '../ts/neural/engine.js';
+import { type AdamHyper, type MapOp, type MatmulFlags, type Operand, type TensorEngine, broadcastStrides, isTrailing, sizeOf } from '../ts/neural/engine.js';
 import { transpose as transposeKernel } from './kernels.js';
 import type { KernelSource } from './kernels.js';
 import { COPY_DST, COPY_SRC, MAP_READ, STORAGE, UNIFORM, gridOf, kernel } from './pipelines.js';
@@ -282,15 +282,15 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
     return out;
   }
 
-  matmul(a: GpuStorage, b: GpuStorage, m: number, k: number, n: number): GpuStorage {
+  matmul(a: GpuStorage, b: GpuStorage, m: number, k: number, n: number, opts: MatmulFlags<GpuStorage> = {}): GpuStorage {
     const out = this.alloc(m * n);
     if (m * n === 0) return out;
     const gx = Math.ceil(n / TK.TILE);
     const gy = Math.ceil(m / TK.TILE);
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;
     if (gx > max || gy > max) throw new OTError('too-large', `webgpu matmul: [${m} × ${k}]·[${k} × ${n}] needs more than ${max} tiles per side.`);
-    const P = this.meta([m, k, n, 0]);
-    this.run([{ src: TK.matmulKernel(), bufs: [P, a.buf, b.buf, out.buf], groups: [gx, gy] }], [P]);
+    const P = this.meta([m, k, n, opts.transA ? 1 : 0, opts.transB ? 1 : 0, opts.bias ? 1 : 0, 0, 0]);
+    this.run([{ src: TK.matmulKernel(), bufs: [P, a.buf, b.buf, (opts.bias ?? a).buf, out.buf], groups: [gx, gy] }], [P]);
     return out;
   }
 

@@ -194,6 +194,13 @@ it('matmul (tiled), linear, transpose, reshape, concat, sliceLast: webgpu equals
     await compareOp(`matmul ${m}×${k}·${k}×${n}`, rng, [randData(rng, [m, k]), randData(rng, [k, n])], ([a, b]) => T.matmul(a, b));
     await compareOp(`linear ${m}×${k}→${n}`, rng, [randData(rng, [m, k]), randData(rng, [k, n]), randData(rng, [n])], ([x, w, b]) => T.linear(x, w, b));
   }
+  for (const [transA, transB] of [[true, false], [false, true], [true, true]]) {
+    const [m, k, n] = [21, 35, 18];
+    const a = randData(rng, transA ? [k, m] : [m, k]);
+    const b = randData(rng, transB ? [n, k] : [k, n]);
+    await compareOp(`matmul transA=${transA} transB=${transB}`, rng, [a, b], ([x, y]) => T.matmul(x, y, { transA, transB }));
+  }
+  await compareOp('linear, bias [1, n]', rng, [randData(rng, [9, 4]), randData(rng, [4, 5]), randData(rng, [1, 5])], ([x, w, b]) => T.linear(x, w, b));
   await compareOp('transpose', rng, [randData(rng, [7, 3])], ([x]) => T.transpose(x));
   await compareOp('reshape', rng, [randData(rng, [4, 6])], ([x]) => T.mul(T.reshape(x, [2, 12]), T.reshape(x, [2, 12])));
   await compareOp('concat', rng, [randData(rng, [5, 2]), randData(rng, [5, 1]), randData(rng, [5, 3])], (xs) => T.square(T.concat(xs)));

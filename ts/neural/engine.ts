@@ -39,6 +39,12 @@ export interface AdamHyper {
   c2: number;
 }
 
+export interface MatmulFlags<S = unknown> {
+  transA?: boolean;
+  transB?: boolean;
+  bias?: S;
+}
+
 /** An operand: a storage and its shape. */
 export interface Operand<S = unknown> {
   s: S;
@@ -66,8 +72,11 @@ export interface TensorEngine<S = unknown> {
   map(op: MapOp, inputs: Operand<S>[], outShape: readonly number[], p?: number): S;
   /** x summed down to `shape` (which broadcasts to x.shape). */
   sumTo(x: Operand<S>, shape: readonly number[]): S;
-  /** (m × k)·(k × n). */
-  matmul(a: S, b: S, m: number, k: number, n: number): S;
+  /**
+   * op(a)·op(b) (+ bias, a length-n row added to every row): m × n, with op(a) m × k and op(b) k × n, where op
+   * transposes when the flag is set (a is stored k × m when transA, b n × k when transB).
+   */
+  matmul(a: S, b: S, m: number, k: number, n: number, opts?: MatmulFlags<S>): S;
   /** The transpose of an m × n matrix. */
   transpose(x: S, m: number, n: number): S;
   /** A copy (reshape never shares storage, so disposing one tensor never frees another's values). */

@@ -1,7 +1,7 @@
 // The 'js' tensor engine: f64 Float64Arrays and plain loops (ts/neural/engine.ts states the contract). It is the
 // oracle the f32 WebGPU engine is tested against, and the engine used where there is no GPU.
 import { OTError } from '../errors.js';
-import { type AdamHyper, type MapOp, type Operand, type TensorEngine, broadcastStrides, isTrailing, sameShape, sizeOf } from './engine.js';
+import { type AdamHyper, type MapOp, type MatmulFlags, type Operand, type TensorEngine, broadcastStrides, isTrailing, sameShape, sizeOf } from './engine.js';
 
 /** For every flat index of outShape, the flat index into each of `shapes` broadcast to it. */
 function forEachBroadcast(outShape: readonly number[], shapes: readonly (readonly number[])[], fn: (o: number, idx: number[]) => void): void {
@@ -116,7 +116,16 @@ function sumTo(x: Operand<Float64Array>, shape: readonly number[]): Float64Array
   return out;
 }
 
-function matmul(ad: Float64Array, bd: Float64Array, m: number, k: number, n: number): Float64Array {
+/** x stored rows × cols, transposed (a copy). */
+function transposed(d: Float64Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = d[i * cols + j];
+  return out;
+}
+
+function matmul(a: Float64Array, b: Float64Array, m: number, k: number, n: number, opts: MatmulFlags<Float64Array> = {}): Float64Array {
+  const ad = opts.transA ? transposed(a, k, m) : a;
+  const bd = opts.transB ? transposed(b, n, k) : b;
   const out = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     const o = i * n;
@@ -126,6 +135,7 @@ function matmul(ad: Float64Array, bd: Float64Array, m: number, k: number, n: num
       const bo = p * n;
       for (let j = 0; j < n; j++) out[o + j] += v * bd[bo + j];
     }
+    if (opts.bias) for (let j = 0; j < n; j++) out[o + j] += opts.bias[j];
   }
   return out;
 }
@@ -154,11 +164,7 @@ const kernels: TensorEngine<Float64Array> = {
   map,
   sumTo,
   matmul,
-  transpose(d, m, n) {
-    const out = new Float64Array(m * n);
-    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = d[i * n + j];
-    return out;
-  },
+  transpose: transposed,
   copy: (x) => x.slice(),
   concat(parts, rows) {
     const total = parts.reduce((a, p) => a + p.w, 0);

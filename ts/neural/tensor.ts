@@ -36,12 +36,12 @@
 // models.ts (MLP, ICNN with project/save/load/grad), gradcheck.ts (finite-difference checks), index.ts (exports).
 //
 // Ops (all differentiable, to any order unless noted): add, sub, mul, div (broadcasting; numbers allowed),
-// neg, scale, matmul (2-D), linear (x·W + b), transpose (2-D), reshape, broadcastTo, sumTo, sum / mean (all or
+// neg, scale, matmul (2-D, with transpose flags), linear (x·W + b, fused), transpose (2-D), reshape, broadcastTo, sumTo, sum / mean (all or
 // along an axis, keepdims), concat / sliceLast (along the last axis), relu and leakyRelu (second derivative 0 a.e.)
 // with leakyReluStep, softplus, sigmoid, tanh, square, sqrt, exp, log. `makeOp` builds a custom op from a forward
 // result and a rule (the rule must use differentiable ops for double backward to be right).
 import { OTError } from '../errors.js';
-import { type MapOp, type TensorEngine, broadcastShapes, sameShape, sizeOf } from './engine.js';
+import { type MapOp, type TensorEngine, broadcastShapes, isTrailing, sameShape, sizeOf } from './engine.js';
 import { jsTensorEngine } from './js-engine.js';
 
 export { broadcastShapes } from './engine.js';
@@ -244,8 +244,8 @@ export class Tensor {
   div(b: Tensor | number): Tensor {
     return div(this, b);
   }
-  matmul(b: Tensor): Tensor {
-    return matmul(this, b);
+  matmul(b: Tensor, opts?: MatmulOptions): Tensor {
+    return matmul(this, b, opts);
   }
   neg(): Tensor {
     return neg(this);
@@ -501,24 +501,46 @@ export function transpose(x: Tensor): Tensor {
   return node('transpose', x.engine.transpose(x.live(), m, n), [n, m], x.engine, [x], (g) => [transpose(g)]);
 }
 
-/** (m × k) · (k × n). Rules: g·Bᵀ and Aᵀ·g. */
-export function matmul(a: Tensor, b: Tensor): Tensor {
+export interface MatmulOptions {
+  /** Use aᵀ (a stored k × m). */
+  transA?: boolean;
+  /** Use bᵀ (b stored n × k). */
+  transB?: boolean;
+}
+
+/**
+ * op(a) · op(b), (m × k)·(k × n), op transposing where the flags say (no transposed copy is made). Rules, with
+ * the same op and other flags: ∂op(a) = g·op(b)ᵀ, ∂op(b) = op(a)ᵀ·g.
+ */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  return matmulNode(a, b, opts.transA ?? false, opts.transB ?? false);
+}
+
+/** op(a)·op(b) (+ bias, a length-n row: the fused dense layer); see matmul for the rules. */
+function matmulNode(a: Tensor, b: Tensor, tA: boolean, tB: boolean, bias?: Tensor): Tensor {
   need2d(a, 'matmul');
   need2d(b, 'matmul');
-  const [m, k] = a.shape;
-  const [k2, n] = b.shape;
-  if (k !== k2) throw new OTError('shape', `matmul: inner dims differ ([${a.shape.join(', ')}] · [${b.shape.join(', ')}])`);
-  const e = engineOf([a, b]);
-  return node('matmul', e.matmul(a.live(), b.live(), m, k, n), [m, n], e, [a, b], (g, needs) => [
-    needs[0] ? matmul(g, transpose(b)) : null,
-    needs[1] ? matmul(transpose(a), g) : null,
+  const [m, k] = tA ? [a.shape[1], a.shape[0]] : a.shape;
+  const [k2, n] = tB ? [b.shape[1], b.shape[0]] : b.shape;
+  if (k !== k2) {
+    throw new OTError('shape', `matmul: inner dims differ ([${a.shape.join(', ')}]${tA ? 'ᵀ' : ''} · [${b.shape.join(', ')}]${tB ? 'ᵀ' : ''})`);
+  }
+  const parents = bias ? [a, b, bias] : [a, b];
+  const e = engineOf(parents);
+  const out = e.matmul(a.live(), b.live(), m, k, n, { transA: tA, transB: tB, bias: bias?.live() });
+  return node(bias ? 'linear' : 'matmul', out, [m, n], e, parents, (g, needs) => [
+    needs[0] ? (tA ? matmulNode(b, g, tB, true) : matmulNode(g, b, false, !tB)) : null,
+    needs[1] ? (tB ? matmulNode(g, a, true, tA) : matmulNode(a, g, !tA, false)) : null,
+    bias && needs[2] ? sumTo(g, bias.shape) : null,
   ]);
 }
 
-/** x · W + b (b broadcast over rows): a dense layer with W of shape [in, out]. */
+/** x · W + b (b broadcast over rows): a dense layer with W of shape [in, out]; one kernel when b is a row. */
 export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
-  const y = matmul(x, w);
-  return b ? add(y, b) : y;
+  if (!b) return matmul(x, w);
+  const n = w.rank === 2 ? w.shape[1] : -1;
+  if (x.rank === 2 && b.size === n && isTrailing(b.shape, [x.shape[0], n])) return matmulNode(x, w, false, false, b);
+  return add(matmul(x, w), b);
 }
 
 function normAxis(axis: number, rank: number): number {
