@@ -1,14 +1,17 @@
-// Neural OT quality on the CPU engine (issue 5's "Measured" list): L2-UVP of trainICNNMap between random
-// Gaussian pairs at D = 2, 16, 64 (Bures map as ground truth), with training time. Not part of `npm test`.
+// Neural OT quality (issue 5's "Measured" list): L2-UVP of trainICNNMap between random Gaussian pairs at
+// D = 2, 16, 64 (Bures map as ground truth), with training time, on a tensor engine (js by default). Not part of
+// `npm test`. Compare engines on the same machine only (lavapipe, a software GPU, is slower than the js engine).
 //
 //   node dist/bench/neural.js                       D = 2, 16, 64
 //   node dist/bench/neural.js --dims 2,16 --iterations 1000
+//   node dist/bench/neural.js --backend webgpu      the f32 WebGPU engine
 //
 // Pairs come from randomGaussianPair(D, { cond: 4, seed: D }); L2-UVP on 2^14 fresh source samples.
 import 'kantorovich'; // registers the wasm source (the evaluation's W2 uses emd)
 import { gaussianBatchSampler, trainICNNMap } from '../ts/neural/icnn-map.js';
 import { randomGaussianPair } from '../ts/neural/gaussian.js';
 import { gaussianL2UVP } from '../ts/neural/evaluate.js';
+import type { TensorBackendOption } from '../ts/neural/engines.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -17,7 +20,8 @@ function arg(name: string, fallback: string): string {
 
 const dims = arg('--dims', '2,16,64').split(',').map(Number);
 const iterations = Number(arg('--iterations', '1000'));
-const rows: string[] = ['| D | hidden | iterations | L2-UVP (%) | identity L2-UVP (%) | training (s) |', '|---:|---|---:|---:|---:|---:|'];
+const backend = arg('--backend', 'js') as TensorBackendOption;
+const rows: string[] = [`backend: ${backend}`, '', '| D | hidden | iterations | L2-UVP (%) | identity L2-UVP (%) | training (s) |', '|---:|---|---:|---:|---:|---:|'];
 for (const d of dims) {
   const pair = randomGaussianPair(d, { cond: 4, seed: d });
   const hidden = d <= 2 ? [32, 32] : [Math.max(64, 2 * d), Math.max(64, 2 * d)];
@@ -30,6 +34,7 @@ for (const d of dims) {
     lr: 3e-3,
     quadratic: true,
     seed: 1,
+    backend,
     onProgress: (p) => {
       if (p.step % 100 === 0) console.error(`  D=${d} step ${p.step}`);
     },

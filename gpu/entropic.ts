@@ -8,15 +8,7 @@
 import { OTError } from '../ts/errors.js';
 import type { EngineProblem, EntropicEngine, PlanStats } from '../ts/entropic/engine.js';
 import * as K from './kernels.js';
-
-// GPUBufferUsage / GPUShaderStage / GPUMapMode values, spelled out so this module also works with a device
-// from a WebGPU implementation that did not install its globals.
-const STORAGE = 0x80,
-  UNIFORM = 0x40,
-  COPY_DST = 0x8,
-  COPY_SRC = 0x4,
-  MAP_READ = 0x1,
-  COMPUTE = 0x4;
+import { COPY_DST, COPY_SRC, type Kernel, MAP_READ, STORAGE, UNIFORM, gridOf, kernel } from './pipelines.js';
 
 export interface WebGpuEngineOptions {
   /** Threads per workgroup of the n × m passes (default 64). */
@@ -28,36 +20,6 @@ export interface WebGpuEngineOptions {
    * GPUs the column pass's read (contiguous across threads) is the coalesced one; untested on hardware.
    */
   transposed?: boolean;
-}
-
-interface Kernel {
-  pipeline: GPUComputePipeline;
-  layout: GPUBindGroupLayout;
-  src: K.KernelSource;
-}
-
-/** Compiled pipelines per device, keyed by WGSL source: engines of the same shape share them. */
-const pipelineCache = new WeakMap<GPUDevice, Map<string, Kernel>>();
-
-function kernel(device: GPUDevice, src: K.KernelSource): Kernel {
-  let cache = pipelineCache.get(device);
-  if (!cache) pipelineCache.set(device, (cache = new Map()));
-  let k = cache.get(src.code);
-  if (!k) {
-    const layout = device.createBindGroupLayout({
-      entries: src.bindings.map((b, i) => ({
-        binding: i,
-        visibility: COMPUTE,
-        buffer: { type: b.access === 'uniform' ? 'uniform' : b.access === 'read' ? 'read-only-storage' : 'storage' },
-      })),
-    });
-    const pipeline = device.createComputePipeline({
-      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-      compute: { module: device.createShaderModule({ code: src.code }), entryPoint: 'main' },
-    });
-    cache.set(src.code, (k = { pipeline, layout, src }));
-  }
-  return k;
 }
 
 /** One dispatch: a kernel, its bind group, and the workgroup grid. */
@@ -296,11 +258,7 @@ export class WebGpuEntropicEngine implements EntropicEngine {
       layout: k.layout,
       entries: src.bindings.map((b, i) => ({ binding: i, resource: { buffer: all[b.name] } })),
     });
-    // Workgroups beyond the per-dimension limit spill into y (the kernels rebuild t from x and y).
-    const groups = Math.max(1, Math.ceil(threads / src.workgroupSize));
-    const maxX = this.device.limits.maxComputeWorkgroupsPerDimension;
-    const grid: [number, number, number] = groups <= maxX ? [groups, 1, z] : [maxX, Math.ceil(groups / maxX), z];
-    return { k, bg, grid };
+    return { k, bg, grid: gridOf(this.device, Math.ceil(threads / src.workgroupSize), z) };
   }
 
   private encode(enc: GPUCommandEncoder, ds: Dispatch[]): void {

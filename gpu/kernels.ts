@@ -32,11 +32,11 @@ const NEG_T: f32 = ${lit(NEG_T)};
 const MAXF: f32 = 3.0e38;`;
 
 /** A WGSL f32 literal. */
-function lit(x: number): string {
+export function lit(x: number): string {
   return Number.isInteger(x) && Math.abs(x) < 1e15 ? `${x}.0` : x.toPrecision(9);
 }
 
-function declare(bindings: KernelSource['bindings']): string {
+export function declare(bindings: KernelSource['bindings']): string {
   return bindings
     .map((b, i) => {
       const space = b.access === 'uniform' ? 'uniform' : b.access === 'read' ? 'storage, read' : 'storage, read_write';
@@ -45,10 +45,10 @@ function declare(bindings: KernelSource['bindings']): string {
     .join('\n');
 }
 
-const F32 = 'array<f32>';
+export const F32 = 'array<f32>';
 
 /** Global thread index over a 2D grid of workgroups (x is capped at 65535 workgroups per dimension). */
-const MAIN = (wg: number) => `@compute @workgroup_size(${wg})
+export const MAIN = (wg: number) => `@compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let t = (wid.y * nwg.x + wid.x) * ${wg}u + lid;`;
 

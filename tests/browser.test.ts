@@ -14,6 +14,9 @@
 //                                plan quantities at ε ≥ 0.02·scale (tests/webgpu-engine.test.ts); observed on
 //                                SwiftShader (Chromium 156) here, ε = 0.05 ≈ 0.1·scale: 3.2e-7. Print the
 //                                observed errors with KANTOROVICH_TEST_VERBOSE=1.
+//      neural tensor engine      NEURAL_TOL = 5e-4 of the largest entry for an ICNN's ∇ₓg and Hessian-vector
+//                                product on webgpu against the js engine (f64) here, and 1e-3 relative on the
+//                                objectives of a 3-step trainICNNMap run (tests/neural-webgpu.test.ts's bounds).
 //    The same page also runs emd and sinkhorn from its main thread with { worker: true }, i.e. in the
 //    library's own pool of module Web Workers (dist/bindings/worker-browser.js), against Node to 1e-12.
 // 2. examples/web/: the demo page; window.runAllPanels() runs its three panels; each must draw something
@@ -28,9 +31,9 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { Rng, costMatrix, emd, pointCloud, sinkhorn, slicedWasserstein } from 'kantorovich';
+import { Rng, costMatrix, emd, neural, pointCloud, sinkhorn, slicedWasserstein, trainICNNMap } from 'kantorovich';
 import { startServer, type StaticServer } from '../examples/web/serve.js';
-import { relErr, withTimeout as withTimeoutAfter } from './helpers.js';
+import { closeArrays, relErr, withTimeout as withTimeoutAfter } from './helpers.js';
 
 const CHROMIUM = process.env.KANTOROVICH_CHROMIUM ?? '/usr/bin/chromium';
 const REQUIRE_BROWSER = process.env.KANTOROVICH_REQUIRE_BROWSER === '1';
@@ -38,6 +41,7 @@ const REQUIRE_WEBGPU = process.env.KANTOROVICH_REQUIRE_WEBGPU === '1';
 const VERBOSE = process.env.KANTOROVICH_TEST_VERBOSE === '1';
 const EXACT_TOL = 1e-12;
 const GPU_COST_TOL = 1e-4;
+const NEURAL_TOL = 5e-4;
 /** Bound on any single browser step; the whole file takes ~10 s here. */
 const STEP_MS = 60_000;
 const SCREENSHOT = fileURLToPath(new URL('../../demo-output/demo-web.png', import.meta.url));
@@ -116,7 +120,31 @@ function problem(seed: number, n: number, m: number) {
     sinkhorn: { reg: 0.05, method: 'log' as const, tol: 1e-9, maxIter: 3000 },
     gpuTol: 1e-5,
     sliced: { nProjections: 40, seed: 7 },
+    neural: {
+      dim: 3,
+      n: 6,
+      hidden: [8, 8],
+      seed: 3,
+      X: Array.from({ length: 18 }, () => 2 * rng.uniform() - 1),
+      V: Array.from({ length: 18 }, () => 2 * rng.uniform() - 1),
+      P: { kind: 'gaussian' as const, mean: [0, 0], cov: [1, 0, 0, 1] },
+      Q: { kind: 'gaussian' as const, mean: [1, -0.5], cov: [2, 0.6, 0.6, 0.8] },
+      train: { hidden: [8], batchSize: 32, iterations: 3, innerSteps: 1, seed: 1 },
+    },
   };
+}
+
+/**
+ * The js (f64) reference of the browser's neural webgpu run (tests/browser/worker.js neuralOnGpu): ∇ₓg and the
+ * Hessian-vector product of the same ICNN, and the same training run.
+ */
+async function neuralReference(q: ReturnType<typeof problem>['neural']) {
+  const net = new neural.ICNN(q.dim, q.hidden, { activation: 'softplus', quadratic: 0.5, seed: q.seed });
+  const x = neural.tensor(q.X, [q.n, q.dim]).requireGrad();
+  const g = neural.grad(neural.sum(net.forward(x)), [x], { createGraph: true })[0];
+  const hv = neural.grad(neural.sum(neural.mul(g, neural.tensor(q.V, [q.n, q.dim]))), [x])[0];
+  const r = await trainICNNMap(q.P, q.Q, { ...q.train, backend: 'js', worker: false });
+  return { g: g.toArray(), hv: hv.toArray(), history: r.history };
 }
 
 it('library in a module Web Worker (emd on wasm, sinkhorn on webgpu and wasm, sliced) agrees with Node', async () => {
@@ -177,6 +205,14 @@ it('library in a module Web Worker (emd on wasm, sinkhorn on webgpu and wasm, sl
     assert.ok(g.converged, `webgpu sinkhorn converged (marginal error ${g.marginalError} after ${g.iterations} iterations)`);
     close(g.cost, s.cost, GPU_COST_TOL, 'sinkhorn webgpu (f32) ⟨P, C⟩ vs f64');
     close(g.regCost, s.regCost, GPU_COST_TOL, 'sinkhorn webgpu (f32) regularized cost vs f64');
+    // neural tensor engine on SwiftShader: as tests/neural-webgpu.test.ts on lavapipe, f32 second-order values to
+    // 5e-4 of the largest entry and a short training run's objectives to 1e-3 relative
+    const nw = got.neuralWebgpu;
+    assert.ok(nw && !nw.error, `neural webgpu failed in the browser: ${nw?.error}`);
+    const ref = await neuralReference(p.neural);
+    closeArrays(nw.g, ref.g, NEURAL_TOL, 'browser webgpu ICNN ∇ₓg vs js');
+    closeArrays(nw.hv, ref.hv, NEURAL_TOL, 'browser webgpu ICNN Hessian-vector product vs js');
+    ref.history.forEach((h: { loss: number }, i: number) => close(nw.history[i].loss, h.loss, 1e-3, `browser webgpu trainICNNMap objective at step ${i + 1}`));
   }
   if (VERBOSE) {
     console.log(`  ${got.userAgent}\n  ${gpuNote}`);

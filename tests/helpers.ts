@@ -1,6 +1,7 @@
 // Generic test helpers: seeded random data, relative errors, expected OTError codes.
+import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { OTError, Rng } from 'kantorovich';
+import { OTError, Rng, backends } from 'kantorovich';
 
 /** n uniforms in [lo, hi). */
 export function uniforms(rng: Rng, n: number, lo = 0, hi = 1): Float64Array {
@@ -109,4 +110,35 @@ export function withTimeout<T>(p: Promise<T>, what: string, ms: number): Promise
     (timer as { unref?: () => void }).unref?.();
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The WebGPU gate of a test file: `it` is uvu's test where an adapter exists, test.skip elsewhere, after a line
+ * saying why it skips; with KANTOROVICH_REQUIRE_WEBGPU=1 a missing adapter is a failing test instead.
+ */
+export async function webgpuGate(file: string): Promise<{ it: (name: string, fn: Parameters<typeof test>[1]) => void; available: boolean }> {
+  const report = (await backends()).find((b) => b.name === 'webgpu')!;
+  if (!report.available) {
+    if (process.env.KANTOROVICH_REQUIRE_WEBGPU === '1') {
+      test('webgpu is available (KANTOROVICH_REQUIRE_WEBGPU=1)', () => {
+        assert.unreachable(`webgpu is unavailable: ${report.reason}`);
+      });
+    } else {
+      console.log(`${file}: SKIPPED, webgpu unavailable (${report.reason}); set KANTOROVICH_REQUIRE_WEBGPU=1 to fail instead.`);
+    }
+  }
+  return { it: report.available ? test : test.skip, available: report.available };
+}
+
+/** n = Π shape uniforms in [lo, hi); with awayFromZero > 0, values within it of 0 are pushed out by it. */
+export function randomArray(rng: Rng, shape: readonly number[], lo = -1, hi = 1, awayFromZero = 0): Float64Array {
+  let n = 1;
+  for (const d of shape) n *= d;
+  const data = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let v = lo + (hi - lo) * rng.uniform();
+    if (awayFromZero > 0 && Math.abs(v) < awayFromZero) v += v < 0 ? -awayFromZero : awayFromZero;
+    data[i] = v;
+  }
+  return data;
 }

@@ -12,19 +12,12 @@ import * as T from '../ts/neural/tensor.js';
 import { Tensor } from '../ts/neural/tensor.js';
 import { gradCheck, hvp, maxScaledError } from '../ts/neural/gradcheck.js';
 import { Adam } from '../ts/neural/optim.js';
+import { randomArray } from './helpers.js';
 
 const TOL = 1e-7;
 
 function rand(rng: Rng, shape: number[], lo = -1, hi = 1, awayFromZero = 0): Tensor {
-  let n = 1;
-  for (const d of shape) n *= d;
-  const data = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let v = lo + (hi - lo) * rng.uniform();
-    if (awayFromZero > 0 && Math.abs(v) < awayFromZero) v = v < 0 ? v - awayFromZero : v + awayFromZero;
-    data[i] = v;
-  }
-  return new Tensor(data, shape).requireGrad();
+  return new Tensor(randomArray(rng, shape, lo, hi, awayFromZero), shape).requireGrad();
 }
 
 function cot(rng: Rng): (shape: number[]) => Tensor {
@@ -119,6 +112,24 @@ test('matmul, linear, transpose, reshape, broadcastTo, sumTo: gradients match fi
     assert.ok(e < TOL, `matmul ${m}x${k}x${n}: ${e}`);
     e = gradCheck(([x, w, b]) => T.linear(x, w, b), [rand(rng, [m, k]), rand(rng, [k, n]), rand(rng, [n])], cot(rng));
     assert.ok(e < TOL, `linear: ${e}`);
+    e = gradCheck(([x, w, b]) => T.linear(x, w, b), [rand(rng, [m, k]), rand(rng, [k, n]), rand(rng, [1, n])], cot(rng));
+    assert.ok(e < TOL, `linear, bias [1, n]: ${e}`);
+    for (const [transA, transB] of [[true, false], [false, true], [true, true]]) {
+      const a = rand(rng, transA ? [k, m] : [m, k]);
+      const b = rand(rng, transB ? [n, k] : [k, n]);
+      e = gradCheck(([x, y]) => T.matmul(x, y, { transA, transB }), [a, b], cot(rng));
+      assert.ok(e < TOL, `matmul transA=${transA} transB=${transB}: ${e}`);
+      // the value is the product of the explicit transposes
+      const want = T.matmul(transA ? T.transpose(a) : a, transB ? T.transpose(b) : b).toArray();
+      assert.ok(maxScaledError(T.matmul(a, b, { transA, transB }).toArray(), want) < 1e-14, 'flags = explicit transposes');
+      // second order: ∂/∂a of ⟨∂/∂b ⟨op(a)op(b), R⟩, S⟩ — rules of rules, against differences of gradients
+      const R = cot(rng)([m, n]);
+      const S = cot(rng)(b.shape);
+      const f = (x: Tensor) =>
+        T.enableGrad(() => T.sum(T.mul(T.grad(T.sum(T.mul(T.matmul(x, b, { transA, transB }), R)), [b], { createGraph: true })[0], S)));
+      e = gradCheck(([x]) => f(x), [a], () => T.tensor(1));
+      assert.ok(e < TOL, `matmul flags, second order: ${e}`);
+    }
     e = gradCheck(([a]) => T.transpose(a), [rand(rng, [m, k])], cot(rng));
     assert.ok(e < TOL, `transpose: ${e}`);
     e = gradCheck(([a]) => T.reshape(a, [k * m]), [rand(rng, [m, k])], cot(rng));

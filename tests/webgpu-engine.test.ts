@@ -11,11 +11,12 @@
 // 10× margin or more. Small ε needs looser bounds (SMALL_REG_*).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { OTError, Rng, backends, costMatrix, pointCloud, sinkhorn, sinkhornUnbalanced } from 'kantorovich';
+import { OTError, Rng, costMatrix, pointCloud, sinkhorn, sinkhornUnbalanced } from 'kantorovich';
 import { JsEntropicEngine } from '../ts/backends/js/entropic.js';
 import type { EngineProblem, EntropicCost, EntropicEngine } from '../ts/entropic/engine.js';
 import { gpuDevice } from '../ts/backends/webgpu.js';
 import { WebGpuEntropicEngine } from '../gpu/entropic.js';
+import { webgpuGate } from './helpers.js';
 
 const POT_TOL = 5e-4;
 const PLAN_TOL = 1e-3;
@@ -30,17 +31,7 @@ function note(kind: string, e: number): void {
   worst.set(kind, Math.max(worst.get(kind) ?? 0, e));
 }
 
-const report = (await backends()).find((b) => b.name === 'webgpu')!;
-const it = report.available ? test : test.skip;
-if (!report.available) {
-  if (process.env.KANTOROVICH_REQUIRE_WEBGPU === '1') {
-    test('webgpu is available (KANTOROVICH_REQUIRE_WEBGPU=1)', () => {
-      assert.unreachable(`webgpu is unavailable: ${report.reason}`);
-    });
-  } else {
-    console.log(`webgpu-engine.test: SKIPPED, webgpu unavailable (${report.reason}); set KANTOROVICH_REQUIRE_WEBGPU=1 to fail instead.`);
-  }
-}
+const { it } = await webgpuGate('webgpu-engine.test');
 
 // ---- problems -----------------------------------------------------------------------------------------
 

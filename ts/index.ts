@@ -46,5 +46,9 @@ export type { SlicedResult } from './solvers/sliced.js';
 export type { SinkhornResult } from './solvers/sinkhorn.js';
 export type { DivergenceResult } from './solvers/divergence.js';
 export type { BarycenterResult, FreeSupportResult } from './solvers/barycenter.js';
+// Neural OT (ts/neural/): the trainers by name; tensors, models, engines, samplers and evaluation under `neural`,
+// so the generic tensor op names (add, sum, exp, …) stay out of the root.
+export { trainICNNMap, trainNOT, trainKantorovichRubinsteinCritic } from './neural/index.js';
+export * as neural from './neural/index.js';
 export { setWorkerPlatform, type WorkerPlatform, type WorkerHandle, poolInternals as workerPoolInternals } from './worker/pool.js';
 export { AUTO_THRESHOLD as WORKER_AUTO_THRESHOLD, workEstimate } from './worker/protocol.js';

@@ -8,12 +8,13 @@ import {
   convolutionalBarycenter,
   costMatrix,
   emd,
+  neural,
   pointCloud,
   sinkhorn,
+  trainNOT,
 } from '../../dist/bindings/browser.js';
-// The neural-OT CPU engine is not exported from the package root yet: import its module by path. It shares the
-// library's modules (rng, emd, wasm source) with browser.js above, which must be imported first.
-import { pushForwardW2, sample8Gaussians, sampleMoons, trainNOT } from '../../dist/ts/neural/index.js';
+
+const { pushForwardW2, sample8Gaussians, sampleMoons } = neural;
 
 const ops = {
   async backends() {

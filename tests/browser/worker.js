@@ -1,6 +1,6 @@
 // Module Web Worker of tests/browser/index.html: the library's browser entry, loaded as plain ES modules
 // (no bundler), runs the test problem; results go back to the page and from there to the Node test.
-import { backends, costMatrix, emd, sinkhorn, slicedWasserstein } from '/dist/bindings/browser.js';
+import { backends, costMatrix, emd, neural, sinkhorn, slicedWasserstein, trainICNNMap } from '/dist/bindings/browser.js';
 
 async function adapterInfo() {
   if (typeof navigator === 'undefined' || !navigator.gpu) return { present: false };
@@ -42,10 +42,28 @@ async function run(p) {
       out.sinkhornWebgpu = { error: `${err?.code ?? ''} ${err?.message ?? err}` };
     }
   }
+  if (gpuReport?.available) {
+    try {
+      out.neuralWebgpu = await neuralOnGpu(p.neural);
+    } catch (err) {
+      out.neuralWebgpu = { error: `${err?.code ?? ''} ${err?.message ?? err}` };
+    }
+  }
   const t3 = performance.now();
   const sl = await slicedWasserstein(X, Y, { a, b, ...p.sliced });
   out.sliced = { value: sl.value, backend: sl.backend, ms: performance.now() - t3 };
   return out;
+}
+
+/** The neural tensor engine on the browser's WebGPU: an ICNN's ∇ₓg and Hessian-vector product, and a short training run. */
+async function neuralOnGpu(q) {
+  const E = await neural.tensorEngine('webgpu');
+  const net = new neural.ICNN(q.dim, q.hidden, { activation: 'softplus', quadratic: 0.5, seed: q.seed, engine: E });
+  const x = neural.tensor(q.X, [q.n, q.dim], E).requireGrad();
+  const g = neural.grad(neural.sum(net.forward(x)), [x], { createGraph: true })[0];
+  const hv = neural.grad(neural.sum(neural.mul(g, neural.tensor(q.V, [q.n, q.dim], E))), [x])[0];
+  const r = await trainICNNMap(q.P, q.Q, { ...q.train, backend: 'webgpu', worker: false });
+  return { g: Array.from(await g.read()), hv: Array.from(await hv.read()), history: r.history };
 }
 
 self.onmessage = async (e) => {

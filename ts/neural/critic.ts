@@ -18,10 +18,12 @@ import { OTError } from '../errors.js';
 import { Rng } from '../rng.js';
 import type { MatrixLike } from '../types.js';
 import { abortPoint, toMatrix } from '../validate.js';
-import { type BatchSampler, drawBatch } from './icnn-map.js';
-import { type Activation, MLP } from './models.js';
+import { drawBatch } from './icnn-map.js';
+import { type BatchSampler, type SamplerSpec, samplerOf } from './sampler-spec.js';
+import { type Activation, MLP, disposeOffJs, onJsEngine } from './models.js';
 import { Adam } from './optim.js';
-import { Tensor, add, enableGrad, grad as autograd, mean, mul, noGrad, scale, sqrt, square, sub, sum } from './tensor.js';
+import { type NeuralBackendOptions, tensorEngine } from './engines.js';
+import { Tensor, add, concat, enableGrad, grad as autograd, mean, mul, noGrad, reshape, scale, sqrt, square, sub, sum, tensor, tidy } from './tensor.js';
 
 export interface CriticProgress {
   step: number;
@@ -33,7 +35,7 @@ export interface CriticProgress {
   penalty: number;
 }
 
-export interface CriticOptions {
+export interface CriticOptions extends NeuralBackendOptions {
   /** Hidden widths of the MLP (default [32, 32]). */
   hidden?: number[];
   /** Default 'relu'. */
@@ -91,7 +93,9 @@ function gradNorms(critic: MLP, X: Tensor, createGraph: boolean): Tensor {
  * Trains a gradient-penalised critic between P and Q and returns its W1 estimate (see the header).
  * Rejects with OTError('aborted') when `signal` fires (checked between steps).
  */
-export async function trainKantorovichRubinsteinCritic(sampleP: BatchSampler, sampleQ: BatchSampler, opts: CriticOptions = {}): Promise<CriticResult> {
+export async function trainKantorovichRubinsteinCritic(P: BatchSampler | SamplerSpec, Q: BatchSampler | SamplerSpec, opts: CriticOptions = {}): Promise<CriticResult> {
+  const sampleP = samplerOf('sampleP', P);
+  const sampleQ = samplerOf('sampleQ', Q);
   const hidden = opts.hidden ?? [32, 32];
   const lambda = opts.lambda ?? 10;
   if (!(lambda >= 0) || !Number.isFinite(lambda)) throw new OTError('invalid-option', `lambda must be a finite number >= 0 (got ${lambda}).`);
@@ -104,38 +108,47 @@ export async function trainKantorovichRubinsteinCritic(sampleP: BatchSampler, sa
   const progressEvery = positiveInt('progressEvery', opts.progressEvery ?? 10);
   if (opts.signal?.aborted) throw new OTError('aborted', 'trainKantorovichRubinsteinCritic was aborted before it started.');
 
+  const engine = await tensorEngine(opts.backend ?? 'js');
   const rng = new Rng(seed + 2);
-  const X0 = drawBatch(sampleP, 'sampleP', batchSize, rng);
+  const X0 = drawBatch(sampleP, 'sampleP', batchSize, rng, undefined, engine);
   const D = X0.shape[1];
-  const critic = new MLP([D, ...hidden, 1], { activation: opts.activation ?? 'relu', seed });
-  const params = critic.parameters();
+  const net = new MLP([D, ...hidden, 1], { activation: opts.activation ?? 'relu', seed, engine });
+  const params = net.parameters();
   const opt = new Adam(params, { lr, beta1, beta2 });
   const history: CriticProgress[] = [];
   let first: Tensor | null = X0;
-  for (let step = 1; step <= iterations; step++) {
-    const X = first ?? drawBatch(sampleP, 'sampleP', batchSize, rng, D);
-    first = null;
-    const Y = drawBatch(sampleQ, 'sampleQ', batchSize, rng, D);
-    const eps = new Tensor(Float64Array.from({ length: batchSize }, () => rng.uniform()), [batchSize, 1]);
-    const Xhat = noGrad(() => add(mul(eps, X), mul(sub(1, eps), Y)));
-    const gap = sub(mean(critic.forward(X)), mean(critic.forward(Y)));
-    const pen = mean(square(sub(gradNorms(critic, Xhat, true), 1)));
-    const loss = add(scale(gap, -1), scale(pen, lambda));
-    opt.step(autograd(loss, params, { allowUnused: true }));
-    const entry = { step, loss: loss.item(), w1: gap.item(), penalty: pen.item() };
-    if (!Number.isFinite(entry.loss)) throw new OTError('nan', `trainKantorovichRubinsteinCritic: the loss is not finite at step ${step}; lower the learning rate.`);
-    history.push(entry);
-    if (opts.onProgress && (step % progressEvery === 0 || step === iterations)) opts.onProgress({ ...entry });
-    await abortPoint(opts.signal, () => `trainKantorovichRubinsteinCritic at step ${step} of ${iterations}`);
+  try {
+    for (let step = 1; step <= iterations; step++) {
+      // one tidy() per step (GPU memory stays flat); loss, w1, penalty come back as one [3] tensor
+      const stats = tidy(() => {
+        const X = first ?? drawBatch(sampleP, 'sampleP', batchSize, rng, D, engine);
+        first = null;
+        const Y = drawBatch(sampleQ, 'sampleQ', batchSize, rng, D, engine);
+        const eps = tensor(Float64Array.from({ length: batchSize }, () => rng.uniform()), [batchSize, 1], engine);
+        const Xhat = noGrad(() => add(mul(eps, X), mul(sub(1, eps), Y)));
+        const gap = sub(mean(net.forward(X)), mean(net.forward(Y)));
+        const pen = mean(square(sub(gradNorms(net, Xhat, true), 1)));
+        const loss = add(scale(gap, -1), scale(pen, lambda));
+        opt.step(autograd(loss, params, { allowUnused: true }));
+        return noGrad(() => concat([reshape(loss, [1]), reshape(gap, [1]), reshape(pen, [1])]));
+      });
+      const [lossV, w1, penalty] = await stats.read();
+      stats.dispose();
+      const entry = { step, loss: lossV, w1, penalty };
+      if (!Number.isFinite(entry.loss)) throw new OTError('nan', `trainKantorovichRubinsteinCritic: the loss is not finite at step ${step}; lower the learning rate.`);
+      history.push(entry);
+      if (opts.onProgress && (step % progressEvery === 0 || step === iterations)) opts.onProgress({ ...entry });
+      await abortPoint(opts.signal, () => `trainKantorovichRubinsteinCritic at step ${step} of ${iterations}`);
+    }
+  } catch (e) {
+    disposeOffJs([net]);
+    throw e;
+  } finally {
+    X0.dispose();
+    opt.dispose();
   }
 
-  const rowsOf = (Xin: MatrixLike) => {
-    const m = toMatrix('X', Xin);
-    if (m.cols !== D) throw new OTError('shape', `X has ${m.cols} columns, expected ${D}.`);
-    return new Tensor(Float64Array.from(m.data), [m.rows, D]);
-  };
-  const potential = (Xin: MatrixLike) => noGrad(() => critic.forward(rowsOf(Xin))).data;
-  const gradNorm = (Xin: MatrixLike) => noGrad(() => gradNorms(critic, rowsOf(Xin), false)).data;
+  const [critic] = await onJsEngine([net]);
   const evalRng = new Rng(seed + 3);
   const XP = drawBatch(sampleP, 'sampleP', evalSamples, evalRng, D);
   const XQ = drawBatch(sampleQ, 'sampleQ', evalSamples, evalRng, D);
@@ -143,5 +156,18 @@ export async function trainKantorovichRubinsteinCritic(sampleP: BatchSampler, sa
   const epsE = new Tensor(Float64Array.from({ length: evalSamples }, () => evalRng.uniform()), [evalSamples, 1]);
   const XE = noGrad(() => add(mul(epsE, XP), mul(sub(1, epsE), XQ)));
   const meanGradNorm = noGrad(() => mean(gradNorms(critic, XE, false)).item());
-  return { critic, potential, gradNorm, w1Estimate, meanGradNorm, w1Normalized: w1Estimate / meanGradNorm, history };
+  return criticResult(critic, { w1Estimate, meanGradNorm, history });
+}
+
+/** The result around a trained critic on the js engine (also how a result that crossed from a worker is rebuilt). */
+export function criticResult(critic: MLP, info: { w1Estimate: number; meanGradNorm: number; history: CriticProgress[] }): CriticResult {
+  const D = critic.config.widths[0];
+  const rowsOf = (Xin: MatrixLike) => {
+    const m = toMatrix('X', Xin);
+    if (m.cols !== D) throw new OTError('shape', `X has ${m.cols} columns, expected ${D}.`);
+    return new Tensor(Float64Array.from(m.data), [m.rows, D]);
+  };
+  const potential = (Xin: MatrixLike) => noGrad(() => critic.forward(rowsOf(Xin))).data;
+  const gradNorm = (Xin: MatrixLike) => noGrad(() => gradNorms(critic, rowsOf(Xin), false)).data;
+  return { critic, potential, gradNorm, ...info, w1Normalized: info.w1Estimate / info.meanGradNorm };
 }

@@ -1,6 +1,6 @@
 // Finite-difference checks of the autodiff (used by the tests; a GPU engine's tests can reuse them on the CPU
 // oracle). Central differences in f64: error ~ h²·|f'''| + ε·|f|/h, so h = 1e-5 gives ~1e-10 on smooth functions.
-import { Tensor, grad, mul, noGrad, sum } from './tensor.js';
+import { Tensor, grad, mul, noGrad, sum, tidy } from './tensor.js';
 
 /** ∂f/∂x by central differences, perturbing x.data in place (restored afterwards). f is evaluated under noGrad. */
 export function numericGrad(f: () => number, x: Tensor, h = 1e-5): Float64Array {
@@ -65,4 +65,26 @@ export function hvp(f: (x: Tensor) => Tensor, x: Tensor, v: Tensor, h = 1e-5): {
   const numeric = new Float64Array(x.size);
   for (let i = 0; i < x.size; i++) numeric[i] = (gp[i] - gm[i]) / (2 * h);
   return { autodiff: hv.data.slice(), numeric };
+}
+
+/**
+ * ∂f/∂x by central differences on any engine: x's values are overwritten in place (assign) for each entry and
+ * restored afterwards, f() builds the scalar on x's engine, and its value is read back (async). Use a step suited
+ * to the engine's precision (f32: h ≈ 1e-2 gives errors ~1e-4 on smooth functions of order 1).
+ */
+export async function numericGradAsync(f: () => Tensor, x: Tensor, h: number): Promise<Float64Array> {
+  const base = await x.read();
+  const out = new Float64Array(x.size);
+  const at = async (i: number, v: number) => {
+    const p = base.slice();
+    p[i] = v;
+    x.assign(p);
+    const y = tidy(() => noGrad(f));
+    const r = await y.itemAsync();
+    y.dispose();
+    return r;
+  };
+  for (let i = 0; i < x.size; i++) out[i] = ((await at(i, base[i] + h)) - (await at(i, base[i] - h))) / (2 * h);
+  x.assign(base);
+  return out;
 }

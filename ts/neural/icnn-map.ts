@@ -39,17 +39,18 @@ import { Rng } from '../rng.js';
 import type { DenseMatrix, MatrixLike, VectorLike } from '../types.js';
 import { abortPoint, toMatrix } from '../validate.js';
 import type { SquareLike } from './gaussian.js';
-import { ICNN } from './models.js';
+import { ICNN, disposeOffJs, onJsEngine } from './models.js';
 import { Adam } from './optim.js';
-import { sampleGaussian } from './samplers.js';
-import { Tensor, concat, grad as autograd, mean, mul, noGrad, sliceLast, square, sub, sum } from './tensor.js';
+import { type BatchSampler, type SamplerSpec, samplerOf } from './sampler-spec.js';
+import type { TensorEngine } from './engine.js';
+import { type NeuralBackendOptions, tensorEngine } from './engines.js';
+import { Tensor, add, concat, grad as autograd, mean, mul, noGrad, reshape, sliceLast, square, sub, sum, tensor, tidy } from './tensor.js';
 
-/** A batch source: `batchSize` rows drawn with (and advancing) `rng`, as { data, rows, cols }. */
-export type BatchSampler = (batchSize: number, rng: Rng) => DenseMatrix;
+export type { BatchSampler } from './sampler-spec.js';
 
 /** N(mean, cov) as a BatchSampler (ts/neural/samplers.ts `sampleGaussian` on the training loop's Rng). */
 export function gaussianBatchSampler(meanVec: VectorLike, cov: SquareLike): BatchSampler {
-  return (n, rng) => sampleGaussian(n, meanVec, cov, { seed: rng });
+  return samplerOf('gaussian', { kind: 'gaussian', mean: meanVec, cov });
 }
 
 export interface ICNNMapProgress {
@@ -60,7 +61,7 @@ export interface ICNNMapProgress {
   w2sq: number;
 }
 
-export interface ICNNMapOptions {
+export interface ICNNMapOptions extends NeuralBackendOptions {
   /** Hidden widths of both ICNNs (default [32, 32]). */
   hidden?: number[];
   /** Convex non-decreasing activation of both ICNNs (default 'softplus'). */
@@ -122,12 +123,12 @@ function positive(name: string, v: number): number {
   return v;
 }
 
-/** Draws one batch and checks its shape. */
-export function drawBatch(sampler: BatchSampler, name: string, n: number, rng: Rng, cols?: number): Tensor {
+/** Draws one batch, checks its shape, and puts it on `engine` (default js). */
+export function drawBatch(sampler: BatchSampler, name: string, n: number, rng: Rng, cols?: number, engine?: TensorEngine): Tensor {
   const m = toMatrix(name, sampler(n, rng));
   if (m.rows !== n) throw new OTError('shape', `${name} returned ${m.rows} rows for a batch of ${n}.`);
   if (cols !== undefined && m.cols !== cols) throw new OTError('shape', `${name} returned ${m.cols} columns, expected ${cols}.`);
-  return new Tensor(Float64Array.from(m.data), [m.rows, m.cols]);
+  return tensor(m.data, [m.rows, m.cols], engine);
 }
 
 function rowsOf(name: string, X: MatrixLike, cols: number): Tensor {
@@ -140,7 +141,9 @@ function rowsOf(name: string, X: MatrixLike, cols: number): Tensor {
  * Trains T = ∇g from P (sampleP) to Q (sampleQ) by the ICNN min–max of Makkuva et al. 2020 (see the header).
  * Rejects with OTError('aborted') when `signal` fires (checked between steps).
  */
-export async function trainICNNMap(sampleP: BatchSampler, sampleQ: BatchSampler, opts: ICNNMapOptions = {}): Promise<ICNNMapResult> {
+export async function trainICNNMap(P: BatchSampler | SamplerSpec, Q: BatchSampler | SamplerSpec, opts: ICNNMapOptions = {}): Promise<ICNNMapResult> {
+  const sampleP = samplerOf('sampleP', P);
+  const sampleQ = samplerOf('sampleQ', Q);
   const hidden = opts.hidden ?? [32, 32];
   const batchSize = positiveInt('batchSize', opts.batchSize ?? 256);
   const iterations = positiveInt('iterations', opts.iterations ?? 500);
@@ -157,13 +160,14 @@ export async function trainICNNMap(sampleP: BatchSampler, sampleQ: BatchSampler,
   const progressEvery = positiveInt('progressEvery', opts.progressEvery ?? 10);
   if (opts.signal?.aborted) throw new OTError('aborted', 'trainICNNMap was aborted before it started.');
 
+  const engine = await tensorEngine(opts.backend ?? 'js');
   const rng = new Rng(seed + 2);
   // the first batch fixes the dimension
-  const X0 = drawBatch(sampleP, 'sampleP', batchSize, rng);
+  const X0 = drawBatch(sampleP, 'sampleP', batchSize, rng, undefined, engine);
   const cols = X0.shape[1];
   const D = cols - k;
   if (D < 1) throw new OTError('shape', `sampleP gives ${cols} columns, fewer than conditionDim + 1 = ${k + 1}.`);
-  const icnnOpts = { activation: opts.activation ?? 'softplus', alpha: opts.alpha } as const;
+  const icnnOpts = { activation: opts.activation ?? 'softplus', alpha: opts.alpha, engine } as const;
   const g = new ICNN(cols, hidden, { ...icnnOpts, quadratic: opts.quadratic ?? 0, seed });
   const f = new ICNN(cols, hidden, { ...icnnOpts, quadratic: opts.quadraticF ?? 0, seed: seed + 1 });
   const optG = new Adam(g.parameters(), { lr: lrG, beta1, beta2 });
@@ -173,53 +177,79 @@ export async function trainICNNMap(sampleP: BatchSampler, sampleQ: BatchSampler,
 
   const xPart = (Z: Tensor) => (k === 0 ? Z : sliceLast(Z, 0, D));
   const cPart = (Z: Tensor) => sliceLast(Z, D, cols);
-  /** T(x | c) = ∇ₓg(x, c); a graph in g's weights when recording. */
-  const transport = (Z: Tensor, createGraph: boolean) => {
-    const G = g.grad(Z, { createGraph });
-    return k === 0 ? G : sliceLast(G, 0, D);
-  };
+  const transport = (Z: Tensor, createGraph: boolean) => transportOf(g, Z, k, createGraph);
   const withCond = (T: Tensor, Z: Tensor) => (k === 0 ? T : concat([T, cPart(Z)]));
   const rowDot = (a: Tensor, b: Tensor) => sum(mul(a, b), 1);
 
   const history: ICNNMapProgress[] = [];
   let first: Tensor | null = X0;
-  for (let step = 1; step <= iterations; step++) {
-    const factor = iterations === 1 ? 1 : lrDecay + ((1 - lrDecay) * (1 + Math.cos((Math.PI * (step - 1)) / (iterations - 1)))) / 2;
-    optG.lr = lrG * factor;
-    optF.lr = lrF * factor;
-    for (let i = 0; i < innerSteps; i++) {
-      const Z = first ?? drawBatch(sampleP, 'sampleP', batchSize, rng, cols);
-      first = null;
-      const T = transport(Z, true);
-      const lossG = sub(mean(f.forward(withCond(T, Z))), mean(rowDot(xPart(Z), T)));
-      optG.step(autograd(lossG, gParams, { allowUnused: true }));
-      g.project();
+  try {
+    for (let step = 1; step <= iterations; step++) {
+      const factor = iterations === 1 ? 1 : lrDecay + ((1 - lrDecay) * (1 + Math.cos((Math.PI * (step - 1)) / (iterations - 1)))) / 2;
+      optG.lr = lrG * factor;
+      optF.lr = lrF * factor;
+      // Each step inside tidy(): its graph and batches are freed when it ends (GPU memory stays flat).
+      for (let i = 0; i < innerSteps; i++) {
+        tidy(() => {
+          const Z = first ?? drawBatch(sampleP, 'sampleP', batchSize, rng, cols, engine);
+          first = null;
+          const T = transport(Z, true);
+          const lossG = sub(mean(f.forward(withCond(T, Z))), mean(rowDot(xPart(Z), T)));
+          optG.step(autograd(lossG, gParams, { allowUnused: true }));
+          g.project();
+        });
+      }
+      // L, E‖x‖², E‖y‖² of the f step's batch, as one [3] tensor: a single read-back per step
+      const stats = tidy(() => {
+        const Z = drawBatch(sampleP, 'sampleP', batchSize, rng, cols, engine);
+        const Y = drawBatch(sampleQ, 'sampleQ', batchSize, rng, cols, engine);
+        const T = noGrad(() => transport(Z, false));
+        const fT = mean(f.forward(withCond(T, Z)));
+        const fY = mean(f.forward(Y));
+        optF.step(autograd(sub(fY, fT), fParams, { allowUnused: true }));
+        f.project();
+        return noGrad(() => {
+          const L = add(sub(mean(rowDot(xPart(Z), T)), fT), fY);
+          const ex2 = mean(sum(square(xPart(Z)), 1));
+          const ey2 = mean(sum(square(xPart(Y)), 1));
+          return concat([reshape(L, [1]), reshape(ex2, [1]), reshape(ey2, [1])]);
+        });
+      });
+      const [L, ex2, ey2] = await stats.read();
+      stats.dispose();
+      const entry = { step, loss: L, w2sq: ex2 + ey2 - 2 * L };
+      if (!Number.isFinite(L)) throw new OTError('nan', `trainICNNMap: the objective is not finite at step ${step}; lower the learning rate.`);
+      history.push(entry);
+      if (opts.onProgress && (step % progressEvery === 0 || step === iterations)) opts.onProgress({ ...entry });
+      await abortPoint(opts.signal, () => `trainICNNMap at step ${step} of ${iterations}`);
     }
-    const Z = drawBatch(sampleP, 'sampleP', batchSize, rng, cols);
-    const Y = drawBatch(sampleQ, 'sampleQ', batchSize, rng, cols);
-    const T = noGrad(() => transport(Z, false));
-    const fT = f.forward(withCond(T, Z));
-    const fY = f.forward(Y);
-    const lossF = sub(mean(fY), mean(fT));
-    optF.step(autograd(lossF, fParams, { allowUnused: true }));
-    f.project();
-
-    const X = xPart(Z);
-    const L = noGrad(() => mean(rowDot(X, T)).item() - mean(fT).item() + mean(fY).item());
-    const ex2 = noGrad(() => mean(sum(square(X), 1)).item());
-    const ey2 = noGrad(() => mean(sum(square(xPart(Y)), 1)).item());
-    const entry = { step, loss: L, w2sq: ex2 + ey2 - 2 * L };
-    if (!Number.isFinite(L)) throw new OTError('nan', `trainICNNMap: the objective is not finite at step ${step}; lower the learning rate.`);
-    history.push(entry);
-    if (opts.onProgress && (step % progressEvery === 0 || step === iterations)) opts.onProgress({ ...entry });
-    await abortPoint(opts.signal, () => `trainICNNMap at step ${step} of ${iterations}`);
+  } catch (e) {
+    disposeOffJs([g, f]);
+    throw e;
+  } finally {
+    X0.dispose();
+    optG.dispose();
+    optF.dispose();
   }
 
+  const [gOut, fOut] = await onJsEngine([g, f]);
+  return icnnMapResult(gOut, fOut, history, k);
+}
+
+/** T(x | c) = ∇ₓg(x, c): the first D = cols − k columns of ∇g at the rows (x, c); a graph in g's weights when recording. */
+function transportOf(g: ICNN, Z: Tensor, k: number, createGraph: boolean): Tensor {
+  const G = g.grad(Z, { createGraph });
+  return k === 0 ? G : sliceLast(G, 0, g.config.dim - k);
+}
+
+/** The result around trained networks on the js engine (also how a result that crossed from a worker is rebuilt). */
+export function icnnMapResult(g: ICNN, f: ICNN, history: ICNNMapProgress[], conditionDim: number): ICNNMapResult {
+  const cols = g.config.dim;
+  const D = cols - conditionDim;
   const map = (Xin: MatrixLike): DenseMatrix => {
-    const Z = rowsOf('X', Xin, cols);
-    const T = noGrad(() => transport(Z, false));
+    const T = noGrad(() => transportOf(g, rowsOf('X', Xin, cols), conditionDim, false));
     return { data: T.data, rows: T.shape[0], cols: D };
   };
   const potential = (net: ICNN, name: string) => (Xin: MatrixLike) => noGrad(() => net.forward(rowsOf(name, Xin, cols))).data;
-  return { map, f, g, potentials: { f: potential(f, 'Y'), g: potential(g, 'X') }, history, dim: D, conditionDim: k };
+  return { map, f, g, potentials: { f: potential(f, 'Y'), g: potential(g, 'X') }, history, dim: D, conditionDim };
 }

@@ -4,25 +4,28 @@
 //   linearInit(rng, fanIn, fanOut): PyTorch's nn.Linear default, W and b ~ U(±1/√fanIn) — i.e. Kaiming-uniform with
 //     a = √5; W has shape [fanIn, fanOut] (layers compute x·W + b), W drawn first, then b.
 //   kaimingUniform(rng, shape, fanIn, gain = √2): U(±gain·√(3/fanIn)) (He et al. 2015; gain √2 for relu).
+// Values are drawn in f64 and then copied onto the requested engine (default js), so the webgpu engine starts from
+// the js engine's weights rounded to f32.
 import { Rng } from '../rng.js';
-import { Tensor } from './tensor.js';
+import type { TensorEngine } from './engine.js';
+import { type Tensor, tensor } from './tensor.js';
 
-export function uniformInit(rng: Rng, shape: readonly number[], lo: number, hi: number): Tensor {
+export function uniformInit(rng: Rng, shape: readonly number[], lo: number, hi: number, engine?: TensorEngine): Tensor {
   let n = 1;
   for (const d of shape) n *= d;
   const data = new Float64Array(n);
   for (let i = 0; i < n; i++) data[i] = lo + (hi - lo) * rng.uniform();
-  return new Tensor(data, shape).requireGrad();
+  return tensor(data, shape, engine).requireGrad();
 }
 
-export function kaimingUniform(rng: Rng, shape: readonly number[], fanIn: number, gain = Math.SQRT2): Tensor {
+export function kaimingUniform(rng: Rng, shape: readonly number[], fanIn: number, gain = Math.SQRT2, engine?: TensorEngine): Tensor {
   const bound = gain * Math.sqrt(3 / fanIn);
-  return uniformInit(rng, shape, -bound, bound);
+  return uniformInit(rng, shape, -bound, bound, engine);
 }
 
-export function linearInit(rng: Rng, fanIn: number, fanOut: number): { w: Tensor; b: Tensor } {
+export function linearInit(rng: Rng, fanIn: number, fanOut: number, engine?: TensorEngine): { w: Tensor; b: Tensor } {
   const bound = 1 / Math.sqrt(fanIn);
-  const w = uniformInit(rng, [fanIn, fanOut], -bound, bound);
-  const b = uniformInit(rng, [fanOut], -bound, bound);
+  const w = uniformInit(rng, [fanIn, fanOut], -bound, bound, engine);
+  const b = uniformInit(rng, [fanOut], -bound, bound, engine);
   return { w, b };
 }

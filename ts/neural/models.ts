@@ -19,9 +19,15 @@
 //
 // save() returns plain JSON ({ type, version, config, params: [{ name, shape, data }] }); numbers round-trip
 // exactly through JSON.stringify/parse, so a loaded model gives bit-identical outputs.
+//
+// Engines: `engine` (option of the constructors and of load) puts the parameters on a tensor engine (default js;
+// ts/neural/engine.ts). The weights are drawn in f64 either way, so a webgpu model starts from the js model of the
+// same seed rounded to f32. save() reads values synchronously (js engine); saveAsync() works on every engine.
 import { OTError } from '../errors.js';
 import { Rng } from '../rng.js';
+import type { TensorEngine } from './engine.js';
 import { linearInit, uniformInit } from './init.js';
+import { jsTensorEngine } from './js-engine.js';
 import {
   Tensor,
   add,
@@ -80,8 +86,8 @@ function checkWidths(widths: readonly number[], min: number, what: string): void
   }
 }
 
-function saveParams(named: [string, Tensor][]): SavedParam[] {
-  return named.map(([name, t]) => ({ name, shape: [...t.shape], data: Array.from(t.data) }));
+function saveParams(named: [string, Tensor][], values: Float64Array[]): SavedParam[] {
+  return named.map(([name, t], i) => ({ name, shape: [...t.shape], data: Array.from(values[i]) }));
 }
 
 function loadParams(named: [string, Tensor][], saved: SavedParam[]): void {
@@ -96,9 +102,50 @@ function loadParams(named: [string, Tensor][], saved: SavedParam[]): void {
     for (let j = 0; j < t.size; j++) {
       const v = s.data[j];
       if (typeof v !== 'number' || !Number.isFinite(v)) throw new OTError('nan', `load: ${name}[${j}] is not a finite number`);
-      t.data[j] = v;
     }
+    t.assign(s.data);
   });
+}
+
+/** What MLP and ICNN share: named parameters, save / load, disposal. */
+export abstract class Model<C> {
+  protected abstract named(): [string, Tensor][];
+  protected abstract readonly kind: 'mlp' | 'icnn';
+  abstract readonly config: C;
+
+  parameters(): Tensor[] {
+    return this.named().map(([, t]) => t);
+  }
+
+  /** The engine the parameters live on. */
+  get engine(): TensorEngine {
+    return this.named()[0][1].engine;
+  }
+
+  private saved(values: Float64Array[]): SavedModel<C> {
+    return { type: this.kind, version: 1, config: JSON.parse(JSON.stringify(this.config)) as C, params: saveParams(this.named(), values) };
+  }
+
+  /** Plain JSON of the model (js engine; use saveAsync on webgpu). */
+  save(): SavedModel<C> {
+    return this.saved(this.parameters().map((t) => t.data));
+  }
+
+  async saveAsync(): Promise<SavedModel<C>> {
+    return this.saved(await Promise.all(this.parameters().map((t) => t.read())));
+  }
+
+  /** A copy of the model on `engine` (async: leaving the GPU reads the weights back). */
+  async toEngine(engine: TensorEngine): Promise<this> {
+    const saved = await this.saveAsync();
+    const cls = this.constructor as unknown as { load(s: SavedModel<C>, o: { engine: TensorEngine }): Model<C> };
+    return cls.load(saved, { engine }) as this;
+  }
+
+  /** Frees the parameters' storage (GPU memory); the model is unusable afterwards. */
+  dispose(): void {
+    for (const t of this.parameters()) t.dispose();
+  }
 }
 
 // ---- MLP --------------------------------------------------------------------------------------------------------
@@ -114,21 +161,25 @@ export interface MLPOptions {
   /** Leaky-relu slope (default 0.2). */
   alpha?: number;
   seed?: number;
+  /** Where the parameters live (default the js engine). */
+  engine?: TensorEngine;
 }
 
 /** widths [d₀, …, d_K]: K dense layers, `activation` between them, none after the last. */
-export class MLP {
+export class MLP extends Model<MLPConfig> {
+  protected readonly kind = 'mlp' as const;
   readonly config: MLPConfig;
   readonly weights: Tensor[] = [];
   readonly biases: Tensor[] = [];
 
   constructor(widths: number[], opts: MLPOptions = {}) {
+    super();
     checkWidths(widths, 2, 'MLP');
     this.config = { widths: [...widths], activation: opts.activation ?? 'relu', alpha: opts.alpha ?? 0.2 };
     activate(tensor([0]), this.config.activation); // validates the name
     const rng = new Rng(opts.seed ?? 0);
     for (let k = 0; k + 1 < widths.length; k++) {
-      const { w, b } = linearInit(rng, widths[k], widths[k + 1]);
+      const { w, b } = linearInit(rng, widths[k], widths[k + 1], opts.engine);
       this.weights.push(w);
       this.biases.push(b);
     }
@@ -147,23 +198,15 @@ export class MLP {
     return h;
   }
 
-  private named(): [string, Tensor][] {
+  protected named(): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     this.weights.forEach((w, k) => out.push([`w${k}`, w], [`b${k}`, this.biases[k]]));
     return out;
   }
 
-  parameters(): Tensor[] {
-    return this.named().map(([, t]) => t);
-  }
-
-  save(): SavedModel<MLPConfig> {
-    return { type: 'mlp', version: 1, config: { ...this.config, widths: [...this.config.widths] }, params: saveParams(this.named()) };
-  }
-
-  static load(saved: SavedModel<MLPConfig>): MLP {
+  static load(saved: SavedModel<MLPConfig>, opts: { engine?: TensorEngine } = {}): MLP {
     if (!saved || saved.type !== 'mlp' || saved.version !== 1) throw new OTError('invalid-option', 'MLP.load: not a saved MLP (type "mlp", version 1)');
-    const m = new MLP(saved.config.widths, { activation: saved.config.activation, alpha: saved.config.alpha });
+    const m = new MLP(saved.config.widths, { activation: saved.config.activation, alpha: saved.config.alpha, engine: opts.engine });
     loadParams(m.named(), saved.params);
     return m;
   }
@@ -188,9 +231,12 @@ export interface ICNNOptions {
   /** Add ½‖x‖² (true) or (c/2)‖x‖² (a number c ≥ 0). Default none. */
   quadratic?: boolean | number;
   seed?: number;
+  /** Where the parameters live (default the js engine). */
+  engine?: TensorEngine;
 }
 
-export class ICNN {
+export class ICNN extends Model<ICNNConfig> {
+  protected readonly kind = 'icnn' as const;
   readonly config: ICNNConfig;
   /** x → layer k, shape [dim, out_k]; L + 1 of them. */
   readonly wx: Tensor[] = [];
@@ -200,6 +246,7 @@ export class ICNN {
   readonly wz: Tensor[] = [];
 
   constructor(dim: number, hidden: number[], opts: ICNNOptions = {}) {
+    super();
     if (!Number.isInteger(dim) || dim < 1) throw new OTError('invalid-option', `ICNN: dim must be a positive integer, got ${dim}`);
     checkWidths(hidden, 1, 'ICNN hidden');
     const activation = opts.activation ?? 'leakyRelu';
@@ -215,9 +262,10 @@ export class ICNN {
     const outs = [...hidden, 1];
     const bx = 1 / Math.sqrt(dim);
     for (let k = 0; k < outs.length; k++) {
-      this.wx.push(uniformInit(rng, [dim, outs[k]], -bx, bx));
-      this.b.push(uniformInit(rng, [outs[k]], -bx, bx));
-      if (k >= 1) this.wz.push(uniformInit(rng, [hidden[k - 1], outs[k]], 0, 1 / Math.sqrt(hidden[k - 1])));
+      const e = opts.engine;
+      this.wx.push(uniformInit(rng, [dim, outs[k]], -bx, bx, e));
+      this.b.push(uniformInit(rng, [outs[k]], -bx, bx, e));
+      if (k >= 1) this.wz.push(uniformInit(rng, [hidden[k - 1], outs[k]], 0, 1 / Math.sqrt(hidden[k - 1]), e));
     }
   }
 
@@ -249,36 +297,45 @@ export class ICNN {
 
   /** Clamps every hidden-to-hidden weight at 0 (call after each optimizer step). */
   project(): void {
-    for (const w of this.wz) {
-      const d = w.data;
-      for (let i = 0; i < d.length; i++) if (d[i] < 0) d[i] = 0;
-    }
+    for (const w of this.wz) w.engine.clampMin(w.live(), 0);
   }
 
-  private named(): [string, Tensor][] {
+  protected named(): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     this.wx.forEach((w, k) => out.push([`wx${k}`, w], [`b${k}`, this.b[k]]));
     this.wz.forEach((w, k) => out.push([`wz${k}`, w]));
     return out;
   }
 
-  parameters(): Tensor[] {
-    return this.named().map(([, t]) => t);
-  }
-
-  save(): SavedModel<ICNNConfig> {
-    return { type: 'icnn', version: 1, config: { ...this.config, hidden: [...this.config.hidden] }, params: saveParams(this.named()) };
-  }
-
-  static load(saved: SavedModel<ICNNConfig>): ICNN {
+  static load(saved: SavedModel<ICNNConfig>, opts: { engine?: TensorEngine } = {}): ICNN {
     if (!saved || saved.type !== 'icnn' || saved.version !== 1) throw new OTError('invalid-option', 'ICNN.load: not a saved ICNN (type "icnn", version 1)');
     const c = saved.config;
-    const m = new ICNN(c.dim, c.hidden, { activation: c.activation, alpha: c.alpha, quadratic: c.quadratic });
+    const m = new ICNN(c.dim, c.hidden, { activation: c.activation, alpha: c.alpha, quadratic: c.quadratic, engine: opts.engine });
     loadParams(m.named(), saved.params);
-    for (const w of m.wz) {
-      if (w.data.some((v) => v < 0)) throw new OTError('negative', 'ICNN.load: a hidden-to-hidden weight is negative (the network would not be convex)');
+    // the saved values (checked by loadParams), not the engine's: those may need a read-back
+    if (saved.params.some((p) => p.name.startsWith('wz') && p.data.some((v) => v < 0))) {
+      m.dispose();
+      throw new OTError('negative', 'ICNN.load: a hidden-to-hidden weight is negative (the network would not be convex)');
     }
     return m;
   }
 }
 
+
+/**
+ * Trained models as the trainers return them, on the js engine: the models themselves, or f64 copies of models
+ * trained on another engine (whose storage is then freed). Keeps results synchronous and exact to evaluate.
+ */
+export async function onJsEngine<M extends Model<unknown>>(models: M[]): Promise<M[]> {
+  const js = jsTensorEngine;
+  const out = await Promise.all(models.map((m) => (m.engine === js ? m : m.toEngine(js))));
+  models.forEach((m, i) => {
+    if (out[i] !== m) m.dispose();
+  });
+  return out;
+}
+
+/** Frees models that live off the js engine (a trainer's cleanup when training fails). */
+export function disposeOffJs(models: Model<unknown>[]): void {
+  for (const m of models) if (m.engine.name !== 'js') m.dispose();
+}

@@ -38,9 +38,11 @@ import { OTError } from '../errors.js';
 import { Rng } from '../rng.js';
 import type { DenseMatrix, MatrixLike } from '../types.js';
 import { abortPoint, checkAbort, toMatrix } from '../validate.js';
-import { type Activation, MLP } from './models.js';
+import { type Activation, MLP, disposeOffJs, onJsEngine } from './models.js';
+import { type BatchSampler, type SamplerSpec, samplerOf } from './sampler-spec.js';
 import { Adam } from './optim.js';
-import { Tensor, add, concat, grad, mean, noGrad, reshape, scale, square, sub, sum } from './tensor.js';
+import { type NeuralBackendOptions, tensorEngine } from './engines.js';
+import { Tensor, add, concat, grad, mean, noGrad, reshape, scale, square, sub, sum, tensor, tidy } from './tensor.js';
 
 /** A batch of n points, drawn from the given generator: a matrix, rows, or an [n, D] tensor. */
 export type NOTSampler = (n: number, rng: Rng) => MatrixLike | { data: ArrayLike<number>; shape: readonly number[] };
@@ -56,7 +58,7 @@ export interface NOTProgress {
   lossT: number;
 }
 
-export interface NOTOptions {
+export interface NOTOptions extends NeuralBackendOptions {
   /** Weight γ ≥ 0 of the variance term of the weak cost (default 0: the strong ½‖x − y‖² cost). */
   gamma?: number;
   /** Dimension of the noise z ~ N(0, I) (default 0: a deterministic map). */
@@ -148,7 +150,9 @@ function isFiniteLoss(v: number): boolean {
 }
 
 /** Trains a NOT stochastic map from P to Q (samplers) for the γ-weak quadratic cost; see the header. */
-export async function trainNOT(sampleP: NOTSampler, sampleQ: NOTSampler, opts: NOTOptions = {}): Promise<NOTResult> {
+export async function trainNOT(P: NOTSampler | SamplerSpec, Q: NOTSampler | SamplerSpec, opts: NOTOptions = {}): Promise<NOTResult> {
+  const sampleP: NOTSampler = samplerOf('sampleP', P as BatchSampler | SamplerSpec);
+  const sampleQ: NOTSampler = samplerOf('sampleQ', Q as BatchSampler | SamplerSpec);
   checkAbort(opts.signal);
   const gamma = opts.gamma ?? 0;
   if (!(gamma >= 0) || !Number.isFinite(gamma)) throw new OTError('invalid-option', `trainNOT: gamma must be a finite number ≥ 0 (got ${gamma}).`);
@@ -169,21 +173,16 @@ export async function trainNOT(sampleP: NOTSampler, sampleQ: NOTSampler, opts: N
   const seedF = rng.nextU32();
 
   // the dimension comes from a first batch of P (drawn from the stream, so it is part of the seeded sequence)
+  const engine = await tensorEngine(opts.backend ?? 'js');
   const X0 = toBatch('sampleP', sampleP(batch, rng), batch, undefined);
   const D = X0.cols;
-  const T = new MLP([D + zDim, ...hiddenT, D], { activation, seed: seedT });
-  const f = new MLP([D, ...hiddenF, 1], { activation, seed: seedF });
+  const T = new MLP([D + zDim, ...hiddenT, D], { activation, seed: seedT, engine });
+  const f = new MLP([D, ...hiddenF, 1], { activation, seed: seedF, engine });
   const adam = { beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999 };
   const optT = new Adam(T.parameters(), { lr: opts.lrT ?? 1e-3, ...adam });
   const optF = new Adam(f.parameters(), { lr: opts.lrF ?? 1e-3, ...adam });
 
-  /** T on rows of X (data n × D) and Z (n × zDim), as a graph node (or a constant under noGrad). */
-  const applyT = (xRows: Float64Array, zRows: Float64Array | null, n: number): { x: Tensor; t: Tensor } => {
-    const x = new Tensor(xRows, [n, D]);
-    const inp = zDim > 0 ? concat([x, new Tensor(zRows ?? new Float64Array(n * zDim), [n, zDim])]) : x;
-    const out = T.forward(inp);
-    return { x, t: residual ? add(out, x) : out };
-  };
+  const applyT = (xRows: Float64Array, zRows: Float64Array | null, n: number) => applyNet(T, xRows, zRows, n, zDim, residual);
 
   /** x's repeated zSamples times, their images, and the mean weak-cost estimate Ĉ over the batch. */
   const pushBatch = (X: DenseMatrix): { t: Tensor; cost: Tensor } => {
@@ -206,36 +205,74 @@ export async function trainNOT(sampleP: NOTSampler, sampleQ: NOTSampler, opts: N
   const history: NOTProgress[] = [];
   let firstX: DenseMatrix | null = X0;
   let lossT = NaN;
-  for (let step = 1; step <= iterations; step++) {
-    // ---- f step: descend L_f = E_x E_z f(T(x, z)) − E_y f(y), T fixed ----------------------------------------
-    const Xf = firstX ?? toBatch('sampleP', sampleP(batch, rng), batch, D);
-    firstX = null;
-    const Yf = toBatch('sampleQ', sampleQ(batch, rng), batch, D);
-    const { t: tf, cost: cf } = noGrad(() => pushBatch(Xf));
-    const fT = mean(f.forward(tf));
-    const fY = mean(f.forward(new Tensor(Yf.data, [batch, D])));
-    const lossFT = sub(fT, fY);
-    const lossF = lossFT.item();
-    if (!isFiniteLoss(lossF)) throw new OTError('nan', `trainNOT: the potential's loss is not finite at step ${step} (lower the learning rates).`);
-    optF.step(grad(lossFT, f.parameters()));
-    const loss = cf.item() - lossF;
+  try {
+    for (let step = 1; step <= iterations; step++) {
+      // Each step inside tidy(): its graph and batches are freed when it ends (GPU memory stays flat); the losses
+      // come back as one small tensor per step (a single read-back on the GPU).
+      // ---- f step: descend L_f = E_x E_z f(T(x, z)) − E_y f(y), T fixed --------------------------------------
+      const Xf = firstX ?? toBatch('sampleP', sampleP(batch, rng), batch, D);
+      firstX = null;
+      const Yf = toBatch('sampleQ', sampleQ(batch, rng), batch, D);
+      const fStats = tidy(() => {
+        const { t: tf, cost: cf } = noGrad(() => pushBatch(Xf));
+        const fT = mean(f.forward(tf));
+        const fY = mean(f.forward(tensor(Yf.data, [batch, D], engine)));
+        const lossFT = sub(fT, fY);
+        const g = grad(lossFT, f.parameters());
+        return { stats: concat([reshape(lossFT, [1]), reshape(cf, [1])]), g };
+      });
+      const [lossF, cf] = await fStats.stats.read();
+      fStats.stats.dispose();
+      if (!isFiniteLoss(lossF)) throw new OTError('nan', `trainNOT: the potential's loss is not finite at step ${step} (lower the learning rates).`);
+      optF.step(fStats.g);
+      for (const t of fStats.g) t.dispose();
+      const loss = cf - lossF;
 
-    // ---- T steps: descend L_T = E_x [ Ĉ(x, T(x, Z[x])) − E_z f(T(x, z)) ], f fixed ----------------------------
-    for (let k = 0; k < innerSteps; k++) {
+      // ---- T steps: descend L_T = E_x [ Ĉ(x, T(x, Z[x])) − E_z f(T(x, z)) ], f fixed --------------------------
+      for (let k = 0; k < innerSteps; k++) {
+        await abortPoint(opts.signal, () => `step ${step} of ${iterations}`);
+        const Xt = toBatch('sampleP', sampleP(batch, rng), batch, D);
+        const tStep = tidy(() => {
+          const { t, cost } = pushBatch(Xt);
+          const lt = sub(cost, mean(f.forward(t)));
+          return { lt, g: grad(lt, T.parameters()) };
+        });
+        lossT = await tStep.lt.itemAsync();
+        tStep.lt.dispose();
+        if (!isFiniteLoss(lossT)) throw new OTError('nan', `trainNOT: the map's loss is not finite at step ${step} (lower the learning rates).`);
+        optT.step(tStep.g);
+        for (const t of tStep.g) t.dispose();
+      }
+      const p: NOTProgress = { step, loss, lossF, lossT };
+      history.push(p);
+      opts.onProgress?.(p);
       await abortPoint(opts.signal, () => `step ${step} of ${iterations}`);
-      const Xt = toBatch('sampleP', sampleP(batch, rng), batch, D);
-      const { t, cost } = pushBatch(Xt);
-      const lt = sub(cost, mean(f.forward(t)));
-      lossT = lt.item();
-      if (!isFiniteLoss(lossT)) throw new OTError('nan', `trainNOT: the map's loss is not finite at step ${step} (lower the learning rates).`);
-      optT.step(grad(lt, T.parameters()));
     }
-    const p: NOTProgress = { step, loss, lossF, lossT };
-    history.push(p);
-    opts.onProgress?.(p);
-    await abortPoint(opts.signal, () => `step ${step} of ${iterations}`);
+  } catch (e) {
+    disposeOffJs([T, f]);
+    throw e;
+  } finally {
+    optT.dispose();
+    optF.dispose();
   }
 
+  const [Tout, fOut] = await onJsEngine([T, f]);
+  return notResult(Tout, fOut, { zDim, gamma, residual, history });
+}
+
+/** A network T on rows of X (data n × D) and Z (n × zDim), as a graph node (or a constant under noGrad). */
+function applyNet(net: MLP, xRows: Float64Array, zRows: Float64Array | null, n: number, zDim: number, residual: boolean): { x: Tensor; t: Tensor } {
+  const D = net.config.widths[0] - zDim;
+  const x = tensor(xRows, [n, D], net.engine);
+  const inp = zDim > 0 ? concat([x, tensor(zRows ?? new Float64Array(n * zDim), [n, zDim], net.engine)]) : x;
+  const out = net.forward(inp);
+  return { x, t: residual ? add(out, x) : out };
+}
+
+/** The result around trained networks on the js engine (also how a result that crossed from a worker is rebuilt). */
+export function notResult(T: MLP, f: MLP, info: { zDim: number; gamma: number; residual: boolean; history: NOTProgress[] }): NOTResult {
+  const { zDim, residual } = info;
+  const D = T.config.widths[0] - zDim;
   const map = (Xin: MatrixLike, Zin?: MatrixLike): DenseMatrix => {
     const X = toMatrix('X', Xin);
     if (X.cols !== D) throw new OTError('shape', `NOT map: X has ${X.cols} columns, the map was trained in dimension ${D}.`);
@@ -247,12 +284,12 @@ export async function trainNOT(sampleP: NOTSampler, sampleQ: NOTSampler, opts: N
       }
       z = Z.data;
     }
-    const t = noGrad(() => applyT(X.data, z, X.rows).t);
+    const t = noGrad(() => applyNet(T, X.data, z, X.rows, zDim, residual).t);
     return { data: t.data, rows: X.rows, cols: D };
   };
   const sample = (Xin: MatrixLike, r: Rng): DenseMatrix => {
     const X = toMatrix('X', Xin);
     return map(X, zDim > 0 ? { data: normals(r, X.rows, zDim), rows: X.rows, cols: zDim } : undefined);
   };
-  return { map, sample, T, f, dim: D, zDim, gamma, residual, history };
+  return { map, sample, T, f, dim: D, ...info };
 }

@@ -1,6 +1,8 @@
 // Adam (Kingma & Ba 2015) over parameter tensors, with the standard bias correction:
 //   m ← β₁m + (1−β₁)g,  v ← β₂v + (1−β₂)g²,  p ← p − lr · m̂ / (√v̂ + ε),  m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
-// Updates parameter data in place (no graph is recorded). Optional decoupled weight decay (AdamW) is off by default.
+// Updates parameter values in place (no graph is recorded) on the parameters' engine: the moments live next to the
+// parameters and the update is one kernel per parameter (engine.adam: a loop on js, a WGSL kernel on webgpu).
+// Optional decoupled weight decay (AdamW) is off by default.
 import { OTError } from '../errors.js';
 import type { Tensor } from './tensor.js';
 
@@ -21,8 +23,9 @@ export class Adam {
   readonly eps: number;
   readonly weightDecay: number;
   private t = 0;
-  private readonly m: Float64Array[];
-  private readonly v: Float64Array[];
+  private disposed = false;
+  private readonly m: unknown[];
+  private readonly v: unknown[];
 
   constructor(params: Tensor[], opts: AdamOptions = {}) {
     this.params = params;
@@ -34,8 +37,8 @@ export class Adam {
     if (!(this.lr > 0) || !(this.beta1 >= 0 && this.beta1 < 1) || !(this.beta2 >= 0 && this.beta2 < 1) || !(this.eps >= 0)) {
       throw new OTError('invalid-option', 'Adam: need lr > 0, 0 <= beta1, beta2 < 1 and eps >= 0');
     }
-    this.m = params.map((p) => new Float64Array(p.size));
-    this.v = params.map((p) => new Float64Array(p.size));
+    this.m = params.map((p) => p.engine.full(p.size, 0));
+    this.v = params.map((p) => p.engine.full(p.size, 0));
   }
 
   /** Number of steps taken. */
@@ -48,25 +51,25 @@ export class Adam {
     if (grads.length !== this.params.length) {
       throw new OTError('shape', `Adam.step: ${grads.length} gradients for ${this.params.length} parameters`);
     }
+    grads.forEach((g, i) => {
+      const p = this.params[i];
+      if (g.size !== p.size) throw new OTError('shape', `Adam.step: gradient ${i} has ${g.size} entries, its parameter ${p.size}`);
+      if (g.engine !== p.engine) throw new OTError('invalid-option', `Adam.step: gradient ${i} is on the '${g.engine.name}' engine, its parameter on '${p.engine.name}'`);
+    });
+    if (this.disposed) throw new OTError('invalid-option', 'Adam.step: this optimizer was disposed');
     this.t++;
-    const { beta1: b1, beta2: b2, eps, lr, weightDecay: wd } = this;
-    const c1 = 1 - Math.pow(b1, this.t);
-    const c2 = 1 - Math.pow(b2, this.t);
-    for (let i = 0; i < this.params.length; i++) {
-      const p = this.params[i].data;
-      const g = grads[i].data;
-      if (g.length !== p.length) {
-        throw new OTError('shape', `Adam.step: gradient ${i} has ${g.length} entries, its parameter ${p.length}`);
-      }
-      const m = this.m[i];
-      const v = this.v[i];
-      for (let j = 0; j < p.length; j++) {
-        const gj = g[j];
-        m[j] = b1 * m[j] + (1 - b1) * gj;
-        v[j] = b2 * v[j] + (1 - b2) * gj * gj;
-        if (wd !== 0) p[j] -= lr * wd * p[j];
-        p[j] -= (lr * (m[j] / c1)) / (Math.sqrt(v[j] / c2) + eps);
-      }
-    }
+    const { beta1, beta2, eps, lr, weightDecay } = this;
+    const hyper = { beta1, beta2, eps, lr, weightDecay, c1: 1 - Math.pow(beta1, this.t), c2: 1 - Math.pow(beta2, this.t) };
+    this.params.forEach((p, i) => p.engine.adam(p.live(), grads[i].live(), this.m[i], this.v[i], hyper));
+  }
+
+  /** Frees the moment storages (GPU memory); the optimizer cannot step afterwards. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.params.forEach((p, i) => {
+      p.engine.release(this.m[i]);
+      p.engine.release(this.v[i]);
+    });
   }
 }

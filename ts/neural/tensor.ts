@@ -1,10 +1,13 @@
-// Neural-OT tensor engine, CPU part (issue 5): the oracle every other engine (WebGPU, f32) must match.
+// Neural-OT tensors and their autodiff (issue 5), one graph for every storage engine.
 //
 // Design
-// - A `Tensor` is a dense, row-major f64 array (`data: Float64Array`) with a `shape` (rank 0 = scalar, shape []).
-//   f64 on purpose: this engine is the reference that the f32 GPU engine is compared against, and finite-difference
-//   tests of second derivatives need the headroom. Semantics (broadcasting, reductions, op definitions) are the
-//   contract a GPU engine must reproduce to f32 tolerance.
+// - A `Tensor` is a dense, row-major array with a `shape` (rank 0 = scalar, shape []) whose values live on a
+//   `TensorEngine` (ts/neural/engine.ts): the 'js' engine (f64 Float64Array, `t.data`, the default and the oracle)
+//   or the 'webgpu' engine (f32 GPU buffers, gpu/tensor.ts; values via `await t.read()`). Ops check their operands
+//   share an engine and send the numeric kernel there; everything below (graph, rules, grad, noGrad) is written
+//   once. GPU ops only enqueue work, so a whole training step runs without a read-back.
+// - Disposal: `t.dispose()` frees a tensor's storage; `tidy(fn)` disposes every tensor fn created except those it
+//   returns (wrap each training step in it so GPU memory stays flat). The js engine ignores both.
 // - Reverse-mode autodiff without a tape: every op result that depends on a tensor with `requiresGrad` keeps its
 //   `parents` and a `backwardFn(g, needs)` that maps the output cotangent g to one cotangent per parent.
 //   The backward rules are written WITH THE SAME DIFFERENTIABLE OPS as the forward pass (mul, matmul, sumTo,
@@ -28,15 +31,20 @@
 //   inside it. Parameters are mutated in place by the optimizer (`optim.ts`); graphs built before a step keep
 //   references to the same arrays, so build a fresh graph per step (as every training loop does).
 //
-// Files: tensor.ts (this: Tensor, ops, grad, noGrad), optim.ts (Adam), init.ts (seeded init from ts/rng.ts),
+// Files: tensor.ts (this: Tensor, ops, grad, noGrad, tidy), engine.ts (the engine seam, shape helpers),
+// js-engine.ts (the f64 kernels), engines.ts (choosing an engine by backend name), optim.ts (Adam), init.ts (seeded init from ts/rng.ts),
 // models.ts (MLP, ICNN with project/save/load/grad), gradcheck.ts (finite-difference checks), index.ts (exports).
 //
 // Ops (all differentiable, to any order unless noted): add, sub, mul, div (broadcasting; numbers allowed),
-// neg, scale, matmul (2-D), linear (x·W + b), transpose (2-D), reshape, broadcastTo, sumTo, sum / mean (all or
+// neg, scale, matmul (2-D, with transpose flags), linear (x·W + b, fused), transpose (2-D), reshape, broadcastTo, sumTo, sum / mean (all or
 // along an axis, keepdims), concat / sliceLast (along the last axis), relu and leakyRelu (second derivative 0 a.e.)
 // with leakyReluStep, softplus, sigmoid, tanh, square, sqrt, exp, log. `makeOp` builds a custom op from a forward
 // result and a rule (the rule must use differentiable ops for double backward to be right).
 import { OTError } from '../errors.js';
+import { type MapOp, type TensorEngine, broadcastShapes, isTrailing, sameShape, sizeOf } from './engine.js';
+import { jsTensorEngine } from './js-engine.js';
+
+export { broadcastShapes } from './engine.js';
 
 export type BackwardFn = (g: Tensor, needs: boolean[]) => (Tensor | null)[];
 
@@ -69,10 +77,45 @@ export function enableGrad<T>(fn: () => T): T {
   }
 }
 
-function sizeOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
+// ---- scoped disposal ----------------------------------------------------------------------------------------
+
+/** Tensors created inside the innermost open `tidy` (a stack of scopes). */
+const scopes: Tensor[][] = [];
+
+/** Every Tensor in a (nested) array or plain object of results. */
+function collect(x: unknown, out: Set<Tensor>): void {
+  if (x instanceof Tensor) out.add(x);
+  else if (Array.isArray(x)) for (const v of x) collect(v, out);
+  else if (x && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype) for (const v of Object.values(x)) collect(v, out);
+}
+
+/**
+ * Runs fn and then disposes every tensor created inside it except those it returns (in an array or plain object
+ * too), which move to the enclosing scope. One training step inside `tidy` frees its whole graph, so GPU memory
+ * stays flat over training. Tensors created before the call (parameters, optimizer state) are untouched. If fn
+ * throws, everything it created is disposed.
+ * fn must be synchronous (an await inside would let other code's tensors into this scope).
+ */
+export function tidy<T>(fn: () => T): T {
+  const mine: Tensor[] = [];
+  scopes.push(mine);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    for (const t of mine) t.dispose(); // a failed step keeps nothing
+    throw e;
+  } finally {
+    scopes.pop();
+  }
+  const keep = new Set<Tensor>();
+  collect(result, keep);
+  const parent = scopes[scopes.length - 1];
+  for (const t of mine) {
+    if (keep.has(t)) parent?.push(t);
+    else t.dispose();
+  }
+  return result;
 }
 
 function checkShape(shape: readonly number[]): void {
@@ -81,34 +124,79 @@ function checkShape(shape: readonly number[]): void {
   }
 }
 
+/**
+ * A dense row-major tensor on one engine: `js` (f64, the default) or `webgpu` (f32). The js engine's values are
+ * `data` (sync); any engine's come from `await t.read()`.
+ */
 export class Tensor {
   readonly shape: number[];
-  readonly data: Float64Array;
   readonly size: number;
+  readonly engine: TensorEngine;
+  /** The engine's handle of the values (a Float64Array on the js engine). */
+  readonly storage: unknown;
   requiresGrad = false;
   parents: Tensor[] = [];
   backwardFn: BackwardFn | null = null;
   op = 'leaf';
+  private disposed = false;
 
-  constructor(data: Float64Array, shape: readonly number[]) {
+  /** Wraps a storage the engine made (default: a Float64Array on the js engine); takes ownership of it. */
+  constructor(storage: Float64Array | unknown, shape: readonly number[], engine: TensorEngine = jsTensorEngine) {
     checkShape(shape);
     const n = sizeOf(shape);
-    if (data.length !== n) {
-      throw new OTError('shape', `tensor data has ${data.length} entries but shape [${shape.join(', ')}] needs ${n}`);
+    const len = engine.length(storage);
+    if (len !== n) {
+      throw new OTError('shape', `tensor data has ${len} entries but shape [${shape.join(', ')}] needs ${n}`);
     }
-    this.data = data;
+    this.storage = storage;
+    this.engine = engine;
     this.shape = [...shape];
     this.size = n;
+    scopes[scopes.length - 1]?.push(this);
   }
 
   get rank(): number {
     return this.shape.length;
   }
 
-  /** The single value of a one-element tensor. */
+  /** The values, on the js engine (live: writes go to the tensor). On webgpu use `await read()`. */
+  get data(): Float64Array {
+    const d = this.engine.readSync(this.live());
+    if (!d) throw new OTError('invalid-option', `this tensor lives on the '${this.engine.name}' engine; read its values with await tensor.read()`);
+    return d;
+  }
+
+  /** A copy of the values as f64, once the work queued so far is done (any engine). */
+  read(): Promise<Float64Array> {
+    return this.engine.read(this.live());
+  }
+
+  /** The storage, or an error if the tensor was disposed. */
+  live(): unknown {
+    if (this.disposed) throw new OTError('invalid-option', `tensor [${this.shape.join(', ')}] (${this.op}) was disposed`);
+    return this.storage;
+  }
+
+  /** Frees the values (GPU memory returns to the engine's pool); later use throws. Idempotent. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.engine.release(this.storage);
+  }
+
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** The single value of a one-element tensor (js engine; elsewhere use itemAsync). */
   item(): number {
     if (this.size !== 1) throw new OTError('shape', `item() needs a one-element tensor, got shape [${this.shape.join(', ')}]`);
     return this.data[0];
+  }
+
+  async itemAsync(): Promise<number> {
+    if (this.size !== 1) throw new OTError('shape', `item() needs a one-element tensor, got shape [${this.shape.join(', ')}]`);
+    return (await this.read())[0];
   }
 
   /** Marks a leaf as trainable / differentiable (returns this). */
@@ -118,18 +206,30 @@ export class Tensor {
     return this;
   }
 
-  /** A leaf sharing this tensor's data, outside any graph. */
+  /** A leaf sharing this tensor's values, outside any graph (disposing either leaves the other's values alive). */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape);
+    this.engine.retain(this.live());
+    return new Tensor(this.storage, this.shape, this.engine);
   }
 
-  /** A leaf with a copy of the data. */
+  /** A leaf with a copy of the values. */
   clone(): Tensor {
-    return new Tensor(this.data.slice(), this.shape);
+    return new Tensor(this.engine.copy(this.live()), this.shape, this.engine);
   }
 
+  /** The values as numbers (js engine; elsewhere use toArrayAsync). */
   toArray(): number[] {
     return Array.from(this.data);
+  }
+
+  async toArrayAsync(): Promise<number[]> {
+    return Array.from(await this.read());
+  }
+
+  /** Overwrites the values in place (after the work queued so far); the graph is not told. */
+  assign(values: ArrayLike<number>): void {
+    if (values.length !== this.size) throw new OTError('shape', `assign: ${values.length} values for a tensor of ${this.size}`);
+    this.engine.write(this.live(), values);
   }
 
   add(b: Tensor | number): Tensor {
@@ -144,8 +244,8 @@ export class Tensor {
   div(b: Tensor | number): Tensor {
     return div(this, b);
   }
-  matmul(b: Tensor): Tensor {
-    return matmul(this, b);
+  matmul(b: Tensor, opts?: MatmulOptions): Tensor {
+    return matmul(this, b, opts);
   }
   neg(): Tensor {
     return neg(this);
@@ -172,9 +272,9 @@ export class Tensor {
 
 // ---- construction -------------------------------------------------------------------------------------------
 
-/** A tensor from numbers (flat with a shape, or nested rows for a matrix); a copy is made. */
-export function tensor(values: ArrayLike<number> | number[][] | number, shape?: readonly number[]): Tensor {
-  if (typeof values === 'number') return new Tensor(Float64Array.of(values), shape ?? []);
+/** A tensor from numbers (flat with a shape, or nested rows for a matrix), copied onto `engine` (default js). */
+export function tensor(values: ArrayLike<number> | number[][] | number, shape?: readonly number[], engine: TensorEngine = jsTensorEngine): Tensor {
+  if (typeof values === 'number') return new Tensor(engine.fromArray([values]), shape ?? [], engine);
   if (Array.isArray(values) && values.length > 0 && Array.isArray(values[0])) {
     const rows = values as number[][];
     const cols = rows[0].length;
@@ -183,38 +283,57 @@ export function tensor(values: ArrayLike<number> | number[][] | number, shape?: 
       if (r.length !== cols) throw new OTError('shape', `ragged rows: row ${i} has ${r.length} entries, row 0 has ${cols}`);
       data.set(r, i * cols);
     });
-    return new Tensor(data, shape ?? [rows.length, cols]);
+    return new Tensor(engine.fromArray(data), shape ?? [rows.length, cols], engine);
   }
-  const flat = Float64Array.from(values as ArrayLike<number>);
-  return new Tensor(flat, shape ?? [flat.length]);
+  const flat = values as ArrayLike<number>;
+  return new Tensor(engine.fromArray(flat), shape ?? [flat.length], engine);
 }
 
 /** A trainable leaf (requiresGrad = true). */
-export function parameter(values: ArrayLike<number> | number[][], shape?: readonly number[]): Tensor {
-  return tensor(values, shape).requireGrad();
+export function parameter(values: ArrayLike<number> | number[][], shape?: readonly number[], engine?: TensorEngine): Tensor {
+  return tensor(values, shape, engine).requireGrad();
 }
 
-export function full(shape: readonly number[], value: number): Tensor {
+export function full(shape: readonly number[], value: number, engine: TensorEngine = jsTensorEngine): Tensor {
   checkShape(shape);
-  return new Tensor(new Float64Array(sizeOf(shape)).fill(value), shape);
+  return new Tensor(engine.full(sizeOf(shape), value), shape, engine);
 }
-export function zeros(shape: readonly number[]): Tensor {
-  return full(shape, 0);
+export function zeros(shape: readonly number[], engine?: TensorEngine): Tensor {
+  return full(shape, 0, engine);
 }
-export function ones(shape: readonly number[]): Tensor {
-  return full(shape, 1);
+export function ones(shape: readonly number[], engine?: TensorEngine): Tensor {
+  return full(shape, 1, engine);
 }
-export function scalar(v: number): Tensor {
-  return new Tensor(Float64Array.of(v), []);
-}
-
-function asTensor(x: Tensor | number): Tensor {
-  return typeof x === 'number' ? scalar(x) : x;
+export function scalar(v: number, engine?: TensorEngine): Tensor {
+  return full([], v, engine);
 }
 
-/** Builds an op result; records parents and the rule only when recording and some parent needs grad. */
-export function makeOp(op: string, data: Float64Array, shape: readonly number[], parents: Tensor[], backward: BackwardFn): Tensor {
-  const t = new Tensor(data, shape);
+/** A copy of t on `engine` (a leaf; async because leaving the GPU means a read-back). */
+export async function toEngine(t: Tensor, engine: TensorEngine): Promise<Tensor> {
+  if (t.engine === engine) return t.clone();
+  return new Tensor(engine.fromArray(await t.read()), t.shape, engine);
+}
+
+/** The one engine all operands live on (numbers take it too). */
+function engineOf(xs: (Tensor | number)[]): TensorEngine {
+  let e: TensorEngine | undefined;
+  for (const x of xs) {
+    if (typeof x === 'number') continue;
+    if (!e) e = x.engine;
+    else if (x.engine !== e) {
+      throw new OTError('invalid-option', `an op mixes tensors of the '${e.name}' and '${x.engine.name}' engines; move one with toEngine()`);
+    }
+  }
+  return e ?? jsTensorEngine;
+}
+
+function asTensor(x: Tensor | number, engine: TensorEngine): Tensor {
+  return typeof x === 'number' ? scalar(x, engine) : x;
+}
+
+/** Builds an op result from an engine storage; records parents and the rule when recording and a parent needs grad. */
+function node(op: string, storage: unknown, shape: readonly number[], engine: TensorEngine, parents: Tensor[], backward: BackwardFn): Tensor {
+  const t = new Tensor(storage, shape, engine);
   t.op = op;
   if (recording && parents.some((p) => p.requiresGrad)) {
     t.requiresGrad = true;
@@ -224,98 +343,21 @@ export function makeOp(op: string, data: Float64Array, shape: readonly number[],
   return t;
 }
 
+/**
+ * A custom op on the js engine from its forward values and a rule (the rule must use differentiable ops for double
+ * backward to be right).
+ */
+export function makeOp(op: string, data: Float64Array, shape: readonly number[], parents: Tensor[], backward: BackwardFn): Tensor {
+  return node(op, data, shape, engineOf(parents), parents, backward);
+}
+
+/** An entrywise op on the engine of its operands. */
+function mapOp(op: MapOp, xs: Tensor[], shape: readonly number[], p?: number): unknown {
+  const e = engineOf(xs);
+  return e.map(op, xs.map((x) => ({ s: x.live(), shape: x.shape })), shape, p);
+}
+
 // ---- broadcasting -------------------------------------------------------------------------------------------
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** NumPy broadcast of two shapes. */
-export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
-  const r = Math.max(a.length, b.length);
-  const out = new Array<number>(r);
-  for (let i = 0; i < r; i++) {
-    const da = i < r - a.length ? 1 : a[i - (r - a.length)];
-    const db = i < r - b.length ? 1 : b[i - (r - b.length)];
-    if (da !== db && da !== 1 && db !== 1) {
-      throw new OTError('shape', `shapes [${a.join(', ')}] and [${b.join(', ')}] do not broadcast (dim ${i}: ${da} vs ${db})`);
-    }
-    out[i] = da === 1 ? db : da;
-  }
-  return out;
-}
-
-/** Strides of `shape` seen from `outShape` (right-aligned), 0 where `shape` is broadcast. */
-function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
-  const r = outShape.length;
-  const st = new Array<number>(r).fill(0);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    const j = i + (r - shape.length);
-    if (shape[i] !== 1) st[j] = s;
-    s *= shape[i];
-  }
-  return st;
-}
-
-/** For every flat index of outShape, the flat index into each of `shapes` broadcast to it. */
-function forEachBroadcast(outShape: readonly number[], shapes: readonly (readonly number[])[], fn: (o: number, idx: number[]) => void): void {
-  const r = outShape.length;
-  const strides = shapes.map((s) => broadcastStrides(s, outShape));
-  const n = sizeOf(outShape);
-  const counter = new Array<number>(r).fill(0);
-  const idx = new Array<number>(shapes.length).fill(0);
-  for (let o = 0; o < n; o++) {
-    fn(o, idx);
-    // increment the multi-index and the input offsets
-    for (let d = r - 1; d >= 0; d--) {
-      counter[d]++;
-      for (let k = 0; k < idx.length; k++) idx[k] += strides[k][d];
-      if (counter[d] < outShape[d]) break;
-      for (let k = 0; k < idx.length; k++) idx[k] -= strides[k][d] * counter[d];
-      counter[d] = 0;
-    }
-  }
-}
-
-function binaryForward(a: Tensor, b: Tensor, f: (x: number, y: number) => number): { data: Float64Array; shape: number[] } {
-  if (sameShape(a.shape, b.shape)) {
-    const out = new Float64Array(a.size);
-    for (let i = 0; i < out.length; i++) out[i] = f(a.data[i], b.data[i]);
-    return { data: out, shape: [...a.shape] };
-  }
-  const shape = broadcastShapes(a.shape, b.shape);
-  const out = new Float64Array(sizeOf(shape));
-  const ad = a.data;
-  const bd = b.data;
-  // fast paths: one operand is the other's trailing block repeated over leading dims (bias rows, scalars)
-  if (sameShape(a.shape, shape) && isTrailing(b.shape, shape)) {
-    const m = b.size;
-    for (let i = 0; i < out.length; i++) out[i] = f(ad[i], bd[i % m]);
-    return { data: out, shape };
-  }
-  if (sameShape(b.shape, shape) && isTrailing(a.shape, shape)) {
-    const m = a.size;
-    for (let i = 0; i < out.length; i++) out[i] = f(ad[i % m], bd[i]);
-    return { data: out, shape };
-  }
-  forEachBroadcast(shape, [a.shape, b.shape], (o, idx) => {
-    out[o] = f(ad[idx[0]], bd[idx[1]]);
-  });
-  return { data: out, shape };
-}
-
-/** Whether `shape` (after dropping leading 1s) equals the trailing dims of `full`: broadcast only repeats it. */
-function isTrailing(shape: readonly number[], full: readonly number[]): boolean {
-  let k = 0;
-  while (k < shape.length && shape[k] === 1) k++;
-  const rest = shape.length - k;
-  if (rest > full.length) return false;
-  for (let i = 0; i < rest; i++) if (shape[k + i] !== full[full.length - rest + i]) return false;
-  return true;
-}
 
 /** Sums x down to `shape` (which must broadcast to x.shape). Rule: broadcastTo. */
 export function sumTo(x: Tensor, shape: readonly number[]): Tensor {
@@ -324,18 +366,9 @@ export function sumTo(x: Tensor, shape: readonly number[]): Tensor {
   if (!sameShape(target, x.shape)) {
     throw new OTError('shape', `cannot sum shape [${x.shape.join(', ')}] to [${shape.join(', ')}]`);
   }
-  const out = new Float64Array(sizeOf(shape));
-  const xd = x.data;
-  if (isTrailing(shape, x.shape)) {
-    const m = out.length;
-    for (let i = 0; i < xd.length; i++) out[i % m] += xd[i];
-  } else {
-    forEachBroadcast(x.shape, [shape], (o, idx) => {
-      out[idx[0]] += xd[o];
-    });
-  }
   const xs = [...x.shape];
-  return makeOp('sumTo', out, shape, [x], (g) => [broadcastTo(g, xs)]);
+  const out = x.engine.sumTo({ s: x.live(), shape: x.shape }, shape);
+  return node('sumTo', out, shape, x.engine, [x], (g) => [broadcastTo(g, xs)]);
 }
 
 /** Repeats x to `shape` (NumPy broadcasting). Rule: sumTo. */
@@ -345,54 +378,35 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   if (!sameShape(target, shape)) {
     throw new OTError('shape', `cannot broadcast shape [${x.shape.join(', ')}] to [${shape.join(', ')}]`);
   }
-  const out = new Float64Array(sizeOf(shape));
-  const xd = x.data;
-  if (isTrailing(x.shape, shape)) {
-    const m = xd.length;
-    for (let i = 0; i < out.length; i++) out[i] = xd[i % m];
-  } else {
-    forEachBroadcast(shape, [x.shape], (o, idx) => {
-      out[o] = xd[idx[0]];
-    });
-  }
   const xs = [...x.shape];
-  return makeOp('broadcastTo', out, shape, [x], (g) => [sumTo(g, xs)]);
+  return node('broadcastTo', mapOp('id', [x], shape), shape, x.engine, [x], (g) => [sumTo(g, xs)]);
 }
 
 // ---- elementwise binary ---------------------------------------------------------------------------------------
 
+/** A binary entrywise op with broadcasting; numbers become scalars on the other operand's engine. */
+function binary(op: 'add' | 'sub' | 'mul' | 'div', a: Tensor | number, b: Tensor | number, rule: (A: Tensor, B: Tensor) => BackwardFn): Tensor {
+  const e = engineOf([a, b]);
+  const A = asTensor(a, e);
+  const B = asTensor(b, e);
+  const shape = sameShape(A.shape, B.shape) ? [...A.shape] : broadcastShapes(A.shape, B.shape);
+  return node(op, mapOp(op, [A, B], shape), shape, e, [A, B], rule(A, B));
+}
+
 export function add(a: Tensor | number, b: Tensor | number): Tensor {
-  const A = asTensor(a);
-  const B = asTensor(b);
-  const r = binaryForward(A, B, (x, y) => x + y);
-  return makeOp('add', r.data, r.shape, [A, B], (g, needs) => [needs[0] ? sumTo(g, A.shape) : null, needs[1] ? sumTo(g, B.shape) : null]);
+  return binary('add', a, b, (A, B) => (g, needs) => [needs[0] ? sumTo(g, A.shape) : null, needs[1] ? sumTo(g, B.shape) : null]);
 }
 
 export function sub(a: Tensor | number, b: Tensor | number): Tensor {
-  const A = asTensor(a);
-  const B = asTensor(b);
-  const r = binaryForward(A, B, (x, y) => x - y);
-  return makeOp('sub', r.data, r.shape, [A, B], (g, needs) => [
-    needs[0] ? sumTo(g, A.shape) : null,
-    needs[1] ? sumTo(neg(g), B.shape) : null,
-  ]);
+  return binary('sub', a, b, (A, B) => (g, needs) => [needs[0] ? sumTo(g, A.shape) : null, needs[1] ? sumTo(neg(g), B.shape) : null]);
 }
 
 export function mul(a: Tensor | number, b: Tensor | number): Tensor {
-  const A = asTensor(a);
-  const B = asTensor(b);
-  const r = binaryForward(A, B, (x, y) => x * y);
-  return makeOp('mul', r.data, r.shape, [A, B], (g, needs) => [
-    needs[0] ? sumTo(mul(g, B), A.shape) : null,
-    needs[1] ? sumTo(mul(g, A), B.shape) : null,
-  ]);
+  return binary('mul', a, b, (A, B) => (g, needs) => [needs[0] ? sumTo(mul(g, B), A.shape) : null, needs[1] ? sumTo(mul(g, A), B.shape) : null]);
 }
 
 export function div(a: Tensor | number, b: Tensor | number): Tensor {
-  const A = asTensor(a);
-  const B = asTensor(b);
-  const r = binaryForward(A, B, (x, y) => x / y);
-  return makeOp('div', r.data, r.shape, [A, B], (g, needs) => [
+  return binary('div', a, b, (A, B) => (g, needs) => [
     needs[0] ? sumTo(div(g, B), A.shape) : null,
     needs[1] ? sumTo(neg(div(mul(g, A), square(B))), B.shape) : null,
   ]);
@@ -400,38 +414,35 @@ export function div(a: Tensor | number, b: Tensor | number): Tensor {
 
 // ---- elementwise unary ----------------------------------------------------------------------------------------
 
-function unary(x: Tensor, f: (v: number) => number): Float64Array {
-  const out = new Float64Array(x.size);
-  const d = x.data;
-  for (let i = 0; i < out.length; i++) out[i] = f(d[i]);
-  return out;
+/** A unary entrywise op; `rule(y)` gets the op's own output (for rules written with it, like exp's). */
+function unary(op: MapOp, x: Tensor, rule: (y: Tensor) => BackwardFn, p?: number, name: string = op): Tensor {
+  const y: Tensor = node(name, mapOp(op, [x], x.shape, p), x.shape, x.engine, [x], (g, needs) => rule(y)(g, needs));
+  return y;
 }
 
 export function neg(x: Tensor): Tensor {
-  return makeOp('neg', unary(x, (v) => -v), x.shape, [x], (g) => [neg(g)]);
+  return unary('neg', x, () => (g) => [neg(g)]);
 }
 
 /** s · x for a constant number s. */
 export function scale(x: Tensor, s: number): Tensor {
-  return makeOp('scale', unary(x, (v) => s * v), x.shape, [x], (g) => [scale(g, s)]);
+  return unary('scale', x, () => (g) => [scale(g, s)], s);
 }
 
 export function square(x: Tensor): Tensor {
-  return makeOp('square', unary(x, (v) => v * v), x.shape, [x], (g) => [mul(g, scale(x, 2))]);
+  return unary('square', x, () => (g) => [mul(g, scale(x, 2))]);
 }
 
 export function sqrt(x: Tensor): Tensor {
-  const y = makeOp('sqrt', unary(x, Math.sqrt), x.shape, [x], (g) => [div(g, scale(y, 2))]);
-  return y;
+  return unary('sqrt', x, (y) => (g) => [div(g, scale(y, 2))]);
 }
 
 export function exp(x: Tensor): Tensor {
-  const y = makeOp('exp', unary(x, Math.exp), x.shape, [x], (g) => [mul(g, y)]);
-  return y;
+  return unary('exp', x, (y) => (g) => [mul(g, y)]);
 }
 
 export function log(x: Tensor): Tensor {
-  return makeOp('log', unary(x, Math.log), x.shape, [x], (g) => [div(g, x)]);
+  return unary('log', x, () => (g) => [div(g, x)]);
 }
 
 /** max(x, 0); rule: g · [x > 0] (constant mask: second derivative 0 a.e.). */
@@ -445,42 +456,27 @@ export function relu(x: Tensor): Tensor {
  * and differentiating it again gives zeros rather than "unused input".
  */
 export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
-  const out = unary(x, (v) => (v > 0 ? v : alpha * v));
-  return makeOp(alpha === 0 ? 'relu' : 'leakyRelu', out, x.shape, [x], (g) => [mul(g, leakyReluStep(x, alpha))]);
+  return unary('leakyRelu', x, () => (g) => [mul(g, leakyReluStep(x, alpha))], alpha, alpha === 0 ? 'relu' : 'leakyRelu');
 }
 
 /** The derivative of leakyRelu: 1 where x > 0, α elsewhere; its own derivative is 0 (a.e.). */
 export function leakyReluStep(x: Tensor, alpha: number): Tensor {
   const xs = [...x.shape];
-  return makeOp('leakyReluStep', unary(x, (v) => (v > 0 ? 1 : alpha)), xs, [x], () => [zeros(xs)]);
+  return unary('leakyReluStep', x, () => () => [zeros(xs, x.engine)], alpha);
 }
 
 /** 1 / (1 + e^{−x}), computed stably; rule: g · s · (1 − s) with s this op's output. */
 export function sigmoid(x: Tensor): Tensor {
-  const y = makeOp(
-    'sigmoid',
-    unary(x, (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)))),
-    x.shape,
-    [x],
-    (g) => [mul(g, mul(y, sub(1, y)))],
-  );
-  return y;
+  return unary('sigmoid', x, (y) => (g) => [mul(g, mul(y, sub(1, y)))]);
 }
 
 /** log(1 + e^x), computed stably; rule: g · sigmoid(x) (so second derivative σ(x)(1 − σ(x))). */
 export function softplus(x: Tensor): Tensor {
-  return makeOp(
-    'softplus',
-    unary(x, (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)))),
-    x.shape,
-    [x],
-    (g) => [mul(g, sigmoid(x))],
-  );
+  return unary('softplus', x, () => (g) => [mul(g, sigmoid(x))]);
 }
 
 export function tanh(x: Tensor): Tensor {
-  const y = makeOp('tanh', unary(x, Math.tanh), x.shape, [x], (g) => [mul(g, sub(1, square(y)))]);
-  return y;
+  return unary('tanh', x, (y) => (g) => [mul(g, sub(1, square(y)))]);
 }
 
 // ---- shape ops -----------------------------------------------------------------------------------------------
@@ -492,7 +488,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   }
   if (sameShape(x.shape, shape)) return x;
   const xs = [...x.shape];
-  return makeOp('reshape', x.data.slice(), shape, [x], (g) => [reshape(g, xs)]);
+  return node('reshape', x.engine.copy(x.live()), shape, x.engine, [x], (g) => [reshape(g, xs)]);
 }
 
 function need2d(x: Tensor, what: string): void {
@@ -502,41 +498,49 @@ function need2d(x: Tensor, what: string): void {
 export function transpose(x: Tensor): Tensor {
   need2d(x, 'transpose');
   const [m, n] = x.shape;
-  const out = new Float64Array(x.size);
-  const d = x.data;
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) out[j * m + i] = d[i * n + j];
-  return makeOp('transpose', out, [n, m], [x], (g) => [transpose(g)]);
+  return node('transpose', x.engine.transpose(x.live(), m, n), [n, m], x.engine, [x], (g) => [transpose(g)]);
 }
 
-/** (m × k) · (k × n). Rules: g·Bᵀ and Aᵀ·g. */
-export function matmul(a: Tensor, b: Tensor): Tensor {
+export interface MatmulOptions {
+  /** Use aᵀ (a stored k × m). */
+  transA?: boolean;
+  /** Use bᵀ (b stored n × k). */
+  transB?: boolean;
+}
+
+/**
+ * op(a) · op(b), (m × k)·(k × n), op transposing where the flags say (no transposed copy is made). Rules, with
+ * the same op and other flags: ∂op(a) = g·op(b)ᵀ, ∂op(b) = op(a)ᵀ·g.
+ */
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+  return matmulNode(a, b, opts.transA ?? false, opts.transB ?? false);
+}
+
+/** op(a)·op(b) (+ bias, a length-n row: the fused dense layer); see matmul for the rules. */
+function matmulNode(a: Tensor, b: Tensor, tA: boolean, tB: boolean, bias?: Tensor): Tensor {
   need2d(a, 'matmul');
   need2d(b, 'matmul');
-  const [m, k] = a.shape;
-  const [k2, n] = b.shape;
-  if (k !== k2) throw new OTError('shape', `matmul: inner dims differ ([${a.shape.join(', ')}] · [${b.shape.join(', ')}])`);
-  const out = new Float64Array(m * n);
-  const ad = a.data;
-  const bd = b.data;
-  for (let i = 0; i < m; i++) {
-    const o = i * n;
-    for (let p = 0; p < k; p++) {
-      const v = ad[i * k + p];
-      if (v === 0) continue;
-      const bo = p * n;
-      for (let j = 0; j < n; j++) out[o + j] += v * bd[bo + j];
-    }
+  const [m, k] = tA ? [a.shape[1], a.shape[0]] : a.shape;
+  const [k2, n] = tB ? [b.shape[1], b.shape[0]] : b.shape;
+  if (k !== k2) {
+    throw new OTError('shape', `matmul: inner dims differ ([${a.shape.join(', ')}]${tA ? 'ᵀ' : ''} · [${b.shape.join(', ')}]${tB ? 'ᵀ' : ''})`);
   }
-  return makeOp('matmul', out, [m, n], [a, b], (g, needs) => [
-    needs[0] ? matmul(g, transpose(b)) : null,
-    needs[1] ? matmul(transpose(a), g) : null,
+  const parents = bias ? [a, b, bias] : [a, b];
+  const e = engineOf(parents);
+  const out = e.matmul(a.live(), b.live(), m, k, n, { transA: tA, transB: tB, bias: bias?.live() });
+  return node(bias ? 'linear' : 'matmul', out, [m, n], e, parents, (g, needs) => [
+    needs[0] ? (tA ? matmulNode(b, g, tB, true) : matmulNode(g, b, false, !tB)) : null,
+    needs[1] ? (tB ? matmulNode(g, a, true, tA) : matmulNode(a, g, !tA, false)) : null,
+    bias && needs[2] ? sumTo(g, bias.shape) : null,
   ]);
 }
 
-/** x · W + b (b broadcast over rows): a dense layer with W of shape [in, out]. */
+/** x · W + b (b broadcast over rows): a dense layer with W of shape [in, out]; one kernel when b is a row. */
 export function linear(x: Tensor, w: Tensor, b?: Tensor): Tensor {
-  const y = matmul(x, w);
-  return b ? add(y, b) : y;
+  if (!b) return matmul(x, w);
+  const n = w.rank === 2 ? w.shape[1] : -1;
+  if (x.rank === 2 && b.size === n && isTrailing(b.shape, [x.shape[0], n])) return matmulNode(x, w, false, false, b);
+  return add(matmul(x, w), b);
 }
 
 function normAxis(axis: number, rank: number): number {
@@ -573,18 +577,14 @@ export function concat(xs: Tensor[]): Tensor {
       throw new OTError('shape', `concat: shapes [${xs.map((t) => t.shape.join(', ')).join('] [')}] differ outside the last axis`);
     }
   }
+  const e = engineOf(xs);
   const widths = xs.map((t) => t.shape[r - 1]);
   const total = widths.reduce((a, b) => a + b, 0);
-  const rows = sizeOf(lead);
-  const out = new Float64Array(rows * total);
-  let off = 0;
-  for (let k = 0; k < xs.length; k++) {
-    const w = widths[k];
-    const d = xs[k].data;
-    for (let i = 0; i < rows; i++) for (let j = 0; j < w; j++) out[i * total + off + j] = d[i * w + j];
-    off += w;
-  }
-  return makeOp('concat', out, [...lead, total], xs, (g, needs) => {
+  const out = e.concat(
+    xs.map((t, k) => ({ s: t.live(), w: widths[k] })),
+    sizeOf(lead),
+  );
+  return node('concat', out, [...lead, total], e, xs, (g, needs) => {
     let o = 0;
     return widths.map((w, k) => {
       const part = needs[k] ? sliceLast(g, o, o + w) : null;
@@ -603,16 +603,12 @@ export function sliceLast(x: Tensor, start: number, end: number): Tensor {
     throw new OTError('shape', `sliceLast: range [${start}, ${end}) outside [0, ${total})`);
   }
   const lead = x.shape.slice(0, r - 1);
-  const rows = sizeOf(lead);
-  const w = end - start;
-  const out = new Float64Array(rows * w);
-  const d = x.data;
-  for (let i = 0; i < rows; i++) for (let j = 0; j < w; j++) out[i * w + j] = d[i * total + start + j];
-  return makeOp('sliceLast', out, [...lead, w], [x], (g) => {
+  const out = x.engine.slice(x.live(), sizeOf(lead), total, start, end);
+  return node('sliceLast', out, [...lead, end - start], x.engine, [x], (g) => {
     const parts: Tensor[] = [];
-    if (start > 0) parts.push(zeros([...lead, start]));
+    if (start > 0) parts.push(zeros([...lead, start], x.engine));
     parts.push(g);
-    if (end < total) parts.push(zeros([...lead, total - end]));
+    if (end < total) parts.push(zeros([...lead, total - end], x.engine));
     return [parts.length === 1 ? g : concat(parts)];
   });
 }
@@ -658,7 +654,7 @@ function topoOrder(y: Tensor): Tensor[] {
  */
 export function grad(y: Tensor, xs: Tensor[], opts: GradOptions = {}): Tensor[] {
   const { createGraph = false, allowUnused = false } = opts;
-  const seed = opts.gradOutput ?? ones(y.shape);
+  const seed = opts.gradOutput ?? ones(y.shape, y.engine);
   if (!sameShape(seed.shape, y.shape)) {
     throw new OTError('shape', `gradOutput shape [${seed.shape.join(', ')}] differs from output shape [${y.shape.join(', ')}]`);
   }
@@ -697,6 +693,6 @@ export function grad(y: Tensor, xs: Tensor[], opts: GradOptions = {}): Tensor[] 
     if (!allowUnused) {
       throw new OTError('invalid-option', `grad: output does not depend on input ${i} (pass allowUnused: true to get zeros)`);
     }
-    return zeros(x.shape);
+    return zeros(x.shape, x.engine);
   });
 }

@@ -21,6 +21,10 @@ export const OFFLOADABLE = {
   barycenter: 2,
   convolutionalBarycenter: 1,
   freeSupportBarycenter: 1,
+  // neural trainers (ts/neural/train.ts): only with sampler specs, which are plain data
+  trainICNNMap: 2,
+  trainNOT: 2,
+  trainKantorovichRubinsteinCritic: 2,
 } as const;
 
 export type SolverName = keyof typeof OFFLOADABLE;
@@ -189,7 +193,9 @@ function lengthOf(x: unknown): number {
  *   multiply-adds), k·h·w·(h + w) for the log domain (an exponential each), which 'auto' picks below reg 0.04;
  * - freeSupportBarycenter: k_support·Σ n_t (one exact OT per measure per step);
  * - emd1d, wasserstein1d: (n + m)/4 (sorting is cheap: 2^20 points in all and up);
- * - slicedWasserstein, maxSlicedWasserstein: (n + m)·k_directions/16.
+ * - slicedWasserstein, maxSlicedWasserstein: (n + m)·k_directions/16;
+ * - the neural trainers: iterations × batch × network updates per iteration × hidden units (the trainers'
+ *   defaults where unset): any real training run (the defaults give 10^7 and more) goes to a worker.
  * Below it the call runs in-process: a worker round trip costs about a millisecond (more on the first call,
  * which starts the worker and compiles the wasm there).
  */
@@ -230,5 +236,19 @@ export function workEstimate(solver: SolverName, args: unknown[]): number {
       const k = opts.projections !== undefined ? rowsOf(opts.projections) : Number(opts.nProjections ?? 50) || 0;
       return ((rowsOf(args[0]) + rowsOf(args[1])) * k) / 16;
     }
+    case 'trainICNNMap':
+      return num(opts.iterations, 500) * num(opts.batchSize, 256) * (num(opts.innerSteps, 4) + 1) * units(opts.hidden, [32, 32]);
+    case 'trainNOT':
+      return num(opts.iterations, 1000) * num(opts.batchSize, 64) * (num(opts.innerSteps, 10) + 1) * (units(opts.hiddenT, [64, 64]) + units(opts.hiddenF, [64, 64]));
+    case 'trainKantorovichRubinsteinCritic':
+      return num(opts.iterations, 300) * num(opts.batchSize, 256) * units(opts.hidden, [32, 32]);
   }
+}
+
+function num(x: unknown, fallback: number): number {
+  return x === undefined ? fallback : Number(x) || 0;
+}
+
+function units(widths: unknown, fallback: number[]): number {
+  return (Array.isArray(widths) ? widths : fallback).reduce((s: number, w) => s + (Number(w) || 0), 0);
 }

@@ -5,6 +5,7 @@ import { maxSlicedWasserstein, slicedWasserstein } from '../solvers/sliced.js';
 import { sinkhorn, sinkhornUnbalanced } from '../solvers/sinkhorn.js';
 import { sinkhornDivergence } from '../solvers/divergence.js';
 import { barycenter, convolutionalBarycenter, freeSupportBarycenter } from '../solvers/barycenter.js';
+import { PLAIN_TRAINERS } from '../neural/train.js';
 import type { SolverName } from './protocol.js';
 
 export const RAW_SOLVERS: Record<SolverName, (...args: never[]) => Promise<unknown>> = {
@@ -19,4 +20,6 @@ export const RAW_SOLVERS: Record<SolverName, (...args: never[]) => Promise<unkno
   barycenter,
   convolutionalBarycenter,
   freeSupportBarycenter,
+  // the neural trainers return plain data from a worker; ts/neural/train.ts rebuilds the result
+  ...PLAIN_TRAINERS,
 };
