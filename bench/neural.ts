@@ -3,7 +3,7 @@
 // `npm test`. Compare engines on the same machine only (lavapipe, a software GPU, is slower than the js engine).
 //
 //   node dist/bench/neural.js                       D = 2, 16, 64
-//   node dist/bench/neural.js --dims 2,16 --iterations 1000
+//   node dist/bench/neural.js --dims 2,16 --iterations 1000   (default 300)
 //   node dist/bench/neural.js --backend webgpu      the f32 WebGPU engine
 //
 // Pairs come from randomGaussianPair(D, { cond: 4, seed: D }); L2-UVP on 2^14 fresh source samples.
@@ -19,7 +19,7 @@ function arg(name: string, fallback: string): string {
 }
 
 const dims = arg('--dims', '2,16,64').split(',').map(Number);
-const iterations = Number(arg('--iterations', '1000'));
+const iterations = Number(arg('--iterations', '300'));
 const backend = arg('--backend', 'js') as TensorBackendOption;
 const rows: string[] = [`backend: ${backend}`, '', '| D | hidden | iterations | L2-UVP (%) | identity L2-UVP (%) | training (s) |', '|---:|---|---:|---:|---:|---:|'];
 for (const d of dims) {
@@ -32,7 +32,6 @@ for (const d of dims) {
     iterations,
     innerSteps: 4,
     lr: 3e-3,
-    quadratic: true,
     seed: 1,
     backend,
     onProgress: (p) => {

@@ -73,7 +73,8 @@ test('MLP and ICNN: weight and input gradients match finite differences', () => 
   let e = gradCheck((xs) => mlp.forward(xs[0]), [x, ...mlp.parameters()], cot);
   assert.ok(e < 1e-7, `MLP: ${e}`);
   for (const activation of ['softplus', 'leakyRelu'] as const) {
-    const g = new ICNN(3, [6, 5], { activation, seed: 4, quadratic: true });
+    const g = new ICNN(3, [6, 5], { activation, seed: 4, quadratic: true, quadraticForm: activation === 'softplus' ? true : 2 });
+    assert.ok(g.parameters().includes(g.wq!), 'the quadratic form is a trained parameter');
     e = gradCheck((xs) => g.forward(xs[0]), [x, ...g.parameters()], cot);
     assert.ok(e < 1e-7, `ICNN ${activation}: ${e}`);
     // grad(x) = ∇ₓ Σ g
@@ -97,6 +98,19 @@ test('ICNN Hessian-vector products by double backward match finite differences o
       assert.ok(autodiff.some((a) => Math.abs(a) > 1e-8), 'softplus ICNN has curvature');
     }
   }
+  // the learned quadratic ½‖x·A‖² of a piecewise-linear ICNN: the Hessian is exactly c·I + A·Aᵀ
+  const gq = new ICNN(3, [6, 6], { activation: 'leakyRelu', quadratic: 0.3, quadraticForm: 2, seed: 10 });
+  gq.wq!.data.set(rand(rng, [3, 2]).data);
+  const A = gq.wq!.data;
+  const xq = rand(rng, [4, 3]).requireGrad();
+  const vq = rand(rng, [4, 3]);
+  const hq = hvp((t) => T.sum(gq.forward(t)), xq, vq).autodiff;
+  for (let r = 0; r < 4; r++)
+    for (let i = 0; i < 3; i++) {
+      let want = 0.3 * vq.data[r * 3 + i];
+      for (let j = 0; j < 3; j++) for (let k = 0; k < 2; k++) want += vq.data[r * 3 + j] * A[j * 2 + k] * A[i * 2 + k];
+      assert.ok(Math.abs(hq[r * 3 + i] - want) < 1e-12, `quadratic-form HVP[${r}, ${i}] ${hq[r * 3 + i]} vs ${want}`);
+    }
   // leaky relu: piecewise linear, so the Hessian is exactly c·I from the (c/2)‖x‖² term
   const g = new ICNN(3, [6, 6], { activation: 'leakyRelu', quadratic: 0.7, seed: 9 });
   const x = rand(rng, [4, 3]).requireGrad();
@@ -195,6 +209,17 @@ test('save/load round trip through JSON gives bit-identical outputs and maps', (
   assert.equal(T.noGrad(() => g.grad(x)).toArray(), T.noGrad(() => h.grad(x)).toArray());
   const fresh = new ICNN(3, [9, 7], { activation: 'softplus', quadratic: 0.5, seed: 77 });
   assert.not.equal(T.noGrad(() => fresh.forward(x)).toArray(), a.toArray(), 'training changed the outputs');
+
+  // with the learned quadratic form (its A is saved and loaded); a save from before the option loads without it
+  const gq = new ICNN(3, [5], { activation: 'softplus', quadraticForm: 2, seed: 78 });
+  gq.wq!.data.set(rand(rng, [3, 2]).data);
+  const hq = ICNN.load(JSON.parse(JSON.stringify(gq.save())));
+  assert.equal(hq.config, gq.config);
+  assert.equal(T.noGrad(() => hq.forward(x)).toArray(), T.noGrad(() => gq.forward(x)).toArray());
+  const old = JSON.parse(json);
+  delete old.config.quadraticRank;
+  assert.is(ICNN.load(old).wq, undefined);
+  assert.throws(() => new ICNN(3, [5], { quadraticForm: -1 }), (e: unknown) => e instanceof OTError && e.code === 'invalid-option');
 
   const mlp = new MLP([3, 4, 2], { activation: 'leakyRelu', alpha: 0.1, seed: 2 });
   const m2 = MLP.load(JSON.parse(JSON.stringify(mlp.save())));

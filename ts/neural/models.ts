@@ -5,11 +5,12 @@
 // ICNN (Amos, Xu & Kolter 2017, in the form Makkuva et al. 2020 use for T = ∇g), hidden widths h₁..h_L:
 //   z₁      = σ(x·Wx₀ + b₀)
 //   z_{k+1} = σ(z_k·Wz_{k−1} + x·Wx_k + b_k),      k = 1..L−1
-//   g(x)    = z_L·Wz_{L−1} + x·Wx_L + b_L  (+ (c/2)‖x‖² with the `quadratic` option)   → shape [n, 1]
+//   g(x)    = z_L·Wz_{L−1} + x·Wx_L + b_L  (+ (c/2)‖x‖² with `quadratic`, + ½‖x·A‖² with `quadraticForm`)   → [n, 1]
 // Every Wz is kept entrywise ≥ 0 (`project()` clamps; call it after every optimizer step) and σ is convex and
 // non-decreasing (leaky relu with 0 ≤ α ≤ 1, or softplus), so g is convex in x: z₁ is convex; a non-negative
 // combination of convex functions plus an affine one, passed through a convex non-decreasing σ, stays convex;
-// the output is linear in z_L with non-negative weights. (The quadratic term makes g c-strongly convex.)
+// the output is linear in z_L with non-negative weights. (The quadratic term makes g c-strongly convex; ½‖x·A‖² is
+// convex for any A, so A needs no constraint.)
 // `grad(x)` = ∇ₓ Σᵢ g(xᵢ), i.e. the map T(xᵢ) = ∇g(xᵢ) row by row, by autodiff; inside a recording context it is
 // differentiable w.r.t. the weights (the Makkuva loss needs that), under `noGrad` it is a detached constant.
 //
@@ -37,7 +38,7 @@ import {
   leakyRelu,
   linear,
   matmul,
-
+  parameter,
   relu,
   scale,
   sigmoid,
@@ -221,6 +222,8 @@ export interface ICNNConfig {
   alpha: number;
   /** Coefficient c of the (c/2)‖x‖² term (0 = none). */
   quadratic: number;
+  /** Rank r of the learned convex quadratic ½‖x·A‖², A ∈ R^{dim×r} (0 = none; absent in older saves = 0). */
+  quadraticRank?: number;
 }
 
 export interface ICNNOptions {
@@ -230,6 +233,13 @@ export interface ICNNOptions {
   alpha?: number;
   /** Add ½‖x‖² (true) or (c/2)‖x‖² (a number c ≥ 0). Default none. */
   quadratic?: boolean | number;
+  /**
+   * Add a learned convex quadratic ½‖x·A‖² (A: dim × r, any real matrix, so AAᵀ is any PSD form of rank ≤ r):
+   * true = full rank r = dim, a number = that rank. A starts as the first r columns of the identity, so with
+   * r = dim the network starts near ½‖x‖² (∇g ≈ identity). Makes affine maps (Gaussian → Gaussian) exactly
+   * representable — the role of the quadratic layers in Korotin et al.'s DenseICNN. Default none.
+   */
+  quadraticForm?: boolean | number;
   seed?: number;
   /** Where the parameters live (default the js engine). */
   engine?: TensorEngine;
@@ -244,6 +254,8 @@ export class ICNN extends Model<ICNNConfig> {
   readonly b: Tensor[] = [];
   /** z_k → layer k (k = 1..L) stored at index k − 1, shape [h_k, out_k]; kept ≥ 0. */
   readonly wz: Tensor[] = [];
+  /** A of the learned quadratic ½‖x·A‖², shape [dim, r] (when quadraticForm is on); unconstrained. */
+  readonly wq: Tensor | undefined;
 
   constructor(dim: number, hidden: number[], opts: ICNNOptions = {}) {
     super();
@@ -257,7 +269,10 @@ export class ICNN extends Model<ICNNConfig> {
     if (!(alpha >= 0 && alpha <= 1)) throw new OTError('invalid-option', `ICNN: leaky-relu slope must be in [0, 1] for convexity, got ${alpha}`);
     const q = opts.quadratic === true ? 1 : opts.quadratic === false || opts.quadratic === undefined ? 0 : opts.quadratic;
     if (!(q >= 0) || !Number.isFinite(q)) throw new OTError('invalid-option', `ICNN: quadratic coefficient must be >= 0, got ${q}`);
-    this.config = { dim, hidden: [...hidden], activation, alpha, quadratic: q };
+    const qf = opts.quadraticForm;
+    const rank = qf === true ? dim : qf === false || qf === undefined ? 0 : qf;
+    if (!Number.isInteger(rank) || rank < 0) throw new OTError('invalid-option', `ICNN: quadraticForm must be a boolean or a rank ≥ 0, got ${String(qf)}`);
+    this.config = { dim, hidden: [...hidden], activation, alpha, quadratic: q, quadraticRank: rank };
     const rng = new Rng(opts.seed ?? 0);
     const outs = [...hidden, 1];
     const bx = 1 / Math.sqrt(dim);
@@ -266,6 +281,11 @@ export class ICNN extends Model<ICNNConfig> {
       this.wx.push(uniformInit(rng, [dim, outs[k]], -bx, bx, e));
       this.b.push(uniformInit(rng, [outs[k]], -bx, bx, e));
       if (k >= 1) this.wz.push(uniformInit(rng, [hidden[k - 1], outs[k]], 0, 1 / Math.sqrt(hidden[k - 1]), e));
+    }
+    if (rank > 0) {
+      const A = new Float64Array(dim * rank);
+      for (let i = 0; i < Math.min(dim, rank); i++) A[i * rank + i] = 1;
+      this.wq = parameter(A, [dim, rank], opts.engine);
     }
   }
 
@@ -280,6 +300,7 @@ export class ICNN extends Model<ICNNConfig> {
       z = k < L ? activate(pre, activation, alpha) : pre;
     }
     if (quadratic > 0) z = add(z, scale(sum(square(x), 1, true), quadratic / 2));
+    if (this.wq) z = add(z, scale(sum(square(matmul(x, this.wq)), 1, true), 0.5));
     return z;
   }
 
@@ -304,13 +325,14 @@ export class ICNN extends Model<ICNNConfig> {
     const out: [string, Tensor][] = [];
     this.wx.forEach((w, k) => out.push([`wx${k}`, w], [`b${k}`, this.b[k]]));
     this.wz.forEach((w, k) => out.push([`wz${k}`, w]));
+    if (this.wq) out.push(['wq', this.wq]);
     return out;
   }
 
   static load(saved: SavedModel<ICNNConfig>, opts: { engine?: TensorEngine } = {}): ICNN {
     if (!saved || saved.type !== 'icnn' || saved.version !== 1) throw new OTError('invalid-option', 'ICNN.load: not a saved ICNN (type "icnn", version 1)');
     const c = saved.config;
-    const m = new ICNN(c.dim, c.hidden, { activation: c.activation, alpha: c.alpha, quadratic: c.quadratic, engine: opts.engine });
+    const m = new ICNN(c.dim, c.hidden, { activation: c.activation, alpha: c.alpha, quadratic: c.quadratic, quadraticForm: c.quadraticRank ?? 0, engine: opts.engine });
     loadParams(m.named(), saved.params);
     // the saved values (checked by loadParams), not the engine's: those may need a read-back
     if (saved.params.some((p) => p.name.startsWith('wz') && p.data.some((v) => v < 0))) {
