@@ -47,7 +47,7 @@ console.log(`\nEntropic OT (reg = ${reg}, log domain, costs on the fly):`);
 await timed(
   'sinkhorn to convergence (auto)',
   () => sinkhorn(undefined, undefined, pointCloud(X, Y), { reg, method: 'log', plan: false }),
-  (r) => `cost = ${r.cost.toFixed(6)}  [${r.backend}, ${r.iterations} iterations, marginal error ${r.marginalError.toExponential(1)}]`,
+  (r) => `cost = ${r.cost.toFixed(6)}  [${r.backend}${r.threads > 1 ? ` ×${r.threads} threads` : ''}, ${r.iterations} iterations, marginal error ${r.marginalError.toExponential(1)}]`,
 );
 const available = (await backends()).filter((b) => b.available).map((b) => b.name);
 for (const backend of ['webgpu', 'wasm', 'js'] as const) {
@@ -55,7 +55,7 @@ for (const backend of ['webgpu', 'wasm', 'js'] as const) {
   await timed(
     `sinkhorn, 50 iterations (${backend})`,
     () => sinkhorn(undefined, undefined, pointCloud(X, Y), { reg, method: 'log', backend, plan: false, maxIter: 50, tol: 0 }),
-    (r) => `cost after 50 iterations = ${r.cost.toFixed(6)}`,
+    (r) => `cost after 50 iterations = ${r.cost.toFixed(6)}${r.threads > 1 ? `  [${r.threads} threads]` : ''}`,
   );
 }
 await timed(
