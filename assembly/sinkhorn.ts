@@ -65,8 +65,14 @@ const S_SCRATCH = 35; // (threads − 1) × 2 max(n, m): each helper's W1, W2
 const S_RESULTS = 36; // threads × 4: bad, marginal error, fallbacks of each thread's last row pass
 const S_BACK = 37; // direction of the current row pass (snake order), the same in every thread
 const S_STATS_COLS = 38; // entStats' column-sum output (share 0 writes there)
+// entPlanApply's operands for the shares: V, k, transpose, out, and each helper's partial Pᵀ·V (m × k)
+const S_PA_V = 39;
+const S_PA_K = 40;
+const S_PA_T = 41;
+const S_PA_OUT = 42;
+const S_PA_PARTS = 43;
 /** Number of slots in the context block. */
-export const ENT_SLOTS: i32 = 40;
+export const ENT_SLOTS: i32 = 48;
 
 /** Row operations that entRows runs on one thread's share of the rows. */
 const OP_FPASS = 0;
@@ -76,6 +82,9 @@ const OP_STATS = 2;
 const OP_EXACT_F = 3;
 const OP_EXACT_COLS = 4;
 const OP_EXACT_ERR = 5;
+// plan products and the dense plan, row by row
+const OP_PLAN_APPLY = 6;
+const OP_DENSE_PLAN = 7;
 
 // Runs `op` on every thread's rows (this thread takes share 0 through entRows) and returns when all are done:
 // provided by ts/backends/wasm-threads.ts for the shared-memory build, absent from the single-thread one.
@@ -577,7 +586,8 @@ function rowStart(t: i32, threads: i32): i32 {
 
 /**
  * One thread's share of a row operation: OP_FPASS (arg = fOut, flag = measure), OP_REBUILD, OP_STATS
- * (arg = row sums, flag = plan rows from the kernel), or the exact path's OP_EXACT_F / _COLS / _ERR.
+ * (arg = row sums, flag = plan rows from the kernel), the exact path's OP_EXACT_F / _COLS / _ERR, or the plan's
+ * OP_PLAN_APPLY (operands in the S_PA_* slots) / OP_DENSE_PLAN (arg = out).
  * Share 0 runs on the calling thread, inside parallelRows; shares ≥ 1 run in helper instances on the same
  * memory, each with its own scratch, partial column sums and result block.
  */
@@ -608,6 +618,19 @@ export function entRows(op: i32, ctx: usize, t: i32, arg: usize, flag: i32): voi
   }
   if (op == OP_EXACT_ERR) {
     st(res, 1, exactErrorRows(r0, r1));
+    return;
+  }
+  if (op == OP_PLAN_APPLY || op == OP_DENSE_PLAN) {
+    kernelRows = flag != 0; // planSetup ran on the calling thread
+    if (op == OP_DENSE_PLAN) {
+      densePlanRows(r0, r1, arg);
+      return;
+    }
+    const k = <i32>slot(S_PA_K);
+    const transpose = slot(S_PA_T) != 0;
+    // a helper's share of Pᵀ·V goes to its own m × k buffer (summed by entPlanApply); rows of P·V are disjoint
+    const out = transpose && t > 0 ? slotPtr(S_PA_PARTS) + <usize>(t - 1) * ((<usize>m * <usize>k) << 3) : slotPtr(S_PA_OUT);
+    planApplyRows(r0, r1, slotPtr(S_PA_V), k, transpose, out);
     return;
   }
   if (op == OP_STATS) {
@@ -848,13 +871,32 @@ function statsRows(r0: i32, r1: i32, rows: usize, cols: usize): f64 {
   return cost;
 }
 
-/** out = P·V (V: m × k) or, when transpose, Pᵀ·V (V: n × k), row-major. */
-export function entPlanApply(ctx: usize, V: usize, k: i32, transpose: i32, out: usize): void {
+/**
+ * out = P·V (V: m × k) or, when transpose, Pᵀ·V (V: n × k), row-major. `parts` (threaded only): (threads − 1)
+ * buffers of m × k for the helpers' partial Pᵀ·V, summed into out here.
+ */
+export function entPlanApply(ctx: usize, V: usize, k: i32, transpose: i32, out: usize, parts: usize): void {
   bind(ctx);
   planSetup();
-  const rowsOut = transpose ? m : n;
-  for (let q = 0; q < rowsOut * k; q++) st(out, q, 0);
-  for (let i = 0; i < n; i++) {
+  if (!threaded()) {
+    planApplyRows(0, n, V, k, transpose != 0, out);
+    return;
+  }
+  setSlot(S_PA_V, <f64>V);
+  setSlot(S_PA_K, <f64>k);
+  setSlot(S_PA_T, <f64>transpose);
+  setSlot(S_PA_OUT, <f64>out);
+  setSlot(S_PA_PARTS, <f64>parts);
+  parallelRows(OP_PLAN_APPLY, ctxPtr, 0, kernelRows ? 1 : 0);
+  if (transpose) {
+    for (let t = 1; t < <i32>slot(S_THREADS); t++) axpy(out, 1, parts + <usize>(t - 1) * ((<usize>m * <usize>k) << 3), m * k);
+  }
+}
+
+/** Rows [r0, r1) of P·V into out's rows, or their share of Pᵀ·V into out (m × k, zeroed here). */
+function planApplyRows(r0: i32, r1: i32, V: usize, k: i32, transpose: bool, out: usize): void {
+  if (transpose) for (let q = 0; q < m * k; q++) st(out, q, 0);
+  for (let i = r0; i < r1; i++) {
     planFast(i, pW2);
     if (!transpose) {
       const o = out + ((<usize>i * <usize>k) << 3);
@@ -862,6 +904,7 @@ export function entPlanApply(ctx: usize, V: usize, k: i32, transpose: i32, out: 
         st(o, 0, dot(pW2, V, m));
         continue;
       }
+      for (let t = 0; t < k; t++) st(o, t, 0);
       for (let j = 0; j < m; j++) {
         const p = ld(pW2, j);
         if (p == 0) continue;
@@ -888,5 +931,13 @@ export function entPlanApply(ctx: usize, V: usize, k: i32, transpose: i32, out: 
 export function entDensePlan(ctx: usize, out: usize): void {
   bind(ctx);
   planSetup();
-  for (let i = 0; i < n; i++) planFast(i, out + ((<usize>i * <usize>m) << 3));
+  if (!threaded()) {
+    densePlanRows(0, n, out);
+    return;
+  }
+  parallelRows(OP_DENSE_PLAN, ctxPtr, out, kernelRows ? 1 : 0);
+}
+
+function densePlanRows(r0: i32, r1: i32, out: usize): void {
+  for (let i = r0; i < r1; i++) planFast(i, out + ((<usize>i * <usize>m) << 3));
 }

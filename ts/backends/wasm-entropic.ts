@@ -21,7 +21,7 @@ const S = {
   a: 14, f: 15, g: 16, alpha: 17, beta: 18, K: 19, u: 20, v: 21, s: 22, t: 23, w1: 24, w2: 25, kValid: 26,
   rebuilds: 28, fallbacks: 29, passes: 30, f2: 31, pending: 32, threads: 33, partials: 34, scratch: 35, results: 36,
 } as const;
-const SLOTS = 40;
+const SLOTS = 48;
 /** The largest single allocation of AssemblyScript's TLSF allocator (2^30 bytes, less its header). */
 const MAX_BLOCK = 2 ** 30 - 64;
 
@@ -30,7 +30,7 @@ type Kernels = {
   iterate: (ctx: Ctx, count: number) => void;
   marginalError: (ctx: Ctx) => number;
   stats: (ctx: Ctx, rows: number, cols: number) => number;
-  planApply: (ctx: Ctx, V: number, k: number, transpose: number, out: number) => void;
+  planApply: (ctx: Ctx, V: number, k: number, transpose: number, out: number, parts: number) => void;
   densePlan: (ctx: Ctx, out: number) => void;
 };
 
@@ -222,8 +222,10 @@ export class WasmEntropicEngine implements EntropicEngine {
     const scope = this.k.scope();
     try {
       const pv = scope.put(V);
+      // helpers' partial Pᵀ·V, one m × k buffer each (assembly/sinkhorn.ts entPlanApply)
+      const parts = transpose && this.threads > 1 ? scope.alloc((this.threads - 1) * this.m * k * 8) : 0;
       const out = scope.f64(Math.max(1, outRows * k));
-      this.kern.planApply(this.ctx, pv, k, transpose ? 1 : 0, out);
+      this.kern.planApply(this.ctx, pv, k, transpose ? 1 : 0, out, parts);
       return this.k.f64(out, outRows * k).slice();
     } finally {
       scope.release();
