@@ -12,6 +12,8 @@ import { RAW_SOLVERS } from './solvers.js';
 
 /** Progress messages are forwarded at most this often (solvers may report every few iterations). */
 const PROGRESS_EVERY_MS = 16;
+/** How long the last progress report may take to reach the caller before the result goes anyway. */
+const LAST_PROGRESS_WAIT_MS = 2000;
 
 const abortedGetter = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')?.get;
 
@@ -84,8 +86,9 @@ export function serveWorker(hooks: ServeHooks): WorkerApi {
       args[k] = opts;
       try {
         const result = await (RAW_SOLVERS[solver] as (...a: unknown[]) => Promise<unknown>)(...args);
-        // the last report reaches the caller before the result does
-        if (remote && pending !== undefined) await Promise.race([remote(pending), new Promise((r) => setTimeout(r, 100))]).catch(() => {});
+        // the last report reaches the caller before the result does (the wait returns when the caller has run
+        // it; the bound only covers a caller that went away — 100 ms was too short on a loaded machine)
+        if (remote && pending !== undefined) await Promise.race([remote(pending), new Promise((r) => setTimeout(r, LAST_PROGRESS_WAIT_MS))]).catch(() => {});
         const transfer = new Set<ArrayBuffer>();
         const out = encode(result, transfer, false);
         return typeof out === 'object' && out !== null ? Comlink.transfer(out, [...transfer]) : out;
