@@ -327,7 +327,9 @@ function convolutionalProblem(h: number, w: number, reps: number): Problem {
     for (let r = 0; r < h; r++) for (let c = 0; c < w; c++) s += A[t * h * w + r * w + c] = Math.exp(-((rows[r] - cr) ** 2 + (cols[c] - cc) ** 2) / (2 * 0.08 ** 2)) + 1e-6;
     for (let q = 0; q < h * w; q++) A[t * h * w + q] /= s;
   });
-  const reg = 0.004;
+  // reg 0.01: below ~0.006 POT's 1e-30 floor in log(KU + floor) moves its fixed point (by 1e-3 at 0.004;
+  // tests/fixtures/pot/generate_entropic.py), so the compared values would disagree for that reason alone
+  const reg = 0.01;
   const iterations = 100;
   return {
     id: `convolutional-${h}x${w}`,
