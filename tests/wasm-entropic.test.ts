@@ -7,7 +7,8 @@ import { Rng, costMatrix, dispose, pointCloud, sinkhorn, sinkhornUnbalanced } fr
 import { JsEntropicEngine } from '../ts/backends/js/entropic.js';
 import { WasmEntropicEngine } from '../ts/backends/wasm-entropic.js';
 import { wasmKernels } from '../ts/backends/wasm.js';
-import { wasmThreadCount, wasmThreadsUnavailableReason } from '../ts/backends/wasm-threads.js';
+import { setWasmThreadsSource, wasmThreadCount, wasmThreadsUnavailableReason } from '../ts/backends/wasm-threads.js';
+import { readFile } from 'node:fs/promises';
 import type { EngineProblem, EntropicEngine } from '../ts/entropic/engine.js';
 
 function cloud(rng: Rng, n: number, d: number, shift = 0): Float64Array {
@@ -185,6 +186,27 @@ test("public API: threads 'auto' from 2^18 entries, 1, 2: the same result, and t
     // dispose() stops the helpers; the next threaded solve starts new ones
     await dispose();
   }
+});
+
+test('a threads binary that cannot load: solves run on one thread, the reason is reported, a good source restores threads', async () => {
+  if (wasmThreadsUnavailableReason()) {
+    console.log(`  skipped: wasm threads unavailable here (${wasmThreadsUnavailableReason()})`);
+    return;
+  }
+  const rng = new Rng(23);
+  const p = problem(rng, { n: 12, m: 9, kind: 'dense', method: 'log' });
+  const M = { data: (p.cost as { C: Float64Array }).C, rows: 12, cols: 9 };
+  const opts = { reg: 0.1, tol: 1e-10, backend: 'wasm' as const, worker: false, threads: 2 };
+  await dispose();
+  setWasmThreadsSource(async () => new Uint8Array([0, 97, 115, 109, 9, 9, 9, 9]));
+  const one = await sinkhorn(p.a, p.b, M, opts);
+  assert.is(one.threads, 1, 'fell back to one thread');
+  assert.match(wasmThreadsUnavailableReason() ?? '', /could not start/);
+  setWasmThreadsSource(() => readFile(new URL('../../build/kantorovich-mt.wasm', import.meta.url)));
+  assert.is(wasmThreadsUnavailableReason(), undefined, 'a new source clears the failure');
+  const two = await sinkhorn(p.a, p.b, M, opts);
+  assert.is(two.threads, 2);
+  assert.ok(Math.abs(two.cost - one.cost) <= 1e-12 * one.cost, `${two.cost} vs ${one.cost}`);
 });
 
 test('point clouds with power 1 and 3 (on-the-fly costs match ts/costs.ts)', async () => {

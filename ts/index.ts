@@ -13,6 +13,7 @@ export {
 export { Coupling } from './coupling.js';
 export { Rng, randomDirections } from './rng.js';
 export { setWasmSource, type WasmSource } from './backends/wasm.js';
+export { setWasmThreadsSource, wasmThreadsUnavailableReason } from './backends/wasm-threads.js';
 export { backends, type BackendReport, type BackendOption } from './backends/select.js';
 export { DEFAULT_MAX_BYTES, DEFAULT_MASS_TOLERANCE } from './validate.js';
 // The solvers, wrapped by the facade: each takes { worker?: 'auto' | boolean } (ts/facade.ts).

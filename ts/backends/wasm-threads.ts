@@ -42,12 +42,24 @@ const THREADS_SLOT_BYTES = 33 * 8;
 
 let platform: WasmThreadsPlatform | undefined;
 let runtime: Promise<ThreadedRuntime> | undefined;
+/** Why the last start failed (a missing binary, a helper that would not start): no retry until re-registered. */
+let failure: string | undefined;
 
 /** Register the threads platform (bindings/node.ts does); undefined turns threading off. */
 export function setWasmThreadsPlatform(p: WasmThreadsPlatform | undefined): void {
   void runtime?.then((r) => r.close(), () => undefined);
   platform = p;
   runtime = undefined;
+  failure = undefined;
+}
+
+/**
+ * Where the shared-memory binary comes from, for hosting it elsewhere (as setWasmSource does for the main one;
+ * bindings/ points at build/kantorovich-mt.wasm). Helpers started before keep running the old one until dispose().
+ */
+export function setWasmThreadsSource(source: WasmSource): void {
+  if (platform) platform = { ...platform, source };
+  failure = undefined;
 }
 
 /** Threads a solve uses by default here (the core count): 1 when threading is unavailable. */
@@ -58,6 +70,7 @@ export function wasmThreadCount(): number {
 /** Why threads cannot run here, or undefined when they can (even on one core, when asked for). */
 export function wasmThreadsUnavailableReason(): string | undefined {
   if (!platform) return 'no threads platform registered (bindings/ registers one in Node)';
+  if (failure) return failure;
   if (!canBlock()) return 'this thread cannot block (no SharedArrayBuffer, shared wasm memory or Atomics.wait here)';
   return undefined;
 }
@@ -98,7 +111,9 @@ export async function wasmThreads(threads: number): Promise<ThreadedRuntime> {
     return rt;
   } catch (e) {
     runtime = undefined;
-    throw e instanceof OTError ? e : new OTError('backend-unavailable', `wasm threads: could not start (${(e as Error).message}).`);
+    const err = e instanceof OTError ? e : new OTError('backend-unavailable', `wasm threads: could not start (${(e as Error).message}).`);
+    failure = err.message;
+    throw err;
   }
 }
 
