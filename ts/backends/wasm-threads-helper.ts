@@ -1,6 +1,8 @@
 // A helper thread of the threaded wasm engine (ts/backends/wasm-threads.ts): instantiates the shared-memory
 // build on the shared memory and then serves row shares until told to exit. It blocks its thread between
 // requests (Atomics.wait), so it runs in a thread of its own: bindings/ starts it (Node: worker_threads).
+import { wasmAbort } from './wasm.js';
+
 export interface HelperInit {
   module: WebAssembly.Module;
   memory: WebAssembly.Memory;
@@ -23,19 +25,18 @@ export const HELPER = {
 } as const;
 
 /**
- * How long to poll before blocking: the next request usually comes microseconds later (one g-update), while
- * waking a blocked thread takes tens to hundreds of microseconds on a loaded or virtual machine.
+ * How long either side polls before blocking (a helper for its next request, the caller for a helper's share):
+ * the wait is usually microseconds (one g-update), while waking a blocked thread takes tens to hundreds of
+ * microseconds on a loaded or virtual machine.
  */
-const SPIN_MS = 2;
+export const SPIN_MS = 2;
 
 /** Serves requests until op = HELPER.exit; `ready` is called once the instance exists. */
 export function runHelper(init: HelperInit, ready: () => void): void {
   const instance = new WebAssembly.Instance(init.module, {
     env: {
       memory: init.memory,
-      abort(_m: number, _f: number, line: number, col: number) {
-        throw new Error(`wasm abort at ${line}:${col}`);
-      },
+      abort: wasmAbort,
       parallelRows() {
         throw new Error('a helper never splits rows further');
       },

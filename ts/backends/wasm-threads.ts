@@ -10,8 +10,8 @@
 // and how a helper thread starts; without that, wasmThreadsUnavailableReason() says why and the engine runs
 // on one thread.
 import { OTError } from '../errors.js';
-import { HELPER, type HelperInit } from './wasm-threads-helper.js';
-import { type WasmExports, WasmKernels, type WasmSource } from './wasm.js';
+import { HELPER, SPIN_MS, type HelperInit } from './wasm-threads-helper.js';
+import { type WasmExports, WasmKernels, type WasmSource, compileWasm, wasmAbort } from './wasm.js';
 
 /** A started helper thread (ready to serve row shares). */
 export interface HelperThread {
@@ -31,8 +31,6 @@ export interface WasmThreadsPlatform {
 export const MAX_THREADS = 16;
 /** A join that takes this long is a dead helper (a share of even the largest kernel takes well under a second). */
 const JOIN_TIMEOUT_MS = 30_000;
-/** How long to poll a helper's done flag before blocking (shares of one pass end within about this). */
-const SPIN_MS = 2;
 /** Pages of 64 KiB: the most a wasm32 memory can hold (4 GiB), reserved but not committed. */
 const MAX_PAGES = 65536;
 /** asconfig.json's initialMemory of the threads target (enough for the binary's static data). */
@@ -133,19 +131,13 @@ class ThreadedRuntime {
   }
 
   static async start(p: WasmThreadsPlatform): Promise<ThreadedRuntime> {
-    const src = await p.source();
-    const module =
-      src instanceof WebAssembly.Module
-        ? src
-        : await WebAssembly.compile(typeof Response !== 'undefined' && src instanceof Response ? await src.arrayBuffer() : (src as BufferSource));
+    const module = await compileWasm(await p.source());
     const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
     let rt: ThreadedRuntime | undefined;
     const instance = await WebAssembly.instantiate(module, {
       env: {
         memory,
-        abort(_m: number, _f: number, line: number, col: number) {
-          throw new Error(`wasm abort at ${line}:${col}`);
-        },
+        abort: wasmAbort,
         parallelRows: (op: number, ctx: number, arg: number, flag: number) => rt!.parallelRows(op, ctx >>> 0, arg >>> 0, flag),
       },
     });

@@ -28,21 +28,24 @@ export function setWasmSource(s: WasmSource): void {
 /** The compiled module behind the loaded kernels: the worker pool hands it to its workers (ts/worker/pool.ts). */
 let compiled: WebAssembly.Module | undefined;
 
-async function instantiate(src: BufferSource | WebAssembly.Module | Response): Promise<WebAssembly.Instance> {
-  const imports = {
-    env: {
-      abort(_msg: number, _file: number, line: number, col: number) {
-        throw new Error(`wasm abort at ${line}:${col}`);
-      },
-    },
-  };
-  let module: WebAssembly.Module;
-  if (src instanceof WebAssembly.Module) module = src;
-  else if (typeof Response !== 'undefined' && src instanceof Response) {
+/** The `env.abort` import every build of the module needs (AssemblyScript's failed assertions). */
+export function wasmAbort(_msg: number, _file: number, line: number, col: number): never {
+  throw new Error(`wasm abort at ${line}:${col}`);
+}
+
+/** A WasmSource's result as a compiled module (a fetch Response must be ok). */
+export async function compileWasm(src: BufferSource | WebAssembly.Module | Response): Promise<WebAssembly.Module> {
+  if (src instanceof WebAssembly.Module) return src;
+  if (typeof Response !== 'undefined' && src instanceof Response) {
     if (!src.ok) throw new Error(`fetching the wasm failed: HTTP ${src.status}`);
-    module = await WebAssembly.compile(await src.arrayBuffer());
-  } else module = await WebAssembly.compile(src as BufferSource);
-  const instance = await WebAssembly.instantiate(module, imports);
+    return WebAssembly.compile(await src.arrayBuffer());
+  }
+  return WebAssembly.compile(src as BufferSource);
+}
+
+async function instantiate(src: BufferSource | WebAssembly.Module | Response): Promise<WebAssembly.Instance> {
+  const module = await compileWasm(src);
+  const instance = await WebAssembly.instantiate(module, { env: { abort: wasmAbort } });
   compiled = module;
   return instance;
 }
