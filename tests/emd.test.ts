@@ -18,8 +18,8 @@ function checkCertificate(p: Problem, r: EmdResult, label: string): void {
   const { M, n, m, a, b } = p;
   assert.is(r.status, 'optimal', label);
   assert.ok(r.plan.nnz <= n + m - 1, `${label}: ${r.plan.nnz} non-zeros > n + m − 1`);
-  const rs = r.plan.rowSums();
-  const cs = r.plan.colSums();
+  const rs = r.plan.marginals().a;
+  const cs = r.plan.marginals().b;
   for (let i = 0; i < n; i++) assert.ok(Math.abs(rs[i] - a[i]) <= 1e-12, `${label}: row marginal ${i}`);
   for (let j = 0; j < m; j++) assert.ok(Math.abs(cs[j] - b[j]) <= 1e-12, `${label}: column marginal ${j}`);
   let scale = 0;
@@ -161,7 +161,7 @@ test('maxIter stops early with status max-iterations and a feasible plan', async
   assert.is(r.iterations, 5);
   const full = await emd(undefined, undefined, pointCloud(X, Y));
   assert.ok(r.cost >= full.cost);
-  const rs = r.plan.rowSums();
+  const rs = r.plan.marginals().a;
   for (let i = 0; i < n; i++) assert.ok(Math.abs(rs[i] - 1 / n) <= 1e-12);
 });
 

@@ -10,7 +10,7 @@ export {
   type Geometry,
   type CostInput,
 } from './geometry.js';
-export { Coupling } from './coupling.js';
+export { Coupling, SparseCoupling, DenseCoupling, LazyCoupling } from './coupling.js';
 export { Rng, randomDirections } from './rng.js';
 export { setWasmSource, type WasmSource } from './backends/wasm.js';
 export { setWasmThreadsSource, wasmThreadsUnavailableReason } from './backends/wasm-threads.js';

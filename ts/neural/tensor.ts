@@ -173,7 +173,7 @@ export class Tensor {
 
   /** The storage, or an error if the tensor was disposed. */
   live(): unknown {
-    if (this.disposed) throw new OTError('invalid-option', `tensor [${this.shape.join(', ')}] (${this.op}) was disposed`);
+    if (this.disposed) throw new OTError('disposed', `tensor [${this.shape.join(', ')}] (${this.op}) was disposed`);
     return this.storage;
   }
 

@@ -481,7 +481,7 @@ export async function freeSupportBarycenter(measures: { X: MatrixLike; a?: Vecto
     for (let t = 0; t < ms.length; t++) {
       const mu = ms[t];
       const r = await emd(b, mu.a, pointCloud({ data: X, rows: k, cols: d }, mu.X), { normalize: true });
-      const bt = r.plan.rowSums();
+      const bt = r.plan.marginals().a;
       for (const [i, j, mass] of r.plan.entries()) {
         const wgt = (lambda[t] * mass) / bt[i];
         for (let q = 0; q < d; q++) next[i * d + q] += wgt * mu.X.data[j * d + q];

@@ -1,6 +1,6 @@
 // Exact OT (the Kantorovich linear program) by the network simplex in assembly/simplex.ts.
 import { OTError } from '../errors.js';
-import { Coupling } from '../coupling.js';
+import { SparseCoupling } from '../coupling.js';
 import { type CostInput, type Geometry, PointCloudGeometry, toGeometry } from '../geometry.js';
 import type { BackendName, VectorLike } from '../types.js';
 import { type BackendOption, chooseBackend } from '../backends/select.js';
@@ -29,7 +29,7 @@ export interface EmdOptions extends MassOptions {
 export interface EmdResult {
   /** ⟨P, M⟩, the optimal linear cost. */
   cost: number;
-  plan: Coupling;
+  plan: SparseCoupling;
   /** Dual potentials: u_i + v_j ≤ M_ij everywhere, with equality on the plan's support; centred so Σa·u = Σb·v. */
   u: Float64Array;
   v: Float64Array;
@@ -256,7 +256,7 @@ async function solveWasm(
     const rowIndex = Int32Array.from(k.i32(ri, nnz), (r) => rows[r]);
     const colIndex = Int32Array.from(k.i32(ci, nnz), (c) => cols[c]);
     const values = k.f64(vals, nnz).slice();
-    const plan = new Coupling(n, m, rowIndex, colIndex, values);
+    const plan = new SparseCoupling(n, m, rowIndex, colIndex, values);
     const { u, v } = fullDuals(geom, uK, vK, rows, cols);
     centreDuals(u, v, a, b);
     let cost = 0;

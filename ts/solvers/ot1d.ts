@@ -1,5 +1,5 @@
 // 1D optimal transport: sort, then walk the two CDFs (the monotone / quantile coupling).
-import { Coupling } from '../coupling.js';
+import { SparseCoupling } from '../coupling.js';
 import { OTError } from '../errors.js';
 import type { VectorLike } from '../types.js';
 import { type BackendOption, chooseBackend } from '../backends/select.js';
@@ -24,7 +24,7 @@ export interface Emd1dResult {
   /** Σ_ij P_ij |x_i − y_j|^p (for p ≥ 1 this is W_p^p). */
   cost: number;
   /** The monotone plan, indexed by the ORIGINAL positions of x and y; at most n + m − 1 non-zeros. */
-  plan: Coupling;
+  plan: SparseCoupling;
   backend: 'wasm' | 'js';
 }
 
@@ -173,7 +173,7 @@ export async function emd1d(x: VectorLike, y: VectorLike, opts: Emd1dOptions = {
   const be = await chooseBackend('emd1d', ['wasm', 'js'], opts.backend);
   const [sx, sy] = sides(q);
   const r = be.name === 'wasm' ? planWasm(be.wasm, q) : ot1dPlanJs(sx, sy, q.p);
-  return { cost: r.cost, plan: new Coupling(q.x.length, q.y.length, r.rowIndex, r.colIndex, r.values), backend: be.name };
+  return { cost: r.cost, plan: new SparseCoupling(q.x.length, q.y.length, r.rowIndex, r.colIndex, r.values), backend: be.name };
 }
 
 /**

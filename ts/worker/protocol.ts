@@ -4,7 +4,7 @@
 // Environment-agnostic: no Node or browser API here.
 import * as Comlink from 'comlink';
 import { OTError, type OTErrorCode } from '../errors.js';
-import { Coupling } from '../coupling.js';
+import { SparseCoupling } from '../coupling.js';
 import { CostMatrixGeometry, PointCloudGeometry } from '../geometry.js';
 import type { MatrixLike, VectorLike } from '../types.js';
 
@@ -78,7 +78,7 @@ export function encode(x: unknown, transfer: Set<ArrayBuffer>, copy: boolean): E
   if (x instanceof PointCloudGeometry) {
     return { [TAG]: 'pointCloud', X: encode(x.X, transfer, copy), Y: encode(x.Y, transfer, copy), cost: { ...x.cost } };
   }
-  if (x instanceof Coupling) {
+  if (x instanceof SparseCoupling) {
     return {
       [TAG]: 'coupling',
       rows: x.rows,
@@ -104,7 +104,7 @@ export function decode(x: Encoded): unknown {
     if (tag === 'costMatrix') return new CostMatrixGeometry(x.M as never);
     if (tag === 'pointCloud') return new PointCloudGeometry(x.X as never, x.Y as never, x.cost as never);
     if (tag === 'coupling') {
-      return new Coupling(x.rows as number, x.cols as number, x.rowIndex as Int32Array, x.colIndex as Int32Array, x.values as Float64Array);
+      return new SparseCoupling(x.rows as number, x.cols as number, x.rowIndex as Int32Array, x.colIndex as Int32Array, x.values as Float64Array);
     }
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(x)) out[k] = decode(v);
