@@ -601,27 +601,27 @@ async function runSinkhorn(files: string[], flags: Flags): Promise<string> {
     if (!r.plan) throw new Error('sinkhorn returned no plan although one was asked for');
     const P = r.plan;
     let text: string;
-    if (format === 'dense') text = denseCsv(P);
+    if (format === 'dense') text = denseCsv({ data: P.toDense(), rows: P.rows, cols: P.cols });
     else {
       const t = threshold ?? 0;
       const entries = function* (): Generator<[number, number, number]> {
-        for (let i = 0; i < P.rows; i++) for (let j = 0; j < P.cols; j++) if (P.data[i * P.cols + j] > t) yield [i, j, P.data[i * P.cols + j]];
+        for (const e of P.entries()) if (e[2] > t) yield e;
       };
       text = tripletsCsv(entries());
     }
     writeOut(flags.plan as string, text);
   }
-  if (!r.converged && !flags.json) {
-    process.stderr.write(`warning: not converged after ${r.iterations} iterations (marginal error ${r.marginalError.toExponential(2)}); raise --max-iter or --tol.\n`);
+  if (r.status !== 'converged' && !flags.json) {
+    process.stderr.write(`warning: not converged after ${r.iterations} iterations (marginal error ${r.error.toExponential(2)}); raise --max-iter or --tol.\n`);
   }
   return report(flags, {
     command: 'sinkhorn',
     cost: r.cost,
-    regCost: r.regCost,
+    regCost: r.regValue,
     reg: flags.reg,
     iterations: r.iterations,
-    converged: r.converged,
-    marginalError: r.marginalError,
+    converged: (r.status === 'converged'),
+    marginalError: r.error,
     method: r.method,
     backend: r.backend,
     n: A.points.rows,

@@ -20,4 +20,4 @@ export { notResult, type NOTOptions, type NOTProgress, type NOTResult, type NOTS
 export { criticResult, type CriticOptions, type CriticProgress, type CriticResult } from './critic.js';
 export { samplerOf, isSamplerSpec, type BatchSampler, type SamplerSpec } from './sampler-spec.js';
 // the trainers with the `worker` option (train.ts), as the package root exports them
-export { trainICNNMap, trainNOT, trainKantorovichRubinsteinCritic, PLAIN_TRAINERS, type ICNNMapPlain, type NOTPlain, type CriticPlain } from './train.js';
+export { trainICNNMap, trainNOT, trainKantorovichRubinsteinCritic } from './train.js';
