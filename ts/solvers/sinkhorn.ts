@@ -11,7 +11,7 @@ import { type Coupling, DenseCoupling, LazyCoupling } from '../coupling.js';
 import type { OTResult } from '../result.js';
 import { defineSolver } from '../registry/define.js';
 import { type Schema, num, object, oneOf, opt, required, vector } from '../registry/schema.js';
-import { massOptions, workerOption } from '../registry/common.js';
+import { massOptions, maxBytesOption, workerOption } from '../registry/common.js';
 import { pairEntries } from '../registry/estimate.js';
 import { iterationSchema } from '../entropic/options.js';
 
@@ -67,7 +67,7 @@ export function sinkhornSchema(extra: Schema = {}): Schema {
     plan: opt(oneOf(true, false, 'auto'), "true: a dense plan; false: a lazy plan from the potentials (no n × m memory); 'auto': dense up to 2^22 entries.", "'auto'"),
     init: opt(object({ f: required(vector, 'Row potentials.'), g: required(vector, 'Column potentials.') }), 'Start from these potentials (e.g. the f, g of a previous solve).'),
     ...iterationSchema,
-    maxBytes: opt(num({ gt: 0 }), 'Memory budget in bytes for the buffers of this call; above it the call fails with too-large before any work.', '2 GiB'),
+    maxBytes: maxBytesOption,
     worker: workerOption,
     ...extra,
   };
