@@ -7,6 +7,7 @@ import type { OTResult } from '../result.js';
 import { chooseBackend } from '../backends/select.js';
 import type { BackendOption } from '../types.js';
 import type { WasmKernels } from '../backends/wasm.js';
+import { NS } from '../backends/wasm-abi.js';
 import { type MassOptions, abortPoint, balanceMasses, checkAbort, checkBudget, sum, toVector, toWeights } from '../validate.js';
 import { defineSolver } from '../registry/define.js';
 import { bool, num, object, oneOf, anyOf, opt, required, vector } from '../registry/schema.js';
@@ -234,7 +235,7 @@ async function solveWasm(
         // Small clouds: one pass builds the costs in wasm memory (the caller still never builds n × m), and
         // pricing then reads them instead of recomputing a distance per arc it looks at.
         costPtr = mem.alloc(nr * nc * 8);
-        k.fn<(...args: number[]) => void>('pairwiseCosts')(xPtr, yPtr, nr, nc, d, power, costPtr);
+        k.abi.pairwiseCosts(xPtr, yPtr, nr, nc, d, power, costPtr);
         mode = 0;
       }
     }
@@ -252,22 +253,21 @@ async function solveWasm(
       vwPtr = mem.put(Float64Array.from(cols, (j) => warm.v[j]));
     }
 
-    type F = (...args: number[]) => number;
-    ctx = k.fn<F>('nsCreate')(nr, nc, mode, costPtr, xPtr, yPtr, d, power, aPtr, bPtr);
-    k.fn<F>('nsInitTree')(ctx, roPtr, coPtr);
-    k.fn<F>('nsPrepare')(ctx, uwPtr, vwPtr, shortlistSize(nc), maxIter);
-    const run = k.fn<F>('nsRun');
-    const iterationsOf = k.fn<F>('nsIterations');
+    ctx = k.abi.nsCreate(nr, nc, mode, costPtr, xPtr, yPtr, d, power, aPtr, bPtr);
+    k.abi.nsInitTree(ctx, roPtr, coPtr);
+    k.abi.nsPrepare(ctx, uwPtr, vwPtr, shortlistSize(nc), maxIter);
+    const run = k.abi.nsRun;
+    const iterationsOf = k.abi.nsIterations;
     let status: EmdStatus = 'max-iterations';
     while (true) {
       const done = iterationsOf(ctx);
       if (done >= maxIter) break;
       const code = run(ctx, Math.min(PIVOTS_PER_CALL, maxIter - done));
-      if (code === 0) {
+      if (code === NS.optimal) {
         status = 'optimal';
         break;
       }
-      if (code === 2) throw new OTError('shape', 'emd: the network simplex found an unbounded cycle; the input is not a valid transport problem.');
+      if (code === NS.unbounded) throw new OTError('shape', 'emd: the network simplex found an unbounded cycle; the input is not a valid transport problem.');
       opts.onProgress?.({ iterations: iterationsOf(ctx) });
       await abortPoint(opts.signal, () => `emd, after ${iterationsOf(ctx)} pivots`);
     }
@@ -278,8 +278,8 @@ async function solveWasm(
     const ri = mem.alloc(Math.max(1, nr + nc) * 4);
     const ci = mem.alloc(Math.max(1, nr + nc) * 4);
     const vals = mem.alloc(Math.max(1, nr + nc) * 8);
-    const nnz = k.fn<F>('nsResult')(ctx, uPtr, vPtr, ri, ci, vals);
-    const violation = Math.max(0, k.fn<F>('nsDualViolation')(ctx, uPtr, vPtr));
+    const nnz = k.abi.nsResult(ctx, uPtr, vPtr, ri, ci, vals);
+    const violation = Math.max(0, k.abi.nsDualViolation(ctx, uPtr, vPtr));
     const uK = k.f64(uPtr, nr).slice();
     const vK = k.f64(vPtr, nc).slice();
     const rowIndex = Int32Array.from(k.i32(ri, nnz), (r) => rows[r]);
@@ -295,7 +295,7 @@ async function solveWasm(
     for (let j = 0; j < m; j++) dual += b[j] * v[j];
     return { value: cost, cost, plan, potentials: { u, v }, status, iterations, error: violation, dualityGap: cost - dual, backend: 'wasm', threads: 1 };
   } finally {
-    if (ctx) k.fn<(c: number) => void>('nsFree')(ctx);
+    if (ctx) k.abi.nsFree(ctx);
     mem.release();
   }
 }

@@ -114,17 +114,14 @@ const sides = (q: Problem1d): [Side, Side] => [
   { values: q.y, weights: q.wb.weights, uniform: q.wb.uniform },
 ];
 
-type SortF = (x: number, n: number, tmp: number) => void;
-type ArgsortF = (x: number, n: number, idx: number, tmpKeys: number, tmpIdx: number) => void;
-type GatherF = (src: number, idx: number, n: number, dst: number) => void;
 
 function costWasm(k: WasmKernels, q: Problem1d): number {
   const n = q.x.length;
   const m = q.y.length;
-  const sortF64 = k.fn<SortF>('sortF64');
-  const argsortF64 = k.fn<ArgsortF>('argsortF64');
-  const gatherF64 = k.fn<GatherF>('gatherF64');
-  const ot1dCost = k.fn<(...args: number[]) => number>('ot1dCost');
+  const sortF64 = k.abi.sortF64;
+  const argsortF64 = k.abi.argsortF64;
+  const gatherF64 = k.abi.gatherF64;
+  const ot1dCost = k.abi.ot1dCost;
   const s = k.scope();
   try {
     const px = s.put(q.x);
@@ -155,9 +152,9 @@ function costWasm(k: WasmKernels, q: Problem1d): number {
 function planWasm(k: WasmKernels, q: Problem1d): Plan1d {
   const n = q.x.length;
   const m = q.y.length;
-  const argsortF64 = k.fn<ArgsortF>('argsortF64');
-  const gatherF64 = k.fn<GatherF>('gatherF64');
-  const ot1dPlan = k.fn<(...args: number[]) => number>('ot1dPlan');
+  const argsortF64 = k.abi.argsortF64;
+  const gatherF64 = k.abi.gatherF64;
+  const ot1dPlan = k.abi.ot1dPlan;
   const s = k.scope();
   try {
     const px = s.put(q.x);

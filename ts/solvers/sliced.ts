@@ -117,8 +117,8 @@ function prepare(X: MatrixLike, Y: MatrixLike, opts: SlicedOptions): SlicedProbl
 async function costsWasm(w: WasmKernels, q: SlicedProblem, opts: SlicedOptions): Promise<Float64Array> {
   const { X, Y, dirs, wa, wb, p } = q;
   const k = dirs.rows;
-  const workBytes = w.fn<(n: number, m: number, d: number, weighted: number) => number>('slicedWorkBytes');
-  const slicedCosts = w.fn<(...args: number[]) => void>('slicedCosts');
+  const workBytes = w.abi.slicedWorkBytes;
+  const slicedCosts = w.abi.slicedCosts;
   const s = w.scope();
   try {
     const pX = s.put(X.data);
