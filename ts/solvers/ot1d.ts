@@ -55,8 +55,19 @@ function options1d(minP: number): Schema {
   };
 }
 
-/** Sorting is cheap: 2^20 points in all and up go to a worker under 'auto'. */
-const estimate1d = ([x, y]: unknown[]) => (lengthOf(x) + lengthOf(y)) / 4;
+/** A 1D solver: p > 0 (the cost |x − y|^p) or p ≥ 1 (the distance W_p). */
+function solver1d<R>(name: string, summary: string, minP: number, run: (x: VectorLike, y: VectorLike, opts?: Emd1dOptions) => Promise<R>) {
+  return defineSolver({
+    name,
+    summary,
+    params: ['x', 'y'],
+    options: options1d(minP),
+    backends: ['wasm', 'js'],
+    // sorting is cheap: 2^20 points in all and up go to a worker under 'auto'
+    workEstimate: ([x, y]) => (lengthOf(x) + lengthOf(y)) / 4,
+    run,
+  });
+}
 
 /** Check p: a finite number ≥ min (p > 0 when min is 0). */
 export function checkP(p: number, min: number, why: string): number {
@@ -195,15 +206,7 @@ function planWasm(k: WasmKernels, q: Problem1d): Plan1d {
  * upper bound of the optimum (concave costs are not solved by sorting).
  * a and b default to uniform; unequal masses fail with 'mass' unless { normalize: true } (b is rescaled to Σa).
  */
-export const emd1d = defineSolver({
-  name: 'emd1d',
-  summary: 'Exact 1D OT by sorting: the monotone plan and its cost Σ P_ij |x_i − y_j|^p.',
-  params: ['x', 'y'],
-  options: options1d(0),
-  backends: ['wasm', 'js'],
-  workEstimate: estimate1d,
-  run: emd1dRun,
-});
+export const emd1d = solver1d('emd1d', 'Exact 1D OT by sorting: the monotone plan and its cost Σ P_ij |x_i − y_j|^p.', 0, emd1dRun);
 
 async function emd1dRun(x: VectorLike, y: VectorLike, opts: Emd1dOptions = {}): Promise<Emd1dResult> {
   const q = prepare(x, y, opts, 0, true);
@@ -228,18 +231,10 @@ async function emd1dRun(x: VectorLike, y: VectorLike, opts: Emd1dOptions = {}): 
  * Note: POT's `ot.wasserstein_1d` (0.8.2) returns W_p^p instead; raise ours to the power p to compare.
  * Same options as emd1d; no plan is built, and uniform weights skip the argsort.
  */
-export const wasserstein1d = defineSolver({
-  name: 'wasserstein1d',
-  summary: 'The 1D p-Wasserstein distance W_p as a number (POT returns W_p^p).',
-  params: ['x', 'y'],
-  options: options1d(1),
-  backends: ['wasm', 'js'],
-  workEstimate: estimate1d,
-  run: async (x: VectorLike, y: VectorLike, opts: Emd1dOptions = {}): Promise<number> => {
-    const r = await wasserstein1dCost(x, y, opts);
-    opts.onProgress?.({ done: 1, total: 1 });
-    return r.value;
-  },
+export const wasserstein1d = solver1d('wasserstein1d', 'The 1D p-Wasserstein distance W_p as a number (POT returns W_p^p).', 1, async (x, y, opts = {}): Promise<number> => {
+  const r = await wasserstein1dCost(x, y, opts);
+  opts.onProgress?.({ done: 1, total: 1 });
+  return r.value;
 });
 
 /** The cost-only path: W_p and W_p^p. */

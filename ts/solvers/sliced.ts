@@ -153,43 +153,36 @@ async function run(X: MatrixLike, Y: MatrixLike, opts: SlicedOptions, solver: st
   return { projectionCosts, projections: q.dirs, status: 'closed-form', iterations: 0, error: 0, backend: be.name, threads: 1, p: q.p };
 }
 
+/** A sliced solver: the projection costs reduced to one number (mean for sliced, max for max-sliced). */
+function slicedSolver(name: string, summary: string, reduce: (costs: Float64Array) => number) {
+  return defineSolver({
+    name,
+    summary,
+    params: ['X', 'Y'],
+    options: slicedOptions,
+    backends: ['wasm', 'js'],
+    workEstimate: slicedEstimate,
+    run: async (X: MatrixLike, Y: MatrixLike, opts: SlicedOptions = {}): Promise<SlicedResult> => {
+      const { p, ...r } = await run(X, Y, opts, name);
+      return { value: Math.pow(reduce(r.projectionCosts), 1 / p), ...r };
+    },
+  });
+}
+
 /**
  * Sliced p-Wasserstein distance SW_p = (mean over directions θ_k of W_p^p(θ_k·X, θ_k·Y))^(1/p), the same
  * quantity as POT's `ot.sliced_wasserstein_distance` (POT takes projections as d × k; ours are k × d).
  * Directions: `projections` if given, else randomDirections(nProjections, d, seed) — reproducible on every backend.
  */
-export const slicedWasserstein = defineSolver({
-  name: 'slicedWasserstein',
-  summary: 'Sliced p-Wasserstein distance: W_p of 1D projections, averaged over random or given directions.',
-  params: ['X', 'Y'],
-  options: slicedOptions,
-  backends: ['wasm', 'js'],
-  workEstimate: slicedEstimate,
-  run: slicedRun,
-});
-
-async function slicedRun(X: MatrixLike, Y: MatrixLike, opts: SlicedOptions = {}): Promise<SlicedResult> {
-  const { p, ...r } = await run(X, Y, opts, 'slicedWasserstein');
-  let mean = 0;
-  for (const c of r.projectionCosts) mean += c;
-  mean /= r.projectionCosts.length;
-  return { value: Math.pow(mean, 1 / p), ...r };
-}
+export const slicedWasserstein = slicedSolver(
+  'slicedWasserstein',
+  'Sliced p-Wasserstein distance: W_p of 1D projections, averaged over random or given directions.',
+  (costs) => costs.reduce((s, c) => s + c, 0) / costs.length,
+);
 
 /** Max-sliced: max over the directions of W_p(θ_k·X, θ_k·Y) (POT's `max_sliced_wasserstein_distance`). */
-export const maxSlicedWasserstein = defineSolver({
-  name: 'maxSlicedWasserstein',
-  summary: 'Max-sliced p-Wasserstein distance: the largest W_p over the directions.',
-  params: ['X', 'Y'],
-  options: slicedOptions,
-  backends: ['wasm', 'js'],
-  workEstimate: slicedEstimate,
-  run: maxSlicedRun,
-});
-
-async function maxSlicedRun(X: MatrixLike, Y: MatrixLike, opts: SlicedOptions = {}): Promise<SlicedResult> {
-  const { p, ...r } = await run(X, Y, opts, 'maxSlicedWasserstein');
-  let max = 0;
-  for (const c of r.projectionCosts) max = Math.max(max, c);
-  return { value: Math.pow(max, 1 / p), ...r };
-}
+export const maxSlicedWasserstein = slicedSolver(
+  'maxSlicedWasserstein',
+  'Max-sliced p-Wasserstein distance: the largest W_p over the directions.',
+  (costs) => costs.reduce((s, c) => Math.max(s, c), 0),
+);
