@@ -17,7 +17,13 @@ export interface OptionSpec {
   check(value: unknown, path: string): void;
   /** Values the check rejects (for the registry test: every solver must reject each before any work). */
   readonly invalid: readonly unknown[];
+  /** What a command line can give: numbers, flags, one of `values`, any of those, or data (not a flag). */
+  readonly kind: CheckKind;
+  /** The literals of a 'choice' (and of the choices inside a 'union'). */
+  readonly values?: readonly (string | boolean)[];
 }
+
+export type CheckKind = 'number' | 'boolean' | 'choice' | 'union' | 'data';
 
 export type Schema = Readonly<Record<string, OptionSpec>>;
 
@@ -27,6 +33,8 @@ export interface Check {
   check(value: unknown, path: string): void;
   /** Values the check rejects (examples for tests). */
   readonly invalid?: readonly unknown[];
+  readonly kind?: CheckKind;
+  readonly values?: readonly (string | boolean)[];
 }
 
 function bad(path: string, type: string, value: unknown): never {
@@ -49,7 +57,7 @@ function show(v: unknown): string {
 
 /** Builder: `opt(num({ min: 0 }), 'doc', '1000')`. */
 export function opt(c: Check, doc: string, defaultValue?: string): OptionSpec {
-  return { type: c.type, check: c.check.bind(c), doc, default: defaultValue, invalid: rejected(c) };
+  return { type: c.type, check: c.check.bind(c), doc, default: defaultValue, invalid: rejected(c), kind: c.kind ?? 'data', values: c.values };
 }
 
 /** The check's example invalid values that it really rejects. */
@@ -66,7 +74,7 @@ function rejected(c: Check): unknown[] {
 
 /** A required option. */
 export function required(c: Check, doc: string): OptionSpec {
-  return { type: c.type, check: c.check.bind(c), doc, required: true, invalid: rejected(c) };
+  return { type: c.type, check: c.check.bind(c), doc, required: true, invalid: rejected(c), kind: c.kind ?? 'data', values: c.values };
 }
 
 export interface NumberRange {
@@ -98,6 +106,7 @@ export function num(r: NumberRange = {}): Check {
   return {
     type,
     invalid,
+    kind: 'number',
     check(v, path) {
       if (typeof v !== 'number' || !Number.isFinite(v)) bad(path, type, v);
       if (r.integer && !Number.isInteger(v)) bad(path, type, v);
@@ -112,6 +121,8 @@ export function num(r: NumberRange = {}): Check {
 export const bool: Check = {
   type: 'true or false',
   invalid: ['yes', 1, null],
+  kind: 'boolean',
+  values: [true, false],
   check(v, path) {
     if (typeof v !== 'boolean') bad(path, 'true or false', v);
   },
@@ -123,6 +134,8 @@ export function oneOf(...values: readonly (string | boolean)[]): Check {
   return {
     type,
     invalid: ['no-such-value', 42, null],
+    kind: 'choice',
+    values,
     check(v, path) {
       if (!values.includes(v as string)) bad(path, type, v);
     },
@@ -135,6 +148,8 @@ export function anyOf(...checks: Check[]): Check {
   return {
     type,
     invalid: checks.flatMap((c) => c.invalid ?? []),
+    kind: checks.every((c) => c.kind && c.kind !== 'data') ? 'union' : 'data',
+    values: checks.flatMap((c) => c.values ?? []),
     check(v, path) {
       for (const c of checks) {
         try {
