@@ -19,6 +19,11 @@ export interface DivergenceOptions extends Omit<SinkhornOptions, 'plan' | 'init'
   cost?: CostSpec;
   /** Also return gradients w.r.t. the positions (gradX, gradY) and the weights (gradA, gradB). Default false. */
   gradient?: boolean;
+  /**
+   * true (default): the debiased S_ε = OT_ε(a, b) − ½ OT_ε(a, a) − ½ OT_ε(b, b). false: OT_ε(a, b) itself (one
+   * solve instead of three), whose value is biased (OT_ε(a, a) > 0) but whose gradients are cheaper.
+   */
+  debias?: boolean;
 }
 
 export interface DivergenceResult extends OTResult {
@@ -81,6 +86,7 @@ export const sinkhornDivergence = defineSolver({
       b: opt(vector, 'Weights of the rows of Y.', 'uniform'),
       cost: costOption,
       gradient: opt(bool, 'Also return gradX, gradY (positions) and gradA, gradB (weights).', 'false'),
+      debias: opt(bool, 'false: return OT_ε(a, b) itself (not debiased), with its gradients; linearValue is then ⟨P, C⟩.', 'true'),
     });
     return base;
   })(),
@@ -98,8 +104,6 @@ export const sinkhornDivergence = defineSolver({
 
 async function divergence(X: MatrixLike, Y: MatrixLike, opts: DivergenceOptions): Promise<DivergenceResult> {
   const gXY = pointCloud(X, Y, { cost: opts?.cost, maxBytes: opts?.maxBytes });
-  const gXX = pointCloud(X, X, { cost: opts.cost, maxBytes: opts.maxBytes });
-  const gYY = pointCloud(Y, Y, { cost: opts.cost, maxBytes: opts.maxBytes });
   const a = toWeights('a', opts.a, gXY.rows);
   const b = toWeights('b', opts.b, gXY.cols);
   const grad = opts.gradient === true;
@@ -108,9 +112,23 @@ async function divergence(X: MatrixLike, Y: MatrixLike, opts: DivergenceOptions)
     checkBudget(n * n * 8, `the dense plans that gradients for cost ${gXY.cost.name} need`, opts.maxBytes);
   }
   const ab = await side(gXY, a, b, opts, grad);
-  const aa = await side(gXX, a, a, opts, grad);
-  const bb = await side(gYY, b, b, opts, grad);
   const ot = (s: Side, wa: Float64Array, wb: Float64Array) => dot(wa, s.fTilde) + dot(wb, s.gTilde);
+  if (opts.debias === false) {
+    // OT_ε(a, b) alone: its gradients are the ab side's
+    const plain: DivergenceResult = {
+      value: ot(ab, a, b),
+      linearValue: ab.res.cost,
+      iterations: ab.res.iterations,
+      status: ab.res.status,
+      error: ab.res.error,
+      backend: ab.res.backend,
+      threads: ab.res.threads,
+    };
+    if (grad) Object.assign(plain, { gradX: ab.grad1, gradY: ab.grad2, gradA: ab.fTilde, gradB: ab.gTilde });
+    return plain;
+  }
+  const aa = await side(pointCloud(X, X, { cost: opts.cost, maxBytes: opts.maxBytes }), a, a, opts, grad);
+  const bb = await side(pointCloud(Y, Y, { cost: opts.cost, maxBytes: opts.maxBytes }), b, b, opts, grad);
   const value = ot(ab, a, b) - 0.5 * ot(aa, a, a) - 0.5 * ot(bb, b, b);
   const linearValue = ab.res.cost - 0.5 * aa.res.cost - 0.5 * bb.res.cost;
   const out: DivergenceResult = {
