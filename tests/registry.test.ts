@@ -30,6 +30,7 @@ const EXAMPLES: Record<string, { args: unknown[]; opts: Record<string, unknown>;
   barycenter: { args: [H, C3], opts: { reg: 0.5 } },
   convolutionalBarycenter: { args: [[[0, 1, 0, 0], [0, 0, 0, 1]]], opts: { reg: 0.5, width: 2, height: 2 } },
   freeSupportBarycenter: { args: [[{ X }, { X: Y }]], opts: { k: 2 } },
+  minibatchOT: { args: [X, Y], opts: { batchSize: 2, nBatches: 3, plan: true }, plan: true },
   trainICNNMap: { args: [spec, spec], opts: { iterations: 2, batchSize: 8, hidden: [4] } },
   trainNOT: { args: [spec, spec], opts: { iterations: 2, batchSize: 8, hiddenT: [4], hiddenF: [4] } },
   trainKantorovichRubinsteinCritic: { args: [spec, spec], opts: { iterations: 2, batchSize: 8, hidden: [4], evalSamples: 16 } },

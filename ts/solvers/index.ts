@@ -9,3 +9,4 @@ export { sinkhorn, sinkhornUnbalanced, type SinkhornOptions, type UnbalancedOpti
 export { sinkhornDivergence, type DivergenceOptions, type DivergenceResult, type DivergenceGradientResult } from './divergence.js';
 export { barycenter, convolutionalBarycenter, freeSupportBarycenter, type BarycenterOptions, type ConvolutionalOptions, type FreeSupportOptions, type BarycenterResult, type FreeSupportResult } from './barycenter.js';
 export { trainICNNMap, trainNOT, trainKantorovichRubinsteinCritic } from '../neural/train.js';
+export { minibatchOT, type MinibatchOptions, type MinibatchResult } from './minibatch.js';
