@@ -136,7 +136,7 @@ const INPUT_HELP = `Inputs (a.csv, b.csv; "-" reads stdin):
 function mainHelp(): string {
   const lines = ['kantorovich — optimal transport from the command line', '', 'Commands:'];
   for (const [name, c] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(9)} ${c.summary}`);
-  lines.push('', 'Run `kantorovich <command> --help` for the options of a command.', '', INPUT_HELP, '');
+  lines.push('', 'Run `kantorovich <command> --help` for the options of a command; `kantorovich --version` prints the version.', '', INPUT_HELP, '');
   lines.push('Exit codes: 0 ok, 2 bad input or usage ("error (<code>): ..."), 1 unexpected error.');
   return lines.join('\n') + '\n';
 }
@@ -699,7 +699,7 @@ async function runW1d(files: string[], flags: Flags): Promise<string> {
 async function runBackends(_files: string[], flags: Flags): Promise<string> {
   const list = await backends();
   if (flags.json) return JSON.stringify(list) + '\n';
-  return list.map((b) => `${b.name.padEnd(7)} ${b.available ? 'available' : `unavailable: ${b.reason ?? 'unknown reason'}`}`).join('\n') + '\n';
+  return list.map((b) => `${b.name.padEnd(7)} ${b.available ? `available${b.adapter ? ` on ${b.adapter}` : ''}` : `unavailable: ${b.reason ?? 'unknown reason'}`}`).join('\n') + '\n';
 }
 
 const RUNNERS: Record<string, (files: string[], flags: Flags) => Promise<string>> = {
@@ -717,6 +717,11 @@ const interrupt = new AbortController();
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v' || command === 'version') {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    await new Promise<void>((resolve) => process.stdout.write(`${pkg.version}\n`, () => resolve()));
+    return 0;
+  }
   if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
     if (command === undefined) {
       process.stderr.write(mainHelp());

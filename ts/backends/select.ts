@@ -2,7 +2,7 @@
 import { OTError } from '../errors.js';
 import type { BackendName } from '../types.js';
 import { type WasmKernels, wasmKernels } from './wasm.js';
-import { gpuDevice, gpuIsHardware, webgpuUnavailableReason } from './webgpu.js';
+import { gpuAdapterLabel, gpuDevice, gpuIsHardware, webgpuUnavailableReason } from './webgpu.js';
 import { engineBackends } from '../entropic/select.js';
 
 export type BackendOption = BackendName | 'auto';
@@ -74,6 +74,8 @@ export interface BackendReport {
   reason?: string;
   /** What `auto` does with it when it is available but not preferred (e.g. a software GPU adapter). */
   note?: string;
+  /** webgpu: the adapter it runs on, "(software)" appended for lavapipe, SwiftShader, WARP. */
+  adapter?: string;
   /** The public solvers that implement this backend (whether or not it is available here). */
   solvers: string[];
 }
@@ -89,6 +91,7 @@ export async function backends(): Promise<BackendReport[]> {
     out.push({
       name: 'webgpu',
       available: true,
+      adapter: gpuAdapterLabel(),
       ...(hardware ? {} : { note: "software adapter: 'auto' never picks it; force it with { backend: 'webgpu' }" }),
       solvers: solversOf('webgpu'),
     });
