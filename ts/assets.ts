@@ -4,16 +4,16 @@
 // emitted assets; setAssetBase() points all four at another folder (a CDN, or where you copied build/, as
 // esbuild users do) in one call.
 
-/** The asset files, by role, as named in the package's build/ folder. */
-export const ASSET_FILES = {
+/** One of the package's runtime assets: the wasm binary, the shared-memory (threads) binary, the pool's worker script, the helper-thread script. */
+export type AssetName = 'wasm' | 'wasmThreads' | 'worker' | 'wasmHelper';
+
+/** @internal The asset files, by role, as named in the package's build/ folder. */
+export const ASSET_FILES: Readonly<Record<AssetName, string>> = {
   wasm: 'kantorovich.wasm',
   wasmThreads: 'kantorovich-mt.wasm',
   worker: 'kantorovich-worker.js',
   wasmHelper: 'kantorovich-wasm-helper.js',
-} as const;
-
-/** One of the package's runtime assets. */
-export type AssetName = keyof typeof ASSET_FILES;
+};
 
 let base: URL | undefined;
 const listeners: (() => void)[] = [];

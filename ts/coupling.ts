@@ -1,5 +1,12 @@
 /** A transport plan stored sparsely as (row, col, mass) triplets; exact solvers have at most n + m − 1 of them. */
 export class Coupling {
+  /**
+   * @param rows n, the number of sources
+   * @param cols m, the number of targets
+   * @param rowIndex the source i of each non-zero
+   * @param colIndex the target j of each non-zero
+   * @param values the mass P_ij moved from i to j, for each non-zero
+   */
   constructor(
     readonly rows: number,
     readonly cols: number,
@@ -8,6 +15,7 @@ export class Coupling {
     readonly values: Float64Array,
   ) {}
 
+  /** The number of stored (non-zero) entries. */
   get nnz(): number {
     return this.values.length;
   }

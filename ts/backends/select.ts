@@ -5,6 +5,7 @@ import { type WasmKernels, wasmKernels } from './wasm.js';
 import { gpuAdapterLabel, gpuDevice, gpuIsHardware, webgpuUnavailableReason } from './webgpu.js';
 import { engineBackends } from '../entropic/select.js';
 
+/** A `backend` option: one backend by name (an error if unavailable, never a silent switch), or `'auto'` (webgpu → wasm → js by capability and size). */
 export type BackendOption = BackendName | 'auto';
 
 export type Chosen = { name: 'wasm'; wasm: WasmKernels } | { name: 'js' };
@@ -66,7 +67,9 @@ export function solverBackends(): Record<string, BackendName[]> {
   return out;
 }
 
+/** One row of {@link backends}: whether a backend runs here, why not, and which solvers it serves. */
 export interface BackendReport {
+  /** The backend. */
   name: BackendName;
   /** Whether calls can run on it here. */
   available: boolean;
