@@ -536,6 +536,40 @@ itBrowser('plain page: <script type="module"> importing dist/kantorovich.browser
   timings.push(`plain page ${Date.now() - t0} ms`);
 });
 
+/** A CDN stand-in: the installed package folder on another origin (another port), with CORS, as jsDelivr serves it. */
+async function startCdn(root: string): Promise<{ url: string; close(): Promise<void> }> {
+  const { createServer } = await import('node:http');
+  const types: Record<string, string> = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json' };
+  const srv = createServer((req, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const file = join(root, posix.normalize(path).replace(/^(\.\.\/)+/, ''));
+    if (!file.startsWith(root) || !existsSync(file)) {
+      res.writeHead(404, { 'access-control-allow-origin': '*' }).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': types[posix.extname(file)] ?? 'application/octet-stream', 'access-control-allow-origin': '*' });
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const port = (srv.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise<void>((resolve) => srv.close(() => resolve())) };
+}
+
+itBrowser('CDN: a page imports dist/kantorovich.browser.js from another origin (worker through a same-origin blob)', async () => {
+  browserReady();
+  const cdn = await startCdn(join(APP, 'node_modules', 'kantorovich'));
+  try {
+    mkdirSync(join(APP, 'cdn'));
+    writeFileSync(join(APP, 'cdn', 'index.html'), page(`<script type="module">\n${appSource(`${cdn.url}dist/kantorovich.browser.js`)}</script>`));
+    const t0 = Date.now();
+    const { got } = await solveAt('cdn/index.html', 'cdn');
+    checkAgainstNode(got, 'CDN page');
+    timings.push(`CDN page ${Date.now() - t0} ms`);
+  } finally {
+    await cdn.close();
+  }
+});
+
 /** esbuild (the repository's devDependency) bundling the consumer's app for the browser. */
 async function esbuildApp(dir: string): Promise<void> {
   mkdirSync(join(APP, dir), { recursive: true });
