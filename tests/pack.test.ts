@@ -5,8 +5,8 @@
 //   1. the tarball: what runs (dist, the two wasm binaries, the pre-bundled worker and helper, the prebuilt
 //      browser module), nothing else (no tests, no source maps or sourceMappingURL comments), every relative
 //      import or `new URL(…, import.meta.url)` of a shipped file points at a shipped file;
-//   2. the install: webgpu (Dawn) is an optional peer, so a CPU/browser user gets comlink and @webgpu/types
-//      only: `du -sk node_modules` ≤ 2 MB;
+//   2. the install: webgpu (Dawn) is an optional peer and comlink is vendored, so a CPU/browser user gets this
+//      package and @webgpu/types only: `du -sk node_modules` ≤ 2 MB;
 //   3. Node ESM (import), Node CommonJS (require(esm), Node ≥ 20.19), the installed CLI;
 //   4. TypeScript strict without skipLibCheck, moduleResolution node16 and bundler;
 //   5. browsers (Chromium, playwright-core): an esbuild bundle (assets copied, setAssetBase), a Vite build, a
@@ -185,7 +185,8 @@ it('npm pack: prepack builds; the tarball holds what runs and nothing else; ever
       !['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/kantorovich.browser.js'].includes(f) &&
       !/^build\/kantorovich(-mt)?\.wasm$/.test(f) &&
       !/^build\/kantorovich-(worker|wasm-helper)\.js$/.test(f) &&
-      !/^dist\/(ts|gpu|bindings)\/.+\.(js|d\.ts)$/.test(f),
+      !/^dist\/(ts|gpu|bindings)\/.+\.(js|d\.ts)$/.test(f) &&
+      !/^dist\/vendor\/(comlink(-node-adapter)?\.js|comlink\.d\.ts|protocol\.d\.ts|COMLINK-LICENSE|README\.md)$/.test(f),
   );
   assert.equal(extra, [], 'files the package does not need at runtime');
 
@@ -263,8 +264,9 @@ it('npm install of the tarball into an empty folder: no Dawn, node_modules ≤ 2
     }
   }
   assert.is(r.code, 0, describe(r, 'npm install <tarball>'));
-  for (const d of ['kantorovich/package.json', 'kantorovich/build/kantorovich.wasm', 'comlink/package.json', '@webgpu/types/package.json', '.bin/kantorovich'])
+  for (const d of ['kantorovich/package.json', 'kantorovich/build/kantorovich.wasm', '@webgpu/types/package.json', '.bin/kantorovich'])
     assert.ok(existsSync(join(APP, 'node_modules', d)), `node_modules/${d} missing after install`);
+  assert.ok(!existsSync(join(APP, 'node_modules', 'comlink')), 'comlink is vendored (dist/vendor/), not a dependency');
   assert.ok(!existsSync(join(APP, 'node_modules', 'webgpu')), 'webgpu (Dawn) is an optional peer: a plain install must not pull it in');
   const deps = (JSON.parse(readFileSync(join(APP, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
   assert.ok(deps.kantorovich, 'the app records kantorovich as a dependency');
