@@ -624,6 +624,8 @@ async function runSinkhorn(files: string[], flags: Flags): Promise<string> {
     marginalError: r.marginalError,
     method: r.method,
     backend: r.backend,
+    // which GPU ran it ("… (software)" on lavapipe/SwiftShader): a software adapter explains a slow run
+    ...(r.backend === 'webgpu' ? { adapter: (await backends()).find((b) => b.name === 'webgpu')?.adapter } : {}),
     n: A.points.rows,
     m: B.points.rows,
     dim: A.points.cols,
