@@ -344,7 +344,7 @@ it('tidy() per training step keeps the live GPU buffers flat; dispose() frees, s
   assert.equal((await x.read()).length, 128, 'the original of a disposed detach() still reads');
   const tmp = T.tensor([1, 2], [2], E);
   tmp.dispose();
-  assert.throws(() => T.add(tmp, 1), (e: unknown) => e instanceof OTError && e.code === 'invalid-option');
+  assert.throws(() => T.add(tmp, 1), (e: unknown) => e instanceof OTError && e.code === 'disposed');
 });
 
 // ---- errors -------------------------------------------------------------------------------------------------

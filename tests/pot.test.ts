@@ -92,8 +92,7 @@ interface PlanLike {
   cols: number;
   nnz: number;
   toDense(): Float64Array;
-  rowSums(): Float64Array;
-  colSums(): Float64Array;
+  marginals(): { a: Float64Array; b: Float64Array };
 }
 
 /** Marginals, non-negativity, size and ⟨P, C⟩ of one of our plans. */
@@ -109,8 +108,8 @@ function checkPlan(what: string, plan: PlanLike, a: ArrayLike<number>, b: ArrayL
     assert.ok(P[k] >= 0, `${what}: negative plan entry ${P[k]} at ${k}`);
     inner += P[k] * C[k];
   }
-  const rs = plan.rowSums();
-  const cs = plan.colSums();
+  const rs = plan.marginals().a;
+  const cs = plan.marginals().b;
   for (let i = 0; i < n; i++) close(rs[i], a[i], 1e-12, 1e-15, `${what}: row marginal ${i}`);
   for (let j = 0; j < m; j++) close(cs[j], b[j], 1e-12, 1e-15, `${what}: column marginal ${j}`);
   close(inner, cost, 1e-12, 1e-14 * maxAbs(C), `${what}: ⟨P, C⟩ vs reported cost`);
@@ -144,7 +143,7 @@ for (const c of emdCases) {
     const P = checkPlan(c.name, r.plan, c.a, c.b, M.data, r.cost);
 
     // Our duals certify our plan: feasible, tight on the support, no duality gap.
-    const { u, v } = r;
+    const { u, v } = r.potentials;
     assert.is(u.length, c.n);
     assert.is(v.length, c.m);
     let dual = 0;

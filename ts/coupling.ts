@@ -1,48 +1,208 @@
-/** A transport plan stored sparsely as (row, col, mass) triplets; exact solvers have at most n + m − 1 of them. */
-export class Coupling {
-  /**
-   * @param rows n, the number of sources
-   * @param cols m, the number of targets
-   * @param rowIndex the source i of each non-zero
-   * @param colIndex the target j of each non-zero
-   * @param values the mass P_ij moved from i to j, for each non-zero
-   */
+// Transport plans. Every solver that has a plan returns a Coupling: sparse (exact solvers: at most n + m − 1
+// triplets), dense (n × m stored), or lazy (entropic plans from their potentials and the geometry: nothing
+// n × m is stored unless toDense() is asked for). The operations are the same on all three.
+import { OTError } from './errors.js';
+
+/** A transport plan P (n × m). */
+export abstract class Coupling {
   constructor(
     readonly rows: number,
     readonly cols: number,
+  ) {}
+
+  /** 'sparse' | 'dense' | 'lazy': how the plan is held (the operations are the same). */
+  abstract readonly kind: 'sparse' | 'dense' | 'lazy';
+
+  /** P_ij. */
+  abstract at(i: number, j: number): number;
+
+  /** P·V for V (m × k, row-major; k = 1 for a vector): n × k. */
+  abstract apply(V: ArrayLike<number>, k?: number): Float64Array;
+
+  /** Pᵀ·V for V (n × k, row-major): m × k. */
+  abstract applyTranspose(V: ArrayLike<number>, k?: number): Float64Array;
+
+  /** The non-zeros as [i, j, mass] (every entry of a dense or lazy plan, zeros skipped). */
+  abstract entries(): IterableIterator<[number, number, number]>;
+
+  /** The plan as a row-major n × m Float64Array (a lazy plan computes it; mind the memory). */
+  toDense(): Float64Array {
+    const out = new Float64Array(this.rows * this.cols);
+    for (const [i, j, p] of this.entries()) out[i * this.cols + j] += p;
+    return out;
+  }
+
+  /** P·1 (n) and Pᵀ·1 (m). */
+  marginals(): { a: Float64Array; b: Float64Array } {
+    return { a: this.apply(new Float64Array(this.cols).fill(1)), b: this.applyTranspose(new Float64Array(this.rows).fill(1)) };
+  }
+
+  protected checkOperand(V: ArrayLike<number>, k: number, len: number, what: string): void {
+    if (!Number.isInteger(k) || k < 1 || V == null || V.length !== len * k) {
+      throw new OTError('shape', `${what}: V must have ${len} × ${k} entries (got ${V?.length}).`);
+    }
+  }
+}
+
+/** A plan stored as (row, col, mass) triplets. */
+export class SparseCoupling extends Coupling {
+  readonly kind = 'sparse' as const;
+  constructor(
+    rows: number,
+    cols: number,
     readonly rowIndex: Int32Array,
     readonly colIndex: Int32Array,
     readonly values: Float64Array,
-  ) {}
+  ) {
+    super(rows, cols);
+  }
 
-  /** The number of stored (non-zero) entries. */
   get nnz(): number {
     return this.values.length;
   }
 
-  /** The plan as a row-major n × m Float64Array. */
-  toDense(): Float64Array {
-    const out = new Float64Array(this.rows * this.cols);
-    for (let k = 0; k < this.values.length; k++) out[this.rowIndex[k] * this.cols + this.colIndex[k]] += this.values[k];
-    return out;
+  at(i: number, j: number): number {
+    let s = 0;
+    for (let t = 0; t < this.values.length; t++) if (this.rowIndex[t] === i && this.colIndex[t] === j) s += this.values[t];
+    return s;
   }
 
-  /** The non-zeros as [i, j, mass] triplets. */
   *entries(): IterableIterator<[number, number, number]> {
-    for (let k = 0; k < this.values.length; k++) yield [this.rowIndex[k], this.colIndex[k], this.values[k]];
+    for (let t = 0; t < this.values.length; t++) yield [this.rowIndex[t], this.colIndex[t], this.values[t]];
   }
 
-  /** Σ_j P_ij (the first marginal). */
-  rowSums(): Float64Array {
-    const out = new Float64Array(this.rows);
-    for (let k = 0; k < this.values.length; k++) out[this.rowIndex[k]] += this.values[k];
+  apply(V: ArrayLike<number>, k = 1): Float64Array {
+    this.checkOperand(V, k, this.cols, 'apply');
+    const out = new Float64Array(this.rows * k);
+    for (let t = 0; t < this.values.length; t++) {
+      const i = this.rowIndex[t] * k;
+      const j = this.colIndex[t] * k;
+      const p = this.values[t];
+      for (let c = 0; c < k; c++) out[i + c] += p * V[j + c];
+    }
     return out;
   }
 
-  /** Σ_i P_ij (the second marginal). */
-  colSums(): Float64Array {
-    const out = new Float64Array(this.cols);
-    for (let k = 0; k < this.values.length; k++) out[this.colIndex[k]] += this.values[k];
+  applyTranspose(V: ArrayLike<number>, k = 1): Float64Array {
+    this.checkOperand(V, k, this.rows, 'applyTranspose');
+    const out = new Float64Array(this.cols * k);
+    for (let t = 0; t < this.values.length; t++) {
+      const i = this.rowIndex[t] * k;
+      const j = this.colIndex[t] * k;
+      const p = this.values[t];
+      for (let c = 0; c < k; c++) out[j + c] += p * V[i + c];
+    }
     return out;
+  }
+}
+
+/** Shared by the dense and lazy plans: P·V and Pᵀ·V over entries computed row by row. */
+abstract class RowCoupling extends Coupling {
+  /** Row i of P into `out` (length m). */
+  protected abstract row(i: number, out: Float64Array): void;
+
+  at(i: number, j: number): number {
+    const r = new Float64Array(this.cols);
+    this.row(i, r);
+    return r[j];
+  }
+
+  *entries(): IterableIterator<[number, number, number]> {
+    const r = new Float64Array(this.cols);
+    for (let i = 0; i < this.rows; i++) {
+      this.row(i, r);
+      for (let j = 0; j < this.cols; j++) if (r[j] !== 0) yield [i, j, r[j]];
+    }
+  }
+
+  apply(V: ArrayLike<number>, k = 1): Float64Array {
+    this.checkOperand(V, k, this.cols, 'apply');
+    const out = new Float64Array(this.rows * k);
+    const r = new Float64Array(this.cols);
+    for (let i = 0; i < this.rows; i++) {
+      this.row(i, r);
+      for (let j = 0; j < this.cols; j++) {
+        const p = r[j];
+        if (p !== 0) for (let c = 0; c < k; c++) out[i * k + c] += p * V[j * k + c];
+      }
+    }
+    return out;
+  }
+
+  applyTranspose(V: ArrayLike<number>, k = 1): Float64Array {
+    this.checkOperand(V, k, this.rows, 'applyTranspose');
+    const out = new Float64Array(this.cols * k);
+    const r = new Float64Array(this.cols);
+    for (let i = 0; i < this.rows; i++) {
+      this.row(i, r);
+      for (let j = 0; j < this.cols; j++) {
+        const p = r[j];
+        if (p !== 0) for (let c = 0; c < k; c++) out[j * k + c] += p * V[i * k + c];
+      }
+    }
+    return out;
+  }
+
+  override toDense(): Float64Array {
+    const out = new Float64Array(this.rows * this.cols);
+    for (let i = 0; i < this.rows; i++) this.row(i, out.subarray(i * this.cols, (i + 1) * this.cols));
+    return out;
+  }
+}
+
+/** A plan stored n × m, row-major. */
+export class DenseCoupling extends RowCoupling {
+  readonly kind = 'dense' as const;
+  constructor(
+    rows: number,
+    cols: number,
+    readonly data: Float64Array,
+  ) {
+    super(rows, cols);
+  }
+
+  protected row(i: number, out: Float64Array): void {
+    out.set(this.data.subarray(i * this.cols, (i + 1) * this.cols));
+  }
+
+  override at(i: number, j: number): number {
+    return this.data[i * this.cols + j];
+  }
+
+  override toDense(): Float64Array {
+    return this.data.slice();
+  }
+}
+
+/** The cost side a lazy plan needs: C_ij by rows (geometries provide it). */
+export interface CostRows {
+  readonly rows: number;
+  readonly cols: number;
+  /** Row i of the cost matrix into `out` (length cols). */
+  costRow(i: number, out: Float64Array): void;
+}
+
+/**
+ * The entropic plan P_ij = exp((f_i + g_j − C_ij)/ε) from its potentials and the geometry: every operation
+ * recomputes the entries it needs (O(n·m) per product, no n × m memory).
+ */
+export class LazyCoupling extends RowCoupling {
+  readonly kind = 'lazy' as const;
+  constructor(
+    readonly cost: CostRows,
+    readonly f: Float64Array,
+    readonly g: Float64Array,
+    readonly eps: number,
+  ) {
+    super(cost.rows, cost.cols);
+  }
+
+  protected row(i: number, out: Float64Array): void {
+    this.cost.costRow(i, out);
+    const fi = this.f[i];
+    for (let j = 0; j < this.cols; j++) {
+      // −∞ potentials (zero weights) give exp(−∞) = 0
+      out[j] = Math.exp((fi + this.g[j] - out[j]) / this.eps);
+    }
   }
 }

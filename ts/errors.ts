@@ -11,10 +11,14 @@ export type OTErrorCode =
   | 'aborted'
   | 'device-lost'
   | 'numerical'
-  | 'worker-crashed';
+  | 'worker-crashed'
+  | 'disposed'
+  | 'internal';
 
 // 'numerical': an iteration left the range of floating point (e.g. scaling Sinkhorn at a tiny reg);
 // the message names the stable alternative.
+// 'disposed': an object (optimizer, tensor, engine) was used after dispose().
+// 'internal': a broken invariant inside the library (e.g. a WGSL compile failure); a bug to report.
 // 'worker-crashed': the worker running the call died (exit or uncaught error); the pool has replaced it.
 
 /** The one error class of the library: `code` is stable, `message` says what was wrong and how to fix it. */

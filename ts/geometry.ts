@@ -23,6 +23,10 @@ export class CostMatrixGeometry {
   costAt(i: number, j: number): number {
     return this.M.data[i * this.M.cols + j];
   }
+  /** Writes row i of the cost matrix into `out` (length m). */
+  costRow(i: number, out: Float64Array): void {
+    out.set(this.M.data.subarray(i * this.M.cols, (i + 1) * this.M.cols));
+  }
   /** The n × m matrix itself (no copy). */
   dense(): DenseMatrix {
     return this.M;
@@ -59,6 +63,9 @@ export class PointCloudGeometry {
   /** The cost c(X_i, Y_j), computed on demand. */
   costAt(i: number, j: number): number {
     return pointCost(this.cost, this.X.data, i, this.Y.data, j, this.dim);
+  }
+  costRow(i: number, out: Float64Array): void {
+    for (let j = 0; j < out.length; j++) out[j] = this.costAt(i, j);
   }
   /** Materialize the n × m cost matrix (checked against the memory budget). */
   dense(maxBytes = DEFAULT_MAX_BYTES): DenseMatrix {

@@ -56,7 +56,7 @@ export class Adam {
       if (g.size !== p.size) throw new OTError('shape', `Adam.step: gradient ${i} has ${g.size} entries, its parameter ${p.size}`);
       if (g.engine !== p.engine) throw new OTError('invalid-option', `Adam.step: gradient ${i} is on the '${g.engine.name}' engine, its parameter on '${p.engine.name}'`);
     });
-    if (this.disposed) throw new OTError('invalid-option', 'Adam.step: this optimizer was disposed');
+    if (this.disposed) throw new OTError('disposed', 'Adam.step: this optimizer was disposed');
     this.t++;
     const { beta1, beta2, eps, lr, weightDecay } = this;
     const hyper = { beta1, beta2, eps, lr, weightDecay, c1: 1 - Math.pow(beta1, this.t), c2: 1 - Math.pow(beta2, this.t) };

@@ -173,7 +173,7 @@ export class Tensor {
 
   /** The storage, or an error if the tensor was disposed. */
   live(): unknown {
-    if (this.disposed) throw new OTError('invalid-option', `tensor [${this.shape.join(', ')}] (${this.op}) was disposed`);
+    if (this.disposed) throw new OTError('disposed', `tensor [${this.shape.join(', ')}] (${this.op}) was disposed`);
     return this.storage;
   }
 
@@ -344,11 +344,12 @@ function node(op: string, storage: unknown, shape: readonly number[], engine: Te
 }
 
 /**
- * A custom op on the js engine from its forward values and a rule (the rule must use differentiable ops for double
- * backward to be right).
+ * A custom op from its forward values (computed on the host) and a rule (the rule must use differentiable ops for
+ * double backward to be right). The result lives on the parents' engine (on the js engine `data` is kept as it is).
  */
 export function makeOp(op: string, data: Float64Array, shape: readonly number[], parents: Tensor[], backward: BackwardFn): Tensor {
-  return node(op, data, shape, engineOf(parents), parents, backward);
+  const e = engineOf(parents);
+  return node(op, e === jsTensorEngine ? data : e.fromArray(data), shape, e, parents, backward);
 }
 
 /** An entrywise op on the engine of its operands. */
