@@ -6,7 +6,7 @@
 // Exit codes: 0 success, 2 bad input or usage (printed as `error (<OTError code>): <message>`, no stack),
 // 130 interrupted (Ctrl-C), 1 unexpected failure.
 import { createRequire } from 'node:module';
-import { OTError } from './node.js';
+import { OTError, backends } from './node.js';
 import { closestOption } from '../ts/registry/schema.js';
 import { COMMANDS, type Command } from './cli/commands.js';
 import { type Flag, UsageError, readArgs } from './cli/flags.js';
@@ -46,8 +46,8 @@ function commandHelp(name: string, c: Command): string {
 function report(json: boolean, fields: Record<string, unknown>): string {
   if (json) return JSON.stringify(fields.backends ?? fields, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) + '\n';
   if (Array.isArray(fields.backends)) {
-    return (fields.backends as { name: string; available: boolean; reason?: string; note?: string }[])
-      .map((b) => `${b.name.padEnd(7)} ${b.available ? `available${b.note ? ` (${b.note})` : ''}` : `unavailable: ${b.reason ?? 'unknown reason'}`}`)
+    return (fields.backends as { name: string; available: boolean; reason?: string; note?: string; adapter?: string }[])
+      .map((b) => `${b.name.padEnd(7)} ${b.available ? `available${b.adapter ? ` on ${b.adapter}` : ''}${b.note ? ` (${b.note})` : ''}` : `unavailable: ${b.reason ?? 'unknown reason'}`}`)
       .join('\n') + '\n';
   }
   const rows: [string, string][] = [];
@@ -98,7 +98,12 @@ async function main(argv: string[]): Promise<number> {
     interrupt.abort();
     process.once('SIGINT', () => process.exit(130));
   });
-  const fields = await cmd.run(files, values, interrupt.signal);
+  let fields = await cmd.run(files, values, interrupt.signal);
+  if (fields.backend === 'webgpu') {
+    // which GPU ran it ("… (software)" on lavapipe/SwiftShader explains a slow run), as `backends` shows it
+    const adapter = (await backends()).find((b) => b.name === 'webgpu')?.adapter;
+    if (adapter) fields = Object.fromEntries(Object.entries(fields).flatMap(([k, v]) => (k === 'backend' ? [[k, v], ['adapter', adapter]] : [[k, v]])));
+  }
   await write(process.stdout, report(values.json === true, fields));
   return 0;
 }

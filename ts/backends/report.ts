@@ -1,11 +1,13 @@
 // What is available here, per backend, with the solvers that implement each (from the registry).
 import type { BackendName } from '../types.js';
 import { wasmKernels } from './wasm.js';
-import { gpuDevice, gpuIsHardware, webgpuUnavailableReason } from './webgpu.js';
+import { gpuAdapterLabel, gpuDevice, gpuIsHardware, webgpuUnavailableReason } from './webgpu.js';
 import { SOLVERS } from '../registry/registry.js';
 import { backendsOf } from '../registry/define.js';
 
+/** One row of {@link backends}: whether a backend runs here, why not, and which solvers it serves. */
 export interface BackendReport {
+  /** The backend. */
   name: BackendName;
   /** Whether calls can run on it here. */
   available: boolean;
@@ -13,6 +15,8 @@ export interface BackendReport {
   reason?: string;
   /** What `auto` does with it when it is available but not preferred (e.g. a software GPU adapter). */
   note?: string;
+  /** webgpu: the adapter it runs on, "(software)" appended for lavapipe, SwiftShader, WARP. */
+  adapter?: string;
   /** The public solvers that implement this backend (whether or not it is available here). */
   solvers: string[];
 }
@@ -27,6 +31,7 @@ export async function backends(): Promise<BackendReport[]> {
     out.push({
       name: 'webgpu',
       available: true,
+      adapter: gpuAdapterLabel(),
       ...(hardware ? {} : { note: "software adapter: 'auto' never picks it; force it with { backend: 'webgpu' }" }),
       solvers: solversOf('webgpu'),
     });

@@ -38,8 +38,14 @@ export function wasmAbort(_msg: number, _file: number, line: number, col: number
 export async function compileWasm(src: BufferSource | WebAssembly.Module | Response): Promise<WebAssembly.Module> {
   if (src instanceof WebAssembly.Module) return src;
   if (typeof Response !== 'undefined' && src instanceof Response) {
-    if (!src.ok) throw new Error(`fetching the wasm failed: HTTP ${src.status}`);
-    return WebAssembly.compile(await src.arrayBuffer());
+    const where = src.url ? `${src.url} ` : '';
+    const hint = 'host the binary there, or call setAssetBase(folderUrl) or setWasmSource(() => fetch(url))';
+    if (!src.ok) throw new Error(`fetching the wasm ${where}failed: HTTP ${src.status}; ${hint}`);
+    try {
+      return await WebAssembly.compile(await src.arrayBuffer());
+    } catch (e) {
+      throw new Error(`the file at ${where || 'the wasm source '}is not the kantorovich binary (${(e as Error).message}); ${hint}`);
+    }
   }
   return WebAssembly.compile(src as BufferSource);
 }
