@@ -256,8 +256,9 @@ test('backend option: forced unavailable backends reject, validation comes first
   await expectOTError('backend-unavailable', () => barycenter(A, M, { reg: 0.1, backend: 'webgpu' as 'js' }), 'barycenter webgpu');
   await expectOTError('invalid-option', () => barycenter(A, M, { reg: 0.1, backend: 'gpu' as 'js' }), 'barycenter gpu: not a backend name');
   await expectOTError('backend-unavailable', () => convolutionalBarycenter(A, { height: 1, width: 3, reg: 0.1, backend: 'webgpu' as 'js' }), 'convolutional webgpu');
-  // validation first, as before
-  await expectOTError('shape', () => barycenter(A, cost(4, 3), { reg: 0.1, backend: 'webgpu' as 'js' }), 'shape before backend');
+  // options (a forced backend included) are checked first, then the data, all before any work
+  await expectOTError('backend-unavailable', () => barycenter(A, cost(4, 3), { reg: 0.1, backend: 'webgpu' as 'js' }), 'backend before data');
+  await expectOTError('shape', () => barycenter(A, cost(4, 3), { reg: 0.1, backend: 'js' }), 'shape on a backend it has');
   await expectOTError('invalid-option', () => barycenter(A, M, { reg: 0, backend: 'wasm' }), 'reg before backend');
   await expectOTError('shape', () => convolutionalBarycenter(A, { height: 2, width: 2, reg: 0.1, backend: 'wasm' }), 'conv shape');
   await expectOTError('negative', () => barycenter([[1, -1, 1]], cost(3, 3), { reg: 0.1, backend: 'wasm' }), 'negative histogram');
