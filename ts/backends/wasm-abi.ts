@@ -14,6 +14,7 @@ export const KERNEL_ARITY = {
   slicedCosts: 14,
   slicedWorkBytes: 4,
   pairwiseCosts: 7,
+  firstNonFinite: 2,
   entIterate: 2,
   entMarginalError: 1,
   entStats: 3,
