@@ -685,24 +685,38 @@ function iterateKernel(): void {
     memory.copy(pF, slotPtr(S_F2), <usize>n << 3);
     setSlot(S_PENDING, 0);
   } else {
-    prepareKernelPass();
-    fPass(pF, false);
-    setSlot(S_FALLBACKS, slot(S_FALLBACKS) + passFallbacks);
-    if (passBad) {
-      absorb();
-      for (let j = 0; j < m; j++) st(pT, j, 0);
-      for (let i = 0; i < n; i++) {
-        const u: f64 = ld(pF, i) == NEG_INF ? 0 : expF64((ld(pF, i) - ld(pAlpha, i)) / eps);
-        st(pU, i, u);
-        if (u != 0) axpy(pT, u, pK + ((<usize>i * <usize>m) << 3), m);
-      }
-    }
+    fHalf();
   }
   gUpdate();
 }
 
+/** The f-update from the current g with a stored kernel, and T = Σ_i ũ_i K̃_i (the g-update's first half). */
+function fHalf(): void {
+  prepareKernelPass();
+  fPass(pF, false);
+  setSlot(S_FALLBACKS, slot(S_FALLBACKS) + passFallbacks);
+  if (passBad) {
+    absorb();
+    for (let j = 0; j < m; j++) st(pT, j, 0);
+    for (let i = 0; i < n; i++) {
+      const u: f64 = ld(pF, i) == NEG_INF ? 0 : expF64((ld(pF, i) - ld(pAlpha, i)) / eps);
+      st(pU, i, u);
+      if (u != 0) axpy(pT, u, pK + ((<usize>i * <usize>m) << 3), m);
+    }
+  }
+}
+
 /** One exact log-domain iteration (no stored kernel). */
 function iterateExact(): void {
+  exactHalf();
+  for (let j = 0; j < m; j++) {
+    const lb = ld(pLogB, j);
+    st(pG, j, lb == NEG_INF ? NEG_INF : tauB * eps * (lb - ld(pT, j)));
+  }
+}
+
+/** Without a stored kernel: the exact f-update, then T_j = LSE_i((f_i − C_ij)/ε). */
+function exactHalf(): void {
   if (threaded()) {
     parallelRows(OP_EXACT_F, ctxPtr, 0, 0);
     parallelRows(OP_EXACT_COLS, ctxPtr, 0, 0);
@@ -710,10 +724,6 @@ function iterateExact(): void {
   } else {
     exactRows(0, n);
     allColLse(pT);
-  }
-  for (let j = 0; j < m; j++) {
-    const lb = ld(pLogB, j);
-    st(pG, j, lb == NEG_INF ? NEG_INF : tauB * eps * (lb - ld(pT, j)));
   }
 }
 
@@ -940,4 +950,42 @@ export function entDensePlan(ctx: usize, out: usize): void {
 
 function densePlanRows(r0: i32, r1: i32, out: usize): void {
   for (let i = r0; i < r1; i++) planFast(i, out + ((<usize>i * <usize>m) << 3));
+}
+
+// ---- barycenters (iterative Bregman projections: ts/barycenter/ibp.ts) ----------------------------------
+
+/**
+ * The f-update from the current g (as entIterate's first half), then out_j = LSE_i((f_i − C_ij)/ε): log Kᵀu
+ * in the scaling form, log T̃_j − β_j/ε on the stabilised kernel (exact column log-sum-exps where T̃_j is unsafe),
+ * exact log-sum-exps without a kernel. g is left as the host set it (EntropicEngine.fUpdateColLse).
+ */
+export function entFColLse(ctx: usize, out: usize): void {
+  bind(ctx);
+  setSlot(S_PENDING, 0);
+  if (pK == 0) {
+    exactHalf();
+    memory.copy(out, pT, <usize>m << 3);
+    return;
+  }
+  fHalf();
+  let needCols = false;
+  for (let j = 0; j < m; j++) {
+    const t = ld(pT, j);
+    if (stab && !safe(t)) {
+      needCols = true;
+      continue;
+    }
+    st(out, j, stab ? Math.log(t) - ld(pBeta, j) / eps : Math.log(t));
+  }
+  if (needCols) {
+    allColLse(pV); // V is free here (ṽ is recomputed at the start of every pass)
+    let fallbacks: i32 = 0;
+    for (let j = 0; j < m; j++) {
+      if (!safe(ld(pT, j))) {
+        st(out, j, ld(pV, j));
+        fallbacks++;
+      }
+    }
+    setSlot(S_FALLBACKS, slot(S_FALLBACKS) + fallbacks);
+  }
 }

@@ -32,6 +32,7 @@ type Kernels = {
   stats: (ctx: Ctx, rows: number, cols: number) => number;
   planApply: (ctx: Ctx, V: number, k: number, transpose: number, out: number, parts: number) => void;
   densePlan: (ctx: Ctx, out: number) => void;
+  fColLse: (ctx: Ctx, out: number) => void;
 };
 
 export class WasmEntropicEngine implements EntropicEngine {
@@ -57,6 +58,7 @@ export class WasmEntropicEngine implements EntropicEngine {
       stats: k.fn('entStats'),
       planApply: k.fn('entPlanApply'),
       densePlan: k.fn('entDensePlan'),
+      fColLse: k.fn('entFColLse'),
     };
   }
 
@@ -248,5 +250,19 @@ export class WasmEntropicEngine implements EntropicEngine {
     if (this.disposed) return;
     this.disposed = true;
     this.mem.release();
+  }
+
+  // ---- barycenters ----
+
+  /** fUpdateColLse's output buffer (m), allocated on first use. */
+  private hPtr = 0;
+
+  async fUpdateColLse(g: Float64Array): Promise<Float64Array> {
+    this.live();
+    if (g.length !== this.m) throw new OTError('shape', `fUpdateColLse: g has ${g.length} entries, expected ${this.m}.`);
+    this.hPtr ||= this.mem.f64(Math.max(1, this.m));
+    this.vec(S.g, this.m).set(g);
+    this.kern.fColLse(this.ctx, this.hPtr);
+    return this.k.f64(this.hPtr, this.m).slice();
   }
 }

@@ -1,0 +1,67 @@
+// The kernel of a fixed-support barycenter on a cost matrix or point clouds: one entropic engine per
+// histogram (js, wasm or webgpu, ts/entropic/select.ts), each doing the f-update and the column
+// log-sum-exp of EntropicEngine.fUpdateColLse on the shared cost.
+import type { BackendOption } from '../backends/select.js';
+import type { EntropicCost, EntropicEngine } from '../entropic/engine.js';
+import { createEngine } from '../entropic/select.js';
+import type { BarycenterKernel } from './kernel.js';
+
+export async function fixedSupportKernel(
+  cost: EntropicCost,
+  hist: Float64Array[],
+  method: 'scaling' | 'log',
+  backend: BackendOption,
+  threads: number | 'auto',
+): Promise<BarycenterKernel> {
+  const m = cost.m;
+  const b = new Float64Array(m).fill(1 / m); // unused by fUpdateColLse
+  const engines: EntropicEngine[] = [];
+  try {
+    for (const a of hist) {
+      // the first engine decides the backend ('auto'); the others follow it
+      const requested = engines.length ? engines[0].backend : backend;
+      engines.push(await createEngine('barycenter', { cost, a, b, method, tauA: 1, tauB: 1, threads }, requested));
+    }
+  } catch (e) {
+    for (const en of engines) en.dispose();
+    throw e;
+  }
+  return engineKernel(engines, cost.n, m);
+}
+
+/** k engines (one per histogram, same cost) as the barycenter's kernel. */
+export function engineKernel(engines: EntropicEngine[], n: number, m: number): BarycenterKernel {
+  return new EngineKernel(engines, n, m);
+}
+
+class EngineKernel implements BarycenterKernel {
+  readonly floor = 'none' as const;
+  readonly backend;
+  readonly threads;
+  readonly k;
+
+  constructor(
+    private readonly engines: EntropicEngine[],
+    readonly n: number,
+    readonly m: number,
+  ) {
+    this.backend = engines[0].backend;
+    this.threads = engines[0].threads ?? 1;
+    this.k = engines.length;
+  }
+
+  async setEps(eps: number): Promise<void> {
+    for (const e of this.engines) await e.setEps(eps);
+  }
+
+  async step(G: Float64Array): Promise<Float64Array> {
+    const m = this.m;
+    const H = new Float64Array(this.k * m);
+    for (let t = 0; t < this.k; t++) H.set(await this.engines[t].fUpdateColLse(G.subarray(t * m, t * m + m)), t * m);
+    return H;
+  }
+
+  dispose(): void {
+    for (const e of this.engines) e.dispose();
+  }
+}
