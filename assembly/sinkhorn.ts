@@ -449,6 +449,14 @@ function ensureKernel(): void {
 
 /** ṽ_j = e^{(g_j − β_j)/ε} (0 where g_j = −∞); returns false when some finite g_j is out of the absorb range. */
 function scaledV(): bool {
+  if (!stab) {
+    // scaling: v = e^{g/ε} (β = 0, no range to keep; exp(−∞) = 0), two at a time
+    const inv = f64x2.splat(1 / eps);
+    let j = 0;
+    for (; j + 2 <= m; j += 2) v128.store(at(pV, j), expF64x2(f64x2.mul(v128.load(at(pG, j)), inv)));
+    if (j < m) st(pV, j, expF64(ld(pG, j) / eps));
+    return true;
+  }
   let ok = true;
   for (let j = 0; j < m; j++) {
     const gj = ld(pG, j);
@@ -510,8 +518,8 @@ function fPass(fOut: usize, measure: bool): void {
 }
 
 /** fPass on rows [r0, r1) (r0 a multiple of 4), accumulating Σ ũ_i K̃_i into T. */
-function fPassRows(r0: i32, r1: i32, fOut: usize, T: usize, measure: bool): void {
-  for (let j = 0; j < m; j++) st(T, j, 0);
+function fPassRows(r0: i32, r1: i32, fOut: usize, T: usize, measure: bool, zeroT: bool = true): void {
+  if (zeroT) for (let j = 0; j < m; j++) st(T, j, 0);
   passBad = false;
   passErr = 0;
   passFallbacks = 0;
@@ -560,7 +568,8 @@ function fPassRows(r0: i32, r1: i32, fOut: usize, T: usize, measure: bool): void
         const fr = tauA * eps * (la - lse);
         st(fOut, r, fr);
         const z = (fr - ar) / eps;
-        u = fr == NEG_INF ? 0 : expF64(z);
+        // scaling, balanced: u = a / (Kv) without a round trip through exp
+        u = fr == NEG_INF ? 0 : !stab && tauA == 1 ? ld(pA, r) / s : expF64(z);
         if (stab && fr != NEG_INF && !(Math.abs(z) <= ABSORB)) passBad = true;
       }
       st(pU, r, u);
@@ -968,6 +977,11 @@ export function entFColLse(ctx: usize, out: usize): void {
     return;
   }
   fHalf();
+  colLseFromT(out);
+}
+
+/** out_j = LSE_i((f_i − C_ij)/ε) from T = Σ_i ũ_i K̃_i (exact column log-sum-exps where T̃_j is unsafe). */
+function colLseFromT(out: usize): void {
   let needCols = false;
   for (let j = 0; j < m; j++) {
     const t = ld(pT, j);
@@ -987,5 +1001,45 @@ export function entFColLse(ctx: usize, out: usize): void {
       }
     }
     setSlot(S_FALLBACKS, slot(S_FALLBACKS) + fallbacks);
+  }
+}
+
+/** Rows per chunk of the batched pass: a chunk of a 400-column kernel (~50 KB) stays in L2 across the k contexts. */
+const BATCH_ROWS: i32 = 16;
+
+/**
+ * entFColLse for k contexts (pointers in `ctxs`, f64 slots) into outs (k × m). When they are all in the scaling
+ * form, single-threaded and share one stored kernel K (the host allocates it once), the k passes run chunk by
+ * chunk of rows, so every chunk of K is read from memory once for all k; otherwise one entFColLse each.
+ */
+export function entFColLseBatch(ctxs: usize, k: i32, outs: usize): void {
+  let shared = true;
+  bind(<usize>ld(ctxs, 0));
+  const K0 = pK;
+  for (let t = 0; t < k && shared; t++) {
+    bind(<usize>ld(ctxs, t));
+    shared = pK == K0 && pK != 0 && stab == 0 && !threaded();
+  }
+  if (!shared) {
+    for (let t = 0; t < k; t++) entFColLse(<usize>ld(ctxs, t), outs + ((<usize>t * <usize>m) << 3));
+    return;
+  }
+  for (let t = 0; t < k; t++) {
+    bind(<usize>ld(ctxs, t));
+    setSlot(S_PENDING, 0);
+    if (t > 0) setSlot(S_KVALID, 1); // context 0 built the shared K for this ε
+    prepareKernelPass();
+    for (let j = 0; j < m; j++) st(pT, j, 0);
+  }
+  for (let r0 = 0; r0 < n; r0 += BATCH_ROWS) {
+    const r1 = min(n, r0 + BATCH_ROWS);
+    for (let t = 0; t < k; t++) {
+      bind(<usize>ld(ctxs, t));
+      fPassRows(r0, r1, pF, pT, false, false);
+    }
+  }
+  for (let t = 0; t < k; t++) {
+    bind(<usize>ld(ctxs, t));
+    colLseFromT(outs + ((<usize>t * <usize>m) << 3));
   }
 }

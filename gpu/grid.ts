@@ -188,7 +188,7 @@ export class WebGpuGridKernel implements BarycenterKernel {
     this.device.queue.writeBuffer(this.k2, 0, f32(gridLogKernel(w, eps)));
   }
 
-  async step(G: Float64Array): Promise<Float64Array> {
+  async step(G: Float64Array, H: Float64Array): Promise<void> {
     if (this.disposed) throw new OTError('disposed', 'webgpu grid kernel used after dispose().');
     const total = G.length;
     const eps = this.eps;
@@ -206,9 +206,9 @@ export class WebGpuGridKernel implements BarycenterKernel {
       enc.copyBufferToBuffer(this.out, 0, staging, 0, total * 4);
       this.device.queue.submit([enc.finish()]);
       await staging.mapAsync(1 /* GPUMapMode.READ */);
-      const h = new Float32Array(staging.getMappedRange().slice(0));
+      const h = new Float32Array(staging.getMappedRange());
+      for (let q = 0; q < total; q++) H[q] = h[q] <= NEG_T ? -Infinity : h[q];
       staging.unmap();
-      return Float64Array.from(h, (v) => (v <= NEG_T ? -Infinity : v));
     } finally {
       staging.destroy();
     }

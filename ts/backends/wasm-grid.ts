@@ -60,14 +60,14 @@ export class WasmGridKernel implements BarycenterKernel {
     this.kern.f64(this.ptr.k2, w * w).set(log ? lW : lW.map(Math.exp));
   }
 
-  async step(G: Float64Array): Promise<Float64Array> {
+  async step(G: Float64Array, H: Float64Array): Promise<void> {
     if (this.disposed) throw new OTError('disposed', 'wasm grid kernel used after dispose().');
     const { height: h, width: w } = this.p;
     const len = this.k * this.m;
     const q = this.ptr;
     this.kern.f64(q.G, len).set(G);
     this.run(h, w, this.k, this.p.method === 'log' ? 1 : 0, this.eps, q.k1, q.k2, q.imgs, q.G, q.H, q.scratch);
-    return this.kern.f64(q.H, len).slice();
+    H.set(this.kern.f64(q.H, len));
   }
 
   dispose(): void {

@@ -5,6 +5,7 @@ import type { BackendOption } from '../backends/select.js';
 import type { EntropicCost, EntropicEngine } from '../entropic/engine.js';
 import { createEngine } from '../entropic/select.js';
 import type { BarycenterKernel } from './kernel.js';
+import type { WasmEntropicEngine as WasmEngine } from '../backends/wasm-entropic.js';
 
 export async function fixedSupportKernel(
   cost: EntropicCost,
@@ -18,9 +19,15 @@ export async function fixedSupportKernel(
   const engines: EntropicEngine[] = [];
   try {
     for (const a of hist) {
+      const p = { cost, a, b, method, tauA: 1, tauB: 1, threads };
+      if (engines[0]?.backend === 'wasm') {
+        // one copy of a dense cost for all, and in the scaling form one kernel exp(−C/ε), read once per pass for all k
+        const { WasmEntropicEngine } = await import('../backends/wasm-entropic.js');
+        engines.push(await WasmEntropicEngine.create(p, { threads, shareKernelWith: engines[0] as WasmEngine }));
+        continue;
+      }
       // the first engine decides the backend ('auto'); the others follow it
-      const requested = engines.length ? engines[0].backend : backend;
-      engines.push(await createEngine('barycenter', { cost, a, b, method, tauA: 1, tauB: 1, threads }, requested));
+      engines.push(await createEngine('barycenter', p, engines.length ? engines[0].backend : backend));
     }
   } catch (e) {
     for (const en of engines) en.dispose();
@@ -54,11 +61,10 @@ class EngineKernel implements BarycenterKernel {
     for (const e of this.engines) await e.setEps(eps);
   }
 
-  async step(G: Float64Array): Promise<Float64Array> {
+  async step(G: Float64Array, H: Float64Array): Promise<void> {
     const m = this.m;
-    const H = new Float64Array(this.k * m);
+    if (this.engines[0].fUpdateColLseBatch) return this.engines[0].fUpdateColLseBatch(this.engines, G, H);
     for (let t = 0; t < this.k; t++) H.set(await this.engines[t].fUpdateColLse(G.subarray(t * m, t * m + m)), t * m);
-    return H;
   }
 
   dispose(): void {

@@ -93,10 +93,9 @@ export class JsGridKernel implements BarycenterKernel {
     this.xiW = this.lW.map(Math.exp);
   }
 
-  async step(G: Float64Array): Promise<Float64Array> {
+  async step(G: Float64Array, H: Float64Array): Promise<void> {
     const hw = this.m;
     const eps = this.eps;
-    const H = new Float64Array(this.k * hw);
     const x = new Float64Array(hw);
     const y = new Float64Array(hw);
     for (let t = 0; t < this.k; t++) {
@@ -117,7 +116,6 @@ export class JsGridKernel implements BarycenterKernel {
         this.logBlur(x, out);
       }
     }
-    return H;
   }
 
   /** out = ξ_h · x · ξ_w. */

@@ -21,6 +21,8 @@ export interface IbpOptions {
    * 'change': Σ|p − p_previous| / Σp, relative because p may start out tiny (the convolutional barycenter, as POT).
    */
   measure: 'marginal' | 'change';
+  /** Compute the measure (and report progress) every k iterations and at the last one. Default 10. */
+  checkEvery?: number;
   signal?: AbortSignal;
   onProgress?: (p: { iterations: number; error: number; eps: number }) => void;
   /** The message of the 'numerical' error when the measure or the kernel's output is not finite. */
@@ -41,68 +43,85 @@ const LOG_FLOOR = Math.log(1e-30);
 export async function ibp(kernel: BarycenterKernel, o: IbpOptions): Promise<IbpResult> {
   const { k, m } = kernel;
   const lambda = o.lambda;
-  const lo = kernel.floor === 'scaling' ? LOG_FLOOR : -Infinity;
+  const floored = kernel.floor === 'scaling';
+  const every = o.checkEvery ?? 10;
   const G = new Float64Array(k * m); // v_t = 1
-  const logp = new Float64Array(m);
-  const X = new Float64Array(k * m); // max(lo, g/ε + H): log (v_t ⊙ Kᵀu_t)
-  let prev = new Float64Array(m);
-  let next = new Float64Array(m);
+  const H = new Float64Array(k * m);
+  let logp = new Float64Array(m);
+  let prevLogp = new Float64Array(m).fill(-Infinity); // p = 0 before the first iteration
   let iterations = 0;
   let error = Infinity;
   let converged = false;
   for (let s = 0; s < o.schedule.length; s++) {
     const eps = o.schedule[s];
+    const inv = 1 / eps;
     const last = s === o.schedule.length - 1;
     await kernel.setEps(eps);
     // intermediate ε only need a rough solution: the next stage refines it (as ts/entropic/problem.ts iterate)
     const stageTol = last ? o.tol : Math.max(o.tol, 1e-3);
     const stageCap = last ? o.maxIter - iterations : Math.min(o.maxIter - iterations, 100);
     converged = false;
-    for (let done = 0; done < stageCap; done++) {
+    for (let done = 0; done < stageCap; ) {
       await abortPoint(o.signal, () => `after ${iterations} iterations at ε = ${eps}`);
-      const H = await kernel.step(G);
+      await kernel.step(G, H);
       iterations++;
+      done++;
+      [prevLogp, logp] = [logp, prevLogp];
       logp.fill(0);
       for (let t = 0; t < k; t++) {
         const lt = lambda[t];
         const off = t * m;
-        for (let j = 0; j < m; j++) {
-          const x = Math.max(lo, G[off + j] / eps + H[off + j]);
-          X[off + j] = x;
-          logp[j] += lt * x;
-        }
+        // log (v_t ⊙ Kᵀu_t), floored at 1e-30 in the grid's scaling form
+        if (floored) for (let j = 0; j < m; j++) logp[j] += lt * Math.max(LOG_FLOOR, G[off + j] * inv + H[off + j]);
+        else for (let j = 0; j < m; j++) logp[j] += lt * (G[off + j] * inv + H[off + j]);
       }
-      error = 0;
-      if (o.measure === 'marginal') {
-        for (let j = 0; j < m; j++) next[j] = Math.exp(logp[j]);
-        for (let t = 0; t < k; t++) {
-          const lt = lambda[t];
-          const off = t * m;
-          let e = 0;
-          for (let j = 0; j < m; j++) e += Math.abs(Math.exp(X[off + j]) - next[j]);
-          error += lt * e;
-        }
-      } else {
-        let mass = 0;
-        for (let j = 0; j < m; j++) {
-          const pj = (next[j] = Math.exp(logp[j]));
-          error += Math.abs(pj - prev[j]);
-          mass += pj;
-        }
-        error /= Math.max(mass, 1e-300);
-        [prev, next] = [next, prev];
+      // the measure, every `every` iterations and at the last one of a stage (before G moves on)
+      const check = done % every === 0 || done === stageCap;
+      if (check) {
+        error = o.measure === 'marginal' ? marginalError(G, H, logp, lambda, inv, floored, k, m) : relativeChange(logp, prevLogp);
+        if (!Number.isFinite(error)) throw new OTError('numerical', o.onNonFinite(eps));
       }
-      if (!Number.isFinite(error)) throw new OTError('numerical', o.onNonFinite(eps));
+      // v_t = p / Kᵀu_t (floored like the product above)
+      if (floored) for (let q = 0; q < H.length; q++) H[q] = Math.max(LOG_FLOOR, H[q]);
       for (let t = 0; t < k; t++) {
         const off = t * m;
-        for (let j = 0; j < m; j++) G[off + j] = eps * (logp[j] - Math.max(lo, H[off + j]));
+        for (let j = 0; j < m; j++) G[off + j] = eps * (logp[j] - H[off + j]);
       }
-      o.onProgress?.({ iterations, error, eps });
-      if (error < stageTol) {
-        converged = true;
-        break;
+      if (check) {
+        o.onProgress?.({ iterations, error, eps });
+        if (error < stageTol) {
+          converged = true;
+          break;
+        }
       }
     }
   }
   return { logp, iterations, error, converged };
+}
+
+/** Σ_t λ_t Σ_j |v_tj (Kᵀu_t)_j − p_j|, from g_t/ε + H_t = log (v_t ⊙ Kᵀu_t). */
+function marginalError(G: Float64Array, H: Float64Array, logp: Float64Array, lambda: Float64Array, inv: number, floored: boolean, k: number, m: number): number {
+  let error = 0;
+  for (let t = 0; t < k; t++) {
+    const off = t * m;
+    let e = 0;
+    for (let j = 0; j < m; j++) {
+      const x = G[off + j] * inv + H[off + j];
+      e += Math.abs(Math.exp(floored ? Math.max(LOG_FLOOR, x) : x) - Math.exp(logp[j]));
+    }
+    error += lambda[t] * e;
+  }
+  return error;
+}
+
+/** Σ|p − p_previous| / Σp. */
+function relativeChange(logp: Float64Array, prevLogp: Float64Array): number {
+  let change = 0;
+  let mass = 0;
+  for (let j = 0; j < logp.length; j++) {
+    const pj = Math.exp(logp[j]);
+    change += Math.abs(pj - Math.exp(prevLogp[j]));
+    mass += pj;
+  }
+  return change / Math.max(mass, 1e-300);
 }

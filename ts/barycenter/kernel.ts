@@ -24,7 +24,8 @@ export interface BarycenterKernel {
    * One Bregman projection on the histograms' side, for every t (G and the result: k × m, row-major):
    * f_t ← ε·(log a_t − LSE_j((G_tj − C_ij)/ε)), then H_tj = LSE_i((f_ti − C_ij)/ε), i.e. log (Kᵀu_t)_j.
    * (Grid scaling form: u_t = a_t / max(1e-30, K v_t).) Non-finite H means the scaling form overflowed.
+   * H is the caller's (k × m), written in place: the loop allocates nothing per iteration.
    */
-  step(G: Float64Array): Promise<Float64Array>;
+  step(G: Float64Array, H: Float64Array): Promise<void>;
   dispose(): void;
 }

@@ -67,4 +67,6 @@ export interface EntropicEngine {
    * the b of the problem is not used. Scaling method: h = log Kᵀu, non-finite where the scalings overflow.
    */
   fUpdateColLse(g: Float64Array): Promise<Float64Array>;
+  /** Optional: fUpdateColLse of `engines` (this one first, same cost and backend) in one call, G and H k × m (H written). */
+  fUpdateColLseBatch?(engines: EntropicEngine[], G: Float64Array, H: Float64Array): Promise<void>;
 }
