@@ -4,8 +4,7 @@
 // ratio = a / max(1e-30, Kv) and log Kᵀu on the way out; log form: online log-sum-exps (the scheme of
 // gpu/kernels.ts lseUpdate, −∞ as the NEG sentinel). One step = four dispatches and one read-back.
 import { OTError } from '../ts/errors.js';
-import type { BarycenterKernel } from '../ts/barycenter/kernel.js';
-import { type GridProblem, GRID_FLOOR, gridLogKernel } from '../ts/barycenter/grid.js';
+import { GRID_FLOOR, GridKernelBase, type GridProblem, gridLogKernel } from '../ts/barycenter/grid.js';
 import { F32, type KernelSource, MAIN, NEG, NEG_T, declare, lit } from './kernels.js';
 import { COPY_DST, COPY_SRC, MAP_READ, STORAGE, UNIFORM, gridOf, kernel } from './pipelines.js';
 
@@ -14,10 +13,19 @@ const HEAD = `struct GP { h: u32, w: u32, k: u32, total: u32 }
 const NEG: f32 = ${lit(NEG)};
 const NEG_T: f32 = ${lit(NEG_T)};`;
 
-/** One online log-sum-exp term (gpu/kernels.ts lseUpdate): x = NEG for −∞, vanishing at the first finite term. */
-const LSE_TERM = `let e = exp(-abs(x - mx));
+/**
+ * An online log-sum-exp over `v` < `count` (the scheme of gpu/kernels.ts lseUpdate) of the terms a + s where s may
+ * be NEG (−∞: the term is NEG and vanishes at the first finite one); leaves mx, sm (LSE = mx + log sm).
+ */
+const lse = (v: string, count: string, a: string, s: string) => `var mx = NEG;
+  var sm = 0.0;
+  for (var ${v} = 0u; ${v} < ${count}; ${v}++) {
+    let s = ${s};
+    let x = select(${a} + s, NEG, s <= NEG_T);
+    let e = exp(-abs(x - mx));
     sm = select(sm + e, sm * e + 1.0, x > mx);
-    mx = max(mx, x);`;
+    mx = max(mx, x);
+  }`;
 
 /** tmp[t,i,j] = Σ_r K1[i,r] · pre(src[t,r,j]) (pre = exp when `preExp`), or LSE_r(K1[i,r] + src[t,r,j]) (log). */
 function blurCols(log: boolean, preExp: boolean): KernelSource {
@@ -28,27 +36,26 @@ function blurCols(log: boolean, preExp: boolean): KernelSource {
     { name: 'dst', access: 'rw', type: F32 },
   ];
   const body = log
-    ? `var mx = NEG;
-  var sm = 0.0;
-  for (var r = 0u; r < P.h; r++) {
-    let s = src[base + r * P.w + j];
-    let x = select(K1[i * P.h + r] + s, NEG, s <= NEG_T);
-    ${LSE_TERM}
-  }
+    ? `${lse('r', 'P.h', 'K1[i * P.h + r]', 'src[base + r * P.w + j]')}
   dst[t] = mx + log(sm);`
     : `var acc = 0.0;
   for (var r = 0u; r < P.h; r++) { acc += K1[i * P.h + r] * ${preExp ? 'exp(src[base + r * P.w + j])' : 'src[base + r * P.w + j]'}; }
   dst[t] = acc;`;
+  return source(bindings, `let hw = P.h * P.w;
+  let base = (t / hw) * hw;
+  let i = (t % hw) / P.w;
+  let j = t % P.w;
+  ${body}`);
+}
+
+/** A kernel of one thread per pixel of the k images (t < P.total), over `bindings` (the first: the GP params). */
+function source(bindings: KernelSource['bindings'], body: string): KernelSource {
   return {
     bindings,
     workgroupSize: WG,
     code: `${HEAD}\n${declare(bindings)}
 ${MAIN(WG)}
   if (t >= P.total) { return; }
-  let hw = P.h * P.w;
-  let base = (t / hw) * hw;
-  let i = (t % hw) / P.w;
-  let j = t % P.w;
   ${body}
 }`,
   };
@@ -67,13 +74,7 @@ function blurRows(log: boolean, post: 'ratio' | 'log' | 'sub' | 'none'): KernelS
     { name: 'dst', access: 'rw', type: F32 },
   ];
   const reduce = log
-    ? `var mx = NEG;
-  var sm = 0.0;
-  for (var q = 0u; q < P.w; q++) {
-    let s = src[row + q];
-    let x = select(s + K2[q * P.w + j], NEG, s <= NEG_T);
-    ${LSE_TERM}
-  }
+    ? `${lse('q', 'P.w', 'K2[q * P.w + j]', 'src[row + q]')}
   let o = select(mx + log(sm), NEG, mx <= NEG_T);`
     : `var o = 0.0;
   for (var q = 0u; q < P.w; q++) { o += src[row + q] * K2[q * P.w + j]; }`;
@@ -83,18 +84,10 @@ function blurRows(log: boolean, post: 'ratio' | 'log' | 'sub' | 'none'): KernelS
     sub: 'select(img[t] - o, NEG, img[t] <= NEG_T)',
     none: 'o',
   }[post];
-  return {
-    bindings,
-    workgroupSize: WG,
-    code: `${HEAD}\n${declare(bindings)}
-${MAIN(WG)}
-  if (t >= P.total) { return; }
-  let row = t - t % P.w;
+  return source(bindings, `let row = t - t % P.w;
   let j = t % P.w;
   ${reduce}
-  dst[t] = ${out};
-}`,
-  };
+  dst[t] = ${out};`);
 }
 
 interface Dispatch {
@@ -102,14 +95,8 @@ interface Dispatch {
   bg: GPUBindGroup;
 }
 
-export class WebGpuGridKernel implements BarycenterKernel {
+export class WebGpuGridKernel extends GridKernelBase {
   readonly backend = 'webgpu' as const;
-  readonly threads = 1;
-  readonly k: number;
-  readonly n: number;
-  readonly m: number;
-  readonly floor: 'scaling' | 'none';
-  private eps = 1;
   private disposed = false;
   private readonly buffers: GPUBuffer[] = [];
   private readonly k1: GPUBuffer;
@@ -121,12 +108,11 @@ export class WebGpuGridKernel implements BarycenterKernel {
 
   private constructor(
     readonly device: GPUDevice,
-    private readonly p: GridProblem,
+    p: GridProblem,
   ) {
+    super(p);
     const { height: h, width: w } = p;
-    const k = (this.k = p.imgs.length);
-    this.n = this.m = h * w;
-    this.floor = p.method === 'scaling' ? 'scaling' : 'none';
+    const k = this.k;
     const total = k * h * w;
     const lim = device.limits;
     if (total * 4 > Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize)) {

@@ -356,17 +356,6 @@ test('convolutional log: converges where scaling fails (64×64, reg 0.002), mass
   closeArrays(auto.barycenter, log3.barycenter, 0, 'auto = log');
 });
 
-/** −((i−j)/(len−1))²/ε: the log of gauss(len, reg). */
-function logGauss(len: number, reg: number): Float64Array {
-  const lk = new Float64Array(len * len);
-  for (let i = 0; i < len; i++)
-    for (let j = 0; j < len; j++) {
-      const d = len === 1 ? 0 : (i - j) / (len - 1);
-      lk[i * len + j] = -(d * d) / reg;
-    }
-  return lk;
-}
-
 /** k Gaussian bumps at random centres on an h × w grid, with about `zeros` of the pixels exactly 0. */
 function images(rng: Rng, k: number, h: number, w: number, zeros: number): number[][] {
   return Array.from({ length: k }, () => {

@@ -1,32 +1,23 @@
 // The grid kernel on wasm (f64, SIMD): assembly/grid.ts's gridStep on buffers allocated once in wasm memory;
 // only the k × hw potentials cross the boundary per step. Semantics: JsGridKernel (ts/barycenter/grid.ts).
-import type { BarycenterKernel } from '../barycenter/kernel.js';
-import { type GridProblem, gridLogKernel } from '../barycenter/grid.js';
+import { GridKernelBase, type GridProblem, gridLogKernel } from '../barycenter/grid.js';
 import { OTError } from '../errors.js';
 import { type WasmKernels, type WasmScope, wasmKernels } from './wasm.js';
 
 type GridStep = (h: number, w: number, k: number, log: number, eps: number, k1: number, k2: number, imgs: number, G: number, H: number, scratch: number) => void;
 
-export class WasmGridKernel implements BarycenterKernel {
+export class WasmGridKernel extends GridKernelBase {
   readonly backend = 'wasm' as const;
-  readonly threads = 1;
-  readonly k: number;
-  readonly n: number;
-  readonly m: number;
-  readonly floor: 'scaling' | 'none';
-  private eps = 1;
   private disposed = false;
   private readonly run: GridStep;
 
   private constructor(
     private readonly kern: WasmKernels,
     private readonly mem: WasmScope,
-    private readonly p: GridProblem,
+    p: GridProblem,
     private readonly ptr: { k1: number; k2: number; imgs: number; G: number; H: number; scratch: number },
   ) {
-    this.k = p.imgs.length;
-    this.n = this.m = p.height * p.width;
-    this.floor = p.method === 'scaling' ? 'scaling' : 'none';
+    super(p);
     this.run = kern.fn('gridStep');
   }
 

@@ -57,30 +57,43 @@ export async function gridKernel(p: GridProblem, backend: BackendOption): Promis
   throw new OTError('backend-unavailable', `convolutionalBarycenter has no '${backend}' backend; it runs on: webgpu, wasm, js.`);
 }
 
-/** The reference: plain TypeScript, the same steps as the wasm and WGSL kernels. */
-export class JsGridKernel implements BarycenterKernel {
-  readonly backend = 'js' as const;
-  readonly threads = 1;
+/** What every backend's grid kernel shares: the sizes, the floor of the scaling form, the current ε. */
+export abstract class GridKernelBase implements BarycenterKernel {
+  abstract readonly backend: BarycenterKernel['backend'];
+  readonly threads: number = 1;
   readonly k: number;
   readonly n: number;
   readonly m: number;
   readonly floor: 'scaling' | 'none';
-  private readonly h: number;
-  private readonly w: number;
+  protected readonly h: number;
+  protected readonly w: number;
+  protected eps = 1;
+
+  constructor(protected readonly p: GridProblem) {
+    this.h = p.height;
+    this.w = p.width;
+    this.k = p.imgs.length;
+    this.n = this.m = this.h * this.w;
+    this.floor = p.method === 'scaling' ? 'scaling' : 'none';
+  }
+
+  abstract setEps(eps: number): Promise<void>;
+  abstract step(G: Float64Array, H: Float64Array): Promise<void>;
+  abstract dispose(): void;
+}
+
+/** The reference: plain TypeScript, the same steps as the wasm and WGSL kernels. */
+export class JsGridKernel extends GridKernelBase {
+  readonly backend = 'js' as const;
   private readonly imgs: Float64Array[];
   private readonly logImgs: Float64Array[];
   private lH: Float64Array = new Float64Array(0);
   private lW: Float64Array = new Float64Array(0);
   private xiH: Float64Array = new Float64Array(0);
   private xiW: Float64Array = new Float64Array(0);
-  private eps = 1;
 
-  constructor(private readonly p: GridProblem) {
-    this.h = p.height;
-    this.w = p.width;
-    this.k = p.imgs.length;
-    this.n = this.m = this.h * this.w;
-    this.floor = p.method === 'scaling' ? 'scaling' : 'none';
+  constructor(p: GridProblem) {
+    super(p);
     this.imgs = p.imgs;
     this.logImgs = p.imgs.map((x) => x.map(Math.log));
   }

@@ -5,7 +5,7 @@ import { OTError } from '../errors.js';
 import { type CostInput, pointCloud, toGeometry } from '../geometry.js';
 import type { DenseMatrix, MatrixLike, VectorLike } from '../types.js';
 import { checkAbort, checkBudget, checkPositiveInteger, sum, toMatrix, toWeights } from '../validate.js';
-import { type IterationOptions, checkReg, checkThreads, chooseMethod, entropicCost } from '../entropic/problem.js';
+import { type IterationOptions, checkReg, chooseMethod, entropicCost } from '../entropic/problem.js';
 import { Rng } from '../rng.js';
 import { emd } from './emd.js';
 import { solveConvolutional, solveFixedSupport } from '../barycenter/solve.js';
@@ -77,20 +77,7 @@ export async function barycenter(A: MatrixLike, M: CostInput, opts: BarycenterOp
   }
   const { cost, scale } = entropicCost(geom);
   const method = chooseMethod(opts.method, scale, reg, !!opts.epsScaling);
-  const r = await solveFixedSupport(cost, hist, {
-    reg,
-    lambda,
-    method,
-    maxIter: opts.maxIter ?? 1000,
-    tol: opts.tol,
-    backend: opts.backend ?? 'auto',
-    threads: checkThreads(opts.threads),
-    scale,
-    epsScaling: opts.epsScaling,
-    signal: opts.signal,
-    onProgress: opts.onProgress,
-  });
-  return { barycenter: r.p, iterations: r.iterations, error: r.error, converged: r.converged, status: r.status, backend: r.backend as BarycenterResult['backend'], threads: r.threads };
+  return solveFixedSupport(cost, hist, opts, { reg, lambda, method, scale });
 }
 
 export interface ConvolutionalOptions {
@@ -146,21 +133,7 @@ export async function convolutionalBarycenter(A: MatrixLike, opts: Convolutional
   // the largest squared distance between two pixels of [0,1]² (the scale of chooseMethod)
   const scale = () => (h > 1 ? 1 : 0) + (w > 1 ? 1 : 0);
   const method = chooseMethod(opts.method, scale, reg, !!opts.epsScaling);
-  checkThreads(opts.threads);
-  const r = await solveConvolutional(h, w, imgs, {
-    reg,
-    lambda,
-    method,
-    maxIter: opts.maxIter ?? 1000,
-    tol: opts.tol,
-    backend: opts.backend ?? 'auto',
-    threads: 1,
-    scale,
-    epsScaling: opts.epsScaling,
-    signal: opts.signal,
-    onProgress: opts.onProgress,
-  });
-  return { barycenter: r.p, iterations: r.iterations, error: r.error, converged: r.converged, status: r.status, backend: r.backend as BarycenterResult['backend'], threads: r.threads };
+  return solveConvolutional(h, w, imgs, opts, { reg, lambda, method, scale });
 }
 
 export interface FreeSupportOptions {
