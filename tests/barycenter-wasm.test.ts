@@ -1,7 +1,8 @@
-// The wasm (f64, SIMD) barycenters against the plain-TS reference (ts/solvers/barycenter.ts): the same
-// iterations and stopping rule, so barycenters agree to ~1e-12 of their largest entry, with the same iteration
-// counts — IBP scaling and log (small reg where scaling overflows, zero bins, non-uniform weights, k = 1..4
-// histograms, non-square costs; the log path's stabilised kernels against its exact log-sum-exps), the convolutional barycenter on non-square grids and its separable blur;
+// The wasm (f64, SIMD) barycenters against the plain-TS reference kernels (the js entropic engine, JsGridKernel of
+// ts/barycenter/grid.ts) under the one IBP iteration (ts/barycenter/ibp.ts): barycenters agree to ~1e-12 of
+// their largest entry, with the same iteration counts — IBP scaling and log (small reg where scaling overflows,
+// zero bins, non-uniform weights, k = 1..4 histograms, non-square costs; the log path's stabilised kernels
+// against its exact log-sum-exps), the convolutional barycenter on non-square grids and its grid step;
 // the convolutional log form (its log-domain blur; wasm = js; = scaling where the scaling form is exact; = the
 // dense log barycenter on the grid's cost; small reg where scaling fails; displacement interpolation; 'auto');
 // plus backend selection: auto picks wasm, a forced unavailable backend rejects with 'backend-unavailable'

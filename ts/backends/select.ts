@@ -46,8 +46,8 @@ const SOLVER_BACKENDS = new Map<string, BackendName[]>([
   ['wasserstein1d', ['wasm', 'js']],
   ['slicedWasserstein', ['wasm', 'js']],
   ['maxSlicedWasserstein', ['wasm', 'js']],
-  ['barycenter', ['wasm', 'js']],
-  ['convolutionalBarycenter', ['wasm', 'js']],
+  ['barycenter', ['webgpu', 'wasm', 'js']],
+  ['convolutionalBarycenter', ['webgpu', 'wasm', 'js']],
   ['freeSupportBarycenter', ['wasm']],
 ]);
 
