@@ -67,26 +67,14 @@ export async function ibp(kernel: BarycenterKernel, o: IbpOptions): Promise<IbpR
       iterations++;
       done++;
       [prevLogp, logp] = [logp, prevLogp];
-      logp.fill(0);
-      for (let t = 0; t < k; t++) {
-        const lt = lambda[t];
-        const off = t * m;
-        // log (v_t ⊙ Kᵀu_t), floored at 1e-30 in the grid's scaling form
-        if (floored) for (let j = 0; j < m; j++) logp[j] += lt * Math.max(LOG_FLOOR, G[off + j] * inv + H[off + j]);
-        else for (let j = 0; j < m; j++) logp[j] += lt * (G[off + j] * inv + H[off + j]);
-      }
+      project(G, H, logp, lambda, inv, floored);
       // the measure, every `every` iterations and at the last one of a stage (before G moves on)
       const check = done % every === 0 || done === stageCap;
       if (check) {
         error = o.measure === 'marginal' ? marginalError(G, H, logp, lambda, inv, floored, k, m) : relativeChange(logp, prevLogp);
         if (!Number.isFinite(error)) throw new OTError('numerical', o.onNonFinite(eps));
       }
-      // v_t = p / Kᵀu_t (floored like the product above)
-      if (floored) for (let q = 0; q < H.length; q++) H[q] = Math.max(LOG_FLOOR, H[q]);
-      for (let t = 0; t < k; t++) {
-        const off = t * m;
-        for (let j = 0; j < m; j++) G[off + j] = eps * (logp[j] - H[off + j]);
-      }
+      update(G, H, logp, eps, floored);
       if (check) {
         o.onProgress?.({ iterations, error, eps });
         if (error < stageTol) {
@@ -99,6 +87,31 @@ export async function ibp(kernel: BarycenterKernel, o: IbpOptions): Promise<IbpR
   return { logp, iterations, error, converged };
 }
 
+/** log p = Σ_t λ_t log (v_t ⊙ Kᵀu_t) = Σ_t λ_t (g_t/ε + H_t), the product floored at 1e-30 in the grid's scaling form. */
+function project(G: Float64Array, H: Float64Array, logp: Float64Array, lambda: Float64Array, inv: number, floored: boolean): void {
+  const m = logp.length;
+  logp.fill(0);
+  for (let t = 0; t < lambda.length; t++) {
+    const lt = lambda[t];
+    const off = t * m;
+    for (let j = 0; j < m; j++) {
+      const x = G[off + j] * inv + H[off + j];
+      logp[j] += lt * (floored && x < LOG_FLOOR ? LOG_FLOOR : x);
+    }
+  }
+}
+
+/** g_t = ε (log p − H_t): v_t = p / Kᵀu_t (Kᵀu_t floored like the product in the grid's scaling form). */
+function update(G: Float64Array, H: Float64Array, logp: Float64Array, eps: number, floored: boolean): void {
+  const m = logp.length;
+  for (let off = 0; off < G.length; off += m) {
+    for (let j = 0; j < m; j++) {
+      const h = H[off + j];
+      G[off + j] = eps * (logp[j] - (floored && h < LOG_FLOOR ? LOG_FLOOR : h));
+    }
+  }
+}
+
 /** Σ_t λ_t Σ_j |v_tj (Kᵀu_t)_j − p_j|, from g_t/ε + H_t = log (v_t ⊙ Kᵀu_t). */
 function marginalError(G: Float64Array, H: Float64Array, logp: Float64Array, lambda: Float64Array, inv: number, floored: boolean, k: number, m: number): number {
   let error = 0;
@@ -107,7 +120,7 @@ function marginalError(G: Float64Array, H: Float64Array, logp: Float64Array, lam
     let e = 0;
     for (let j = 0; j < m; j++) {
       const x = G[off + j] * inv + H[off + j];
-      e += Math.abs(Math.exp(floored ? Math.max(LOG_FLOOR, x) : x) - Math.exp(logp[j]));
+      e += Math.abs(Math.exp(floored && x < LOG_FLOOR ? LOG_FLOOR : x) - Math.exp(logp[j]));
     }
     error += lambda[t] * e;
   }
