@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Rng, barycenter, convolutionalBarycenter } from 'kantorovich';
+import { Rng, barycenter, convolutionalBarycenter, pointCloud } from 'kantorovich';
 import { closeArrays, webgpuGate } from './helpers.js';
 
 const F32_REL = 2e-3;
@@ -101,7 +101,34 @@ test('threads: a barycenter split over two wasm threads = one thread', async () 
   }
 });
 
+/** Histograms on a 2D cloud, the barycenter on another (the cost ‖x − y‖² computed by the engines). */
+function cloudProblem(): { A: number[][]; X: number[][]; Y: number[][] } {
+  const X = Array.from({ length: 20 }, (_, i) => [i / 20, Math.sin(i)]);
+  const Y = Array.from({ length: 15 }, (_, j) => [j / 15, Math.cos(j)]);
+  const A = [Array.from({ length: 20 }, (_, i) => 1 + (i % 3)), Array.from({ length: 20 }, (_, i) => 1 + (i % 5))];
+  return { A, X, Y };
+}
+
+test('point clouds: the engines compute the costs; wasm = js', async () => {
+  const { A, X, Y } = cloudProblem();
+  for (const method of ['scaling', 'log'] as const) {
+    const j = await barycenter(A, pointCloud(X, Y), { reg: 0.1, method, backend: 'js' });
+    const w = await barycenter(A, pointCloud(X, Y), { reg: 0.1, method, backend: 'wasm' });
+    assert.is(w.iterations, j.iterations);
+    closeArrays(w.barycenter, j.barycenter, 1e-12, `${method}: wasm vs js`);
+  }
+});
+
 const { it } = await webgpuGate('barycenter-engine.test');
+
+it('webgpu = js on point clouds (scaling, log)', async () => {
+  const { A, X, Y } = cloudProblem();
+  for (const method of ['scaling', 'log'] as const) {
+    const j = await barycenter(A, pointCloud(X, Y), { reg: 0.1, method, backend: 'js' });
+    const g = await barycenter(A, pointCloud(X, Y), { reg: 0.1, method, backend: 'webgpu' });
+    closeArrays(g.barycenter, j.barycenter, F32_REL, `${method}: webgpu vs js`);
+  }
+});
 
 it('webgpu = js: fixed support (scaling, log; weights, non-square) and convolutional (scaling, log; non-square grid)', async () => {
   const rng = new Rng(7);
