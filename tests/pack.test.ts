@@ -265,7 +265,7 @@ console.log(JSON.stringify({
   resolved: import.meta.resolve('kantorovich'),
   emd: { cost: e.cost, dualityGap: e.dualityGap, status: e.status, backend: e.backend, nnz: e.plan.nnz },
   tiny: { cost: t.cost, dualityGap: t.dualityGap, status: t.status },
-  sinkhornWorker: { cost: sw.cost, converged: sw.converged, backend: sw.backend },
+  sinkhornWorker: { cost: sw.cost, converged: sw.status === 'converged', backend: sw.backend },
   sinkhornInProcess: { cost: si.cost },
   sinkhornThreads: { cost: st.cost, threads: st.threads },
   sliced: { value: sl.value, backend: sl.backend },

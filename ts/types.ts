@@ -20,3 +20,6 @@ export interface DenseMatrix {
 
 /** Which implementation ran a call. */
 export type BackendName = 'wasm' | 'js' | 'webgpu';
+
+/** A backend to force, or 'auto'. */
+export type BackendOption = BackendName | 'auto';

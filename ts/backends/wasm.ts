@@ -1,6 +1,7 @@
 // The wasm backend's instance: loaded once per thread, from a source that bindings/ registers
 // (a file in Node, a URL in browsers), so this module stays environment-agnostic.
 import { OTError } from '../errors.js';
+import type { Kernels } from './wasm-abi.js';
 
 /** Exports of build/kantorovich.wasm (assembly/index.ts). Pointers are byte offsets into `memory`. */
 export interface WasmExports {
@@ -94,7 +95,11 @@ export function wasmUnavailableReason(): string | undefined {
  * them right before use, after the last allocation, never across one.
  */
 export class WasmKernels {
-  constructor(readonly exports: WasmExports) {}
+  /** The kernels, typed by the ABI table (ts/backends/wasm-abi.ts). */
+  readonly abi: Kernels;
+  constructor(readonly exports: WasmExports) {
+    this.abi = exports as unknown as Kernels;
+  }
 
   fn<T extends (...args: never[]) => unknown>(name: string): T {
     const f = this.exports[name];

@@ -1,7 +1,7 @@
 // The kernel of a fixed-support barycenter on a cost matrix or point clouds: one entropic engine per
 // histogram (js, wasm or webgpu, ts/entropic/select.ts), each doing the f-update and the column
 // log-sum-exp of EntropicEngine.fUpdateColLse on the shared cost.
-import type { BackendOption } from '../backends/select.js';
+import type { BackendOption } from '../types.js';
 import type { EntropicCost, EntropicEngine } from '../entropic/engine.js';
 import { createEngine } from '../entropic/select.js';
 import type { BarycenterKernel } from './kernel.js';

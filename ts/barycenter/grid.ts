@@ -4,7 +4,7 @@
 // POT's 1e-30 floor; log form: log(ξ_h · e^x · ξ_w) as exact separable log-sum-exps. Backends: js (this file,
 // the reference), wasm (assembly/grid.ts), webgpu (gpu/grid.ts); the iteration is ts/barycenter/ibp.ts.
 import { OTError } from '../errors.js';
-import type { BackendOption } from '../backends/select.js';
+import type { BackendOption } from '../types.js';
 import { LogSumExp } from '../entropic/logsumexp.js';
 import type { BarycenterKernel } from './kernel.js';
 

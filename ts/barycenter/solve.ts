@@ -2,7 +2,7 @@
 // ts/barycenter/grid.ts) under the one IBP iteration (ts/barycenter/ibp.ts). Inputs arrive validated from
 // ts/solvers/barycenter.ts.
 import { OTError } from '../errors.js';
-import type { BackendOption } from '../backends/select.js';
+import type { BackendOption } from '../types.js';
 import type { EntropicCost } from '../entropic/engine.js';
 import { type IterationOptions, checkThreads, epsSchedule } from '../entropic/problem.js';
 import type { BackendName } from '../types.js';

@@ -6,9 +6,16 @@ import { type CostInput, pointCloud, toGeometry } from '../geometry.js';
 import type { DenseMatrix, MatrixLike, VectorLike } from '../types.js';
 import { checkAbort, checkBudget, checkPositiveInteger, sum, toMatrix, toWeights } from '../validate.js';
 import { type IterationOptions, checkReg, chooseMethod, entropicCost } from '../entropic/problem.js';
+import { iterationSchema } from '../entropic/options.js';
 import { Rng } from '../rng.js';
 import { emd } from './emd.js';
 import { solveConvolutional, solveFixedSupport } from '../barycenter/solve.js';
+import type { SparseCoupling } from '../coupling.js';
+import type { OTResult } from '../result.js';
+import { defineSolver } from '../registry/define.js';
+import { matrix, num, oneOf, opt, required, vector } from '../registry/schema.js';
+import { backendOption, maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
+import { colsOf, rowsOf } from '../registry/estimate.js';
 
 /**
  * Where an entropic barycenter runs: 'auto' (webgpu on hardware for large problems, else wasm when it loads,
@@ -28,7 +35,8 @@ export interface BarycenterOptions {
   signal?: AbortSignal;
   maxBytes?: number;
   backend?: BarycenterBackend;
-  /** After every iteration: iterations so far, the convergence measure, the current ε. */
+  worker?: 'auto' | boolean;
+  /** Every 10 iterations and at the last: iterations so far, the convergence measure, the current ε. */
   onProgress?: IterationOptions['onProgress'];
   /** ε-scaling: solve for ε₀ > ε₁ > … > reg, each warm-starting the next (`true`: ε₀ = cost scale, factor ½). */
   epsScaling?: IterationOptions['epsScaling'];
@@ -36,13 +44,13 @@ export interface BarycenterOptions {
   threads?: number | 'auto';
 }
 
-export interface BarycenterResult {
+/** What the iterations below return; the public functions add the common result fields. */
+interface RawBarycenter {
   barycenter: Float64Array;
   iterations: number;
   /** The convergence measure at return. */
   error: number;
   converged: boolean;
-  status: 'converged' | 'max-iterations';
   /** Which backend ran, on how many threads. */
   backend: 'webgpu' | 'wasm' | 'js';
   threads: number;
@@ -59,7 +67,7 @@ function barycentricWeights(w: VectorLike | undefined, k: number): Float64Array 
  * lives on M's columns): argmin_p Σ_k λ_k OT_ε(a_k, p), by iterative Bregman projections (Benamou et al.
  * 2015), in the scaling or the log domain. Histograms are normalized to mass 1.
  */
-export async function barycenter(A: MatrixLike, M: CostInput, opts: BarycenterOptions): Promise<BarycenterResult> {
+async function barycenterRaw(A: MatrixLike, M: CostInput, opts: BarycenterOptions): Promise<RawBarycenter> {
   const reg = checkReg('reg', opts?.reg);
   const H = toMatrix('A', A, opts.maxBytes);
   const geom = toGeometry(M, opts.maxBytes);
@@ -102,6 +110,7 @@ export interface ConvolutionalOptions {
   tol?: number;
   signal?: AbortSignal;
   backend?: BarycenterBackend;
+  worker?: 'auto' | boolean;
   onProgress?: IterationOptions['onProgress'];
   /** ε-scaling from the grid's cost scale (see BarycenterOptions.epsScaling). */
   epsScaling?: IterationOptions['epsScaling'];
@@ -116,7 +125,7 @@ export interface ConvolutionalOptions {
  * on scalings (method 'scaling', POT's method='sinkhorn') or on log-potentials (method 'log', POT's
  * 'sinkhorn_log'); 'auto' picks log at small reg (see ConvolutionalOptions.method).
  */
-export async function convolutionalBarycenter(A: MatrixLike, opts: ConvolutionalOptions): Promise<BarycenterResult> {
+async function convolutionalRaw(A: MatrixLike, opts: ConvolutionalOptions): Promise<RawBarycenter> {
   const reg = checkReg('reg', opts?.reg);
   const h = checkPositiveInteger('height', opts.height);
   const w = checkPositiveInteger('width', opts.width);
@@ -149,11 +158,16 @@ export interface FreeSupportOptions {
   /** Stop when Σ‖X_new − X‖² < tol. Default 1e-7 (POT's default). */
   tol?: number;
   signal?: AbortSignal;
+  /** Called after each step with { iterations, error: the displacement Σ‖X_new − X‖² }. */
+  onProgress?: (p: { iterations: number; error: number }) => void;
+  backend?: 'auto' | 'wasm';
+  worker?: 'auto' | boolean;
 }
 
-export interface FreeSupportResult {
+interface RawFreeSupport {
   X: DenseMatrix;
   b: Float64Array;
+  value: number;
   iterations: number;
   displacement: number;
   converged: boolean;
@@ -166,7 +180,7 @@ export interface FreeSupportResult {
  * alternate exact OT (our network simplex) from the support to each measure and the move of every
  * support point to the λ-weighted barycentric projection.
  */
-export async function freeSupportBarycenter(measures: { X: MatrixLike; a?: VectorLike }[], opts: FreeSupportOptions = {}): Promise<FreeSupportResult> {
+async function freeSupportRaw(measures: { X: MatrixLike; a?: VectorLike }[], opts: FreeSupportOptions = {}): Promise<RawFreeSupport> {
   if (!Array.isArray(measures) || measures.length === 0) throw new OTError('empty', 'freeSupportBarycenter needs at least one measure { X, a? }.');
   const ms = measures.map((mu, t) => {
     const X = toMatrix(`measures[${t}].X`, mu.X);
@@ -184,7 +198,8 @@ export async function freeSupportBarycenter(measures: { X: MatrixLike; a?: Vecto
     X = X0.data.slice();
     k = X0.rows;
   } else {
-    k = checkPositiveInteger('k', opts.k ?? 0);
+    if (opts.k === undefined) throw new OTError('invalid-option', 'freeSupportBarycenter needs the support: pass { init } (k × d points) or { k } (the number of support points to draw).');
+    k = opts.k;
     const pooled = ms.flatMap((mu) => Array.from({ length: mu.X.rows }, (_, i) => mu.X.data.subarray(i * d, i * d + d)));
     const rng = new Rng(opts.seed ?? 0);
     X = new Float64Array(k * d);
@@ -196,13 +211,16 @@ export async function freeSupportBarycenter(measures: { X: MatrixLike; a?: Vecto
   const tol = opts.tol ?? 1e-7;
   let displacement = Infinity;
   let it = 0;
+  let plans: SparseCoupling[] = [];
   while (it < maxIter && displacement > tol) {
     checkAbort(opts.signal);
     it++;
     const next = new Float64Array(k * d);
+    plans = [];
     for (let t = 0; t < ms.length; t++) {
       const mu = ms[t];
-      const r = await emd(b, mu.a, pointCloud({ data: X, rows: k, cols: d }, mu.X), { normalize: true });
+      const r = await emd(b, mu.a, pointCloud({ data: X, rows: k, cols: d }, mu.X), { normalize: true, worker: false });
+      plans.push(r.plan);
       const bt = r.plan.marginals().a;
       for (const [i, j, mass] of r.plan.entries()) {
         const wgt = (lambda[t] * mass) / bt[i];
@@ -212,7 +230,139 @@ export async function freeSupportBarycenter(measures: { X: MatrixLike; a?: Vecto
     displacement = 0;
     for (let q = 0; q < k * d; q++) displacement += (next[q] - X[q]) ** 2;
     X = next;
+    opts.onProgress?.({ iterations: it, error: displacement });
   }
-  return { X: { data: X, rows: k, cols: d }, b, iterations: it, displacement, converged: displacement <= tol, backend: 'wasm' };
+  // Σ_t λ_t ⟨P_t, ‖x − y‖²⟩ of the last plans at the returned support: Σ λ W₂² up to the last move (equal at a fixed point)
+  let value = 0;
+  plans.forEach((plan, t) => {
+    for (const [i, j, mass] of plan.entries()) {
+      let sq = 0;
+      for (let q = 0; q < d; q++) sq += (X[i * d + q] - ms[t].X.data[j * d + q]) ** 2;
+      value += lambda[t] * mass * sq;
+    }
+  });
+  return { X: { data: X, rows: k, cols: d }, b, value, iterations: it, displacement, converged: displacement <= tol, backend: 'wasm' };
 }
 
+
+// ---- the public solvers -------------------------------------------------------------------------------------
+
+/** An entropic barycenter: the histogram and how the iteration ended. */
+export interface BarycenterResult extends Omit<OTResult, 'value'> {
+  /** The barycenter, a histogram of mass 1 on the columns of M (or the grid's pixels). */
+  barycenter: Float64Array;
+  /**
+   * 'converged' when `error` fell below tol: Σ_k λ_k ‖(second marginal of P_k) − p‖₁ (fixed support), or
+   * Σ|p − p_previous| / Σp (convolutional).
+   */
+  status: 'converged' | 'max-iterations';
+  backend: 'webgpu' | 'wasm' | 'js';
+}
+
+function publicBarycenter(r: RawBarycenter): BarycenterResult {
+  return { barycenter: r.barycenter, status: r.converged ? 'converged' : 'max-iterations', iterations: r.iterations, error: r.error, backend: r.backend, threads: r.threads };
+}
+
+/** A free-support barycenter: its support points and weights, and the objective. */
+export interface FreeSupportResult extends OTResult {
+  /** The support, k × d. */
+  X: DenseMatrix;
+  /** Its weights. */
+  b: Float64Array;
+  /** Σ_t λ_t ⟨P_t, ‖x − y‖²⟩ of the last exact plans at the returned support (Σ λ_t W₂² at a fixed point). */
+  value: number;
+  /** 'converged' when the last move Σ‖X_new − X‖² (`error`) fell below tol. */
+  status: 'converged' | 'max-iterations';
+  backend: 'wasm';
+}
+
+const entropicBarycenterOptions = {
+  reg: required(num({ gt: 0 }), 'ε, the entropic regularization (POT: reg).'),
+  weights: opt(vector, 'Barycentric weights λ_k ≥ 0, normalized to sum 1.', 'uniform'),
+  method: opt(oneOf('scaling', 'log', 'auto'), "'scaling' (fast), 'log' (stable at small reg), 'auto' (log when the cost scale / reg > 50).", "'auto'"),
+  maxIter: opt(num({ integer: true, min: 0 }), 'Iteration cap (POT: numItermax).', '1000'),
+  tol: opt(num({ min: 0 }), 'Stop when the convergence measure (see the result\'s error) falls below tol (POT: stopThr).', '1e-9 (f64 engines), 1e-5 (webgpu)'),
+  epsScaling: iterationSchema.epsScaling,
+  threads: iterationSchema.threads,
+  backend: backendOption(['webgpu', 'wasm', 'js']),
+  signal: signalOption,
+  onProgress: progressOption('{ iterations, error, eps } every 10 iterations and at the last'),
+  worker: workerOption,
+};
+
+/**
+ * Entropic barycenter of the histograms in A (one per ROW, k × n; POT's layout is columns) for the cost M
+ * (n × n', the barycenter lives on M's columns): argmin_p Σ_k λ_k OT_ε(a_k, p), by iterative Bregman
+ * projections (Benamou et al. 2015; POT: ot.bregman.barycenter), in the scaling or the log domain.
+ * Histograms are normalized to mass 1.
+ */
+export const barycenter = defineSolver({
+  name: 'barycenter',
+  summary: 'Fixed-support entropic barycenter by iterative Bregman projections.',
+  params: ['A', 'M'],
+  options: { ...entropicBarycenterOptions, maxBytes: maxBytesOption },
+  backends: ['webgpu', 'wasm', 'js'],
+  workEstimate: ([A, M]) => rowsOf(A) * rowsOf(M) * colsOf(M),
+  run: async (A: MatrixLike, M: CostInput, opts: BarycenterOptions): Promise<BarycenterResult> => publicBarycenter(await barycenterRaw(A, M, opts)),
+});
+
+/**
+ * Entropic barycenter of images on a height × width grid (A: one image per row, row-major pixels), the
+ * Gibbs kernel applied as a separable Gaussian blur (Solomon et al. 2015; POT: convolutional_barycenter2d).
+ */
+export const convolutionalBarycenter = defineSolver({
+  name: 'convolutionalBarycenter',
+  summary: 'Entropic barycenter of images on a grid, by separable convolutions.',
+  params: ['A'],
+  options: {
+    width: required(num({ integer: true, min: 1 }), 'Grid width (pixels per image row).'),
+    height: required(num({ integer: true, min: 1 }), 'Grid height.'),
+    ...entropicBarycenterOptions,
+  },
+  backends: ['webgpu', 'wasm', 'js'],
+  workEstimate: ([A, opts]) => {
+    // one separable blur costs h·w·(h + w) multiply-adds (an exponential each in the log domain, which 'auto' picks below reg 0.04)
+    const o = (opts ?? {}) as ConvolutionalOptions;
+    const h = Number(o.height) || 0;
+    const w = Number(o.width) || 0;
+    const log = o.method === 'log' || (o.method !== 'scaling' && !(Number(o.reg) >= 0.04));
+    return (rowsOf(A) * h * w * (h + w)) / (log ? 1 : 16);
+  },
+  run: async (A: MatrixLike, opts: ConvolutionalOptions): Promise<BarycenterResult> => publicBarycenter(await convolutionalRaw(A, opts)),
+});
+
+/**
+ * Wasserstein-2 barycenter with free support (Cuturi & Doucet 2014; POT: ot.lp.free_support_barycenter):
+ * alternate exact OT (our network simplex) from the support to each measure and the move of every support
+ * point to the λ-weighted barycentric projection.
+ */
+export const freeSupportBarycenter = defineSolver({
+  name: 'freeSupportBarycenter',
+  summary: 'Wasserstein-2 barycenter with free support (exact OT steps).',
+  params: ['measures'],
+  options: {
+    init: opt(matrix, 'Initial support, k × d.'),
+    k: opt(num({ integer: true, min: 1 }), 'Or: the number of support points, drawn from the pooled input points with seed.'),
+    seed: opt(num({ integer: true, min: 0 }), 'Seed of the drawn support.', '0'),
+    b: opt(vector, "Weights of the barycenter's support points.", 'uniform'),
+    weights: opt(vector, 'Barycentric weights λ_t, normalized to sum 1.', 'uniform'),
+    maxIter: opt(num({ integer: true, min: 0 }), 'Iteration cap (POT: numItermax).', '100'),
+    tol: opt(num({ min: 0 }), 'Stop when the move Σ‖X_new − X‖² falls below tol (POT: stopThr).', '1e-7'),
+    backend: backendOption(['wasm']),
+    signal: signalOption,
+    onProgress: progressOption('{ iterations, error } after each step'),
+    worker: workerOption,
+  },
+  backends: ['wasm'],
+  workEstimate: ([measures, opts]) => {
+    const o = (opts ?? {}) as FreeSupportOptions;
+    let total = 0;
+    if (Array.isArray(measures)) for (const mu of measures as { X?: unknown }[]) total += rowsOf(mu?.X);
+    const k = o.init !== undefined ? rowsOf(o.init) : Number(o.k) || 0;
+    return k * total;
+  },
+  run: async (measures: { X: MatrixLike; a?: VectorLike }[], opts: FreeSupportOptions = {}): Promise<FreeSupportResult> => {
+    const r = await freeSupportRaw(measures, opts);
+    return { X: r.X, b: r.b, value: r.value, status: r.converged ? 'converged' : 'max-iterations', iterations: r.iterations, error: r.displacement, backend: 'wasm', threads: 1 };
+  },
+});
