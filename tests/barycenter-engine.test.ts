@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng, barycenter, convolutionalBarycenter, pointCloud } from 'kantorovich';
-import { closeArrays, webgpuGate } from './helpers.js';
+import { closeArrays, expectOTError, webgpuGate } from './helpers.js';
 
 const F32_REL = 2e-3;
 /** The marginal error of f32 plans stalls near 1e-5 (5e-5 for one of POT's cases in the scaling form): stop above it. */
@@ -85,6 +85,9 @@ test('epsScaling: ε decreases to reg, the barycenter is the one without it (fix
     const cp = await convolutionalBarycenter(imgs, { height: 10, width: 8, reg: 0.004, backend, method: 'log', tol: 1e-11, maxIter: 20000 });
     closeArrays(ca.barycenter, cp.barycenter, 1e-6, `${backend}: convolutional annealed vs plain`);
   }
+  // as sinkhorn: annealing is for the log domain
+  await expectOTError('invalid-option', () => barycenter(A, M, { reg: 0.01, method: 'scaling', epsScaling: true }), 'epsScaling with scaling');
+  await expectOTError('invalid-option', () => convolutionalBarycenter(images(rng, 2, 4, 4), { height: 4, width: 4, reg: 0.01, method: 'scaling', epsScaling: true }), 'conv epsScaling with scaling');
 });
 
 test('threads: a barycenter split over two wasm threads = one thread', async () => {

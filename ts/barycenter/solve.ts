@@ -48,6 +48,13 @@ export interface Solved {
 const DEFAULT_TOL = 1e-9;
 const DEFAULT_TOL_F32 = 1e-5;
 
+/** As sinkhorn: ε-scaling exists to reach a reg where the scaling form overflows. */
+function checkAnnealing(o: UserOptions, pr: Problem): void {
+  if (o.epsScaling && pr.method === 'scaling') {
+    throw new OTError('invalid-option', "epsScaling needs method 'log' (or 'auto'): annealing exists to reach a reg where scaling overflows.");
+  }
+}
+
 async function run(kernel: BarycenterKernel, o: UserOptions, pr: Problem, measure: 'marginal' | 'change', onNonFinite: (eps: number) => string): Promise<Solved> {
   try {
     const tol = o.tol ?? (kernel.backend === 'webgpu' ? DEFAULT_TOL_F32 : DEFAULT_TOL);
@@ -71,6 +78,7 @@ async function run(kernel: BarycenterKernel, o: UserOptions, pr: Problem, measur
 /** Fixed-support IBP (Benamou et al. 2015) over one engine per histogram. */
 export async function solveFixedSupport(cost: EntropicCost, hist: Float64Array[], o: UserOptions, pr: Problem): Promise<Solved> {
   const threads = checkThreads(o.threads);
+  checkAnnealing(o, pr);
   checkAbort(o.signal);
   const kernel = await fixedSupportKernel(cost, hist, pr.method, o.backend ?? 'auto', threads);
   const r = await run(kernel, o, pr, 'marginal', (eps) =>
@@ -85,6 +93,7 @@ export async function solveFixedSupport(cost: EntropicCost, hist: Float64Array[]
 /** The convolutional barycenter (Solomon et al. 2015): IBP over the grid's separable kernel. */
 export async function solveConvolutional(height: number, width: number, imgs: Float64Array[], o: UserOptions, pr: Problem): Promise<Solved> {
   checkThreads(o.threads); // the grid kernels run on one thread
+  checkAnnealing(o, pr);
   checkAbort(o.signal);
   const kernel = await gridKernel({ height, width, imgs, method: pr.method }, o.backend ?? 'auto');
   const r = await run(kernel, o, pr, 'change', (eps) => massMessage(pr.method, eps, NaN));
