@@ -141,7 +141,7 @@ test('IBP log: stabilised kernels = exact log-sum-exps = js (absorptions, exact 
           WasmEntropicEngine.create({ cost: { kind: 'dense', C, n, m: nb }, a, b: new Float64Array(nb).fill(1 / nb), method: 'log', tauA: 1, tauB: 1 }, { storeKernel, threads: 1 }),
         ),
       );
-      const r = await ibp(engineKernel(engines, n, nb), { lambda, schedule: [reg], maxIter: 120, tol: 0, checkEvery: 1, measure: 'marginal', onNonFinite: () => 'non-finite' });
+      const r = await ibp(engineKernel(engines, hist, n, nb), { lambda, schedule: [reg], maxIter: 120, tol: 0, checkEvery: 1, measure: 'marginal', onNonFinite: () => 'non-finite' });
       const c = engines.map((e) => e.counters()).reduce((x, y) => ({ rebuilds: x.rebuilds + y.rebuilds, fallbacks: x.fallbacks + y.fallbacks }));
       engines.forEach((e) => e.dispose());
       return { ...r, ...c };

@@ -144,10 +144,8 @@ test('every solver returns the common result fields, and its plan as a Coupling'
       assert.type(r[k], 'number', `${d.name}.${k}`);
       assert.ok(Number.isFinite(r[k] as number), `${d.name}.${k} finite`);
     }
-    if (d.name !== 'barycenter' && d.name !== 'convolutionalBarycenter') {
-      assert.type(r.value, 'number', `${d.name}.value`);
-      assert.ok(Number.isFinite(r.value as number), `${d.name}.value finite`);
-    }
+    assert.type(r.value, 'number', `${d.name}.value`);
+    assert.ok(Number.isFinite(r.value as number), `${d.name}.value finite`);
     assert.ok(['optimal', 'converged', 'max-iterations', 'closed-form'].includes(r.status as string), `${d.name}.status = ${r.status}`);
     if (ex.plan) {
       assert.instance(r.plan, Coupling, `${d.name}.plan is a Coupling`);

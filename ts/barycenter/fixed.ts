@@ -4,6 +4,7 @@
 import type { BackendOption } from '../types.js';
 import type { EntropicCost, EntropicEngine } from '../entropic/engine.js';
 import { createEngine } from '../entropic/select.js';
+import { dotFinite } from '../entropic/problem.js';
 import type { BarycenterKernel } from './kernel.js';
 import type { WasmEntropicEngine as WasmEngine } from '../backends/wasm-entropic.js';
 
@@ -33,12 +34,12 @@ export async function fixedSupportKernel(
     for (const en of engines) en.dispose();
     throw e;
   }
-  return engineKernel(engines, cost.n, m);
+  return engineKernel(engines, hist, cost.n, m);
 }
 
-/** k engines (one per histogram, same cost) as the barycenter's kernel. */
-export function engineKernel(engines: EntropicEngine[], n: number, m: number): BarycenterKernel {
-  return new EngineKernel(engines, n, m);
+/** k engines (one per histogram a_t, same cost) as the barycenter's kernel. */
+export function engineKernel(engines: EntropicEngine[], hist: Float64Array[], n: number, m: number): BarycenterKernel {
+  return new EngineKernel(engines, hist, n, m);
 }
 
 class EngineKernel implements BarycenterKernel {
@@ -49,6 +50,7 @@ class EngineKernel implements BarycenterKernel {
 
   constructor(
     private readonly engines: EntropicEngine[],
+    private readonly hist: Float64Array[],
     readonly n: number,
     readonly m: number,
   ) {
@@ -65,6 +67,14 @@ class EngineKernel implements BarycenterKernel {
     const m = this.m;
     if (this.engines[0].fUpdateColLseBatch) return this.engines[0].fUpdateColLseBatch(this.engines, G, H);
     for (let t = 0; t < this.k; t++) H.set(await this.engines[t].fUpdateColLse(G.subarray(t * m, t * m + m)), t * m);
+  }
+
+  async histogramsDual(G: Float64Array, lambda: Float64Array): Promise<number> {
+    const H = new Float64Array(G.length);
+    await this.step(G, H);
+    let dual = 0;
+    for (let t = 0; t < this.k; t++) dual += lambda[t] * dotFinite(this.hist[t], (await this.engines[t].potentials()).f);
+    return dual;
   }
 
   dispose(): void {

@@ -80,6 +80,42 @@ export abstract class GridKernelBase implements BarycenterKernel {
   abstract setEps(eps: number): Promise<void>;
   abstract step(G: Float64Array, H: Float64Array): Promise<void>;
   abstract dispose(): void;
+
+  /** On the host for every backend (one log-domain pass, once per solve): f_t = ε(log a_t − log K e^{g_t/ε}). */
+  async histogramsDual(G: Float64Array, lambda: Float64Array): Promise<number> {
+    const { h, w, m, eps } = this;
+    const lH = gridLogKernel(h, eps);
+    const lW = gridLogKernel(w, eps);
+    const x = new Float64Array(m);
+    const y = new Float64Array(m);
+    let dual = 0;
+    for (let t = 0; t < this.k; t++) {
+      const a = this.p.imgs[t];
+      for (let q = 0; q < m; q++) x[q] = G[t * m + q] / eps;
+      gridLogBlur(h, w, lH, lW, x, y);
+      let s = 0;
+      for (let q = 0; q < m; q++) if (a[q] > 0) s += a[q] * eps * (Math.log(a[q]) - y[q]);
+      dual += lambda[t] * s;
+    }
+    return dual;
+  }
+}
+
+/** out = log(ξ_h · e^x · ξ_w) for the log-kernels lH (h × h) and lW (w × w); −∞ pixels are skipped. */
+export function gridLogBlur(h: number, w: number, lH: Float64Array, lW: Float64Array, x: Float64Array, out: Float64Array): void {
+  const tmp = new Float64Array(h * w);
+  for (let i = 0; i < h; i++)
+    for (let j = 0; j < w; j++) {
+      const lse = new LogSumExp();
+      for (let r = 0; r < h; r++) lse.add(lH[i * h + r] + x[r * w + j]);
+      tmp[i * w + j] = lse.value();
+    }
+  for (let i = 0; i < h; i++)
+    for (let j = 0; j < w; j++) {
+      const lse = new LogSumExp();
+      for (let q = 0; q < w; q++) lse.add(tmp[i * w + q] + lW[j * w + q]);
+      out[i * w + j] = lse.value();
+    }
 }
 
 /** The reference: plain TypeScript, the same steps as the wasm and WGSL kernels. */
@@ -151,20 +187,7 @@ export class JsGridKernel extends GridKernelBase {
 
   /** out = log(ξ_h · e^x · ξ_w); −∞ pixels are skipped. */
   private logBlur(x: Float64Array, out: Float64Array): void {
-    const { h, w, lH, lW } = this;
-    const tmp = new Float64Array(h * w);
-    for (let i = 0; i < h; i++)
-      for (let j = 0; j < w; j++) {
-        const lse = new LogSumExp();
-        for (let r = 0; r < h; r++) lse.add(lH[i * h + r] + x[r * w + j]);
-        tmp[i * w + j] = lse.value();
-      }
-    for (let i = 0; i < h; i++)
-      for (let j = 0; j < w; j++) {
-        const lse = new LogSumExp();
-        for (let q = 0; q < w; q++) lse.add(tmp[i * w + q] + lW[j * w + q]);
-        out[i * w + j] = lse.value();
-      }
+    gridLogBlur(this.h, this.w, this.lH, this.lW, x, out);
   }
 
   dispose(): void {}

@@ -32,6 +32,8 @@ export interface IbpOptions {
 export interface IbpResult {
   /** log of the (unnormalized) barycenter of the last iteration. */
   logp: Float64Array;
+  /** The potentials g_t (k × m) after the last update. */
+  G: Float64Array;
   iterations: number;
   error: number;
   converged: boolean;
@@ -84,7 +86,7 @@ export async function ibp(kernel: BarycenterKernel, o: IbpOptions): Promise<IbpR
       }
     }
   }
-  return { logp, iterations, error, converged };
+  return { logp, G, iterations, error, converged };
 }
 
 /** log p = Σ_t λ_t log (v_t ⊙ Kᵀu_t) = Σ_t λ_t (g_t/ε + H_t), the product floored at 1e-30 in the grid's scaling form. */

@@ -27,5 +27,10 @@ export interface BarycenterKernel {
    * H is the caller's (k × m), written in place: the loop allocates nothing per iteration.
    */
   step(G: Float64Array, H: Float64Array): Promise<void>;
+  /**
+   * Σ_t λ_t ⟨f_t, a_t⟩ with f_t the f-update from g_t (G, k × m) at the current ε: the histograms' half of the
+   * barycenter's dual objective (ts/barycenter/solve.ts). Zero-weight bins (f = −∞) are skipped.
+   */
+  histogramsDual(G: Float64Array, lambda: Float64Array): Promise<number>;
   dispose(): void;
 }

@@ -37,6 +37,8 @@ export interface Problem {
 /** The result fields of BarycenterResult. */
 export interface Solved {
   barycenter: Float64Array;
+  /** Σ_t λ_t OT_ε(a_t, p) (POT's convention for the entropic term), from the dual potentials. */
+  value: number;
   iterations: number;
   error: number;
   converged: boolean;
@@ -61,8 +63,16 @@ async function run(kernel: BarycenterKernel, o: UserOptions, pr: Problem, measur
     const schedule = epsSchedule(pr.reg, pr.scale, o.epsScaling);
     const maxIter = o.maxIter ?? 1000;
     const r = await ibp(kernel, { lambda: pr.lambda, schedule, maxIter, tol, measure, signal: o.signal, onProgress: o.onProgress, onNonFinite });
+    const barycenter = r.logp.map(Math.exp);
+    // the objective Σ_t λ_t OT_ε(a_t, p) in POT's convention from the dual: Σ_t λ_t (⟨f_t, a_t⟩ + ⟨g_t, p⟩) − ε
+    // (each plan has mass 1), with p normalized as returned; exact at convergence
+    const mass = barycenter.reduce((x, y) => x + y, 0);
+    let gp = 0;
+    for (let t = 0; t < kernel.k; t++) for (let j = 0; j < kernel.m; j++) gp += (pr.lambda[t] * r.G[t * kernel.m + j] * barycenter[j]) / mass;
+    const value = (await kernel.histogramsDual(r.G, pr.lambda)) + gp - pr.reg;
     return {
-      barycenter: r.logp.map(Math.exp),
+      barycenter,
+      value,
       iterations: r.iterations,
       error: r.error,
       converged: r.converged,

@@ -47,6 +47,7 @@ export interface BarycenterOptions {
 /** What the iterations below return; the public functions add the common result fields. */
 interface RawBarycenter {
   barycenter: Float64Array;
+  value: number;
   iterations: number;
   /** The convergence measure at return. */
   error: number;
@@ -248,9 +249,14 @@ async function freeSupportRaw(measures: { X: MatrixLike; a?: VectorLike }[], opt
 // ---- the public solvers -------------------------------------------------------------------------------------
 
 /** An entropic barycenter: the histogram and how the iteration ended. */
-export interface BarycenterResult extends Omit<OTResult, 'value'> {
+export interface BarycenterResult extends OTResult {
   /** The barycenter, a histogram of mass 1 on the columns of M (or the grid's pixels). */
   barycenter: Float64Array;
+  /**
+   * The objective Σ_k λ_k OT_ε(a_k, p) with POT's entropic term (reg·Σ P(log P − 1)), read from the dual potentials
+   * of the last iteration: exact at convergence.
+   */
+  value: number;
   /**
    * 'converged' when `error` fell below tol: Σ_k λ_k ‖(second marginal of P_k) − p‖₁ (fixed support), or
    * Σ|p − p_previous| / Σp (convolutional).
@@ -260,7 +266,7 @@ export interface BarycenterResult extends Omit<OTResult, 'value'> {
 }
 
 function publicBarycenter(r: RawBarycenter): BarycenterResult {
-  return { barycenter: r.barycenter, status: r.converged ? 'converged' : 'max-iterations', iterations: r.iterations, error: r.error, backend: r.backend, threads: r.threads };
+  return { barycenter: r.barycenter, value: r.value, status: r.converged ? 'converged' : 'max-iterations', iterations: r.iterations, error: r.error, backend: r.backend, threads: r.threads };
 }
 
 /** A free-support barycenter: its support points and weights, and the objective. */
