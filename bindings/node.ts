@@ -76,6 +76,10 @@ setWorkerPlatform({
             cb(reason);
           }
         };
+        // worker-node.ts says when it is leaving (an exit or an uncaught error) before it drains its GPU work
+        w.on('message', (m: { kantorovichWorkerLeaving?: string } | undefined) => {
+          if (m && typeof m.kantorovichWorkerLeaving === 'string') once(m.kantorovichWorkerLeaving);
+        });
         w.on('error', (e: Error) => once(`raised an uncaught error (${e?.message ?? String(e)})`));
         w.on('exit', (code: number) => once(`exited with code ${code}`));
       },

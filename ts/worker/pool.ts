@@ -4,6 +4,7 @@
 import * as Comlink from 'comlink';
 import { OTError } from '../errors.js';
 import { type SolverName, type WorkerApi, decode, encodeArgs, installErrorTransfer } from './protocol.js';
+import type { ProgressMessage } from './serve.js';
 import { wasmModule } from '../backends/wasm.js';
 import { closeWasmThreads } from '../backends/wasm-threads.js';
 
@@ -29,6 +30,7 @@ export interface WorkerPlatform {
 /** How long an aborted call may take to stop by itself before its worker is replaced (the call rejects then). */
 export const ABORT_GRACE_MS = 500;
 let abortGraceMs = ABORT_GRACE_MS;
+let holdProgress = false;
 /** How long dispose() waits for a worker's shutdown() answer (longer when it holds a GPU device). */
 const SHUTDOWN_MS = 1000;
 const SHUTDOWN_GPU_MS = 10000;
@@ -65,7 +67,15 @@ interface Job {
   resolve(v: unknown): void;
   reject(e: unknown): void;
   settled: boolean;
+  /** Whether the payload went to a worker (before that, a worker's death puts the job back in the queue). */
+  dispatched?: boolean;
   port?: MessagePort;
+  /** Resolves when the worker's end-of-progress marker has arrived (all reports delivered). */
+  progressEnd?: Promise<void>;
+  endProgress?: () => void;
+  /** Test hook (holdProgress): reports held back until the result has arrived, the worst legal order. */
+  held?: ProgressMessage[];
+  release?: () => void;
   graceTimer?: ReturnType<typeof setTimeout>;
   detach?: () => void;
 }
@@ -131,7 +141,30 @@ function onWorkerExit(w: PoolWorker, reason: string): void {
   stats.crashed++;
   const job = w.job;
   w.job = undefined;
-  if (job) settle(job, () => job.reject(new OTError('worker-crashed', `${job.solver}: its worker ${reason} during the call; the pool has replaced it. Retry, or pass { worker: false } to run in-process.`)));
+  if (job && !job.dispatched && !job.settled) queue.unshift(job);
+  else if (job) settle(job, () => job.reject(new OTError('worker-crashed', `${job.solver}: its worker ${reason} during the call; the pool has replaced it. Retry, or pass { worker: false } to run in-process.`)));
+  pump();
+}
+
+/**
+ * Take a worker out of the pool as crashed (its call rejects with 'worker-crashed') and stop it. One whose GPU
+ * flag is set is never terminated outright (Dawn would abort the whole process): it is drained by shutdown()
+ * first, and only then terminated (close()).
+ */
+function kill(w: PoolWorker, reason: string): void {
+  if (w.state === 'dead' || w.state === 'closing') return;
+  const gpu = gpuInUse(w);
+  stats.crashed++;
+  workers = workers.filter((x) => x !== w);
+  const job = w.job;
+  w.job = undefined;
+  if (job && !job.dispatched && !job.settled) queue.unshift(job);
+  else if (job) settle(job, () => job.reject(new OTError('worker-crashed', `${job.solver}: its worker ${reason} during the call; the pool has replaced it. Retry, or pass { worker: false } to run in-process.`)));
+  if (gpu) void close(w);
+  else {
+    w.state = 'dead';
+    void w.handle.terminate();
+  }
   pump();
 }
 
@@ -142,6 +175,7 @@ function settle(job: Job, fn: () => void): void {
     job.port.close();
     job.port = undefined;
   }
+  job.endProgress?.();
   job.detach?.();
   job.detach = undefined;
   if (job.settled) return;
@@ -170,36 +204,66 @@ function pump(): void {
 function start(w: PoolWorker, job: Job): void {
   w.state = 'busy';
   w.job = job;
-  stats.calls++;
   w.handle.ref();
   Atomics.store(w.flags, 0, 0);
-  let progress: MessagePort | undefined;
-  if (job.onProgress) {
-    const ch = new MessageChannel();
-    const cb = job.onProgress;
-    Comlink.expose((p: unknown) => {
+  const after = (fn: () => void) => () => {
+    if (job.held) job.release?.();
+    if (job.progressEnd && !job.settled) void job.progressEnd.then(() => finish(w, job, fn));
+    else finish(w, job, fn);
+  };
+  // abort() of no call is a round trip that proves the worker alive before the payload (transferred, so
+  // gone from this thread) is sent: a worker that died idle, its exit not yet seen, costs a retry elsewhere
+  // (onWorkerExit puts an undispatched job back), not the call.
+  w.ready
+    .then(() => w.remote.abort(-1))
+    .then(() => {
+      if (job.settled || w.job !== job) return SKIPPED;
+      job.dispatched = true;
+      stats.calls++;
+      return w.remote.run(job.id, job.solver, Comlink.transfer(job.payload, job.transfer), openProgress(job));
+    })
+    .then(
+      (r) => (r === SKIPPED ? finish(w, job, () => {}) : after(() => job.resolve(decode(r)))()),
+      (e) => after(() => job.reject(e))(),
+    );
+}
+
+const SKIPPED = Symbol('skipped');
+
+/** The worker's end of a progress port for the job, or undefined when it has no onProgress. */
+function openProgress(job: Job): MessagePort | undefined {
+  if (!job.onProgress) return undefined;
+  // Raw messages on a port of its own: reports arrive in order, and the end marker (posted by the worker
+  // before its result) tells that the last one has been delivered; the call settles only after it.
+  const ch = new MessageChannel();
+  const cb = job.onProgress;
+  const port = ch.port1;
+  job.progressEnd = new Promise<void>((resolve) => {
+    job.endProgress = resolve;
+    const handle = (m: ProgressMessage) => {
+      if ('end' in m) return resolve();
+      if (job.settled) return;
       try {
-        cb(p);
+        cb(m.p);
       } catch {
         /* a throwing callback must not break the call */
       }
-    }, ch.port1);
-    job.port = ch.port1;
-    progress = ch.port2;
-  }
-  w.ready
-    .then(() =>
-      w.remote.run(
-        job.id,
-        job.solver,
-        Comlink.transfer(job.payload, job.transfer),
-        progress ? Comlink.transfer(progress, [progress as unknown as Transferable]) : undefined,
-      ),
-    )
-    .then(
-      (r) => finish(w, job, () => job.resolve(decode(r))),
-      (e) => finish(w, job, () => job.reject(e)),
-    );
+    };
+    port.onmessage = (ev: MessageEvent<ProgressMessage>) => {
+      if (job.held) job.held.push(ev.data);
+      else handle(ev.data);
+    };
+    job.release = () =>
+      // a task later: the reports land after the result has been handled
+      setTimeout(() => {
+        const held = job.held ?? [];
+        job.held = undefined;
+        for (const m of held) handle(m);
+      }, 0);
+    if (holdProgress) job.held = [];
+  });
+  job.port = port;
+  return Comlink.transfer(ch.port2, [ch.port2 as unknown as Transferable]);
 }
 
 function finish(w: PoolWorker, job: Job, fn: () => void): void {
@@ -224,6 +288,11 @@ function onAbort(job: Job): void {
   }
   const w = workers.find((x) => x.job === job) ?? [...retiring].find((x) => x.job === job);
   if (!w || job.settled) return;
+  if (!job.dispatched) {
+    // still on its liveness round trip: start() sees it settled and hands the worker back
+    settle(job, () => job.reject(new OTError('aborted', `${job.solver} was aborted before it started.`)));
+    return;
+  }
   // The flag is read by the solver's own abort checks (emd every 20000 pivots, Sinkhorn every checkEvery
   // iterations) even when the worker's event loop is busy; the message covers non-shared memory.
   Atomics.store(w.flags, 0, 1);
@@ -318,10 +387,14 @@ export const poolInternals = {
   wasmSources: () => workers.map((w) => w.wasmFrom),
   /** Make every live worker crash: 'exit' ends it from inside, 'throw' raises an uncaught error, 'terminate' kills it from outside. */
   crash(mode: 'exit' | 'throw' | 'terminate'): void {
-    for (const w of workers) {
-      if (mode === 'terminate') void w.handle.terminate();
+    for (const w of [...workers]) {
+      if (mode === 'terminate') kill(w, 'was terminated');
       else w.remote.crash(mode).catch(() => {});
     }
+  },
+  /** Deliver each call's progress reports only once its result has arrived (tests: the worst interleaving). */
+  holdProgress(on: boolean): void {
+    holdProgress = on;
   },
   /** Change the abort grace period (tests); returns the previous one. */
   setAbortGrace(ms: number): number {

@@ -1,0 +1,140 @@
+// Fault injection (issue #15): workers that die idle or mid-solve, dispose() mid-flight, GPU work in a dying
+// worker, Node flags. Every promise settles with a typed OTError, the process survives (checked in child
+// processes, so a crash shows as an exit code instead of killing the runner), and the next call works.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { OTError, Rng, backends, dispose, emd, sinkhorn, workerPoolInternals as pool } from 'kantorovich';
+import { uniforms } from './helpers.js';
+
+const dist = fileURLToPath(new URL('../bindings/node.js', import.meta.url));
+
+function runChild(code: string, limitMs: number, nodeFlags: string[] = []): Promise<{ code: number | null; signal: string | null; out: string; killed: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...nodeFlags, '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, limitMs);
+    child.on('exit', (c, sig) => {
+      clearTimeout(timer);
+      resolve({ code: c, signal: sig, out: out.replace(/^Warning: .*artificially reduced.*\n/gm, ''), killed });
+    });
+  });
+}
+
+const rng = new Rng(15);
+const M = [
+  [0, 1],
+  [1, 0],
+];
+
+test('an idle worker that died is replaced before the next call is dispatched (each crash mode)', async () => {
+  for (const mode of ['exit', 'throw', 'terminate'] as const) {
+    assert.is((await emd([0.5, 0.5], [0.5, 0.5], M, { worker: true })).cost, 0);
+    pool.crash(mode);
+    // dispatched at once, before the death is seen: the pool must not lose the call to the dying worker
+    const r = await emd([0.5, 0.5], [0.5, 0.5], M, { worker: true }).catch((e: unknown) => e);
+    assert.not.instance(r, Error, `${mode}: ${String(r)}`);
+    assert.is((r as { cost: number }).cost, 0, mode);
+  }
+  await dispose();
+});
+
+test('the last progress report reaches the caller before the promise settles', async () => {
+  const k = 64;
+  const C = { data: uniforms(rng, k * k), rows: k, cols: k };
+  for (let trial = 0; trial < 3; trial++) {
+    let last = -1;
+    let blocked = false;
+    const r = await sinkhorn(undefined, undefined, C, {
+      reg: 0.05,
+      maxIter: 400,
+      tol: 0,
+      checkEvery: 10,
+      worker: true,
+      onProgress: (p: { iterations: number }) => {
+        // Block this thread long enough for the worker to finish and for any bounded wait on its side to
+        // expire, so the result and the last report are both queued here when it returns.
+        if (!blocked) {
+          blocked = true;
+          const until = Date.now() + 2500;
+          while (Date.now() < until);
+        }
+        last = p.iterations;
+      },
+    }).then((res) => ({ iterations: res.iterations, lastAtSettle: last }));
+    assert.is(r.iterations, 400);
+    assert.is(r.lastAtSettle, 400, 'the report of the last iteration arrived before the result');
+  }
+  await dispose();
+});
+
+test('the last progress report precedes settling even when reports are delivered after the result', async () => {
+  // The pool holds every report back until the result has arrived (the interleaving that message ports on
+  // different channels allow): the call must still settle only after the caller has seen the last report.
+  const k = 64;
+  const C = { data: uniforms(rng, k * k), rows: k, cols: k };
+  pool.holdProgress(true);
+  try {
+    let last = -1;
+    const r = await sinkhorn(undefined, undefined, C, { reg: 0.05, maxIter: 300, tol: 0, checkEvery: 10, worker: true, onProgress: (p: { iterations: number }) => (last = p.iterations) }).then(
+      (res) => ({ iterations: res.iterations, lastAtSettle: last }),
+    );
+    assert.is(r.iterations, 300);
+    assert.is(r.lastAtSettle, 300);
+    const e = await emd(undefined, undefined, { data: uniforms(rng, 300 * 300), rows: 300, cols: 300 }, { worker: true, onProgress: (p: { iterations: number }) => (last = p.iterations) }).then((res) => ({ it: res.iterations, last }));
+    assert.ok(e.last >= 0, 'emd reported progress before settling');
+  } finally {
+    pool.holdProgress(false);
+  }
+  await dispose();
+});
+
+test('dispose() and every crash mode during a WebGPU solve in a worker: typed rejection, the process survives', async () => {
+  const gpu = (await backends()).find((r) => r.name === 'webgpu')!;
+  if (!gpu.available) {
+    if (process.env.KANTOROVICH_REQUIRE_WEBGPU === '1') assert.unreachable(`webgpu required but unavailable: ${gpu.reason}`);
+    console.log(`  (skipped: webgpu unavailable here: ${gpu.reason})`);
+    return;
+  }
+  // The issue's repro (n = 500 point clouds, log domain, ε = 1e-3), with the fault fired from the first
+  // progress report, when GPU work is certainly in flight.
+  const code = `
+    import * as K from ${JSON.stringify(dist)};
+    const cloud = (n, s) => { const d = new Float64Array(2 * n); for (let i = 0; i < d.length; i++) d[i] = ((i * 7919 + s) % 1009) / 1009; return { data: d, rows: n, cols: 2 }; };
+    for (const mode of ['dispose', 'exit', 'throw', 'terminate']) {
+      let fired = false;
+      const e = await K.sinkhorn(undefined, undefined, K.pointCloud(cloud(500, 1), cloud(500, 2)), {
+        reg: 1e-3, method: 'log', backend: 'webgpu', maxIter: 1e6, tol: 0, worker: true,
+        onProgress: () => {
+          if (fired) return;
+          fired = true;
+          if (mode === 'dispose') void K.dispose();
+          else K.workerPoolInternals.crash(mode);
+        },
+      }).then(() => 'resolved', (e) => e);
+      console.log(mode, e instanceof K.OTError ? e.code : 'untyped ' + String(e));
+      const r = await K.sinkhorn(undefined, undefined, K.pointCloud(cloud(40, 3), cloud(40, 4)), { reg: 0.1, backend: 'webgpu', worker: true });
+      console.log(mode, 'next', r.backend, r.converged);
+    }
+    await K.dispose();
+    console.log('done');`;
+  const r = await runChild(code, 120000);
+  assert.not.ok(r.killed, `still running after 120 s\n${r.out}`);
+  assert.is(r.signal, null, r.out);
+  assert.is(r.code, 0, r.out);
+  assert.match(r.out, /^dispose aborted$/m);
+  assert.match(r.out, /^exit worker-crashed$/m);
+  assert.match(r.out, /^throw worker-crashed$/m);
+  assert.match(r.out, /^terminate worker-crashed$/m);
+  for (const mode of ['dispose', 'exit', 'throw', 'terminate']) assert.match(r.out, new RegExp(`^${mode} next webgpu true$`, 'm'));
+  assert.match(r.out, /^done$/m);
+});
+
+test.run();
