@@ -96,6 +96,62 @@ test('the last progress report precedes settling even when reports are delivered
   await dispose();
 });
 
+test('Node flags that workers refuse (--max-old-space-size, --expose-gc, --stack-size) do not break worker calls', async () => {
+  const code = `
+    import * as K from ${JSON.stringify(dist)};
+    const w = await K.emd([0.5, 0.5], [0.5, 0.5], [[0, 1], [1, 0]], { worker: true }).then((r) => 'ok ' + r.cost, (e) => 'fail ' + e.code + ' ' + e.message);
+    const k = 600;
+    const C = { data: Float64Array.from({ length: k * k }, (_, i) => ((i * 7919) % 101) / 101), rows: k, cols: k };
+    const before = K.workerPoolInternals.stats().calls;
+    const s = await K.sinkhorn(undefined, undefined, C, { reg: 0.1, maxIter: 20, backend: 'wasm' }).then((r) => 'ok', (e) => 'fail ' + e.code + ' ' + e.message);
+    const inWorker = K.workerPoolInternals.stats().calls === before + 1;
+    const t = await K.sinkhorn(undefined, undefined, C, { reg: 0.1, maxIter: 20, backend: 'wasm', worker: false, threads: 2 });
+    console.log('worker', w);
+    console.log('auto', s, inWorker ? 'in a worker' : 'in-process');
+    console.log('threads', t.threads, K.wasmThreadsUnavailableReason() ?? '');
+    await K.dispose();`;
+  const flags = [['--max-old-space-size=3000'], ['--expose-gc'], ['--stack-size=2000'], ['--expose-gc', '--enable-source-maps', '--max-old-space-size=2000']];
+  for (const f of flags) {
+    const r = await runChild(code, 60000, f);
+    assert.is(r.code, 0, `${f.join(' ')}\n${r.out}`);
+    assert.match(r.out, /^worker ok 0$/m, `${f.join(' ')}\n${r.out}`);
+    assert.match(r.out, /^auto ok in a worker$/m, `${f.join(' ')}\n${r.out}`);
+    assert.match(r.out, /^threads 2 $/m, `${f.join(' ')}: the wasm helper threads start\n${r.out}`);
+  }
+});
+
+test("workers that cannot start: 'auto' runs in-process and says why, { worker: true } rejects typed", async () => {
+  const code = `
+    import * as K from ${JSON.stringify(dist)};
+    import { Worker } from 'node:worker_threads';
+    import nodeAdapter from 'comlink/dist/esm/node-adapter.mjs';
+    const mode = process.argv[1];
+    K.setWorkerPlatform({
+      size: 1,
+      spawn() {
+        if (mode === 'throw') throw new Error('threads are off in this sandbox');
+        // a worker that dies before it serves (its entry point fails to load)
+        const w = new Worker('throw new Error("entry failed to load")', { eval: true });
+        return { endpoint: nodeAdapter(w), ref: () => w.ref(), unref: () => w.unref(), terminate: () => w.terminate(),
+          onExit(cb) { let done = false; const once = (r) => { if (!done) { done = true; cb(r); } }; w.on('error', (e) => once('raised ' + e.message)); w.on('exit', (c) => once('exited ' + c)); } };
+      },
+    });
+    const k = 600;
+    const C = { data: Float64Array.from({ length: k * k }, (_, i) => ((i * 7919) % 101) / 101), rows: k, cols: k };
+    const s = await K.sinkhorn(undefined, undefined, C, { reg: 0.1, maxIter: 20, backend: 'wasm' }).then((r) => 'ok ' + r.iterations, (e) => 'fail ' + e.code + ' ' + e.message);
+    console.log('auto', s);
+    console.log('reason', K.workersUnavailableReason());
+    const t = await K.emd([0.5, 0.5], [0.5, 0.5], [[0, 1], [1, 0]], { worker: true }).then(() => 'resolved', (e) => (e instanceof K.OTError ? e.code : 'untyped') + ' ' + e.message);
+    console.log('forced', t);`;
+  for (const mode of ['throw', 'die']) {
+    const r = await runChild(code.replace('process.argv[1]', JSON.stringify(mode)), 60000);
+    assert.is(r.code, 0, `${mode}\n${r.out}`);
+    assert.match(r.out, /^auto ok 20$/m, `${mode}\n${r.out}`);
+    assert.match(r.out, mode === 'throw' ? /^reason .*threads are off in this sandbox/m : /^reason .*before it started/m, `${mode}\n${r.out}`);
+    assert.match(r.out, /^forced backend-unavailable .*no worker can start here/m, `${mode}\n${r.out}`);
+  }
+});
+
 test('dispose() and every crash mode during a WebGPU solve in a worker: typed rejection, the process survives', async () => {
   const gpu = (await backends()).find((r) => r.name === 'webgpu')!;
   if (!gpu.available) {

@@ -56,7 +56,9 @@ function dispatch(solver: SolverName, args: unknown[], opts: Opts): Promise<unkn
       return Promise.reject(e);
     }
   }
-  return runInWorker(solver, args, { signal: opts?.signal, onProgress: opts?.onProgress as ((p: unknown) => void) | undefined });
+  // 'auto' runs in-process when no worker can start here (workersUnavailableReason() says why)
+  const fallback = where === 'auto' ? async () => raw(...args) : undefined;
+  return runInWorker(solver, args, { signal: opts?.signal, onProgress: opts?.onProgress as ((p: unknown) => void) | undefined, fallback });
 }
 
 /** Exact OT by network simplex (see solvers/emd.ts); `worker` picks where it runs. */

@@ -51,5 +51,5 @@ export type { BarycenterResult, FreeSupportResult } from './solvers/barycenter.j
 // so the generic tensor op names (add, sum, exp, …) stay out of the root.
 export { trainICNNMap, trainNOT, trainKantorovichRubinsteinCritic } from './neural/index.js';
 export * as neural from './neural/index.js';
-export { setWorkerPlatform, type WorkerPlatform, type WorkerHandle, poolInternals as workerPoolInternals } from './worker/pool.js';
+export { setWorkerPlatform, type WorkerPlatform, type WorkerHandle, poolInternals as workerPoolInternals, workersUnavailableReason } from './worker/pool.js';
 export { AUTO_THRESHOLD as WORKER_AUTO_THRESHOLD, workEstimate } from './worker/protocol.js';

@@ -43,9 +43,19 @@ export function setWorkerPlatform(p: WorkerPlatform | undefined): void {
   platform = p;
 }
 
-/** Whether offloading is possible from this thread (a platform is registered and we are not a worker). */
+/** Why workers could not start here (the first failure); cleared by dispose(), which lets them be tried again. */
+let startFailure: string | undefined;
+
+/** Whether offloading is possible from this thread (a platform is registered, we are not a worker, and workers start). */
 export function workersAvailable(): boolean {
-  return !!platform && !inWorker;
+  return !!platform && !inWorker && !startFailure;
+}
+
+/** Why calls cannot go to a worker from this thread, or undefined when they can. 'auto' calls then run in-process. */
+export function workersUnavailableReason(): string | undefined {
+  if (inWorker) return 'this is a worker of the pool (calls in it run in-process)';
+  if (!platform) return 'no worker platform is registered (import the package entry, kantorovich)';
+  return startFailure;
 }
 
 /** Set inside a worker: solvers there always run in-process (no recursion). */
@@ -66,6 +76,8 @@ interface Job {
   onProgress?: (p: unknown) => void;
   resolve(v: unknown): void;
   reject(e: unknown): void;
+  /** 'auto' calls: how to run in-process when no worker can start. */
+  fallback?: () => Promise<unknown>;
   settled: boolean;
   /** Whether the payload went to a worker (before that, a worker's death puts the job back in the queue). */
   dispatched?: boolean;
@@ -91,6 +103,8 @@ interface PoolWorker {
   /** Where the worker's wasm came from: this thread's compiled module, or the worker's own default. */
   wasmFrom?: 'pool' | 'default';
   state: State;
+  /** Whether init() answered: a worker that dies before that could not start (see startFailed). */
+  started?: boolean;
   job?: Job;
 }
 
@@ -117,6 +131,7 @@ function spawn(): PoolWorker {
     .then((mod) => remote.init(shared ? (flags.buffer as SharedArrayBuffer) : undefined, mod))
     .then((from) => {
       w.wasmFrom = from;
+      w.started = true;
     });
   w.ready.catch(() => {});
   handle.unref();
@@ -141,6 +156,10 @@ function onWorkerExit(w: PoolWorker, reason: string): void {
   stats.crashed++;
   const job = w.job;
   w.job = undefined;
+  if (!w.started) {
+    if (job && !job.settled) queue.unshift(job);
+    return startFailed(`a worker ${reason} before it started`);
+  }
   if (job && !job.dispatched && !job.settled) queue.unshift(job);
   else if (job) settle(job, () => job.reject(new OTError('worker-crashed', `${job.solver}: its worker ${reason} during the call; the pool has replaced it. Retry, or pass { worker: false } to run in-process.`)));
   pump();
@@ -168,6 +187,29 @@ function kill(w: PoolWorker, reason: string): void {
   pump();
 }
 
+/**
+ * Workers cannot start here (a spawn that throws, a worker that dies before init answers): remember why,
+ * run the queued 'auto' calls in-process and reject the { worker: true } ones with 'backend-unavailable'.
+ */
+function startFailed(reason: string): void {
+  startFailure = reason;
+  for (const job of queue.splice(0)) {
+    if (job.fallback) {
+      const run = job.fallback;
+      job.detach?.();
+      job.detach = undefined;
+      run().then(
+        (v) => settle(job, () => job.resolve(v)),
+        (e) => settle(job, () => job.reject(e)),
+      );
+    } else settle(job, () => job.reject(unavailable(job.solver)));
+  }
+}
+
+function unavailable(solver: string): OTError {
+  return new OTError('backend-unavailable', `${solver}: { worker: true } but no worker can start here: ${startFailure}. Pass { worker: false } (or 'auto') to run in-process.`);
+}
+
 function settle(job: Job, fn: () => void): void {
   if (job.graceTimer) clearTimeout(job.graceTimer);
   job.graceTimer = undefined;
@@ -191,9 +233,7 @@ function pump(): void {
       try {
         w = spawn();
       } catch (e) {
-        const job = queue.shift()!;
-        settle(job, () => job.reject(e));
-        continue;
+        return startFailed(`a worker could not be spawned (${(e as Error)?.message ?? String(e)})`);
       }
       workers.push(w);
     }
@@ -224,7 +264,18 @@ function start(w: PoolWorker, job: Job): void {
     })
     .then(
       (r) => (r === SKIPPED ? finish(w, job, () => {}) : after(() => job.resolve(decode(r)))()),
-      (e) => after(() => job.reject(e))(),
+      (e) => {
+        if (!w.started && !job.dispatched && !job.settled && w.state === 'busy') {
+          // init() failed: this worker never served; the job goes back and workers are off here
+          w.job = undefined;
+          w.state = 'dead';
+          workers = workers.filter((x) => x !== w);
+          void w.handle.terminate();
+          queue.unshift(job);
+          return startFailed(`a worker failed to start (${(e as Error)?.message ?? String(e)})`);
+        }
+        after(() => job.reject(e))();
+      },
     );
 }
 
@@ -318,14 +369,19 @@ function onAbort(job: Job): void {
 }
 
 /** Run one solver call in a worker of the pool. */
-export function runInWorker(solver: SolverName, args: unknown[], opts: { signal?: AbortSignal; onProgress?: (p: unknown) => void }): Promise<unknown> {
+export function runInWorker(
+  solver: SolverName,
+  args: unknown[],
+  opts: { signal?: AbortSignal; onProgress?: (p: unknown) => void; fallback?: () => Promise<unknown> },
+): Promise<unknown> {
   if (opts.signal?.aborted) return Promise.reject(new OTError('aborted', `${solver} was aborted before it started.`));
+  if (startFailure && platform && !inWorker) return opts.fallback ? opts.fallback() : Promise.reject(unavailable(solver));
   if (!workersAvailable()) {
     return Promise.reject(new OTError('backend-unavailable', `${solver}: { worker: true } but no worker platform is registered here (import the package entry 'kantorovich', or pass { worker: false }).`));
   }
   const { payload, transfer } = encodeArgs(solver, args);
   return new Promise((resolve, reject) => {
-    const job: Job = { id: nextId++, solver, payload, transfer, signal: opts.signal, onProgress: opts.onProgress, resolve, reject, settled: false };
+    const job: Job = { id: nextId++, solver, payload, transfer, signal: opts.signal, onProgress: opts.onProgress, fallback: opts.fallback, resolve, reject, settled: false };
     if (opts.signal) {
       const signal = opts.signal;
       const listener = () => onAbort(job);
@@ -368,6 +424,7 @@ async function close(w: PoolWorker): Promise<void> {
 export async function dispose(): Promise<void> {
   const all = [...workers, ...retiring];
   workers = [];
+  startFailure = undefined;
   for (const job of queue.splice(0)) settle(job, () => job.reject(new OTError('aborted', `${job.solver} was aborted: dispose() ended the worker pool.`)));
   for (const w of all) {
     const job = w.job;
