@@ -3,7 +3,7 @@
 import { OTError } from './errors.js';
 import { type Cost, type CostSpec, pointCost, toCost } from './costs.js';
 import type { DenseMatrix, MatrixLike } from './types.js';
-import { DEFAULT_MAX_BYTES, checkBudget, toMatrix } from './validate.js';
+import { DEFAULT_MAX_BYTES, checkBudget, checkMaxBytes, toMatrix } from './validate.js';
 
 /** Costs given as a dense n × m matrix. */
 export class CostMatrixGeometry {
@@ -98,5 +98,6 @@ function isGeometry(x: unknown): x is Geometry {
 export type CostInput = MatrixLike | Geometry;
 
 export function toGeometry(M: CostInput, maxBytes?: number): Geometry {
+  checkMaxBytes(maxBytes); // a geometry given as such has no check of its own: the budget is checked here too
   return isGeometry(M) ? M : costMatrix(M, { maxBytes });
 }

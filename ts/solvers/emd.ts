@@ -4,7 +4,7 @@ import { Coupling } from '../coupling.js';
 import { type CostInput, type Geometry, PointCloudGeometry, toGeometry } from '../geometry.js';
 import type { BackendName, VectorLike } from '../types.js';
 import { type BackendOption, chooseBackend } from '../backends/select.js';
-import type { WasmKernels } from '../backends/wasm.js';
+import { type WasmKernels, WASM_MAX_BLOCK } from '../backends/wasm.js';
 import { type MassOptions, abortPoint, balanceMasses, checkAbort, checkBudget, sum, toVector, toWeights } from '../validate.js';
 
 export type EmdStatus = 'optimal' | 'max-iterations';
@@ -188,6 +188,9 @@ async function solveWasm(
     let mode = 0;
     if (geom.kind === 'costMatrix') {
       const M = geom.M.data;
+      if (nr * nc * 8 > WASM_MAX_BLOCK) {
+        throw new OTError('too-large', `the ${nr} × ${nc} cost matrix (${nr * nc * 8} bytes) is over wasm's 1 GiB limit per buffer. Pass pointCloud(X, Y) instead (costs computed on the fly, no n × m storage), or a smaller problem.`);
+      }
       costPtr = mem.alloc(nr * nc * 8);
       const view = k.f64(costPtr, nr * nc);
       if (!compact) view.set(M);
