@@ -4,7 +4,7 @@
 // a kernel that cannot be stored runs on the fly in wasm (same iterates), never falls back to plain JS.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Rng, emd, pointCloud, sinkhorn } from 'kantorovich';
+import { OTError, Rng, emd, pointCloud, sinkhorn } from 'kantorovich';
 import { JsEntropicEngine } from '../ts/backends/js/entropic.js';
 import { WasmEntropicEngine } from '../ts/backends/wasm-entropic.js';
 import type { EngineProblem, EntropicEngine } from '../ts/entropic/engine.js';
@@ -27,6 +27,37 @@ test("maxBytes that is not a positive number is 'invalid-option' (it used to dis
     await expectOTError('invalid-option', () => sinkhorn(undefined, undefined, pointCloud(X, X), { ...o, reg: 0.1 }), `sinkhorn maxBytes ${String(bad)}`);
   }
   assert.is((await emd(undefined, undefined, [[0, 1], [1, 0]], { maxBytes: Infinity })).cost, 0, 'Infinity: no budget');
+});
+
+test('emd with costs near f64’s limit: finite duals, a tight certificate, or a numerical error — never NaN', async () => {
+  const cases: number[][][] = [
+    [[1e308, -1e308], [-1e308, 1e308]], // the issue's: u = [NaN, -Infinity] with status 'optimal'
+    [[1e300, 3e300, -2e300], [2e300, -1e300, 1e300]],
+    [[1.7e308, 0], [0, 1.7e308]],
+  ];
+  for (const M of cases) {
+    const b = M[0].map(() => 1 / M[0].length);
+    const a = M.map(() => 1 / M.length);
+    const r = await emd(a, b, M, { worker: false }).catch((e: Error) => e);
+    if (r instanceof Error) {
+      assert.instance(r, OTError);
+      assert.is((r as OTError).code, 'numerical', (r as Error).message);
+      continue;
+    }
+    const what = JSON.stringify(M);
+    assert.is(r.status, 'optimal', what);
+    assert.ok([...r.u, ...r.v, r.cost, r.dualityGap].every(Number.isFinite), `${what}: u ${[...r.u]} v ${[...r.v]} gap ${r.dualityGap}`);
+    const scale = Math.max(...M.flat().map(Math.abs));
+    assert.ok(Math.abs(r.dualityGap) <= 1e-12 * scale, `${what}: gap ${r.dualityGap}`);
+    for (let i = 0; i < M.length; i++)
+      for (let j = 0; j < M[0].length; j++) assert.ok(r.u[i] + r.v[j] <= M[i][j] + 1e-12 * scale, `${what}: dual feasibility at (${i}, ${j})`);
+    // the plan is the one of the rescaled problem
+    const small = await emd(a, b, M.map((row) => row.map((x) => x / scale)), { worker: false });
+    assert.equal(r.plan.toDense(), small.plan.toDense(), what);
+  }
+  // costs beyond f64 (squared distances of points at 1e200): a clear error, not NaN
+  const X = { data: Float64Array.from([0, 1e200, 3e200, 2e200]), rows: 2, cols: 2 };
+  await expectOTError('numerical', () => emd(undefined, undefined, pointCloud(X, X), { worker: false }), 'points at 1e200');
 });
 
 function points(rng: Rng, n: number, method: 'scaling' | 'log', maxBytes?: number): EngineProblem {

@@ -1,7 +1,7 @@
 // Exact OT (the Kantorovich linear program) by the network simplex in assembly/simplex.ts.
 import { OTError } from '../errors.js';
 import { Coupling } from '../coupling.js';
-import { type CostInput, type Geometry, PointCloudGeometry, toGeometry } from '../geometry.js';
+import { type CostInput, CostMatrixGeometry, type Geometry, PointCloudGeometry, toGeometry } from '../geometry.js';
 import type { BackendName, VectorLike } from '../types.js';
 import { type BackendOption, chooseBackend } from '../backends/select.js';
 import { type WasmKernels, WASM_MAX_BLOCK } from '../backends/wasm.js';
@@ -177,6 +177,11 @@ async function solveWasm(
   const nr = rows.length;
   const nc = cols.length;
   const compact = nr < n || nc < m;
+  // Costs near f64's limit give tree potentials (sums of costs) that overflow, hence NaN duals reported as
+  // 'optimal'. The plan is invariant to a positive scale of M: the simplex sees M·2^-e (exact: a power of two)
+  // and the duals are scaled back; if they still do not fit f64 the call fails with 'numerical'.
+  const e = costExponent(geom, rows, cols);
+  const scaleDown = (x: Float64Array) => (e === 0 ? x : x.map((v) => ldexp(v, -e / costPowerOf(geom))));
   const mem = k.scope();
   let ctx = 0;
   try {
@@ -195,14 +200,15 @@ async function solveWasm(
       const view = k.f64(costPtr, nr * nc);
       if (!compact) view.set(M);
       else for (let r = 0; r < nr; r++) for (let c = 0; c < nc; c++) view[r * nc + c] = M[rows[r] * m + cols[c]];
+      if (e !== 0) for (let t = 0; t < nr * nc; t++) view[t] = ldexp(view[t], -e);
     } else {
       mode = 1;
       d = geom.dim;
       power = geom.cost.power;
       const X = geom.X.data as Float64Array;
       const Y = geom.Y.data as Float64Array;
-      xPtr = mem.put(nr < n ? gatherRows(X, d, rows) : X);
-      yPtr = mem.put(nc < m ? gatherRows(Y, d, cols) : Y);
+      xPtr = mem.put(scaleDown(nr < n ? gatherRows(X, d, rows) : X));
+      yPtr = mem.put(scaleDown(nc < m ? gatherRows(Y, d, cols) : Y));
       const store = opts.storeCosts ?? 'auto';
       if (store === true || (store === 'auto' && nr * nc <= MATERIALIZE_ENTRIES)) {
         // Small clouds: one pass builds the costs in wasm memory (the caller still never builds n × m), and
@@ -260,14 +266,26 @@ async function solveWasm(
     const colIndex = Int32Array.from(k.i32(ci, nnz), (c) => cols[c]);
     const values = k.f64(vals, nnz).slice();
     const plan = new Coupling(n, m, rowIndex, colIndex, values);
-    const { u, v } = fullDuals(geom, uK, vK, rows, cols);
+    // duals completed and centred in the simplex's units, then scaled back
+    const { u, v } = fullDuals(geom, uK, vK, rows, cols, e === 0 ? undefined : (i, j) => ldexp(geom.costAt(i, j), -e));
     centreDuals(u, v, a, b);
     let cost = 0;
     for (let t = 0; t < nnz; t++) cost += values[t] * geom.costAt(rowIndex[t], colIndex[t]);
     let dual = 0;
     for (let i = 0; i < n; i++) dual += a[i] * u[i];
     for (let j = 0; j < m; j++) dual += b[j] * v[j];
-    return { cost, plan, u, v, status, iterations, dualityGap: cost - dual, dualInfeasibility: violation, backend: 'wasm' };
+    dual = ldexp(dual, e);
+    for (let i = 0; i < n; i++) u[i] = ldexp(u[i], e);
+    for (let j = 0; j < m; j++) v[j] = ldexp(v[j], e);
+    const dualInfeasibility = ldexp(violation, e);
+    if (!Number.isFinite(cost) || !Number.isFinite(dual) || !u.every(Number.isFinite) || !v.every(Number.isFinite)) {
+      throw new OTError(
+        'numerical',
+        `emd: the costs (up to about 2^${Math.ceil(log2MaxCost(geom, rows, cols))} in magnitude) give a cost or dual potentials beyond f64's range; ` +
+          `${geom instanceof PointCloudGeometry ? 'scale the points down' : 'divide M by a constant'} (the plan does not change; the cost and the duals scale with it).`,
+      );
+    }
+    return { cost, plan, u, v, status, iterations, dualityGap: cost - dual, dualInfeasibility, backend: 'wasm' };
   } finally {
     if (ctx) k.fn<(c: number) => void>('nsFree')(ctx);
     mem.release();
@@ -275,7 +293,7 @@ async function solveWasm(
 }
 
 /** Duals on the full index sets; a zero-mass node gets the largest feasible potential (tight somewhere). */
-function fullDuals(geom: Geometry, uK: Float64Array, vK: Float64Array, rows: Int32Array, cols: Int32Array) {
+function fullDuals(geom: Geometry, uK: Float64Array, vK: Float64Array, rows: Int32Array, cols: Int32Array, costAt = (i: number, j: number) => geom.costAt(i, j)) {
   const n = geom.rows;
   const m = geom.cols;
   const u = new Float64Array(n).fill(NaN);
@@ -285,16 +303,66 @@ function fullDuals(geom: Geometry, uK: Float64Array, vK: Float64Array, rows: Int
   for (let i = 0; i < n; i++) {
     if (!Number.isNaN(u[i])) continue;
     let best = Infinity;
-    for (const j of cols) best = Math.min(best, geom.costAt(i, j) - v[j]);
+    for (const j of cols) best = Math.min(best, costAt(i, j) - v[j]);
     u[i] = best;
   }
   for (let j = 0; j < m; j++) {
     if (!Number.isNaN(v[j])) continue;
     let best = Infinity;
-    for (let i = 0; i < n; i++) best = Math.min(best, geom.costAt(i, j) - u[i]);
+    for (let i = 0; i < n; i++) best = Math.min(best, costAt(i, j) - u[i]);
     v[j] = best;
   }
   return { u, v };
+}
+
+/** x·2^e without intermediate overflow or underflow of the factor (e may be large or fractional). */
+function ldexp(x: number, e: number): number {
+  if (!Number.isFinite(e)) return NaN;
+  while (e > 512) {
+    x *= 2 ** 512;
+    e -= 512;
+  }
+  while (e < -512) {
+    x *= 2 ** -512;
+    e += 512;
+  }
+  return x * 2 ** e;
+}
+
+function costPowerOf(geom: Geometry): number {
+  return geom instanceof PointCloudGeometry ? geom.cost.power : 1;
+}
+
+/**
+ * log2 of the largest |cost| over the support: a dense matrix's entries; for clouds a bound, p·log2 of the
+ * coordinate spread (in log space: (1e200)² must not overflow on the way).
+ */
+function log2MaxCost(geom: Geometry, rows: Int32Array, cols: Int32Array): number {
+  if (geom instanceof PointCloudGeometry) {
+    const d = geom.dim;
+    let big = 0;
+    for (const i of rows) for (let t = 0; t < d; t++) big = Math.max(big, Math.abs(geom.X.data[i * d + t]));
+    for (const j of cols) for (let t = 0; t < d; t++) big = Math.max(big, Math.abs(geom.Y.data[j * d + t]));
+    return geom.cost.power * (1 + Math.log2(big) + 0.5 * Math.log2(d));
+  }
+  const M = (geom as CostMatrixGeometry).M.data;
+  const m = geom.cols;
+  let big = 0;
+  for (const i of rows) for (const j of cols) big = Math.max(big, Math.abs(M[i * m + j]));
+  return Math.log2(big);
+}
+
+/**
+ * The exponent e with which the simplex sees the costs as M·2^-e: 0 for costs whose potentials (sums of up to
+ * n + m costs along the tree) stay far inside f64, else one that brings the largest cost near 1.
+ */
+function costExponent(geom: Geometry, rows: Int32Array, cols: Int32Array): number {
+  const l = log2MaxCost(geom, rows, cols);
+  if (!(l > 600) || !Number.isFinite(l)) return 0;
+  if (!(geom instanceof PointCloudGeometry)) return Math.ceil(l);
+  // clouds: coordinates are scaled by 2^-f (f an integer: exact), so the costs by 2^(−f·p)
+  const p = geom.cost.power;
+  return Math.ceil(l / p) * p;
 }
 
 /** Shift (u + c, v − c) so that Σa·u = Σb·v; the dual objective and feasibility are unchanged. */
