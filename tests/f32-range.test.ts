@@ -53,4 +53,18 @@ test("webgpu scaling beyond f32's range raises 'numerical' (it returned capped o
   void OTError;
 });
 
+test('the Sinkhorn divergence is never negative, on f32 and f64 engines (nearly identical clouds)', async () => {
+  const rng = new Rng(8);
+  const n = 200;
+  const X = { data: uniforms(rng, 2 * n), rows: n, cols: 2 };
+  const Y = { data: X.data.map((x) => x + 1e-4 * (rng.uniform() - 0.5)), rows: n, cols: 2 };
+  const engines = (await gpu()) ? (['webgpu', 'wasm', 'js'] as const) : (['wasm', 'js'] as const);
+  for (const backend of engines)
+    for (const reg of [0.1, 0.05]) {
+      const r = await sinkhornDivergence(X, Y, { reg, backend, worker: false });
+      assert.ok(r.value >= 0, `${backend} reg ${reg}: S_ε = ${r.value}`);
+      assert.ok(r.value < 1e-6, `${backend} reg ${reg}: S_ε = ${r.value} for clouds 1e-4 apart`);
+    }
+});
+
 test.run();
