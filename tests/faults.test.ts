@@ -152,6 +152,94 @@ test("workers that cannot start: 'auto' runs in-process and says why, { worker: 
   }
 });
 
+test('a worker killed mid-solve on each CPU backend: worker-crashed, then the next call works', async () => {
+  const k = 300;
+  const C = { data: uniforms(rng, k * k), rows: k, cols: k };
+  for (const backend of ['wasm', 'js'] as const)
+    for (const mode of ['exit', 'throw', 'terminate'] as const) {
+      let fired = false;
+      const e = await sinkhorn(undefined, undefined, C, {
+        reg: 0.01,
+        maxIter: 1e6,
+        tol: 0,
+        backend,
+        worker: true,
+        onProgress: () => {
+          if (!fired) {
+            fired = true;
+            pool.crash(mode);
+          }
+        },
+      }).catch((x: unknown) => x);
+      assert.instance(e, OTError, `${backend} ${mode}`);
+      assert.is((e as OTError).code, 'worker-crashed', `${backend} ${mode}: ${(e as Error).message}`);
+      const r = await sinkhorn(undefined, undefined, { data: C.data.subarray(0, 100), rows: 10, cols: 10 }, { reg: 0.1, backend, worker: true });
+      assert.ok(r.converged, `${backend} ${mode}: the next call works`);
+    }
+  await dispose();
+});
+
+test('abort at seeded points (after the k-th progress report) on each backend, in a worker and in-process', async () => {
+  const gpu = (await backends()).find((r) => r.name === 'webgpu')!.available;
+  const k = 120;
+  const C = { data: uniforms(rng, k * k), rows: k, cols: k };
+  const pick = new Rng(99);
+  for (const backend of gpu ? (['wasm', 'js', 'webgpu'] as const) : (['wasm', 'js'] as const))
+    for (const worker of [true, false])
+      for (let trial = 0; trial < 3; trial++) {
+        const after = 1 + Math.floor(pick.uniform() * 5);
+        const ctrl = new AbortController();
+        let reports = 0;
+        const e = await sinkhorn(undefined, undefined, C, {
+          reg: 0.01,
+          maxIter: 1e6,
+          tol: 0,
+          backend,
+          worker,
+          signal: ctrl.signal,
+          onProgress: () => {
+            if (++reports === after) ctrl.abort();
+          },
+        }).catch((x: unknown) => x);
+        const what = `${backend} ${worker ? 'worker' : 'in-process'} abort after report ${after}`;
+        assert.instance(e, OTError, what);
+        assert.is((e as OTError).code, 'aborted', `${what}: ${(e as Error).message}`);
+        assert.ok(reports >= after, what);
+      }
+  const r = await sinkhorn(undefined, undefined, C, { reg: 0.1, worker: true });
+  assert.ok(r.converged, 'the pool still serves');
+  await dispose();
+});
+
+test('dispose() mid-flight on each CPU backend: aborted, and the pool starts again', async () => {
+  const k = 200;
+  const C = { data: uniforms(rng, k * k), rows: k, cols: k };
+  for (const backend of ['wasm', 'js'] as const) {
+    let fired = false;
+    const tracked = sinkhorn(undefined, undefined, C, {
+      reg: 0.01,
+      maxIter: 1e6,
+      tol: 0,
+      backend,
+      worker: true,
+      onProgress: () => {
+        if (!fired) {
+          fired = true;
+          void dispose();
+        }
+      },
+    }).catch((x: unknown) => x);
+    // queued behind it (the pool may have a single worker): rejected by dispose() too
+    const calls = [0, 1, 2].map(() => sinkhorn(undefined, undefined, C, { reg: 0.01, maxIter: 1e6, tol: 0, backend, worker: true }).catch((x: unknown) => x));
+    for (const e of await Promise.all([tracked, ...calls])) {
+      assert.instance(e, OTError, backend);
+      assert.is((e as OTError).code, 'aborted', `${backend}: ${(e as Error).message}`);
+    }
+    assert.ok((await emd([0.5, 0.5], [0.5, 0.5], M, { worker: true })).status === 'optimal', `${backend}: the next call works`);
+  }
+  await dispose();
+});
+
 test('dispose() and every crash mode during a WebGPU solve in a worker: typed rejection, the process survives', async () => {
   const gpu = (await backends()).find((r) => r.name === 'webgpu')!;
   if (!gpu.available) {
