@@ -16,3 +16,24 @@ export function firstNonFinite(ptr: usize, len: i32): i32 {
   }
   return -1;
 }
+
+/** max |x| over len f64 at ptr (the entries are finite: checked first). */
+export function maxAbsF64(ptr: usize, len: i32): f64 {
+  let m2 = f64x2.splat(0);
+  let i = 0;
+  for (; i + 1 < len; i += 2) m2 = f64x2.max(m2, f64x2.abs(v128.load(ptr + (<usize>i << 3))));
+  let m = max(f64x2.extract_lane(m2, 0), f64x2.extract_lane(m2, 1));
+  for (; i < len; i++) m = max(m, abs(load<f64>(ptr + (<usize>i << 3))));
+  return m;
+}
+
+/** x ← s·x over len f64 at ptr (s a power of two: exact). */
+export function scaleF64(ptr: usize, len: i32, s: f64): void {
+  const s2 = f64x2.splat(s);
+  let i = 0;
+  for (; i + 1 < len; i += 2) {
+    const at = ptr + (<usize>i << 3);
+    v128.store(at, f64x2.mul(v128.load(at), s2));
+  }
+  for (; i < len; i++) store<f64>(ptr + (<usize>i << 3), load<f64>(ptr + (<usize>i << 3)) * s);
+}

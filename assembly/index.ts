@@ -4,7 +4,7 @@ export { sortF64, argsortF64, gatherF64 } from './sort';
 export { ot1dCost, ot1dPlan } from './ot1d';
 export { slicedCosts, slicedWorkBytes } from './sliced';
 export { pairwiseCosts } from './cost';
-export { firstNonFinite } from './finite';
+export { firstNonFinite, maxAbsF64, scaleF64 } from './finite';
 export * from './simplex';
 // Named, not `export *`: sinkhorn.ts also exports its inner kernels (dot4, axpy4, lseBuf, …) to grid.ts;
 // they stay internal so binaryen may inline them into the fused passes; the host uses only these entry points.

@@ -7,7 +7,7 @@ import { assetUrl, onAssetBaseChange } from '../ts/assets.js';
 import { dawnGpu } from './dawn.js';
 import { setGpuProvider } from '../ts/backends/webgpu.js';
 import { availableParallelism, cpus } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { type ResourceLimits, Worker, type WorkerOptions } from 'node:worker_threads';
 // @ts-ignore -- comlink 4.4.2 ships no .d.mts for this path (the one that resolves under Node ESM: PLATFORM.md)
 import nodeAdapter from 'comlink/dist/esm/node-adapter.mjs';
 import type { Endpoint } from 'comlink';
@@ -38,6 +38,40 @@ function workerExecArgv(): string[] {
   return out;
 }
 
+/** The flags workers accepted (learned on the first spawn), and what we learned on the way. */
+let acceptedExecArgv: string[] | undefined;
+
+/** --max-old-space-size of the parent, as a worker's heap limit (workers refuse the flag itself). */
+function resourceLimits(): ResourceLimits | undefined {
+  for (const f of process.execArgv) {
+    const m = /^--max[-_]old[-_]space[-_]size=(\d+)$/.exec(f);
+    if (m) return { maxOldGenerationSizeMb: Number(m[1]) };
+  }
+  return undefined;
+}
+
+/**
+ * new Worker with the parent's flags that a worker accepts. Node refuses per-process and most V8 flags in
+ * workers (--max-old-space-size, --expose-gc, --stack-size, …: ERR_WORKER_INVALID_EXEC_ARGV, which names
+ * them); there is no list to ask, so the refused ones are dropped and the spawn retried, then no flags at all.
+ */
+function startWorker(url: URL, opts: WorkerOptions = {}): Worker {
+  let execArgv = acceptedExecArgv ?? workerExecArgv();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const w = new Worker(url, { ...opts, execArgv, resourceLimits: resourceLimits() });
+      acceptedExecArgv = execArgv;
+      return w;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ERR_WORKER_INVALID_EXEC_ARGV' || attempt >= 2 || execArgv.length === 0) throw e;
+      const listed = String((e as Error).message).split(': ').slice(1).join(': ');
+      const refused = new Set(listed.split(', ').map((f) => f.trim()));
+      const kept = execArgv.filter((f) => !refused.has(f));
+      execArgv = attempt === 0 && kept.length < execArgv.length ? kept : [];
+    }
+  }
+}
+
 const cores = typeof availableParallelism === 'function' ? availableParallelism() : cpus().length;
 
 // Helper threads of the wasm entropic engine (dist/bindings/wasm-helper-node.js), unref'd: an idle helper
@@ -47,7 +81,7 @@ setWasmThreadsPlatform({
   threads: Math.min(8, cores),
   spawn: (init) =>
     new Promise((resolve, reject) => {
-      const w = new Worker(new URL('./wasm-helper-node.js', import.meta.url), { workerData: init, execArgv: workerExecArgv() });
+      const w = startWorker(new URL('./wasm-helper-node.js', import.meta.url), { workerData: init });
       w.unref();
       w.once('message', () => resolve({ terminate: () => void w.terminate() }));
       w.once('error', reject);
@@ -59,7 +93,7 @@ setWasmThreadsPlatform({
 setWorkerPlatform({
   size: Math.max(1, cores - 1),
   spawn() {
-    const w = new Worker(new URL('./worker-node.js', import.meta.url), { execArgv: workerExecArgv() });
+    const w = startWorker(new URL('./worker-node.js', import.meta.url));
     let exited = false;
     return {
       endpoint: (nodeAdapter as (w: unknown) => Endpoint)(w),
@@ -73,6 +107,10 @@ setWorkerPlatform({
             cb(reason);
           }
         };
+        // worker-node.ts says when it is leaving (an exit or an uncaught error) before it drains its GPU work
+        w.on('message', (m: { kantorovichWorkerLeaving?: string } | undefined) => {
+          if (m && typeof m.kantorovichWorkerLeaving === 'string') once(m.kantorovichWorkerLeaving);
+        });
         w.on('error', (e: Error) => once(`raised an uncaught error (${e?.message ?? String(e)})`));
         w.on('exit', (code: number) => once(`exited with code ${code}`));
       },

@@ -22,6 +22,14 @@ export interface WebGpuEngineOptions {
   transposed?: boolean;
 }
 
+/**
+ * The largest |C|/ε the scaling method may see in f32: −ln of f32's smallest normal, ln 2^126 ≈ 87.34. Beyond
+ * it kernel entries exp(−C/ε) become denormal (which GPUs may flush to zero: WGSL allows it) and the scalings,
+ * which grow like exp(|C|/ε), come within a factor e^1.4 of f32's largest value (ln FLT_MAX ≈ 88.72). The
+ * f64 engines reach ~708 before they raise 'numerical'; f32 must raise it here, not return a capped plan.
+ */
+export const F32_SCALING_MAX_EXPONENT = 126 * Math.LN2;
+
 /** One dispatch: a kernel, its bind group, and the workgroup grid. */
 interface Dispatch {
   k: Kernel;
@@ -42,6 +50,23 @@ function fromF32Potential(x: Float32Array): Float64Array {
   return out;
 }
 
+/** max over pairs of ‖x − y‖^power (the largest cost the scaling kernel will see). */
+function maxPointCost(X: Float64Array, Y: Float64Array, d: number, power: number): number {
+  let best = 0;
+  const n = X.length / d;
+  const m = Y.length / d;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < m; j++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) {
+        const z = X[i * d + t] - Y[j * d + t];
+        s += z * z;
+      }
+      if (s > best) best = s;
+    }
+  return Math.pow(best, power / 2);
+}
+
 export class WebGpuEntropicEngine implements EntropicEngine {
   readonly backend = 'webgpu' as const;
   readonly n: number;
@@ -54,6 +79,8 @@ export class WebGpuEntropicEngine implements EntropicEngine {
   /** Scaling method: whether u, v (rather than f, g) hold the current state. */
   private scaled = false;
   private kernelStale = true;
+  /** Scaling method: max |C'| over the stored costs (C' = C − offset), for the f32 range check of setEps. */
+  private costRange = 0;
   /**
    * The constant c0 subtracted from a balanced dense cost before rounding to f32. The engine iterates f' = f − c0
    * (and g unchanged): the iterates are exactly those of the other engines, and after the first update f'
@@ -173,8 +200,10 @@ export class WebGpuEntropicEngine implements EntropicEngine {
         }
         const c0 = this.offset;
         this.mat = put(Float32Array.from(p.cost.C, (c) => c - c0));
+        if (scaling) for (const c of p.cost.C) this.costRange = Math.max(this.costRange, Math.abs(c - c0));
       }
       else {
+        if (scaling) this.costRange = maxPointCost(p.cost.X, p.cost.Y, p.cost.d, p.cost.power);
         this.mat = buf(nm);
         this.submit([this.dispatch(K.pairwiseCost(p.cost.d, p.cost.power, wg), this.prmRow, { ptsOut: this.X!, ptsIn: this.Y!, dst: this.mat }, n * m)]);
       }
@@ -360,6 +389,14 @@ export class WebGpuEntropicEngine implements EntropicEngine {
 
   async setEps(eps: number): Promise<void> {
     this.alive();
+    if (this.p.method === 'scaling' && !(this.costRange / eps <= F32_SCALING_MAX_EXPONENT)) {
+      throw new OTError(
+        'numerical',
+        `webgpu: the scaling method in f32 needs max |C|/reg ≤ ${F32_SCALING_MAX_EXPONENT.toFixed(2)} (ln 2^126: beyond it the kernel ` +
+          `underflows and the scalings overflow f32); here it is ${(this.costRange / eps).toPrecision(4)} (reg = ${eps}). ` +
+          `Use method: 'log' (or 'auto'), or the wasm backend (f64).`,
+      );
+    }
     if (this.scaled) this.submit(this.toPotentials()); // u, v were exponentials of the old ε
     this.eps = eps;
     this.writeParams();

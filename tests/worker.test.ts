@@ -182,6 +182,9 @@ test('a worker that does not stop within the grace period is replaced; the call 
     const before = pool.stats();
     const ctrl = new AbortController();
     const call = wasserstein1d(x, y, { worker: true, signal: ctrl.signal });
+    // the payload goes after a liveness round trip (a worker spawned now is still starting): an abort before
+    // that rejects at once, with no worker to replace
+    while (pool.stats().calls === before.calls) await sleep(5);
     await sleep(150);
     ctrl.abort();
     const err = await rejection(call);
@@ -202,6 +205,8 @@ test("a worker killed mid-call rejects with 'worker-crashed'; the next call succ
     const k = 4000;
     const geo = pointCloud({ data: uniforms(rng, 2 * k), rows: k, cols: 2 }, { data: uniforms(rng, 2 * k), rows: k, cols: 2 });
     const call = mode === 'terminate' ? endlessSinkhorn() : emd(undefined, undefined, geo, { worker: true, signal: new AbortController().signal });
+    // a worker that dies before the payload went is replaced and the call retried: crash it once dispatched
+    while (pool.stats().calls === before.calls) await sleep(5);
     await sleep(150);
     pool.crash(mode);
     const err = await rejection(call);

@@ -3,7 +3,7 @@
 import { OTError } from './errors.js';
 import { type Cost, type CostSpec, pointCost, toCost } from './costs.js';
 import type { DenseMatrix, MatrixLike } from './types.js';
-import { DEFAULT_MAX_BYTES, checkBudget, toMatrix } from './validate.js';
+import { DEFAULT_MAX_BYTES, checkBudget, checkMaxBytes, toMatrix } from './validate.js';
 
 /** Costs given as a dense n × m matrix. */
 export class CostMatrixGeometry {
@@ -144,6 +144,7 @@ export type CostInput = MatrixLike | Geometry;
  * returned geometry has `finiteChecked = false` and the caller must check it (emd does, in wasm) before any work.
  */
 export function toGeometry(M: CostInput, maxBytes?: number, deferFinite = false): Geometry {
+  checkMaxBytes(maxBytes); // a geometry given as such has no check of its own: the budget is checked here too
   if (isGeometry(M)) return M;
   if (!deferFinite) return costMatrix(M, { maxBytes });
   const g = new CostMatrixGeometry(toMatrix('M', M, maxBytes, 'caller'));

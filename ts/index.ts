@@ -26,3 +26,4 @@ export { setGpuProvider, type GpuProvider } from './backends/webgpu.js';
 // Neural OT (ts/neural/): the trainers by name; tensors, models, engines, samplers and evaluation under `neural`,
 // so the generic tensor op names (add, sum, exp, …) stay out of the root.
 export * as neural from './neural/index.js';
+export { workersUnavailableReason } from './worker/pool.js';

@@ -11,7 +11,17 @@ export const DEFAULT_MAX_BYTES = 2 * 1024 ** 3;
 /** Relative tolerance on |Σa − Σb| / max(Σa, Σb) before masses count as unequal. */
 export const DEFAULT_MASS_TOLERANCE = 1e-9;
 
-export function checkBudget(bytes: number, what: string, maxBytes = DEFAULT_MAX_BYTES): void {
+/** The caller's budget, checked: a number > 0 (Infinity: no budget); NaN or a string would silently disable it. */
+export function checkMaxBytes(maxBytes: unknown): number {
+  if (maxBytes === undefined) return DEFAULT_MAX_BYTES;
+  if (typeof maxBytes !== 'number' || !(maxBytes > 0)) {
+    throw new OTError('invalid-option', `maxBytes must be a number of bytes > 0 (Infinity for no budget); got ${typeof maxBytes === 'string' ? JSON.stringify(maxBytes) : String(maxBytes)}.`);
+  }
+  return maxBytes;
+}
+
+export function checkBudget(bytes: number, what: string, maxBytes: number = DEFAULT_MAX_BYTES): void {
+  maxBytes = checkMaxBytes(maxBytes);
   if (bytes > maxBytes) {
     const mib = (x: number) => `${(x / 1024 ** 2).toFixed(0)} MiB`;
     throw new OTError(

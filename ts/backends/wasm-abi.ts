@@ -15,6 +15,8 @@ export const KERNEL_ARITY = {
   slicedWorkBytes: 4,
   pairwiseCosts: 7,
   firstNonFinite: 2,
+  maxAbsF64: 2,
+  scaleF64: 3,
   entIterate: 2,
   entMarginalError: 1,
   entStats: 3,

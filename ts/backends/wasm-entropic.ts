@@ -9,7 +9,7 @@
 import { OTError } from '../errors.js';
 import type { EngineProblem, EntropicEngine, PlanStats } from '../entropic/engine.js';
 import { DEFAULT_MAX_BYTES } from '../validate.js';
-import { type WasmKernels, type WasmScope, wasmKernels } from './wasm.js';
+import { type WasmKernels, type WasmScope, WASM_MAX_BLOCK, wasmKernels } from './wasm.js';
 import { wasmThreadCount, wasmThreads, wasmThreadsUnavailableReason } from './wasm-threads.js';
 
 /** Below this many kernel entries a pass (~0.5 ns an entry) is too short to share between threads. */
@@ -22,8 +22,7 @@ export const S = {
   rebuilds: 28, fallbacks: 29, passes: 30, f2: 31, pending: 32, threads: 33, partials: 34, scratch: 35, results: 36,
 } as const;
 export const SLOTS = 48;
-/** The largest single allocation of AssemblyScript's TLSF allocator (2^30 bytes, less its header). */
-const MAX_BLOCK = 2 ** 30 - 64;
+const MAX_BLOCK = WASM_MAX_BLOCK;
 
 type Ctx = number;
 type Kernels = {
@@ -40,6 +39,8 @@ export class WasmEntropicEngine implements EntropicEngine {
   readonly n: number;
   readonly m: number;
   readonly threads: number;
+  /** Whether the n × m kernel is stored (false: point clouds on the fly, see create()). */
+  readonly kernelStored: boolean;
   private disposed = false;
   private readonly kern: Kernels;
 
@@ -52,6 +53,7 @@ export class WasmEntropicEngine implements EntropicEngine {
     this.n = c[S.n];
     this.m = c[S.m];
     this.threads = c[S.threads];
+    this.kernelStored = c[S.K] !== 0;
     this.kern = {
       iterate: k.fn('entIterate'),
       marginalError: k.fn('entMarginalError'),
@@ -63,8 +65,8 @@ export class WasmEntropicEngine implements EntropicEngine {
   }
 
   /**
-   * `storeKernel: false` (log method only) runs exact log-sum-exps on the fly instead of storing n × m
-   * (what point clouds beyond the default memory budget get; exposed for tests).
+   * `storeKernel: false` runs exact log-sum-exps on the fly instead of storing n × m
+   * (what kernels beyond the caller's budget or one wasm block get; exposed for tests).
    * `threads`: how many threads share each pass over the n × m entries ('auto': all there are, from
    * THREADS_FROM entries; 1: this thread only), through ts/backends/wasm-threads.ts.
    * `shareKernelWith` (barycenters: one engine per histogram over the same cost, which the caller guarantees):
@@ -83,12 +85,20 @@ export class WasmEntropicEngine implements EntropicEngine {
     }
     k ??= await wasmKernels();
     k.fn('entIterate'); // a stale binary fails here as backend-unavailable
-    if (n * m * 8 > MAX_BLOCK && (p.method === 'scaling' || p.cost.kind === 'dense')) {
+    if (n * m * 8 > MAX_BLOCK && p.cost.kind === 'dense') {
       throw new OTError(
         'backend-unavailable',
-        `wasm: the ${n} × ${m} ${p.cost.kind === 'dense' ? 'cost matrix' : 'kernel'} exceeds the wasm allocator's 1 GiB block limit; use the js backend, a smaller problem, or (point clouds) method 'log'.`,
+        `wasm: the ${n} × ${m} cost matrix exceeds the wasm allocator's 1 GiB block limit; use the js backend, a smaller problem, or point clouds (costs on the fly).`,
       );
     }
+    // Whether the n × m kernel may be stored: within the caller's budget (not the default one) and one wasm
+    // block. Beyond either the passes run on the fly (exact log-sum-exps, threads as usual) — for the
+    // scaling method too, whose iterates are the log domain's (f = ε·log u): the same fixed point, minus the
+    // overflow. Before, a kernel over 1 GiB made 'auto' fall back to plain JS (~100× slower).
+    const kernelBytes = n * m * 8;
+    const fits = kernelBytes <= Math.min(p.maxBytes ?? DEFAULT_MAX_BYTES, MAX_BLOCK);
+    const onTheFly = opts.storeKernel === false || (opts.storeKernel === undefined && !fits);
+    const stab = p.method === 'log' || onTheFly;
     const mem = k.scope();
     try {
       const ctx = mem.f64(SLOTS);
@@ -122,11 +132,7 @@ export class WasmEntropicEngine implements EntropicEngine {
       ] as const) {
         zeros(slot, len);
       }
-      // the kernel: always for scaling (the caller checked its budget); for log when it fits the default
-      // budget (point clouds beyond it run exact log-sum-exps without storing n × m)
-      const kernelBytes = n * m * 8;
-      const fits = kernelBytes <= Math.min(DEFAULT_MAX_BYTES, MAX_BLOCK);
-      const store = p.method === 'scaling' || (opts.storeKernel ?? (c.kind === 'dense' || fits));
+      const store = !onTheFly;
       if (owner && p.method === 'scaling' && owner.slots()[S.stab] === 0) {
         // barycenters: the scaling kernel exp(−C/ε) of the same cost, stored once (entFColLseBatch)
         k.f64(ctx, SLOTS)[S.K] = owner.slots()[S.K];
@@ -135,7 +141,8 @@ export class WasmEntropicEngine implements EntropicEngine {
           const ptr = mem.alloc(Math.max(8, kernelBytes)); // first: alloc may grow memory and detach views
           k.f64(ctx, SLOTS)[S.K] = ptr;
         } catch (e) {
-          if (p.method === 'scaling' || c.kind === 'dense') throw e;
+          // wasm memory is full: run on the fly (log iterates) rather than fail or fall back to plain JS
+          if (!(e instanceof OTError) || e.code !== 'too-large') throw e;
         }
       }
       const v = k.f64(ctx, SLOTS);
@@ -143,7 +150,7 @@ export class WasmEntropicEngine implements EntropicEngine {
       v[S.m] = m;
       v[S.d] = c.kind === 'points' ? c.d : 0;
       v[S.kind] = c.kind === 'dense' ? 0 : 1;
-      v[S.stab] = p.method === 'log' ? 1 : 0;
+      v[S.stab] = stab || v[S.K] === 0 ? 1 : 0;
       v[S.eps] = 1;
       v[S.tauA] = p.tauA;
       v[S.tauB] = p.tauB;

@@ -11,6 +11,12 @@ export interface WasmExports {
   [kernel: string]: unknown;
 }
 
+/**
+ * The largest single allocation of AssemblyScript's TLSF allocator (2^30 bytes, less its header). A larger
+ * request aborts inside wasm ('wasm abort at …'): WasmScope.alloc refuses it with 'too-large' instead.
+ */
+export const WASM_MAX_BLOCK = 2 ** 30 - 64;
+
 /** Where the wasm bytes come from: bytes, a compiled module, or a fetch Response. */
 export type WasmSource = () => Promise<BufferSource | WebAssembly.Module | Response>;
 
@@ -132,6 +138,9 @@ export class WasmScope {
   constructor(readonly k: WasmKernels) {}
 
   alloc(bytes: number): number {
+    if (bytes > WASM_MAX_BLOCK) {
+      throw new OTError('too-large', `wasm: one buffer of ${bytes} bytes is over the wasm allocator's limit of ${WASM_MAX_BLOCK} bytes (1 GiB) per buffer.`);
+    }
     const p = this.k.exports.alloc(bytes) >>> 0; // wasm returns i32: addresses ≥ 2 GiB come back negative
     if (p === 0) throw new OTError('too-large', `wasm: could not allocate ${bytes} bytes.`);
     this.ptrs.push(p);

@@ -42,7 +42,58 @@ async function acquire(p: GpuProvider): Promise<GPUDevice> {
   const names = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup'] as const;
   const requiredLimits: Record<string, number> = {};
   for (const k of names) requiredLimits[k] = adapter.limits[k];
-  return adapter.requestDevice({ requiredLimits });
+  return instrument(await adapter.requestDevice({ requiredLimits }));
+}
+
+// Every GPU promise this thread has open (queue work done, buffer maps, error scopes). Dawn's Node binding
+// aborts the whole process (exit 134, "Promise not resolved or rejected") when a thread ends while one is
+// still open, so a worker drains them (gpuIdle) before it may end: ts/worker/serve.ts.
+let open = 0;
+let idleWaiters: (() => void)[] = [];
+
+function track<T>(p: Promise<T>): Promise<T> {
+  open++;
+  const done = () => {
+    if (--open === 0) for (const r of idleWaiters.splice(0)) r();
+  };
+  p.then(done, done);
+  return p;
+}
+
+function instrument(device: GPUDevice): GPUDevice {
+  const q = device.queue;
+  const workDone = q.onSubmittedWorkDone.bind(q);
+  q.onSubmittedWorkDone = () => track(workDone());
+  const pop = device.popErrorScope.bind(device);
+  device.popErrorScope = () => track(pop());
+  const createBuffer = device.createBuffer.bind(device);
+  device.createBuffer = (d: GPUBufferDescriptor) => {
+    const b = createBuffer(d);
+    const map = b.mapAsync.bind(b);
+    b.mapAsync = (...a: Parameters<GPUBuffer['mapAsync']>) => track(map(...a));
+    return b;
+  };
+  return device;
+}
+
+/** Resolves once no GPU promise of this thread is open (now, when none is). */
+export function gpuIdle(): Promise<void> {
+  return open === 0 ? Promise.resolve() : new Promise((r) => idleWaiters.push(r));
+}
+
+/** How many GPU promises this thread has open (diagnostics and tests). */
+export function gpuOpenPromises(): number {
+  return open;
+}
+
+/** The device this thread acquired, if it has one; never acquires one. */
+export async function currentGpuDevice(): Promise<GPUDevice | undefined> {
+  if (!acquiring) return undefined;
+  try {
+    return await acquiring;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The shared device; rejects with OTError('backend-unavailable', 'webgpu: <reason>') where there is none. */

@@ -27,6 +27,8 @@ export interface EngineProblem {
   tauB: number;
   /** How many threads may share the n × m work (a hint: the wasm engine uses it, the others ignore it). */
   threads?: number | 'auto';
+  /** The caller's memory budget (default DEFAULT_MAX_BYTES): engines decide what to store against it. */
+  maxBytes?: number;
 }
 
 export interface PlanStats {

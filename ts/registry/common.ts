@@ -1,6 +1,7 @@
 // Options that many solvers share, declared once (their docs feed the README tables and the CLI).
 import type { BackendName } from '../types.js';
-import { type OptionSpec, anyOf, bool, func, num, oneOf, opt, signal } from './schema.js';
+import { OTError } from '../errors.js';
+import { type Check, type OptionSpec, anyOf, bool, func, num, oneOf, opt, signal } from './schema.js';
 
 /** `worker`: where the call runs. Every solver has it; the dispatcher reads it. */
 export const workerOption: OptionSpec = opt(
@@ -27,8 +28,18 @@ export function backendOption(backends: readonly BackendName[]): OptionSpec {
   );
 }
 
+/** A positive number of bytes, Infinity for no budget (NaN and strings are errors: they used to disable it). */
+const bytes: Check = {
+  type: 'a number > 0 (Infinity: no budget)',
+  invalid: [NaN, 'abc', 0, -1, null],
+  kind: 'number',
+  check(v, path) {
+    if (typeof v !== 'number' || !(v > 0)) throw new OTError('invalid-option', `${path} must be ${this.type} (got ${String(v)}).`);
+  },
+};
+
 export const maxBytesOption: OptionSpec = opt(
-  num({ gt: 0 }),
+  bytes,
   'Memory budget in bytes for the buffers of this call; above it the call fails with too-large before any work.',
   '2 GiB',
 );

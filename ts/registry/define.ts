@@ -116,7 +116,9 @@ async function dispatch(d: SolverDescriptor, list: unknown[], opts: Record<strin
   dispatchCounters.dispatched++;
   try {
     if (!offload) return await d.run(...(list as never[]));
-    const local = { signal: opts.signal as AbortSignal | undefined, onProgress: opts.onProgress as ((p: unknown) => void) | undefined };
+    // 'auto' runs in-process when no worker can start here (workersUnavailableReason() says why)
+    const fallback = where === 'auto' ? () => d.run(...(list as never[])) : undefined;
+    const local = { signal: opts.signal as AbortSignal | undefined, onProgress: opts.onProgress as ((p: unknown) => void) | undefined, fallback };
     const r = await runInWorker(d.name as never, list, local);
     return d.crossing ? d.crossing.fromPlain(r) : r;
   } catch (e) {

@@ -1,16 +1,16 @@
 // Exact OT (the Kantorovich linear program) by the network simplex in assembly/simplex.ts.
 import { OTError } from '../errors.js';
 import { SparseCoupling } from '../coupling.js';
-import { type CostInput, type Geometry, PointCloudGeometry, toGeometry } from '../geometry.js';
+import { type CostInput, CostMatrixGeometry, type Geometry, PointCloudGeometry, toGeometry } from '../geometry.js';
 import type { VectorLike } from '../types.js';
 import type { OTResult } from '../result.js';
 import { chooseBackend } from '../backends/select.js';
 import type { BackendOption } from '../types.js';
-import type { WasmKernels } from '../backends/wasm.js';
+import { type WasmKernels, WASM_MAX_BLOCK } from '../backends/wasm.js';
 import { NS } from '../backends/wasm-abi.js';
 import { type MassOptions, abortPoint, balanceMasses, checkAbort, checkBudget, checkFinite, sum, toVector, toWeights } from '../validate.js';
 import { defineSolver } from '../registry/define.js';
-import { bool, num, object, oneOf, anyOf, opt, required, vector } from '../registry/schema.js';
+import { num, object, oneOf, opt, required, vector } from '../registry/schema.js';
 import { backendOption, massOptions, maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
 import { pairEntries } from '../registry/estimate.js';
 
@@ -207,6 +207,12 @@ async function solveWasm(
   const nr = rows.length;
   const nc = cols.length;
   const compact = nr < n || nc < m;
+  // Costs near f64's limit give tree potentials (sums of costs) that overflow, hence NaN duals reported as
+  // 'optimal'. The plan is invariant to a positive scale of M: the simplex sees M·2^-e (exact: a power of two)
+  // and the duals are scaled back; if they still do not fit f64 the call fails with 'numerical'. A dense
+  // matrix's e is found in wasm where it is copied; a cloud's from its coordinates.
+  let e = geom.kind === 'costMatrix' ? 0 : costExponent(log2MaxCost(geom, rows, cols), geom);
+  const scaleDown = (x: Float64Array) => (e === 0 ? x : x.map((v) => ldexp(v, -e / costPowerOf(geom))));
   const mem = k.scope();
   let ctx = 0;
   try {
@@ -218,6 +224,9 @@ async function solveWasm(
     let mode = 0;
     if (geom.kind === 'costMatrix') {
       const M = geom.M.data;
+      if (nr * nc * 8 > WASM_MAX_BLOCK) {
+        throw new OTError('too-large', `the ${nr} × ${nc} cost matrix (${nr * nc * 8} bytes) is over wasm's 1 GiB limit per buffer. Pass pointCloud(X, Y) instead (costs computed on the fly, no n × m storage), or a smaller problem.`);
+      }
       costPtr = mem.alloc(nr * nc * 8);
       const view = k.f64(costPtr, nr * nc);
       if (!compact) {
@@ -228,14 +237,16 @@ async function solveWasm(
         if (!geom.finiteChecked) checkFinite('M.data', M);
         for (let r = 0; r < nr; r++) for (let c = 0; c < nc; c++) view[r * nc + c] = M[rows[r] * m + cols[c]];
       }
+      e = costExponent(Math.log2(k.abi.maxAbsF64(costPtr, nr * nc)), geom);
+      if (e !== 0) k.abi.scaleF64(costPtr, nr * nc, 2 ** -e);
     } else {
       mode = 1;
       d = geom.dim;
       power = geom.cost.power;
       const X = geom.X.data as Float64Array;
       const Y = geom.Y.data as Float64Array;
-      xPtr = mem.put(nr < n ? gatherRows(X, d, rows) : X);
-      yPtr = mem.put(nc < m ? gatherRows(Y, d, cols) : Y);
+      xPtr = mem.put(scaleDown(nr < n ? gatherRows(X, d, rows) : X));
+      yPtr = mem.put(scaleDown(nc < m ? gatherRows(Y, d, cols) : Y));
       const store = opts.storeCosts ?? 'auto';
       if (store === true || (store === 'auto' && nr * nc <= MATERIALIZE_ENTRIES)) {
         // Small clouds: one pass builds the costs in wasm memory (the caller still never builds n × m), and
@@ -300,14 +311,28 @@ async function solveWasm(
     const colIndex = Int32Array.from(k.i32(ci, nnz), (c) => cols[c]);
     const values = k.f64(vals, nnz).slice();
     const plan = new SparseCoupling(n, m, rowIndex, colIndex, values);
-    const { u, v } = fullDuals(geom, uK, vK, rows, cols);
+    // duals completed and centred in the simplex's units, then scaled back
+    const { u, v } = fullDuals(geom, uK, vK, rows, cols, e === 0 ? undefined : (i, j) => ldexp(geom.costAt(i, j), -e));
     centreDuals(u, v, a, b);
     let cost = 0;
     for (let t = 0; t < nnz; t++) cost += values[t] * geom.costAt(rowIndex[t], colIndex[t]);
     let dual = 0;
     for (let i = 0; i < n; i++) dual += a[i] * u[i];
     for (let j = 0; j < m; j++) dual += b[j] * v[j];
-    return { value: cost, cost, plan, potentials: { u, v }, status, iterations, error: violation, dualityGap: cost - dual, backend: 'wasm', threads: 1 };
+    if (e !== 0) {
+      dual = ldexp(dual, e);
+      for (let i = 0; i < n; i++) u[i] = ldexp(u[i], e);
+      for (let j = 0; j < m; j++) v[j] = ldexp(v[j], e);
+    }
+    const dualInfeasibility = ldexp(violation, e);
+    if (!Number.isFinite(cost) || !Number.isFinite(dual) || !u.every(Number.isFinite) || !v.every(Number.isFinite)) {
+      throw new OTError(
+        'numerical',
+        `emd: the costs (up to about 2^${Math.ceil(log2MaxCost(geom, rows, cols))} in magnitude) give a cost or dual potentials beyond f64's range; ` +
+          `${geom instanceof PointCloudGeometry ? 'scale the points down' : 'divide M by a constant'} (the plan does not change; the cost and the duals scale with it).`,
+      );
+    }
+    return { value: cost, cost, plan, potentials: { u, v }, status, iterations, error: dualInfeasibility, dualityGap: cost - dual, backend: 'wasm', threads: 1 };
   } finally {
     if (ctx) k.abi.nsFree(ctx);
     mem.release();
@@ -315,7 +340,7 @@ async function solveWasm(
 }
 
 /** Duals on the full index sets; a zero-mass node gets the largest feasible potential (tight somewhere). */
-function fullDuals(geom: Geometry, uK: Float64Array, vK: Float64Array, rows: Int32Array, cols: Int32Array) {
+function fullDuals(geom: Geometry, uK: Float64Array, vK: Float64Array, rows: Int32Array, cols: Int32Array, costAt = (i: number, j: number) => geom.costAt(i, j)) {
   const n = geom.rows;
   const m = geom.cols;
   const u = new Float64Array(n).fill(NaN);
@@ -325,16 +350,65 @@ function fullDuals(geom: Geometry, uK: Float64Array, vK: Float64Array, rows: Int
   for (let i = 0; i < n; i++) {
     if (!Number.isNaN(u[i])) continue;
     let best = Infinity;
-    for (const j of cols) best = Math.min(best, geom.costAt(i, j) - v[j]);
+    for (const j of cols) best = Math.min(best, costAt(i, j) - v[j]);
     u[i] = best;
   }
   for (let j = 0; j < m; j++) {
     if (!Number.isNaN(v[j])) continue;
     let best = Infinity;
-    for (let i = 0; i < n; i++) best = Math.min(best, geom.costAt(i, j) - u[i]);
+    for (let i = 0; i < n; i++) best = Math.min(best, costAt(i, j) - u[i]);
     v[j] = best;
   }
   return { u, v };
+}
+
+/** x·2^e without intermediate overflow or underflow of the factor (e may be large or fractional). */
+function ldexp(x: number, e: number): number {
+  if (!Number.isFinite(e)) return NaN;
+  while (e > 512) {
+    x *= 2 ** 512;
+    e -= 512;
+  }
+  while (e < -512) {
+    x *= 2 ** -512;
+    e += 512;
+  }
+  return x * 2 ** e;
+}
+
+function costPowerOf(geom: Geometry): number {
+  return geom instanceof PointCloudGeometry ? geom.cost.power : 1;
+}
+
+/**
+ * log2 of the largest |cost| over the support: a dense matrix's entries; for clouds a bound, p·log2 of the
+ * coordinate spread (in log space: (1e200)² must not overflow on the way).
+ */
+function log2MaxCost(geom: Geometry, rows: Int32Array, cols: Int32Array): number {
+  if (geom instanceof PointCloudGeometry) {
+    const d = geom.dim;
+    let big = 0;
+    for (const i of rows) for (let t = 0; t < d; t++) big = Math.max(big, Math.abs(geom.X.data[i * d + t]));
+    for (const j of cols) for (let t = 0; t < d; t++) big = Math.max(big, Math.abs(geom.Y.data[j * d + t]));
+    return geom.cost.power * (1 + Math.log2(big) + 0.5 * Math.log2(d));
+  }
+  const M = (geom as CostMatrixGeometry).M.data;
+  const m = geom.cols;
+  let big = 0;
+  for (const i of rows) for (const j of cols) big = Math.max(big, Math.abs(M[i * m + j]));
+  return Math.log2(big);
+}
+
+/**
+ * The exponent e with which the simplex sees the costs as M·2^-e: 0 for costs whose potentials (sums of up to
+ * n + m costs along the tree) stay far inside f64, else one that brings the largest cost near 1.
+ */
+function costExponent(l: number, geom: Geometry): number {
+  if (!(l > 600) || !Number.isFinite(l)) return 0;
+  if (!(geom instanceof PointCloudGeometry)) return Math.ceil(l);
+  // clouds: coordinates are scaled by 2^-f (f an integer: exact), so the costs by 2^(−f·p)
+  const p = geom.cost.power;
+  return Math.ceil(l / p) * p;
 }
 
 /** Shift (u + c, v − c) so that Σa·u = Σb·v; the dual objective and feasibility are unchanged. */

@@ -143,7 +143,7 @@ export async function solveEntropic(
   }
   const tau = regM === undefined ? 1 : regM / (regM + reg);
   const threads = checkThreads(opts.threads);
-  const engine = await createEngine(solver, { cost: p.cost, a: p.a, b: wb, method, tauA: tau, tauB: tau, threads }, opts.backend);
+  const engine = await createEngine(solver, { cost: p.cost, a: p.a, b: wb, method, tauA: tau, tauB: tau, threads, maxBytes: opts.maxBytes }, opts.backend);
   try {
     if (init) await engine.setPotentials(init.f, init.g);
     const overflow = () =>

@@ -4,6 +4,7 @@
 import * as Comlink from 'comlink';
 import { OTError } from '../errors.js';
 import { type SolverName, type WorkerApi, decode, encodeArgs, installErrorTransfer } from './protocol.js';
+import type { ProgressMessage } from './serve.js';
 import { wasmModule } from '../backends/wasm.js';
 import { closeWasmThreads } from '../backends/wasm-threads.js';
 
@@ -29,6 +30,7 @@ export interface WorkerPlatform {
 /** How long an aborted call may take to stop by itself before its worker is replaced (the call rejects then). */
 export const ABORT_GRACE_MS = 500;
 let abortGraceMs = ABORT_GRACE_MS;
+let holdProgress = false;
 /** How long dispose() waits for a worker's shutdown() answer (longer when it holds a GPU device). */
 const SHUTDOWN_MS = 1000;
 const SHUTDOWN_GPU_MS = 10000;
@@ -41,9 +43,19 @@ export function setWorkerPlatform(p: WorkerPlatform | undefined): void {
   platform = p;
 }
 
-/** Whether offloading is possible from this thread (a platform is registered and we are not a worker). */
+/** Why workers could not start here (the first failure); cleared by dispose(), which lets them be tried again. */
+let startFailure: string | undefined;
+
+/** Whether offloading is possible from this thread (a platform is registered, we are not a worker, and workers start). */
 export function workersAvailable(): boolean {
-  return !!platform && !inWorker;
+  return !!platform && !inWorker && !startFailure;
+}
+
+/** Why calls cannot go to a worker from this thread, or undefined when they can. 'auto' calls then run in-process. */
+export function workersUnavailableReason(): string | undefined {
+  if (inWorker) return 'this is a worker of the pool (calls in it run in-process)';
+  if (!platform) return 'no worker platform is registered (import the package entry, kantorovich)';
+  return startFailure;
 }
 
 /** Set inside a worker: solvers there always run in-process (no recursion). */
@@ -64,8 +76,18 @@ interface Job {
   onProgress?: (p: unknown) => void;
   resolve(v: unknown): void;
   reject(e: unknown): void;
+  /** 'auto' calls: how to run in-process when no worker can start. */
+  fallback?: () => Promise<unknown>;
   settled: boolean;
+  /** Whether the payload went to a worker (before that, a worker's death puts the job back in the queue). */
+  dispatched?: boolean;
   port?: MessagePort;
+  /** Resolves when the worker's end-of-progress marker has arrived (all reports delivered). */
+  progressEnd?: Promise<void>;
+  endProgress?: () => void;
+  /** Test hook (holdProgress): reports held back until the result has arrived, the worst legal order. */
+  held?: ProgressMessage[];
+  release?: () => void;
   graceTimer?: ReturnType<typeof setTimeout>;
   detach?: () => void;
 }
@@ -81,6 +103,8 @@ interface PoolWorker {
   /** Where the worker's wasm came from: this thread's compiled module, or the worker's own default. */
   wasmFrom?: 'pool' | 'default';
   state: State;
+  /** Whether init() answered: a worker that dies before that could not start (see startFailed). */
+  started?: boolean;
   job?: Job;
 }
 
@@ -107,6 +131,7 @@ function spawn(): PoolWorker {
     .then((mod) => remote.init(shared ? (flags.buffer as SharedArrayBuffer) : undefined, mod))
     .then((from) => {
       w.wasmFrom = from;
+      w.started = true;
     });
   w.ready.catch(() => {});
   handle.unref();
@@ -131,8 +156,58 @@ function onWorkerExit(w: PoolWorker, reason: string): void {
   stats.crashed++;
   const job = w.job;
   w.job = undefined;
-  if (job) settle(job, () => job.reject(new OTError('worker-crashed', `${job.solver}: its worker ${reason} during the call; the pool has replaced it. Retry, or pass { worker: false } to run in-process.`)));
+  if (!w.started) {
+    if (job && !job.settled) queue.unshift(job);
+    return startFailed(`a worker ${reason} before it started`);
+  }
+  if (job && !job.dispatched && !job.settled) queue.unshift(job);
+  else if (job) settle(job, () => job.reject(new OTError('worker-crashed', `${job.solver}: its worker ${reason} during the call; the pool has replaced it. Retry, or pass { worker: false } to run in-process.`)));
   pump();
+}
+
+/**
+ * Take a worker out of the pool as crashed (its call rejects with 'worker-crashed') and stop it. One whose GPU
+ * flag is set is never terminated outright (Dawn would abort the whole process): it is drained by shutdown()
+ * first, and only then terminated (close()).
+ */
+function kill(w: PoolWorker, reason: string): void {
+  if (w.state === 'dead' || w.state === 'closing') return;
+  const gpu = gpuInUse(w);
+  stats.crashed++;
+  workers = workers.filter((x) => x !== w);
+  const job = w.job;
+  w.job = undefined;
+  if (job && !job.dispatched && !job.settled) queue.unshift(job);
+  else if (job) settle(job, () => job.reject(new OTError('worker-crashed', `${job.solver}: its worker ${reason} during the call; the pool has replaced it. Retry, or pass { worker: false } to run in-process.`)));
+  if (gpu) void close(w);
+  else {
+    w.state = 'dead';
+    void w.handle.terminate();
+  }
+  pump();
+}
+
+/**
+ * Workers cannot start here (a spawn that throws, a worker that dies before init answers): remember why,
+ * run the queued 'auto' calls in-process and reject the { worker: true } ones with 'backend-unavailable'.
+ */
+function startFailed(reason: string): void {
+  startFailure = reason;
+  for (const job of queue.splice(0)) {
+    if (job.fallback) {
+      const run = job.fallback;
+      job.detach?.();
+      job.detach = undefined;
+      run().then(
+        (v) => settle(job, () => job.resolve(v)),
+        (e) => settle(job, () => job.reject(e)),
+      );
+    } else settle(job, () => job.reject(unavailable(job.solver)));
+  }
+}
+
+function unavailable(solver: string): OTError {
+  return new OTError('backend-unavailable', `${solver}: { worker: true } but no worker can start here: ${startFailure}. Pass { worker: false } (or 'auto') to run in-process.`);
 }
 
 function settle(job: Job, fn: () => void): void {
@@ -142,6 +217,7 @@ function settle(job: Job, fn: () => void): void {
     job.port.close();
     job.port = undefined;
   }
+  job.endProgress?.();
   job.detach?.();
   job.detach = undefined;
   if (job.settled) return;
@@ -157,9 +233,7 @@ function pump(): void {
       try {
         w = spawn();
       } catch (e) {
-        const job = queue.shift()!;
-        settle(job, () => job.reject(e));
-        continue;
+        return startFailed(`a worker could not be spawned (${(e as Error)?.message ?? String(e)})`);
       }
       workers.push(w);
     }
@@ -170,36 +244,77 @@ function pump(): void {
 function start(w: PoolWorker, job: Job): void {
   w.state = 'busy';
   w.job = job;
-  stats.calls++;
   w.handle.ref();
   Atomics.store(w.flags, 0, 0);
-  let progress: MessagePort | undefined;
-  if (job.onProgress) {
-    const ch = new MessageChannel();
-    const cb = job.onProgress;
-    Comlink.expose((p: unknown) => {
+  const after = (fn: () => void) => () => {
+    if (job.held) job.release?.();
+    if (job.progressEnd && !job.settled) void job.progressEnd.then(() => finish(w, job, fn));
+    else finish(w, job, fn);
+  };
+  // abort() of no call is a round trip that proves the worker alive before the payload (transferred, so
+  // gone from this thread) is sent: a worker that died idle, its exit not yet seen, costs a retry elsewhere
+  // (onWorkerExit puts an undispatched job back), not the call.
+  w.ready
+    .then(() => w.remote.abort(-1))
+    .then(() => {
+      if (job.settled || w.job !== job) return SKIPPED;
+      job.dispatched = true;
+      stats.calls++;
+      return w.remote.run(job.id, job.solver, Comlink.transfer(job.payload, job.transfer), openProgress(job));
+    })
+    .then(
+      (r) => (r === SKIPPED ? finish(w, job, () => {}) : after(() => job.resolve(decode(r)))()),
+      (e) => {
+        if (!w.started && !job.dispatched && !job.settled && w.state === 'busy') {
+          // init() failed: this worker never served; the job goes back and workers are off here
+          w.job = undefined;
+          w.state = 'dead';
+          workers = workers.filter((x) => x !== w);
+          void w.handle.terminate();
+          queue.unshift(job);
+          return startFailed(`a worker failed to start (${(e as Error)?.message ?? String(e)})`);
+        }
+        after(() => job.reject(e))();
+      },
+    );
+}
+
+const SKIPPED = Symbol('skipped');
+
+/** The worker's end of a progress port for the job, or undefined when it has no onProgress. */
+function openProgress(job: Job): MessagePort | undefined {
+  if (!job.onProgress) return undefined;
+  // Raw messages on a port of its own: reports arrive in order, and the end marker (posted by the worker
+  // before its result) tells that the last one has been delivered; the call settles only after it.
+  const ch = new MessageChannel();
+  const cb = job.onProgress;
+  const port = ch.port1;
+  job.progressEnd = new Promise<void>((resolve) => {
+    job.endProgress = resolve;
+    const handle = (m: ProgressMessage) => {
+      if ('end' in m) return resolve();
+      if (job.settled) return;
       try {
-        cb(p);
+        cb(m.p);
       } catch {
         /* a throwing callback must not break the call */
       }
-    }, ch.port1);
-    job.port = ch.port1;
-    progress = ch.port2;
-  }
-  w.ready
-    .then(() =>
-      w.remote.run(
-        job.id,
-        job.solver,
-        Comlink.transfer(job.payload, job.transfer),
-        progress ? Comlink.transfer(progress, [progress as unknown as Transferable]) : undefined,
-      ),
-    )
-    .then(
-      (r) => finish(w, job, () => job.resolve(decode(r))),
-      (e) => finish(w, job, () => job.reject(e)),
-    );
+    };
+    port.onmessage = (ev: MessageEvent<ProgressMessage>) => {
+      if (job.held) job.held.push(ev.data);
+      else handle(ev.data);
+    };
+    job.release = () =>
+      // a task later: the reports land after the result has been handled
+      setTimeout(() => {
+        const held = job.held ?? [];
+        job.held = undefined;
+        for (const m of held) handle(m);
+      }, 0);
+    if (holdProgress) job.held = [];
+  });
+  job.port = port;
+  return Comlink.transfer(ch.port2, [ch.port2 as unknown as Transferable]);
 }
 
 function finish(w: PoolWorker, job: Job, fn: () => void): void {
@@ -224,6 +339,11 @@ function onAbort(job: Job): void {
   }
   const w = workers.find((x) => x.job === job) ?? [...retiring].find((x) => x.job === job);
   if (!w || job.settled) return;
+  if (!job.dispatched) {
+    // still on its liveness round trip: start() sees it settled and hands the worker back
+    settle(job, () => job.reject(new OTError('aborted', `${job.solver} was aborted before it started.`)));
+    return;
+  }
   // The flag is read by the solver's own abort checks (emd every 20000 pivots, Sinkhorn every checkEvery
   // iterations) even when the worker's event loop is busy; the message covers non-shared memory.
   Atomics.store(w.flags, 0, 1);
@@ -249,14 +369,19 @@ function onAbort(job: Job): void {
 }
 
 /** Run one solver call in a worker of the pool. */
-export function runInWorker(solver: SolverName, args: unknown[], opts: { signal?: AbortSignal; onProgress?: (p: unknown) => void }): Promise<unknown> {
+export function runInWorker(
+  solver: SolverName,
+  args: unknown[],
+  opts: { signal?: AbortSignal; onProgress?: (p: unknown) => void; fallback?: () => Promise<unknown> },
+): Promise<unknown> {
   if (opts.signal?.aborted) return Promise.reject(new OTError('aborted', `${solver} was aborted before it started.`));
+  if (startFailure && platform && !inWorker) return opts.fallback ? opts.fallback() : Promise.reject(unavailable(solver));
   if (!workersAvailable()) {
     return Promise.reject(new OTError('backend-unavailable', `${solver}: { worker: true } but no worker platform is registered here (import the package entry 'kantorovich', or pass { worker: false }).`));
   }
   const { payload, transfer } = encodeArgs(solver, args);
   return new Promise((resolve, reject) => {
-    const job: Job = { id: nextId++, solver, payload, transfer, signal: opts.signal, onProgress: opts.onProgress, resolve, reject, settled: false };
+    const job: Job = { id: nextId++, solver, payload, transfer, signal: opts.signal, onProgress: opts.onProgress, fallback: opts.fallback, resolve, reject, settled: false };
     if (opts.signal) {
       const signal = opts.signal;
       const listener = () => onAbort(job);
@@ -299,6 +424,7 @@ async function close(w: PoolWorker): Promise<void> {
 export async function dispose(): Promise<void> {
   const all = [...workers, ...retiring];
   workers = [];
+  startFailure = undefined;
   for (const job of queue.splice(0)) settle(job, () => job.reject(new OTError('aborted', `${job.solver} was aborted: dispose() ended the worker pool.`)));
   for (const w of all) {
     const job = w.job;
@@ -318,10 +444,14 @@ export const poolInternals = {
   wasmSources: () => workers.map((w) => w.wasmFrom),
   /** Make every live worker crash: 'exit' ends it from inside, 'throw' raises an uncaught error, 'terminate' kills it from outside. */
   crash(mode: 'exit' | 'throw' | 'terminate'): void {
-    for (const w of workers) {
-      if (mode === 'terminate') void w.handle.terminate();
+    for (const w of [...workers]) {
+      if (mode === 'terminate') kill(w, 'was terminated');
       else w.remote.crash(mode).catch(() => {});
     }
+  },
+  /** Deliver each call's progress reports only once its result has arrived (tests: the worst interleaving). */
+  holdProgress(on: boolean): void {
+    holdProgress = on;
   },
   /** Change the abort grace period (tests); returns the previous one. */
   setAbortGrace(ms: number): number {

@@ -4,7 +4,7 @@
 // forwards progress (throttled) to the caller's port, and transfers the result's arrays back.
 import * as Comlink from 'comlink';
 import { OTError } from '../errors.js';
-import { gpuDevice } from '../backends/webgpu.js';
+import { currentGpuDevice, gpuIdle } from '../backends/webgpu.js';
 import { setWasmSource } from '../backends/wasm.js';
 import { markInWorker } from './pool.js';
 import { type Encoded, type SolverName, type WorkerApi, decode, encode, installErrorTransfer } from './protocol.js';
@@ -12,8 +12,15 @@ import { runSolver } from './solvers.js';
 
 /** Progress messages are forwarded at most this often (solvers may report every few iterations). */
 const PROGRESS_EVERY_MS = 16;
-/** How long the last progress report may take to reach the caller before the result goes anyway. */
-const LAST_PROGRESS_WAIT_MS = 2000;
+/** How long drain() waits for aborted solves to reach an iteration boundary before it drains the GPU anyway. */
+const DRAIN_SOLVES_MS = 5000;
+
+/**
+ * Messages on a call's progress port (raw postMessage, one port per call, delivered in order): a report, and
+ * the end marker posted before the result. The pool settles a call only after the marker, so the last report
+ * always reaches the caller before the promise settles (no bounded wait).
+ */
+export type ProgressMessage = { p: unknown } | { end: true };
 
 const abortedGetter = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')?.get;
 
@@ -45,10 +52,40 @@ function callSignal(ctrl: AbortController): AbortSignal {
   return signal;
 }
 
+const running = new Map<number, { ctrl: AbortController; done: Promise<unknown> }>();
+let draining: Promise<void> | undefined;
+
+/**
+ * Make this worker safe to end: abort every call, let them stop at their next iteration boundary, wait until
+ * no GPU promise is open, destroy the device, wait again. Dawn aborts the whole process when a thread ends
+ * with GPU work in flight (PLATFORM.md), so every way out of a worker that touched the GPU goes through here:
+ * shutdown() before the pool terminates it, and the exit and uncaught-error paths of bindings/worker-node.ts.
+ */
+export function drainWorker(): Promise<void> {
+  if (!draining) draining = drain();
+  return draining;
+}
+
+async function drain(): Promise<void> {
+  Atomics.store(flags, 0, 1);
+  for (const r of running.values()) r.ctrl.abort();
+  if (!gpuTouched) return;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([Promise.allSettled([...running.values()].map((r) => r.done)), new Promise((r) => (timer = setTimeout(r, DRAIN_SOLVES_MS)))]);
+  clearTimeout(timer);
+  await gpuIdle();
+  const device = await currentGpuDevice();
+  if (device) {
+    device.destroy();
+    await gpuIdle();
+  }
+  // nothing of ours is in flight on the GPU any more: the pool may terminate this worker
+  Atomics.store(flags, 1, 0);
+}
+
 export function serveWorker(hooks: ServeHooks): WorkerApi {
   markInWorker();
   installErrorTransfer();
-  const running = new Map<number, AbortController>();
   return {
     init(buf: SharedArrayBuffer | undefined, wasm?: WebAssembly.Module) {
       if (buf) {
@@ -63,53 +100,54 @@ export function serveWorker(hooks: ServeHooks): WorkerApi {
       return 'default';
     },
     async run(id: number, solver: SolverName, payload: Encoded, port?: MessagePort): Promise<Encoded> {
-      const args = decode(payload) as unknown[];
-      const k = args.length - 1; // the options come last (ts/registry/define.ts)
       const ctrl = new AbortController();
-      running.set(id, ctrl);
-      const opts: Record<string, unknown> = { ...((args[k] as Record<string, unknown> | undefined) ?? {}), signal: callSignal(ctrl) };
-      let remote: Comlink.Remote<(p: unknown) => void> | undefined;
-      let last = 0;
-      let pending: unknown;
-      if (port) {
-        remote = Comlink.wrap<(p: unknown) => void>(port as unknown as Comlink.Endpoint);
-        opts.onProgress = (p: unknown) => {
-          const now = Date.now();
-          if (now - last >= PROGRESS_EVERY_MS) {
-            last = now;
-            pending = undefined;
-            Promise.resolve(remote!(p)).catch(() => {});
-          } else pending = p;
-        };
-      }
-      args[k] = opts;
+      let done!: () => void;
+      running.set(id, { ctrl, done: new Promise<void>((r) => (done = r)) });
+      let pending: { p: unknown } | undefined;
       try {
+        const args = decode(payload) as unknown[];
+        const k = args.length - 1; // the options come last (ts/registry/define.ts)
+        const opts: Record<string, unknown> = { ...((args[k] as Record<string, unknown> | undefined) ?? {}), signal: callSignal(ctrl) };
+        let last = 0;
+        if (port) {
+          opts.onProgress = (p: unknown) => {
+            const now = Date.now();
+            if (now - last >= PROGRESS_EVERY_MS) {
+              last = now;
+              pending = undefined;
+              try {
+                port.postMessage({ p } satisfies ProgressMessage);
+              } catch {
+                /* a report that cannot be cloned is dropped, not the solve */
+              }
+            } else pending = { p };
+          };
+        }
+        args[k] = opts;
         const result = await runSolver(solver, args);
-        // the last report reaches the caller before the result does (the wait returns when the caller has run
-        // it; the bound only covers a caller that went away — 100 ms was too short on a loaded machine)
-        if (remote && pending !== undefined) await Promise.race([remote(pending), new Promise((r) => setTimeout(r, LAST_PROGRESS_WAIT_MS))]).catch(() => {});
         const transfer = new Set<ArrayBuffer>();
         const out = encode(result, transfer, false);
         return typeof out === 'object' && out !== null ? Comlink.transfer(out, [...transfer]) : out;
       } finally {
         running.delete(id);
-        port?.close();
-      }
-    },
-    abort(id: number) {
-      running.get(id)?.abort();
-    },
-    async shutdown() {
-      Atomics.store(flags, 0, 1);
-      for (const c of running.values()) c.abort();
-      if (gpuTouched) {
-        try {
-          (await gpuDevice()).destroy();
-        } catch {
-          /* no device after all */
+        done();
+        // the throttled last report, then the end marker: both precede the result on the caller's side
+        if (port) {
+          try {
+            if (pending) port.postMessage(pending satisfies ProgressMessage);
+            port.postMessage({ end: true } satisfies ProgressMessage);
+          } catch {
+            /* the report cannot be cloned: the marker still goes */
+            port.postMessage({ end: true } satisfies ProgressMessage);
+          }
+          port.close();
         }
       }
     },
+    abort(id: number) {
+      running.get(id)?.ctrl.abort();
+    },
+    shutdown: drainWorker,
     crash(mode: 'exit' | 'throw') {
       if (mode === 'exit') hooks.exit(70);
       else
