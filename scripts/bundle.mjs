@@ -35,7 +35,9 @@ function* files(dir) {
   for (const name of readdirSync(dir)) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) {
-      if (p !== vendor) yield* files(p);
+      // what ships (ts, gpu, bindings); tests, benchmarks and examples keep comlink from node_modules (the
+      // tests also write it into child-process scripts, which relative vendor paths would break)
+      if (p !== vendor && !['tests', 'bench', 'examples'].includes(relative(join(root, 'dist'), p))) yield* files(p);
     } else if (p.endsWith('.js') || p.endsWith('.d.ts')) yield p;
   }
 }

@@ -113,10 +113,11 @@ export class WasmKernels {
     this.abi = exports as unknown as Kernels;
   }
 
-  fn<T extends (...args: never[]) => unknown>(name: string): T {
+  /** A kernel by its ABI name (typed: see ts/backends/wasm-abi.ts); a binary that lacks it is backend-unavailable (stale build). */
+  fn<K extends keyof Kernels>(name: K): Kernels[K] {
     const f = this.exports[name];
     if (typeof f !== 'function') throw new OTError('backend-unavailable', `wasm: the binary lacks kernel '${name}' (stale build?).`);
-    return f as T;
+    return f as Kernels[K];
   }
 
   f64(ptr: number, length: number): Float64Array {
