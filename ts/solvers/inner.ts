@@ -1,0 +1,26 @@
+// The one place where the families (partial, Gromov–Wasserstein, weak OT, LP barycenter) call the exact and
+// entropic solvers inside their algorithms: the run functions' result fields are read here only, so a rename
+// of those fields (cost → value, u/v → potentials) is a one-line change.
+import type { SparseCoupling } from '../coupling.js';
+import type { DenseMatrix } from '../types.js';
+import { emd as emdRun } from './emd.js';
+
+export interface InnerExact {
+  /** ⟨P, M⟩. */
+  value: number;
+  plan: SparseCoupling;
+  u: Float64Array;
+  v: Float64Array;
+  iterations: number;
+  optimal: boolean;
+}
+
+/**
+ * Exact OT between a and b (equal masses, zeros allowed) for a dense cost, in-process (never a worker: the
+ * families call it many times from inside their own run, which may already be in a worker).
+ */
+export async function exactOT(a: Float64Array, b: Float64Array, M: DenseMatrix, signal?: AbortSignal): Promise<InnerExact> {
+  const opts = { worker: false, signal, normalize: true } as Parameters<typeof emdRun>[3];
+  const r = await emdRun(a, b, M, opts);
+  return { value: r.cost, plan: r.plan, u: r.u, v: r.v, iterations: r.iterations, optimal: r.status === 'optimal' };
+}
