@@ -4,6 +4,7 @@
 import type { SparseCoupling } from '../coupling.js';
 import type { DenseMatrix } from '../types.js';
 import { emd as emdRun } from './emd.js';
+import { sinkhorn as sinkhornRun } from './sinkhorn.js';
 
 export interface InnerExact {
   /** ⟨P, M⟩. */
@@ -23,4 +24,27 @@ export async function exactOT(a: Float64Array, b: Float64Array, M: DenseMatrix, 
   const opts = { worker: false, signal, normalize: true } as Parameters<typeof emdRun>[3];
   const r = await emdRun(a, b, M, opts);
   return { value: r.cost, plan: r.plan, u: r.u, v: r.v, iterations: r.iterations, optimal: r.status === 'optimal' };
+}
+
+export interface InnerEntropic {
+  /** The dense plan, n × m row-major. */
+  plan: Float64Array;
+  f: Float64Array;
+  g: Float64Array;
+  iterations: number;
+  backend: import('../types.js').BackendName;
+  threads: number;
+}
+
+/**
+ * Entropic OT (POT's convention: kernel exp(−M/reg)) with a dense plan, in-process, optionally warm-started from
+ * potentials (f, g) of a previous solve.
+ */
+export async function entropicOT(
+  a: Float64Array, b: Float64Array, M: DenseMatrix, reg: number,
+  init: { f: Float64Array; g: Float64Array } | undefined, maxIter: number, tol: number, signal?: AbortSignal,
+): Promise<InnerEntropic> {
+  const opts = { reg, plan: true, init, maxIter, tol, signal, normalize: true, worker: false, method: 'auto' } as Parameters<typeof sinkhornRun>[3];
+  const r = await sinkhornRun(a, b, M, opts);
+  return { plan: r.plan!.data, f: r.f, g: r.g, iterations: r.iterations, backend: r.backend, threads: r.threads };
 }
