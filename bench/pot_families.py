@@ -36,7 +36,7 @@ def solve(p, f):
     prm = p['params']
     if kind == 'partial-exact':
         a = f['a']
-        return lambda: float(np.sum(ot.partial.partial_wasserstein(a, a, f['M'], m=prm['mass']) * f['M']))
+        return lambda: float(np.sum(ot.partial.partial_wasserstein(a, a, f['M'], m=prm['mass'], numItermax=int(1e9)) * f['M']))
     if kind == 'partial-entropic':
         a = f['a']
         return lambda: float(np.sum(ot.partial.entropic_partial_wasserstein(a, a, f['M'], prm['reg'], m=prm['mass'],
