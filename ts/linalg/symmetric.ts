@@ -104,6 +104,12 @@ export function symEig(S: Float64Array, d: number): { values: Float64Array; vect
         if (apq === 0) continue;
         const app = a[rp + p];
         const aqq = a[rq + q];
+        // negligible against both diagonal entries (Demmel–Veselić): zeroing it perturbs the eigenvalues by
+        // less than one ulp of relative accuracy, and saves the last sweeps
+        if (Math.abs(apq) <= 1e-18 * Math.sqrt(Math.abs(app * aqq))) {
+          a[rp + q] = a[rq + p] = 0;
+          continue;
+        }
         // rotation angle that zeroes a_pq (Golub & Van Loan, sym.schur2)
         const theta = (aqq - app) / (2 * apq);
         const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
