@@ -9,3 +9,4 @@ export * from './simplex';
 // they stay internal so binaryen may inline them into the fused passes; the host uses only these entry points.
 export { entIterate, entMarginalError, entStats, entPlanApply, entDensePlan, ENT_SLOTS, expArrayF64, expArrayScalarF64 } from './sinkhorn';
 export { ibpScalingRun, ibpLogRun, convBlur, convRun, convLogBlur, convLogRun } from './barycenter';
+export { matmulF64 } from './linalg';

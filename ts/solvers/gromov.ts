@@ -21,6 +21,7 @@ import { matrix, num, oneOf, opt, vector } from '../registry/schema.js';
 import type { BackendName, DenseMatrix, MatrixLike, VectorLike } from '../types.js';
 import { abortPoint, balanceMasses, checkAbort, checkBudget, toMatrix, toWeights } from '../validate.js';
 import { entropicOT, exactOT } from './inner.js';
+import { type WasmKernels, wasmKernels } from '../backends/wasm.js';
 
 export interface GromovOptions {
   /** Weights of the first space (n, ≥ 0). Default uniform. POT: p. */
@@ -69,7 +70,7 @@ export interface GromovResult extends OTResult {
 }
 
 /** C = A (r × k) · B (k × c), row-major: four rows of B per pass over a row of C (a quarter of the loads and stores of C). */
-function matmul(A: Float64Array, B: Float64Array, r: number, k: number, c: number, out = new Float64Array(r * c)): Float64Array {
+function matmulJs(A: Float64Array, B: Float64Array, r: number, k: number, c: number, out: Float64Array): Float64Array {
   out.fill(0);
   const k4 = k - (k % 4);
   for (let i = 0; i < r; i++) {
@@ -96,6 +97,26 @@ function matmul(A: Float64Array, B: Float64Array, r: number, k: number, c: numbe
     }
   }
   return out;
+}
+
+/** The wasm SIMD product when the wasm backend is loaded (set per solve), else the JS one. */
+let wasmGemm: WasmKernels | undefined;
+
+/** C = A (r × k) · B (k × c), row-major: assembly/linalg.ts (f64x2 SIMD) on wasm, else matmulJs. */
+function matmul(A: Float64Array, B: Float64Array, r: number, k: number, c: number, out = new Float64Array(r * c)): Float64Array {
+  const w = wasmGemm;
+  if (!w || r * k * c < 4096) return matmulJs(A, B, r, k, c, out);
+  const mem = w.scope();
+  try {
+    const a = mem.put(A.length === r * k ? A : A.subarray(0, r * k));
+    const b = mem.put(B.length === k * c ? B : B.subarray(0, k * c));
+    const o = mem.alloc(r * c * 8);
+    w.fn<(a: number, b: number, r: number, k: number, c: number, o: number) => void>('matmulF64')(a, b, r, k, c, o);
+    out.set(w.f64(o, r * c));
+    return out;
+  } finally {
+    mem.release();
+  }
 }
 
 function transpose(A: Float64Array, r: number, c: number): Float64Array {
@@ -233,6 +254,7 @@ async function gromovRun(C1in: MatrixLike, C2in: MatrixLike, opts: GromovOptions
   checkAbort(opts.signal);
   const D = decompose(C1, C2, a, b, loss);
   const tol = opts.tol ?? 1e-9;
+  wasmGemm = await wasmKernels().catch(() => undefined);
   if (entropic) return entropicGW(D, a, b, M, alpha, G, n, m, opts.reg!, opts.maxIter ?? 1000, tol, start, opts);
   return conditionalGradient(D, a, b, M, alpha, G, n, m, opts.maxIter ?? 200, tol, start, opts);
 }
