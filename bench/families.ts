@@ -1,6 +1,6 @@
-// Benchmark of the "more families" (partial OT, Gromov–Wasserstein, Gaussian W2) against POT 0.8.2.
+// Benchmark of the "more families" (partial OT, Gromov–Wasserstein, LP barycenter, Gaussian W2) against POT 0.8.2.
 //
-//     npm run build && node dist/bench/families.js [--only partial|gromov|gaussian]
+//     npm run build && node dist/bench/families.js [--only partial|gromov|lp|gaussian]
 //
 // Problems are generated here from a seeded Rng, written as raw little-endian f64 files to .bench-tmp/families/
 // with a manifest, and timed on both sides on the same data (bench/pot_families.py, Debian's /usr/bin/python3).
@@ -15,6 +15,9 @@
 //                     POT's default stopping rules on both sides).
 //   gw-entropic:      same spaces, reg 0.01, 20 outer iterations on both sides (tol 0), inner Sinkhorn to 1e-9.
 //   fgw:              same spaces plus M = sqeuclidean of the first two coordinates / max, alpha 0.5.
+//   lp-barycenter:    3 Gaussian bumps on 100 bins of [0, 1], M = squared distance, uniform weights; ours lpBarycenter vs
+//                     ot.lp.barycenter(A.T, M, w) (scipy linprog 'interior-point', POT's default) and, for
+//                     reference, solver='highs-ipm' (HiGHS, native). value = Σ w_k emd2(q, a_k) on both sides.
 //   gaussian-w2:      d = 64 random SPD pair (condition 100); ours gaussianW2 (value + map) vs POT 0.9's
 //                     bures_wasserstein_mapping/distance formula in numpy/scipy (POT 0.8.2 has no ot.gaussian):
 //                     sqrtm(Σ1), sqrtm(Σ1^½ Σ2 Σ1^½), inv, the map and the value.
@@ -28,6 +31,7 @@ import { Rng } from '../ts/rng.js';
 import { partialWasserstein } from '../ts/solvers/partial.js';
 import { gromovWasserstein } from '../ts/solvers/gromov.js';
 import { gaussianW2 } from '../ts/solvers/gaussian.js';
+import { lpBarycenter } from '../ts/solvers/lp-barycenter.js';
 import { randomGaussianPair } from '../ts/neural/gaussian.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -117,6 +121,24 @@ function problems(only?: string): Problem[] {
       }
     }
   }
+  if (!only || only === 'lp') {
+    const n = 100;
+    const K = 3;
+    const x = Float64Array.from({ length: n }, (_, i) => i / (n - 1));
+    const M = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) M[i * n + j] = (x[i] - x[j]) ** 2;
+    const A = new Float64Array(K * n);
+    [0.2, 0.5, 0.8].forEach((c, k) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += A[k * n + i] = Math.exp(-((x[i] - c) ** 2) / (2 * (0.05 + 0.03 * k) ** 2)) + 1e-4;
+      for (let i = 0; i < n; i++) A[k * n + i] /= s;
+    });
+    list.push({
+      id: `lp-barycenter-${K}x${n}`, kind: 'lp-barycenter', reps: 1, params: { n, K },
+      arrays: { A: { data: A, shape: [K, n] }, M: { data: M, shape: [n, n] } },
+      run: async () => (await lpBarycenter({ data: A, rows: K, cols: n }, { data: M, rows: n, cols: n }, { worker: false })).value,
+    });
+  }
   if (!only || only === 'gaussian') {
     const d = 64;
     const { source, target } = randomGaussianPair(d, { cond: 100, seed: 7 });
@@ -175,6 +197,8 @@ async function main(): Promise<void> {
     const q = pot[p.id];
     const ratio = q ? (o.ms / q.ms).toFixed(3) : '—';
     console.log(`| ${p.id} | ${o.ms.toFixed(1)} | ${q ? q.ms.toFixed(1) : '—'} | ${ratio} | ${o.value.toPrecision(10)} | ${q ? q.value.toPrecision(10) : '—'} |`);
+    const h = pot[`${p.id}-highs`];
+    if (h) console.log(`| ${p.id} (POT solver='highs-ipm') | ${o.ms.toFixed(1)} | ${h.ms.toFixed(1)} | ${(o.ms / h.ms).toFixed(3)} | ${o.value.toPrecision(10)} | ${h.value.toPrecision(10)} |`);
   }
 }
 
