@@ -15,7 +15,7 @@ import { Rng } from '../rng.js';
 import type { DenseMatrix, MatrixLike, VectorLike } from '../types.js';
 import { toMatrix, toVector } from '../validate.js';
 import { type SquareLike, checkSPD, symEig, toSquare } from '../linalg/symmetric.js';
-import { buresCore } from '../solvers/gaussian.js';
+import { buresCore } from '../linalg/bures.js';
 
 // The symmetric eigen-solver and matrix functions live in ts/linalg/symmetric.ts (shared with the Gaussian
 // closed forms of ts/solvers/gaussian.ts); re-exported here under their historical names.
