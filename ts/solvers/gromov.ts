@@ -278,6 +278,7 @@ async function conditionalGradient(
   let err = Infinity;
   let converged = false;
   let pivots = 0;
+  let warm: { u: Float64Array; v: Float64Array } | undefined;
   let backend: BackendName = 'wasm';
   while (true) {
     it++;
@@ -287,7 +288,8 @@ async function conditionalGradient(
       const o = i * m;
       for (let j = 0; j < m; j++) Mi[o + j] = (Mf ? beta * Mf[o + j] : 0) + alpha * 2 * (D.c1[i] + D.c2[j] - R[o + j]);
     }
-    const lin = await exactOT(a, b, { data: Mi, rows: n, cols: m }, opts.signal);
+    const lin = await exactOT(a, b, { data: Mi, rows: n, cols: m }, opts.signal, warm);
+    warm = { u: lin.u, v: lin.v };
     pivots += lin.iterations;
     backend = 'wasm';
     // the vertex Gc (sparse) and its product Rc = h1 · (Gc h2ᵀ): X by rows of h2ᵀ, then one dense product

@@ -18,10 +18,13 @@ export interface InnerExact {
 
 /**
  * Exact OT between a and b (equal masses, zeros allowed) for a dense cost, in-process (never a worker: the
- * families call it many times from inside their own run, which may already be in a worker).
+ * families call it many times from inside their own run, which may already be in a worker). `warm`: dual
+ * potentials of a similar problem (the previous linearization), which pick the starting basis.
  */
-export async function exactOT(a: Float64Array, b: Float64Array, M: DenseMatrix, signal?: AbortSignal): Promise<InnerExact> {
-  const opts = { worker: false, signal, normalize: true } as Parameters<typeof emdRun>[3];
+export async function exactOT(
+  a: Float64Array, b: Float64Array, M: DenseMatrix, signal?: AbortSignal, warm?: { u: Float64Array; v: Float64Array },
+): Promise<InnerExact> {
+  const opts = { worker: false, signal, normalize: true, warmStart: warm } as Parameters<typeof emdRun>[3];
   const r = await emdRun(a, b, M, opts);
   return { value: r.cost, plan: r.plan, u: r.u, v: r.v, iterations: r.iterations, optimal: r.status === 'optimal' };
 }

@@ -105,6 +105,7 @@ async function weakRun(XaIn: MatrixLike, XbIn: MatrixLike, opts: WeakOTOptions =
   let it = 0;
   let err = Infinity;
   let converged = false;
+  let warm: { u: Float64Array; v: Float64Array } | undefined;
   while (true) {
     it++;
     const old = fval;
@@ -116,7 +117,8 @@ async function weakRun(XaIn: MatrixLike, XbIn: MatrixLike, opts: WeakOTOptions =
         for (let t = 0; t < d; t++) s += R[i * d + t] * Y[j * d + t];
         G[i * m + j] = -2 * s;
       }
-    const lin = await exactOT(a, b, { data: G, rows: n, cols: m }, opts.signal);
+    const lin = await exactOT(a, b, { data: G, rows: n, cols: m }, opts.signal, warm);
+    warm = { u: lin.u, v: lin.v };
     // direction Δ = Gc − T; ΔY = Gc·Y − TY
     DY.fill(0);
     const P = lin.plan;
