@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gaussianW2, linearMap, gaussianBarycenter } from '../ts/solvers/gaussian.js';
-import { buresMap, buresWasserstein2 } from '../ts/neural/gaussian.js';
+import { buresMap, buresWasserstein2, randomSPD } from '../ts/neural/gaussian.js';
+import { symEig, symEigJacobi } from '../ts/linalg/symmetric.js';
 import { close, expectOTError, flat } from './helpers.js';
 
 const FIX = JSON.parse(readFileSync(new URL('../../tests/fixtures/pot/families-gaussian.json', import.meta.url), 'utf8'));
@@ -132,6 +133,23 @@ test('gaussianBarycenter: 1D closed form (σ = Σ w σ_k) and bad input', async 
   await expectOTError('shape', () => gaussianBarycenter([{ mean: [0], cov: [[1]] }, { mean: [0, 1], cov: [[1, 0], [0, 1]] }]), 'mixed dims');
   await expectOTError('shape', () => gaussianBarycenter([{ mean: [0], cov: [[1]] }], { weights: [1, 2] }), 'weights length');
   await expectOTError('invalid-option', () => gaussianBarycenter([{ mean: [0], cov: [[-1]] }]), 'negative variance');
+});
+
+test('symEig (QL, Jacobi-refined when ill-conditioned) agrees with plain Jacobi and reconstructs S', () => {
+  for (const [d, cond, seed] of [[5, 10, 1], [17, 1e3, 2], [40, 1e12, 3], [64, 100, 4]] as const) {
+    const S = randomSPD(d, { cond, seed });
+    const q = symEig(S, d);
+    const j = symEigJacobi(S, d);
+    for (let k = 0; k < d; k++) close(q.values[k], j.values[k], 1e-9, 1e-14 * j.values[d - 1], `d ${d} cond ${cond} λ${k}`);
+    let err = 0;
+    for (let r = 0; r < d; r++)
+      for (let c = 0; c < d; c++) {
+        let x = 0;
+        for (let k = 0; k < d; k++) x += q.vectors[r * d + k] * q.values[k] * q.vectors[c * d + k];
+        err = Math.max(err, Math.abs(x - S[r * d + c]));
+      }
+    assert.ok(err < 1e-12 * j.values[d - 1], `d ${d}: reconstruction error ${err}`);
+  }
 });
 
 test.run();

@@ -84,7 +84,7 @@ export function cholesky(name: string, S: Float64Array, d: number, code: OTError
  * 100 sweeps; convergence is quadratic, ~6–10 sweeps). Values in ascending order. The input is symmetrized
  * (callers check symmetry; this removes rounding asymmetry) and never written.
  */
-export function symEig(S: Float64Array, d: number): { values: Float64Array; vectors: Float64Array } {
+export function symEigJacobi(S: Float64Array, d: number): { values: Float64Array; vectors: Float64Array } {
   const a = Float64Array.from(S);
   for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) a[i * d + j] = a[j * d + i] = 0.5 * (a[i * d + j] + a[j * d + i]);
   // vt: eigenvectors in ROWS while iterating (contiguous updates), transposed at the end
@@ -144,6 +144,193 @@ export function symEig(S: Float64Array, d: number): { values: Float64Array; vect
   order.forEach((src, dst) => {
     values[dst] = a[src * d + src];
     for (let k = 0; k < d; k++) vectors[k * d + dst] = vt[src * d + k];
+  });
+  return { values, vectors };
+}
+
+/**
+ * Eigen-decomposition of a symmetric D × D matrix: S = V diag(values) Vᵀ, eigenvectors in the COLUMNS of V
+ * (row-major), values ascending. Householder tridiagonalization and implicit QL (JAMA's tred2/tql2, O(D³) with
+ * small constants) give V₀ and eigenvalues accurate to ε·‖S‖. When S is ill-conditioned (smallest |λ| below
+ * 1e-8 of the largest: nearly singular covariances, whose square roots need small eigenvalues to high relative
+ * accuracy) the cyclic Jacobi of symEigJacobi then diagonalizes V₀ᵀ S V₀, which is diagonal up to rounding,
+ * in one or two sweeps: Jacobi's accuracy at a fraction of its cost. d = 64: ~2 ms (QL) vs ~20 ms (Jacobi).
+ * Falls back to plain Jacobi if QL does not converge. D ≤ 4 goes to Jacobi directly.
+ */
+export function symEig(S: Float64Array, d: number): { values: Float64Array; vectors: Float64Array } {
+  if (d <= 4) return symEigJacobi(S, d);
+  const A = Float64Array.from(S);
+  for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) A[i * d + j] = A[j * d + i] = 0.5 * (A[i * d + j] + A[j * d + i]);
+  const ql = tridiagonalQL(A, d);
+  if (!ql) return symEigJacobi(S, d);
+  // well-conditioned: QL's eigenvalues are accurate to ε·‖S‖, i.e. to ε·cond relatively: done
+  const top = Math.max(Math.abs(ql.values[0]), Math.abs(ql.values[d - 1]));
+  let low = Infinity;
+  for (let k = 0; k < d; k++) low = Math.min(low, Math.abs(ql.values[k]));
+  if (low >= 1e-8 * top) return ql;
+  // ill-conditioned or singular: B = V0ᵀ A V0 (diagonal up to rounding), Jacobi on B; vectors = V0 W
+  const V0 = ql.vectors;
+  const AV = matmulSquare(A, V0, d);
+  const B = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) {
+    for (let k = 0; k < d; k++) {
+      const v = V0[k * d + i];
+      if (v === 0) continue;
+      const bo = i * d;
+      const ao = k * d;
+      for (let j = 0; j < d; j++) B[bo + j] += v * AV[ao + j];
+    }
+  }
+  const r = symEigJacobi(B, d);
+  return { values: r.values, vectors: matmulSquare(V0, r.vectors, d) };
+}
+
+/** JAMA's tred2 + tql2 on a symmetric A (row-major, not modified): the eigenvectors V (columns), or undefined if QL stalls. */
+export function tridiagonalQL(A: Float64Array, n: number): { values: Float64Array; vectors: Float64Array } | undefined {
+  const V = Float64Array.from(A);
+  const dd = new Float64Array(n);
+  const e = new Float64Array(n);
+  // tred2: Householder reduction to tridiagonal form
+  for (let j = 0; j < n; j++) dd[j] = V[(n - 1) * n + j];
+  for (let i = n - 1; i > 0; i--) {
+    let scale = 0;
+    let h = 0;
+    for (let k = 0; k < i; k++) scale += Math.abs(dd[k]);
+    if (scale === 0) {
+      e[i] = dd[i - 1];
+      for (let j = 0; j < i; j++) {
+        dd[j] = V[(i - 1) * n + j];
+        V[i * n + j] = 0;
+        V[j * n + i] = 0;
+      }
+    } else {
+      for (let k = 0; k < i; k++) {
+        dd[k] /= scale;
+        h += dd[k] * dd[k];
+      }
+      let f = dd[i - 1];
+      let g = Math.sqrt(h);
+      if (f > 0) g = -g;
+      e[i] = scale * g;
+      h -= f * g;
+      dd[i - 1] = f - g;
+      for (let j = 0; j < i; j++) e[j] = 0;
+      for (let j = 0; j < i; j++) {
+        f = dd[j];
+        V[j * n + i] = f;
+        g = e[j] + V[j * n + j] * f;
+        for (let k = j + 1; k <= i - 1; k++) {
+          g += V[k * n + j] * dd[k];
+          e[k] += V[k * n + j] * f;
+        }
+        e[j] = g;
+      }
+      f = 0;
+      for (let j = 0; j < i; j++) {
+        e[j] /= h;
+        f += e[j] * dd[j];
+      }
+      const hh = f / (h + h);
+      for (let j = 0; j < i; j++) e[j] -= hh * dd[j];
+      for (let j = 0; j < i; j++) {
+        f = dd[j];
+        g = e[j];
+        for (let k = j; k <= i - 1; k++) V[k * n + j] -= f * e[k] + g * dd[k];
+        dd[j] = V[(i - 1) * n + j];
+        V[i * n + j] = 0;
+      }
+    }
+    dd[i] = h;
+  }
+  for (let i = 0; i < n - 1; i++) {
+    V[(n - 1) * n + i] = V[i * n + i];
+    V[i * n + i] = 1;
+    const h = dd[i + 1];
+    if (h !== 0) {
+      for (let k = 0; k <= i; k++) dd[k] = V[k * n + i + 1] / h;
+      for (let j = 0; j <= i; j++) {
+        let g = 0;
+        for (let k = 0; k <= i; k++) g += V[k * n + i + 1] * V[k * n + j];
+        for (let k = 0; k <= i; k++) V[k * n + j] -= g * dd[k];
+      }
+    }
+    for (let k = 0; k <= i; k++) V[k * n + i + 1] = 0;
+  }
+  for (let j = 0; j < n; j++) {
+    dd[j] = V[(n - 1) * n + j];
+    V[(n - 1) * n + j] = 0;
+  }
+  V[(n - 1) * n + n - 1] = 1;
+  e[0] = 0;
+  // tql2: implicit QL on the tridiagonal matrix, accumulating into V
+  for (let i = 1; i < n; i++) e[i - 1] = e[i];
+  e[n - 1] = 0;
+  let f = 0;
+  let tst1 = 0;
+  const eps = 2 ** -52;
+  for (let l = 0; l < n; l++) {
+    tst1 = Math.max(tst1, Math.abs(dd[l]) + Math.abs(e[l]));
+    let m = l;
+    while (m < n) {
+      if (Math.abs(e[m]) <= eps * tst1) break;
+      m++;
+    }
+    if (m === n) m = n - 1;
+    if (m > l) {
+      let iter = 0;
+      do {
+        if (++iter > 60) return undefined;
+        let g = dd[l];
+        let p = (dd[l + 1] - g) / (2 * e[l]);
+        let r = Math.hypot(p, 1);
+        if (p < 0) r = -r;
+        dd[l] = e[l] / (p + r);
+        dd[l + 1] = e[l] * (p + r);
+        const dl1 = dd[l + 1];
+        let h = g - dd[l];
+        for (let i = l + 2; i < n; i++) dd[i] -= h;
+        f += h;
+        p = dd[m];
+        let c = 1;
+        let c2 = c;
+        let c3 = c;
+        const el1 = e[l + 1];
+        let s = 0;
+        let s2 = 0;
+        for (let i = m - 1; i >= l; i--) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i];
+          h = c * p;
+          r = Math.hypot(p, e[i]);
+          e[i + 1] = s * r;
+          s = e[i] / r;
+          c = p / r;
+          p = c * dd[i] - s * g;
+          dd[i + 1] = h + s * (c * g + s * dd[i]);
+          for (let k = 0; k < n; k++) {
+            const vk = k * n;
+            h = V[vk + i + 1];
+            V[vk + i + 1] = s * V[vk + i] + c * h;
+            V[vk + i] = c * V[vk + i] - s * h;
+          }
+        }
+        p = (-s * s2 * c3 * el1 * e[l]) / dl1;
+        e[l] = s * p;
+        dd[l] = c * p;
+      } while (Math.abs(e[l]) > eps * tst1);
+    }
+    dd[l] += f;
+    e[l] = 0;
+  }
+  for (let t = 0; t < n * n; t++) if (!Number.isFinite(V[t])) return undefined;
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => dd[i] - dd[j]);
+  const values = new Float64Array(n);
+  const vectors = new Float64Array(n * n);
+  order.forEach((src, dst) => {
+    values[dst] = dd[src];
+    for (let k = 0; k < n; k++) vectors[k * n + dst] = V[k * n + src];
   });
   return { values, vectors };
 }
