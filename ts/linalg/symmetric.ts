@@ -262,7 +262,10 @@ export function tridiagonalQL(A: Float64Array, n: number): { values: Float64Arra
   }
   V[(n - 1) * n + n - 1] = 1;
   e[0] = 0;
-  // tql2: implicit QL on the tridiagonal matrix, accumulating into V
+  // tql2: implicit QL on the tridiagonal matrix, accumulating the rotations into the ROWS of Vt = Vᵀ
+  // (contiguous, where V's columns would be strided)
+  const Vt = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let k = 0; k < n; k++) Vt[i * n + k] = V[k * n + i];
   for (let i = 1; i < n; i++) e[i - 1] = e[i];
   e[n - 1] = 0;
   let f = 0;
@@ -309,11 +312,13 @@ export function tridiagonalQL(A: Float64Array, n: number): { values: Float64Arra
           c = p / r;
           p = c * dd[i] - s * g;
           dd[i + 1] = h + s * (c * g + s * dd[i]);
+          const r0 = i * n;
+          const r1 = r0 + n;
           for (let k = 0; k < n; k++) {
-            const vk = k * n;
-            h = V[vk + i + 1];
-            V[vk + i + 1] = s * V[vk + i] + c * h;
-            V[vk + i] = c * V[vk + i] - s * h;
+            h = Vt[r1 + k];
+            const v0 = Vt[r0 + k];
+            Vt[r1 + k] = s * v0 + c * h;
+            Vt[r0 + k] = c * v0 - s * h;
           }
         }
         p = (-s * s2 * c3 * el1 * e[l]) / dl1;
@@ -324,13 +329,13 @@ export function tridiagonalQL(A: Float64Array, n: number): { values: Float64Arra
     dd[l] += f;
     e[l] = 0;
   }
-  for (let t = 0; t < n * n; t++) if (!Number.isFinite(V[t])) return undefined;
+  for (let t = 0; t < n * n; t++) if (!Number.isFinite(Vt[t])) return undefined;
   const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => dd[i] - dd[j]);
   const values = new Float64Array(n);
   const vectors = new Float64Array(n * n);
   order.forEach((src, dst) => {
     values[dst] = dd[src];
-    for (let k = 0; k < n; k++) vectors[k * n + dst] = V[k * n + src];
+    for (let k = 0; k < n; k++) vectors[k * n + dst] = Vt[src * n + k];
   });
   return { values, vectors };
 }
