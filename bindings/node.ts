@@ -1,7 +1,10 @@
 // Node entry: the wasm binary is read from the package's build/ folder next to dist/; the GPU comes from
-// the `webgpu` package (Dawn), loaded on the first GPU call only.
+// the optional `webgpu` package (Dawn), loaded on the first GPU call only (bindings/dawn.ts).
+/// <reference types="@webgpu/types" preserve="true" />
 import { readFile } from 'node:fs/promises';
 import { setWasmSource } from '../ts/backends/wasm.js';
+import { assetUrl, onAssetBaseChange } from '../ts/assets.js';
+import { dawnGpu } from './dawn.js';
 import { setGpuProvider } from '../ts/backends/webgpu.js';
 import { availableParallelism, cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -11,19 +14,13 @@ import type { Endpoint } from 'comlink';
 import { setWorkerPlatform } from '../ts/worker/pool.js';
 import { setWasmThreadsPlatform } from '../ts/backends/wasm-threads.js';
 
-setWasmSource(() => readFile(new URL('../../build/kantorovich.wasm', import.meta.url)));
+/** A file: URL is read from disk; setAssetBase('https://…') makes Node fetch the binaries instead. */
+const load = (u: URL) => (u.protocol === 'file:' ? readFile(u) : fetch(u));
+const wasmSource = () => load(assetUrl('wasm', new URL('../../build/kantorovich.wasm', import.meta.url)));
+setWasmSource(wasmSource);
+onAssetBaseChange(() => setWasmSource(wasmSource));
 
-// Held for the life of the process: Dawn segfaults if the object from create() is garbage-collected while
-// one of its devices is in use (docs: PLATFORM.md).
-let dawn: GPU | undefined;
-setGpuProvider(async () => {
-  if (!dawn) {
-    const { create, globals } = await import('webgpu');
-    Object.assign(globalThis, globals);
-    dawn = create([]);
-  }
-  return dawn;
-});
+setGpuProvider(dawnGpu);
 
 /** The parent's Node flags minus those that only make sense for a main script (-e/-p code, --input-type). */
 function workerExecArgv(): string[] {
@@ -46,7 +43,7 @@ const cores = typeof availableParallelism === 'function' ? availableParallelism(
 // Helper threads of the wasm entropic engine (dist/bindings/wasm-helper-node.js), unref'd: an idle helper
 // blocked in Atomics.wait must not keep the process alive. Beyond 8 threads a pass is bandwidth-bound anyway.
 setWasmThreadsPlatform({
-  source: () => readFile(new URL('../../build/kantorovich-mt.wasm', import.meta.url)),
+  source: () => load(assetUrl('wasmThreads', new URL('../../build/kantorovich-mt.wasm', import.meta.url))),
   threads: Math.min(8, cores),
   spawn: (init) =>
     new Promise((resolve, reject) => {
@@ -84,3 +81,4 @@ setWorkerPlatform({
 });
 
 export * from '../ts/index.js';
+export { setAssetBase, workerUnavailableReason, type AssetName } from '../ts/assets.js';

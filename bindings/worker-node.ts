@@ -5,23 +5,17 @@ import * as Comlink from 'comlink';
 // @ts-ignore -- comlink 4.4.2 ships no .d.mts for this path (the one that resolves under Node ESM: PLATFORM.md)
 import nodeAdapter from 'comlink/dist/esm/node-adapter.mjs';
 import './node.js';
+import { dawnGpu } from './dawn.js';
 import { setGpuProvider } from '../ts/backends/webgpu.js';
 import { markGpuInUse, serveWorker } from '../ts/worker/serve.js';
 
 if (!parentPort) throw new Error('bindings/worker-node.js is a worker_threads entry; import the package entry instead.');
 
 // The same Dawn provider as node.ts, marked so the pool never terminates this worker while a device lives
-// (PLATFORM.md: worker.terminate() with GPU work in flight kills the process). The `create()` object is
-// held for the worker's life.
-let dawn: GPU | undefined;
+// (PLATFORM.md: worker.terminate() with GPU work in flight kills the process).
 setGpuProvider(async () => {
   markGpuInUse();
-  if (!dawn) {
-    const { create, globals } = await import('webgpu');
-    Object.assign(globalThis, globals);
-    dawn = create([]);
-  }
-  return dawn;
+  return dawnGpu();
 });
 
 Comlink.expose(serveWorker({ exit: (code) => process.exit(code) }), (nodeAdapter as (p: unknown) => Comlink.Endpoint)(parentPort));

@@ -22,7 +22,7 @@ async function timed<T>(label: string, f: () => Promise<T>, describe: (r: T) => 
 
 const describeEmd = (r: EmdResult) =>
   `W2² = ${r.cost.toFixed(6)}  [${r.backend}, ${r.status}, ${r.iterations} pivots, gap ${r.dualityGap.toExponential(1)}, ` +
-  `dual infeasibility ${r.dualInfeasibility.toExponential(1)}, ${r.plan.nnz} non-zeros]`;
+  `dual infeasibility ${r.error.toExponential(1)}, ${r.plan.nnz} non-zeros]`;
 
 console.log('Exact OT (network simplex), sqeuclidean cost, uniform weights:');
 const dense = costMatrix(X, Y);
@@ -47,7 +47,7 @@ console.log(`\nEntropic OT (reg = ${reg}, log domain, costs on the fly):`);
 await timed(
   'sinkhorn to convergence (auto)',
   () => sinkhorn(undefined, undefined, pointCloud(X, Y), { reg, method: 'log', plan: false }),
-  (r) => `cost = ${r.cost.toFixed(6)}  [${r.backend}${r.threads > 1 ? ` ×${r.threads} threads` : ''}, ${r.iterations} iterations, marginal error ${r.marginalError.toExponential(1)}]`,
+  (r) => `cost = ${r.cost.toFixed(6)}  [${r.backend}${r.threads > 1 ? ` ×${r.threads} threads` : ''}, ${r.iterations} iterations, marginal error ${r.error.toExponential(1)}]`,
 );
 const available = (await backends()).filter((b) => b.available).map((b) => b.name);
 for (const backend of ['webgpu', 'wasm', 'js'] as const) {

@@ -8,7 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng, emd, pointCloud, sinkhorn, slicedWasserstein, wasserstein1d } from 'kantorovich';
+import { Rng, emd, pointCloud, sinkhorn, sinkhornDivergence, sinkhornUnbalanced, slicedWasserstein, wasserstein1d } from 'kantorovich';
+import { COMMANDS, estimateLine } from '../bindings/cli/commands.js';
+import { SOLVERS } from '../ts/registry/registry.js';
 import { assertClose } from './helpers.js';
 
 const CLI = fileURLToPath(new URL('../bindings/cli.js', import.meta.url));
@@ -112,7 +114,7 @@ test('emd --plan writes sparse triplets with the marginals a and b', async () =>
   assertVecClose(cols, B.weights, 1e-12, 'emd plan column sums');
 });
 
-test('sinkhorn: cost, regCost and the plan equal the library; dense and thresholded plans', async () => {
+test('sinkhorn: cost, regValue and the plan equal the library; dense and thresholded plans', async () => {
   const M = pointCloud(A.points, B.points);
   const lib = await sinkhorn(A.weights, B.weights, M, { reg: 0.5 });
   const libLog = await sinkhorn(A.weights, B.weights, M, { reg: 0.05, method: 'log', maxIter: 5000, tol: 1e-10, backend: 'js' });
@@ -125,9 +127,9 @@ test('sinkhorn: cost, regCost and the plan equal the library; dense and threshol
   ]);
   const s1 = json(r1, 'sinkhorn');
   assertClose(s1.cost as number, lib.cost, 1e-12, 'sinkhorn cost');
-  assertClose(s1.regCost as number, lib.regCost, 1e-12, 'sinkhorn regCost');
+  assertClose(s1.regValue as number, lib.regValue, 1e-12, 'sinkhorn regValue');
   assert.is(s1.iterations, lib.iterations);
-  assert.is(s1.converged, true);
+  assert.is(s1.status, 'converged');
   assert.is(s1.backend, lib.backend);
   assert.is(s1.method, lib.method);
   const s2 = json(r2, 'sinkhorn log js');
@@ -140,14 +142,14 @@ test('sinkhorn: cost, regCost and the plan equal the library; dense and threshol
   const want = (await sinkhorn(A.weights, B.weights, M, { reg: 0.5, plan: true })).plan!;
   for (let i = 0; i < 6; i++) {
     assert.is(P[i].length, 5);
-    assertVecClose(P[i], want.data.subarray(i * 5, i * 5 + 5), 1e-15, `plan row ${i}`);
+    assertVecClose(P[i], want.toDense().subarray(i * 5, i * 5 + 5), 1e-15, `plan row ${i}`);
   }
   assertVecClose(P.map((r) => r.reduce((x, y) => x + y, 0)), A.weights, 1e-8, 'sinkhorn plan row sums');
   assertVecClose([0, 1, 2, 3, 4].map((j) => P.reduce((s, r) => s + r[j], 0)), B.weights, 1e-8, 'sinkhorn plan column sums');
   // Thresholded triplets: only entries > 1e-3, and they carry almost all the mass.
   json(r3, 'sinkhorn triplets');
   const t = tripletMarginals(trip, 6, 5);
-  const kept = want.data.filter((v) => v > 1e-3).length;
+  const kept = want.toDense().filter((v) => v > 1e-3).length;
   assert.is(t.count, kept);
   assert.ok(kept < 30, 'the threshold drops some entries');
   assertVecClose(t.rows, A.weights, 5e-3, 'thresholded row sums');
@@ -221,15 +223,60 @@ test('--help, --progress and --normalize', async () => {
   assert.match(ok(h, 'emd --help').stdout, /Usage: kantorovich emd a\.csv b\.csv/);
   assert.match(ok(hs, 'sinkhorn -h').stdout, /--reg ε/);
   assert.match(ok(top, '--help').stdout, /Commands:[\s\S]*sinkhorn[\s\S]*w1d/);
-  // Forced progress on a non-TTY: redrawn lines on stderr, cleared at the end; stdout stays clean JSON.
+  // Forced progress on a non-TTY: plain lines on stderr (no bar to redraw); stdout stays clean JSON.
   const p = json(prog, 'sinkhorn --progress');
   assert.ok((p.iterations as number) >= 10, `iterations ${p.iterations}`);
-  assert.match(prog.stderr, /\r\x1b\[Ksinkhorn \[[█·]+\] iter \d+\/3000/);
-  assert.ok(prog.stderr.endsWith('\r\x1b[K'), 'the bar is cleared at the end');
+  assert.match(prog.stderr, /^sinkhorn: iter \d+\/3000 {2}error [0-9.e+-]+ {2}ε [0-9.e+-]+ \([0-9.]+s(, ETA [0-9.]+s)?\)$/m);
+  assert.not.match(prog.stderr, /\x1b/, 'no terminal escapes off a terminal');
   // --normalize: b-heavy.json has twice b's mass; rescaled, the answer is the library's with normalize.
   const heavy = JSON.parse(readFileSync(fx('b-heavy.json'), 'utf8')) as { weights: number[] };
   const lib = await emd(A.weights, heavy.weights, pointCloud(A.points, B.points), { normalize: true });
   assertClose(json(norm, 'emd --normalize').cost as number, lib.cost, 1e-12, 'emd --normalize cost');
+});
+
+test('quoted CSV fields, --version, errors phrased in flags, unbalanced and divergence equal the library', async () => {
+  const quoted = join(tmp, 'quoted.csv');
+  writeFileSync(quoted, '"x","y","weight"\n' + A.points.map((p, i) => `"${p[0]}",${p[1]},"${A.weights[i]}"`).join('\n') + '\n');
+  const lib = await emd(A.weights, B.weights, pointCloud(A.points, B.points));
+  const un = await sinkhornUnbalanced(A.weights, B.weights, pointCloud(A.points, B.points), { reg: 0.5, regM: 2 });
+  const dv = await sinkhornDivergence(A.points, B.points, { a: A.weights, b: B.weights, reg: 0.5 });
+  const [q, v, mass, bad, u, d] = await Promise.all([
+    cli('emd', quoted, fx('b.json'), '--weights-col', 'last', '--json'),
+    cli('--version'),
+    cli('emd', fx('a.json'), fx('b-heavy.json')),
+    cli('sinkhorn', fx('a.json'), fx('b.json'), '--reg', '0.5', '--max-iter', '-3'),
+    cli('unbalanced', fx('a.json'), fx('b.json'), '--reg', '0.5', '--reg-m', '2', '--json'),
+    cli('divergence', fx('a.json'), fx('b.json'), '--reg', '0.5', '--json'),
+  ]);
+  assertClose(json(q, 'quoted csv').cost as number, lib.cost, 1e-12, 'quoted CSV cost');
+  const pkg = JSON.parse(readFileSync(fileURLToPath(new URL('../../package.json', import.meta.url)), 'utf8')) as { version: string };
+  assert.is(ok(v, '--version').stdout.trim(), pkg.version);
+  assert.is(mass.code, 2);
+  assert.match(mass.stderr, /--normalize/, 'the mass error names the flag, not the library option');
+  assert.not.match(mass.stderr, /\{ normalize/);
+  assert.is(bad.code, 2);
+  assert.match(bad.stderr, /--max-iter must be an integer ≥ 0 \(got -3\)/, bad.stderr);
+  const ru = json(u, 'unbalanced');
+  assertClose(ru.value as number, un.value, 1e-12, 'unbalanced value');
+  assertClose(ru.regValue as number, un.regValue, 1e-12, 'unbalanced regValue');
+  assertClose(json(d, 'divergence').value as number, dv.value, 1e-12, 'divergence value');
+});
+
+test('the size estimate: silent for small problems, a warning and alternatives for huge ones', () => {
+  assert.is(estimateLine('emd', 500, 500, 0), undefined);
+  const big = estimateLine('emd', 1e5, 1e5, 0);
+  assert.ok(big && /sliced/.test(big) && /h|min/.test(big), String(big));
+  const sk = estimateLine('sinkhorn', 1e6, 1e6, 1000);
+  assert.ok(sk && /up to/.test(sk), String(sk));
+  assert.is(estimateLine('sliced', 1e6, 1e6, 0), undefined);
+});
+
+test('every command maps to registry solvers, and each solver flag to an option of it', () => {
+  for (const [name, c] of Object.entries(COMMANDS)) {
+    if (!c.solver) continue;
+    assert.ok(SOLVERS.get(c.solver.name) === c.solver, `${name}: its solver is the registry's ${c.solver.name}`);
+    for (const [flag, f] of Object.entries(c.flags)) if (f.option) assert.ok(f.option in c.solver.options, `${name} --${flag}: option ${f.option}`);
+  }
 });
 
 test('Ctrl-C (SIGINT) aborts a long solve promptly: error (aborted), exit code 130', async () => {

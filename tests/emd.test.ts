@@ -26,17 +26,17 @@ function checkCertificate(p: Problem, r: EmdResult, label: string): void {
   for (const x of M) scale = Math.max(scale, Math.abs(x));
   const tol = 1e-10 * Math.max(scale, 1e-300);
   for (let i = 0; i < n; i++)
-    for (let j = 0; j < m; j++) assert.ok(r.u[i] + r.v[j] <= M[i * m + j] + tol, `${label}: dual infeasible at (${i}, ${j})`);
+    for (let j = 0; j < m; j++) assert.ok(r.potentials.u[i] + r.potentials.v[j] <= M[i * m + j] + tol, `${label}: dual infeasible at (${i}, ${j})`);
   let cost = 0;
   for (const [i, j, x] of r.plan.entries()) {
     assert.ok(x > 0, `${label}: plan entries are positive`);
-    assert.ok(Math.abs(r.u[i] + r.v[j] - M[i * m + j]) <= tol, `${label}: complementary slackness at (${i}, ${j})`);
+    assert.ok(Math.abs(r.potentials.u[i] + r.potentials.v[j] - M[i * m + j]) <= tol, `${label}: complementary slackness at (${i}, ${j})`);
     cost += x * M[i * m + j];
   }
   assert.ok(Math.abs(cost - r.cost) <= 1e-12 * Math.max(1, Math.abs(cost)), `${label}: reported cost`);
   let dual = 0;
-  for (let i = 0; i < n; i++) dual += a[i] * r.u[i];
-  for (let j = 0; j < m; j++) dual += b[j] * r.v[j];
+  for (let i = 0; i < n; i++) dual += a[i] * r.potentials.u[i];
+  for (let j = 0; j < m; j++) dual += b[j] * r.potentials.v[j];
   assert.ok(Math.abs(cost - dual) <= 1e-9 * Math.max(scale, 1e-300), `${label}: duality gap ${cost - dual}`);
   assert.ok(Math.abs(r.dualityGap) <= 1e-9 * Math.max(scale, 1e-300), `${label}: reported gap ${r.dualityGap}`);
 }
@@ -146,7 +146,7 @@ test('warm start from the optimal duals of a nearby problem gives the same optim
   const first = await emd(undefined, undefined, pointCloud(X, Y));
   const Y2 = { ...Y, data: Y.data.map((y) => y + 1e-3 * rng.normal()) };
   const cold = await emd(undefined, undefined, pointCloud(X, Y2));
-  const warm = await emd(undefined, undefined, pointCloud(X, Y2), { warmStart: { u: first.u, v: first.v } });
+  const warm = await emd(undefined, undefined, pointCloud(X, Y2), { warmStart: { u: first.potentials.u, v: first.potentials.v } });
   assert.ok(Math.abs(cold.cost - warm.cost) <= 1e-12 * cold.cost);
   checkCertificate({ M: costMatrix(X, Y2).M.data, n, m: n, a: new Float64Array(n).fill(1 / n), b: new Float64Array(n).fill(1 / n) }, warm, 'warm');
 });

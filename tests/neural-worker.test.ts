@@ -3,7 +3,8 @@
 // progress and abort; functions cannot cross (OTError before any work); the sampler specs themselves.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { OTError, Rng, dispose, trainICNNMap, trainKantorovichRubinsteinCritic, trainNOT, workerPoolInternals as pool } from 'kantorovich';
+import { OTError, Rng, dispose, trainICNNMap, trainKantorovichRubinsteinCritic, trainNOT } from 'kantorovich';
+import { poolInternals as pool } from '../ts/worker/pool.js';
 import { type SamplerSpec, gaussianBatchSampler, samplerOf } from '../ts/neural/index.js';
 import { expectOTError, webgpuGate } from './helpers.js';
 

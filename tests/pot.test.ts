@@ -143,7 +143,7 @@ for (const c of emdCases) {
     const P = checkPlan(c.name, r.plan, c.a, c.b, M.data, r.cost);
 
     // Our duals certify our plan: feasible, tight on the support, no duality gap.
-    const { u, v } = r;
+    const { u, v } = r.potentials;
     assert.is(u.length, c.n);
     assert.is(v.length, c.m);
     let dual = 0;

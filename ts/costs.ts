@@ -6,11 +6,19 @@ import { OTError } from './errors.js';
  * 'sqeuclidean': ‖x − y‖²; 'euclidean': ‖x − y‖; { p }: ‖x − y‖^p (Euclidean norm to the power p, the
  * ground cost of W_p; p > 0).
  */
-export type CostSpec = 'sqeuclidean' | 'euclidean' | { p: number };
+export type CostSpec =
+  | 'sqeuclidean'
+  | 'euclidean'
+  | {
+      /** The exponent p > 0 of ‖x − y‖^p. */
+      p: number;
+    };
 
 /** Normalized cost: the power of the Euclidean distance (2 for sqeuclidean, 1 for euclidean). */
 export interface Cost {
+  /** 'sqeuclidean', 'euclidean' or 'p=<p>'. */
   name: string;
+  /** The exponent of ‖x − y‖. */
   power: number;
 }
 

@@ -23,6 +23,7 @@ export type OTErrorCode =
 
 /** The one error class of the library: `code` is stable, `message` says what was wrong and how to fix it. */
 export class OTError extends Error {
+  /** What went wrong, as a stable string to branch on (the message is for people and may change). */
   readonly code: OTErrorCode;
   constructor(code: OTErrorCode, message: string) {
     super(message);

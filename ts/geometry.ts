@@ -7,20 +7,27 @@ import { DEFAULT_MAX_BYTES, checkBudget, toMatrix } from './validate.js';
 
 /** Costs given as a dense n × m matrix. */
 export class CostMatrixGeometry {
+  /** Discriminant of the {@link Geometry} union. */
   readonly kind = 'costMatrix' as const;
+  /** @param M the validated n × m cost matrix (use {@link costMatrix} to build one from user input). */
   constructor(readonly M: DenseMatrix) {}
+  /** n, the number of source points (rows of the cost matrix). */
   get rows(): number {
     return this.M.rows;
   }
+  /** m, the number of target points (columns of the cost matrix). */
   get cols(): number {
     return this.M.cols;
   }
+  /** The cost C_ij. */
   costAt(i: number, j: number): number {
     return this.M.data[i * this.M.cols + j];
   }
+  /** Writes row i of the cost matrix into `out` (length m). */
   costRow(i: number, out: Float64Array): void {
     out.set(this.M.data.subarray(i * this.M.cols, (i + 1) * this.M.cols));
   }
+  /** The n × m matrix itself (no copy). */
   dense(): DenseMatrix {
     return this.M;
   }
@@ -28,21 +35,32 @@ export class CostMatrixGeometry {
 
 /** Two point clouds (one point per row, same dimension); costs are computed on the fly, never stored n × m. */
 export class PointCloudGeometry {
+  /** Discriminant of the {@link Geometry} union. */
   readonly kind = 'pointCloud' as const;
+  /**
+   * Use {@link pointCloud} to build one from user input.
+   * @param X the source points, n × d, one per row
+   * @param Y the target points, m × d, one per row
+   * @param cost the ground cost, as normalized from a {@link CostSpec}
+   */
   constructor(
     readonly X: DenseMatrix,
     readonly Y: DenseMatrix,
     readonly cost: Cost,
   ) {}
+  /** n, the number of source points. */
   get rows(): number {
     return this.X.rows;
   }
+  /** m, the number of target points. */
   get cols(): number {
     return this.Y.rows;
   }
+  /** d, the dimension of the points. */
   get dim(): number {
     return this.X.cols;
   }
+  /** The cost c(X_i, Y_j), computed on demand. */
   costAt(i: number, j: number): number {
     return pointCost(this.cost, this.X.data, i, this.Y.data, j, this.dim);
   }
@@ -60,13 +78,29 @@ export class PointCloudGeometry {
   }
 }
 
+/** What the measures live on: a dense cost matrix, or two point clouds with costs computed on the fly. */
 export type Geometry = CostMatrixGeometry | PointCloudGeometry;
 
+/** Options of {@link pointCloud} and of `costMatrix(X, Y, opts)`. */
 export interface PointCloudOptions {
+  /** The ground cost. Default `'sqeuclidean'` (‖x − y‖², POT's `ot.dist` default). */
   cost?: CostSpec;
+  /** Memory budget in bytes for the inputs (and, for costMatrix, the n × m matrix). Default {@link DEFAULT_MAX_BYTES}. */
   maxBytes?: number;
 }
 
+/**
+ * Two point clouds as a geometry: solvers evaluate the costs on the fly and never store the n × m matrix
+ * (exact OT up to 2^22 arcs builds them once inside wasm; the entropic solvers stay online, also on the GPU).
+ *
+ * @param X source points, n × d, one per row (`number[][]` or row-major `{ data, rows, cols }`)
+ * @param Y target points, m × d, same d
+ * @throws {@link OTError} `'shape'` when the dimensions differ; `'nan'`, `'empty'`, `'too-large'` on bad input
+ * @example
+ * ```ts
+ * const r = await emd(a, b, pointCloud(X, Y, { cost: 'euclidean' }));
+ * ```
+ */
 export function pointCloud(X: MatrixLike, Y: MatrixLike, opts: PointCloudOptions = {}): PointCloudGeometry {
   const cost = toCost(opts.cost);
   const x = toMatrix('X', X, opts.maxBytes);

@@ -13,6 +13,11 @@ function splitmix32(state: { s: number }): number {
   return (z ^ (z >>> 16)) >>> 0;
 }
 
+/**
+ * The seeded generator behind every random choice of the library (projections, minibatches,
+ * initializations): xoshiro128** seeded by splitmix32, so a seed gives the same numbers in every
+ * environment and on every backend.
+ */
 export class Rng {
   private s0: number;
   private s1: number;

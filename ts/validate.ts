@@ -49,6 +49,18 @@ export function toVector(name: string, x: VectorLike): Float64Array {
   return Float64Array.from(x as ArrayLike<number>);
 }
 
+/** Dual potentials as a caller gives them back (e.g. a previous result's): −∞ is allowed (zero weights), NaN and +∞ are not. */
+export function toPotential(name: string, x: VectorLike): Float64Array {
+  if (x == null || typeof (x as ArrayLike<number>).length !== 'number') {
+    throw new OTError('shape', `${name} must be an array of numbers or a typed array.`);
+  }
+  const out = Float64Array.from(x as ArrayLike<number>);
+  for (let i = 0; i < out.length; i++) {
+    if (Number.isNaN(out[i]) || out[i] === Infinity) throw new OTError('nan', `${name}[${i}] is ${String(x[i])}; potentials must be finite or −∞ (zero weight).`);
+  }
+  return out;
+}
+
 function isMatrixObject(x: unknown): x is { data: ArrayLike<number>; rows: number; cols: number } {
   return typeof x === 'object' && x !== null && 'data' in x && 'rows' in x && 'cols' in x;
 }

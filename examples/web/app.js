@@ -294,7 +294,7 @@ async function runBarycenter() {
         mass += v;
         if (!Number.isFinite(v)) finite = false;
       }
-      status('bary-status', `${r.iterations} iterations${r.converged ? '' : ' (not converged)'}, ε = ${reg.toPrecision(2)}, mass ${mass.toFixed(4)}, ${r.backend}, ${r.ms.toFixed(0)} ms`);
+      status('bary-status', `${r.iterations} iterations${r.status === 'converged' ? '' : ' (not converged)'}, ε = ${reg.toPrecision(2)}, mass ${mass.toFixed(4)}, ${r.backend}, ${r.ms.toFixed(0)} ms`);
       return { size, t, mass, finite, iterations: r.iterations, converged: r.converged, painted: painted($('bary-out')) };
     } catch (e) {
       status('bary-status', e.message, true);

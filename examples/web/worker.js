@@ -68,7 +68,7 @@ const ops = {
       const r = await sinkhorn(undefined, undefined, M, { reg: 2e-3, method: 'log', epsScaling: true, plan: true, maxIter: 5000, tol: 1e-6 });
       cost = r.cost;
       backend = `sinkhorn/${r.backend}`;
-      const P = r.plan.data;
+      const P = r.plan.toDense();
       for (let i = 0; i < k; i++)
         for (let j = 0; j < k; j++) {
           const w = P[i * k + j];
@@ -176,7 +176,7 @@ const ops = {
     A.data.set(shapes[0], 0);
     A.data.set(shapes[1], size * size);
     const r = await convolutionalBarycenter(A, { width: size, height: size, reg, weights: [1 - t, t], maxIter: 1000, tol: 1e-7 });
-    return { barycenter: r.barycenter, iterations: r.iterations, converged: r.converged, backend: r.backend, ms: performance.now() - t0 };
+    return { barycenter: r.barycenter, iterations: r.iterations, converged: r.status === 'converged', backend: r.backend, ms: performance.now() - t0 };
   },
 };
 

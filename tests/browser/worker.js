@@ -21,11 +21,11 @@ async function run(p) {
   const M = costMatrix(X, Y);
   const t0 = performance.now();
   const e = await emd(a, b, M);
-  out.emd = { cost: e.cost, nnz: e.plan.nnz, status: e.status, backend: e.backend, iterations: e.iterations, u: Array.from(e.u), ms: performance.now() - t0 };
+  out.emd = { cost: e.cost, nnz: e.plan.nnz, status: e.status, backend: e.backend, iterations: e.iterations, u: Array.from(e.potentials.u), ms: performance.now() - t0 };
   const wasmOpts = { ...p.sinkhorn, backend: 'wasm' };
   const t1 = performance.now();
   const sw = await sinkhorn(a, b, M, wasmOpts);
-  out.sinkhornWasm = { cost: sw.cost, regCost: sw.regCost, f: Array.from(sw.f), iterations: sw.iterations, converged: sw.converged, backend: sw.backend, method: sw.method, ms: performance.now() - t1 };
+  out.sinkhornWasm = { cost: sw.cost, regCost: sw.regValue, f: Array.from(sw.potentials.f), iterations: sw.iterations, converged: sw.status === 'converged', backend: sw.backend, method: sw.method, ms: performance.now() - t1 };
   // the same solve on two threads: helper module workers sharing the engine's memory (cross-origin isolated page)
   const st = await sinkhorn(a, b, M, { ...wasmOpts, threads: 2 });
   out.sinkhornThreads = { cost: st.cost, threads: st.threads, isolated: self.crossOriginIsolated === true };
@@ -35,8 +35,8 @@ async function run(p) {
     try {
       const sg = await sinkhorn(a, b, M, { ...p.sinkhorn, tol: p.gpuTol, backend: 'webgpu' });
       out.sinkhornWebgpu = {
-        cost: sg.cost, regCost: sg.regCost, f: Array.from(sg.f), iterations: sg.iterations, converged: sg.converged,
-        marginalError: sg.marginalError, backend: sg.backend, method: sg.method, ms: performance.now() - t2,
+        cost: sg.cost, regCost: sg.regValue, f: Array.from(sg.potentials.f), iterations: sg.iterations, converged: sg.status === 'converged',
+        marginalError: sg.error, backend: sg.backend, method: sg.method, ms: performance.now() - t2,
       };
     } catch (err) {
       out.sinkhornWebgpu = { error: `${err?.code ?? ''} ${err?.message ?? err}` };

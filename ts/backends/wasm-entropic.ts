@@ -16,12 +16,12 @@ import { wasmThreadCount, wasmThreads, wasmThreadsUnavailableReason } from './wa
 const THREADS_FROM = 1 << 18;
 
 // context slots: mirror of the S_* constants in assembly/sinkhorn.ts
-const S = {
+export const S = {
   n: 0, m: 1, d: 2, kind: 3, stab: 4, eps: 5, tauA: 6, tauB: 7, power: 8, C: 9, X: 10, Y: 11, logA: 12, logB: 13,
   a: 14, f: 15, g: 16, alpha: 17, beta: 18, K: 19, u: 20, v: 21, s: 22, t: 23, w1: 24, w2: 25, kValid: 26,
   rebuilds: 28, fallbacks: 29, passes: 30, f2: 31, pending: 32, threads: 33, partials: 34, scratch: 35, results: 36,
 } as const;
-const SLOTS = 48;
+export const SLOTS = 48;
 /** The largest single allocation of AssemblyScript's TLSF allocator (2^30 bytes, less its header). */
 const MAX_BLOCK = 2 ** 30 - 64;
 

@@ -1,6 +1,7 @@
 // The wasm backend's instance: loaded once per thread, from a source that bindings/ registers
 // (a file in Node, a URL in browsers), so this module stays environment-agnostic.
 import { OTError } from '../errors.js';
+import type { Kernels } from './wasm-abi.js';
 
 /** Exports of build/kantorovich.wasm (assembly/index.ts). Pointers are byte offsets into `memory`. */
 export interface WasmExports {
@@ -37,8 +38,14 @@ export function wasmAbort(_msg: number, _file: number, line: number, col: number
 export async function compileWasm(src: BufferSource | WebAssembly.Module | Response): Promise<WebAssembly.Module> {
   if (src instanceof WebAssembly.Module) return src;
   if (typeof Response !== 'undefined' && src instanceof Response) {
-    if (!src.ok) throw new Error(`fetching the wasm failed: HTTP ${src.status}`);
-    return WebAssembly.compile(await src.arrayBuffer());
+    const where = src.url ? `${src.url} ` : '';
+    const hint = 'host the binary there, or call setAssetBase(folderUrl) or setWasmSource(() => fetch(url))';
+    if (!src.ok) throw new Error(`fetching the wasm ${where}failed: HTTP ${src.status}; ${hint}`);
+    try {
+      return await WebAssembly.compile(await src.arrayBuffer());
+    } catch (e) {
+      throw new Error(`the file at ${where || 'the wasm source '}is not the kantorovich binary (${(e as Error).message}); ${hint}`);
+    }
   }
   return WebAssembly.compile(src as BufferSource);
 }
@@ -94,7 +101,11 @@ export function wasmUnavailableReason(): string | undefined {
  * them right before use, after the last allocation, never across one.
  */
 export class WasmKernels {
-  constructor(readonly exports: WasmExports) {}
+  /** The kernels, typed by the ABI table (ts/backends/wasm-abi.ts). */
+  readonly abi: Kernels;
+  constructor(readonly exports: WasmExports) {
+    this.abi = exports as unknown as Kernels;
+  }
 
   fn<T extends (...args: never[]) => unknown>(name: string): T {
     const f = this.exports[name];

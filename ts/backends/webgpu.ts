@@ -11,6 +11,8 @@ let acquiring: Promise<GPUDevice> | undefined;
 let failure: string | undefined;
 /** Whether the adapter behind the current device is a software rasteriser (lavapipe, SwiftShader, WARP). */
 let software = true;
+/** The adapter behind the current device, as backends() and the CLI report it (e.g. "llvmpipe … (software)"). */
+let adapterLabel: string | undefined;
 
 /** Register where the GPU comes from (bindings/ does this; call it yourself to supply your own). */
 export function setGpuProvider(p: GpuProvider): void {
@@ -33,6 +35,8 @@ async function acquire(p: GpuProvider): Promise<GPUDevice> {
   software =
     Boolean(info?.isFallbackAdapter ?? (adapter as unknown as { isFallbackAdapter?: boolean }).isFallbackAdapter) ||
     /software|cpu|swiftshader|llvmpipe|lavapipe/i.test(`${info?.architecture ?? ''} ${info?.description ?? ''} ${info?.device ?? ''}`);
+  const name = info?.description?.trim() || [info?.vendor, info?.architecture, info?.device].filter((x) => x && String(x).trim()).join(' ');
+  adapterLabel = `${name || 'unnamed adapter'}${software ? ' (software)' : ''}`;
   // Ask for what the adapter can do on the limits the engines are sized by (the defaults are far lower:
   // 128 MiB bindings and 256 threads per workgroup).
   const names = ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup'] as const;
@@ -79,4 +83,10 @@ export async function gpuIsHardware(): Promise<boolean> {
     return false;
   }
   return !software;
+}
+
+/** The adapter behind the current device ("<vendor> <architecture> <device>", "(software)" appended for a
+ *  software rasteriser such as lavapipe or SwiftShader), or undefined before a device was acquired. */
+export function gpuAdapterLabel(): string | undefined {
+  return adapterLabel;
 }

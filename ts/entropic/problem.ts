@@ -3,7 +3,7 @@
 import { OTError } from '../errors.js';
 import { type CostInput, type Geometry, toGeometry } from '../geometry.js';
 import type { VectorLike } from '../types.js';
-import { abortPoint, checkPositiveInteger, toWeights } from '../validate.js';
+import { abortPoint, toWeights } from '../validate.js';
 import type { EntropicCost, EntropicEngine } from './engine.js';
 
 export interface IterationOptions {
@@ -116,7 +116,6 @@ export function epsSchedule(reg: number, scale: () => number, opt: IterationOpti
   if (!opt) return [reg];
   const start = (typeof opt === 'object' && opt.start) || Math.max(scale(), reg);
   const factor = (typeof opt === 'object' && opt.factor) || 0.5;
-  if (!(factor > 0 && factor < 1)) throw new OTError('invalid-option', `epsScaling.factor must be in (0, 1) (got ${factor}).`);
   const out: number[] = [];
   for (let e = start; e > reg; e *= factor) out.push(e);
   out.push(reg);
@@ -143,11 +142,10 @@ export async function iterate(
   measure: () => Promise<number>,
   onNonFinite: () => string,
 ): Promise<LoopResult> {
+  // the values were checked by the solver's option schema (ts/entropic/options.ts)
   const maxIter = opts.maxIter ?? 1000;
-  if (!(Number.isInteger(maxIter) && maxIter >= 0)) throw new OTError('invalid-option', `maxIter must be an integer ≥ 0 (got ${maxIter}).`);
   const tol = opts.tol ?? (engine.backend === 'webgpu' ? DEFAULT_TOL_F32 : DEFAULT_TOL);
-  if (!(tol >= 0)) throw new OTError('invalid-option', `tol must be ≥ 0 (got ${tol}).`);
-  const every = checkPositiveInteger('checkEvery', opts.checkEvery ?? 10);
+  const every = opts.checkEvery ?? 10;
   let iterations = 0;
   let error = Infinity;
   let converged = false;

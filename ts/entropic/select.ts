@@ -1,7 +1,6 @@
 // Which entropic engine runs a call: webgpu → wasm → js by availability and size, or the forced one.
 import { OTError } from '../errors.js';
-import type { BackendName } from '../types.js';
-import type { BackendOption } from '../backends/select.js';
+import type { BackendName, BackendOption } from '../types.js';
 import { JsEntropicEngine } from '../backends/js/entropic.js';
 import type { EngineProblem, EntropicEngine } from './engine.js';
 
@@ -53,7 +52,11 @@ export function engineBackends(): BackendName[] {
   return AUTO_ORDER.filter((b) => engines.has(b)).concat([...engines.keys()].filter((b) => !AUTO_ORDER.includes(b)));
 }
 
+/** Engines created so far (the registry test asserts that a call with bad options creates none). */
+export const engineCounters = { created: 0 };
+
 export async function createEngine(solver: string, problem: EngineProblem, requested: BackendOption = 'auto'): Promise<EntropicEngine> {
+  engineCounters.created++;
   if (requested !== 'auto') {
     const e = engines.get(requested);
     if (!e) throw new OTError('backend-unavailable', `${solver}: backend '${requested}' is not available in this build (have: ${[...engines.keys()].join(', ')}).`);

@@ -128,7 +128,7 @@ export async function sampleW2(X: MatrixLike | ShapedLike, Y: MatrixLike | Shape
   return {
     w2sq,
     w2: Math.sqrt(w2sq),
-    certificate: { status: result.status, dualityGap: result.dualityGap, dualInfeasibility: result.dualInfeasibility, iterations: result.iterations },
+    certificate: { status: result.status, dualityGap: result.dualityGap, dualInfeasibility: result.error, iterations: result.iterations },
     result,
   };
 }

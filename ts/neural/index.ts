@@ -20,4 +20,6 @@ export { notResult, type NOTOptions, type NOTProgress, type NOTResult, type NOTS
 export { criticResult, type CriticOptions, type CriticProgress, type CriticResult } from './critic.js';
 export { samplerOf, isSamplerSpec, type BatchSampler, type SamplerSpec } from './sampler-spec.js';
 // the trainers with the `worker` option (train.ts), as the package root exports them
-export { trainICNNMap, trainNOT, trainKantorovichRubinsteinCritic, PLAIN_TRAINERS, type ICNNMapPlain, type NOTPlain, type CriticPlain } from './train.js';
+export { trainICNNMap, trainNOT, trainKantorovichRubinsteinCritic } from './train.js';
+// OT losses as tensor ops (losses.ts): values from the solvers, gradients from their optima
+export { sinkhornLoss, entropicOTLoss, emdLoss, slicedLoss, type EntropicLossOptions, type EmdLossOptions, type SlicedLossOptions, type LossWeights } from './losses.js';

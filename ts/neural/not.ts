@@ -42,6 +42,7 @@ import { type Activation, MLP, disposeOffJs, onJsEngine } from './models.js';
 import { type BatchSampler, type SamplerSpec, samplerOf } from './sampler-spec.js';
 import { Adam } from './optim.js';
 import { type NeuralBackendOptions, tensorEngine } from './engines.js';
+import type { TensorEngine } from './engine.js';
 import { Tensor, add, concat, grad, mean, noGrad, reshape, scale, square, sub, sum, tensor, tidy } from './tensor.js';
 
 /** A batch of n points, drawn from the given generator: a matrix, rows, or an [n, D] tensor. */
@@ -109,11 +110,6 @@ export interface NOTResult {
   history: NOTProgress[];
 }
 
-function checkInt(name: string, x: number, min: number): number {
-  if (!Number.isInteger(x) || x < min) throw new OTError('invalid-option', `trainNOT: ${name} must be an integer ≥ ${min} (got ${String(x)}).`);
-  return x;
-}
-
 function toBatch(name: string, v: ReturnType<NOTSampler>, n: number, d: number | undefined): DenseMatrix {
   let M: DenseMatrix;
   if (typeof v === 'object' && v !== null && 'shape' in v && !('rows' in v)) {
@@ -145,103 +141,53 @@ function repeatRows(X: Float64Array, n: number, d: number, k: number): Float64Ar
   return out;
 }
 
-function isFiniteLoss(v: number): boolean {
-  return Number.isFinite(v);
+/** The networks, optimizers and batch maps of one NOT run. */
+interface NOTState {
+  T: MLP;
+  f: MLP;
+  optT: Adam;
+  optF: Adam;
+  D: number;
+  engine: TensorEngine;
+  /** x's repeated zSamples times, their images, and the mean weak-cost estimate Ĉ over the batch. */
+  pushBatch(X: DenseMatrix): { t: Tensor; cost: Tensor };
 }
 
 /** Trains a NOT stochastic map from P to Q (samplers) for the γ-weak quadratic cost; see the header. */
 export async function trainNOT(P: NOTSampler | SamplerSpec, Q: NOTSampler | SamplerSpec, opts: NOTOptions = {}): Promise<NOTResult> {
+  // option ranges were checked by the registry schema (ts/neural/train.ts); what remains is their combination
   const sampleP: NOTSampler = samplerOf('sampleP', P as BatchSampler | SamplerSpec);
   const sampleQ: NOTSampler = samplerOf('sampleQ', Q as BatchSampler | SamplerSpec);
   checkAbort(opts.signal);
   const gamma = opts.gamma ?? 0;
-  if (!(gamma >= 0) || !Number.isFinite(gamma)) throw new OTError('invalid-option', `trainNOT: gamma must be a finite number ≥ 0 (got ${gamma}).`);
-  const zDim = checkInt('zDim', opts.zDim ?? 0, 0);
-  const innerSteps = checkInt('innerSteps', opts.innerSteps ?? 10, 1);
-  const iterations = checkInt('iterations', opts.iterations ?? 1000, 0);
-  const batch = checkInt('batchSize', opts.batchSize ?? 64, 1);
-  const zSamples = zDim === 0 ? 1 : checkInt('zSamples', opts.zSamples ?? 4, 1);
+  const zDim = opts.zDim ?? 0;
+  const innerSteps = opts.innerSteps ?? 10;
+  const iterations = opts.iterations ?? 1000;
+  const batch = opts.batchSize ?? 64;
+  const zSamples = zDim === 0 ? 1 : opts.zSamples ?? 4;
   if (gamma > 0 && zDim > 0 && zSamples < 2) {
     throw new OTError('invalid-option', 'trainNOT: the variance term of the weak cost (gamma > 0) needs zSamples ≥ 2 draws of z per x.');
   }
   const residual = opts.residual ?? false;
-  const hiddenT = opts.hiddenT ?? [64, 64];
-  const hiddenF = opts.hiddenF ?? [64, 64];
-  const activation = opts.activation ?? 'relu';
   const rng = new Rng(opts.seed ?? 0);
-  const seedT = rng.nextU32();
-  const seedF = rng.nextU32();
-
-  // the dimension comes from a first batch of P (drawn from the stream, so it is part of the seeded sequence)
+  // the dimension comes from a first batch of P (drawn after the network seeds, so it is part of the seeded sequence)
+  const seeds = [rng.nextU32(), rng.nextU32()] as const;
   const engine = await tensorEngine(opts.backend ?? 'js');
   const X0 = toBatch('sampleP', sampleP(batch, rng), batch, undefined);
-  const D = X0.cols;
-  const T = new MLP([D + zDim, ...hiddenT, D], { activation, seed: seedT, engine });
-  const f = new MLP([D, ...hiddenF, 1], { activation, seed: seedF, engine });
-  const adam = { beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999 };
-  const optT = new Adam(T.parameters(), { lr: opts.lrT ?? 1e-3, ...adam });
-  const optF = new Adam(f.parameters(), { lr: opts.lrF ?? 1e-3, ...adam });
-
-  const applyT = (xRows: Float64Array, zRows: Float64Array | null, n: number) => applyNet(T, xRows, zRows, n, zDim, residual);
-
-  /** x's repeated zSamples times, their images, and the mean weak-cost estimate Ĉ over the batch. */
-  const pushBatch = (X: DenseMatrix): { t: Tensor; cost: Tensor } => {
-    const n = X.rows;
-    const k = zSamples;
-    const xr = repeatRows(X.data, n, D, k);
-    const z = zDim > 0 ? normals(rng, n * k, zDim) : null;
-    const { x, t } = applyT(xr, z, n * k);
-    // 1/|X| Σ_x 1/|Z| Σ_z ½‖x − t_z‖²
-    let cost = scale(sum(square(sub(x, t))), 0.5 / (n * k));
-    if (gamma > 0 && k >= 2) {
-      // 1/|X| Σ_x 1/(|Z| − 1) Σ_z ‖t_z − t̄_x‖²
-      const t3 = reshape(t, [n, k, D]);
-      const v = scale(sum(square(sub(t3, mean(t3, 1, true)))), 1 / (n * (k - 1)));
-      cost = sub(cost, scale(v, gamma / 2));
-    }
-    return { t, cost };
-  };
+  const st = notState(opts, X0.cols, seeds, engine, { gamma, zDim, zSamples, residual, rng });
 
   const history: NOTProgress[] = [];
   let firstX: DenseMatrix | null = X0;
-  let lossT = NaN;
   try {
     for (let step = 1; step <= iterations; step++) {
-      // Each step inside tidy(): its graph and batches are freed when it ends (GPU memory stays flat); the losses
-      // come back as one small tensor per step (a single read-back on the GPU).
-      // ---- f step: descend L_f = E_x E_z f(T(x, z)) − E_y f(y), T fixed --------------------------------------
-      const Xf = firstX ?? toBatch('sampleP', sampleP(batch, rng), batch, D);
+      const Xf = firstX ?? toBatch('sampleP', sampleP(batch, rng), batch, st.D);
       firstX = null;
-      const Yf = toBatch('sampleQ', sampleQ(batch, rng), batch, D);
-      const fStats = tidy(() => {
-        const { t: tf, cost: cf } = noGrad(() => pushBatch(Xf));
-        const fT = mean(f.forward(tf));
-        const fY = mean(f.forward(tensor(Yf.data, [batch, D], engine)));
-        const lossFT = sub(fT, fY);
-        const g = grad(lossFT, f.parameters());
-        return { stats: concat([reshape(lossFT, [1]), reshape(cf, [1])]), g };
-      });
-      const [lossF, cf] = await fStats.stats.read();
-      fStats.stats.dispose();
-      if (!isFiniteLoss(lossF)) throw new OTError('nan', `trainNOT: the potential's loss is not finite at step ${step} (lower the learning rates).`);
-      optF.step(fStats.g);
-      for (const t of fStats.g) t.dispose();
-      const loss = cf - lossF;
-
-      // ---- T steps: descend L_T = E_x [ Ĉ(x, T(x, Z[x])) − E_z f(T(x, z)) ], f fixed --------------------------
+      const Yf = toBatch('sampleQ', sampleQ(batch, rng), batch, st.D);
+      const { lossF, loss } = await potentialStep(st, Xf, Yf, step);
+      let lossT = NaN;
       for (let k = 0; k < innerSteps; k++) {
         await abortPoint(opts.signal, () => `step ${step} of ${iterations}`);
-        const Xt = toBatch('sampleP', sampleP(batch, rng), batch, D);
-        const tStep = tidy(() => {
-          const { t, cost } = pushBatch(Xt);
-          const lt = sub(cost, mean(f.forward(t)));
-          return { lt, g: grad(lt, T.parameters()) };
-        });
-        lossT = await tStep.lt.itemAsync();
-        tStep.lt.dispose();
-        if (!isFiniteLoss(lossT)) throw new OTError('nan', `trainNOT: the map's loss is not finite at step ${step} (lower the learning rates).`);
-        optT.step(tStep.g);
-        for (const t of tStep.g) t.dispose();
+        lossT = await mapStep(st, toBatch('sampleP', sampleP(batch, rng), batch, st.D), step);
       }
       const p: NOTProgress = { step, loss, lossF, lossT };
       history.push(p);
@@ -249,15 +195,80 @@ export async function trainNOT(P: NOTSampler | SamplerSpec, Q: NOTSampler | Samp
       await abortPoint(opts.signal, () => `step ${step} of ${iterations}`);
     }
   } catch (e) {
-    disposeOffJs([T, f]);
+    disposeOffJs([st.T, st.f]);
     throw e;
   } finally {
-    optT.dispose();
-    optF.dispose();
+    st.optT.dispose();
+    st.optF.dispose();
   }
 
-  const [Tout, fOut] = await onJsEngine([T, f]);
+  const [Tout, fOut] = await onJsEngine([st.T, st.f]);
   return notResult(Tout, fOut, { zDim, gamma, residual, history });
+}
+
+function notState(
+  opts: NOTOptions,
+  D: number,
+  [seedT, seedF]: readonly [number, number],
+  engine: TensorEngine,
+  c: { gamma: number; zDim: number; zSamples: number; residual: boolean; rng: Rng },
+): NOTState {
+  const activation = opts.activation ?? 'relu';
+  const T = new MLP([D + c.zDim, ...(opts.hiddenT ?? [64, 64]), D], { activation, seed: seedT, engine });
+  const f = new MLP([D, ...(opts.hiddenF ?? [64, 64]), 1], { activation, seed: seedF, engine });
+  const adam = { beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999 };
+  const optT = new Adam(T.parameters(), { lr: opts.lrT ?? 1e-3, ...adam });
+  const optF = new Adam(f.parameters(), { lr: opts.lrF ?? 1e-3, ...adam });
+  const pushBatch = (X: DenseMatrix): { t: Tensor; cost: Tensor } => {
+    const n = X.rows;
+    const k = c.zSamples;
+    const xr = repeatRows(X.data, n, D, k);
+    const z = c.zDim > 0 ? normals(c.rng, n * k, c.zDim) : null;
+    const { x, t } = applyNet(T, xr, z, n * k, c.zDim, c.residual);
+    // 1/|X| Σ_x 1/|Z| Σ_z ½‖x − t_z‖²
+    let cost = scale(sum(square(sub(x, t))), 0.5 / (n * k));
+    if (c.gamma > 0 && k >= 2) {
+      // 1/|X| Σ_x 1/(|Z| − 1) Σ_z ‖t_z − t̄_x‖²
+      const t3 = reshape(t, [n, k, D]);
+      const v = scale(sum(square(sub(t3, mean(t3, 1, true)))), 1 / (n * (k - 1)));
+      cost = sub(cost, scale(v, c.gamma / 2));
+    }
+    return { t, cost };
+  };
+  return { T, f, optT, optF, D, engine, pushBatch };
+}
+
+/**
+ * The f step: descend L_f = E_x E_z f(T(x, z)) − E_y f(y) with T fixed. Inside tidy(): the step's graph and
+ * batches are freed when it ends (GPU memory stays flat); the losses come back in one small tensor (one read-back).
+ */
+async function potentialStep(st: NOTState, X: DenseMatrix, Y: DenseMatrix, step: number): Promise<{ lossF: number; loss: number }> {
+  const out = tidy(() => {
+    const { t, cost } = noGrad(() => st.pushBatch(X));
+    const lossFT = sub(mean(st.f.forward(t)), mean(st.f.forward(tensor(Y.data, [Y.rows, st.D], st.engine))));
+    return { stats: concat([reshape(lossFT, [1]), reshape(cost, [1])]), g: grad(lossFT, st.f.parameters()) };
+  });
+  const [lossF, cost] = await out.stats.read();
+  out.stats.dispose();
+  if (!Number.isFinite(lossF)) throw new OTError('nan', `trainNOT: the potential's loss is not finite at step ${step} (lower the learning rates).`);
+  st.optF.step(out.g);
+  for (const t of out.g) t.dispose();
+  return { lossF, loss: cost - lossF };
+}
+
+/** One T step: descend L_T = E_x [ Ĉ(x, T(x, Z[x])) − E_z f(T(x, z)) ] with f fixed. */
+async function mapStep(st: NOTState, X: DenseMatrix, step: number): Promise<number> {
+  const out = tidy(() => {
+    const { t, cost } = st.pushBatch(X);
+    const lt = sub(cost, mean(st.f.forward(t)));
+    return { lt, g: grad(lt, st.T.parameters()) };
+  });
+  const lossT = await out.lt.itemAsync();
+  out.lt.dispose();
+  if (!Number.isFinite(lossT)) throw new OTError('nan', `trainNOT: the map's loss is not finite at step ${step} (lower the learning rates).`);
+  st.optT.step(out.g);
+  for (const t of out.g) t.dispose();
+  return lossT;
 }
 
 /** A network T on rows of X (data n × D) and Z (n × zDim), as a graph node (or a constant under noGrad). */

@@ -344,11 +344,12 @@ function node(op: string, storage: unknown, shape: readonly number[], engine: Te
 }
 
 /**
- * A custom op on the js engine from its forward values and a rule (the rule must use differentiable ops for double
- * backward to be right).
+ * A custom op from its forward values (computed on the host) and a rule (the rule must use differentiable ops for
+ * double backward to be right). The result lives on the parents' engine (on the js engine `data` is kept as it is).
  */
 export function makeOp(op: string, data: Float64Array, shape: readonly number[], parents: Tensor[], backward: BackwardFn): Tensor {
-  return node(op, data, shape, engineOf(parents), parents, backward);
+  const e = engineOf(parents);
+  return node(op, e === jsTensorEngine ? data : e.fromArray(data), shape, e, parents, backward);
 }
 
 /** An entrywise op on the engine of its operands. */

@@ -15,10 +15,13 @@ export function progressOption(what: string): OptionSpec {
   return opt(func, `Called with progress reports (${what}); the last report arrives before the promise settles.`);
 }
 
-/** `backend`, with the backends the solver implements. */
+/**
+ * `backend`, documented with the backends the solver implements. Any backend name passes the schema; one the
+ * solver lacks is 'backend-unavailable' (ts/registry/define.ts checkCall), as is one unavailable here.
+ */
 export function backendOption(backends: readonly BackendName[]): OptionSpec {
   return opt(
-    oneOf('auto', ...backends),
+    oneOf('auto', 'webgpu', 'wasm', 'js'),
     `Force a backend (${backends.join(', ')}); 'auto' picks the first available in the order webgpu → wasm → js.`,
     "'auto'",
   );

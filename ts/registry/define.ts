@@ -40,6 +40,17 @@ export interface SolverDescriptor<F extends AnyRun = AnyRun> {
   };
 }
 
+/** The `worker` option every solver takes (see the README's "Workers"). */
+export interface WorkerOptions {
+  /**
+   * Where the call runs. 'auto' (default): in a worker of the pool when the work estimate reaches 2^18 cost
+   * entries per pass (e.g. emd/sinkhorn from 512 × 512), in-process otherwise (a worker round trip costs
+   * about a millisecond). true: always in a worker. false: always in-process. Inside a worker calls always
+   * run in-process.
+   */
+  worker?: 'auto' | boolean;
+}
+
 /** A public solver function: the run function's signature, with the descriptor attached. */
 export type SolverFunction<F extends AnyRun> = F & { readonly descriptor: SolverDescriptor<F> };
 

@@ -15,14 +15,26 @@ export interface OptionSpec {
   readonly required?: boolean;
   /** Throws OTError('invalid-option') naming `path` and the accepted range. `undefined` never reaches it. */
   check(value: unknown, path: string): void;
+  /** Values the check rejects (for the registry test: every solver must reject each before any work). */
+  readonly invalid: readonly unknown[];
+  /** What a command line can give: numbers, flags, one of `values`, any of those, or data (not a flag). */
+  readonly kind: CheckKind;
+  /** The literals of a 'choice' (and of the choices inside a 'union'). */
+  readonly values?: readonly (string | boolean)[];
 }
+
+export type CheckKind = 'number' | 'boolean' | 'choice' | 'union' | 'data';
 
 export type Schema = Readonly<Record<string, OptionSpec>>;
 
 /** The parts of an option's spec a solver writes; `doc` and `default` are added with `.doc()`. */
-interface Check {
+export interface Check {
   readonly type: string;
   check(value: unknown, path: string): void;
+  /** Values the check rejects (examples for tests). */
+  readonly invalid?: readonly unknown[];
+  readonly kind?: CheckKind;
+  readonly values?: readonly (string | boolean)[];
 }
 
 function bad(path: string, type: string, value: unknown): never {
@@ -45,12 +57,24 @@ function show(v: unknown): string {
 
 /** Builder: `opt(num({ min: 0 }), 'doc', '1000')`. */
 export function opt(c: Check, doc: string, defaultValue?: string): OptionSpec {
-  return { type: c.type, check: c.check, doc, default: defaultValue };
+  return { type: c.type, check: c.check.bind(c), doc, default: defaultValue, invalid: rejected(c), kind: c.kind ?? 'data', values: c.values };
+}
+
+/** The check's example invalid values that it really rejects. */
+function rejected(c: Check): unknown[] {
+  return (c.invalid ?? []).filter((v) => {
+    try {
+      c.check(v, 'x');
+      return false;
+    } catch {
+      return true;
+    }
+  });
 }
 
 /** A required option. */
 export function required(c: Check, doc: string): OptionSpec {
-  return { type: c.type, check: c.check, doc, required: true };
+  return { type: c.type, check: c.check.bind(c), doc, required: true, invalid: rejected(c), kind: c.kind ?? 'data', values: c.values };
 }
 
 export interface NumberRange {
@@ -73,8 +97,16 @@ export function num(r: NumberRange = {}): Check {
   if (r.lt !== undefined) parts.push(`< ${r.lt}`);
   if (r.max !== undefined) parts.push(`≤ ${r.max}`);
   const type = `${r.integer ? 'an integer' : 'a finite number'}${parts.length ? ' ' + parts.join(' and ') : ''}`;
+  const invalid: unknown[] = [NaN, Infinity, 'abc', null];
+  if (r.min !== undefined) invalid.push(r.min - 1);
+  if (r.gt !== undefined) invalid.push(r.gt, r.gt - 1);
+  if (r.max !== undefined) invalid.push(r.max + 1);
+  if (r.lt !== undefined) invalid.push(r.lt);
+  if (r.integer) invalid.push((r.min ?? r.gt ?? 0) + 1.5);
   return {
     type,
+    invalid,
+    kind: 'number',
     check(v, path) {
       if (typeof v !== 'number' || !Number.isFinite(v)) bad(path, type, v);
       if (r.integer && !Number.isInteger(v)) bad(path, type, v);
@@ -88,6 +120,9 @@ export function num(r: NumberRange = {}): Check {
 
 export const bool: Check = {
   type: 'true or false',
+  invalid: ['yes', 1, null],
+  kind: 'boolean',
+  values: [true, false],
   check(v, path) {
     if (typeof v !== 'boolean') bad(path, 'true or false', v);
   },
@@ -98,6 +133,9 @@ export function oneOf(...values: readonly (string | boolean)[]): Check {
   const type = values.map((x) => (typeof x === 'string' ? `'${x}'` : String(x))).join(' | ');
   return {
     type,
+    invalid: ['no-such-value', 42, null],
+    kind: 'choice',
+    values,
     check(v, path) {
       if (!values.includes(v as string)) bad(path, type, v);
     },
@@ -109,6 +147,9 @@ export function anyOf(...checks: Check[]): Check {
   const type = checks.map((c) => c.type).join(', or ');
   return {
     type,
+    invalid: checks.flatMap((c) => c.invalid ?? []),
+    kind: checks.every((c) => c.kind && c.kind !== 'data') ? 'union' : 'data',
+    values: checks.flatMap((c) => c.values ?? []),
     check(v, path) {
       for (const c of checks) {
         try {
@@ -126,6 +167,7 @@ export function anyOf(...checks: Check[]): Check {
 /** An array of numbers or a typed array (entries are checked with the data: finiteness, sign, length). */
 export const vector: Check = {
   type: 'an array of numbers or a typed array',
+  invalid: [42, 'abc', null, {}],
   check(v, path) {
     if (!(Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView)))) bad(path, this.type, v);
   },
@@ -134,6 +176,7 @@ export const vector: Check = {
 /** `{ data, rows, cols }` or an array of rows (entries are checked with the data). */
 export const matrix: Check = {
   type: '{ data, rows, cols } or an array of rows',
+  invalid: [42, 'abc', null, {}],
   check(v, path) {
     if (Array.isArray(v)) return;
     if (typeof v === 'object' && v !== null && 'data' in v && 'rows' in v && 'cols' in v) return;
@@ -143,6 +186,7 @@ export const matrix: Check = {
 
 export const func: Check = {
   type: 'a function',
+  invalid: [42, 'abc', null, {}],
   check(v, path) {
     if (typeof v !== 'function') bad(path, 'a function', v);
   },
@@ -151,6 +195,7 @@ export const func: Check = {
 /** An AbortSignal (anything with a boolean `aborted` and addEventListener, as DOM and Node signals have). */
 export const signal: Check = {
   type: 'an AbortSignal',
+  invalid: [{}, 42, null, { aborted: false }],
   check(v, path) {
     const s = v as { aborted?: unknown; addEventListener?: unknown } | null;
     if (typeof s !== 'object' || s === null || typeof s.aborted !== 'boolean' || typeof s.addEventListener !== 'function') {
@@ -163,6 +208,7 @@ export const signal: Check = {
 export function object(schema: Schema, type = `{ ${Object.keys(schema).join(', ')} }`): Check {
   return {
     type,
+    invalid: [42, 'abc', null, { noSuchKey: 1 }],
     check(v, path) {
       if (!isPlainObject(v)) bad(path, type, v);
       checkAgainst(schema, v, path);

@@ -13,6 +13,12 @@ import { emd } from './emd.js';
 import { chooseBackend } from '../backends/select.js';
 import type { WasmKernels } from '../backends/wasm.js';
 import { wasmConvolutional, wasmConvolutionalLog, wasmIbpLog, wasmIbpScaling } from '../backends/wasm-barycenter.js';
+import type { SparseCoupling } from '../coupling.js';
+import type { OTResult } from '../result.js';
+import { defineSolver } from '../registry/define.js';
+import { matrix, num, oneOf, opt, required, vector } from '../registry/schema.js';
+import { backendOption, maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
+import { colsOf, rowsOf } from '../registry/estimate.js';
 
 /** Where an entropic barycenter runs: 'auto' (wasm when it loads, else js), or forced ('backend-unavailable' if it cannot). */
 export type BarycenterBackend = 'auto' | 'wasm' | 'js';
@@ -29,9 +35,11 @@ export interface BarycenterOptions {
   signal?: AbortSignal;
   maxBytes?: number;
   backend?: BarycenterBackend;
+  worker?: 'auto' | boolean;
 }
 
-export interface BarycenterResult {
+/** What the iterations below return; the public functions add the common result fields. */
+interface RawBarycenter {
   barycenter: Float64Array;
   iterations: number;
   /** The convergence measure at return. */
@@ -52,7 +60,7 @@ function barycentricWeights(w: VectorLike | undefined, k: number): Float64Array 
  * lives on M's columns): argmin_p Σ_k λ_k OT_ε(a_k, p), by iterative Bregman projections (Benamou et al.
  * 2015), in the scaling or the log domain. Histograms are normalized to mass 1.
  */
-export async function barycenter(A: MatrixLike, M: CostInput, opts: BarycenterOptions): Promise<BarycenterResult> {
+async function barycenterRaw(A: MatrixLike, M: CostInput, opts: BarycenterOptions): Promise<RawBarycenter> {
   const reg = checkReg('reg', opts?.reg);
   const H = toMatrix('A', A, opts.maxBytes);
   const geom = toGeometry(M, opts.maxBytes);
@@ -101,7 +109,7 @@ function wasmIbp(
   kernels: WasmKernels,
   method: 'scaling' | 'log',
   pr: { hist: Float64Array[]; lambda: Float64Array; C: Float64Array; n: number; nb: number; reg: number; maxIter: number; tol: number; signal?: AbortSignal; maxBytes?: number },
-): BarycenterResult {
+): RawBarycenter {
   if (method === 'scaling') {
     const r = wasmIbpScaling(kernels, pr);
     if (!Number.isFinite(r.error)) {
@@ -113,7 +121,7 @@ function wasmIbp(
   return { barycenter: normalized(r.p.map(Math.exp)), iterations: r.iterations, error: r.error, converged: r.error < pr.tol, backend: 'wasm' };
 }
 
-function ibpScaling(hist: Float64Array[], lambda: Float64Array, C: Float64Array, n: number, nb: number, reg: number, maxIter: number, tol: number, signal?: AbortSignal): BarycenterResult {
+function ibpScaling(hist: Float64Array[], lambda: Float64Array, C: Float64Array, n: number, nb: number, reg: number, maxIter: number, tol: number, signal?: AbortSignal): RawBarycenter {
   const K = C.map((c) => Math.exp(-c / reg));
   const k = hist.length;
   const v = hist.map(() => new Float64Array(nb).fill(1));
@@ -154,7 +162,7 @@ function ibpScaling(hist: Float64Array[], lambda: Float64Array, C: Float64Array,
   return { barycenter: normalized(p), iterations: it, error, converged: false, backend: 'js' };
 }
 
-function ibpLog(hist: Float64Array[], lambda: Float64Array, C: Float64Array, n: number, nb: number, reg: number, maxIter: number, tol: number, signal?: AbortSignal): BarycenterResult {
+function ibpLog(hist: Float64Array[], lambda: Float64Array, C: Float64Array, n: number, nb: number, reg: number, maxIter: number, tol: number, signal?: AbortSignal): RawBarycenter {
   const k = hist.length;
   const g = hist.map(() => new Float64Array(nb)); // ε log v_k
   const f = new Float64Array(n); // ε log u_k (recomputed per k)
@@ -218,6 +226,7 @@ export interface ConvolutionalOptions {
   tol?: number;
   signal?: AbortSignal;
   backend?: BarycenterBackend;
+  worker?: 'auto' | boolean;
 }
 
 /**
@@ -227,7 +236,7 @@ export interface ConvolutionalOptions {
  * on scalings (method 'scaling', POT's method='sinkhorn') or on log-potentials (method 'log', POT's
  * 'sinkhorn_log'); 'auto' picks log at small reg (see ConvolutionalOptions.method).
  */
-export async function convolutionalBarycenter(A: MatrixLike, opts: ConvolutionalOptions): Promise<BarycenterResult> {
+async function convolutionalRaw(A: MatrixLike, opts: ConvolutionalOptions): Promise<RawBarycenter> {
   const reg = checkReg('reg', opts?.reg);
   const h = checkPositiveInteger('height', opts.height);
   const w = checkPositiveInteger('width', opts.width);
@@ -316,7 +325,7 @@ export async function convolutionalBarycenter(A: MatrixLike, opts: Convolutional
  * the iteration "converges" to a barycenter that lost its mass (at the fixed point every plan, hence p, has
  * mass 1). Fail loudly instead of returning it. (The log form has no floor; the check guards it all the same.)
  */
-function checkedConvolutional(r: BarycenterResult, reg: number, method: 'scaling' | 'log'): BarycenterResult {
+function checkedConvolutional(r: RawBarycenter, reg: number, method: 'scaling' | 'log'): RawBarycenter {
   const mass = sum(r.barycenter);
   if (!Number.isFinite(mass) || (r.converged && Math.abs(mass - 1) > 1e-6) || !(mass > 0)) {
     throw new OTError(
@@ -346,7 +355,7 @@ async function convolutionalLog(
   maxIter: number,
   tol: number,
   opts: ConvolutionalOptions,
-): Promise<BarycenterResult> {
+): Promise<RawBarycenter> {
   const k = imgs.length;
   const hw = h * w;
   const logKernel = (len: number) => {
@@ -427,11 +436,16 @@ export interface FreeSupportOptions {
   /** Stop when Σ‖X_new − X‖² < tol. Default 1e-7 (POT's default). */
   tol?: number;
   signal?: AbortSignal;
+  /** Called after each step with { iterations, error: the displacement Σ‖X_new − X‖² }. */
+  onProgress?: (p: { iterations: number; error: number }) => void;
+  backend?: 'auto' | 'wasm';
+  worker?: 'auto' | boolean;
 }
 
-export interface FreeSupportResult {
+interface RawFreeSupport {
   X: DenseMatrix;
   b: Float64Array;
+  value: number;
   iterations: number;
   displacement: number;
   converged: boolean;
@@ -444,7 +458,7 @@ export interface FreeSupportResult {
  * alternate exact OT (our network simplex) from the support to each measure and the move of every
  * support point to the λ-weighted barycentric projection.
  */
-export async function freeSupportBarycenter(measures: { X: MatrixLike; a?: VectorLike }[], opts: FreeSupportOptions = {}): Promise<FreeSupportResult> {
+async function freeSupportRaw(measures: { X: MatrixLike; a?: VectorLike }[], opts: FreeSupportOptions = {}): Promise<RawFreeSupport> {
   if (!Array.isArray(measures) || measures.length === 0) throw new OTError('empty', 'freeSupportBarycenter needs at least one measure { X, a? }.');
   const ms = measures.map((mu, t) => {
     const X = toMatrix(`measures[${t}].X`, mu.X);
@@ -462,7 +476,8 @@ export async function freeSupportBarycenter(measures: { X: MatrixLike; a?: Vecto
     X = X0.data.slice();
     k = X0.rows;
   } else {
-    k = checkPositiveInteger('k', opts.k ?? 0);
+    if (opts.k === undefined) throw new OTError('invalid-option', 'freeSupportBarycenter needs the support: pass { init } (k × d points) or { k } (the number of support points to draw).');
+    k = opts.k;
     const pooled = ms.flatMap((mu) => Array.from({ length: mu.X.rows }, (_, i) => mu.X.data.subarray(i * d, i * d + d)));
     const rng = new Rng(opts.seed ?? 0);
     X = new Float64Array(k * d);
@@ -474,13 +489,16 @@ export async function freeSupportBarycenter(measures: { X: MatrixLike; a?: Vecto
   const tol = opts.tol ?? 1e-7;
   let displacement = Infinity;
   let it = 0;
+  let plans: SparseCoupling[] = [];
   while (it < maxIter && displacement > tol) {
     checkAbort(opts.signal);
     it++;
     const next = new Float64Array(k * d);
+    plans = [];
     for (let t = 0; t < ms.length; t++) {
       const mu = ms[t];
-      const r = await emd(b, mu.a, pointCloud({ data: X, rows: k, cols: d }, mu.X), { normalize: true });
+      const r = await emd(b, mu.a, pointCloud({ data: X, rows: k, cols: d }, mu.X), { normalize: true, worker: false });
+      plans.push(r.plan);
       const bt = r.plan.marginals().a;
       for (const [i, j, mass] of r.plan.entries()) {
         const wgt = (lambda[t] * mass) / bt[i];
@@ -490,7 +508,136 @@ export async function freeSupportBarycenter(measures: { X: MatrixLike; a?: Vecto
     displacement = 0;
     for (let q = 0; q < k * d; q++) displacement += (next[q] - X[q]) ** 2;
     X = next;
+    opts.onProgress?.({ iterations: it, error: displacement });
   }
-  return { X: { data: X, rows: k, cols: d }, b, iterations: it, displacement, converged: displacement <= tol, backend: 'wasm' };
+  // Σ_t λ_t ⟨P_t, ‖x − y‖²⟩ of the last plans at the returned support: Σ λ W₂² up to the last move (equal at a fixed point)
+  let value = 0;
+  plans.forEach((plan, t) => {
+    for (const [i, j, mass] of plan.entries()) {
+      let sq = 0;
+      for (let q = 0; q < d; q++) sq += (X[i * d + q] - ms[t].X.data[j * d + q]) ** 2;
+      value += lambda[t] * mass * sq;
+    }
+  });
+  return { X: { data: X, rows: k, cols: d }, b, value, iterations: it, displacement, converged: displacement <= tol, backend: 'wasm' };
 }
 
+
+// ---- the public solvers -------------------------------------------------------------------------------------
+
+/** An entropic barycenter: the histogram and how the iteration ended. */
+export interface BarycenterResult extends Omit<OTResult, 'value'> {
+  /** The barycenter, a histogram of mass 1 on the columns of M (or the grid's pixels). */
+  barycenter: Float64Array;
+  /**
+   * 'converged' when `error` fell below tol: Σ_k λ_k ‖(second marginal of P_k) − p‖₁ (fixed support), or
+   * Σ|p − p_previous| / Σp (convolutional).
+   */
+  status: 'converged' | 'max-iterations';
+  backend: 'wasm' | 'js';
+}
+
+function publicBarycenter(r: RawBarycenter): BarycenterResult {
+  return { barycenter: r.barycenter, status: r.converged ? 'converged' : 'max-iterations', iterations: r.iterations, error: r.error, backend: r.backend, threads: 1 };
+}
+
+/** A free-support barycenter: its support points and weights, and the objective. */
+export interface FreeSupportResult extends OTResult {
+  /** The support, k × d. */
+  X: DenseMatrix;
+  /** Its weights. */
+  b: Float64Array;
+  /** Σ_t λ_t ⟨P_t, ‖x − y‖²⟩ of the last exact plans at the returned support (Σ λ_t W₂² at a fixed point). */
+  value: number;
+  /** 'converged' when the last move Σ‖X_new − X‖² (`error`) fell below tol. */
+  status: 'converged' | 'max-iterations';
+  backend: 'wasm';
+}
+
+const entropicBarycenterOptions = {
+  reg: required(num({ gt: 0 }), 'ε, the entropic regularization (POT: reg).'),
+  weights: opt(vector, 'Barycentric weights λ_k ≥ 0, normalized to sum 1.', 'uniform'),
+  method: opt(oneOf('scaling', 'log', 'auto'), "'scaling' (fast), 'log' (stable at small reg), 'auto' (log when the cost scale / reg > 50).", "'auto'"),
+  maxIter: opt(num({ integer: true, min: 0 }), 'Iteration cap (POT: numItermax).', '1000'),
+  tol: opt(num({ min: 0 }), 'Stop when the convergence measure (see the result\'s error) falls below tol (POT: stopThr).', '1e-9'),
+  backend: backendOption(['wasm', 'js']),
+  signal: signalOption,
+  worker: workerOption,
+};
+
+/**
+ * Entropic barycenter of the histograms in A (one per ROW, k × n; POT's layout is columns) for the cost M
+ * (n × n', the barycenter lives on M's columns): argmin_p Σ_k λ_k OT_ε(a_k, p), by iterative Bregman
+ * projections (Benamou et al. 2015; POT: ot.bregman.barycenter), in the scaling or the log domain.
+ * Histograms are normalized to mass 1.
+ */
+export const barycenter = defineSolver({
+  name: 'barycenter',
+  summary: 'Fixed-support entropic barycenter by iterative Bregman projections.',
+  params: ['A', 'M'],
+  options: { ...entropicBarycenterOptions, maxBytes: maxBytesOption },
+  backends: ['wasm', 'js'],
+  workEstimate: ([A, M]) => rowsOf(A) * rowsOf(M) * colsOf(M),
+  run: async (A: MatrixLike, M: CostInput, opts: BarycenterOptions): Promise<BarycenterResult> => publicBarycenter(await barycenterRaw(A, M, opts)),
+});
+
+/**
+ * Entropic barycenter of images on a height × width grid (A: one image per row, row-major pixels), the
+ * Gibbs kernel applied as a separable Gaussian blur (Solomon et al. 2015; POT: convolutional_barycenter2d).
+ */
+export const convolutionalBarycenter = defineSolver({
+  name: 'convolutionalBarycenter',
+  summary: 'Entropic barycenter of images on a grid, by separable convolutions.',
+  params: ['A'],
+  options: {
+    width: required(num({ integer: true, min: 1 }), 'Grid width (pixels per image row).'),
+    height: required(num({ integer: true, min: 1 }), 'Grid height.'),
+    ...entropicBarycenterOptions,
+  },
+  backends: ['wasm', 'js'],
+  workEstimate: ([A, opts]) => {
+    // one separable blur costs h·w·(h + w) multiply-adds (an exponential each in the log domain, which 'auto' picks below reg 0.04)
+    const o = (opts ?? {}) as ConvolutionalOptions;
+    const h = Number(o.height) || 0;
+    const w = Number(o.width) || 0;
+    const log = o.method === 'log' || (o.method !== 'scaling' && !(Number(o.reg) >= 0.04));
+    return (rowsOf(A) * h * w * (h + w)) / (log ? 1 : 16);
+  },
+  run: async (A: MatrixLike, opts: ConvolutionalOptions): Promise<BarycenterResult> => publicBarycenter(await convolutionalRaw(A, opts)),
+});
+
+/**
+ * Wasserstein-2 barycenter with free support (Cuturi & Doucet 2014; POT: ot.lp.free_support_barycenter):
+ * alternate exact OT (our network simplex) from the support to each measure and the move of every support
+ * point to the λ-weighted barycentric projection.
+ */
+export const freeSupportBarycenter = defineSolver({
+  name: 'freeSupportBarycenter',
+  summary: 'Wasserstein-2 barycenter with free support (exact OT steps).',
+  params: ['measures'],
+  options: {
+    init: opt(matrix, 'Initial support, k × d.'),
+    k: opt(num({ integer: true, min: 1 }), 'Or: the number of support points, drawn from the pooled input points with seed.'),
+    seed: opt(num({ integer: true, min: 0 }), 'Seed of the drawn support.', '0'),
+    b: opt(vector, "Weights of the barycenter's support points.", 'uniform'),
+    weights: opt(vector, 'Barycentric weights λ_t, normalized to sum 1.', 'uniform'),
+    maxIter: opt(num({ integer: true, min: 0 }), 'Iteration cap (POT: numItermax).', '100'),
+    tol: opt(num({ min: 0 }), 'Stop when the move Σ‖X_new − X‖² falls below tol (POT: stopThr).', '1e-7'),
+    backend: backendOption(['wasm']),
+    signal: signalOption,
+    onProgress: progressOption('{ iterations, error } after each step'),
+    worker: workerOption,
+  },
+  backends: ['wasm'],
+  workEstimate: ([measures, opts]) => {
+    const o = (opts ?? {}) as FreeSupportOptions;
+    let total = 0;
+    if (Array.isArray(measures)) for (const mu of measures as { X?: unknown }[]) total += rowsOf(mu?.X);
+    const k = o.init !== undefined ? rowsOf(o.init) : Number(o.k) || 0;
+    return k * total;
+  },
+  run: async (measures: { X: MatrixLike; a?: VectorLike }[], opts: FreeSupportOptions = {}): Promise<FreeSupportResult> => {
+    const r = await freeSupportRaw(measures, opts);
+    return { X: r.X, b: r.b, value: r.value, status: r.converged ? 'converged' : 'max-iterations', iterations: r.iterations, error: r.displacement, backend: 'wasm', threads: 1 };
+  },
+});

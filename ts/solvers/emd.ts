@@ -2,20 +2,29 @@
 import { OTError } from '../errors.js';
 import { SparseCoupling } from '../coupling.js';
 import { type CostInput, type Geometry, PointCloudGeometry, toGeometry } from '../geometry.js';
-import type { BackendName, VectorLike } from '../types.js';
-import { type BackendOption, chooseBackend } from '../backends/select.js';
+import type { VectorLike } from '../types.js';
+import type { OTResult } from '../result.js';
+import { chooseBackend } from '../backends/select.js';
+import type { BackendOption } from '../types.js';
 import type { WasmKernels } from '../backends/wasm.js';
+import { NS } from '../backends/wasm-abi.js';
 import { type MassOptions, abortPoint, balanceMasses, checkAbort, checkBudget, sum, toVector, toWeights } from '../validate.js';
+import { defineSolver } from '../registry/define.js';
+import { bool, num, object, oneOf, anyOf, opt, required, vector } from '../registry/schema.js';
+import { backendOption, massOptions, maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
+import { pairEntries } from '../registry/estimate.js';
 
 export type EmdStatus = 'optimal' | 'max-iterations';
 
 export interface EmdOptions extends MassOptions {
-  /** Pivot limit. Default 10^9: never reached by a 10^4 × 10^4 problem (they need ~10^5–10^6 pivots). */
+  /** Pivot limit (POT: numItermax). Default 10^9: never reached by a 10^4 × 10^4 problem (they need ~10^5–10^6 pivots). */
   maxIter?: number;
   /** Dual potentials of a similar problem (e.g. the previous step of a flow): they pick the starting basis. */
   warmStart?: { u: VectorLike; v: VectorLike };
+  /** 'auto' or 'wasm' (the network simplex exists only in wasm). */
   backend?: BackendOption;
   signal?: AbortSignal;
+  /** Called every 20000 pivots with the pivots done. */
   onProgress?: (p: { iterations: number }) => void;
   /** Memory budget in bytes for the buffers of this call (default DEFAULT_MAX_BYTES). */
   maxBytes?: number;
@@ -24,22 +33,27 @@ export interface EmdOptions extends MassOptions {
    * (false: no n × m memory at all), or 'auto' (default): build them up to 2^22 arcs, where it is faster.
    */
   storeCosts?: boolean | 'auto';
+  /** Where the call runs: see WorkerOptions. */
+  worker?: 'auto' | boolean;
 }
 
-export interface EmdResult {
-  /** ⟨P, M⟩, the optimal linear cost. */
+export interface EmdResult extends OTResult {
+  /** ⟨P, M⟩, the optimal linear cost (POT: ot.emd2). Same as `cost`. */
+  value: number;
+  /** ⟨P, M⟩. */
   cost: number;
+  /** The optimal plan: at most n + m − 1 non-zeros (a basic solution). */
   plan: SparseCoupling;
   /** Dual potentials: u_i + v_j ≤ M_ij everywhere, with equality on the plan's support; centred so Σa·u = Σb·v. */
-  u: Float64Array;
-  v: Float64Array;
+  potentials: { u: Float64Array; v: Float64Array };
   status: EmdStatus;
+  /** Pivots of the network simplex. */
   iterations: number;
+  /** The dual infeasibility max_ij (u_i + v_j − M_ij, 0): 0 up to rounding at optimality. */
+  error: number;
   /** cost − (Σ a_i u_i + Σ b_j v_j): 0 up to rounding at optimality. */
   dualityGap: number;
-  /** max_ij (u_i + v_j − M_ij, 0): how far the duals are from feasible (0 up to rounding at optimality). */
-  dualInfeasibility: number;
-  backend: BackendName;
+  backend: 'wasm';
 }
 
 const DEFAULT_MAX_ITER = 1e9;
@@ -59,20 +73,39 @@ const MATERIALIZE_ENTRIES = 2 ** 22;
 const shortlistSize = (m: number) => Math.min(32, Math.max(16, Math.ceil(Math.sqrt(m) / 2)));
 
 /**
- * Exact optimal transport between histograms a (n) and b (m) for the cost M: an n × m matrix
- * (`{ data, rows, cols }` or rows), `costMatrix(...)`, or `pointCloud(X, Y, { cost })` whose costs are
- * evaluated on the fly (no n × m storage). Zero weights are allowed; Σa must equal Σb (see MassOptions).
+ * Exact optimal transport between histograms a (n) and b (m) for the cost M (POT: ot.emd / ot.emd2): an
+ * n × m matrix (`{ data, rows, cols }` or rows), `costMatrix(...)`, or `pointCloud(X, Y, { cost })` whose
+ * costs are evaluated on the fly (no n × m storage). a, b default to uniform; zero weights are allowed;
+ * Σa must equal Σb (see `normalize`). Returns the optimal plan with its certificate (dual potentials,
+ * duality gap, dual infeasibility).
  */
-export async function emd(a: VectorLike | undefined, b: VectorLike | undefined, M: CostInput, opts: EmdOptions = {}): Promise<EmdResult> {
+export const emd = defineSolver({
+  name: 'emd',
+  summary: 'Exact OT by the network simplex, with dual potentials and an optimality certificate.',
+  params: ['a', 'b', 'M'],
+  options: {
+    maxIter: opt(num({ integer: true, min: 0 }), 'Pivot limit (POT: numItermax).', '10^9'),
+    warmStart: opt(object({ u: required(vector, 'Row potentials.'), v: required(vector, 'Column potentials.') }), 'Dual potentials of a similar problem: they pick the starting basis.'),
+    storeCosts: opt(oneOf(true, false, 'auto'), "Point clouds: store the n × m costs in wasm (true), price on the fly (false), or 'auto' (store up to 2^22 arcs).", "'auto'"),
+    ...massOptions,
+    backend: backendOption(['wasm']),
+    maxBytes: maxBytesOption,
+    signal: signalOption,
+    onProgress: progressOption('{ iterations }: pivots done, every 20000 pivots'),
+    worker: workerOption,
+  },
+  backends: ['wasm'],
+  workEstimate: ([a, b, M]) => pairEntries(a, b, M),
+  run: emdRun,
+});
+
+async function emdRun(a: VectorLike | undefined, b: VectorLike | undefined, M: CostInput, opts: EmdOptions = {}): Promise<EmdResult> {
   const geom = toGeometry(M, opts.maxBytes);
   const n = geom.rows;
   const m = geom.cols;
   const wa = toWeights('a', a, n);
   const wb = balanceMasses(wa, toWeights('b', b, m), opts);
   const maxIter = opts.maxIter ?? DEFAULT_MAX_ITER;
-  if (!(maxIter >= 0) || !Number.isFinite(maxIter)) {
-    throw new OTError('invalid-option', `maxIter must be a finite number ≥ 0 (got ${opts.maxIter}).`);
-  }
   let warm: { u: Float64Array; v: Float64Array } | undefined;
   if (opts.warmStart) {
     warm = { u: toVector('warmStart.u', opts.warmStart.u), v: toVector('warmStart.v', opts.warmStart.v) };
@@ -85,9 +118,6 @@ export async function emd(a: VectorLike | undefined, b: VectorLike | undefined, 
   }
   if (geom.kind === 'costMatrix') checkBudget(n * m * 8, `the ${n} × ${m} cost matrix in wasm memory`, opts.maxBytes);
   const store = opts.storeCosts ?? 'auto';
-  if (store !== 'auto' && store !== true && store !== false) {
-    throw new OTError('invalid-option', `storeCosts must be true, false or 'auto' (got ${String(opts.storeCosts)}).`);
-  }
   if (store === true && geom.kind !== 'costMatrix') checkBudget(n * m * 8, `the ${n} × ${m} cost matrix in wasm memory (storeCosts: true)`, opts.maxBytes);
   checkAbort(opts.signal);
   const chosen = await chooseBackend('emd', ['wasm'], opts.backend);
@@ -205,7 +235,7 @@ async function solveWasm(
         // Small clouds: one pass builds the costs in wasm memory (the caller still never builds n × m), and
         // pricing then reads them instead of recomputing a distance per arc it looks at.
         costPtr = mem.alloc(nr * nc * 8);
-        k.fn<(...args: number[]) => void>('pairwiseCosts')(xPtr, yPtr, nr, nc, d, power, costPtr);
+        k.abi.pairwiseCosts(xPtr, yPtr, nr, nc, d, power, costPtr);
         mode = 0;
       }
     }
@@ -223,22 +253,21 @@ async function solveWasm(
       vwPtr = mem.put(Float64Array.from(cols, (j) => warm.v[j]));
     }
 
-    type F = (...args: number[]) => number;
-    ctx = k.fn<F>('nsCreate')(nr, nc, mode, costPtr, xPtr, yPtr, d, power, aPtr, bPtr);
-    k.fn<F>('nsInitTree')(ctx, roPtr, coPtr);
-    k.fn<F>('nsPrepare')(ctx, uwPtr, vwPtr, shortlistSize(nc), maxIter);
-    const run = k.fn<F>('nsRun');
-    const iterationsOf = k.fn<F>('nsIterations');
+    ctx = k.abi.nsCreate(nr, nc, mode, costPtr, xPtr, yPtr, d, power, aPtr, bPtr);
+    k.abi.nsInitTree(ctx, roPtr, coPtr);
+    k.abi.nsPrepare(ctx, uwPtr, vwPtr, shortlistSize(nc), maxIter);
+    const run = k.abi.nsRun;
+    const iterationsOf = k.abi.nsIterations;
     let status: EmdStatus = 'max-iterations';
     while (true) {
       const done = iterationsOf(ctx);
       if (done >= maxIter) break;
       const code = run(ctx, Math.min(PIVOTS_PER_CALL, maxIter - done));
-      if (code === 0) {
+      if (code === NS.optimal) {
         status = 'optimal';
         break;
       }
-      if (code === 2) throw new OTError('shape', 'emd: the network simplex found an unbounded cycle; the input is not a valid transport problem.');
+      if (code === NS.unbounded) throw new OTError('shape', 'emd: the network simplex found an unbounded cycle; the input is not a valid transport problem.');
       opts.onProgress?.({ iterations: iterationsOf(ctx) });
       await abortPoint(opts.signal, () => `emd, after ${iterationsOf(ctx)} pivots`);
     }
@@ -249,8 +278,8 @@ async function solveWasm(
     const ri = mem.alloc(Math.max(1, nr + nc) * 4);
     const ci = mem.alloc(Math.max(1, nr + nc) * 4);
     const vals = mem.alloc(Math.max(1, nr + nc) * 8);
-    const nnz = k.fn<F>('nsResult')(ctx, uPtr, vPtr, ri, ci, vals);
-    const violation = Math.max(0, k.fn<F>('nsDualViolation')(ctx, uPtr, vPtr));
+    const nnz = k.abi.nsResult(ctx, uPtr, vPtr, ri, ci, vals);
+    const violation = Math.max(0, k.abi.nsDualViolation(ctx, uPtr, vPtr));
     const uK = k.f64(uPtr, nr).slice();
     const vK = k.f64(vPtr, nc).slice();
     const rowIndex = Int32Array.from(k.i32(ri, nnz), (r) => rows[r]);
@@ -264,9 +293,9 @@ async function solveWasm(
     let dual = 0;
     for (let i = 0; i < n; i++) dual += a[i] * u[i];
     for (let j = 0; j < m; j++) dual += b[j] * v[j];
-    return { cost, plan, u, v, status, iterations, dualityGap: cost - dual, dualInfeasibility: violation, backend: 'wasm' };
+    return { value: cost, cost, plan, potentials: { u, v }, status, iterations, error: violation, dualityGap: cost - dual, backend: 'wasm', threads: 1 };
   } finally {
-    if (ctx) k.fn<(c: number) => void>('nsFree')(ctx);
+    if (ctx) k.abi.nsFree(ctx);
     mem.release();
   }
 }

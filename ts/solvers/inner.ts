@@ -26,7 +26,7 @@ export async function exactOT(
 ): Promise<InnerExact> {
   const opts = { worker: false, signal, normalize: true, warmStart: warm } as Parameters<typeof emdRun>[3];
   const r = await emdRun(a, b, M, opts);
-  return { value: r.cost, plan: r.plan, u: r.u, v: r.v, iterations: r.iterations, optimal: r.status === 'optimal' };
+  return { value: r.value, plan: r.plan, u: r.potentials.u, v: r.potentials.v, iterations: r.iterations, optimal: r.status === 'optimal' };
 }
 
 export interface InnerEntropic {
@@ -49,5 +49,5 @@ export async function entropicOT(
 ): Promise<InnerEntropic> {
   const opts = { reg, plan: true, init, maxIter, tol, signal, normalize: true, worker: false, method: 'auto' } as Parameters<typeof sinkhornRun>[3];
   const r = await sinkhornRun(a, b, M, opts);
-  return { plan: r.plan!.data, f: r.f, g: r.g, iterations: r.iterations, backend: r.backend, threads: r.threads };
+  return { plan: r.plan.toDense(), f: r.potentials.f, g: r.potentials.g, iterations: r.iterations, backend: r.backend, threads: r.threads };
 }

@@ -2,10 +2,16 @@
 import { SparseCoupling } from '../coupling.js';
 import { OTError } from '../errors.js';
 import type { VectorLike } from '../types.js';
-import { type BackendOption, chooseBackend } from '../backends/select.js';
+import { chooseBackend } from '../backends/select.js';
+import type { BackendOption } from '../types.js';
 import type { WasmKernels } from '../backends/wasm.js';
 import { ot1dCostJs, ot1dPlanJs, type Plan1d, type Side } from '../backends/js/ot1d.js';
 import { type MassOptions, DEFAULT_MAX_BYTES, balanceMasses, checkAbort, checkBudget, toVector, toWeights } from '../validate.js';
+import type { OTResult } from '../result.js';
+import { defineSolver } from '../registry/define.js';
+import { type Schema, num, opt, vector } from '../registry/schema.js';
+import { backendOption, massOptions, maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
+import { lengthOf } from '../registry/estimate.js';
 
 export interface Emd1dOptions extends MassOptions {
   /** Weights of x (default uniform 1/n). */
@@ -18,14 +24,49 @@ export interface Emd1dOptions extends MassOptions {
   /** Memory budget of the call in bytes (default DEFAULT_MAX_BYTES); above it the call fails with 'too-large'. */
   maxBytes?: number;
   signal?: AbortSignal;
+  /** Called once when the solve is done ({ done: 1, total: 1 }): sorting has no intermediate stages worth reporting. */
+  onProgress?: (p: { done: number; total: number }) => void;
+  worker?: 'auto' | boolean;
 }
 
-export interface Emd1dResult {
-  /** Σ_ij P_ij |x_i − y_j|^p (for p ≥ 1 this is W_p^p). */
+export interface Emd1dResult extends OTResult {
+  /** Σ_ij P_ij |x_i − y_j|^p (for p ≥ 1 this is W_p^p, POT's ot.wasserstein_1d). Same as `cost`. */
+  value: number;
   cost: number;
   /** The monotone plan, indexed by the ORIGINAL positions of x and y; at most n + m − 1 non-zeros. */
   plan: SparseCoupling;
+  /** 'optimal' for p ≥ 1 (the monotone plan is optimal for convex costs); 'closed-form' for p < 1 (an upper bound). */
+  status: 'optimal' | 'closed-form';
   backend: 'wasm' | 'js';
+}
+
+/** The options of the 1D calls (p's range differs: > 0 for emd1d, ≥ 1 for the distance). */
+function options1d(minP: number): Schema {
+  return {
+    a: opt(vector, 'Weights of x.', 'uniform 1/n'),
+    b: opt(vector, 'Weights of y.', 'uniform 1/m'),
+    p: opt(minP === 0 ? num({ gt: 0 }) : num({ min: minP }), 'Ground cost |x − y|^p.', '1'),
+    ...massOptions,
+    backend: backendOption(['wasm', 'js']),
+    maxBytes: maxBytesOption,
+    signal: signalOption,
+    onProgress: progressOption('{ done, total }, once at the end'),
+    worker: workerOption,
+  };
+}
+
+/** A 1D solver: p > 0 (the cost |x − y|^p) or p ≥ 1 (the distance W_p). */
+function solver1d<R>(name: string, summary: string, minP: number, run: (x: VectorLike, y: VectorLike, opts?: Emd1dOptions) => Promise<R>) {
+  return defineSolver({
+    name,
+    summary,
+    params: ['x', 'y'],
+    options: options1d(minP),
+    backends: ['wasm', 'js'],
+    // sorting is cheap: 2^20 points in all and up go to a worker under 'auto'
+    workEstimate: ([x, y]) => (lengthOf(x) + lengthOf(y)) / 4,
+    run,
+  });
 }
 
 /** Check p: a finite number ≥ min (p > 0 when min is 0). */
@@ -84,17 +125,14 @@ const sides = (q: Problem1d): [Side, Side] => [
   { values: q.y, weights: q.wb.weights, uniform: q.wb.uniform },
 ];
 
-type SortF = (x: number, n: number, tmp: number) => void;
-type ArgsortF = (x: number, n: number, idx: number, tmpKeys: number, tmpIdx: number) => void;
-type GatherF = (src: number, idx: number, n: number, dst: number) => void;
 
 function costWasm(k: WasmKernels, q: Problem1d): number {
   const n = q.x.length;
   const m = q.y.length;
-  const sortF64 = k.fn<SortF>('sortF64');
-  const argsortF64 = k.fn<ArgsortF>('argsortF64');
-  const gatherF64 = k.fn<GatherF>('gatherF64');
-  const ot1dCost = k.fn<(...args: number[]) => number>('ot1dCost');
+  const sortF64 = k.abi.sortF64;
+  const argsortF64 = k.abi.argsortF64;
+  const gatherF64 = k.abi.gatherF64;
+  const ot1dCost = k.abi.ot1dCost;
   const s = k.scope();
   try {
     const px = s.put(q.x);
@@ -125,9 +163,9 @@ function costWasm(k: WasmKernels, q: Problem1d): number {
 function planWasm(k: WasmKernels, q: Problem1d): Plan1d {
   const n = q.x.length;
   const m = q.y.length;
-  const argsortF64 = k.fn<ArgsortF>('argsortF64');
-  const gatherF64 = k.fn<GatherF>('gatherF64');
-  const ot1dPlan = k.fn<(...args: number[]) => number>('ot1dPlan');
+  const argsortF64 = k.abi.argsortF64;
+  const gatherF64 = k.abi.gatherF64;
+  const ot1dPlan = k.abi.ot1dPlan;
   const s = k.scope();
   try {
     const px = s.put(q.x);
@@ -168,12 +206,24 @@ function planWasm(k: WasmKernels, q: Problem1d): Plan1d {
  * upper bound of the optimum (concave costs are not solved by sorting).
  * a and b default to uniform; unequal masses fail with 'mass' unless { normalize: true } (b is rescaled to Σa).
  */
-export async function emd1d(x: VectorLike, y: VectorLike, opts: Emd1dOptions = {}): Promise<Emd1dResult> {
+export const emd1d = solver1d('emd1d', 'Exact 1D OT by sorting: the monotone plan and its cost Σ P_ij |x_i − y_j|^p.', 0, emd1dRun);
+
+async function emd1dRun(x: VectorLike, y: VectorLike, opts: Emd1dOptions = {}): Promise<Emd1dResult> {
   const q = prepare(x, y, opts, 0, true);
   const be = await chooseBackend('emd1d', ['wasm', 'js'], opts.backend);
   const [sx, sy] = sides(q);
   const r = be.name === 'wasm' ? planWasm(be.wasm, q) : ot1dPlanJs(sx, sy, q.p);
-  return { cost: r.cost, plan: new SparseCoupling(q.x.length, q.y.length, r.rowIndex, r.colIndex, r.values), backend: be.name };
+  opts.onProgress?.({ done: 1, total: 1 });
+  return {
+    value: r.cost,
+    cost: r.cost,
+    plan: new SparseCoupling(q.x.length, q.y.length, r.rowIndex, r.colIndex, r.values),
+    status: q.p >= 1 ? 'optimal' : 'closed-form',
+    iterations: 0,
+    error: 0,
+    backend: be.name,
+    threads: 1,
+  };
 }
 
 /**
@@ -181,9 +231,11 @@ export async function emd1d(x: VectorLike, y: VectorLike, opts: Emd1dOptions = {
  * Note: POT's `ot.wasserstein_1d` (0.8.2) returns W_p^p instead; raise ours to the power p to compare.
  * Same options as emd1d; no plan is built, and uniform weights skip the argsort.
  */
-export async function wasserstein1d(x: VectorLike, y: VectorLike, opts: Emd1dOptions = {}): Promise<number> {
-  return (await wasserstein1dCost(x, y, opts)).value;
-}
+export const wasserstein1d = solver1d('wasserstein1d', 'The 1D p-Wasserstein distance W_p as a number (POT returns W_p^p).', 1, async (x, y, opts = {}): Promise<number> => {
+  const r = await wasserstein1dCost(x, y, opts);
+  opts.onProgress?.({ done: 1, total: 1 });
+  return r.value;
+});
 
 /** The cost-only path: W_p and W_p^p. */
 async function wasserstein1dCost(x: VectorLike, y: VectorLike, opts: Emd1dOptions): Promise<{ value: number; cost: number }> {

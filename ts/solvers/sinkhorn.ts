@@ -2,43 +2,55 @@
 // engine (js / wasm / webgpu, see ts/entropic/) owns the n × m work.
 import { OTError } from '../errors.js';
 import type { CostInput } from '../geometry.js';
-import type { BackendName, DenseMatrix, VectorLike } from '../types.js';
-import type { BackendOption } from '../backends/select.js';
-import { type MassOptions, balanceMasses, checkBudget, sum } from '../validate.js';
+import type { BackendName, BackendOption, VectorLike } from '../types.js';
+import { type MassOptions, balanceMasses, checkBudget, sum, toPotential } from '../validate.js';
 import type { EntropicEngine } from '../entropic/engine.js';
-import { createEngine } from '../entropic/select.js';
+import { createEngine, engineBackends } from '../entropic/select.js';
 import { type IterationOptions, chooseMethod, checkReg, checkThreads, dotFinite, epsSchedule, iterate, prepare } from '../entropic/problem.js';
+import { type Coupling, DenseCoupling, LazyCoupling } from '../coupling.js';
+import type { OTResult } from '../result.js';
+import { defineSolver } from '../registry/define.js';
+import { type Schema, num, object, oneOf, opt, required, vector } from '../registry/schema.js';
+import { massOptions, maxBytesOption, workerOption } from '../registry/common.js';
+import { pairEntries } from '../registry/estimate.js';
+import { iterationSchema } from '../entropic/options.js';
 
 export interface SinkhornOptions extends IterationOptions, MassOptions {
   /** ε, the entropic regularization (in units of the cost). Required. */
   reg: number;
   /** 'scaling' (fast, overflows when reg ≪ cost scale), 'log' (stable), 'auto' (log when scale/reg > 50 or with epsScaling). */
   method?: 'scaling' | 'log' | 'auto';
-  /** Return the dense plan: true, false, or 'auto' (when n·m ≤ 2^22). */
+  /**
+   * How the plan is returned: true: dense (computed on the engine, n × m stored); false: lazy (from the
+   * potentials, no n × m memory); 'auto' (default): dense when n·m ≤ 2^22, else lazy.
+   */
   plan?: boolean | 'auto';
   /** Start from these potentials (e.g. the f, g of a previous solve). */
   init?: { f: VectorLike; g: VectorLike };
   backend?: BackendOption;
   maxBytes?: number;
+  worker?: 'auto' | boolean;
 }
 
-export interface SinkhornResult {
-  /** ⟨P, C⟩, the linear transport cost of the entropic plan. */
+export interface SinkhornResult extends OTResult {
+  /** ⟨P, C⟩, the linear transport cost of the entropic plan (POT: ot.sinkhorn2). Same as `cost`. */
+  value: number;
   cost: number;
   /**
-   * The objective in POT's convention: ⟨P, C⟩ + reg·Σ P_ij (log P_ij − 1) (plus, for unbalanced OT,
+   * The entropic objective in POT's convention: ⟨P, C⟩ + reg·Σ P_ij (log P_ij − 1) (plus, for unbalanced OT,
    * regM·(KL(P1 | a) + KL(Pᵀ1 | b)) with KL(x | y) = Σ x log(x/y) − x + y).
    */
-  regCost: number;
-  /** The dense plan, n × m row-major, when asked for (see `plan`). */
-  plan?: DenseMatrix;
+  regValue: number;
+  /** The plan: dense or lazy (see the `plan` option); the same operations either way. */
+  plan: Coupling;
   /** Potentials with P_ij = exp((f_i + g_j − C_ij)/reg) (f = reg·log u of the scaling form); −∞ where a weight is 0. */
-  f: Float64Array;
-  g: Float64Array;
-  iterations: number;
-  /** Σ_i |(P1)_i − a_i| (balanced) at return. */
-  marginalError: number;
-  converged: boolean;
+  potentials: { f: Float64Array; g: Float64Array };
+  status: 'converged' | 'max-iterations';
+  /**
+   * The stopping measure at return: Σ_i |(P1)_i − a_i| for balanced OT; for unbalanced OT the largest change
+   * of f/reg, g/reg over the last `checkEvery` iterations.
+   */
+  error: number;
   method: 'scaling' | 'log';
   backend: BackendName;
   /** Threads that shared the n × m work (the wasm engine's `threads` option; 1 elsewhere). */
@@ -47,16 +59,38 @@ export interface SinkhornResult {
 
 const AUTO_PLAN_ENTRIES = 2 ** 22;
 
-/**
- * Entropic OT between a and b for the cost M (matrix, `costMatrix`, or `pointCloud` — the latter runs
- * online on engines that support it, never storing n × m). Converges when the row-marginal L1 error < tol.
- */
-export async function sinkhorn(a: VectorLike | undefined, b: VectorLike | undefined, M: CostInput, opts: SinkhornOptions): Promise<SinkhornResult> {
-  return solveEntropic('sinkhorn', a, b, M, opts, undefined);
+/** The options of the Sinkhorn calls (the divergence shares most of them). */
+export function sinkhornSchema(extra: Schema = {}): Schema {
+  return {
+    reg: required(num({ gt: 0 }), 'ε, the entropic regularization, in units of the cost (POT: reg).'),
+    method: opt(oneOf('scaling', 'log', 'auto'), "'scaling' (fast, overflows when reg ≪ cost scale), 'log' (stable), 'auto' (log when scale/reg > 50 or with epsScaling).", "'auto'"),
+    plan: opt(oneOf(true, false, 'auto'), "true: a dense plan; false: a lazy plan from the potentials (no n × m memory); 'auto': dense up to 2^22 entries.", "'auto'"),
+    init: opt(object({ f: required(vector, 'Row potentials.'), g: required(vector, 'Column potentials.') }), 'Start from these potentials (e.g. the f, g of a previous solve).'),
+    ...iterationSchema,
+    maxBytes: maxBytesOption,
+    worker: workerOption,
+    ...extra,
+  };
 }
 
-export interface UnbalancedOptions extends SinkhornOptions {
-  /** ρ, the strength of the KL penalty on each marginal (ρ → ∞ recovers balanced OT). Required. */
+/**
+ * Entropic OT between a and b for the cost M (POT: ot.sinkhorn, ot.sinkhorn2): a matrix, `costMatrix`, or
+ * `pointCloud` (which runs online on engines that support it, never storing n × m). Converges when the
+ * row-marginal L1 error < tol.
+ */
+export const sinkhorn = defineSolver({
+  name: 'sinkhorn',
+  summary: 'Entropic OT by Sinkhorn iterations (scaling or log domain, ε-scaling), on webgpu, wasm or js.',
+  params: ['a', 'b', 'M'],
+  options: sinkhornSchema(massOptions),
+  backends: engineBackends,
+  workEstimate: ([a, b, M]) => pairEntries(a, b, M),
+  run: (a: VectorLike | undefined, b: VectorLike | undefined, M: CostInput, opts: SinkhornOptions): Promise<SinkhornResult> =>
+    solveEntropic('sinkhorn', a, b, M, opts, undefined),
+});
+
+export interface UnbalancedOptions extends Omit<SinkhornOptions, keyof MassOptions> {
+  /** ρ, the strength of the KL penalty on each marginal (ρ → ∞ recovers balanced OT; POT: reg_m). Required. */
   regM: number;
 }
 
@@ -65,15 +99,16 @@ export interface UnbalancedOptions extends SinkhornOptions {
  * u = (a / Kv)^{ρ/(ρ+ε)}. Masses of a and b may differ. Converges when max |Δf|, |Δg| / reg < tol
  * between checks.
  */
-export async function sinkhornUnbalanced(
-  a: VectorLike | undefined,
-  b: VectorLike | undefined,
-  M: CostInput,
-  opts: UnbalancedOptions,
-): Promise<SinkhornResult> {
-  const regM = checkReg('regM', opts?.regM);
-  return solveEntropic('sinkhornUnbalanced', a, b, M, opts, regM);
-}
+export const sinkhornUnbalanced = defineSolver({
+  name: 'sinkhornUnbalanced',
+  summary: 'Unbalanced entropic OT with KL-relaxed marginals (masses may differ).',
+  params: ['a', 'b', 'M'],
+  options: sinkhornSchema({ regM: required(num({ gt: 0 }), 'ρ, the strength of the KL penalty on each marginal (POT: reg_m).') }),
+  backends: engineBackends,
+  workEstimate: ([a, b, M]) => pairEntries(a, b, M),
+  run: (a: VectorLike | undefined, b: VectorLike | undefined, M: CostInput, opts: UnbalancedOptions): Promise<SinkhornResult> =>
+    solveEntropic('sinkhornUnbalanced', a, b, M, opts, checkReg('regM', opts.regM)),
+});
 
 /** The shared solve; `use` may query the engine (e.g. plan products for gradients) before it is released. */
 export async function solveEntropic(
@@ -81,7 +116,7 @@ export async function solveEntropic(
   a: VectorLike | undefined,
   b: VectorLike | undefined,
   M: CostInput,
-  opts: SinkhornOptions,
+  opts: SinkhornOptions | UnbalancedOptions,
   regM: number | undefined,
   use?: (engine: EntropicEngine, r: SinkhornResult) => Promise<void>,
 ): Promise<SinkhornResult> {
@@ -89,7 +124,7 @@ export async function solveEntropic(
   const p = prepare(a, b, M, opts.maxBytes);
   const n = p.geom.rows;
   const m = p.geom.cols;
-  const wb = regM === undefined ? balanceMasses(p.a, p.b, opts) : p.b;
+  const wb = regM === undefined ? balanceMasses(p.a, p.b, opts as MassOptions) : p.b;
   const scale = () => p.scale;
   const method = chooseMethod(opts.method, scale, reg, !!opts.epsScaling);
   if (method === 'scaling') checkBudget(n * m * 8, `the ${n} × ${m} kernel of the scaling method`, opts.maxBytes);
@@ -97,7 +132,7 @@ export async function solveEntropic(
   if (wantPlan) checkBudget(n * m * 8, `the dense ${n} × ${m} plan`, opts.maxBytes);
   let init: { f: Float64Array; g: Float64Array } | undefined;
   if (opts.init) {
-    init = { f: Float64Array.from(opts.init.f), g: Float64Array.from(opts.init.g) };
+    init = { f: toPotential('init.f', opts.init.f), g: toPotential('init.g', opts.init.g) };
     if (init.f.length !== n || init.g.length !== m) {
       throw new OTError('shape', `init has f of length ${init.f.length} and g of length ${init.g.length}; the problem is ${n} × ${m}.`);
     }
@@ -124,17 +159,15 @@ export async function solveEntropic(
     const entropic = dotFinite(stats.rowSums, f) + dotFinite(stats.colSums, g) - stats.transportCost - reg * mass;
     let regCost = stats.transportCost + entropic;
     if (regM !== undefined) regCost += regM * (kl(stats.rowSums, p.a) + kl(stats.colSums, wb));
-    let marginalError = 0;
-    for (let i = 0; i < n; i++) marginalError += Math.abs(stats.rowSums[i] - p.a[i]);
     const result: SinkhornResult = {
+      value: stats.transportCost,
       cost: stats.transportCost,
-      regCost,
-      plan: wantPlan ? { data: await engine.densePlan(), rows: n, cols: m } : undefined,
-      f,
-      g,
+      regValue: regCost,
+      plan: wantPlan ? new DenseCoupling(n, m, await engine.densePlan()) : new LazyCoupling(p.geom, f, g, reg),
+      potentials: { f, g },
+      status: loop.converged ? 'converged' : 'max-iterations',
       iterations: loop.iterations,
-      marginalError,
-      converged: loop.converged,
+      error: loop.error,
       method,
       backend: engine.backend,
       threads: engine.threads ?? 1,

@@ -2,11 +2,18 @@
 import { OTError } from '../errors.js';
 import { randomDirections } from '../rng.js';
 import type { DenseMatrix, MatrixLike, VectorLike } from '../types.js';
-import { type BackendOption, chooseBackend } from '../backends/select.js';
+import { chooseBackend } from '../backends/select.js';
+import type { BackendOption } from '../types.js';
 import type { WasmKernels } from '../backends/wasm.js';
 import { slicedCostsJs } from '../backends/js/sliced.js';
 import { type MassOptions, DEFAULT_MAX_BYTES, checkAbort, checkBudget, checkPositiveInteger, toMatrix } from '../validate.js';
 import { type Weights1d, checkP, weightsPair } from './ot1d.js';
+import type { OTResult } from '../result.js';
+import { defineSolver } from '../registry/define.js';
+import { matrix, num, opt, vector } from '../registry/schema.js';
+import { backendOption, massOptions, maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
+import { rowsOf } from '../registry/estimate.js';
+import { abortPoint } from '../validate.js';
 
 export interface SlicedOptions extends MassOptions {
   /** Weights of the rows of X (default uniform). */
@@ -28,16 +35,45 @@ export interface SlicedOptions extends MassOptions {
   /** Memory budget of the call in bytes (default DEFAULT_MAX_BYTES); above it the call fails with 'too-large'. */
   maxBytes?: number;
   signal?: AbortSignal;
+  /** Called after each batch of directions with { done, total } directions. */
+  onProgress?: (p: { done: number; total: number }) => void;
+  worker?: 'auto' | boolean;
 }
 
-export interface SlicedResult {
+export interface SlicedResult extends OTResult {
   /** SW_p = (mean_k projectionCosts[k])^(1/p), or max_k projectionCosts[k]^(1/p) for maxSlicedWasserstein. */
   value: number;
   /** W_p^p between the projected measures, one per direction. */
   projectionCosts: Float64Array;
   /** The directions used, k × d, one per row. */
   projections: DenseMatrix;
+  /** 'closed-form': each projection is solved exactly by sorting; there is no iteration. */
+  status: 'closed-form';
   backend: 'wasm' | 'js';
+}
+
+/** Directions per batch: between batches the call reports progress and checks its signal. */
+const DIRECTIONS_PER_BATCH = 32;
+
+const slicedOptions = {
+  a: opt(vector, 'Weights of the rows of X.', 'uniform'),
+  b: opt(vector, 'Weights of the rows of Y.', 'uniform'),
+  p: opt(num({ min: 1 }), 'Order of the distance.', '2'),
+  nProjections: opt(num({ integer: true, min: 1 }), 'Random directions when `projections` is not given (POT: n_projections).', '50'),
+  projections: opt(matrix, 'Directions, k × d, one per ROW (POT: d × k), used as given.'),
+  seed: opt(num({ integer: true, min: 0 }), 'Seed of the random directions.', '0'),
+  ...massOptions,
+  backend: backendOption(['wasm', 'js']),
+  maxBytes: maxBytesOption,
+  signal: signalOption,
+  onProgress: progressOption('{ done, total } directions'),
+  worker: workerOption,
+};
+
+function slicedEstimate([X, Y, opts]: unknown[]): number {
+  const o = (opts ?? {}) as SlicedOptions;
+  const k = o.projections !== undefined ? rowsOf(o.projections) : Number(o.nProjections ?? 50) || 0;
+  return ((rowsOf(X) + rowsOf(Y)) * k) / 16;
 }
 
 interface SlicedProblem {
@@ -78,11 +114,11 @@ function prepare(X: MatrixLike, Y: MatrixLike, opts: SlicedOptions): SlicedProbl
   return { X: Xm, Y: Ym, wa, wb, dirs, p };
 }
 
-function costsWasm(w: WasmKernels, q: SlicedProblem): Float64Array {
+async function costsWasm(w: WasmKernels, q: SlicedProblem, opts: SlicedOptions): Promise<Float64Array> {
   const { X, Y, dirs, wa, wb, p } = q;
   const k = dirs.rows;
-  const workBytes = w.fn<(n: number, m: number, d: number, weighted: number) => number>('slicedWorkBytes');
-  const slicedCosts = w.fn<(...args: number[]) => void>('slicedCosts');
+  const workBytes = w.abi.slicedWorkBytes;
+  const slicedCosts = w.abi.slicedCosts;
   const s = w.scope();
   try {
     const pX = s.put(X.data);
@@ -92,7 +128,13 @@ function costsWasm(w: WasmKernels, q: SlicedProblem): Float64Array {
     const pb = wb.weights ? s.put(wb.weights) : 0;
     const out = s.alloc(8 * k);
     const work = s.alloc(workBytes(X.rows, Y.rows, X.cols, pa || pb ? 1 : 0) >>> 0);
-    slicedCosts(pX, X.rows, pY, Y.rows, X.cols, pD, k, pa, wa.uniform, pb, wb.uniform, p, out, work);
+    const d = X.cols;
+    for (let start = 0; start < k; start += DIRECTIONS_PER_BATCH) {
+      const count = Math.min(DIRECTIONS_PER_BATCH, k - start);
+      slicedCosts(pX, X.rows, pY, Y.rows, d, pD + 8 * d * start, count, pa, wa.uniform, pb, wb.uniform, p, out + 8 * start, work);
+      opts.onProgress?.({ done: start + count, total: k });
+      if (start + count < k) await abortPoint(opts.signal, () => `after ${start + count} of ${k} directions`);
+    }
     return w.f64(out, k).slice();
   } finally {
     s.release();
@@ -102,11 +144,29 @@ function costsWasm(w: WasmKernels, q: SlicedProblem): Float64Array {
 async function run(X: MatrixLike, Y: MatrixLike, opts: SlicedOptions, solver: string): Promise<Omit<SlicedResult, 'value'> & { p: number }> {
   const q = prepare(X, Y, opts);
   const be = await chooseBackend(solver, ['wasm', 'js'], opts.backend);
-  const projectionCosts =
-    be.name === 'wasm'
-      ? costsWasm(be.wasm, q)
-      : slicedCostsJs(q.X, q.wa.weights, q.wa.uniform, q.Y, q.wb.weights, q.wb.uniform, q.dirs, q.p);
-  return { projectionCosts, projections: q.dirs, backend: be.name, p: q.p };
+  let projectionCosts: Float64Array;
+  if (be.name === 'wasm') projectionCosts = await costsWasm(be.wasm, q, opts);
+  else {
+    projectionCosts = slicedCostsJs(q.X, q.wa.weights, q.wa.uniform, q.Y, q.wb.weights, q.wb.uniform, q.dirs, q.p);
+    opts.onProgress?.({ done: q.dirs.rows, total: q.dirs.rows });
+  }
+  return { projectionCosts, projections: q.dirs, status: 'closed-form', iterations: 0, error: 0, backend: be.name, threads: 1, p: q.p };
+}
+
+/** A sliced solver: the projection costs reduced to one number (mean for sliced, max for max-sliced). */
+function slicedSolver(name: string, summary: string, reduce: (costs: Float64Array) => number) {
+  return defineSolver({
+    name,
+    summary,
+    params: ['X', 'Y'],
+    options: slicedOptions,
+    backends: ['wasm', 'js'],
+    workEstimate: slicedEstimate,
+    run: async (X: MatrixLike, Y: MatrixLike, opts: SlicedOptions = {}): Promise<SlicedResult> => {
+      const { p, ...r } = await run(X, Y, opts, name);
+      return { value: Math.pow(reduce(r.projectionCosts), 1 / p), ...r };
+    },
+  });
 }
 
 /**
@@ -114,18 +174,15 @@ async function run(X: MatrixLike, Y: MatrixLike, opts: SlicedOptions, solver: st
  * quantity as POT's `ot.sliced_wasserstein_distance` (POT takes projections as d × k; ours are k × d).
  * Directions: `projections` if given, else randomDirections(nProjections, d, seed) — reproducible on every backend.
  */
-export async function slicedWasserstein(X: MatrixLike, Y: MatrixLike, opts: SlicedOptions = {}): Promise<SlicedResult> {
-  const { p, ...r } = await run(X, Y, opts, 'slicedWasserstein');
-  let mean = 0;
-  for (const c of r.projectionCosts) mean += c;
-  mean /= r.projectionCosts.length;
-  return { value: Math.pow(mean, 1 / p), ...r };
-}
+export const slicedWasserstein = slicedSolver(
+  'slicedWasserstein',
+  'Sliced p-Wasserstein distance: W_p of 1D projections, averaged over random or given directions.',
+  (costs) => costs.reduce((s, c) => s + c, 0) / costs.length,
+);
 
 /** Max-sliced: max over the directions of W_p(θ_k·X, θ_k·Y) (POT's `max_sliced_wasserstein_distance`). */
-export async function maxSlicedWasserstein(X: MatrixLike, Y: MatrixLike, opts: SlicedOptions = {}): Promise<SlicedResult> {
-  const { p, ...r } = await run(X, Y, opts, 'maxSlicedWasserstein');
-  let max = 0;
-  for (const c of r.projectionCosts) max = Math.max(max, c);
-  return { value: Math.pow(max, 1 / p), ...r };
-}
+export const maxSlicedWasserstein = slicedSolver(
+  'maxSlicedWasserstein',
+  'Max-sliced p-Wasserstein distance: the largest W_p over the directions.',
+  (costs) => costs.reduce((s, c) => Math.max(s, c), 0),
+);

@@ -4,34 +4,11 @@
 // Environment-agnostic: no Node or browser API here.
 import * as Comlink from 'comlink';
 import { OTError, type OTErrorCode } from '../errors.js';
-import { SparseCoupling } from '../coupling.js';
+import { DenseCoupling, LazyCoupling, SparseCoupling } from '../coupling.js';
 import { CostMatrixGeometry, PointCloudGeometry } from '../geometry.js';
-import type { MatrixLike, VectorLike } from '../types.js';
 
-/** The solvers that can run in a worker, and where each takes its options (the last argument). */
-export const OFFLOADABLE = {
-  emd: 3,
-  emd1d: 2,
-  wasserstein1d: 2,
-  slicedWasserstein: 2,
-  maxSlicedWasserstein: 2,
-  sinkhorn: 3,
-  sinkhornUnbalanced: 3,
-  sinkhornDivergence: 2,
-  barycenter: 2,
-  convolutionalBarycenter: 1,
-  freeSupportBarycenter: 1,
-  // neural trainers (ts/neural/train.ts): only with sampler specs, which are plain data
-  trainICNNMap: 2,
-  trainNOT: 2,
-  trainKantorovichRubinsteinCritic: 2,
-} as const;
-
-export type SolverName = keyof typeof OFFLOADABLE;
-
-export function isSolverName(s: unknown): s is SolverName {
-  return typeof s === 'string' && Object.prototype.hasOwnProperty.call(OFFLOADABLE, s);
-}
+/** A solver's registry name (ts/solvers/index.ts). */
+export type SolverName = string;
 
 /** Options that never cross: they are handled by the pool (signal, onProgress) or decide where to run (worker). */
 export const LOCAL_OPTIONS = ['signal', 'onProgress', 'worker'] as const;
@@ -78,6 +55,10 @@ export function encode(x: unknown, transfer: Set<ArrayBuffer>, copy: boolean): E
   if (x instanceof PointCloudGeometry) {
     return { [TAG]: 'pointCloud', X: encode(x.X, transfer, copy), Y: encode(x.Y, transfer, copy), cost: { ...x.cost } };
   }
+  if (x instanceof DenseCoupling) return { [TAG]: 'denseCoupling', rows: x.rows, cols: x.cols, data: encode(x.data, transfer, copy) };
+  if (x instanceof LazyCoupling) {
+    return { [TAG]: 'lazyCoupling', cost: encode(x.cost, transfer, copy), f: encode(x.f, transfer, copy), g: encode(x.g, transfer, copy), eps: x.eps };
+  }
   if (x instanceof SparseCoupling) {
     return {
       [TAG]: 'coupling',
@@ -103,6 +84,8 @@ export function decode(x: Encoded): unknown {
     const tag = x[TAG];
     if (tag === 'costMatrix') return new CostMatrixGeometry(x.M as never);
     if (tag === 'pointCloud') return new PointCloudGeometry(x.X as never, x.Y as never, x.cost as never);
+    if (tag === 'denseCoupling') return new DenseCoupling(x.rows as number, x.cols as number, x.data as Float64Array);
+    if (tag === 'lazyCoupling') return new LazyCoupling(decode(x.cost) as never, x.f as Float64Array, x.g as Float64Array, x.eps as number);
     if (tag === 'coupling') {
       return new SparseCoupling(x.rows as number, x.cols as number, x.rowIndex as Int32Array, x.colIndex as Int32Array, x.values as Float64Array);
     }
@@ -113,11 +96,13 @@ export function decode(x: Encoded): unknown {
   return x;
 }
 
-/** The arguments of a call without the options that stay on this side; typed arrays copied for transfer. */
-export function encodeArgs(solver: SolverName, args: unknown[]): { payload: Encoded; transfer: ArrayBuffer[] } {
-  const k = OFFLOADABLE[solver];
-  const list = args.slice(0, k + 1);
-  while (list.length < k + 1) list.push(undefined);
+/**
+ * The arguments of a call without the options that stay on this side; typed arrays copied for transfer.
+ * The dispatcher (ts/registry/define.ts) passes every positional argument and the options last.
+ */
+export function encodeArgs(_solver: SolverName, args: unknown[]): { payload: Encoded; transfer: ArrayBuffer[] } {
+  const list = args.slice();
+  const k = list.length - 1;
   const opts = list[k];
   if (isPlainObject(opts)) {
     const o: Record<string, unknown> = { ...opts };
@@ -159,96 +144,4 @@ export function installErrorTransfer(): void {
     },
   };
   Comlink.transferHandlers.set('throw', handler as Comlink.TransferHandler<unknown, unknown>);
-}
-
-// ---- size rule of worker: 'auto' -------------------------------------------------------------------------
-
-/** Rows of a matrix-like or geometry without validating it (0 when unknown: then the call stays in-process). */
-function rowsOf(x: unknown): number {
-  if (x instanceof CostMatrixGeometry || x instanceof PointCloudGeometry) return x.rows;
-  if (Array.isArray(x)) return x.length;
-  if (x && typeof x === 'object' && typeof (x as { rows?: unknown }).rows === 'number') return (x as { rows: number }).rows;
-  return 0;
-}
-
-function colsOf(x: unknown): number {
-  if (x instanceof CostMatrixGeometry || x instanceof PointCloudGeometry) return x.cols;
-  if (Array.isArray(x)) return x.length > 0 && x[0] && typeof (x[0] as ArrayLike<number>).length === 'number' ? (x[0] as ArrayLike<number>).length : 0;
-  if (x && typeof x === 'object' && typeof (x as { cols?: unknown }).cols === 'number') return (x as { cols: number }).cols;
-  return 0;
-}
-
-function lengthOf(x: unknown): number {
-  return x && typeof (x as VectorLike).length === 'number' ? (x as VectorLike).length : 0;
-}
-
-/**
- * The size rule of `worker: 'auto'`: a call goes to a worker when its work estimate reaches AUTO_THRESHOLD
- * (2^18: below it a solve takes milliseconds and a worker round trip would be a noticeable share).
- * The estimate is the number of cost entries one pass touches:
- * - emd, sinkhorn, sinkhornUnbalanced: n·m (e.g. 512 × 512 and up goes to a worker);
- * - sinkhornDivergence: n·m + n² + m² (its three problems);
- * - barycenter: k·n·n' (k histograms of n bins, barycenter of n' bins);
- * - convolutionalBarycenter: k·h·w·(h + w)/16 for the scaling form (one separable blur costs hw(h + w)
- *   multiply-adds), k·h·w·(h + w) for the log domain (an exponential each), which 'auto' picks below reg 0.04;
- * - freeSupportBarycenter: k_support·Σ n_t (one exact OT per measure per step);
- * - emd1d, wasserstein1d: (n + m)/4 (sorting is cheap: 2^20 points in all and up);
- * - slicedWasserstein, maxSlicedWasserstein: (n + m)·k_directions/16;
- * - the neural trainers: iterations × batch × network updates per iteration × hidden units (the trainers'
- *   defaults where unset): any real training run (the defaults give 10^7 and more) goes to a worker.
- * Below it the call runs in-process: a worker round trip costs about a millisecond (more on the first call,
- * which starts the worker and compiles the wasm there).
- */
-export const AUTO_THRESHOLD = 2 ** 18;
-
-export function workEstimate(solver: SolverName, args: unknown[]): number {
-  const opts = (args[OFFLOADABLE[solver]] ?? {}) as Record<string, unknown>;
-  switch (solver) {
-    case 'emd':
-    case 'sinkhorn':
-    case 'sinkhornUnbalanced':
-      return rowsOf(args[2]) * colsOf(args[2]) || lengthOf(args[0]) * lengthOf(args[1]);
-    case 'sinkhornDivergence': {
-      const n = rowsOf(args[0]);
-      const m = rowsOf(args[1]);
-      return n * m + n * n + m * m;
-    }
-    case 'barycenter':
-      return rowsOf(args[0]) * rowsOf(args[1]) * colsOf(args[1]);
-    case 'convolutionalBarycenter': {
-      const h = Number(opts.height) || 0;
-      const w = Number(opts.width) || 0;
-      const log = opts.method === 'log' || (opts.method !== 'scaling' && !(Number(opts.reg) >= 0.04));
-      return (rowsOf(args[0]) * h * w * (h + w)) / (log ? 1 : 16);
-    }
-    case 'freeSupportBarycenter': {
-      const ms = Array.isArray(args[0]) ? (args[0] as { X?: MatrixLike }[]) : [];
-      let total = 0;
-      for (const mu of ms) total += rowsOf(mu?.X);
-      const k = opts.init !== undefined ? rowsOf(opts.init) : Number(opts.k) || 0;
-      return k * total;
-    }
-    case 'emd1d':
-    case 'wasserstein1d':
-      return (lengthOf(args[0]) + lengthOf(args[1])) / 4;
-    case 'slicedWasserstein':
-    case 'maxSlicedWasserstein': {
-      const k = opts.projections !== undefined ? rowsOf(opts.projections) : Number(opts.nProjections ?? 50) || 0;
-      return ((rowsOf(args[0]) + rowsOf(args[1])) * k) / 16;
-    }
-    case 'trainICNNMap':
-      return num(opts.iterations, 500) * num(opts.batchSize, 256) * (num(opts.innerSteps, 4) + 1) * units(opts.hidden, [32, 32]);
-    case 'trainNOT':
-      return num(opts.iterations, 1000) * num(opts.batchSize, 64) * (num(opts.innerSteps, 10) + 1) * (units(opts.hiddenT, [64, 64]) + units(opts.hiddenF, [64, 64]));
-    case 'trainKantorovichRubinsteinCritic':
-      return num(opts.iterations, 300) * num(opts.batchSize, 256) * units(opts.hidden, [32, 32]);
-  }
-}
-
-function num(x: unknown, fallback: number): number {
-  return x === undefined ? fallback : Number(x) || 0;
-}
-
-function units(widths: unknown, fallback: number[]): number {
-  return (Array.isArray(widths) ? widths : fallback).reduce((s: number, w) => s + (Number(w) || 0), 0);
 }

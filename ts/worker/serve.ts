@@ -7,8 +7,8 @@ import { OTError } from '../errors.js';
 import { gpuDevice } from '../backends/webgpu.js';
 import { setWasmSource } from '../backends/wasm.js';
 import { markInWorker } from './pool.js';
-import { OFFLOADABLE, type Encoded, type SolverName, type WorkerApi, decode, encode, installErrorTransfer, isSolverName } from './protocol.js';
-import { RAW_SOLVERS } from './solvers.js';
+import { type Encoded, type SolverName, type WorkerApi, decode, encode, installErrorTransfer } from './protocol.js';
+import { runSolver } from './solvers.js';
 
 /** Progress messages are forwarded at most this often (solvers may report every few iterations). */
 const PROGRESS_EVERY_MS = 16;
@@ -63,9 +63,8 @@ export function serveWorker(hooks: ServeHooks): WorkerApi {
       return 'default';
     },
     async run(id: number, solver: SolverName, payload: Encoded, port?: MessagePort): Promise<Encoded> {
-      if (!isSolverName(solver)) throw new OTError('invalid-option', `The worker has no solver '${String(solver)}'.`);
       const args = decode(payload) as unknown[];
-      const k = OFFLOADABLE[solver];
+      const k = args.length - 1; // the options come last (ts/registry/define.ts)
       const ctrl = new AbortController();
       running.set(id, ctrl);
       const opts: Record<string, unknown> = { ...((args[k] as Record<string, unknown> | undefined) ?? {}), signal: callSignal(ctrl) };
@@ -85,7 +84,7 @@ export function serveWorker(hooks: ServeHooks): WorkerApi {
       }
       args[k] = opts;
       try {
-        const result = await (RAW_SOLVERS[solver] as (...a: unknown[]) => Promise<unknown>)(...args);
+        const result = await runSolver(solver, args);
         // the last report reaches the caller before the result does (the wait returns when the caller has run
         // it; the bound only covers a caller that went away — 100 ms was too short on a loaded machine)
         if (remote && pending !== undefined) await Promise.race([remote(pending), new Promise((r) => setTimeout(r, LAST_PROGRESS_WAIT_MS))]).catch(() => {});

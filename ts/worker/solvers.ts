@@ -1,25 +1,11 @@
-// The in-process solver functions a worker runs, by name (the raw ones: inside a worker nothing is offloaded).
-import { emd } from '../solvers/emd.js';
-import { emd1d, wasserstein1d } from '../solvers/ot1d.js';
-import { maxSlicedWasserstein, slicedWasserstein } from '../solvers/sliced.js';
-import { sinkhorn, sinkhornUnbalanced } from '../solvers/sinkhorn.js';
-import { sinkhornDivergence } from '../solvers/divergence.js';
-import { barycenter, convolutionalBarycenter, freeSupportBarycenter } from '../solvers/barycenter.js';
-import { PLAIN_TRAINERS } from '../neural/train.js';
-import type { SolverName } from './protocol.js';
+// What a worker runs for a solver name: the registry's in-process run (inside a worker nothing is offloaded),
+// its result as plain data where it is not (the neural trainers' models).
+import { OTError } from '../errors.js';
+import { solverDescriptor } from '../registry/registry.js';
 
-export const RAW_SOLVERS: Record<SolverName, (...args: never[]) => Promise<unknown>> = {
-  emd,
-  emd1d,
-  wasserstein1d,
-  slicedWasserstein,
-  maxSlicedWasserstein,
-  sinkhorn,
-  sinkhornUnbalanced,
-  sinkhornDivergence,
-  barycenter,
-  convolutionalBarycenter,
-  freeSupportBarycenter,
-  // the neural trainers return plain data from a worker; ts/neural/train.ts rebuilds the result
-  ...PLAIN_TRAINERS,
-};
+export async function runSolver(name: string, args: unknown[]): Promise<unknown> {
+  const d = solverDescriptor(name);
+  if (!d) throw new OTError('invalid-option', `The worker has no solver '${name}'.`);
+  const result = await d.run(...args);
+  return d.crossing ? d.crossing.toPlain(result as never) : result;
+}

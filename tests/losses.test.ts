@@ -1,0 +1,134 @@
+// OT losses as tensor ops (ts/neural/losses.ts): every gradient against central differences of the loss itself,
+// and against the solver's own divergence gradient; a few steps of a gradient flow decrease the divergence.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { Rng, sinkhornDivergence, neural } from 'kantorovich';
+import { uniforms, webgpuGate } from './helpers.js';
+
+const gpu = await webgpuGate('losses.test');
+
+const { tensor, parameter, grad, sinkhornLoss, entropicOTLoss, emdLoss, slicedLoss } = neural;
+type Tensor = InstanceType<typeof neural.Tensor>;
+
+/** Central differences of an async scalar function of x's entries (x.data perturbed in place, restored). */
+async function fdGrad(f: () => Promise<number>, x: Tensor, h: number): Promise<Float64Array> {
+  const out = new Float64Array(x.size);
+  for (let i = 0; i < x.size; i++) {
+    const v = x.data[i];
+    x.data[i] = v + h;
+    const fp = await f();
+    x.data[i] = v - h;
+    const fm = await f();
+    x.data[i] = v;
+    out[i] = (fp - fm) / (2 * h);
+  }
+  return out;
+}
+
+function worst(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let e = 0;
+  for (let i = 0; i < a.length; i++) e = Math.max(e, Math.abs(a[i] - b[i]) / (1e-3 + Math.abs(b[i])));
+  return e;
+}
+
+const rng = new Rng(11);
+const n = 7;
+const m = 6;
+const X = parameter(uniforms(rng, n * 2), [n, 2]);
+const Y = parameter(uniforms(rng, m * 2, 0.3, 1.3), [m, 2]);
+const tight = { reg: 0.3, tol: 1e-13, maxIter: 20000, backend: 'wasm' as const };
+
+test('sinkhornLoss: value and gradients equal the solver, and central differences', async () => {
+  const L = await sinkhornLoss(X, Y, tight);
+  const ref = await sinkhornDivergence({ data: X.data, rows: n, cols: 2 }, { data: Y.data, rows: m, cols: 2 }, { ...tight, gradient: true });
+  assert.ok(Math.abs(L.item() - ref.value) < 1e-15, 'value');
+  const [gX, gY] = grad(L, [X, Y]);
+  assert.ok(worst(gX.data, ref.gradX) < 1e-14, 'gradX = the divergence gradient');
+  const f = async () => (await sinkhornLoss(X, Y, tight)).item();
+  assert.ok(worst(gX.data, await fdGrad(f, X, 1e-5)) < 1e-6, 'gradX vs central differences');
+  assert.ok(worst(gY.data, await fdGrad(f, Y, 1e-5)) < 1e-6, 'gradY vs central differences');
+});
+
+test('entropicOTLoss and the weight gradients along mass-preserving directions', async () => {
+  const a = parameter(Float64Array.from({ length: n }, (_, i) => (1 + i) / ((n * (n + 1)) / 2)), [n]);
+  const L = await entropicOTLoss(X, Y, { ...tight, a });
+  const [gX, ga] = grad(L, [X, a]);
+  const f = async () => (await entropicOTLoss(X, Y, { ...tight, a })).item();
+  assert.ok(worst(gX.data, await fdGrad(f, X, 1e-5)) < 1e-6, 'gradX vs central differences');
+  // the weights' gradient is defined up to a constant (the mass is fixed): test a direction summing to 0
+  const dir = Float64Array.from({ length: n }, (_, i) => (i % 2 === 0 ? 1 : -1) * (i + 1));
+  let s = 0;
+  for (const x of dir) s += x;
+  for (let i = 0; i < n; i++) dir[i] -= s / n;
+  const h = 1e-6;
+  const at = async (t: number) => {
+    const w = a.data.map((x, i) => x + t * dir[i]);
+    // b rescales to a's mass: keep Σa fixed along dir, so the loss is a function of a alone
+    return (await entropicOTLoss(X, Y, { ...tight, a: w })).item();
+  };
+  const fd = ((await at(h)) - (await at(-h))) / (2 * h);
+  let an = 0;
+  for (let i = 0; i < n; i++) an += ga.data[i] * dir[i];
+  assert.ok(Math.abs(fd - an) < 1e-6 * (1 + Math.abs(fd)), `⟨∇a, δ⟩ = ${an} vs ${fd}`);
+});
+
+test('emdLoss and slicedLoss: gradients vs central differences (generic points: unique plans)', async () => {
+  const E = await emdLoss(X, Y);
+  const [eX, eY] = grad(E, [X, Y]);
+  const fe = async () => (await emdLoss(X, Y)).item();
+  assert.ok(worst(eX.data, await fdGrad(fe, X, 1e-7)) < 1e-5, 'emd gradX');
+  assert.ok(worst(eY.data, await fdGrad(fe, Y, 1e-7)) < 1e-5, 'emd gradY');
+  const S = await slicedLoss(X, Y, { nProjections: 20, seed: 3 });
+  const [sX] = grad(S, [X]);
+  const fs = async () => (await slicedLoss(X, Y, { nProjections: 20, seed: 3 })).item();
+  assert.ok(worst(sX.data, await fdGrad(fs, X, 1e-7)) < 1e-5, 'sliced gradX');
+});
+
+test('a loss composes with the graph: chain rule through a map of the points', async () => {
+  // Z = 2·X: ∂L(Z)/∂X = 2 ∂L/∂Z
+  const Z = neural.scale(X, 2);
+  const L = await sinkhornLoss(Z, Y, tight);
+  const [gX] = grad(L, [X]);
+  const Zc = tensor(Z.data.slice(), [n, 2]).requireGrad();
+  const [gZ] = grad(await sinkhornLoss(Zc, Y, tight), [Zc]);
+  assert.ok(worst(gX.data, gZ.data.map((v) => 2 * v)) < 1e-12);
+});
+
+test('gradient flow: 20 steps of descent on sinkhornLoss move X toward Y', async () => {
+  const P = parameter(uniforms(new Rng(5), 40 * 2), [40, 2]);
+  const Q = tensor(uniforms(new Rng(6), 40 * 2, 2, 3), [40, 2]);
+  const first = (await sinkhornLoss(P, Q, { reg: 0.05 })).item();
+  let last = first;
+  for (let k = 0; k < 20; k++) {
+    const L = await sinkhornLoss(P, Q, { reg: 0.05 });
+    last = L.item();
+    const [g] = grad(L, [P]);
+    // the gradient of S_ε w.r.t. a point carries its weight 1/n: step n·lr so each point moves at rate lr
+    for (let i = 0; i < P.size; i++) P.data[i] -= 40 * 0.2 * g.data[i];
+  }
+  assert.ok(last < first * 0.2, `S_ε ${first} → ${last}`);
+});
+
+test('bad input: a loss on a non-matrix tensor is OTError shape', async () => {
+  let code = '';
+  try {
+    await sinkhornLoss(tensor([1, 2, 3], [3]), Y, tight);
+  } catch (e) {
+    code = (e as { code: string }).code;
+  }
+  assert.is(code, 'shape');
+});
+
+gpu.it('on webgpu tensors: the same value and gradients as on js (the solver runs in f64 on wasm)', async () => {
+  const E = await neural.tensorEngine('webgpu');
+  const Xg = tensor(X.data, [n, 2], E).requireGrad();
+  const Yg = tensor(Y.data, [m, 2], E);
+  const L = await sinkhornLoss(Xg, Yg, tight);
+  const Lj = await sinkhornLoss(X, Y, tight);
+  assert.ok(Math.abs((await L.itemAsync()) - Lj.item()) < 1e-6 * Math.abs(Lj.item()) + 1e-9, 'value (f32 round trip of the points)');
+  const [g] = grad(L, [Xg]);
+  const [gj] = grad(Lj, [X]);
+  assert.ok(worst(await g.read(), gj.data) < 1e-4, 'gradX through the webgpu graph');
+});
+
+test.run();

@@ -1,0 +1,204 @@
+// OT losses as differentiable tensor ops: the value is computed by the library's solvers (on wasm, webgpu or js, in
+// f64 on the CPU engines), and the gradient comes from the solution by the envelope theorem — the potentials and the
+// plan of the optimum give ∂loss/∂positions and ∂loss/∂weights without differentiating through the iterations
+// (Feydy et al. 2019; Peyré & Cuturi 2019, §9.1). The result is a scalar tensor on the inputs' engine whose backward
+// rule multiplies the upstream gradient by those constants: first-order gradients are exact at the optimum (up to
+// the solver's tolerance); gradients of gradients through a loss are not available (the constants do not depend on
+// the graph), and a loss used inside `grad(..., { createGraph: true })` differentiates as a linear function.
+import { OTError } from '../errors.js';
+import type { CostSpec } from '../costs.js';
+import type { BackendOption, VectorLike } from '../types.js';
+import { sinkhornDivergence } from '../solvers/divergence.js';
+import { emd } from '../solvers/emd.js';
+import { emd1d } from '../solvers/ot1d.js';
+import { pointCloud } from '../geometry.js';
+import { randomDirections } from '../rng.js';
+import { Tensor, makeOp, mul, tensor } from './tensor.js';
+
+/** Weights of a loss's measure: a tensor (then the loss is differentiable w.r.t. it) or plain numbers. */
+export type LossWeights = Tensor | VectorLike;
+
+export interface EntropicLossOptions {
+  /** ε, in units of the cost. Required. */
+  reg: number;
+  /** Weights of the rows of X / Y (default uniform); tensors get gradients. They must sum to the same mass. */
+  a?: LossWeights;
+  b?: LossWeights;
+  cost?: CostSpec;
+  /** The solver's backend ('auto': webgpu on a hardware adapter, else wasm). */
+  backend?: BackendOption;
+  maxIter?: number;
+  tol?: number;
+  method?: 'scaling' | 'log' | 'auto';
+  epsScaling?: boolean;
+}
+
+function points(t: Tensor, name: string): Promise<Float64Array> {
+  if (t.rank !== 2) throw new OTError('shape', `${name} must be a [n, d] tensor of points (got shape [${t.shape.join(', ')}]).`);
+  return t.read();
+}
+
+async function weights(w: LossWeights | undefined, n: number, name: string): Promise<Float64Array | undefined> {
+  if (w === undefined) return undefined;
+  const v = w instanceof Tensor ? await w.read() : Float64Array.from(w as ArrayLike<number>);
+  if (v.length !== n) throw new OTError('shape', `${name} has ${v.length} weights for ${n} points.`);
+  return v;
+}
+
+/** The loss node: value, and ∂value/∂ each differentiable input as constants (same shapes). */
+function lossNode(op: string, value: number, inputs: [Tensor | undefined, Float64Array | undefined][]): Tensor {
+  const parents: Tensor[] = [];
+  const grads: Float64Array[] = [];
+  for (const [t, g] of inputs) {
+    if (t instanceof Tensor && g) {
+      parents.push(t);
+      grads.push(g);
+    }
+  }
+  if (parents.length === 0) return tensor([value], [], inputs.find(([t]) => t instanceof Tensor)?.[0]?.engine);
+  return makeOp(op, Float64Array.of(value), [], parents, (g, needs) =>
+    parents.map((p, k) => (needs[k] ? mul(g, tensor(grads[k], p.shape, p.engine)) : null)),
+  );
+}
+
+async function entropic(op: string, X: Tensor, Y: Tensor, opts: EntropicLossOptions, debias: boolean): Promise<Tensor> {
+  const [x, y] = await Promise.all([points(X, 'X'), points(Y, 'Y')]);
+  const n = X.shape[0];
+  const m = Y.shape[0];
+  const d = X.shape[1];
+  const [a, b] = await Promise.all([weights(opts.a, n, 'a'), weights(opts.b, m, 'b')]);
+  const r = await sinkhornDivergence({ data: x, rows: n, cols: d }, { data: y, rows: m, cols: Y.shape[1] }, {
+    reg: opts.reg,
+    a,
+    b,
+    cost: opts.cost,
+    backend: opts.backend,
+    maxIter: opts.maxIter,
+    tol: opts.tol,
+    method: opts.method,
+    epsScaling: opts.epsScaling,
+    gradient: true,
+    debias,
+    worker: false,
+  });
+  return lossNode(op, r.value, [
+    [X, r.gradX],
+    [Y, r.gradY],
+    [opts.a instanceof Tensor ? opts.a : undefined, r.gradA],
+    [opts.b instanceof Tensor ? opts.b : undefined, r.gradB],
+  ]);
+}
+
+/**
+ * The debiased Sinkhorn divergence S_ε(X, Y) = OT_ε(a, b) − ½OT_ε(a, a) − ½OT_ε(b, b) as a scalar tensor, with
+ * gradients w.r.t. the points X, Y (n × d, m × d tensors) and, when they are tensors, the weights a, b
+ * (GeomLoss's SamplesLoss('sinkhorn'), OTT's sinkhorn_divergence). S_ε ≥ 0 and = 0 for equal measures.
+ */
+export function sinkhornLoss(X: Tensor, Y: Tensor, opts: EntropicLossOptions): Promise<Tensor> {
+  return entropic('sinkhornLoss', X, Y, opts, true);
+}
+
+/** The entropic OT value OT_ε(a, b) = min ⟨P, C⟩ + ε·KL(P | a ⊗ b) as a scalar tensor (biased: OT_ε(a, a) > 0). */
+export function entropicOTLoss(X: Tensor, Y: Tensor, opts: EntropicLossOptions): Promise<Tensor> {
+  return entropic('entropicOTLoss', X, Y, opts, false);
+}
+
+export interface EmdLossOptions {
+  a?: LossWeights;
+  b?: LossWeights;
+  cost?: CostSpec;
+}
+
+/**
+ * The exact OT cost ⟨P*, C(X, Y)⟩ as a scalar tensor; its gradient holds the optimal plan P* fixed (a subgradient,
+ * the gradient wherever the optimal plan is unique), and w.r.t. tensor weights it is the dual potentials (u, v).
+ */
+export async function emdLoss(X: Tensor, Y: Tensor, opts: EmdLossOptions = {}): Promise<Tensor> {
+  const [x, y] = await Promise.all([points(X, 'X'), points(Y, 'Y')]);
+  const n = X.shape[0];
+  const m = Y.shape[0];
+  const d = X.shape[1];
+  if (Y.shape[1] !== d) throw new OTError('shape', `X has dimension ${d} but Y has ${Y.shape[1]}.`);
+  const [a, b] = await Promise.all([weights(opts.a, n, 'a'), weights(opts.b, m, 'b')]);
+  const geom = pointCloud({ data: x, rows: n, cols: d }, { data: y, rows: m, cols: d }, { cost: opts.cost });
+  const r = await emd(a, b, geom, { worker: false });
+  const p = geom.cost.power;
+  const gX = new Float64Array(n * d);
+  const gY = new Float64Array(m * d);
+  for (const [i, j, mass] of r.plan.entries()) {
+    let sq = 0;
+    for (let t = 0; t < d; t++) sq += (x[i * d + t] - y[j * d + t]) ** 2;
+    if (sq === 0) continue; // the subgradient 0 at x = y
+    // ∇ₓ‖x − y‖^p = p‖x − y‖^{p−2}(x − y)
+    const w = mass * p * Math.pow(sq, p / 2 - 1);
+    for (let t = 0; t < d; t++) {
+      const diff = x[i * d + t] - y[j * d + t];
+      gX[i * d + t] += w * diff;
+      gY[j * d + t] -= w * diff;
+    }
+  }
+  return lossNode('emdLoss', r.value, [
+    [X, gX],
+    [Y, gY],
+    [opts.a instanceof Tensor ? opts.a : undefined, r.potentials.u],
+    [opts.b instanceof Tensor ? opts.b : undefined, r.potentials.v],
+  ]);
+}
+
+export interface SlicedLossOptions {
+  /** Order p ≥ 1 of the ground cost |·|^p. Default 2. */
+  p?: number;
+  /** Random directions (default 50), seeded by `seed` (default 0); or `projections` (k × d, one per row). */
+  nProjections?: number;
+  seed?: number;
+  projections?: Float64Array;
+}
+
+/**
+ * The sliced cost (1/K) Σ_k W_p^p(θ_k·X, θ_k·Y) (uniform weights) as a scalar tensor — SW_p^p, which is smooth
+ * where the 1D matchings are unique; the gradient holds each direction's monotone plan fixed.
+ */
+export async function slicedLoss(X: Tensor, Y: Tensor, opts: SlicedLossOptions = {}): Promise<Tensor> {
+  const [x, y] = await Promise.all([points(X, 'X'), points(Y, 'Y')]);
+  const n = X.shape[0];
+  const m = Y.shape[0];
+  const d = X.shape[1];
+  if (Y.shape[1] !== d) throw new OTError('shape', `X has dimension ${d} but Y has ${Y.shape[1]}.`);
+  const p = opts.p ?? 2;
+  if (!(p >= 1) || !Number.isFinite(p)) throw new OTError('invalid-option', `slicedLoss: p must be a finite number ≥ 1 (got ${p}).`);
+  const K = opts.projections ? opts.projections.length / d : (opts.nProjections ?? 50);
+  if (!Number.isInteger(K) || K < 1) throw new OTError('invalid-option', `slicedLoss: need at least one direction of dimension ${d}.`);
+  const dirs = opts.projections ?? randomDirections(K, d, opts.seed ?? 0);
+  const gX = new Float64Array(n * d);
+  const gY = new Float64Array(m * d);
+  const u = new Float64Array(n);
+  const v = new Float64Array(m);
+  let total = 0;
+  for (let k = 0; k < K; k++) {
+    const th = dirs.subarray(k * d, k * d + d);
+    for (let i = 0; i < n; i++) u[i] = dotRow(x, i, th, d);
+    for (let j = 0; j < m; j++) v[j] = dotRow(y, j, th, d);
+    const r = await emd1d(u, v, { p, worker: false });
+    total += r.value;
+    for (const [i, j, mass] of r.plan.entries()) {
+      const diff = u[i] - v[j];
+      if (diff === 0) continue;
+      // ∂|u − v|^p/∂u = p|u − v|^{p−1} sign(u − v), then ∂u/∂x = θ
+      const w = (mass * p * Math.pow(Math.abs(diff), p - 1) * Math.sign(diff)) / K;
+      for (let t = 0; t < d; t++) {
+        gX[i * d + t] += w * th[t];
+        gY[j * d + t] -= w * th[t];
+      }
+    }
+  }
+  return lossNode('slicedLoss', total / K, [
+    [X, gX],
+    [Y, gY],
+  ]);
+}
+
+function dotRow(P: Float64Array, i: number, th: Float64Array, d: number): number {
+  let s = 0;
+  for (let t = 0; t < d; t++) s += P[i * d + t] * th[t];
+  return s;
+}

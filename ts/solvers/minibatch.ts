@@ -1,0 +1,196 @@
+// Minibatch OT (Fatras et al. 2020, 2021): the average over random pairs of minibatches of the OT cost between them
+// — an unbiased estimate of the expected minibatch loss, cheap at any n — with its gradient w.r.t. the points and,
+// on request, the averaged (sparse) plan. Each batch is exact OT, entropic OT, or unbalanced entropic OT (JUMBOT).
+import { OTError } from '../errors.js';
+import { SparseCoupling } from '../coupling.js';
+import { type CostSpec, powerOfSquaredDistance, toCost } from '../costs.js';
+import { pointCloud } from '../geometry.js';
+import { Rng } from '../rng.js';
+import type { BackendName, BackendOption, MatrixLike } from '../types.js';
+import type { OTResult } from '../result.js';
+import { abortPoint, checkAbort, toMatrix } from '../validate.js';
+import { defineSolver } from '../registry/define.js';
+import { bool, num, object, oneOf, opt, required } from '../registry/schema.js';
+import { backendOption, progressOption, signalOption, workerOption } from '../registry/common.js';
+import { numberOr } from '../registry/estimate.js';
+import { costOption } from './divergence.js';
+import { emd } from './emd.js';
+import { sinkhorn, sinkhornUnbalanced } from './sinkhorn.js';
+
+export interface MinibatchOptions {
+  /** Points per minibatch (of X and of Y). Default 64 (capped at n and m). */
+  batchSize?: number;
+  /** Pairs of minibatches averaged. Default 10. */
+  nBatches?: number;
+  /** The OT problem of each pair: 'emd' (exact, default) or 'sinkhorn' (entropic; needs reg). */
+  solver?: 'emd' | 'sinkhorn';
+  /** ε of the entropic batches. */
+  reg?: number;
+  /** Unbalanced entropic batches (JUMBOT; needs solver 'sinkhorn'): ρ of the KL penalty on the marginals. */
+  unbalanced?: { regM: number };
+  cost?: CostSpec;
+  seed?: number;
+  /** Also return the averaged plan (sparse: at most nBatches · batch entries per batch pair). Default false. */
+  plan?: boolean;
+  /** Also return ∂value/∂X and ∂value/∂Y. Default false. */
+  gradient?: boolean;
+  backend?: BackendOption;
+  maxIter?: number;
+  tol?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: { done: number; total: number }) => void;
+  worker?: 'auto' | boolean;
+}
+
+export interface MinibatchResult extends OTResult {
+  /** (1/B) Σ_batches ⟨P_k, C_k⟩: the minibatch OT loss (each batch's linear cost; uniform weights 1/batch). */
+  value: number;
+  /** The averaged plan (1/B) Σ_k P_k on the full n × m index set, when asked for. */
+  plan?: SparseCoupling;
+  /** ∂value/∂X (n × d) and ∂value/∂Y (m × d) with each batch's plan held fixed (as DeepJDOT and JUMBOT do). */
+  gradX?: Float64Array;
+  gradY?: Float64Array;
+  /** 'optimal' (every batch exact), 'converged' (every entropic batch converged) or 'max-iterations'. */
+  status: 'optimal' | 'converged' | 'max-iterations';
+  /** Iterations (pivots) of all batches together. */
+  iterations: number;
+  /** The largest stopping measure over the batches. */
+  error: number;
+  backend: BackendName;
+}
+
+/** k distinct indices of [0, n) (a partial Fisher–Yates shuffle of `perm`, which it reorders). */
+function draw(rng: Rng, perm: Int32Array, k: number): Int32Array {
+  for (let i = 0; i < k; i++) {
+    const j = i + Math.floor(rng.uniform() * (perm.length - i));
+    const t = perm[i];
+    perm[i] = perm[j];
+    perm[j] = t;
+  }
+  return perm.slice(0, k);
+}
+
+function gather(P: Float64Array, idx: Int32Array, d: number): Float64Array {
+  const out = new Float64Array(idx.length * d);
+  for (let k = 0; k < idx.length; k++) out.set(P.subarray(idx[k] * d, idx[k] * d + d), k * d);
+  return out;
+}
+
+async function minibatchRun(X: MatrixLike, Y: MatrixLike, opts: MinibatchOptions = {}): Promise<MinibatchResult> {
+  const Xm = toMatrix('X', X);
+  const Ym = toMatrix('Y', Y);
+  const d = Xm.cols;
+  if (Ym.cols !== d) throw new OTError('shape', `X has dimension ${d} but Y has ${Ym.cols}; both clouds must live in the same space.`);
+  const solver = opts.solver ?? 'emd';
+  if (solver === 'sinkhorn' && opts.reg === undefined) throw new OTError('invalid-option', "minibatchOT: solver 'sinkhorn' needs reg (ε).");
+  if (solver === 'emd' && (opts.reg !== undefined || opts.unbalanced)) {
+    throw new OTError('invalid-option', "minibatchOT: reg and unbalanced apply to solver 'sinkhorn'; the exact batches take neither.");
+  }
+  const n = Xm.rows;
+  const m = Ym.rows;
+  const bx = Math.min(opts.batchSize ?? 64, n);
+  const by = Math.min(opts.batchSize ?? 64, m);
+  const B = opts.nBatches ?? 10;
+  const cost = toCost(opts.cost);
+  checkAbort(opts.signal);
+  const rng = new Rng(opts.seed ?? 0);
+  const permX = Int32Array.from({ length: n }, (_, i) => i);
+  const permY = Int32Array.from({ length: m }, (_, j) => j);
+  const gradX = opts.gradient ? new Float64Array(n * d) : undefined;
+  const gradY = opts.gradient ? new Float64Array(m * d) : undefined;
+  const planMass = opts.plan ? new Map<number, number>() : undefined;
+  let value = 0;
+  let iterations = 0;
+  let error = 0;
+  let allDone = true;
+  let backend: BackendName = 'wasm';
+  for (let k = 0; k < B; k++) {
+    const ix = draw(rng, permX, bx);
+    const iy = draw(rng, permY, by);
+    const xs = gather(Xm.data, ix, d);
+    const ys = gather(Ym.data, iy, d);
+    const geom = pointCloud({ data: xs, rows: bx, cols: d }, { data: ys, rows: by, cols: d }, { cost: opts.cost });
+    const common = { backend: opts.backend, maxIter: opts.maxIter, tol: opts.tol, worker: false as const };
+    const r =
+      solver === 'emd'
+        ? await emd(undefined, undefined, geom, { backend: opts.backend as 'wasm' | 'auto' | undefined, maxIter: opts.maxIter, worker: false })
+        : opts.unbalanced
+          ? await sinkhornUnbalanced(undefined, undefined, geom, { ...common, reg: opts.reg!, regM: opts.unbalanced.regM, plan: true })
+          : await sinkhorn(undefined, undefined, geom, { ...common, reg: opts.reg!, plan: true });
+    value += r.value / B;
+    iterations += r.iterations;
+    error = Math.max(error, r.error);
+    allDone &&= r.status === 'optimal' || r.status === 'converged';
+    backend = r.backend;
+    for (const [i, j, mass] of r.plan.entries()) {
+      const gi = ix[i];
+      const gj = iy[j];
+      if (planMass) {
+        const key = gi * m + gj;
+        planMass.set(key, (planMass.get(key) ?? 0) + mass / B);
+      }
+      if (gradX && gradY) {
+        let sq = 0;
+        for (let t = 0; t < d; t++) sq += (xs[i * d + t] - ys[j * d + t]) ** 2;
+        if (sq === 0) continue;
+        // ∇ₓ‖x − y‖^p = p‖x − y‖^{p−2}(x − y), weighted by the batch's plan entry
+        const w = (mass * cost.power * powerOfSquaredDistance(sq, cost.power)) / sq / B;
+        for (let t = 0; t < d; t++) {
+          const diff = xs[i * d + t] - ys[j * d + t];
+          gradX[gi * d + t] += w * diff;
+          gradY[gj * d + t] -= w * diff;
+        }
+      }
+    }
+    opts.onProgress?.({ done: k + 1, total: B });
+    await abortPoint(opts.signal, () => `after ${k + 1} of ${B} minibatches`);
+  }
+  let plan: SparseCoupling | undefined;
+  if (planMass) {
+    const keys = [...planMass.keys()].sort((p, q) => p - q);
+    plan = new SparseCoupling(
+      n,
+      m,
+      Int32Array.from(keys, (key) => Math.floor(key / m)),
+      Int32Array.from(keys, (key) => key % m),
+      Float64Array.from(keys, (key) => planMass.get(key)!),
+    );
+  }
+  const status = !allDone ? 'max-iterations' : solver === 'emd' ? 'optimal' : 'converged';
+  return { value, plan, gradX, gradY, status, iterations, error, backend, threads: 1 };
+}
+
+/**
+ * Minibatch OT between two point clouds (Fatras et al. 2020): the mean over `nBatches` seeded pairs of minibatches
+ * of the OT cost between them (exact, entropic, or unbalanced entropic as in JUMBOT), with gradients w.r.t. the
+ * points and the averaged plan on request.
+ */
+export const minibatchOT = defineSolver({
+  name: 'minibatchOT',
+  summary: 'Minibatch OT: the seeded average of exact or entropic OT between random minibatches, with gradients.',
+  params: ['X', 'Y'],
+  options: {
+    batchSize: opt(num({ integer: true, min: 1 }), 'Points per minibatch of X and of Y (capped at n, m).', '64'),
+    nBatches: opt(num({ integer: true, min: 1 }), 'Pairs of minibatches averaged.', '10'),
+    solver: opt(oneOf('emd', 'sinkhorn'), "Each batch's problem: exact OT or entropic OT (needs reg).", "'emd'"),
+    reg: opt(num({ gt: 0 }), "ε of the entropic batches (solver 'sinkhorn')."),
+    unbalanced: opt(object({ regM: required(num({ gt: 0 }), 'ρ, the KL penalty on the marginals.') }), 'Unbalanced entropic batches (JUMBOT).'),
+    cost: costOption,
+    seed: opt(num({ integer: true, min: 0 }), 'Seed of the minibatch draws.', '0'),
+    plan: opt(bool, 'Also return the averaged sparse plan.', 'false'),
+    gradient: opt(bool, 'Also return gradX and gradY (each batch plan held fixed).', 'false'),
+    maxIter: opt(num({ integer: true, min: 0 }), "Each batch's iteration (pivot) cap.", 'the solver default'),
+    tol: opt(num({ min: 0 }), "Each entropic batch's tolerance.", 'the solver default'),
+    backend: backendOption(['webgpu', 'wasm', 'js']),
+    signal: signalOption,
+    onProgress: progressOption('{ done, total } minibatches'),
+    worker: workerOption,
+  },
+  backends: ['wasm', 'js', 'webgpu'],
+  workEstimate: ([, , o]) => {
+    const opts = (o ?? {}) as MinibatchOptions;
+    const b = numberOr(opts.batchSize, 64);
+    return numberOr(opts.nBatches, 10) * b * b;
+  },
+  run: minibatchRun,
+});
