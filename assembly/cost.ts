@@ -1,10 +1,21 @@
-// Ground costs for the wasm backend: the same formulas as ts/costs.ts (‖x − y‖^power from ‖x − y‖²).
+// Ground costs for the wasm backend: the same formulas as ts/costs.ts (‖x − y‖^power from ‖x − y‖²), the one
+// place in assembly/ where the power is applied (tests/costs.test.ts checks them against TS and WGSL).
 
-/** ‖x − y‖^p from ‖x − y‖²: the single place where the power is applied. */
+/** t^p for a distance t ≥ 0: the single place where the power is applied (1D costs call it directly). */
+@inline export function powerOfDistance(t: f64, power: f64): f64 {
+  if (power == 1.0) return t;
+  if (power == 2.0) return t * t;
+  return Math.pow(t, power);
+}
+
+/** ‖x − y‖^p from ‖x − y‖² (exact for p = 2, no square root). */
 @inline export function powerOfSquaredDistance(sq: f64, power: f64): f64 {
-  if (power == 2.0) return sq;
-  if (power == 1.0) return Math.sqrt(sq);
-  return Math.pow(sq, power * 0.5);
+  return power == 2.0 ? sq : powerOfDistance(Math.sqrt(sq), power);
+}
+
+/** Two at a time, for p = 1 or 2 only (the vectorised costs of assembly/simplex.ts). */
+@inline export function powerOfSquaredDistanceX2(sq: v128, power: f64): v128 {
+  return power == 1.0 ? f64x2.sqrt(sq) : sq;
 }
 
 /** out[j] = ‖x − Y_j‖^power for one point x (d coordinates) and Y (m × d): one row of the cost matrix. */

@@ -4,9 +4,10 @@ export { sortF64, argsortF64, gatherF64 } from './sort';
 export { ot1dCost, ot1dPlan } from './ot1d';
 export { slicedCosts, slicedWorkBytes } from './sliced';
 export { pairwiseCosts } from './cost';
+export { firstNonFinite } from './finite';
 export * from './simplex';
-// Named, not `export *`: sinkhorn.ts also exports its inner kernels (dot4, axpy4, lseBuf, …) to barycenter.ts;
+// Named, not `export *`: sinkhorn.ts also exports its inner kernels (dot4, axpy4, lseBuf, …) to grid.ts;
 // they stay internal so binaryen may inline them into the fused passes; the host uses only these entry points.
-export { entIterate, entMarginalError, entStats, entPlanApply, entDensePlan, ENT_SLOTS, expArrayF64, expArrayScalarF64 } from './sinkhorn';
-export { ibpScalingRun, ibpLogRun, convBlur, convRun, convLogBlur, convLogRun } from './barycenter';
+export { entIterate, entMarginalError, entStats, entPlanApply, entDensePlan, entFColLse, entFColLseBatch, ENT_SLOTS, expArrayF64, expArrayScalarF64 } from './sinkhorn';
+export { gridStep } from './grid';
 export { matmulF64 } from './linalg';

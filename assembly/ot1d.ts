@@ -3,12 +3,11 @@
 // Weights: a pointer of 0 means "every atom weighs `u`" (uniform), which also lets us skip the argsort.
 // ts/backends/js/ot1d.ts is the reference for exactly these semantics (same walk, same float operations).
 
+import { powerOfDistance } from './cost';
+
 // @ts-ignore: decorator
 @inline export function ground(d: f64, p: f64): f64 {
-  d = abs(d);
-  if (p == 1.0) return d;
-  if (p == 2.0) return d * d;
-  return Math.pow(d, p);
+  return powerOfDistance(abs(d), p);
 }
 
 let planNnz: i32 = 0; // triplet count of the last mergeSorted call

@@ -9,7 +9,7 @@
 //   big-M artificial arcs, which keeps the potentials at the scale of the costs;
 // - a single artificial arc of cost 0 and flow 0 hangs the tree from the root; it can never be on a
 //   pivot cycle, so it never leaves.
-import { powerOfSquaredDistance } from './cost';
+import { powerOfSquaredDistance, powerOfSquaredDistanceX2 } from './cost';
 
 const UP: i32 = 1; // the tree arc points from the node to its parent
 const DOWN: i32 = -1; // the tree arc points from the parent to the node
@@ -113,7 +113,7 @@ function allocF64(k: i32): usize {
     const t = f64x2.sub(f64x2.splat(load<f64>(x + (<usize>k << 3))), v128.load(s.Yt + ((<usize>k * <usize>m + <usize>j) << 3)));
     acc = f64x2.add(acc, f64x2.mul(t, t));
   }
-  return s.power == 1.0 ? f64x2.sqrt(acc) : acc;
+  return powerOfSquaredDistanceX2(acc, s.power);
 }
 
 @inline function arcCost(s: Simplex, e: i32): f64 {

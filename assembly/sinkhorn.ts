@@ -449,6 +449,14 @@ function ensureKernel(): void {
 
 /** ṽ_j = e^{(g_j − β_j)/ε} (0 where g_j = −∞); returns false when some finite g_j is out of the absorb range. */
 function scaledV(): bool {
+  if (!stab) {
+    // scaling: v = e^{g/ε} (β = 0, no range to keep; exp(−∞) = 0), two at a time
+    const inv = f64x2.splat(1 / eps);
+    let j = 0;
+    for (; j + 2 <= m; j += 2) v128.store(at(pV, j), expF64x2(f64x2.mul(v128.load(at(pG, j)), inv)));
+    if (j < m) st(pV, j, expF64(ld(pG, j) / eps));
+    return true;
+  }
   let ok = true;
   for (let j = 0; j < m; j++) {
     const gj = ld(pG, j);
@@ -510,8 +518,8 @@ function fPass(fOut: usize, measure: bool): void {
 }
 
 /** fPass on rows [r0, r1) (r0 a multiple of 4), accumulating Σ ũ_i K̃_i into T. */
-function fPassRows(r0: i32, r1: i32, fOut: usize, T: usize, measure: bool): void {
-  for (let j = 0; j < m; j++) st(T, j, 0);
+function fPassRows(r0: i32, r1: i32, fOut: usize, T: usize, measure: bool, zeroT: bool = true): void {
+  if (zeroT) for (let j = 0; j < m; j++) st(T, j, 0);
   passBad = false;
   passErr = 0;
   passFallbacks = 0;
@@ -560,7 +568,8 @@ function fPassRows(r0: i32, r1: i32, fOut: usize, T: usize, measure: bool): void
         const fr = tauA * eps * (la - lse);
         st(fOut, r, fr);
         const z = (fr - ar) / eps;
-        u = fr == NEG_INF ? 0 : expF64(z);
+        // scaling, balanced: u = a / (Kv) without a round trip through exp
+        u = fr == NEG_INF ? 0 : !stab && tauA == 1 ? ld(pA, r) / s : expF64(z);
         if (stab && fr != NEG_INF && !(Math.abs(z) <= ABSORB)) passBad = true;
       }
       st(pU, r, u);
@@ -685,24 +694,38 @@ function iterateKernel(): void {
     memory.copy(pF, slotPtr(S_F2), <usize>n << 3);
     setSlot(S_PENDING, 0);
   } else {
-    prepareKernelPass();
-    fPass(pF, false);
-    setSlot(S_FALLBACKS, slot(S_FALLBACKS) + passFallbacks);
-    if (passBad) {
-      absorb();
-      for (let j = 0; j < m; j++) st(pT, j, 0);
-      for (let i = 0; i < n; i++) {
-        const u: f64 = ld(pF, i) == NEG_INF ? 0 : expF64((ld(pF, i) - ld(pAlpha, i)) / eps);
-        st(pU, i, u);
-        if (u != 0) axpy(pT, u, pK + ((<usize>i * <usize>m) << 3), m);
-      }
-    }
+    fHalf();
   }
   gUpdate();
 }
 
+/** The f-update from the current g with a stored kernel, and T = Σ_i ũ_i K̃_i (the g-update's first half). */
+function fHalf(): void {
+  prepareKernelPass();
+  fPass(pF, false);
+  setSlot(S_FALLBACKS, slot(S_FALLBACKS) + passFallbacks);
+  if (passBad) {
+    absorb();
+    for (let j = 0; j < m; j++) st(pT, j, 0);
+    for (let i = 0; i < n; i++) {
+      const u: f64 = ld(pF, i) == NEG_INF ? 0 : expF64((ld(pF, i) - ld(pAlpha, i)) / eps);
+      st(pU, i, u);
+      if (u != 0) axpy(pT, u, pK + ((<usize>i * <usize>m) << 3), m);
+    }
+  }
+}
+
 /** One exact log-domain iteration (no stored kernel). */
 function iterateExact(): void {
+  exactHalf();
+  for (let j = 0; j < m; j++) {
+    const lb = ld(pLogB, j);
+    st(pG, j, lb == NEG_INF ? NEG_INF : tauB * eps * (lb - ld(pT, j)));
+  }
+}
+
+/** Without a stored kernel: the exact f-update, then T_j = LSE_i((f_i − C_ij)/ε). */
+function exactHalf(): void {
   if (threaded()) {
     parallelRows(OP_EXACT_F, ctxPtr, 0, 0);
     parallelRows(OP_EXACT_COLS, ctxPtr, 0, 0);
@@ -710,10 +733,6 @@ function iterateExact(): void {
   } else {
     exactRows(0, n);
     allColLse(pT);
-  }
-  for (let j = 0; j < m; j++) {
-    const lb = ld(pLogB, j);
-    st(pG, j, lb == NEG_INF ? NEG_INF : tauB * eps * (lb - ld(pT, j)));
   }
 }
 
@@ -940,4 +959,87 @@ export function entDensePlan(ctx: usize, out: usize): void {
 
 function densePlanRows(r0: i32, r1: i32, out: usize): void {
   for (let i = r0; i < r1; i++) planFast(i, out + ((<usize>i * <usize>m) << 3));
+}
+
+// ---- barycenters (iterative Bregman projections: ts/barycenter/ibp.ts) ----------------------------------
+
+/**
+ * The f-update from the current g (as entIterate's first half), then out_j = LSE_i((f_i − C_ij)/ε): log Kᵀu
+ * in the scaling form, log T̃_j − β_j/ε on the stabilised kernel (exact column log-sum-exps where T̃_j is unsafe),
+ * exact log-sum-exps without a kernel. g is left as the host set it (EntropicEngine.fUpdateColLse).
+ */
+export function entFColLse(ctx: usize, out: usize): void {
+  bind(ctx);
+  setSlot(S_PENDING, 0);
+  if (pK == 0) {
+    exactHalf();
+    memory.copy(out, pT, <usize>m << 3);
+    return;
+  }
+  fHalf();
+  colLseFromT(out);
+}
+
+/** out_j = LSE_i((f_i − C_ij)/ε) from T = Σ_i ũ_i K̃_i (exact column log-sum-exps where T̃_j is unsafe). */
+function colLseFromT(out: usize): void {
+  let needCols = false;
+  for (let j = 0; j < m; j++) {
+    const t = ld(pT, j);
+    if (stab && !safe(t)) {
+      needCols = true;
+      continue;
+    }
+    st(out, j, stab ? Math.log(t) - ld(pBeta, j) / eps : Math.log(t));
+  }
+  if (needCols) {
+    allColLse(pV); // V is free here (ṽ is recomputed at the start of every pass)
+    let fallbacks: i32 = 0;
+    for (let j = 0; j < m; j++) {
+      if (!safe(ld(pT, j))) {
+        st(out, j, ld(pV, j));
+        fallbacks++;
+      }
+    }
+    setSlot(S_FALLBACKS, slot(S_FALLBACKS) + fallbacks);
+  }
+}
+
+/** Rows per chunk of the batched pass: a chunk of a 400-column kernel (~50 KB) stays in L2 across the k contexts. */
+const BATCH_ROWS: i32 = 16;
+
+/**
+ * entFColLse for k contexts (pointers in `ctxs`, f64 slots) into outs (k × m). When they are all in the scaling
+ * form, single-threaded and share one stored kernel K (the host allocates it once), the k passes run chunk by
+ * chunk of rows, so every chunk of K is read from memory once for all k; otherwise one entFColLse each.
+ */
+export function entFColLseBatch(ctxs: usize, k: i32, outs: usize): void {
+  let shared = true;
+  bind(<usize>ld(ctxs, 0));
+  const K0 = pK;
+  for (let t = 0; t < k && shared; t++) {
+    bind(<usize>ld(ctxs, t));
+    shared = pK == K0 && pK != 0 && stab == 0 && !threaded();
+  }
+  if (!shared) {
+    for (let t = 0; t < k; t++) entFColLse(<usize>ld(ctxs, t), outs + ((<usize>t * <usize>m) << 3));
+    return;
+  }
+  for (let t = 0; t < k; t++) {
+    bind(<usize>ld(ctxs, t));
+    setSlot(S_PENDING, 0);
+    if (t > 0) setSlot(S_KVALID, 1); // context 0 built the shared K for this ε
+    prepareKernelPass();
+    for (let j = 0; j < m; j++) st(pT, j, 0);
+  }
+  for (let r0 = 0; r0 < n; r0 += BATCH_ROWS) {
+    const r1 = min(n, r0 + BATCH_ROWS);
+    for (let t = 0; t < k; t++) {
+      bind(<usize>ld(ctxs, t));
+      fPassRows(r0, r1, pF, pT, false, false);
+    }
+  }
+  for (let t = 0; t < k; t++) {
+    bind(<usize>ld(ctxs, t));
+    colLseFromT(outs + ((<usize>t * <usize>m) << 3));
+  }
 }

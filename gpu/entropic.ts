@@ -474,4 +474,35 @@ export class WebGpuEntropicEngine implements EntropicEngine {
     for (const b of this.buffers) b.destroy();
     this.buffers = [];
   }
+
+  // ---- barycenters (EntropicEngine.fUpdateColLse) ----------------------------------------------------
+
+  /** Column pass into hOut: log: −ε·LSE_i((f_i − C_ij)/ε) (lseUpdate, log weights 0); scaling: 1/(Kᵀu)_j. */
+  private colLse?: { d: Dispatch; hOut: GPUBuffer };
+
+  async fUpdateColLse(g: Float64Array): Promise<Float64Array> {
+    this.alive();
+    const m = this.m;
+    const scaling = this.p.method === 'scaling';
+    if (!this.colLse) {
+      const mk = (data: Float32Array<ArrayBuffer>) => {
+        const b = this.device.createBuffer({ size: Math.max(16, data.byteLength), usage: STORAGE | COPY_SRC | COPY_DST });
+        this.buffers.push(b);
+        this.device.queue.writeBuffer(b, 0, data);
+        return b;
+      };
+      const hOut = mk(new Float32Array(m));
+      const d = scaling
+        ? this.dispatch(K.scalingUpdate(this.wg), this.prmCol, { mat: this.kerT ?? this.ker!, pin: this.u!, w: mk(new Float32Array(m).fill(1)), pout: hOut }, m)
+        : this.dispatch(K.lseUpdate(this.planGeom, this.wg), this.prmCol, { ...this.geoBindings(true), pin: this.f, logw: mk(new Float32Array(m)), pout: hOut }, m);
+      this.colLse = { d, hOut };
+    }
+    // g as set (the f-update overwrites f, or u, from it)
+    this.device.queue.writeBuffer(this.g, 0, toF32Potential(g));
+    this.scaled = false;
+    const pre = scaling ? this.toScalings() : [];
+    const [h] = await this.read([...pre, this.iterRow, this.colLse.d], [this.colLse.hOut], [m]);
+    const eps = this.eps;
+    return Float64Array.from(h, (x) => (scaling ? -Math.log(x) : -x / eps));
+  }
 }

@@ -52,8 +52,8 @@ export const MAIN = (wg: number) => `@compute @workgroup_size(${wg})
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
   let t = (wid.y * nwg.x + wid.x) * ${wg}u + lid;`;
 
-/** ‖x − y‖^p from the squared distance s. */
-function powerOf(power: number): string {
+/** ‖x − y‖^p from the squared distance s: the WGSL definition of the cost (ts/costs.ts is the reference). */
+export function powerOf(power: number): string {
   if (power === 2) return 'return s;';
   if (power === 1) return 'return sqrt(s);';
   return `return select(pow(s, ${lit(power / 2)}), 0.0, s <= 0.0);`;

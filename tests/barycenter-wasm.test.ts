@@ -1,7 +1,8 @@
-// The wasm (f64, SIMD) barycenters against the plain-TS reference (ts/solvers/barycenter.ts): the same
-// iterations and stopping rule, so barycenters agree to ~1e-12 of their largest entry, with the same iteration
-// counts — IBP scaling and log (small reg where scaling overflows, zero bins, non-uniform weights, k = 1..4
-// histograms, non-square costs; the log path's stabilised kernels against its exact log-sum-exps), the convolutional barycenter on non-square grids and its separable blur;
+// The wasm (f64, SIMD) barycenters against the plain-TS reference kernels (the js entropic engine, JsGridKernel of
+// ts/barycenter/grid.ts) under the one IBP iteration (ts/barycenter/ibp.ts): barycenters agree to ~1e-12 of
+// their largest entry, with the same iteration counts — IBP scaling and log (small reg where scaling overflows,
+// zero bins, non-uniform weights, k = 1..4 histograms, non-square costs; the log path's stabilised kernels
+// against its exact log-sum-exps), the convolutional barycenter on non-square grids and its grid step;
 // the convolutional log form (its log-domain blur; wasm = js; = scaling where the scaling form is exact; = the
 // dense log barycenter on the grid's cost; small reg where scaling fails; displacement interpolation; 'auto');
 // plus backend selection: auto picks wasm, a forced unavailable backend rejects with 'backend-unavailable'
@@ -10,8 +11,11 @@ import { readFile } from 'node:fs/promises';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng, barycenter, convolutionalBarycenter, setWasmSource } from 'kantorovich';
-import { wasmKernels } from '../ts/backends/wasm.js';
-import { wasmBlur, wasmIbpLog, wasmLogBlur } from '../ts/backends/wasm-barycenter.js';
+import { WasmEntropicEngine } from '../ts/backends/wasm-entropic.js';
+import { WasmGridKernel } from '../ts/backends/wasm-grid.js';
+import { JsGridKernel } from '../ts/barycenter/grid.js';
+import { engineKernel } from '../ts/barycenter/fixed.js';
+import { ibp } from '../ts/barycenter/ibp.js';
 import { closeArrays, expectOTError } from './helpers.js';
 
 const REL = 1e-12;
@@ -106,7 +110,6 @@ test('IBP log at small reg: scaling overflows on both backends, log agrees and i
 });
 
 test('IBP log: stabilised kernels = exact log-sum-exps = js (absorptions, exact fallbacks, zero bins)', async () => {
-  const kern = await wasmKernels();
   const rng = new Rng(11);
   const n = 45;
   const nb = 31;
@@ -117,6 +120,11 @@ test('IBP log: stabilised kernels = exact log-sum-exps = js (absorptions, exact 
     return Float64Array.from(a, (x) => x / s);
   });
   const lambda = new Float64Array([0.5, 0.2, 0.3]);
+  const norm = (lp: Float64Array) => {
+    const p = lp.map(Math.exp);
+    const s = p.reduce((x, y) => x + y, 0);
+    return p.map((x) => x / s);
+  };
   // the barycenter's support sits at distance ≥ 1 from the histograms' (shift): with reg = 1e-2 and max M
   // ≈ 100·9, every entry of exp(−C/ε) underflows until the potentials are absorbed
   for (const [scale, shift, reg] of [
@@ -126,22 +134,27 @@ test('IBP log: stabilised kernels = exact log-sum-exps = js (absorptions, exact 
   ]) {
     const M = Array.from({ length: n }, (_, i) => Array.from({ length: nb }, (_, j) => scale * (i / (n - 1) - (shift + j / (nb - 1))) ** 2));
     const C = Float64Array.from(M.flat());
-    const what = `scale ${scale} shift ${shift} reg ${reg}`;
-    const pr = { hist, lambda, C, n, nb, reg, maxIter: 120, tol: 0 };
-    const stab = wasmIbpLog(kern, pr);
-    const exact = wasmIbpLog(kern, { ...pr, storeKernels: false });
+    const what = `${'scale'} ${scale} shift ${shift} reg ${reg}`;
+    const run = async (storeKernel: boolean) => {
+      const engines = await Promise.all(
+        hist.map((a) =>
+          WasmEntropicEngine.create({ cost: { kind: 'dense', C, n, m: nb }, a, b: new Float64Array(nb).fill(1 / nb), method: 'log', tauA: 1, tauB: 1 }, { storeKernel, threads: 1 }),
+        ),
+      );
+      const r = await ibp(engineKernel(engines, n, nb), { lambda, schedule: [reg], maxIter: 120, tol: 0, checkEvery: 1, measure: 'marginal', onNonFinite: () => 'non-finite' });
+      const c = engines.map((e) => e.counters()).reduce((x, y) => ({ rebuilds: x.rebuilds + y.rebuilds, fallbacks: x.fallbacks + y.fallbacks }));
+      engines.forEach((e) => e.dispose());
+      return { ...r, ...c };
+    };
+    const stab = await run(true);
+    const exact = await run(false);
     assert.ok(stab.rebuilds >= k, `${what}: rebuilds ${stab.rebuilds}`);
     if (shift > 0) assert.ok(stab.fallbacks > 0, `${what}: exact fallbacks ${stab.fallbacks}`);
     assert.is(exact.rebuilds, 0);
-    const norm = (lp: Float64Array) => {
-      const p = lp.map(Math.exp);
-      const s = p.reduce((x, y) => x + y, 0);
-      return p.map((x) => x / s);
-    };
-    closeArrays(norm(stab.p), norm(exact.p), REL, `${what}: stabilised vs exact`);
+    closeArrays(norm(stab.logp), norm(exact.logp), REL, `${what}: stabilised vs exact`);
     const j = await barycenter(A, M, { reg, method: 'log', weights: Array.from(lambda), tol: 0, maxIter: 120, backend: 'js' });
-    closeArrays(norm(stab.p), j.barycenter, REL, `${what}: stabilised vs js`);
-    closeArrays(norm(exact.p), j.barycenter, REL, `${what}: exact vs js`);
+    closeArrays(norm(stab.logp), j.barycenter, REL, `${what}: stabilised vs js`);
+    closeArrays(norm(exact.logp), j.barycenter, REL, `${what}: exact vs js`);
     assert.ok(Math.abs(stab.error - j.error) <= 1e-9 * j.error + 1e-13, `${what}: error ${stab.error} vs ${j.error}`);
   }
 });
@@ -168,9 +181,9 @@ function gauss(len: number, reg: number): Float64Array {
   return xi;
 }
 
-test('separable blur (wasm) = ξ_h · x · ξ_w for k images on non-square grids', async () => {
-  const kern = await wasmKernels();
+test('grid step, scaling (wasm and js) = log ξ(a / max(1e-30, ξ e^{g/ε})) with ξ = ξ_h ⊗ ξ_w, k images, non-square grids', async () => {
   const rng = new Rng(2);
+  const reg = 0.02;
   for (const [h, w] of [
     [1, 1],
     [1, 7],
@@ -180,13 +193,21 @@ test('separable blur (wasm) = ξ_h · x · ξ_w for k images on non-square grids
     [13, 20],
   ]) {
     for (const k of [1, 3]) {
-      const xiH = gauss(h, 0.02);
-      const xiW = gauss(w, 0.02);
-      const X = Float64Array.from({ length: k * h * w }, () => rng.uniform());
-      const out = wasmBlur(kern, xiH, xiW, h, w, X);
-      for (let t = 0; t < k; t++) {
-        const ref = blurRef(xiH, xiW, h, w, X.subarray(t * h * w, (t + 1) * h * w));
-        closeArrays(out.subarray(t * h * w, (t + 1) * h * w), ref, 1e-14, `${h}×${w} image ${t} of ${k}`);
+      const hw = h * w;
+      const imgs = Array.from({ length: k }, () => Float64Array.from({ length: hw }, () => rng.uniform()));
+      const G = Float64Array.from({ length: k * hw }, () => reg * (rng.uniform() - 0.5));
+      const p = { height: h, width: w, imgs, method: 'scaling' as const };
+      const kernels = [new JsGridKernel(p), await WasmGridKernel.create(p)];
+      for (const kern of kernels) {
+        await kern.setEps(reg);
+        const H = new Float64Array(k * hw);
+        await kern.step(G, H);
+        for (let t = 0; t < k; t++) {
+          const KU = blurRef(gauss(h, reg), gauss(w, reg), h, w, G.subarray(t * hw, (t + 1) * hw).map((g) => Math.exp(g / reg)));
+          const ref = blurRef(gauss(h, reg), gauss(w, reg), h, w, imgs[t].map((a, q) => a / Math.max(1e-30, KU[q]))).map(Math.log);
+          closeArrays(H.subarray(t * hw, (t + 1) * hw), ref, 1e-13, `${kern.backend} ${h}×${w} image ${t} of ${k}`);
+        }
+        kern.dispose();
       }
     }
   }
@@ -253,11 +274,10 @@ test('backend option: forced unavailable backends reject, validation comes first
     [0.6, 0.1, 0.3],
   ];
   const M = cost(3, 3);
-  await expectOTError('backend-unavailable', () => barycenter(A, M, { reg: 0.1, backend: 'webgpu' as 'js' }), 'barycenter webgpu');
   await expectOTError('invalid-option', () => barycenter(A, M, { reg: 0.1, backend: 'gpu' as 'js' }), 'barycenter gpu: not a backend name');
-  await expectOTError('backend-unavailable', () => convolutionalBarycenter(A, { height: 1, width: 3, reg: 0.1, backend: 'webgpu' as 'js' }), 'convolutional webgpu');
-  // validation first, as before
-  await expectOTError('shape', () => barycenter(A, cost(4, 3), { reg: 0.1, backend: 'webgpu' as 'js' }), 'shape before backend');
+  await expectOTError('invalid-option', () => convolutionalBarycenter(A, { height: 1, width: 3, reg: 0.1, backend: 'gpu' as 'js' }), 'convolutional gpu: not a backend name');
+  // webgpu exists now: a bad shape on any backend the solver has is 'shape'
+  await expectOTError('shape', () => barycenter(A, cost(4, 3), { reg: 0.1, backend: 'webgpu' }), 'shape before backend');
   await expectOTError('invalid-option', () => barycenter(A, M, { reg: 0, backend: 'wasm' }), 'reg before backend');
   await expectOTError('shape', () => convolutionalBarycenter(A, { height: 2, width: 2, reg: 0.1, backend: 'wasm' }), 'conv shape');
   await expectOTError('negative', () => barycenter([[1, -1, 1]], cost(3, 3), { reg: 0.1, backend: 'wasm' }), 'negative histogram');
@@ -337,17 +357,6 @@ test('convolutional log: converges where scaling fails (64×64, reg 0.002), mass
   closeArrays(auto.barycenter, log3.barycenter, 0, 'auto = log');
 });
 
-/** −((i−j)/(len−1))²/ε: the log of gauss(len, reg). */
-function logGauss(len: number, reg: number): Float64Array {
-  const lk = new Float64Array(len * len);
-  for (let i = 0; i < len; i++)
-    for (let j = 0; j < len; j++) {
-      const d = len === 1 ? 0 : (i - j) / (len - 1);
-      lk[i * len + j] = -(d * d) / reg;
-    }
-  return lk;
-}
-
 /** k Gaussian bumps at random centres on an h × w grid, with about `zeros` of the pixels exactly 0. */
 function images(rng: Rng, k: number, h: number, w: number, zeros: number): number[][] {
   return Array.from({ length: k }, () => {
@@ -357,8 +366,7 @@ function images(rng: Rng, k: number, h: number, w: number, zeros: number): numbe
   });
 }
 
-test('log blur (wasm) = log(ξ_h · e^x · ξ_w), −∞ pixels (whole rows and columns too) skipped', async () => {
-  const kern = await wasmKernels();
+test('grid step, log (wasm and js) = log ξ(e^{log a − log ξ e^{g/ε}}), zero pixels (whole rows and columns too) skipped', async () => {
   const rng = new Rng(4);
   for (const [h, w] of [
     [1, 1],
@@ -369,25 +377,37 @@ test('log blur (wasm) = log(ξ_h · e^x · ξ_w), −∞ pixels (whole rows and 
   ]) {
     for (const reg of [0.05, 0.002]) {
       const k = 2;
-      const X = Float64Array.from({ length: k * h * w }, () => (rng.uniform() < 0.3 ? -Infinity : 20 * (rng.uniform() - 0.5)));
-      if (h > 2 && w > 2) for (let j = 0; j < w; j++) X[w + j] = -Infinity; // a whole row of image 0
-      if (h > 2 && w > 2) for (let i = 0; i < h; i++) X[h * w + i * w + 1] = -Infinity; // a whole column of image 1
-      X[0] = 5; // never an all-zero image
-      X[h * w] = 5;
-      const out = wasmLogBlur(kern, logGauss(h, reg), logGauss(w, reg), h, w, X);
-      assert.ok(out.every(Number.isFinite), `${h}×${w}: finite`);
-      for (let t = 0; t < k; t++) {
-        // shift by the max so that exp(x) does not underflow in the reference
-        const x = X.subarray(t * h * w, (t + 1) * h * w);
+      const hw = h * w;
+      const imgs = Array.from({ length: k }, () => Float64Array.from({ length: hw }, () => (rng.uniform() < 0.3 ? 0 : Math.exp(20 * (rng.uniform() - 0.5)))));
+      if (h > 2 && w > 2) for (let j = 0; j < w; j++) imgs[0][w + j] = 0; // a whole row of image 0
+      if (h > 2 && w > 2) for (let i = 0; i < h; i++) imgs[1][i * w + 1] = 0; // a whole column of image 1
+      imgs[0][0] = 1; // never an all-zero image
+      imgs[1][0] = 1;
+      const G = Float64Array.from({ length: k * hw }, () => reg * 20 * (rng.uniform() - 0.5));
+      const p = { height: h, width: w, imgs, method: 'log' as const };
+      // the reference: plain blurs, shifted by the max so that exp(x) does not underflow
+      const logBlurRef = (x: Float64Array) => {
         let mx = -Infinity;
         for (const v of x) mx = Math.max(mx, v);
         const ref = blurRef(gauss(h, reg), gauss(w, reg), h, w, x.map((v) => Math.exp(v - mx)));
-        const got = out.subarray(t * h * w, (t + 1) * h * w);
-        for (let q = 0; q < h * w; q++) {
-          if (ref[q] < 1e-250) continue; // the plain blur underflowed: nothing to compare
-          const want = Math.log(ref[q]) + mx;
-          assert.ok(Math.abs(got[q] - want) <= 1e-12 * Math.max(1, Math.abs(want)), `${h}×${w} reg ${reg} image ${t} pixel ${q}: ${got[q]} vs ${want}`);
+        return ref.map((v) => (v < 1e-250 ? NaN : Math.log(v) + mx)); // NaN: the plain blur underflowed
+      };
+      for (const kern of [new JsGridKernel(p), await WasmGridKernel.create(p)]) {
+        await kern.setEps(reg);
+        const H = new Float64Array(k * hw);
+        await kern.step(G, H);
+        assert.ok(H.every(Number.isFinite), `${kern.backend} ${h}×${w}: finite`);
+        for (let t = 0; t < k; t++) {
+          const lku = logBlurRef(G.subarray(t * hw, (t + 1) * hw).map((g) => g / reg));
+          if (lku.some(Number.isNaN)) continue;
+          const want = logBlurRef(imgs[t].map((a, q) => Math.log(a) - lku[q]));
+          const got = H.subarray(t * hw, (t + 1) * hw);
+          for (let q = 0; q < hw; q++) {
+            if (Number.isNaN(want[q])) continue;
+            assert.ok(Math.abs(got[q] - want[q]) <= 1e-11 * Math.max(1, Math.abs(want[q])), `${kern.backend} ${h}×${w} reg ${reg} image ${t} pixel ${q}: ${got[q]} vs ${want[q]}`);
+          }
         }
+        kern.dispose();
       }
     }
   }

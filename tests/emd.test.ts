@@ -185,3 +185,23 @@ test('toDense and marginals of the coupling agree', async () => {
 });
 
 test.run();
+
+test('a NaN or ±∞ in a Float64Array cost matrix is OTError nan naming the entry (checked where the costs enter wasm)', async () => {
+  for (const [bad, a] of [
+    [NaN, undefined],
+    [Infinity, undefined],
+    [-Infinity, [0.5, 0, 0.5]], // zero mass: the compact copy skips row 1, the check must not
+  ] as const) {
+    const data = Float64Array.from({ length: 9 }, (_, k) => k % 4);
+    data[5] = bad;
+    let e: unknown;
+    try {
+      await emd(a, undefined, { data, rows: 3, cols: 3 });
+    } catch (err) {
+      e = err;
+    }
+    assert.instance(e, OTError, String(bad));
+    assert.is((e as OTError).code, 'nan');
+    assert.match((e as OTError).message, 'M.data[5]');
+  }
+});

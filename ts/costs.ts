@@ -1,5 +1,6 @@
 // Ground costs. The definitions here are the reference; assembly/cost.ts implements the same formulas
-// for the wasm backend (tests check that both agree).
+// for the wasm backend and gpu/kernels.ts (costOfSquared) for WGSL: one definition of ‖x − y‖^p per
+// language (tests/costs.test.ts checks that the three agree).
 import { OTError } from './errors.js';
 
 /**
@@ -43,9 +44,14 @@ export function pointCost(cost: Cost, X: ArrayLike<number>, i: number, Y: ArrayL
   return powerOfSquaredDistance(s, cost.power);
 }
 
-/** ‖x − y‖^p from ‖x − y‖²: the single place where the power is applied. */
+/** t^p for a distance t ≥ 0: the single place where the power is applied (1D costs call it directly). */
+export function powerOfDistance(t: number, power: number): number {
+  if (power === 1) return t;
+  if (power === 2) return t * t;
+  return Math.pow(t, power);
+}
+
+/** ‖x − y‖^p from ‖x − y‖² (exact for p = 2, no square root). */
 export function powerOfSquaredDistance(sq: number, power: number): number {
-  if (power === 2) return sq;
-  if (power === 1) return Math.sqrt(sq);
-  return Math.pow(sq, power / 2);
+  return power === 2 ? sq : powerOfDistance(Math.sqrt(sq), power);
 }

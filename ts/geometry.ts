@@ -9,6 +9,8 @@ import { DEFAULT_MAX_BYTES, checkBudget, toMatrix } from './validate.js';
 export class CostMatrixGeometry {
   /** Discriminant of the {@link Geometry} union. */
   readonly kind = 'costMatrix' as const;
+  /** false only inside a solver that took the matrix with toGeometry(…, deferFinite) and checks it itself. */
+  finiteChecked = true;
   /** @param M the validated n × m cost matrix (use {@link costMatrix} to build one from user input). */
   constructor(readonly M: DenseMatrix) {}
   /** n, the number of source points (rows of the cost matrix). */
@@ -137,6 +139,14 @@ function isGeometry(x: unknown): x is Geometry {
 /** What solvers accept as their cost argument: a matrix or a geometry. */
 export type CostInput = MatrixLike | Geometry;
 
-export function toGeometry(M: CostInput, maxBytes?: number): Geometry {
-  return isGeometry(M) ? M : costMatrix(M, { maxBytes });
+/**
+ * The geometry of a cost argument. `deferFinite`: a raw Float64Array matrix is not scanned for NaN/±∞ here; the
+ * returned geometry has `finiteChecked = false` and the caller must check it (emd does, in wasm) before any work.
+ */
+export function toGeometry(M: CostInput, maxBytes?: number, deferFinite = false): Geometry {
+  if (isGeometry(M)) return M;
+  if (!deferFinite) return costMatrix(M, { maxBytes });
+  const g = new CostMatrixGeometry(toMatrix('M', M, maxBytes, 'caller'));
+  g.finiteChecked = !(Array.isArray(M) === false && (M as { data?: unknown }).data instanceof Float64Array);
+  return g;
 }

@@ -22,7 +22,7 @@ export function checkBudget(bytes: number, what: string, maxBytes = DEFAULT_MAX_
   }
 }
 
-function checkFinite(name: string, data: ArrayLike<number>): void {
+export function checkFinite(name: string, data: ArrayLike<number>): void {
   // typed arrays (the large inputs) hold numbers only: a monomorphic loop, x − x ≠ 0 exactly for ±∞ and NaN
   if (data instanceof Float64Array) {
     for (let i = 0; i < data.length; i++) {
@@ -65,8 +65,12 @@ function isMatrixObject(x: unknown): x is { data: ArrayLike<number>; rows: numbe
   return typeof x === 'object' && x !== null && 'data' in x && 'rows' in x && 'cols' in x;
 }
 
-/** Normalize `{ data, rows, cols }` or `number[][]` to a checked row-major f64 matrix. */
-export function toMatrix(name: string, x: MatrixLike, maxBytes = DEFAULT_MAX_BYTES): DenseMatrix {
+/**
+ * Normalize `{ data, rows, cols }` or `number[][]` to a checked row-major f64 matrix. With `finite: 'caller'` a
+ * Float64Array's entries are not scanned here: the caller checks them in a pass it makes anyway (emd checks the
+ * costs where it copies them into wasm memory), before any work.
+ */
+export function toMatrix(name: string, x: MatrixLike, maxBytes = DEFAULT_MAX_BYTES, finite: 'here' | 'caller' = 'here'): DenseMatrix {
   if (isMatrixObject(x)) {
     const { rows, cols, data } = x;
     if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
@@ -77,7 +81,7 @@ export function toMatrix(name: string, x: MatrixLike, maxBytes = DEFAULT_MAX_BYT
       throw new OTError('shape', `${name}.data has ${data?.length} entries but ${rows} × ${cols} = ${rows * cols} are needed.`);
     }
     checkBudget(rows * cols * 8, `${name} (${rows} × ${cols})`, maxBytes);
-    checkFinite(`${name}.data`, data);
+    if (finite === 'here' || !(data instanceof Float64Array)) checkFinite(`${name}.data`, data);
     // Solvers never write to their inputs, so a Float64Array is used as it is, not copied.
     return { data: data instanceof Float64Array ? data : Float64Array.from(data), rows, cols };
   }

@@ -32,6 +32,7 @@ type Kernels = {
   stats: (ctx: Ctx, rows: number, cols: number) => number;
   planApply: (ctx: Ctx, V: number, k: number, transpose: number, out: number, parts: number) => void;
   densePlan: (ctx: Ctx, out: number) => void;
+  fColLse: (ctx: Ctx, out: number) => void;
 };
 
 export class WasmEntropicEngine implements EntropicEngine {
@@ -57,6 +58,7 @@ export class WasmEntropicEngine implements EntropicEngine {
       stats: k.fn('entStats'),
       planApply: k.fn('entPlanApply'),
       densePlan: k.fn('entDensePlan'),
+      fColLse: k.fn('entFColLse'),
     };
   }
 
@@ -65,8 +67,10 @@ export class WasmEntropicEngine implements EntropicEngine {
    * (what point clouds beyond the default memory budget get; exposed for tests).
    * `threads`: how many threads share each pass over the n × m entries ('auto': all there are, from
    * THREADS_FROM entries; 1: this thread only), through ts/backends/wasm-threads.ts.
+   * `shareKernelWith` (barycenters: one engine per histogram over the same cost, which the caller guarantees):
+   * use that engine's copy of a dense C and, in the scaling method, its kernel; it must outlive this one.
    */
-  static async create(p: EngineProblem, opts: { storeKernel?: boolean; threads?: number | 'auto' } = {}): Promise<WasmEntropicEngine> {
+  static async create(p: EngineProblem, opts: { storeKernel?: boolean; threads?: number | 'auto'; shareKernelWith?: WasmEntropicEngine } = {}): Promise<WasmEntropicEngine> {
     const { n, m } = p.cost;
     const want = opts.threads ?? 'auto';
     // a hint: where threads cannot run (a browser's main thread, a failed start) the engine uses one
@@ -97,7 +101,11 @@ export class WasmEntropicEngine implements EntropicEngine {
         k.f64(ctx, SLOTS)[slot] = ptr;
       };
       const c = p.cost;
-      if (c.kind === 'dense') {
+      // barycenters: engines over the same cost share one copy of it (and, scaling, of the kernel, below)
+      const owner = opts.shareKernelWith?.k === k && opts.shareKernelWith.n === n && opts.shareKernelWith.m === m ? opts.shareKernelWith : undefined;
+      if (c.kind === 'dense' && owner && owner.slots()[S.kind] === 0) {
+        k.f64(ctx, SLOTS)[S.C] = owner.slots()[S.C];
+      } else if (c.kind === 'dense') {
         put(S.C, c.C);
       } else {
         put(S.X, c.X);
@@ -119,7 +127,10 @@ export class WasmEntropicEngine implements EntropicEngine {
       const kernelBytes = n * m * 8;
       const fits = kernelBytes <= Math.min(DEFAULT_MAX_BYTES, MAX_BLOCK);
       const store = p.method === 'scaling' || (opts.storeKernel ?? (c.kind === 'dense' || fits));
-      if (store) {
+      if (owner && p.method === 'scaling' && owner.slots()[S.stab] === 0) {
+        // barycenters: the scaling kernel exp(−C/ε) of the same cost, stored once (entFColLseBatch)
+        k.f64(ctx, SLOTS)[S.K] = owner.slots()[S.K];
+      } else if (store) {
         try {
           const ptr = mem.alloc(Math.max(8, kernelBytes)); // first: alloc may grow memory and detach views
           k.f64(ctx, SLOTS)[S.K] = ptr;
@@ -249,4 +260,45 @@ export class WasmEntropicEngine implements EntropicEngine {
     this.disposed = true;
     this.mem.release();
   }
+
+  // ---- barycenters ----
+
+  /** fUpdateColLse's output buffer (m), allocated on first use. */
+  private hPtr = 0;
+
+  async fUpdateColLse(g: Float64Array): Promise<Float64Array> {
+    this.live();
+    if (g.length !== this.m) throw new OTError('shape', `fUpdateColLse: g has ${g.length} entries, expected ${this.m}.`);
+    this.hPtr ||= this.mem.f64(Math.max(1, this.m));
+    this.vec(S.g, this.m).set(g);
+    this.kern.fColLse(this.ctx, this.hPtr);
+    return this.k.f64(this.hPtr, this.m).slice();
+  }
+
+  /**
+   * fUpdateColLse of this engine and the others (same m, same module) in one call: G and the result k × m. Engines
+   * created with `shareKernelWith` this one run their scaling passes together (one read of K for all).
+   */
+  async fUpdateColLseBatch(engines: EntropicEngine[], G: Float64Array, H: Float64Array): Promise<void> {
+    this.live();
+    const all = engines as WasmEntropicEngine[];
+    const k = all.length;
+    const m = this.m;
+    if (!all.every((e) => e instanceof WasmEntropicEngine && e.k === this.k && e.m === m && !e.disposed) || G.length !== k * m || H.length !== k * m) {
+      throw new OTError('internal', 'fUpdateColLseBatch: engines of another module or size, or disposed.');
+    }
+    // operands allocated once (the same engines every iteration): the context pointers and the output
+    if (!this.batchOps || this.batchOps.k !== k) {
+      const ctxs = this.mem.f64(k);
+      const outs = this.mem.f64(k * m);
+      this.k.f64(ctxs, k).set(all.map((e) => e.ctx));
+      this.batchOps = { k, ctxs, outs, run: this.k.fn('entFColLseBatch') };
+    }
+    const b = this.batchOps;
+    all.forEach((e, t) => e.vec(S.g, m).set(G.subarray(t * m, t * m + m)));
+    b.run(b.ctxs, k, b.outs);
+    H.set(this.k.f64(b.outs, k * m));
+  }
+
+  private batchOps?: { k: number; ctxs: number; outs: number; run: (ctxs: number, k: number, outs: number) => void };
 }

@@ -59,4 +59,14 @@ export interface EntropicEngine {
   densePlan(): Promise<Float64Array>;
   /** Release buffers (GPU memory, wasm allocations). The engine is unusable afterwards. */
   dispose(): void;
+
+  // ---- barycenters (iterative Bregman projections, ts/barycenter/ibp.ts) ----
+  /**
+   * Set g (m), run the f-update from it (iterate's first half, τ_a applied), and return
+   * h_j = LSE_i((f_i − C_ij)/ε) = log (Kᵀu)_j: the log of the plan's column sums over v_j. g stays as set;
+   * the b of the problem is not used. Scaling method: h = log Kᵀu, non-finite where the scalings overflow.
+   */
+  fUpdateColLse(g: Float64Array): Promise<Float64Array>;
+  /** Optional: fUpdateColLse of `engines` (this one first, same cost and backend) in one call, G and H k × m (H written). */
+  fUpdateColLseBatch?(engines: EntropicEngine[], G: Float64Array, H: Float64Array): Promise<void>;
 }

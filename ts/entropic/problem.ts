@@ -1,6 +1,7 @@
 // Turning a caller's (a, b, cost) into an engine problem, and the iteration loop every Sinkhorn-type
 // solver shares: ε-scaling schedule, periodic convergence checks, abort and progress.
 import { OTError } from '../errors.js';
+import { powerOfSquaredDistance } from '../costs.js';
 import { type CostInput, type Geometry, toGeometry } from '../geometry.js';
 import type { VectorLike } from '../types.js';
 import { abortPoint, toWeights } from '../validate.js';
@@ -72,7 +73,7 @@ export function entropicCost(geom: Geometry): { cost: EntropicCost; scale: () =>
     for (let i = t; i < Y.length; i += d) (lo = Math.min(lo, Y[i])), (hi = Math.max(hi, Y[i]));
     sq += (hi - lo) ** 2;
   }
-  const scale = Math.pow(sq, geom.cost.power / 2);
+  const scale = powerOfSquaredDistance(sq, geom.cost.power);
   return { cost: { kind: 'points', X, Y, n: geom.rows, m: geom.cols, d, power: geom.cost.power }, scale: () => scale };
 }
 

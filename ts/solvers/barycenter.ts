@@ -1,18 +1,15 @@
 // Barycenters: fixed support (iterative Bregman projections), convolutional on 2D grids (the kernel as a
-// separable Gaussian blur), and free support for point clouds (exact OT). The entropic ones run on wasm
-// (f64 SIMD kernels, ts/backends/wasm-barycenter.ts) or in plain TypeScript (the reference, below); both run
-// the same iterations with the same stopping rule and agree to rounding.
+// separable Gaussian blur), and free support for point clouds (exact OT). The entropic ones are one IBP
+// iteration (ts/barycenter/ibp.ts) over a geometry's kernel operation, on webgpu, wasm or js (ts/barycenter/).
 import { OTError } from '../errors.js';
 import { type CostInput, pointCloud, toGeometry } from '../geometry.js';
 import type { DenseMatrix, MatrixLike, VectorLike } from '../types.js';
 import { checkAbort, checkBudget, checkPositiveInteger, sum, toMatrix, toWeights } from '../validate.js';
-import { checkReg, chooseMethod } from '../entropic/problem.js';
-import { LogSumExp } from '../entropic/logsumexp.js';
+import { type IterationOptions, checkReg, chooseMethod, entropicCost } from '../entropic/problem.js';
+import { iterationSchema } from '../entropic/options.js';
 import { Rng } from '../rng.js';
 import { emd } from './emd.js';
-import { chooseBackend } from '../backends/select.js';
-import type { WasmKernels } from '../backends/wasm.js';
-import { wasmConvolutional, wasmConvolutionalLog, wasmIbpLog, wasmIbpScaling } from '../backends/wasm-barycenter.js';
+import { solveConvolutional, solveFixedSupport } from '../barycenter/solve.js';
 import type { SparseCoupling } from '../coupling.js';
 import type { OTResult } from '../result.js';
 import { defineSolver } from '../registry/define.js';
@@ -20,8 +17,11 @@ import { matrix, num, oneOf, opt, required, vector } from '../registry/schema.js
 import { backendOption, maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
 import { colsOf, rowsOf } from '../registry/estimate.js';
 
-/** Where an entropic barycenter runs: 'auto' (wasm when it loads, else js), or forced ('backend-unavailable' if it cannot). */
-export type BarycenterBackend = 'auto' | 'wasm' | 'js';
+/**
+ * Where an entropic barycenter runs: 'auto' (webgpu on hardware for large problems, else wasm when it loads,
+ * else js), or forced ('backend-unavailable' if it cannot).
+ */
+export type BarycenterBackend = 'auto' | 'webgpu' | 'wasm' | 'js';
 
 export interface BarycenterOptions {
   /** ε. Required. */
@@ -30,12 +30,18 @@ export interface BarycenterOptions {
   weights?: VectorLike;
   method?: 'scaling' | 'log' | 'auto';
   maxIter?: number;
-  /** Stop when Σ_k λ_k ‖(second marginal of P_k) − p‖₁ < tol. Default 1e-9. */
+  /** Stop when Σ_k λ_k ‖(second marginal of P_k) − p‖₁ < tol. Default 1e-9 (1e-5 on webgpu, f32). */
   tol?: number;
   signal?: AbortSignal;
   maxBytes?: number;
   backend?: BarycenterBackend;
   worker?: 'auto' | boolean;
+  /** Every 10 iterations and at the last: iterations so far, the convergence measure, the current ε. */
+  onProgress?: IterationOptions['onProgress'];
+  /** ε-scaling: solve for ε₀ > ε₁ > … > reg, each warm-starting the next (`true`: ε₀ = cost scale, factor ½). */
+  epsScaling?: IterationOptions['epsScaling'];
+  /** wasm: threads sharing each pass over the kernel ('auto' default; see IterationOptions.threads). */
+  threads?: number | 'auto';
 }
 
 /** What the iterations below return; the public functions add the common result fields. */
@@ -45,8 +51,9 @@ interface RawBarycenter {
   /** The convergence measure at return. */
   error: number;
   converged: boolean;
-  /** Which backend ran. */
-  backend: 'wasm' | 'js';
+  /** Which backend ran, on how many threads. */
+  backend: 'webgpu' | 'wasm' | 'js';
+  threads: number;
 }
 
 function barycentricWeights(w: VectorLike | undefined, k: number): Float64Array {
@@ -76,132 +83,9 @@ async function barycenterRaw(A: MatrixLike, M: CostInput, opts: BarycenterOption
     const s = sum(w);
     hist.push(w.map((x) => x / s));
   }
-  const C = geom.dense().data;
-  const method = chooseMethod(
-    opts.method,
-    () => {
-      let scale = 0;
-      for (const c of C) scale = Math.max(scale, Math.abs(c));
-      return scale;
-    },
-    reg,
-  );
-  const maxIter = opts.maxIter ?? 1000;
-  const tol = opts.tol ?? 1e-9;
-  const wasm = await pickWasm('barycenter', opts.backend);
-  if (wasm) {
-    try {
-      return wasmIbp(wasm.kernels, method, { hist, lambda, C, n, nb, reg, maxIter, tol, signal: opts.signal, maxBytes: opts.maxBytes });
-    } catch (e) {
-      if (!(wasm.auto && e instanceof OTError && e.code === 'backend-unavailable')) throw e;
-    }
-  }
-  return method === 'scaling' ? ibpScaling(hist, lambda, C, n, nb, reg, maxIter, tol, opts.signal) : ibpLog(hist, lambda, C, n, nb, reg, maxIter, tol, opts.signal);
-}
-
-/** The wasm kernels when the call runs on wasm (auto: when they load), else undefined (js). */
-async function pickWasm(solver: string, requested: BarycenterBackend | undefined): Promise<{ kernels: WasmKernels; auto: boolean } | undefined> {
-  const chosen = await chooseBackend(solver, ['wasm', 'js'], requested ?? 'auto');
-  return chosen.name === 'wasm' ? { kernels: chosen.wasm, auto: (requested ?? 'auto') === 'auto' } : undefined;
-}
-
-function wasmIbp(
-  kernels: WasmKernels,
-  method: 'scaling' | 'log',
-  pr: { hist: Float64Array[]; lambda: Float64Array; C: Float64Array; n: number; nb: number; reg: number; maxIter: number; tol: number; signal?: AbortSignal; maxBytes?: number },
-): RawBarycenter {
-  if (method === 'scaling') {
-    const r = wasmIbpScaling(kernels, pr);
-    if (!Number.isFinite(r.error)) {
-      throw new OTError('numerical', `barycenter: the scaling iteration overflowed at reg = ${pr.reg}; use method: 'log'.`);
-    }
-    return { barycenter: normalized(r.p), iterations: r.iterations, error: r.error, converged: r.error < pr.tol, backend: 'wasm' };
-  }
-  const r = wasmIbpLog(kernels, pr);
-  return { barycenter: normalized(r.p.map(Math.exp)), iterations: r.iterations, error: r.error, converged: r.error < pr.tol, backend: 'wasm' };
-}
-
-function ibpScaling(hist: Float64Array[], lambda: Float64Array, C: Float64Array, n: number, nb: number, reg: number, maxIter: number, tol: number, signal?: AbortSignal): RawBarycenter {
-  const K = C.map((c) => Math.exp(-c / reg));
-  const k = hist.length;
-  const v = hist.map(() => new Float64Array(nb).fill(1));
-  const Ktu = hist.map(() => new Float64Array(nb));
-  const u = new Float64Array(n);
-  const p = new Float64Array(nb);
-  let error = Infinity;
-  let it = 0;
-  while (it < maxIter) {
-    checkAbort(signal);
-    it++;
-    for (let t = 0; t < k; t++) {
-      // u = a / (K v); Kᵀu accumulated row by row (K is row-major)
-      for (let i = 0; i < n; i++) {
-        let s = 0;
-        for (let j = 0; j < nb; j++) s += K[i * nb + j] * v[t][j];
-        u[i] = hist[t][i] / s;
-      }
-      Ktu[t].fill(0);
-      for (let i = 0; i < n; i++) {
-        const ui = u[i];
-        if (ui === 0) continue;
-        for (let j = 0; j < nb; j++) Ktu[t][j] += K[i * nb + j] * ui;
-      }
-    }
-    // p = Π_k (v_k ⊙ Kᵀu_k)^λ_k, the KL projection onto equal second marginals
-    p.fill(0);
-    for (let t = 0; t < k; t++) for (let j = 0; j < nb; j++) p[j] += lambda[t] * Math.log(v[t][j] * Ktu[t][j]);
-    for (let j = 0; j < nb; j++) p[j] = Math.exp(p[j]);
-    error = 0;
-    for (let t = 0; t < k; t++) for (let j = 0; j < nb; j++) error += lambda[t] * Math.abs(v[t][j] * Ktu[t][j] - p[j]);
-    if (!Number.isFinite(error)) {
-      throw new OTError('numerical', `barycenter: the scaling iteration overflowed at reg = ${reg}; use method: 'log'.`);
-    }
-    for (let t = 0; t < k; t++) for (let j = 0; j < nb; j++) v[t][j] = p[j] / Ktu[t][j];
-    if (error < tol) return { barycenter: normalized(p), iterations: it, error, converged: true, backend: 'js' };
-  }
-  return { barycenter: normalized(p), iterations: it, error, converged: false, backend: 'js' };
-}
-
-function ibpLog(hist: Float64Array[], lambda: Float64Array, C: Float64Array, n: number, nb: number, reg: number, maxIter: number, tol: number, signal?: AbortSignal): RawBarycenter {
-  const k = hist.length;
-  const g = hist.map(() => new Float64Array(nb)); // ε log v_k
-  const f = new Float64Array(n); // ε log u_k (recomputed per k)
-  const h = hist.map(() => new Float64Array(nb)); // log (Kᵀu_k)
-  const logp = new Float64Array(nb);
-  let error = Infinity;
-  let it = 0;
-  while (it < maxIter) {
-    checkAbort(signal);
-    it++;
-    for (let t = 0; t < k; t++) {
-      for (let i = 0; i < n; i++) {
-        if (hist[t][i] === 0) {
-          f[i] = -Infinity;
-          continue;
-        }
-        const lse = new LogSumExp();
-        for (let j = 0; j < nb; j++) lse.add((g[t][j] - C[i * nb + j]) / reg);
-        f[i] = reg * (Math.log(hist[t][i]) - lse.value());
-      }
-      for (let j = 0; j < nb; j++) {
-        const lse = new LogSumExp();
-        for (let i = 0; i < n; i++) lse.add((f[i] - C[i * nb + j]) / reg);
-        h[t][j] = lse.value();
-      }
-    }
-    logp.fill(0);
-    for (let t = 0; t < k; t++) for (let j = 0; j < nb; j++) logp[j] += lambda[t] * (g[t][j] / reg + h[t][j]);
-    error = 0;
-    for (let t = 0; t < k; t++) for (let j = 0; j < nb; j++) error += lambda[t] * Math.abs(Math.exp(g[t][j] / reg + h[t][j]) - Math.exp(logp[j]));
-    for (let t = 0; t < k; t++) for (let j = 0; j < nb; j++) g[t][j] = reg * (logp[j] - h[t][j]);
-    if (error < tol) return { barycenter: normalized(logp.map(Math.exp)), iterations: it, error, converged: true, backend: 'js' };
-  }
-  return { barycenter: normalized(logp.map(Math.exp)), iterations: it, error, converged: false, backend: 'js' };
-}
-
-function normalized(p: Float64Array): Float64Array {
-  const s = sum(p);
-  return p.map((x) => x / s);
+  const { cost, scale } = entropicCost(geom);
+  const method = chooseMethod(opts.method, scale, reg, !!opts.epsScaling);
+  return solveFixedSupport(cost, hist, opts, { reg, lambda, method, scale });
 }
 
 export interface ConvolutionalOptions {
@@ -222,11 +106,16 @@ export interface ConvolutionalOptions {
    */
   method?: 'scaling' | 'log' | 'auto';
   maxIter?: number;
-  /** Stop when Σ|p − p_previous| / Σp < tol (relative: p may start out tiny). Default 1e-9. */
+  /** Stop when Σ|p − p_previous| / Σp < tol (relative: p may start out tiny). Default 1e-9 (1e-5 on webgpu). */
   tol?: number;
   signal?: AbortSignal;
   backend?: BarycenterBackend;
   worker?: 'auto' | boolean;
+  onProgress?: IterationOptions['onProgress'];
+  /** ε-scaling from the grid's cost scale (see BarycenterOptions.epsScaling). */
+  epsScaling?: IterationOptions['epsScaling'];
+  /** Accepted for symmetry with `barycenter`; the grid kernels run on one thread. */
+  threads?: number | 'auto';
 }
 
 /**
@@ -251,176 +140,9 @@ async function convolutionalRaw(A: MatrixLike, opts: ConvolutionalOptions): Prom
     imgs.push(img.map((x) => x / s));
   }
   // the largest squared distance between two pixels of [0,1]² (the scale of chooseMethod)
-  const method = chooseMethod(opts.method, () => (h > 1 ? 1 : 0) + (w > 1 ? 1 : 0), reg);
-  const maxIter = opts.maxIter ?? 1000;
-  const tol = opts.tol ?? 1e-9;
-  if (method === 'log') return convolutionalLog(imgs, lambda, h, w, reg, maxIter, tol, opts);
-  const gauss = (len: number) => {
-    const xi = new Float64Array(len * len);
-    for (let i = 0; i < len; i++)
-      for (let j = 0; j < len; j++) {
-        const d = len === 1 ? 0 : (i - j) / (len - 1);
-        xi[i * len + j] = Math.exp(-(d * d) / reg);
-      }
-    return xi;
-  };
-  const xiH = gauss(h);
-  const xiW = gauss(w);
-  const wasm = await pickWasm('convolutionalBarycenter', opts.backend);
-  if (wasm) {
-    try {
-      const r = wasmConvolutional(wasm.kernels, { imgs, lambda, h, w, xiH, xiW, maxIter, tol, signal: opts.signal });
-      return checkedConvolutional({ barycenter: r.p, iterations: r.iterations, error: r.error, converged: r.error < tol, backend: 'wasm' }, reg, 'scaling');
-    } catch (e) {
-      if (!(wasm.auto && e instanceof OTError && e.code === 'backend-unavailable')) throw e;
-    }
-  }
-  // K(x) = ξ_h · x · ξ_w (x as an h × w image); both ξ are symmetric, so K is self-adjoint
-  const tmp = new Float64Array(h * w);
-  const applyK = (x: Float64Array, out: Float64Array) => {
-    tmp.fill(0);
-    for (let i = 0; i < h; i++) for (let r = 0; r < h; r++) {
-      const c = xiH[i * h + r];
-      if (c === 0) continue;
-      for (let j = 0; j < w; j++) tmp[i * w + j] += c * x[r * w + j];
-    }
-    for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) {
-      let s = 0;
-      for (let q = 0; q < w; q++) s += tmp[i * w + q] * xiW[q * w + j];
-      out[i * w + j] = s;
-    }
-  };
-  const STAB = 1e-30; // floor against division by underflowed blurs, as POT does
-  const U = imgs.map(() => new Float64Array(h * w).fill(1));
-  const KV = imgs.map(() => new Float64Array(h * w));
-  const KU = new Float64Array(h * w);
-  const ratio = new Float64Array(h * w);
-  let p = new Float64Array(h * w);
-  let error = Infinity;
-  let it = 0;
-  while (it < maxIter) {
-    checkAbort(opts.signal);
-    it++;
-    const logp = new Float64Array(h * w);
-    for (let t = 0; t < k; t++) {
-      applyK(U[t], KU);
-      for (let q = 0; q < h * w; q++) ratio[q] = imgs[t][q] / Math.max(STAB, KU[q]);
-      applyK(ratio, KV[t]);
-      for (let q = 0; q < h * w; q++) logp[q] += lambda[t] * Math.log(Math.max(STAB, U[t][q] * KV[t][q]));
-    }
-    const next = logp.map(Math.exp);
-    for (let t = 0; t < k; t++) for (let q = 0; q < h * w; q++) U[t][q] = next[q] / Math.max(STAB, KV[t][q]);
-    // relative change: p can start out tiny (far-apart shapes, small reg) and must not "converge" there
-    error = 0;
-    for (let q = 0; q < h * w; q++) error += Math.abs(next[q] - p[q]);
-    error /= Math.max(sum(next), 1e-300);
-    p = next;
-    if (error < tol) return checkedConvolutional({ barycenter: p, iterations: it, error, converged: true, backend: 'js' }, reg, 'scaling');
-  }
-  return checkedConvolutional({ barycenter: p, iterations: it, error, converged: false, backend: 'js' }, reg, 'scaling');
-}
-
-/**
- * In the scaling form, when reg is small for the grid, the blurred scalings underflow to the 1e-30 floor and
- * the iteration "converges" to a barycenter that lost its mass (at the fixed point every plan, hence p, has
- * mass 1). Fail loudly instead of returning it. (The log form has no floor; the check guards it all the same.)
- */
-function checkedConvolutional(r: RawBarycenter, reg: number, method: 'scaling' | 'log'): RawBarycenter {
-  const mass = sum(r.barycenter);
-  if (!Number.isFinite(mass) || (r.converged && Math.abs(mass - 1) > 1e-6) || !(mass > 0)) {
-    throw new OTError(
-      'numerical',
-      `convolutionalBarycenter: the ${method} iteration under/overflowed at reg = ${reg} (barycenter mass ${mass} instead of 1); ` +
-        (method === 'scaling' ? `use method: 'log' or a larger reg for this grid` : `use a larger reg for this grid`) +
-        ` (reg is in units of the squared grid extent [0,1]²).`,
-    );
-  }
-  return r;
-}
-
-/**
- * The convolutional barycenter in the log domain (POT's convolutional_barycenter2d(method='sinkhorn_log')
- * idea): the scaling form's iteration, same order and stopping rule, on LU_t = log U_t, without the floor.
- * The kernel application log(K e^x) = log(ξ_h · e^x · ξ_w) is separable: a log-sum-exp along the columns,
- * tmp[i,j] = LSE_r(−((i−r)/(h−1))²/ε + x[r,j]), then along the rows, LSE_q(tmp[i,q] − ((q−j)/(w−1))²/ε):
- * hw(h + w) exponentials per application, no (hw)² storage. Zero pixels have log-weight −∞, which the
- * log-sum-exps skip; every potential stays finite.
- */
-async function convolutionalLog(
-  imgs: Float64Array[],
-  lambda: Float64Array,
-  h: number,
-  w: number,
-  reg: number,
-  maxIter: number,
-  tol: number,
-  opts: ConvolutionalOptions,
-): Promise<RawBarycenter> {
-  const k = imgs.length;
-  const hw = h * w;
-  const logKernel = (len: number) => {
-    const lk = new Float64Array(len * len);
-    for (let i = 0; i < len; i++)
-      for (let j = 0; j < len; j++) {
-        const d = len === 1 ? 0 : (i - j) / (len - 1);
-        lk[i * len + j] = -(d * d) / reg;
-      }
-    return lk;
-  };
-  const lH = logKernel(h);
-  const lW = logKernel(w);
-  const logImgs = imgs.map((x) => x.map((v) => (v === 0 ? -Infinity : Math.log(v))));
-  const wasm = await pickWasm('convolutionalBarycenter', opts.backend);
-  if (wasm) {
-    try {
-      const r = wasmConvolutionalLog(wasm.kernels, { logImgs, lambda, h, w, lH, lW, maxIter, tol, signal: opts.signal });
-      return checkedConvolutional({ barycenter: r.p, iterations: r.iterations, error: r.error, converged: r.error < tol, backend: 'wasm' }, reg, 'log');
-    } catch (e) {
-      if (!(wasm.auto && e instanceof OTError && e.code === 'backend-unavailable')) throw e;
-    }
-  }
-  const tmp = new Float64Array(hw);
-  // out = log(ξ_h · e^x · ξ_w), both log kernels symmetric
-  const applyLogK = (x: Float64Array, out: Float64Array) => {
-    for (let i = 0; i < h; i++)
-      for (let j = 0; j < w; j++) {
-        const lse = new LogSumExp();
-        for (let r = 0; r < h; r++) lse.add(lH[i * h + r] + x[r * w + j]);
-        tmp[i * w + j] = lse.value();
-      }
-    for (let i = 0; i < h; i++)
-      for (let j = 0; j < w; j++) {
-        const lse = new LogSumExp();
-        for (let q = 0; q < w; q++) lse.add(tmp[i * w + q] + lW[j * w + q]);
-        out[i * w + j] = lse.value();
-      }
-  };
-  const LU = imgs.map(() => new Float64Array(hw)); // log U, U = 1 at the start
-  const LKV = imgs.map(() => new Float64Array(hw));
-  const LKU = new Float64Array(hw);
-  const LR = new Float64Array(hw);
-  let p = new Float64Array(hw);
-  let error = Infinity;
-  let it = 0;
-  while (it < maxIter) {
-    checkAbort(opts.signal);
-    it++;
-    const logp = new Float64Array(hw);
-    for (let t = 0; t < k; t++) {
-      applyLogK(LU[t], LKU);
-      for (let q = 0; q < hw; q++) LR[q] = logImgs[t][q] - LKU[q];
-      applyLogK(LR, LKV[t]);
-      for (let q = 0; q < hw; q++) logp[q] += lambda[t] * (LU[t][q] + LKV[t][q]);
-    }
-    const next = logp.map(Math.exp);
-    for (let t = 0; t < k; t++) for (let q = 0; q < hw; q++) LU[t][q] = logp[q] - LKV[t][q];
-    error = 0;
-    for (let q = 0; q < hw; q++) error += Math.abs(next[q] - p[q]);
-    error /= Math.max(sum(next), 1e-300);
-    p = next;
-    if (error < tol) return checkedConvolutional({ barycenter: p, iterations: it, error, converged: true, backend: 'js' }, reg, 'log');
-  }
-  return checkedConvolutional({ barycenter: p, iterations: it, error, converged: false, backend: 'js' }, reg, 'log');
+  const scale = () => (h > 1 ? 1 : 0) + (w > 1 ? 1 : 0);
+  const method = chooseMethod(opts.method, scale, reg, !!opts.epsScaling);
+  return solveConvolutional(h, w, imgs, opts, { reg, lambda, method, scale });
 }
 
 export interface FreeSupportOptions {
@@ -534,11 +256,11 @@ export interface BarycenterResult extends Omit<OTResult, 'value'> {
    * Σ|p − p_previous| / Σp (convolutional).
    */
   status: 'converged' | 'max-iterations';
-  backend: 'wasm' | 'js';
+  backend: 'webgpu' | 'wasm' | 'js';
 }
 
 function publicBarycenter(r: RawBarycenter): BarycenterResult {
-  return { barycenter: r.barycenter, status: r.converged ? 'converged' : 'max-iterations', iterations: r.iterations, error: r.error, backend: r.backend, threads: 1 };
+  return { barycenter: r.barycenter, status: r.converged ? 'converged' : 'max-iterations', iterations: r.iterations, error: r.error, backend: r.backend, threads: r.threads };
 }
 
 /** A free-support barycenter: its support points and weights, and the objective. */
@@ -559,9 +281,12 @@ const entropicBarycenterOptions = {
   weights: opt(vector, 'Barycentric weights λ_k ≥ 0, normalized to sum 1.', 'uniform'),
   method: opt(oneOf('scaling', 'log', 'auto'), "'scaling' (fast), 'log' (stable at small reg), 'auto' (log when the cost scale / reg > 50).", "'auto'"),
   maxIter: opt(num({ integer: true, min: 0 }), 'Iteration cap (POT: numItermax).', '1000'),
-  tol: opt(num({ min: 0 }), 'Stop when the convergence measure (see the result\'s error) falls below tol (POT: stopThr).', '1e-9'),
-  backend: backendOption(['wasm', 'js']),
+  tol: opt(num({ min: 0 }), 'Stop when the convergence measure (see the result\'s error) falls below tol (POT: stopThr).', '1e-9 (f64 engines), 1e-5 (webgpu)'),
+  epsScaling: iterationSchema.epsScaling,
+  threads: iterationSchema.threads,
+  backend: backendOption(['webgpu', 'wasm', 'js']),
   signal: signalOption,
+  onProgress: progressOption('{ iterations, error, eps } every 10 iterations and at the last'),
   worker: workerOption,
 };
 
@@ -576,7 +301,7 @@ export const barycenter = defineSolver({
   summary: 'Fixed-support entropic barycenter by iterative Bregman projections.',
   params: ['A', 'M'],
   options: { ...entropicBarycenterOptions, maxBytes: maxBytesOption },
-  backends: ['wasm', 'js'],
+  backends: ['webgpu', 'wasm', 'js'],
   workEstimate: ([A, M]) => rowsOf(A) * rowsOf(M) * colsOf(M),
   run: async (A: MatrixLike, M: CostInput, opts: BarycenterOptions): Promise<BarycenterResult> => publicBarycenter(await barycenterRaw(A, M, opts)),
 });
@@ -594,7 +319,7 @@ export const convolutionalBarycenter = defineSolver({
     height: required(num({ integer: true, min: 1 }), 'Grid height.'),
     ...entropicBarycenterOptions,
   },
-  backends: ['wasm', 'js'],
+  backends: ['webgpu', 'wasm', 'js'],
   workEstimate: ([A, opts]) => {
     // one separable blur costs h·w·(h + w) multiply-adds (an exponential each in the log domain, which 'auto' picks below reg 0.04)
     const o = (opts ?? {}) as ConvolutionalOptions;

@@ -8,7 +8,7 @@ import { chooseBackend } from '../backends/select.js';
 import type { BackendOption } from '../types.js';
 import type { WasmKernels } from '../backends/wasm.js';
 import { NS } from '../backends/wasm-abi.js';
-import { type MassOptions, abortPoint, balanceMasses, checkAbort, checkBudget, sum, toVector, toWeights } from '../validate.js';
+import { type MassOptions, abortPoint, balanceMasses, checkAbort, checkBudget, checkFinite, sum, toVector, toWeights } from '../validate.js';
 import { defineSolver } from '../registry/define.js';
 import { bool, num, object, oneOf, anyOf, opt, required, vector } from '../registry/schema.js';
 import { backendOption, massOptions, maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
@@ -100,7 +100,8 @@ export const emd = defineSolver({
 });
 
 async function emdRun(a: VectorLike | undefined, b: VectorLike | undefined, M: CostInput, opts: EmdOptions = {}): Promise<EmdResult> {
-  const geom = toGeometry(M, opts.maxBytes);
+  // a raw Float64Array cost matrix is checked for NaN/±∞ where solveWasm copies it into wasm memory
+  const geom = toGeometry(M, opts.maxBytes, true);
   const n = geom.rows;
   const m = geom.cols;
   const wa = toWeights('a', a, n);
@@ -142,12 +143,12 @@ function gatherRows(data: Float64Array, cols: number, rows: Int32Array): Float64
 }
 
 /**
- * Orderings of sources and sinks for the initial staircase tree: both sorted along one common direction,
+ * Sort keys of sources and sinks for the initial staircase tree: both sorted along one common direction,
  * so the start is the optimal plan of the 1D projections. Point clouds use their principal axis; a
  * dense matrix uses, for sinks, the cost from one source and for sources, the cost to one sink, which
  * for metric-like costs is a radial ordering around a shared anchor.
  */
-function initialOrders(geom: Geometry, rows: Int32Array, cols: Int32Array): [Int32Array, Int32Array] {
+function initialKeys(geom: Geometry, rows: Int32Array, cols: Int32Array): [Float64Array, Float64Array] {
   const keyR = new Float64Array(rows.length);
   const keyC = new Float64Array(cols.length);
   if (geom instanceof PointCloudGeometry) {
@@ -161,8 +162,7 @@ function initialOrders(geom: Geometry, rows: Int32Array, cols: Int32Array): [Int
     for (let k = 0; k < cols.length; k++) keyC[k] = geom.costAt(i0, cols[k]);
     for (let k = 0; k < rows.length; k++) keyR[k] = geom.costAt(rows[k], j0);
   }
-  const order = (key: Float64Array) => Int32Array.from(key.keys()).sort((x, y) => key[x] - key[y]);
-  return [order(keyR), order(keyC)];
+  return [keyR, keyC];
 }
 
 /** Leading eigenvector of the pooled covariance of both clouds, by power iteration (d is small). */
@@ -220,8 +220,14 @@ async function solveWasm(
       const M = geom.M.data;
       costPtr = mem.alloc(nr * nc * 8);
       const view = k.f64(costPtr, nr * nc);
-      if (!compact) view.set(M);
-      else for (let r = 0; r < nr; r++) for (let c = 0; c < nc; c++) view[r * nc + c] = M[rows[r] * m + cols[c]];
+      if (!compact) {
+        view.set(M);
+        const bad = geom.finiteChecked ? -1 : k.abi.firstNonFinite(costPtr, nr * nc);
+        if (bad >= 0) throw new OTError('nan', `M.data[${bad}] is ${String(M[bad])}; every entry must be a finite number.`);
+      } else {
+        if (!geom.finiteChecked) checkFinite('M.data', M);
+        for (let r = 0; r < nr; r++) for (let c = 0; c < nc; c++) view[r * nc + c] = M[rows[r] * m + cols[c]];
+      }
     } else {
       mode = 1;
       d = geom.dim;
@@ -241,11 +247,19 @@ async function solveWasm(
     }
     const aPtr = mem.put(nr < n ? Float64Array.from(rows, (i) => a[i]) : a);
     const bPtr = mem.put(nc < m ? Float64Array.from(cols, (j) => b[j]) : b);
-    const [ro, co] = initialOrders(geom, rows, cols);
-    const roPtr = mem.alloc(nr * 4);
-    k.i32(roPtr, nr).set(ro);
-    const coPtr = mem.alloc(nc * 4);
-    k.i32(coPtr, nc).set(co);
+    // the orders by key: wasm's stable radix argsort (the same orders as a stable comparison sort)
+    const [keyR, keyC] = initialKeys(geom, rows, cols);
+    const order = (key: Float64Array): number => {
+      const len = key.length;
+      const keys = mem.put(key);
+      const idx = mem.alloc(len * 4);
+      const tmpKeys = mem.alloc(len * 8);
+      const tmpIdx = mem.alloc(len * 4);
+      k.abi.argsortF64(keys, len, idx, tmpKeys, tmpIdx);
+      return idx;
+    };
+    const roPtr = order(keyR);
+    const coPtr = order(keyC);
     let uwPtr = 0;
     let vwPtr = 0;
     if (warm) {

@@ -138,4 +138,30 @@ export class JsEntropicEngine implements EntropicEngine {
   dispose(): void {
     this.K = undefined;
   }
+
+  // ---- barycenters ----
+
+  async fUpdateColLse(g: Float64Array): Promise<Float64Array> {
+    this.g = g.slice();
+    const h = new Float64Array(this.m);
+    const eps = this.eps;
+    if (this.p.method === 'log') {
+      this.updateLog(this.f, this.g, this.logA, this.p.tauA, false);
+      for (let j = 0; j < this.m; j++) {
+        const lse = new LogSumExp();
+        for (let i = 0; i < this.n; i++) lse.add((this.f[i] - this.cost(i, j)) / eps);
+        h[j] = lse.value();
+      }
+    } else {
+      this.updateScaling(this.f, this.g, this.logA, this.p.tauA, false);
+      const K = this.K!;
+      for (let i = 0; i < this.n; i++) {
+        const ui = Math.exp(this.f[i] / eps);
+        if (ui === 0) continue;
+        for (let j = 0; j < this.m; j++) h[j] += K[i * this.m + j] * ui;
+      }
+      for (let j = 0; j < this.m; j++) h[j] = Math.log(h[j]);
+    }
+    return h;
+  }
 }

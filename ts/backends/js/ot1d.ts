@@ -2,6 +2,8 @@
 // assembly/ot1d.ts: sort both supports, then walk the two CDFs; the monotone plan it yields is optimal for
 // every convex cost |x − y|^p, p ≥ 1.
 
+import { powerOfDistance } from '../../costs.js';
+
 /** Weights of one side: explicit masses, or `null` meaning every atom weighs `uniform`. */
 export interface Side {
   values: Float64Array;
@@ -17,10 +19,7 @@ export interface Plan1d {
 }
 
 export function ground(d: number, p: number): number {
-  d = Math.abs(d);
-  if (p === 1) return d;
-  if (p === 2) return d * d;
-  return Math.pow(d, p);
+  return powerOfDistance(Math.abs(d), p);
 }
 
 /** Stable argsort (ties keep their original order, −0 ties with +0: the wasm radix sort agrees). */
