@@ -1,0 +1,100 @@
+// Gromov–Wasserstein (ts/solvers/gromov.ts) against tests/fixtures/pot/families-gromov.json (POT 0.8.2
+// gromov_wasserstein, fused_gromov_wasserstein, entropic_gromov_wasserstein; generate_families.py).
+// Tolerances: conditional gradient from the same start: value 1e-9 relative and plan 1e-9 absolute (the same
+// iterates up to rounding), or, where the iterates part (ties in the linear OT steps), objective ≤ POT's + 1e-9.
+// kl loss: POT 0.8.2 line-searches it with the square-loss formula, so only ≤ POT's + 1e-9. Entropic: value
+// 1e-6 relative and plan 1e-7 absolute (inner Sinkhorn solves stop at different points: 1e-9 marginal error).
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { gromovWasserstein } from '../ts/solvers/gromov.js';
+import { close, expectOTError, flat } from './helpers.js';
+
+const FIX = JSON.parse(readFileSync(new URL('../../tests/fixtures/pot/families-gromov.json', import.meta.url), 'utf8'));
+
+/** GW loss by the O(n²m²) definition, for the square loss. */
+function bruteGW(C1: number[][], C2: number[][], P: Float64Array): number {
+  const n = C1.length;
+  const m = C2.length;
+  let s = 0;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < m; j++) {
+      const pij = P[i * m + j];
+      if (pij === 0) continue;
+      for (let k = 0; k < n; k++) for (let l = 0; l < m; l++) s += (C1[i][k] - C2[j][l]) ** 2 * pij * P[k * m + l];
+    }
+  return s;
+}
+
+test('conditional gradient GW / FGW matches POT from the same start', async () => {
+  for (const c of FIX.cg) {
+    const r = await gromovWasserstein(c.C1, c.C2, { a: c.a, b: c.b, loss: c.loss, M: c.M, alpha: c.alpha, init: c.init });
+    assert.is(r.algorithm, 'conditional-gradient');
+    assert.is(r.start, c.init ? 'init' : 'product');
+    const P = r.plan.toDense();
+    if (c.loss === 'kl') {
+      assert.ok(r.value <= c.value + 1e-9, `${c.name}: ${r.value} > POT ${c.value}`);
+      continue;
+    }
+    const want = flat(c.plan).data;
+    let maxDiff = 0;
+    for (let t = 0; t < want.length; t++) maxDiff = Math.max(maxDiff, Math.abs(P[t] - want[t]));
+    if (maxDiff <= 1e-9) {
+      close(r.value, c.value, 1e-9, 1e-14, `${c.name} value`);
+      assert.is(r.iterations, c.iterations, `${c.name} iterations`);
+    } else assert.ok(r.value <= c.value + 1e-9, `${c.name}: plans differ by ${maxDiff} and ${r.value} > POT ${c.value}`);
+    if (!c.M) close(r.value, bruteGW(c.C1, c.C2, P), 1e-10, 1e-14, `${c.name} value = the GW loss by definition`);
+    else close(r.value, (1 - c.alpha) * r.cost! + c.alpha * r.gw, 1e-12, 1e-15, `${c.name} fused value`);
+    // marginals
+    const n = c.a.length;
+    const m = c.b.length;
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = 0; j < m; j++) s += P[i * m + j];
+      close(s, c.a[i], 1e-12, 1e-15, `${c.name} row ${i}`);
+    }
+  }
+});
+
+test('GW of a space with itself (permuted) is 0, and the plan finds the permutation', async () => {
+  const X = [[0, 0], [1, 0], [0, 2], [3, 1], [2, 2]];
+  const perm = [3, 0, 4, 1, 2];
+  const D = (A: number[][]) => A.map((x) => A.map((y) => Math.hypot(x[0] - y[0], x[1] - y[1])));
+  const C1 = D(X);
+  const C2 = D(perm.map((k) => X[k]));
+  // a start near the right permutation (GW is non-convex; the product start can stall at a saddle)
+  const init = Array.from({ length: 5 }, (_, i) => Array.from({ length: 5 }, (_, j) => (perm[j] === i ? 0.8 / 5 : 0) + 0.2 / 25));
+  const r = await gromovWasserstein(C1, C2, { init });
+  close(r.value, 0, 0, 1e-12, 'GW(X, σX)');
+  for (let j = 0; j < 5; j++) close(r.plan.at(perm[j], j), 0.2, 1e-9, 1e-12, `plan at (σ(${j}), ${j})`);
+});
+
+test('entropic GW matches POT entropic_gromov_wasserstein', async () => {
+  for (const c of FIX.entropic) {
+    const r = await gromovWasserstein(c.C1, c.C2, { a: c.a, b: c.b, reg: c.reg });
+    assert.is(r.algorithm, 'entropic');
+    close(r.value, c.value, 1e-6, 1e-12, `${c.name} value`);
+    const want = flat(c.plan).data;
+    const P = r.plan.toDense();
+    for (let t = 0; t < want.length; t++) close(P[t], want[t], 0, 1e-7, `${c.name} plan[${t}]`);
+  }
+});
+
+test('gromovWasserstein: bad input fails before any work', async () => {
+  const C = [[0, 1], [1, 0]];
+  await expectOTError('shape', () => gromovWasserstein([[0, 1, 2], [1, 0, 1]], C), 'non-square C1');
+  await expectOTError('shape', () => gromovWasserstein(C, [[0, 1], [2, 0]]), 'non-symmetric C2 (CG)');
+  await expectOTError('nan', () => gromovWasserstein(C, [[0, NaN], [NaN, 0]]), 'NaN');
+  await expectOTError('shape', () => gromovWasserstein(C, C, { a: [1, 0, 0] }), 'a length');
+  await expectOTError('negative', () => gromovWasserstein(C, C, { a: [1.5, -0.5] }), 'negative weight');
+  await expectOTError('mass', () => gromovWasserstein(C, C, { a: [0.5, 0.5], b: [1, 1] }), 'unequal masses');
+  await expectOTError('invalid-option', () => gromovWasserstein(C, C, { alpha: 0.5 }), 'alpha without M');
+  await expectOTError('invalid-option', () => gromovWasserstein(C, C, { M: [[0, 1], [1, 0]], alpha: 2 }), 'alpha out of range');
+  await expectOTError('shape', () => gromovWasserstein(C, C, { M: [[0, 1, 1], [1, 0, 1]] }), 'M shape');
+  await expectOTError('mass', () => gromovWasserstein(C, C, { init: [[0.5, 0.5], [0, 0]] }), 'init marginals');
+  await expectOTError('negative', () => gromovWasserstein([[0, -1], [-1, 0]], C, { loss: 'kl' }), 'kl with negative entries');
+  await expectOTError('invalid-option', () => gromovWasserstein(C, C, { loss: 'square_loss' } as never), 'POT loss name');
+  await expectOTError('invalid-option', () => gromovWasserstein(C, C, { numItermax: 5 } as never), 'POT option name');
+});
+
+test.run();

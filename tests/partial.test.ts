@@ -1,0 +1,100 @@
+// Partial OT (ts/solvers/partial.ts) against tests/fixtures/pot/families-partial.json (POT 0.8.2
+// ot.partial.partial_wasserstein / entropic_partial_wasserstein, made by generate_families.py).
+// Tolerances: exact value 1e-10 relative; exact plan entry by entry 1e-12 absolute where the fixture shows
+// it unique (planUnique); entropic plan 1e-10 absolute and value 1e-10 relative (the same iteration, the same
+// number of iterations as POT: stopThr 1e-100, tol 0 here, unless the plan stops changing exactly).
+import { readFileSync } from 'node:fs';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { partialWasserstein } from '../ts/solvers/partial.js';
+import { close, expectOTError, flat } from './helpers.js';
+
+const FIX = JSON.parse(readFileSync(new URL('../../tests/fixtures/pot/families-partial.json', import.meta.url), 'utf8'));
+
+function marginals(P: Float64Array, n: number, m: number): [Float64Array, Float64Array] {
+  const r = new Float64Array(n);
+  const c = new Float64Array(m);
+  for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) (r[i] += P[i * m + j]), (c[j] += P[i * m + j]);
+  return [r, c];
+}
+
+test('exact partial OT matches POT partial_wasserstein', async () => {
+  for (const c of FIX.exact) {
+    const M = flat(c.M);
+    const r = await partialWasserstein(c.a, c.b, M, { mass: c.mass });
+    assert.is(r.status, 'optimal');
+    assert.is(r.plan.kind, 'sparse');
+    close(r.value, c.value, 1e-10, 1e-15, `${c.name} value`);
+    close(r.cost, r.value, 0, 0, `${c.name} cost`);
+    close(r.mass, c.mass, 1e-12, 1e-15, `${c.name} mass`);
+    const P = r.plan.toDense();
+    const [rows, cols] = marginals(P, M.rows, M.cols);
+    rows.forEach((x, i) => assert.ok(x <= c.a[i] + 1e-14, `${c.name} row ${i} over a`));
+    cols.forEach((x, j) => assert.ok(x <= c.b[j] + 1e-14, `${c.name} col ${j} over b`));
+    if (c.planUnique) {
+      const want = flat(c.plan).data;
+      for (let t = 0; t < want.length; t++) close(P[t], want[t], 0, 1e-12, `${c.name} plan[${t}]`);
+    }
+  }
+});
+
+test('entropic partial OT matches POT entropic_partial_wasserstein (scaling and log domains)', async () => {
+  for (const c of FIX.entropic) {
+    const M = flat(c.M);
+    for (const method of ['scaling', 'log'] as const) {
+      const r = await partialWasserstein(c.a, c.b, M, { mass: c.mass, reg: c.reg, maxIter: c.maxIter, tol: 0, method });
+      assert.ok(r.iterations <= c.maxIter, `${c.name} iterations`);
+      assert.is(r.method, method);
+      close(r.value, c.value, 1e-10, 1e-15, `${c.name} ${method} value`);
+      const want = flat(c.plan).data;
+      const P = r.plan.toDense();
+      for (let t = 0; t < want.length; t++) close(P[t], want[t], 0, 1e-10, `${c.name} ${method} plan[${t}]`);
+      close(r.mass, c.mass, 1e-9, 0, `${c.name} mass`);
+    }
+  }
+});
+
+test('entropic partial OT at a tiny reg stays finite (log domain) and approaches the exact value', async () => {
+  const c = FIX.exact[1];
+  const M = flat(c.M);
+  const exact = await partialWasserstein(c.a, c.b, M, { mass: c.mass });
+  const r = await partialWasserstein(c.a, c.b, M, { mass: c.mass, reg: 1e-3, maxIter: 20000, tol: 1e-12 });
+  assert.is(r.method, 'log');
+  assert.is(r.status, 'converged');
+  close(r.value, exact.value, 1e-3, 0, 'near the exact value');
+  // max M / reg ≈ 3e6: every kernel entry underflows in the scaling domain; the log domain stays finite
+  const t = await partialWasserstein(c.a, c.b, M, { mass: c.mass, reg: 1e-5, maxIter: 500 });
+  const P = t.plan.toDense();
+  assert.ok(P.every((x) => Number.isFinite(x) && x >= 0), 'finite plan');
+  assert.ok(Number.isFinite(t.value) && Number.isFinite(t.error));
+  close(t.mass, c.mass, 1e-12, 0, 'mass at reg 1e-5');
+  await expectOTError('numerical', () => partialWasserstein(c.a, c.b, M, { mass: c.mass, reg: 1e-5, method: 'scaling', maxIter: 50 }), 'scaling at tiny reg');
+});
+
+test('partial OT edge cases: zero weights, mass 0, full mass equals balanced OT', async () => {
+  const M = [[0, 1, 2], [1, 0, 1], [2, 1, 0]];
+  const z = await partialWasserstein([0.5, 0, 0.5], [0.2, 0.3, 0.5], M, { mass: 0.6 });
+  assert.is(z.plan.toDense()[3] + z.plan.toDense()[4] + z.plan.toDense()[5], 0);
+  close(z.value, 0, 0, 1e-15, 'mass 0.6 at zero cost (0.2 + 0.5 on the diagonal ... )');
+  const zero = await partialWasserstein([0.5, 0.5], [0.5, 0.5], [[0, 1], [1, 0]], { mass: 0 });
+  assert.is(zero.mass, 0);
+  const e = await partialWasserstein([0.5, 0, 0.5], [0.2, 0.3, 0.5], M, { mass: 0.6, reg: 0.05 });
+  assert.ok(e.plan.toDense().slice(3, 6).every((x) => x === 0), 'zero row stays zero');
+  const full = await partialWasserstein([0.3, 0.7], [0.6, 0.4], [[0, 1], [1, 0]], { mass: 1 });
+  close(full.value, 0.3, 1e-14, 1e-15, 'balanced');
+});
+
+test('partial OT: bad input fails before any work', async () => {
+  const M = [[0, 1], [1, 0]];
+  await expectOTError('mass', () => partialWasserstein([0.5, 0.5], [0.3, 0.3], M, { mass: 0.7 }), 'mass above min');
+  await expectOTError('invalid-option', () => partialWasserstein([0.5, 0.5], [0.5, 0.5], M, { mass: -0.1 }), 'negative mass');
+  await expectOTError('invalid-option', () => partialWasserstein([0.5, 0.5], [0.5, 0.5], M, {} as never), 'missing mass');
+  await expectOTError('invalid-option', () => partialWasserstein([0.5, 0.5], [0.5, 0.5], M, { mass: 0.5, m: 0.5 } as never), 'POT name m');
+  await expectOTError('invalid-option', () => partialWasserstein([0.5, 0.5], [0.5, 0.5], M, { mass: 0.5, reg: 0 }), 'reg 0');
+  await expectOTError('invalid-option', () => partialWasserstein([0.5, 0.5], [0.5, 0.5], M, { mass: 0.5, maxIter: 10 }), 'maxIter without reg');
+  await expectOTError('shape', () => partialWasserstein([0.5, 0.5], [0.5, 0.5], [[0, 1, 2], [1, 0, 2]], { mass: 0.5 }), 'M shape');
+  await expectOTError('nan', () => partialWasserstein([0.5, 0.5], [0.5, 0.5], [[0, NaN], [1, 0]], { mass: 0.5 }), 'NaN cost');
+  await expectOTError('negative', () => partialWasserstein([1.5, -0.5], [0.5, 0.5], M, { mass: 0.5 }), 'negative weight');
+});
+
+test.run();

@@ -1,0 +1,445 @@
+// registry: export { gromovWasserstein, type GromovOptions, type GromovResult } from './gromov.js';
+//
+// Gromov–Wasserstein between two metric-measure spaces given by structure matrices C1 (n × n) and C2 (m × m):
+//   GW(P) = Σ_{i,j,k,l} L(C1_ik, C2_jl) P_ij P_kl,  P ∈ Π(a, b),
+// and the fused variant FGW(P) = (1 − α)·⟨M, P⟩ + α·GW(P) (Vayer et al. 2019). Without reg: conditional gradient
+// (Frank–Wolfe) with the exact line search of the quadratic objective, each linear step an exact OT on the
+// network simplex (POT's ot.gromov.gromov_wasserstein / fused_gromov_wasserstein). With reg: entropic GW
+// (Peyré, Cuturi, Solomon 2016; POT's entropic_gromov_wasserstein): P ← Sinkhorn(a, b, ∇GW(P), reg), each
+// solve warm-started from the previous potentials.
+//
+// The tensor product L(C1, C2) ⊗ P uses the decomposition of Peyré et al. for losses L(x, y) = f1(x) + f2(y) −
+// h1(x)·h2(y): L ⊗ P = f1(C1)a 1ᵀ + 1 bᵀf2(C2)ᵀ − h1(C1) P h2(C2)ᵀ, O(n²m + nm²) time, O(n² + m² + nm) memory
+// (never n²m²). In the conditional gradient, h1(C1)·P·h2(C2)ᵀ is updated incrementally: the new vertex is a
+// sparse exact plan (≤ n + m − 1 entries), so each iteration costs one dense n × n by n × m product.
+import { OTError } from '../errors.js';
+import { DenseCoupling } from '../coupling.js';
+import type { OTResult } from '../result.js';
+import { defineSolver } from '../registry/define.js';
+import { maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
+import { matrix, num, oneOf, opt, vector } from '../registry/schema.js';
+import type { BackendName, DenseMatrix, MatrixLike, VectorLike } from '../types.js';
+import { abortPoint, balanceMasses, checkAbort, checkBudget, toMatrix, toWeights } from '../validate.js';
+import { entropicOT, exactOT } from './inner.js';
+import { type WasmKernels, wasmKernels } from '../backends/wasm.js';
+
+export interface GromovOptions {
+  /** Weights of the first space (n, ≥ 0). Default uniform. POT: p. */
+  a?: VectorLike;
+  /** Weights of the second space (m, ≥ 0; same total as a). Default uniform. POT: q. */
+  b?: VectorLike;
+  /** The loss L: 'square' (x − y)² or 'kl' x log(x/y) − x + y (entries > 0). Default 'square'. POT: loss_fun. */
+  loss?: 'square' | 'kl';
+  /** Entropic regularization ε > 0 (entropic GW); absent: conditional gradient on exact OT. POT: epsilon. */
+  reg?: number;
+  /** Fused GW trade-off α ∈ [0, 1]: (1 − α)⟨M, P⟩ + α·GW. Default 0.5 when M is given. POT: alpha. */
+  alpha?: number;
+  /** Feature cost n × m for fused GW. POT: M. */
+  M?: MatrixLike;
+  /** Starting plan n × m with marginals a, b (1e-8). Default the product a·bᵀ. POT: G0. */
+  init?: MatrixLike;
+  /** Outer iterations at most: conditional gradient steps (default 200, POT's numItermax) or entropic projections (default 1000, POT's max_iter). */
+  maxIter?: number;
+  /**
+   * Conditional gradient: stop when the objective changes by < tol relatively or < tol absolutely (POT's
+   * stopThr and stopThr2). Entropic: stop when ‖P_t − P_{t−1}‖_F < tol, checked every 10 iterations (POT's tol).
+   * Default 1e-9.
+   */
+  tol?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: { iterations: number; value: number; error: number }) => void;
+  maxBytes?: number;
+  worker?: 'auto' | boolean;
+}
+
+export interface GromovResult extends OTResult {
+  /** The objective of the plan without entropy: GW(P), or (1 − α)⟨M, P⟩ + α·GW(P) when fused (POT's gw_dist / fgw_dist). */
+  value: number;
+  /** GW(P) alone (= value unless fused). */
+  gw: number;
+  /** ⟨M, P⟩ when fused. */
+  cost?: number;
+  /** The plan, n × m (dense: a convex combination of vertices, or an entropic plan). */
+  plan: DenseCoupling;
+  /** Conditional gradient: |Δ objective| / |objective| at the last step. Entropic: ‖P_t − P_{t−1}‖_F at the last check. */
+  error: number;
+  /** The start: the product measure a·bᵀ or the given init (GW is non-convex: the result depends on it). */
+  start: 'product' | 'init';
+  /** 'conditional-gradient' or 'entropic'. */
+  algorithm: 'conditional-gradient' | 'entropic';
+}
+
+/** C = A (r × k) · B (k × c), row-major: four rows of B per pass over a row of C (a quarter of the loads and stores of C). */
+function matmulJs(A: Float64Array, B: Float64Array, r: number, k: number, c: number, out: Float64Array): Float64Array {
+  out.fill(0);
+  const k4 = k - (k % 4);
+  for (let i = 0; i < r; i++) {
+    const oo = i * c;
+    const ao = i * k;
+    let t = 0;
+    for (; t < k4; t += 4) {
+      const x0 = A[ao + t];
+      const x1 = A[ao + t + 1];
+      const x2 = A[ao + t + 2];
+      const x3 = A[ao + t + 3];
+      if (x0 === 0 && x1 === 0 && x2 === 0 && x3 === 0) continue;
+      const b0 = t * c;
+      const b1 = b0 + c;
+      const b2 = b1 + c;
+      const b3 = b2 + c;
+      for (let j = 0; j < c; j++) out[oo + j] += x0 * B[b0 + j] + x1 * B[b1 + j] + x2 * B[b2 + j] + x3 * B[b3 + j];
+    }
+    for (; t < k; t++) {
+      const x = A[ao + t];
+      if (x === 0) continue;
+      const bo = t * c;
+      for (let j = 0; j < c; j++) out[oo + j] += x * B[bo + j];
+    }
+  }
+  return out;
+}
+
+/** The wasm SIMD product when the wasm backend is loaded (set per solve), else the JS one. */
+let wasmGemm: WasmKernels | undefined;
+
+/** C = A (r × k) · B (k × c), row-major: assembly/linalg.ts (f64x2 SIMD) on wasm, else matmulJs. */
+function matmul(A: Float64Array, B: Float64Array, r: number, k: number, c: number, out = new Float64Array(r * c)): Float64Array {
+  const w = wasmGemm;
+  if (!w || r * k * c < 4096) return matmulJs(A, B, r, k, c, out);
+  const mem = w.scope();
+  try {
+    const a = mem.put(A.length === r * k ? A : A.subarray(0, r * k));
+    const b = mem.put(B.length === k * c ? B : B.subarray(0, k * c));
+    const o = mem.alloc(r * c * 8);
+    w.fn<(a: number, b: number, r: number, k: number, c: number, o: number) => void>('matmulF64')(a, b, r, k, c, o);
+    out.set(w.f64(o, r * c));
+    return out;
+  } finally {
+    mem.release();
+  }
+}
+
+function transpose(A: Float64Array, r: number, c: number): Float64Array {
+  const out = new Float64Array(r * c);
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = A[i * c + j];
+  return out;
+}
+
+function dot(x: Float64Array, y: Float64Array): number {
+  let s = 0;
+  for (let t = 0; t < x.length; t++) s += x[t] * y[t];
+  return s;
+}
+
+function toStructure(name: string, C: MatrixLike, maxBytes?: number): DenseMatrix {
+  const S = toMatrix(name, C, maxBytes);
+  if (S.rows !== S.cols) throw new OTError('shape', `${name} is ${S.rows} × ${S.cols}; a structure matrix must be square (one row and one column per point).`);
+  return S;
+}
+
+function isSymmetric(S: DenseMatrix): { i: number; j: number } | undefined {
+  const n = S.rows;
+  let mx = 0;
+  for (let t = 0; t < n * n; t++) mx = Math.max(mx, Math.abs(S.data[t]));
+  const tol = 1e-10 * mx;
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (Math.abs(S.data[i * n + j] - S.data[j * n + i]) > tol) return { i, j };
+  return undefined;
+}
+
+/** The decomposition of L ⊗ P: constC_ij = c1_i + c2_j, h1 = h1(C1), h2t = h2(C2)ᵀ. */
+interface Decomposition {
+  c1: Float64Array;
+  c2: Float64Array;
+  h1: Float64Array;
+  h2t: Float64Array;
+}
+
+/** POT's init_matrix (1e-15 inside the logs of the kl loss, as POT). */
+function decompose(C1: DenseMatrix, C2: DenseMatrix, a: Float64Array, b: Float64Array, loss: 'square' | 'kl'): Decomposition {
+  const n = C1.rows;
+  const m = C2.rows;
+  const f1 = loss === 'square' ? (x: number) => x * x : (x: number) => x * Math.log(x + 1e-15) - x;
+  const f2 = loss === 'square' ? (y: number) => y * y : (y: number) => y;
+  const h2 = loss === 'square' ? (y: number) => 2 * y : (y: number) => Math.log(y + 1e-15);
+  const c1 = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let k = 0; k < n; k++) s += f1(C1.data[i * n + k]) * a[k];
+    c1[i] = s;
+  }
+  const c2 = new Float64Array(m);
+  for (let j = 0; j < m; j++) {
+    let s = 0;
+    for (let l = 0; l < m; l++) s += f2(C2.data[j * m + l]) * b[l];
+    c2[j] = s;
+  }
+  const h1 = C1.data;
+  const h2t = new Float64Array(m * m);
+  for (let j = 0; j < m; j++) for (let l = 0; l < m; l++) h2t[l * m + j] = h2(C2.data[j * m + l]);
+  return { c1, c2, h1, h2t };
+}
+
+/** R = h1 · P · h2ᵀ for a dense P (n × m). */
+function product(D: Decomposition, P: Float64Array, n: number, m: number): Float64Array {
+  return matmul(D.h1, matmul(P, D.h2t, n, m, m), n, n, m);
+}
+
+/** ⟨constC − R, P⟩ = the loss of P given R = h1 P h2ᵀ. */
+function lossOf(D: Decomposition, R: Float64Array, P: Float64Array, n: number, m: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) {
+    const ci = D.c1[i];
+    const o = i * m;
+    for (let j = 0; j < m; j++) s += (ci + D.c2[j] - R[o + j]) * P[o + j];
+  }
+  return s;
+}
+
+async function gromovRun(C1in: MatrixLike, C2in: MatrixLike, opts: GromovOptions = {}): Promise<GromovResult> {
+  const C1 = toStructure('C1', C1in, opts.maxBytes);
+  const C2 = toStructure('C2', C2in, opts.maxBytes);
+  const n = C1.rows;
+  const m = C2.rows;
+  const a = toWeights('a', opts.a, n);
+  const b = balanceMasses(a, toWeights('b', opts.b, m), {});
+  const loss = opts.loss ?? 'square';
+  const entropic = opts.reg !== undefined;
+  if (!entropic) {
+    for (const [name, S] of [['C1', C1], ['C2', C2]] as const) {
+      const bad = isSymmetric(S);
+      if (bad) {
+        throw new OTError('shape', `${name} is not symmetric ([${bad.i}][${bad.j}] = ${S.data[bad.i * S.rows + bad.j]}, [${bad.j}][${bad.i}] = ${S.data[bad.j * S.rows + bad.i]}): the conditional gradient's exact line search needs symmetric structure matrices (distances). Symmetrize them, or use the entropic solver (reg).`);
+      }
+    }
+  }
+  if (loss === 'kl') {
+    for (const [name, S] of [['C1', C1], ['C2', C2]] as const) {
+      for (let t = 0; t < S.data.length; t++) {
+        if (S.data[t] < 0) throw new OTError('negative', `${name}[${Math.floor(t / S.cols)}][${t % S.cols}] = ${S.data[t]}: the kl loss needs non-negative structure matrices.`);
+      }
+    }
+  }
+  let M: DenseMatrix | undefined;
+  if (opts.M !== undefined) {
+    M = toMatrix('M', opts.M, opts.maxBytes);
+    if (M.rows !== n || M.cols !== m) throw new OTError('shape', `M is ${M.rows} × ${M.cols} but C1 is ${n} × ${n} and C2 is ${m} × ${m}: the feature cost must be n × m.`);
+  } else if (opts.alpha !== undefined) {
+    throw new OTError('invalid-option', 'gromovWasserstein: alpha is the fused GW trade-off and needs a feature cost M (n × m); give M, or drop alpha.');
+  }
+  const alpha = M ? (opts.alpha ?? 0.5) : 1;
+  let G: Float64Array;
+  let start: 'product' | 'init' = 'product';
+  if (opts.init !== undefined) {
+    const I = toMatrix('init', opts.init, opts.maxBytes);
+    if (I.rows !== n || I.cols !== m) throw new OTError('shape', `init is ${I.rows} × ${I.cols}; the plan is ${n} × ${m}.`);
+    const rs = new Float64Array(n);
+    const cs = new Float64Array(m);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < m; j++) {
+        const x = I.data[i * m + j];
+        if (x < 0) throw new OTError('negative', `init[${i}][${j}] = ${x} is negative; a plan is non-negative.`);
+        rs[i] += x;
+        cs[j] += x;
+      }
+    }
+    for (let i = 0; i < n; i++) if (Math.abs(rs[i] - a[i]) > 1e-8) throw new OTError('mass', `init's row ${i} sums to ${rs[i]} but a[${i}] = ${a[i]}; the start must be a plan with marginals a, b (within 1e-8).`);
+    for (let j = 0; j < m; j++) if (Math.abs(cs[j] - b[j]) > 1e-8) throw new OTError('mass', `init's column ${j} sums to ${cs[j]} but b[${j}] = ${b[j]}; the start must be a plan with marginals a, b (within 1e-8).`);
+    G = Float64Array.from(I.data);
+    start = 'init';
+  } else {
+    G = new Float64Array(n * m);
+    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) G[i * m + j] = a[i] * b[j];
+  }
+  checkBudget(8 * (n * n + m * m + 8 * n * m), `gromovWasserstein (${n} × ${m}: structure matrices and ~8 n × m work arrays)`, opts.maxBytes);
+  checkAbort(opts.signal);
+  const D = decompose(C1, C2, a, b, loss);
+  const tol = opts.tol ?? 1e-9;
+  wasmGemm = await wasmKernels().catch(() => undefined);
+  if (entropic) return entropicGW(D, a, b, M, alpha, G, n, m, opts.reg!, opts.maxIter ?? 1000, tol, start, opts);
+  return conditionalGradient(D, a, b, M, alpha, G, n, m, opts.maxIter ?? 200, tol, start, opts);
+}
+
+async function conditionalGradient(
+  D: Decomposition, a: Float64Array, b: Float64Array, M: DenseMatrix | undefined, alpha: number, G: Float64Array,
+  n: number, m: number, maxIter: number, tol: number, start: 'product' | 'init', opts: GromovOptions,
+): Promise<GromovResult> {
+  const beta = 1 - alpha; // weight of the linear term
+  const Mf = M?.data;
+  let R = product(D, G, n, m);
+  const objective = (P: Float64Array, RP: Float64Array) => (Mf ? beta * dot(Mf, P) : 0) + alpha * lossOf(D, RP, P, n, m);
+  let fval = objective(G, R);
+  const Mi = new Float64Array(n * m);
+  const Gc = new Float64Array(n * m);
+  const X = new Float64Array(n * m);
+  const Rc = new Float64Array(n * m);
+  const dG = new Float64Array(n * m);
+  const dR = new Float64Array(n * m);
+  let it = 0;
+  let err = Infinity;
+  let converged = false;
+  let pivots = 0;
+  let warm: { u: Float64Array; v: Float64Array } | undefined;
+  let backend: BackendName = 'wasm';
+  while (true) {
+    it++;
+    const old = fval;
+    // linearization: M_i = (1 − α)M + α·2(constC − R)
+    for (let i = 0; i < n; i++) {
+      const o = i * m;
+      for (let j = 0; j < m; j++) Mi[o + j] = (Mf ? beta * Mf[o + j] : 0) + alpha * 2 * (D.c1[i] + D.c2[j] - R[o + j]);
+    }
+    const lin = await exactOT(a, b, { data: Mi, rows: n, cols: m }, opts.signal, warm);
+    warm = { u: lin.u, v: lin.v };
+    pivots += lin.iterations;
+    backend = 'wasm';
+    // the vertex Gc (sparse) and its product Rc = h1 · (Gc h2ᵀ): X by rows of h2ᵀ, then one dense product
+    Gc.fill(0);
+    X.fill(0);
+    const P = lin.plan;
+    for (let t = 0; t < P.values.length; t++) {
+      const k = P.rowIndex[t];
+      const l = P.colIndex[t];
+      const v = P.values[t];
+      Gc[k * m + l] += v;
+      const xo = k * m;
+      const ho = l * m;
+      for (let j = 0; j < m; j++) X[xo + j] += v * D.h2t[ho + j];
+    }
+    matmul(D.h1, X, n, n, m, Rc);
+    for (let t = 0; t < n * m; t++) {
+      dG[t] = Gc[t] - G[t];
+      dR[t] = Rc[t] - R[t];
+    }
+    // exact line search on f(G + τΔ) = c + τ·bq + τ²·aq
+    const aq = -alpha * dot(dR, dG);
+    let bq = -alpha * (dot(dR, G) + dot(R, dG));
+    for (let i = 0; i < n; i++) {
+      const o = i * m;
+      for (let j = 0; j < m; j++) bq += ((Mf ? beta * Mf[o + j] : 0) + alpha * (D.c1[i] + D.c2[j])) * dG[o + j];
+    }
+    let tau: number;
+    if (aq > 0) tau = Math.min(1, Math.max(0, -bq / (2 * aq)));
+    else tau = fval > aq + fval + bq ? 1 : 0;
+    for (let t = 0; t < n * m; t++) {
+      G[t] += tau * dG[t];
+      R[t] += tau * dR[t];
+    }
+    fval = objective(G, R);
+    const absDelta = Math.abs(fval - old);
+    err = absDelta / Math.abs(fval);
+    opts.onProgress?.({ iterations: it, value: fval, error: err });
+    if (err < tol || absDelta < tol) {
+      converged = true;
+      break;
+    }
+    if (it >= maxIter) break;
+    await abortPoint(opts.signal, () => `gromovWasserstein, after ${it} conditional gradient steps`);
+  }
+  void pivots;
+  const gw = lossOf(D, R, G, n, m);
+  return {
+    value: fval,
+    gw,
+    ...(Mf ? { cost: dot(Mf, G) } : {}),
+    plan: new DenseCoupling(n, m, G),
+    status: converged ? 'converged' : 'max-iterations',
+    iterations: it,
+    error: err,
+    backend,
+    threads: 1,
+    start,
+    algorithm: 'conditional-gradient',
+  };
+}
+
+async function entropicGW(
+  D: Decomposition, a: Float64Array, b: Float64Array, M: DenseMatrix | undefined, alpha: number, G: Float64Array,
+  n: number, m: number, reg: number, maxIter: number, tol: number, start: 'product' | 'init', opts: GromovOptions,
+): Promise<GromovResult> {
+  const beta = 1 - alpha;
+  const Mf = M?.data;
+  let T = G;
+  let R = product(D, T, n, m);
+  const grad = new Float64Array(n * m);
+  let warm: { f: Float64Array; g: Float64Array } | undefined;
+  let it = 0;
+  let err = Infinity;
+  let backend: BackendName = 'wasm';
+  let threads = 1;
+  while (err > tol && it < maxIter) {
+    for (let i = 0; i < n; i++) {
+      const o = i * m;
+      for (let j = 0; j < m; j++) grad[o + j] = (Mf ? beta * Mf[o + j] : 0) + alpha * 2 * (D.c1[i] + D.c2[j] - R[o + j]);
+    }
+    const s = await entropicOT(a, b, { data: grad, rows: n, cols: m }, reg, warm, 1000, 1e-9, opts.signal);
+    backend = s.backend;
+    threads = s.threads;
+    warm = { f: s.f, g: s.g };
+    const Tn = s.plan;
+    if (it % 10 === 0) {
+      let acc = 0;
+      for (let t = 0; t < n * m; t++) acc += (Tn[t] - T[t]) ** 2;
+      err = Math.sqrt(acc);
+    }
+    T = Tn;
+    R = product(D, T, n, m);
+    it++;
+    opts.onProgress?.({ iterations: it, value: NaN, error: err });
+    await abortPoint(opts.signal, () => `gromovWasserstein (entropic), after ${it} iterations`);
+  }
+  const gw = lossOf(D, R, T, n, m);
+  const cost = Mf ? dot(Mf, T) : undefined;
+  return {
+    value: Mf ? beta * cost! + alpha * gw : gw,
+    gw,
+    ...(cost !== undefined ? { cost } : {}),
+    plan: new DenseCoupling(n, m, T),
+    status: err <= tol ? 'converged' : 'max-iterations',
+    iterations: it,
+    error: err,
+    backend,
+    threads,
+    start,
+    algorithm: 'entropic',
+  };
+}
+
+/**
+ * Gromov–Wasserstein (and fused GW) between two spaces given by structure matrices C1 (n × n) and C2 (m × m),
+ * e.g. pairwise distances. Without `reg`: conditional gradient from `init` (default a·bᵀ, as POT) with exact line
+ * search, each step an exact OT (POT's gromov_wasserstein / fused_gromov_wasserstein; C1, C2 must be symmetric,
+ * OTError 'shape' otherwise). With `reg`: entropic GW (POT's entropic_gromov_wasserstein), our Sinkhorn inside,
+ * warm-started. `M` (n × m) and `alpha` give FGW = (1 − α)⟨M, P⟩ + α·GW. GW is non-convex: the result is a
+ * stationary point that depends on the start (reported as `start`).
+ */
+export const gromovWasserstein = defineSolver({
+  name: 'gromovWasserstein',
+  summary: 'Gromov–Wasserstein and fused GW (conditional gradient on exact OT, or entropic).',
+  params: ['C1', 'C2'],
+  options: {
+    a: opt(vector, 'Weights of the first space (n, ≥ 0). POT: p.', 'uniform'),
+    b: opt(vector, 'Weights of the second space (m, ≥ 0; same total as a). POT: q.', 'uniform'),
+    loss: opt(oneOf('square', 'kl'), "The loss: 'square' (x − y)², 'kl' x log(x/y) − x + y. POT: loss_fun.", "'square'"),
+    reg: opt(num({ gt: 0 }), 'Entropic regularization: entropic GW with Sinkhorn inside; absent: conditional gradient. POT: epsilon.'),
+    alpha: opt(num({ min: 0, max: 1 }), 'Fused GW trade-off: (1 − α)⟨M, P⟩ + α·GW (needs M). POT: alpha.', '0.5 with M'),
+    M: opt(matrix, 'Feature cost n × m for fused GW. POT: M.'),
+    init: opt(matrix, 'Starting plan n × m with marginals a, b. POT: G0.', 'a·bᵀ'),
+    maxIter: opt(num({ integer: true, min: 1 }), 'Outer iterations at most. POT: numItermax / max_iter.', '200 (CG), 1000 (entropic)'),
+    tol: opt(num({ min: 0 }), 'CG: relative or absolute change of the objective; entropic: ‖P_t − P_{t−1}‖_F every 10 iterations. POT: stopThr / tol.', '1e-9'),
+    signal: signalOption,
+    onProgress: progressOption('{ iterations, value, error }'),
+    maxBytes: maxBytesOption,
+    worker: workerOption,
+  },
+  backends: ['wasm'],
+  workEstimate: (args) => {
+    const size = (x: unknown) => {
+      const X = x as { rows?: number; length?: number } | undefined;
+      return typeof X?.rows === 'number' ? X.rows : (X?.length ?? 0);
+    };
+    const n = size(args[0]);
+    const m = size(args[1]);
+    return n * m * Math.max(n, m);
+  },
+  run: gromovRun,
+});

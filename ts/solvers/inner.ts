@@ -1,0 +1,53 @@
+// The one place where the families (partial, Gromov–Wasserstein, weak OT, LP barycenter) call the exact and
+// entropic solvers inside their algorithms: the run functions' result fields are read here only, so a rename
+// of those fields (cost → value, u/v → potentials) is a one-line change.
+import type { SparseCoupling } from '../coupling.js';
+import type { DenseMatrix } from '../types.js';
+import { emd as emdRun } from './emd.js';
+import { sinkhorn as sinkhornRun } from './sinkhorn.js';
+
+export interface InnerExact {
+  /** ⟨P, M⟩. */
+  value: number;
+  plan: SparseCoupling;
+  u: Float64Array;
+  v: Float64Array;
+  iterations: number;
+  optimal: boolean;
+}
+
+/**
+ * Exact OT between a and b (equal masses, zeros allowed) for a dense cost, in-process (never a worker: the
+ * families call it many times from inside their own run, which may already be in a worker). `warm`: dual
+ * potentials of a similar problem (the previous linearization), which pick the starting basis.
+ */
+export async function exactOT(
+  a: Float64Array, b: Float64Array, M: DenseMatrix, signal?: AbortSignal, warm?: { u: Float64Array; v: Float64Array },
+): Promise<InnerExact> {
+  const opts = { worker: false, signal, normalize: true, warmStart: warm } as Parameters<typeof emdRun>[3];
+  const r = await emdRun(a, b, M, opts);
+  return { value: r.value, plan: r.plan, u: r.potentials.u, v: r.potentials.v, iterations: r.iterations, optimal: r.status === 'optimal' };
+}
+
+export interface InnerEntropic {
+  /** The dense plan, n × m row-major. */
+  plan: Float64Array;
+  f: Float64Array;
+  g: Float64Array;
+  iterations: number;
+  backend: import('../types.js').BackendName;
+  threads: number;
+}
+
+/**
+ * Entropic OT (POT's convention: kernel exp(−M/reg)) with a dense plan, in-process, optionally warm-started from
+ * potentials (f, g) of a previous solve.
+ */
+export async function entropicOT(
+  a: Float64Array, b: Float64Array, M: DenseMatrix, reg: number,
+  init: { f: Float64Array; g: Float64Array } | undefined, maxIter: number, tol: number, signal?: AbortSignal,
+): Promise<InnerEntropic> {
+  const opts = { reg, plan: true, init, maxIter, tol, signal, normalize: true, worker: false, method: 'auto' } as Parameters<typeof sinkhornRun>[3];
+  const r = await sinkhornRun(a, b, M, opts);
+  return { plan: r.plan.toDense(), f: r.potentials.f, g: r.potentials.g, iterations: r.iterations, backend: r.backend, threads: r.threads };
+}

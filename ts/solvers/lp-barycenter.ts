@@ -1,0 +1,390 @@
+// registry: export { lpBarycenter, type LpBarycenterOptions, type LpBarycenterResult } from './lp-barycenter.js';
+//
+// The exact Wasserstein barycenter of K histograms on a fixed support of n bins (Cuturi & Doucet 2014; POT's
+// ot.lp.barycenter): the linear program
+//   min Σ_k w_k ⟨M, γ_k⟩  s.t.  γ_k 1 = a_k,  γ_kᵀ 1 = q (k = 1..K),  γ_k ≥ 0, q ≥ 0,
+// with K·n² + n variables and 2Kn − K + 1 independent equality constraints (one column constraint of each
+// γ_k, k ≥ 2, is implied and dropped, as POT does). It is not a network flow for K ≥ 3, so it runs on a dense
+// revised simplex (explicit basis inverse, two phases, Dantzig pricing with Bland's rule after long degenerate
+// runs, periodic reinversion) written here: no npm LP solver is a dependency (see the report on `highs`).
+import { OTError } from '../errors.js';
+import type { OTResult } from '../result.js';
+import { defineSolver } from '../registry/define.js';
+import { maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
+import { num, opt, vector } from '../registry/schema.js';
+import type { MatrixLike, VectorLike } from '../types.js';
+import { abortPoint, checkAbort, checkBudget, toMatrix, toWeights } from '../validate.js';
+
+export interface LpBarycenterOptions {
+  /** Barycentric weights (K entries, ≥ 0, normalized to sum 1). Default uniform. POT: weights. */
+  weights?: VectorLike;
+  /** Simplex pivots at most. Default 10^6. */
+  maxIter?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: { iterations: number; phase: 1 | 2 }) => void;
+  maxBytes?: number;
+  worker?: 'auto' | boolean;
+}
+
+export interface LpBarycenterResult extends OTResult {
+  /** Σ_k w_k OT_M(q, a_k): the LP's optimal value. */
+  value: number;
+  /** The barycenter q (n bins, sums to the histograms' common mass). */
+  barycenter: Float64Array;
+  /** Simplex pivots (both phases). */
+  iterations: number;
+  /** Largest constraint residual |A x − rhs| at return. */
+  error: number;
+}
+
+/** Sparse columns of the LP, generated on the fly from the variable index. */
+interface Lp {
+  n: number;
+  K: number;
+  rows: number;
+  vars: number;
+  rhs: Float64Array;
+  cost: Float64Array;
+  /** Rows and values of column v into (ri, rv); returns the count. */
+  column(v: number, ri: Int32Array, rv: Float64Array): number;
+}
+
+function buildLp(A: Float64Array, K: number, n: number, M: Float64Array, w: Float64Array): Lp {
+  const n2 = n * n;
+  const colRow = (k: number, j: number): number => {
+    if (k === 0) return K * n + j;
+    if (j === n - 1) return -1;
+    return K * n + n + (k - 1) * (n - 1) + j;
+  };
+  const rows = 2 * K * n - (K - 1);
+  const vars = K * n2 + n;
+  const rhs = new Float64Array(rows);
+  for (let k = 0; k < K; k++) for (let i = 0; i < n; i++) rhs[k * n + i] = A[k * n + i];
+  const cost = new Float64Array(vars);
+  for (let k = 0; k < K; k++) for (let t = 0; t < n2; t++) cost[k * n2 + t] = w[k] * M[t];
+  return {
+    n, K, rows, vars, rhs, cost,
+    column(v, ri, rv) {
+      if (v < K * n2) {
+        const k = Math.floor(v / n2);
+        const t = v - k * n2;
+        const i = Math.floor(t / n);
+        const j = t - i * n;
+        ri[0] = k * n + i;
+        rv[0] = 1;
+        const r = colRow(k, j);
+        if (r < 0) return 1;
+        ri[1] = r;
+        rv[1] = 1;
+        return 2;
+      }
+      const j = v - K * n2;
+      let c = 0;
+      for (let k = 0; k < K; k++) {
+        const r = colRow(k, j);
+        if (r >= 0) {
+          ri[c] = r;
+          rv[c] = -1;
+          c++;
+        }
+      }
+      return c;
+    },
+  };
+}
+
+/** Dense revised simplex on min cᵀx, Ax = rhs ≥ 0, x ≥ 0 (artificial start). Returns x and the pivots. */
+async function revisedSimplex(lp: Lp, maxIter: number, opts: LpBarycenterOptions, start?: Int32Array): Promise<{ x: Float64Array; pivots: number; optimal: boolean }> {
+  const m = lp.rows;
+  const N = lp.vars;
+  const total = N + m; // structural then artificial (artificial r has column e_r)
+  const Binv = new Float64Array(m * m);
+  for (let r = 0; r < m; r++) Binv[r * m + r] = 1;
+  const basis = new Int32Array(m);
+  const where = new Int32Array(total).fill(-1);
+  for (let r = 0; r < m; r++) {
+    basis[r] = N + r;
+    where[N + r] = r;
+  }
+  const xB = Float64Array.from(lp.rhs);
+  const y = new Float64Array(m + 1); // y[m] = 0: the row of a dropped constraint
+  const NG = lp.K * lp.n * lp.n;
+  const rowA = new Int32Array(NG);
+  const rowB = new Int32Array(NG);
+  const alpha = new Float64Array(m);
+  const ri = new Int32Array(lp.K + 2);
+  const rv = new Float64Array(lp.K + 2);
+  let cmax = 0;
+  for (let v = 0; v < N; v++) cmax = Math.max(cmax, Math.abs(lp.cost[v]));
+  const scale = cmax > 0 ? 1 / cmax : 1;
+  for (let v = 0; v < NG; v++) {
+    const c = lp.column(v, ri, rv);
+    rowA[v] = ri[0];
+    rowB[v] = c > 1 ? ri[1] : m;
+  }
+  const zeroCost = new Float64Array(N);
+  let segStart = 0;
+  const scaledCost = lp.cost.map((x) => x * scale);
+  const PIV = 1e-11;
+  let pivots = 0;
+  let optimal = false;
+  const costOf = (phase: 1 | 2, v: number) => (phase === 1 ? (v >= N ? 1 : 0) : v >= N ? 0 : lp.cost[v] * scale);
+  const refresh = (phase: 1 | 2) => {
+    // y = c_B B⁻¹
+    y.fill(0);
+    for (let r = 0; r < m; r++) {
+      const c = costOf(phase, basis[r]);
+      if (c === 0) continue;
+      const o = r * m;
+      for (let s = 0; s < m; s++) y[s] += c * Binv[o + s];
+    }
+  };
+  const reinvert = () => {
+    // B from the basic columns, then Gauss–Jordan with partial pivoting into Binv
+    const B = new Float64Array(m * m);
+    for (let r = 0; r < m; r++) {
+      const v = basis[r];
+      if (v >= N) B[(v - N) * m + r] = 1;
+      else {
+        const c = lp.column(v, ri, rv);
+        for (let t = 0; t < c; t++) B[ri[t] * m + r] = rv[t];
+      }
+    }
+    Binv.fill(0);
+    for (let r = 0; r < m; r++) Binv[r * m + r] = 1;
+    for (let c = 0; c < m; c++) {
+      let p = c;
+      let best = Math.abs(B[c * m + c]);
+      for (let r = c + 1; r < m; r++) if (Math.abs(B[r * m + c]) > best) (best = Math.abs(B[r * m + c])), (p = r);
+      if (best < 1e-14) throw new OTError('internal', 'lpBarycenter: the simplex basis became singular. This is a bug in kantorovich; please report it.');
+      if (p !== c) {
+        for (let s = 0; s < m; s++) {
+          let t = B[c * m + s]; B[c * m + s] = B[p * m + s]; B[p * m + s] = t;
+          t = Binv[c * m + s]; Binv[c * m + s] = Binv[p * m + s]; Binv[p * m + s] = t;
+        }
+      }
+      const d = 1 / B[c * m + c];
+      for (let s = 0; s < m; s++) {
+        B[c * m + s] *= d;
+        Binv[c * m + s] *= d;
+      }
+      for (let r = 0; r < m; r++) {
+        if (r === c) continue;
+        const f = B[r * m + c];
+        if (f === 0) continue;
+        for (let s = 0; s < m; s++) {
+          B[r * m + s] -= f * B[c * m + s];
+          Binv[r * m + s] -= f * Binv[c * m + s];
+        }
+      }
+    }
+    // x_B = B⁻¹ rhs
+    for (let r = 0; r < m; r++) {
+      let s = 0;
+      for (let t = 0; t < m; t++) s += Binv[r * m + t] * lp.rhs[t];
+      xB[r] = Math.abs(s) < 1e-15 ? 0 : s;
+    }
+  };
+  if (start) {
+    // a feasible basis from the caller: phase 1 is not needed
+    where.fill(-1);
+    for (let r = 0; r < m; r++) {
+      basis[r] = start[r];
+      where[start[r]] = r;
+    }
+    reinvert();
+  }
+  for (const phase of (start ? [2] : [1, 2]) as (1 | 2)[]) {
+    refresh(phase);
+    let degenerate = 0;
+    let sincePivotRefresh = 0;
+    while (true) {
+      if (pivots >= maxIter) return { x: extract(), pivots, optimal: false };
+      // pricing: Dantzig (most negative reduced cost); Bland (first negative) during long degenerate runs
+      const bland = degenerate > 50;
+      let enter = -1;
+      let bestD = -1e-11;
+      const cph = phase === 1 ? zeroCost : scaledCost;
+      // plan variables: two rows each (rowB = m, where y is 0, when the column constraint was dropped);
+      // partial pricing: segments of NG/8 from a rotating start, the best of the first segment that has one
+      // (Bland: a full scan from 0, first candidate)
+      const seg = bland ? NG : Math.max(1, Math.ceil(NG / 8));
+      const nseg = Math.ceil(NG / seg);
+      for (let q = 0; q < nseg && enter < 0; q++) {
+        const sIdx = bland ? q : (segStart + q) % nseg;
+        const lo = sIdx * seg;
+        const hi = Math.min(lo + seg, NG);
+        for (let v = lo; v < hi; v++) {
+          if (where[v] >= 0) continue;
+          const d = cph[v] - y[rowA[v]] - y[rowB[v]];
+          if (d < bestD) {
+            bestD = d;
+            enter = v;
+            if (bland) break;
+          }
+        }
+        if (enter >= 0 && !bland) segStart = (sIdx + 1) % nseg;
+      }
+      if (!(bland && enter >= 0)) {
+        for (let v = NG; v < N; v++) {
+          if (where[v] >= 0) continue;
+          const c = lp.column(v, ri, rv);
+          let d = cph[v];
+          for (let t = 0; t < c; t++) d -= y[ri[t]] * rv[t];
+          if (d < bestD) {
+            bestD = d;
+            enter = v;
+            if (bland) break;
+          }
+        }
+      }
+      if (enter < 0) break;
+      // α = B⁻¹ a_enter
+      alpha.fill(0);
+      const c = lp.column(enter, ri, rv);
+      for (let t = 0; t < c; t++) {
+        const s = ri[t];
+        const val = rv[t];
+        for (let r = 0; r < m; r++) alpha[r] += Binv[r * m + s] * val;
+      }
+      // ratio test (artificials still basic in phase 2 leave at ratio 0 whatever the sign of α)
+      let leave = -1;
+      let theta = Infinity;
+      let bestA = 0;
+      for (let r = 0; r < m; r++) {
+        const ar = alpha[r];
+        let ratio: number;
+        if (phase === 2 && basis[r] >= N && Math.abs(ar) > PIV) ratio = 0;
+        else if (ar > PIV) ratio = Math.max(xB[r], 0) / ar;
+        else continue;
+        if (ratio < theta - 1e-14 || (ratio <= theta + 1e-14 && (bland ? basis[r] < basis[leave] : Math.abs(ar) > bestA))) {
+          theta = ratio;
+          leave = r;
+          bestA = Math.abs(ar);
+        }
+      }
+      if (leave < 0) throw new OTError('internal', 'lpBarycenter: the LP looked unbounded. This is a bug in kantorovich; please report it.');
+      theta = Math.max(theta, 0);
+      degenerate = theta === 0 ? degenerate + 1 : 0;
+      // update x_B, y, B⁻¹
+      const ap = alpha[leave];
+      for (let r = 0; r < m; r++) if (r !== leave && alpha[r] !== 0) xB[r] -= theta * alpha[r];
+      xB[leave] = theta;
+      const po = leave * m;
+      const f = bestD / ap;
+      for (let s = 0; s < m; s++) y[s] += f * Binv[po + s];
+      for (let s = 0; s < m; s++) Binv[po + s] /= ap;
+      for (let r = 0; r < m; r++) {
+        const ar = alpha[r];
+        if (r === leave || ar === 0) continue;
+        const o = r * m;
+        for (let s = 0; s < m; s++) Binv[o + s] -= ar * Binv[po + s];
+      }
+      where[basis[leave]] = -1;
+      basis[leave] = enter;
+      where[enter] = leave;
+      pivots++;
+      if (++sincePivotRefresh >= 400) {
+        sincePivotRefresh = 0;
+        reinvert();
+        refresh(phase);
+      }
+      if (pivots % 200 === 0) {
+        opts.onProgress?.({ iterations: pivots, phase });
+        await abortPoint(opts.signal, () => `lpBarycenter, after ${pivots} pivots`);
+      }
+    }
+    if (phase === 1) {
+      let infeas = 0;
+      for (let r = 0; r < m; r++) if (basis[r] >= N) infeas += Math.abs(xB[r]);
+      if (infeas > 1e-9) throw new OTError('internal', `lpBarycenter: phase 1 ended with infeasibility ${infeas}. This is a bug in kantorovich; please report it.`);
+    } else optimal = true;
+  }
+  return { x: extract(), pivots, optimal };
+
+  function extract(): Float64Array {
+    const x = new Float64Array(N);
+    for (let r = 0; r < m; r++) if (basis[r] < N) x[basis[r]] = Math.max(xB[r], 0);
+    return x;
+  }
+}
+
+async function lpBarycenterRun(Ain: MatrixLike, Min: MatrixLike, opts: LpBarycenterOptions = {}): Promise<LpBarycenterResult> {
+  const A = toMatrix('A', Ain, opts.maxBytes);
+  const M = toMatrix('M', Min, opts.maxBytes);
+  const K = A.rows;
+  const n = A.cols;
+  if (M.rows !== n || M.cols !== n) throw new OTError('shape', `M is ${M.rows} × ${M.cols} but the histograms (rows of A) have ${n} bins: M must be ${n} × ${n}.`);
+  let mass = -1;
+  for (let k = 0; k < K; k++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) {
+      const x = A.data[k * n + i];
+      if (x < 0) throw new OTError('negative', `A[${k}][${i}] = ${x} is negative; histograms are masses, ≥ 0.`);
+      s += x;
+    }
+    if (!(s > 0)) throw new OTError('mass', `A's row ${k} sums to 0; every histogram needs positive mass.`);
+    if (mass < 0) mass = s;
+    else if (Math.abs(s - mass) > 1e-9 * mass) throw new OTError('mass', `A's row ${k} sums to ${s} but row 0 sums to ${mass}; the histograms need equal masses.`);
+  }
+  const w = toWeights('weights', opts.weights, K);
+  let ws = 0;
+  for (let k = 0; k < K; k++) ws += w[k];
+  for (let k = 0; k < K; k++) w[k] /= ws;
+  const rows = 2 * K * n - (K - 1);
+  checkBudget(8 * rows * rows * 2 + 8 * (K * n * n + n) * 2, `lpBarycenter (a dense ${rows} × ${rows} basis inverse)`, opts.maxBytes);
+  checkAbort(opts.signal);
+  // every histogram at exactly row 0's mass (they agree to 1e-9), so the crash basis below is feasible
+  const H = Float64Array.from(A.data);
+  for (let k = 1; k < K; k++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += H[k * n + i];
+    for (let i = 0; i < n; i++) H[k * n + i] *= mass / s;
+  }
+  const lp = buildLp(H, K, n, M.data, w);
+  // (a crash basis — q = a_1, north-west corner plans — halves the pivots but makes B⁻¹ dense: 1.5× slower)
+  const { x, pivots, optimal } = await revisedSimplex(lp, opts.maxIter ?? 1e6, opts);
+  const q = x.slice(K * n * n);
+  let value = 0;
+  for (let v = 0; v < K * n * n; v++) value += lp.cost[v] * x[v];
+  // residual
+  let err = 0;
+  const Ax = new Float64Array(lp.rows);
+  const ri = new Int32Array(K + 2);
+  const rv = new Float64Array(K + 2);
+  for (let v = 0; v < lp.vars; v++) {
+    if (x[v] === 0) continue;
+    const c = lp.column(v, ri, rv);
+    for (let t = 0; t < c; t++) Ax[ri[t]] += rv[t] * x[v];
+  }
+  for (let r = 0; r < lp.rows; r++) err = Math.max(err, Math.abs(Ax[r] - lp.rhs[r]));
+  return { value, barycenter: q, status: optimal ? 'optimal' : 'max-iterations', iterations: pivots, error: err, backend: 'js', threads: 1 };
+}
+
+/**
+ * The exact (linear-programming) Wasserstein barycenter of the histograms in the ROWS of A (K × n; POT's layout
+ * is columns) for the bin-to-bin cost M (n × n): q minimizing Σ_k w_k OT_M(q, a_k), as POT's ot.lp.barycenter.
+ * Histograms need equal masses. The LP has K·n² + n variables: meant for a few hundred bins.
+ */
+export const lpBarycenter = defineSolver({
+  name: 'lpBarycenter',
+  summary: 'Exact Wasserstein barycenter on a fixed support, as a linear program (revised simplex).',
+  params: ['A', 'M'],
+  options: {
+    weights: opt(vector, 'Barycentric weights (K entries, ≥ 0; normalized to sum 1). POT: weights.', 'uniform'),
+    maxIter: opt(num({ integer: true, min: 1 }), 'Simplex pivots at most (both phases).', '1e6'),
+    signal: signalOption,
+    onProgress: progressOption('{ iterations, phase }'),
+    maxBytes: maxBytesOption,
+    worker: workerOption,
+  },
+  backends: ['js'],
+  workEstimate: (args) => {
+    const X = args[0] as { rows?: number; cols?: number; length?: number; [k: number]: { length: number } } | undefined;
+    if (!X) return 0;
+    const K = typeof X.rows === 'number' ? X.rows : (X.length ?? 0);
+    const n = typeof X.cols === 'number' ? X.cols : (X[0]?.length ?? 0);
+    return K * n * n;
+  },
+  run: lpBarycenterRun,
+});
