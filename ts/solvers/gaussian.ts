@@ -1,6 +1,3 @@
-// registry: export { gaussianW2, type GaussianW2Options, type GaussianW2Result } from './gaussian.js';
-// registry: export { linearMap, type LinearMapOptions, type LinearMapResult } from './gaussian.js';
-// registry: export { gaussianBarycenter, type GaussianBarycenterOptions, type GaussianBarycenterResult } from './gaussian.js';
 //
 // Closed forms of quadratic-cost OT between Gaussians (Bures–Wasserstein), the Gaussian (linear) map estimated
 // from samples (POT's ot.da.OT_mapping_linear) and the Bures barycenter (fixed point of Álvarez-Esteban et al.

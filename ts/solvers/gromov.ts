@@ -1,4 +1,3 @@
-// registry: export { gromovWasserstein, type GromovOptions, type GromovResult } from './gromov.js';
 //
 // Gromov–Wasserstein between two metric-measure spaces given by structure matrices C1 (n × n) and C2 (m × m):
 //   GW(P) = Σ_{i,j,k,l} L(C1_ik, C2_jl) P_ij P_kl,  P ∈ Π(a, b),
@@ -111,7 +110,7 @@ function matmul(A: Float64Array, B: Float64Array, r: number, k: number, c: numbe
     const a = mem.put(A.length === r * k ? A : A.subarray(0, r * k));
     const b = mem.put(B.length === k * c ? B : B.subarray(0, k * c));
     const o = mem.alloc(r * c * 8);
-    w.fn<(a: number, b: number, r: number, k: number, c: number, o: number) => void>('matmulF64')(a, b, r, k, c, o);
+    w.abi.matmulF64(a, b, r, k, c, o);
     out.set(w.f64(o, r * c));
     return out;
   } finally {
@@ -326,7 +325,8 @@ async function conditionalGradient(
     }
     fval = objective(G, R);
     const absDelta = Math.abs(fval - old);
-    err = absDelta / Math.abs(fval);
+    // relative change, absolute at a zero objective (0/0 would report NaN for an exact match)
+    err = fval === 0 ? absDelta : absDelta / Math.abs(fval);
     opts.onProgress?.({ iterations: it, value: fval, error: err });
     if (err < tol || absDelta < tol) {
       converged = true;

@@ -1,4 +1,3 @@
-// registry: export { lpBarycenter, type LpBarycenterOptions, type LpBarycenterResult } from './lp-barycenter.js';
 //
 // The exact Wasserstein barycenter of K histograms on a fixed support of n bins (Cuturi & Doucet 2014; POT's
 // ot.lp.barycenter): the linear program

@@ -1,4 +1,3 @@
-// registry: export { partialWasserstein, type PartialOptions, type PartialResult } from './partial.js';
 //
 // Partial optimal transport: move exactly `mass` ≤ min(Σa, Σb) from a to b at least cost (a and b may have
 // different total masses). Exact: the network simplex on the problem extended by one dummy source and one dummy

@@ -1,4 +1,3 @@
-// registry: export { weakOT, type WeakOTOptions, type WeakOTResult } from './weak.js';
 //
 // Discrete weak optimal transport with the barycentric quadratic cost of Gozlan, Roberto, Samson, Tetali (2017):
 //   min_{P ∈ Π(a, b)} Σ_i a_i ‖x_i − (1/a_i) Σ_j P_ij y_j‖²,
