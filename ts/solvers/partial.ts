@@ -7,6 +7,7 @@
 // as P_ij = exp((f_i + g_j + h − M_ij)/reg) and runs in the scaling domain (two matrix–vector products per
 // iteration) or, for small reg, in the log domain (never NaN).
 import { OTError } from '../errors.js';
+import { lseColumns, lseShifted } from '../entropic/logsumexp.js';
 import { DenseCoupling, SparseCoupling } from '../coupling.js';
 import type { OTResult } from '../result.js';
 import { defineSolver } from '../registry/define.js';
@@ -173,11 +174,6 @@ function scalingSpread(M: Float64Array, n: number, m: number, a: Float64Array, b
   return spread;
 }
 
-/** log Σ_k exp(x_k) over a strided run, −∞ for an empty or all −∞ run. */
-function logAddExp(maxv: number, s: number): number {
-  return maxv === -Infinity ? -Infinity : maxv + Math.log(s);
-}
-
 async function entropicPartial(a: Float64Array, b: Float64Array, C: DenseMatrix, mass: number, reg: number, opts: PartialOptions): Promise<PartialResult> {
   const n = C.rows;
   const m = C.cols;
@@ -338,17 +334,11 @@ async function partialLog(
   const la = Float64Array.from(a, Math.log);
   const lb = Float64Array.from(b, Math.log);
   // γ: normalize the initial kernel to total `mass`
-  let gmax = -Infinity;
-  for (let t = 0; t < n * m; t++) gmax = Math.max(gmax, L[t]);
-  let gs = 0;
-  for (let t = 0; t < n * m; t++) gs += Math.exp(L[t] - gmax);
-  let gamma = Math.log(mass) - logAddExp(gmax, gs);
+  let gamma = Math.log(mass) - lseShifted(L, 0, new Float64Array(n * m), n * m);
   const x = new Float64Array(n);
   const y = new Float64Array(m);
   let z = 0;
-  const rowMax = new Float64Array(n);
-  const colMax = new Float64Array(m).fill(-Infinity);
-  const colSum = new Float64Array(m);
+  const colLse = new Float64Array(m);
   let err = Infinity;
   let it = 0;
   while (err > tol && it < maxIter) {
@@ -360,40 +350,14 @@ async function partialLog(
         continue;
       }
       const ai = alpha[i] + x[i];
-      const off = i * m;
-      let mx = -Infinity;
-      for (let j = 0; j < m; j++) {
-        const e = L[off + j] + beta[j];
-        if (e > mx) mx = e;
-      }
-      let acc = 0;
-      if (mx > -Infinity) for (let j = 0; j < m; j++) acc += Math.exp(L[off + j] + beta[j] - mx);
-      const lr = ai + gamma + logAddExp(mx, acc);
+      const lr = ai + gamma + lseShifted(L, i * m, beta, m);
       const ld = lr > -Infinity ? Math.min(la[i] - lr, 0) : 0;
       alpha[i] = ai + ld;
       x[i] = -ld;
-      rowMax[i] = mx;
     }
-    // 2: columns (log-sum-exp down the columns in one row-major pass, with a running max per column)
+    // 2: columns
     for (let j = 0; j < m; j++) beta[j] += y[j];
-    colMax.fill(-Infinity);
-    for (let i = 0; i < n; i++) {
-      const ai = alpha[i];
-      if (ai === -Infinity) continue;
-      const off = i * m;
-      for (let j = 0; j < m; j++) {
-        const e = L[off + j] + ai;
-        if (e > colMax[j]) colMax[j] = e;
-      }
-    }
-    colSum.fill(0);
-    for (let i = 0; i < n; i++) {
-      const ai = alpha[i];
-      if (ai === -Infinity) continue;
-      const off = i * m;
-      for (let j = 0; j < m; j++) colSum[j] += Math.exp(L[off + j] + ai - colMax[j]);
-    }
-    let tmax = -Infinity;
+    lseColumns(L, alpha, n, m, colLse);
     const lc = new Float64Array(m);
     for (let j = 0; j < m; j++) {
       if (lb[j] === -Infinity) {
@@ -402,17 +366,14 @@ async function partialLog(
         lc[j] = -Infinity;
         continue;
       }
-      const l = beta[j] + gamma + logAddExp(colMax[j], colSum[j]);
+      const l = beta[j] + gamma + colLse[j];
       const ld = l > -Infinity ? Math.min(lb[j] - l, 0) : 0;
       beta[j] += ld;
       y[j] = -ld;
       lc[j] = l + ld;
-      if (lc[j] > tmax) tmax = lc[j];
     }
     // 3: total mass
-    let ts = 0;
-    for (let j = 0; j < m; j++) if (lc[j] > -Infinity) ts += Math.exp(lc[j] - tmax);
-    const lt = logAddExp(tmax, ts) + z;
+    const lt = lseShifted(lc, 0, new Float64Array(m), m) + z;
     const ld3 = Math.log(mass) - lt;
     const shift = z + ld3;
     gamma += shift;
@@ -423,15 +384,7 @@ async function partialLog(
       for (let i = 0; i < n; i++) {
         const ai = alpha[i] + gamma;
         if (ai === -Infinity) continue;
-        const off = i * m;
-        let mx = -Infinity;
-        for (let j = 0; j < m; j++) {
-          const e = L[off + j] + beta[j];
-          if (e > mx) mx = e;
-        }
-        let acc = 0;
-        if (mx > -Infinity) for (let j = 0; j < m; j++) acc += Math.exp(L[off + j] + beta[j] - mx);
-        viol += Math.max(Math.exp(ai + logAddExp(mx, acc)) - a[i], 0);
+        viol += Math.max(Math.exp(ai + lseShifted(L, i * m, beta, m)) - a[i], 0);
       }
       err = viol;
       opts.onProgress?.({ iterations: it + 1, error: err });
@@ -449,7 +402,6 @@ async function partialLog(
       P[off + j] = e === e ? e : 0;
     }
   }
-  void rowMax;
   return { P, iterations: it, error: err };
 }
 
