@@ -11,6 +11,7 @@ export type SolveStatus = 'optimal' | 'converged' | 'max-iterations' | 'closed-f
 export interface OTResult {
   /** The solver's objective (each solver's docs say which: ⟨P, C⟩, S_ε, W_p, a barycenter objective…). */
   value: number;
+  /** How the solve ended (see {@link SolveStatus}). */
   status: SolveStatus;
   /** Iterations (or pivots) done; 0 for closed forms. */
   iterations: number;

@@ -21,7 +21,14 @@ export interface IterationOptions {
    * ε-scaling (annealing): solve a sequence ε₀ > ε₁ > … > reg, each warm-starting the next, which reaches
    * small reg in far fewer iterations. `true` uses ε₀ = cost scale and factor ½.
    */
-  epsScaling?: boolean | { start?: number; factor?: number };
+  epsScaling?:
+    | boolean
+    | {
+        /** ε₀, the first ε (default: the cost scale). */
+        start?: number;
+        /** ε_{k+1}/ε_k, in (0, 1) (default ½). */
+        factor?: number;
+      };
   signal?: AbortSignal;
   onProgress?: (p: { iterations: number; error: number; eps: number }) => void;
   /**

@@ -112,6 +112,7 @@ export interface ConvolutionalOptions {
   signal?: AbortSignal;
   backend?: BarycenterBackend;
   worker?: 'auto' | boolean;
+  /** Called with { iterations, error, eps } at every convergence check; the last report arrives before the promise settles. */
   onProgress?: IterationOptions['onProgress'];
   /** ε-scaling from the grid's cost scale (see BarycenterOptions.epsScaling). */
   epsScaling?: IterationOptions['epsScaling'];

@@ -15,7 +15,9 @@ import { SINGULAR, buresCore, covEig } from '../linalg/bures.js';
 
 /** A Gaussian N(mean, cov) in R^D: mean of length D, cov a symmetric positive (semi)definite D × D matrix. */
 export interface Gaussian {
+  /** The mean, length D. */
   mean: VectorLike;
+  /** The covariance, D × D (rows, `{ data, rows, cols }` or a flat row-major array of D² numbers). */
   cov: SquareLike;
 }
 
@@ -42,17 +44,21 @@ const closed = { status: 'closed-form' as const, iterations: 0, error: 0, backen
 // ---------------------------------------------------------------------------------------------------------
 // gaussianW2
 
+/** The options of {@link gaussianW2}. */
 export interface GaussianW2Options {
   /** Also compute the Monge map (needs a non-singular source covariance). Default true. */
   map?: boolean;
+  /** Where the call runs: in a worker of the pool ('auto' for large problems, true, false); see WorkerOptions. */
   worker?: 'auto' | boolean;
 }
 
+/** What {@link gaussianW2} returns. */
 export interface GaussianW2Result extends OTResult {
   /** W2²(N(m1, Σ1), N(m2, Σ2)) = ‖m1 − m2‖² + tr(Σ1 + Σ2 − 2 (Σ1^½ Σ2 Σ1^½)^½) (squared Bures–Wasserstein; no ½). */
   value: number;
   /** The optimal map T(x) = A x + b; absent with { map: false }. */
   map?: AffineMap;
+  /** How the solve ended: 'closed-form' (no iteration), 'optimal', 'converged' or 'max-iterations'. */
   status: 'closed-form';
 }
 
@@ -95,6 +101,7 @@ export const gaussianW2 = defineSolver({
 // ---------------------------------------------------------------------------------------------------------
 // linearMap
 
+/** The options of {@link linearMap}. */
 export interface LinearMapOptions {
   /** Weights of the source samples (length ns, ≥ 0). Default uniform. POT: ws. */
   ws?: VectorLike;
@@ -104,9 +111,11 @@ export interface LinearMapOptions {
   reg?: number;
   /** Centre the samples (estimate an affine map) — false: a linear map through the origin. Default true. */
   bias?: boolean;
+  /** Where the call runs: in a worker of the pool ('auto' for large problems, true, false); see WorkerOptions. */
   worker?: 'auto' | boolean;
 }
 
+/** What {@link linearMap} returns. */
 export interface LinearMapResult extends OTResult {
   /** W2² between the two estimated Gaussians N(μs, Cs) and N(μt, Ct) (means 0 when bias is false). */
   value: number;
@@ -114,9 +123,11 @@ export interface LinearMapResult extends OTResult {
   A: DenseMatrix;
   /** Length d. POT's b (1 × d there). */
   b: Float64Array;
-  /** The regularized source and target covariances Cs, Ct (d × d). */
+  /** The regularized source covariance (d × d). */
   Cs: DenseMatrix;
+  /** The regularized target covariance (d × d). */
   Ct: DenseMatrix;
+  /** How the solve ended: 'closed-form' (no iteration), 'optimal', 'converged' or 'max-iterations'. */
   status: 'closed-form';
 }
 
@@ -196,6 +207,7 @@ export const linearMap = defineSolver({
 // ---------------------------------------------------------------------------------------------------------
 // gaussianBarycenter
 
+/** The options of {@link gaussianBarycenter}. */
 export interface GaussianBarycenterOptions {
   /** Barycentric weights (K entries, ≥ 0, normalized to sum 1). Default uniform. */
   weights?: VectorLike;
@@ -203,9 +215,11 @@ export interface GaussianBarycenterOptions {
   maxIter?: number;
   /** Stop when ‖S_{t+1} − S_t‖_F ≤ tol · ‖S_t‖_F. Default 1e-12. */
   tol?: number;
+  /** Where the call runs: in a worker of the pool ('auto' for large problems, true, false); see WorkerOptions. */
   worker?: 'auto' | boolean;
 }
 
+/** What {@link gaussianBarycenter} returns. */
 export interface GaussianBarycenterResult extends OTResult {
   /** Σ_k w_k W2²(barycenter, N(m_k, Σ_k)): the barycenter objective. */
   value: number;

@@ -22,6 +22,7 @@ import { abortPoint, balanceMasses, checkAbort, checkBudget, toMatrix, toWeights
 import { entropicOT, exactOT } from './inner.js';
 import { type WasmKernels, wasmKernels } from '../backends/wasm.js';
 
+/** The options of {@link gromovWasserstein}. */
 export interface GromovOptions {
   /** Weights of the first space (n, ≥ 0). Default uniform. POT: p. */
   a?: VectorLike;
@@ -45,12 +46,17 @@ export interface GromovOptions {
    * Default 1e-9.
    */
   tol?: number;
+  /** Abort the call: it rejects with OTError code `aborted`. */
   signal?: AbortSignal;
+  /** Called with progress reports as the solve goes; the last one arrives before the promise settles. */
   onProgress?: (p: { iterations: number; value: number; error: number }) => void;
+  /** Memory budget in bytes for this call's buffers (default 2 GiB); above it the call fails with `too-large` before any work. */
   maxBytes?: number;
+  /** Where the call runs: in a worker of the pool ('auto' for large problems, true, false); see WorkerOptions. */
   worker?: 'auto' | boolean;
 }
 
+/** What {@link gromovWasserstein} returns. */
 export interface GromovResult extends OTResult {
   /** The objective of the plan without entropy: GW(P), or (1 − α)⟨M, P⟩ + α·GW(P) when fused (POT's gw_dist / fgw_dist). */
   value: number;

@@ -10,7 +10,7 @@ export { sinkhornDivergence, type DivergenceOptions, type DivergenceResult, type
 export { barycenter, convolutionalBarycenter, freeSupportBarycenter, type BarycenterOptions, type ConvolutionalOptions, type FreeSupportOptions, type BarycenterResult, type FreeSupportResult } from './barycenter.js';
 export { trainICNNMap, trainNOT, trainKantorovichRubinsteinCritic } from '../neural/train.js';
 export { minibatchOT, type MinibatchOptions, type MinibatchResult } from './minibatch.js';
-export { gaussianW2, linearMap, gaussianBarycenter, type GaussianW2Options, type GaussianW2Result, type LinearMapOptions, type LinearMapResult, type GaussianBarycenterOptions, type GaussianBarycenterResult } from './gaussian.js';
+export { gaussianW2, linearMap, gaussianBarycenter, type Gaussian, type AffineMap, type GaussianW2Options, type GaussianW2Result, type LinearMapOptions, type LinearMapResult, type GaussianBarycenterOptions, type GaussianBarycenterResult } from './gaussian.js';
 export { partialWasserstein, type PartialOptions, type PartialResult } from './partial.js';
 export { gromovWasserstein, type GromovOptions, type GromovResult } from './gromov.js';
 export { weakOT, type WeakOTOptions, type WeakOTResult } from './weak.js';

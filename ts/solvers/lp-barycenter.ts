@@ -14,17 +14,23 @@ import { num, opt, vector } from '../registry/schema.js';
 import type { MatrixLike, VectorLike } from '../types.js';
 import { abortPoint, checkAbort, checkBudget, toMatrix, toWeights } from '../validate.js';
 
+/** The options of {@link lpBarycenter}. */
 export interface LpBarycenterOptions {
   /** Barycentric weights (K entries, ≥ 0, normalized to sum 1). Default uniform. POT: weights. */
   weights?: VectorLike;
   /** Simplex pivots at most. Default 10^6. */
   maxIter?: number;
+  /** Abort the call: it rejects with OTError code `aborted`. */
   signal?: AbortSignal;
+  /** Called with progress reports as the solve goes; the last one arrives before the promise settles. */
   onProgress?: (p: { iterations: number; phase: 1 | 2 }) => void;
+  /** Memory budget in bytes for this call's buffers (default 2 GiB); above it the call fails with `too-large` before any work. */
   maxBytes?: number;
+  /** Where the call runs: in a worker of the pool ('auto' for large problems, true, false); see WorkerOptions. */
   worker?: 'auto' | boolean;
 }
 
+/** What {@link lpBarycenter} returns. */
 export interface LpBarycenterResult extends OTResult {
   /** Σ_k w_k OT_M(q, a_k): the LP's optimal value. */
   value: number;

@@ -17,6 +17,7 @@ import type { DenseMatrix, MatrixLike, VectorLike } from '../types.js';
 import { abortPoint, checkAbort, checkBudget, sum, toMatrix, toWeights } from '../validate.js';
 import { exactOT } from './inner.js';
 
+/** The options of {@link partialWasserstein}. */
 export interface PartialOptions {
   /** The mass to transport, 0 ≤ mass ≤ min(Σa, Σb). Required. POT: m. */
   mass: number;
@@ -32,12 +33,17 @@ export interface PartialOptions {
    * one iteration instead, which stalls at small reg; tol: 0 runs exactly maxIter iterations, as POT's default.
    */
   tol?: number;
+  /** Abort the call: it rejects with OTError code `aborted`. */
   signal?: AbortSignal;
+  /** Called with progress reports as the solve goes; the last one arrives before the promise settles. */
   onProgress?: (p: { iterations: number; error?: number }) => void;
+  /** Memory budget in bytes for this call's buffers (default 2 GiB); above it the call fails with `too-large` before any work. */
   maxBytes?: number;
+  /** Where the call runs: in a worker of the pool ('auto' for large problems, true, false); see WorkerOptions. */
   worker?: 'auto' | boolean;
 }
 
+/** What {@link partialWasserstein} returns. */
 export interface PartialResult extends OTResult {
   /** ⟨P, M⟩ of the plan (POT's partial_w_dist); no entropy term. */
   value: number;

@@ -15,6 +15,7 @@ import type { MatrixLike, VectorLike } from '../types.js';
 import { abortPoint, balanceMasses, checkAbort, checkBudget, toMatrix, toWeights } from '../validate.js';
 import { exactOT } from './inner.js';
 
+/** The options of {@link weakOT}. */
 export interface WeakOTOptions {
   /** Source weights (n, ≥ 0). Default uniform. POT: a. */
   a?: VectorLike;
@@ -26,15 +27,21 @@ export interface WeakOTOptions {
   maxIter?: number;
   /** Stop when the objective changes by < tol relatively or absolutely (POT's stopThr, stopThr2). Default 1e-9. */
   tol?: number;
+  /** Abort the call: it rejects with OTError code `aborted`. */
   signal?: AbortSignal;
+  /** Called with progress reports as the solve goes; the last one arrives before the promise settles. */
   onProgress?: (p: { iterations: number; value: number; error: number }) => void;
+  /** Memory budget in bytes for this call's buffers (default 2 GiB); above it the call fails with `too-large` before any work. */
   maxBytes?: number;
+  /** Where the call runs: in a worker of the pool ('auto' for large problems, true, false); see WorkerOptions. */
   worker?: 'auto' | boolean;
 }
 
+/** What {@link weakOT} returns. */
 export interface WeakOTResult extends OTResult {
   /** Σ_i a_i ‖x_i − (P Y)_i / a_i‖² of the plan (rows with a_i = 0 contribute 0). */
   value: number;
+  /** The transport plan (a Coupling: `toDense()`, `entries()`, `apply(V)`, `marginals()`). */
   plan: DenseCoupling;
   /** |Δ objective| / |objective| at the last step. */
   error: number;
