@@ -11,7 +11,7 @@
 // fewer and a consumer's node_modules 560 kB less (comlink ships UMD, ESM, minified copies, maps, sources
 // and tests; we need 13 kB of it). comlink stays a devDependency, so `tsc` alone still gives working dist/.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,28 @@ for (const f of files(join(root, 'dist'))) {
     .replace(/(from\s*|import\s*\(\s*|import\s+)(['"])comlink\/dist\/esm\/node-adapter\.mjs\2/g, `$1$2${rel}/comlink-node-adapter.js$2`)
     .replace(/(from\s*|import\s*\(\s*|import\s+)(['"])comlink\2/g, `$1$2${rel}/comlink.js$2`);
   if (out !== text) writeFileSync(f, out);
+}
+
+// ---- declarations the public types never reach stay out of the tarball ----
+// (npm applies a .npmignore below the root even with a `files` list.) A CPU/browser install stays under 2 MB:
+// each small file costs a 4 kB block on disk, and about 40 of the declarations describe internals only.
+{
+  const reached = new Set();
+  const stack = ['bindings/node.d.ts', 'bindings/browser.d.ts'].map((f) => join(root, 'dist', f));
+  while (stack.length) {
+    const f = stack.pop();
+    if (reached.has(f) || !existsSync(f)) continue;
+    reached.add(f);
+    for (const m of readFileSync(f, 'utf8').matchAll(/(?:from|import)\s*\(?\s*['"](\.[^'"]+)['"]/g)) {
+      const p = join(dirname(f), m[1]);
+      stack.push(p.endsWith('.js') ? p.slice(0, -3) + '.d.ts' : p.endsWith('.d.ts') ? p : p + '.d.ts');
+    }
+  }
+  const shipped = ['ts', 'gpu', 'bindings'].map((d) => join(root, 'dist', d));
+  const unreached = [...files(join(root, 'dist'))]
+    .filter((f) => f.endsWith('.d.ts') && shipped.some((d) => f.startsWith(d + sep)) && !reached.has(f))
+    .map((f) => '/' + relative(join(root, 'dist'), f).split(sep).join('/'));
+  writeFileSync(join(root, 'dist', '.npmignore'), `# written by scripts/bundle.mjs: declarations no public type reaches\n${unreached.join('\n')}\n`);
 }
 
 // ---- the browser bundles ----
