@@ -51,6 +51,49 @@ function fromF32Potential(x: Float32Array): Float64Array {
 }
 
 /** max over pairs of ‖x − y‖^power (the largest cost the scaling kernel will see). */
+/** The device limits against the problem, before anything is allocated: OTError('too-large') past them. */
+function checkLimits(p: EngineProblem, dense: boolean, maxBinding: number): void {
+  const { n, m } = p.cost;
+  const nm = n * m * 4;
+  if (dense && nm > maxBinding) {
+    throw new OTError(
+      'too-large',
+      `webgpu: the ${n} × ${m} ${p.cost.kind === 'dense' ? 'cost matrix' : 'cost matrix of the scaling method'} takes ${nm} bytes, ` +
+        `over this device's ${maxBinding}-byte buffer limit. Use the log method on point clouds (online, no n × m storage) or the wasm backend.`,
+    );
+  }
+  if (Math.max(n, m) * 16 > maxBinding) throw new OTError('too-large', `webgpu: ${Math.max(n, m)} points exceed this device's buffer limit.`);
+}
+
+/**
+ * Both clouds shifted by their common mean (costs are translation invariant) before rounding to f32, so that
+ * clouds far from the origin do not lose their distances to cancellation.
+ */
+function centredClouds(X: Float64Array, Y: Float64Array, d: number): [Float32Array<ArrayBuffer>, Float32Array<ArrayBuffer>] {
+  const n = X.length / d;
+  const m = Y.length / d;
+  const mean = new Float64Array(d);
+  for (let i = 0; i < n * d; i++) mean[i % d] += X[i] / (n + m);
+  for (let j = 0; j < m * d; j++) mean[j % d] += Y[j] / (n + m);
+  return [Float32Array.from(X, (x, i) => x - mean[i % d]), Float32Array.from(Y, (y, j) => y - mean[j % d])];
+}
+
+/**
+ * A dense cost for f32. f32 keeps ~7 digits of C: a large constant in it (C + 1e5) would swamp the differences
+ * that matter at small ε. Balanced OT is blind to C − c0 (the shift moves into the potentials), so that is stored;
+ * `range` is max |C − c0| when asked (the scaling method's f32 range check).
+ */
+function shiftedCosts(C: Float64Array, balanced: boolean, withRange: boolean): { data: Float32Array<ArrayBuffer>; offset: number; range: number } {
+  let c0 = 0;
+  if (balanced) {
+    c0 = Infinity;
+    for (const c of C) c0 = Math.min(c0, c);
+  }
+  let range = 0;
+  if (withRange) for (const c of C) range = Math.max(range, Math.abs(c - c0));
+  return { data: Float32Array.from(C, (c) => c - c0), offset: c0, range };
+}
+
 function maxPointCost(X: Float64Array, Y: Float64Array, d: number, power: number): number {
   let best = 0;
   const n = X.length / d;
@@ -134,16 +177,8 @@ export class WebGpuEntropicEngine implements EntropicEngine {
     const scaling = p.method === 'scaling';
     const dense = p.cost.kind === 'dense' || scaling; // scaling needs a stored kernel, so points go dense
 
-    // Size checks before allocating anything.
     const nm = n * m * 4;
-    if (dense && nm > maxBinding) {
-      throw new OTError(
-        'too-large',
-        `webgpu: the ${n} × ${m} ${p.cost.kind === 'dense' ? 'cost matrix' : 'cost matrix of the scaling method'} takes ${nm} bytes, ` +
-          `over this device's ${maxBinding}-byte buffer limit. Use the log method on point clouds (online, no n × m storage) or the wasm backend.`,
-      );
-    }
-    if (Math.max(n, m) * 16 > maxBinding) throw new OTError('too-large', `webgpu: ${Math.max(n, m)} points exceed this device's buffer limit.`);
+    checkLimits(p, dense, maxBinding); // before allocating anything
 
     const buf = (bytes: number, usage = STORAGE | COPY_SRC | COPY_DST) => {
       const b = device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
@@ -176,12 +211,10 @@ export class WebGpuEntropicEngine implements EntropicEngine {
     if (p.cost.kind === 'points') {
       // Shift both clouds by their common mean (costs are translation invariant) before rounding to f32,
       // so that clouds far from the origin do not lose their distances to cancellation.
-      const { X, Y, d } = p.cost;
-      const mean = new Float64Array(d);
-      for (let i = 0; i < n * d; i++) mean[i % d] += X[i] / (n + m);
-      for (let j = 0; j < m * d; j++) mean[j % d] += Y[j] / (n + m);
-      this.X = put(Float32Array.from(X, (x, i) => x - mean[i % d]));
-      this.Y = put(Float32Array.from(Y, (y, j) => y - mean[j % d]));
+      const { d } = p.cost;
+      const [X, Y] = centredClouds(p.cost.X, p.cost.Y, d);
+      this.X = put(X);
+      this.Y = put(Y);
       // Tile of the other cloud in workgroup memory: d + 1 floats per point (coordinates + potential).
       const fit = Math.floor(lim.maxComputeWorkgroupStorageSize / (4 * (d + 1)));
       this.geom = { kind: 'points', d, power: p.cost.power, tile: fit >= 8 ? Math.min(wg, fit) : 0 };
@@ -191,16 +224,10 @@ export class WebGpuEntropicEngine implements EntropicEngine {
 
     if (dense) {
       if (p.cost.kind === 'dense') {
-        // f32 keeps ~7 digits of C: a large constant in it (C + 1e5) would swamp the differences that matter
-        // at small ε. Balanced OT is blind to C − c0 (the shift moves into the potentials), so store that.
-        if (p.tauA === 1 && p.tauB === 1) {
-          let c0 = Infinity;
-          for (const c of p.cost.C) c0 = Math.min(c0, c);
-          this.offset = c0;
-        }
-        const c0 = this.offset;
-        this.mat = put(Float32Array.from(p.cost.C, (c) => c - c0));
-        if (scaling) for (const c of p.cost.C) this.costRange = Math.max(this.costRange, Math.abs(c - c0));
+        const shifted = shiftedCosts(p.cost.C, p.tauA === 1 && p.tauB === 1, scaling);
+        this.offset = shifted.offset;
+        this.mat = put(shifted.data);
+        if (scaling) this.costRange = shifted.range;
       }
       else {
         if (scaling) this.costRange = maxPointCost(p.cost.X, p.cost.Y, p.cost.d, p.cost.power);
@@ -245,7 +272,8 @@ export class WebGpuEntropicEngine implements EntropicEngine {
       const oom = await device.popErrorScope();
       if (engine && (validation || oom)) engine.dispose();
       if (oom) throw new OTError('too-large', `webgpu: out of GPU memory for the ${problem.cost.n} × ${problem.cost.m} problem (${oom.message}).`);
-      if (validation) throw new Error(`webgpu engine: ${validation.message}`);
+      // a WGSL or binding validation failure is a bug of ours, never the caller's input
+      if (validation) throw new OTError('internal', `webgpu engine: ${validation.message}. This is a bug in kantorovich; please report it.`);
     }
     await engine.settle(device.queue.onSubmittedWorkDone());
     return engine;

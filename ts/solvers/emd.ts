@@ -6,7 +6,7 @@ import type { VectorLike } from '../types.js';
 import type { OTResult } from '../result.js';
 import { chooseBackend } from '../backends/select.js';
 import type { BackendOption } from '../types.js';
-import { type WasmKernels, WASM_MAX_BLOCK } from '../backends/wasm.js';
+import { type WasmKernels, type WasmScope, WASM_MAX_BLOCK } from '../backends/wasm.js';
 import { NS } from '../backends/wasm-abi.js';
 import { type MassOptions, abortPoint, balanceMasses, checkAbort, checkBudget, checkFinite, sum, toVector, toWeights } from '../validate.js';
 import { defineSolver } from '../registry/define.js';
@@ -191,6 +191,27 @@ function principalAxis(geom: PointCloudGeometry, rows: Int32Array, cols: Int32Ar
   return v;
 }
 
+/** The supports (rows, cols with positive mass) and the problem as the simplex sees it. */
+interface Support {
+  geom: Geometry;
+  a: Float64Array;
+  b: Float64Array;
+  rows: Int32Array;
+  cols: Int32Array;
+}
+
+/** What the simplex's context needs: where the costs are, and how they are given (mode 0 stored, 1 clouds). */
+interface LoadedCosts {
+  costPtr: number;
+  xPtr: number;
+  yPtr: number;
+  d: number;
+  power: number;
+  mode: number;
+  /** The simplex sees the costs as M·2^-e (see costExponent). */
+  e: number;
+}
+
 async function solveWasm(
   k: WasmKernels,
   geom: Geometry,
@@ -200,143 +221,145 @@ async function solveWasm(
   warm: { u: Float64Array; v: Float64Array } | undefined,
   opts: EmdOptions,
 ): Promise<EmdResult> {
-  const n = geom.rows;
-  const m = geom.cols;
-  const rows = support(a);
-  const cols = support(b);
-  const nr = rows.length;
-  const nc = cols.length;
-  const compact = nr < n || nc < m;
-  // Costs near f64's limit give tree potentials (sums of costs) that overflow, hence NaN duals reported as
-  // 'optimal'. The plan is invariant to a positive scale of M: the simplex sees M·2^-e (exact: a power of two)
-  // and the duals are scaled back; if they still do not fit f64 the call fails with 'numerical'. A dense
-  // matrix's e is found in wasm where it is copied; a cloud's from its coordinates.
-  let e = geom.kind === 'costMatrix' ? 0 : costExponent(log2MaxCost(geom, rows, cols), geom);
-  const scaleDown = (x: Float64Array) => (e === 0 ? x : x.map((v) => ldexp(v, -e / costPowerOf(geom))));
+  const sp: Support = { geom, a, b, rows: support(a), cols: support(b) };
+  const nr = sp.rows.length;
+  const nc = sp.cols.length;
   const mem = k.scope();
   let ctx = 0;
   try {
-    let costPtr = 0;
-    let xPtr = 0;
-    let yPtr = 0;
-    let d = 0;
-    let power = 0;
-    let mode = 0;
-    if (geom.kind === 'costMatrix') {
-      const M = geom.M.data;
-      if (nr * nc * 8 > WASM_MAX_BLOCK) {
-        throw new OTError('too-large', `the ${nr} × ${nc} cost matrix (${nr * nc * 8} bytes) is over wasm's 1 GiB limit per buffer. Pass pointCloud(X, Y) instead (costs computed on the fly, no n × m storage), or a smaller problem.`);
-      }
-      costPtr = mem.alloc(nr * nc * 8);
-      const view = k.f64(costPtr, nr * nc);
-      if (!compact) {
-        view.set(M);
-        const bad = geom.finiteChecked ? -1 : k.abi.firstNonFinite(costPtr, nr * nc);
-        if (bad >= 0) throw new OTError('nan', `M.data[${bad}] is ${String(M[bad])}; every entry must be a finite number.`);
-      } else {
-        if (!geom.finiteChecked) checkFinite('M.data', M);
-        for (let r = 0; r < nr; r++) for (let c = 0; c < nc; c++) view[r * nc + c] = M[rows[r] * m + cols[c]];
-      }
-      e = costExponent(Math.log2(k.abi.maxAbsF64(costPtr, nr * nc)), geom);
-      if (e !== 0) k.abi.scaleF64(costPtr, nr * nc, 2 ** -e);
-    } else {
-      mode = 1;
-      d = geom.dim;
-      power = geom.cost.power;
-      const X = geom.X.data as Float64Array;
-      const Y = geom.Y.data as Float64Array;
-      xPtr = mem.put(scaleDown(nr < n ? gatherRows(X, d, rows) : X));
-      yPtr = mem.put(scaleDown(nc < m ? gatherRows(Y, d, cols) : Y));
-      const store = opts.storeCosts ?? 'auto';
-      if (store === true || (store === 'auto' && nr * nc <= MATERIALIZE_ENTRIES)) {
-        // Small clouds: one pass builds the costs in wasm memory (the caller still never builds n × m), and
-        // pricing then reads them instead of recomputing a distance per arc it looks at.
-        costPtr = mem.alloc(nr * nc * 8);
-        k.abi.pairwiseCosts(xPtr, yPtr, nr, nc, d, power, costPtr);
-        mode = 0;
-      }
-    }
-    const aPtr = mem.put(nr < n ? Float64Array.from(rows, (i) => a[i]) : a);
-    const bPtr = mem.put(nc < m ? Float64Array.from(cols, (j) => b[j]) : b);
+    const c = loadCosts(k, mem, sp, opts);
+    const aPtr = mem.put(nr < geom.rows ? Float64Array.from(sp.rows, (i) => a[i]) : a);
+    const bPtr = mem.put(nc < geom.cols ? Float64Array.from(sp.cols, (j) => b[j]) : b);
     // the orders by key: wasm's stable radix argsort (the same orders as a stable comparison sort)
-    const [keyR, keyC] = initialKeys(geom, rows, cols);
+    const [keyR, keyC] = initialKeys(geom, sp.rows, sp.cols);
     const order = (key: Float64Array): number => {
       const len = key.length;
       const keys = mem.put(key);
       const idx = mem.alloc(len * 4);
-      const tmpKeys = mem.alloc(len * 8);
-      const tmpIdx = mem.alloc(len * 4);
-      k.abi.argsortF64(keys, len, idx, tmpKeys, tmpIdx);
+      k.abi.argsortF64(keys, len, idx, mem.alloc(len * 8), mem.alloc(len * 4));
       return idx;
     };
     const roPtr = order(keyR);
     const coPtr = order(keyC);
-    let uwPtr = 0;
-    let vwPtr = 0;
-    if (warm) {
-      uwPtr = mem.put(Float64Array.from(rows, (i) => warm.u[i]));
-      vwPtr = mem.put(Float64Array.from(cols, (j) => warm.v[j]));
-    }
-
-    ctx = k.abi.nsCreate(nr, nc, mode, costPtr, xPtr, yPtr, d, power, aPtr, bPtr);
+    const uwPtr = warm ? mem.put(Float64Array.from(sp.rows, (i) => warm.u[i])) : 0;
+    const vwPtr = warm ? mem.put(Float64Array.from(sp.cols, (j) => warm.v[j])) : 0;
+    ctx = k.abi.nsCreate(nr, nc, c.mode, c.costPtr, c.xPtr, c.yPtr, c.d, c.power, aPtr, bPtr);
     k.abi.nsInitTree(ctx, roPtr, coPtr);
     k.abi.nsPrepare(ctx, uwPtr, vwPtr, shortlistSize(nc), maxIter);
-    const run = k.abi.nsRun;
-    const iterationsOf = k.abi.nsIterations;
-    let status: EmdStatus = 'max-iterations';
-    while (true) {
-      const done = iterationsOf(ctx);
-      if (done >= maxIter) break;
-      const code = run(ctx, Math.min(PIVOTS_PER_CALL, maxIter - done));
-      if (code === NS.optimal) {
-        status = 'optimal';
-        break;
-      }
-      if (code === NS.unbounded) throw new OTError('shape', 'emd: the network simplex found an unbounded cycle; the input is not a valid transport problem.');
-      opts.onProgress?.({ iterations: iterationsOf(ctx) });
-      await abortPoint(opts.signal, () => `emd, after ${iterationsOf(ctx)} pivots`);
-    }
-    const iterations = iterationsOf(ctx);
-
-    const uPtr = mem.f64(nr);
-    const vPtr = mem.f64(nc);
-    const ri = mem.alloc(Math.max(1, nr + nc) * 4);
-    const ci = mem.alloc(Math.max(1, nr + nc) * 4);
-    const vals = mem.alloc(Math.max(1, nr + nc) * 8);
-    const nnz = k.abi.nsResult(ctx, uPtr, vPtr, ri, ci, vals);
-    const violation = Math.max(0, k.abi.nsDualViolation(ctx, uPtr, vPtr));
-    const uK = k.f64(uPtr, nr).slice();
-    const vK = k.f64(vPtr, nc).slice();
-    const rowIndex = Int32Array.from(k.i32(ri, nnz), (r) => rows[r]);
-    const colIndex = Int32Array.from(k.i32(ci, nnz), (c) => cols[c]);
-    const values = k.f64(vals, nnz).slice();
-    const plan = new SparseCoupling(n, m, rowIndex, colIndex, values);
-    // duals completed and centred in the simplex's units, then scaled back
-    const { u, v } = fullDuals(geom, uK, vK, rows, cols, e === 0 ? undefined : (i, j) => ldexp(geom.costAt(i, j), -e));
-    centreDuals(u, v, a, b);
-    let cost = 0;
-    for (let t = 0; t < nnz; t++) cost += values[t] * geom.costAt(rowIndex[t], colIndex[t]);
-    let dual = 0;
-    for (let i = 0; i < n; i++) dual += a[i] * u[i];
-    for (let j = 0; j < m; j++) dual += b[j] * v[j];
-    if (e !== 0) {
-      dual = ldexp(dual, e);
-      for (let i = 0; i < n; i++) u[i] = ldexp(u[i], e);
-      for (let j = 0; j < m; j++) v[j] = ldexp(v[j], e);
-    }
-    const dualInfeasibility = ldexp(violation, e);
-    if (!Number.isFinite(cost) || !Number.isFinite(dual) || !u.every(Number.isFinite) || !v.every(Number.isFinite)) {
-      throw new OTError(
-        'numerical',
-        `emd: the costs (up to about 2^${Math.ceil(log2MaxCost(geom, rows, cols))} in magnitude) give a cost or dual potentials beyond f64's range; ` +
-          `${geom instanceof PointCloudGeometry ? 'scale the points down' : 'divide M by a constant'} (the plan does not change; the cost and the duals scale with it).`,
-      );
-    }
-    return { value: cost, cost, plan, potentials: { u, v }, status, iterations, error: dualInfeasibility, dualityGap: cost - dual, backend: 'wasm', threads: 1 };
+    const status = await pivot(k, ctx, maxIter, opts);
+    return readResult(k, mem, ctx, sp, c.e, status);
   } finally {
     if (ctx) k.abi.nsFree(ctx);
     mem.release();
   }
+}
+
+/**
+ * The costs into wasm memory: a dense matrix copied (checked for NaN/±∞ there when the caller deferred it), point
+ * clouds as coordinates (their n × m costs built in wasm up to MATERIALIZE_ENTRIES, else priced on the fly).
+ * Costs near f64's limit give tree potentials (sums of costs) that overflow, hence NaN duals reported as 'optimal':
+ * the plan is invariant to a positive scale of M, so the simplex sees M·2^-e (exact: a power of two) and the duals
+ * are scaled back (readResult). A dense matrix's e is found in wasm where it is copied; a cloud's from its coordinates.
+ */
+function loadCosts(k: WasmKernels, mem: WasmScope, sp: Support, opts: EmdOptions): LoadedCosts {
+  const { geom, rows, cols } = sp;
+  const n = geom.rows;
+  const m = geom.cols;
+  const nr = rows.length;
+  const nc = cols.length;
+  if (geom.kind === 'costMatrix') {
+    const M = geom.M.data;
+    if (nr * nc * 8 > WASM_MAX_BLOCK) {
+      throw new OTError('too-large', `the ${nr} × ${nc} cost matrix (${nr * nc * 8} bytes) is over wasm's 1 GiB limit per buffer. Pass pointCloud(X, Y) instead (costs computed on the fly, no n × m storage), or a smaller problem.`);
+    }
+    const costPtr = mem.alloc(nr * nc * 8);
+    const view = k.f64(costPtr, nr * nc);
+    if (nr === n && nc === m) {
+      view.set(M);
+      const bad = geom.finiteChecked ? -1 : k.abi.firstNonFinite(costPtr, nr * nc);
+      if (bad >= 0) throw new OTError('nan', `M.data[${bad}] is ${String(M[bad])}; every entry must be a finite number.`);
+    } else {
+      if (!geom.finiteChecked) checkFinite('M.data', M);
+      for (let r = 0; r < nr; r++) for (let c = 0; c < nc; c++) view[r * nc + c] = M[rows[r] * m + cols[c]];
+    }
+    const e = costExponent(Math.log2(k.abi.maxAbsF64(costPtr, nr * nc)), geom);
+    if (e !== 0) k.abi.scaleF64(costPtr, nr * nc, 2 ** -e);
+    return { costPtr, xPtr: 0, yPtr: 0, d: 0, power: 0, mode: 0, e };
+  }
+  const e = costExponent(log2MaxCost(geom, rows, cols), geom);
+  const scaleDown = (x: Float64Array) => (e === 0 ? x : x.map((v) => ldexp(v, -e / costPowerOf(geom))));
+  const d = geom.dim;
+  const power = geom.cost.power;
+  const xPtr = mem.put(scaleDown(nr < n ? gatherRows(geom.X.data as Float64Array, d, rows) : (geom.X.data as Float64Array)));
+  const yPtr = mem.put(scaleDown(nc < m ? gatherRows(geom.Y.data as Float64Array, d, cols) : (geom.Y.data as Float64Array)));
+  const store = opts.storeCosts ?? 'auto';
+  if (store === true || (store === 'auto' && nr * nc <= MATERIALIZE_ENTRIES)) {
+    // Small clouds: one pass builds the costs in wasm memory (the caller still never builds n × m), and
+    // pricing then reads them instead of recomputing a distance per arc it looks at.
+    const costPtr = mem.alloc(nr * nc * 8);
+    k.abi.pairwiseCosts(xPtr, yPtr, nr, nc, d, power, costPtr);
+    return { costPtr, xPtr, yPtr, d, power, mode: 0, e };
+  }
+  return { costPtr: 0, xPtr, yPtr, d, power, mode: 1, e };
+}
+
+/** Pivot until optimal or maxIter, PIVOTS_PER_CALL at a time: progress and abort between calls. */
+async function pivot(k: WasmKernels, ctx: number, maxIter: number, opts: EmdOptions): Promise<EmdStatus> {
+  while (true) {
+    const done = k.abi.nsIterations(ctx);
+    if (done >= maxIter) return 'max-iterations';
+    const code = k.abi.nsRun(ctx, Math.min(PIVOTS_PER_CALL, maxIter - done));
+    if (code === NS.optimal) return 'optimal';
+    if (code === NS.unbounded) throw new OTError('shape', 'emd: the network simplex found an unbounded cycle; the input is not a valid transport problem.');
+    opts.onProgress?.({ iterations: k.abi.nsIterations(ctx) });
+    await abortPoint(opts.signal, () => `emd, after ${k.abi.nsIterations(ctx)} pivots`);
+  }
+}
+
+/** The plan on the full index sets, the duals (completed, centred, scaled back by 2^e) and the certificate. */
+function readResult(k: WasmKernels, mem: WasmScope, ctx: number, sp: Support, e: number, status: EmdStatus): EmdResult {
+  const { geom, a, b, rows, cols } = sp;
+  const n = geom.rows;
+  const m = geom.cols;
+  const nr = rows.length;
+  const nc = cols.length;
+  const iterations = k.abi.nsIterations(ctx);
+  const uPtr = mem.f64(nr);
+  const vPtr = mem.f64(nc);
+  const ri = mem.alloc(Math.max(1, nr + nc) * 4);
+  const ci = mem.alloc(Math.max(1, nr + nc) * 4);
+  const vals = mem.alloc(Math.max(1, nr + nc) * 8);
+  const nnz = k.abi.nsResult(ctx, uPtr, vPtr, ri, ci, vals);
+  const violation = Math.max(0, k.abi.nsDualViolation(ctx, uPtr, vPtr));
+  // views after the last allocation (memory growth detaches them)
+  const uK = k.f64(uPtr, nr).slice();
+  const vK = k.f64(vPtr, nc).slice();
+  const rowIndex = Int32Array.from(k.i32(ri, nnz), (r) => rows[r]);
+  const colIndex = Int32Array.from(k.i32(ci, nnz), (c) => cols[c]);
+  const values = k.f64(vals, nnz).slice();
+  const plan = new SparseCoupling(n, m, rowIndex, colIndex, values);
+  // duals completed and centred in the simplex's units, then scaled back
+  const { u, v } = fullDuals(geom, uK, vK, rows, cols, e === 0 ? undefined : (i, j) => ldexp(geom.costAt(i, j), -e));
+  centreDuals(u, v, a, b);
+  let cost = 0;
+  for (let t = 0; t < nnz; t++) cost += values[t] * geom.costAt(rowIndex[t], colIndex[t]);
+  let dual = 0;
+  for (let i = 0; i < n; i++) dual += a[i] * u[i];
+  for (let j = 0; j < m; j++) dual += b[j] * v[j];
+  if (e !== 0) {
+    dual = ldexp(dual, e);
+    for (let i = 0; i < n; i++) u[i] = ldexp(u[i], e);
+    for (let j = 0; j < m; j++) v[j] = ldexp(v[j], e);
+  }
+  const dualInfeasibility = ldexp(violation, e);
+  if (!Number.isFinite(cost) || !Number.isFinite(dual) || !u.every(Number.isFinite) || !v.every(Number.isFinite)) {
+    throw new OTError(
+      'numerical',
+      `emd: the costs (up to about 2^${Math.ceil(log2MaxCost(geom, rows, cols))} in magnitude) give a cost or dual potentials beyond f64's range; ` +
+        `${geom instanceof PointCloudGeometry ? 'scale the points down' : 'divide M by a constant'} (the plan does not change; the cost and the duals scale with it).`,
+    );
+  }
+  return { value: cost, cost, plan, potentials: { u, v }, status, iterations, error: dualInfeasibility, dualityGap: cost - dual, backend: 'wasm', threads: 1 };
 }
 
 /** Duals on the full index sets; a zero-mass node gets the largest feasible potential (tight somewhere). */
