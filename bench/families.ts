@@ -23,10 +23,9 @@
 //                     bures_wasserstein_mapping/distance formula in numpy/scipy (POT 0.8.2 has no ot.gaussian):
 //                     sqrtm(Σ1), sqrtm(Σ1^½ Σ2 Σ1^½), inv, the map and the value.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { endianness } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median, writeInputs } from './inputs.js';
 import '../bindings/node.js';
 import { Rng } from '../ts/rng.js';
 import { partialWasserstein } from '../ts/solvers/partial.js';
@@ -152,30 +151,10 @@ function problems(only?: string): Problem[] {
   return list;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
 async function main(): Promise<void> {
-  if (endianness() !== 'LE') throw new Error('raw little-endian f64 files only');
   const onlyAt = process.argv.indexOf('--only');
   const list = problems(onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined);
-  mkdirSync(TMP, { recursive: true });
-  const manifest = {
-    generator: 'bench/families.ts',
-    problems: list.map((p) => {
-      const files: Record<string, { path: string; shape: number[] }> = {};
-      for (const [name, arr] of Object.entries(p.arrays)) {
-        const path = `${p.id}.${name}.f64`;
-        writeFileSync(join(TMP, path), new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength));
-        files[name] = { path, shape: arr.shape };
-      }
-      return { id: p.id, kind: p.kind, reps: p.reps, params: p.params, files };
-    }),
-  };
-  const mpath = join(TMP, 'manifest.json');
-  writeFileSync(mpath, JSON.stringify(manifest, null, 1));
+  const mpath = writeInputs(TMP, 'bench/families.ts', list);
   const ours: Record<string, { ms: number; value: number }> = {};
   for (const p of list) {
     // three untimed warm-ups: V8 tiers the solver's loops up over the first calls (GW n = 100: ~200 ms on the

@@ -10,12 +10,13 @@
 // .bench-tmp/ with a manifest, and handed to bench/pot_bench.py (run twice: default environment, then glibc
 // malloc tuned so that POT's large temporaries are not mmapped/unmapped on every call). Both sides report the
 // median wall time of the solver call after one warm-up.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { cpus, endianness } from 'node:os';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { median, writeInputs } from './inputs.js';
 import { Rng, randomDirections, emd, pointCloud, wasserstein1d, slicedWasserstein, sinkhorn, barycenter, convolutionalBarycenter } from 'kantorovich';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -378,32 +379,6 @@ function problems(o: Options): Problem[] {
 
 // ------------------------------------------------------------------ running
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
-}
-
-function writeInputs(list: Problem[]): string {
-  if (endianness() !== 'LE') throw new Error('the bench writes raw little-endian f64 files; this machine is big-endian');
-  mkdirSync(TMP, { recursive: true });
-  const manifest = {
-    generator: 'bench/run.ts',
-    problems: list.map((p) => {
-      const files: Record<string, { path: string; shape: number[] }> = {};
-      for (const [name, arr] of Object.entries(p.arrays)) {
-        const path = `${p.id}.${name}.f64`;
-        writeFileSync(join(TMP, path), new Uint8Array(arr.data.buffer, arr.data.byteOffset, arr.data.byteLength));
-        files[name] = { path, shape: arr.shape };
-      }
-      return { id: p.id, kind: p.kind, reps: p.reps, params: p.params, files };
-    }),
-  };
-  const path = join(TMP, 'manifest.json');
-  writeFileSync(path, JSON.stringify(manifest, null, 1));
-  return path;
-}
-
 interface PotResult {
   ms: number;
   times: number[];
@@ -481,7 +456,7 @@ async function main(): Promise<void> {
   const list = problems(o);
   if (list.length === 0) throw new Error('nothing to run');
   console.error(`kantorovich bench: node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? '?'})${o.quick ? ', quick' : ''}`);
-  const manifest = writeInputs(list);
+  const manifest = writeInputs(TMP, 'bench/run.ts', list);
 
   const rows: Row[] = [];
   for (const p of list) rows.push(...(await runOurs(p)));
