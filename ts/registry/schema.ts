@@ -244,7 +244,6 @@ const FOREIGN_NAMES: Record<string, string> = {
   regm: 'regM',
   n_projections: 'nProjections',
   nprojections: 'nProjections',
-  seed: 'seed',
   warmstart: 'warmStart',
   log: '(none: every result carries iterations, error and status)',
   verbose: 'onProgress',

@@ -9,6 +9,7 @@ import { anyOf, bool, num, object, oneOf, opt, required, vector } from '../regis
 import { massOptions } from '../registry/common.js';
 import { rowsOf } from '../registry/estimate.js';
 import { engineBackends } from '../entropic/select.js';
+import { dotFinite } from '../entropic/problem.js';
 import type { EntropicEngine } from '../entropic/engine.js';
 import { LogSumExp } from '../entropic/logsumexp.js';
 import { type SinkhornOptions, type SinkhornResult, sinkhornSchema, solveEntropic } from './sinkhorn.js';
@@ -112,7 +113,7 @@ async function divergence(X: MatrixLike, Y: MatrixLike, opts: DivergenceOptions)
     checkBudget(n * n * 8, `the dense plans that gradients for cost ${gXY.cost.name} need`, opts.maxBytes);
   }
   const ab = await side(gXY, a, b, opts, grad);
-  const ot = (s: Side, wa: Float64Array, wb: Float64Array) => dot(wa, s.fTilde) + dot(wb, s.gTilde);
+  const ot = (s: Side, wa: Float64Array, wb: Float64Array) => dotFinite(wa, s.fTilde) + dotFinite(wb, s.gTilde);
   if (opts.debias === false) {
     // OT_ε(a, b) alone: its gradients are the ab side's
     const plain: DivergenceResult = {
@@ -152,12 +153,6 @@ async function divergence(X: MatrixLike, Y: MatrixLike, opts: DivergenceOptions)
     out.gradB = ab.gTilde.map((x, j) => x - bb.fTilde[j]);
   }
   return out;
-}
-
-function dot(w: Float64Array, x: Float64Array): number {
-  let s = 0;
-  for (let i = 0; i < w.length; i++) if (w[i] !== 0) s += w[i] * x[i];
-  return s;
 }
 
 async function side(geom: PointCloudGeometry, a: Float64Array, b: Float64Array, opts: DivergenceOptions, grad: boolean): Promise<Side> {

@@ -124,12 +124,6 @@ function matmul(A: Float64Array, B: Float64Array, r: number, k: number, c: numbe
   }
 }
 
-function transpose(A: Float64Array, r: number, c: number): Float64Array {
-  const out = new Float64Array(r * c);
-  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) out[j * r + i] = A[i * c + j];
-  return out;
-}
-
 function dot(x: Float64Array, y: Float64Array): number {
   let s = 0;
   for (let t = 0; t < x.length; t++) s += x[t] * y[t];
@@ -390,7 +384,11 @@ async function entropicGW(
     T = Tn;
     R = product(D, T, n, m);
     it++;
-    opts.onProgress?.({ iterations: it, value: NaN, error: err });
+    if (opts.onProgress) {
+      // the objective of the current plan (O(nm), next to the O(n²m + nm²) product above)
+      const g = lossOf(D, R, T, n, m);
+      opts.onProgress({ iterations: it, value: Mf ? beta * dot(Mf, T) + alpha * g : g, error: err });
+    }
     await abortPoint(opts.signal, () => `gromovWasserstein (entropic), after ${it} iterations`);
   }
   const gw = lossOf(D, R, T, n, m);

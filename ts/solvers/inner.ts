@@ -1,7 +1,7 @@
-// The one place where the families (partial, Gromov–Wasserstein, weak OT, LP barycenter) call the exact and
-// entropic solvers inside their algorithms: the run functions' result fields are read here only, so a rename
-// of those fields (cost → value, u/v → potentials) is a one-line change.
-import type { SparseCoupling } from '../coupling.js';
+// How the families (partial, Gromov–Wasserstein, weak OT) call the exact and entropic solvers inside their own
+// iterations: in-process (they may already run in a worker), masses rescaled to each other, and the fields those
+// loops read (plan, duals, a dense entropic plan without a copy).
+import { DenseCoupling, type SparseCoupling } from '../coupling.js';
 import type { DenseMatrix } from '../types.js';
 import { emd as emdRun } from './emd.js';
 import { sinkhorn as sinkhornRun } from './sinkhorn.js';
@@ -49,5 +49,7 @@ export async function entropicOT(
 ): Promise<InnerEntropic> {
   const opts = { reg, plan: true, init, maxIter, tol, signal, normalize: true, worker: false, method: 'auto' } as Parameters<typeof sinkhornRun>[3];
   const r = await sinkhornRun(a, b, M, opts);
-  return { plan: r.plan.toDense(), f: r.potentials.f, g: r.potentials.g, iterations: r.iterations, backend: r.backend, threads: r.threads };
+  // plan: true gives a dense plan: use its array rather than a copy (one n × m copy per outer iteration saved)
+  const plan = r.plan instanceof DenseCoupling ? r.plan.data : r.plan.toDense();
+  return { plan, f: r.potentials.f, g: r.potentials.g, iterations: r.iterations, backend: r.backend, threads: r.threads };
 }

@@ -3,7 +3,6 @@
 // shared memory where there is some, so a solver whose loop never yields still sees it at its next check),
 // forwards progress (throttled) to the caller's port, and transfers the result's arrays back.
 import * as Comlink from 'comlink';
-import { OTError } from '../errors.js';
 import { currentGpuDevice, gpuIdle } from '../backends/webgpu.js';
 import { setWasmSource } from '../backends/wasm.js';
 import { markInWorker } from './pool.js';
