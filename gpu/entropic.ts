@@ -8,7 +8,7 @@
 import { OTError } from '../ts/errors.js';
 import type { EngineProblem, EntropicEngine, PlanStats } from '../ts/entropic/engine.js';
 import * as K from './kernels.js';
-import { COPY_DST, COPY_SRC, type Kernel, MAP_READ, STORAGE, UNIFORM, gridOf, kernel } from './pipelines.js';
+import { COPY_DST, COPY_SRC, type Dispatch, GpuRuntime, STORAGE, UNIFORM } from './runtime.js';
 
 export interface WebGpuEngineOptions {
   /** Threads per workgroup of the n × m passes (default 64). */
@@ -30,13 +30,6 @@ export interface WebGpuEngineOptions {
  */
 export const F32_SCALING_MAX_EXPONENT = 126 * Math.LN2;
 
-/** One dispatch: a kernel, its bind group, and the workgroup grid. */
-interface Dispatch {
-  k: Kernel;
-  bg: GPUBindGroup;
-  grid: [number, number, number];
-}
-
 /** f64 → f32 with −∞ (and anything below the sentinel) → NEG. */
 function toF32Potential(x: Float64Array): Float32Array<ArrayBuffer> {
   const out = new Float32Array(x.length);
@@ -50,7 +43,6 @@ function fromF32Potential(x: Float32Array): Float64Array {
   return out;
 }
 
-/** max over pairs of ‖x − y‖^power (the largest cost the scaling kernel will see). */
 /** The device limits against the problem, before anything is allocated: OTError('too-large') past them. */
 function checkLimits(p: EngineProblem, dense: boolean, maxBinding: number): void {
   const { n, m } = p.cost;
@@ -94,6 +86,7 @@ function shiftedCosts(C: Float64Array, balanced: boolean, withRange: boolean): {
   return { data: Float32Array.from(C, (c) => c - c0), offset: c0, range };
 }
 
+/** max over pairs of ‖x − y‖^power (the largest cost the scaling kernel will see). */
 function maxPointCost(X: Float64Array, Y: Float64Array, d: number, power: number): number {
   let best = 0;
   const n = X.length / d;
@@ -110,15 +103,64 @@ function maxPointCost(X: Float64Array, Y: Float64Array, d: number, power: number
   return Math.pow(best, power / 2);
 }
 
+/**
+ * The problem's buffers (f32). `mat` is the dense cost C − offset (absent for online point clouds), `ker` the
+ * kernel K; `u`, `v` the scalings of the scaling method.
+ */
+interface EngineBuffers {
+  /** Params of the row pass, the column pass, and the elementwise passes over all n·m entries. */
+  prmRow: GPUBuffer;
+  prmCol: GPUBuffer;
+  prmAll: GPUBuffer;
+  f: GPUBuffer;
+  g: GPUBuffer;
+  wLogA: GPUBuffer;
+  wLogB: GPUBuffer;
+  wA: GPUBuffer;
+  wB?: GPUBuffer;
+  rowSum: GPUBuffer;
+  rowCost: GPUBuffer;
+  colSum: GPUBuffer;
+  colCost: GPUBuffer;
+  res: GPUBuffer;
+  X?: GPUBuffer;
+  Y?: GPUBuffer;
+  mat?: GPUBuffer;
+  matT?: GPUBuffer;
+  ker?: GPUBuffer;
+  kerT?: GPUBuffer;
+  u?: GPUBuffer;
+  v?: GPUBuffer;
+}
+
+/** Potentials, weights and the reduction outputs: what every method and geometry needs. */
+function stateBuffers(rt: GpuRuntime, p: EngineProblem): EngineBuffers {
+  const { n, m } = p.cost;
+  const logs = (w: Float64Array) => Float32Array.from(w, (x) => (x > 0 ? Math.log(x) : K.NEG));
+  return {
+    prmRow: rt.buffer(32, UNIFORM | COPY_DST),
+    prmCol: rt.buffer(32, UNIFORM | COPY_DST),
+    prmAll: rt.buffer(32, UNIFORM | COPY_DST),
+    f: rt.buffer(n * 4),
+    g: rt.buffer(m * 4),
+    wLogA: rt.upload(logs(p.a)),
+    wLogB: rt.upload(logs(p.b)),
+    wA: rt.upload(Float32Array.from(p.a)),
+    wB: p.method === 'scaling' ? rt.upload(Float32Array.from(p.b)) : undefined,
+    rowSum: rt.buffer(n * 4),
+    rowCost: rt.buffer(n * 4),
+    colSum: rt.buffer(m * 4),
+    colCost: rt.buffer(m * 4),
+    res: rt.buffer(4),
+  };
+}
+
 export class WebGpuEntropicEngine implements EntropicEngine {
   readonly backend = 'webgpu' as const;
   readonly n: number;
   readonly m: number;
+  private readonly rt: GpuRuntime;
   private eps = 1;
-  private lostInfo: GPUDeviceLostInfo | undefined;
-  private readonly lost: Promise<void>;
-  private disposed = false;
-  private buffers: GPUBuffer[] = [];
   /** Scaling method: whether u, v (rather than f, g) hold the current state. */
   private scaled = false;
   private kernelStale = true;
@@ -130,32 +172,10 @@ export class WebGpuEntropicEngine implements EntropicEngine {
    * stays at the scale of C − c0, where f32 has its digits.
    */
   private offset = 0;
-
-  // Buffers (f32). `mat` is the dense cost C (undefined for online point clouds), `ker` the kernel K.
-  private readonly prmRow: GPUBuffer;
-  private readonly prmCol: GPUBuffer;
-  /** Params of the elementwise passes over all n·m entries. */
-  private readonly prmAll: GPUBuffer;
-  private readonly f: GPUBuffer;
-  private readonly g: GPUBuffer;
-  private readonly u?: GPUBuffer;
-  private readonly v?: GPUBuffer;
-  private readonly mat?: GPUBuffer;
-  private readonly matT?: GPUBuffer;
-  private readonly ker?: GPUBuffer;
-  private readonly kerT?: GPUBuffer;
-  private readonly X?: GPUBuffer;
-  private readonly Y?: GPUBuffer;
-  private readonly wA: GPUBuffer;
-  private readonly rowSum: GPUBuffer;
-  private readonly rowCost: GPUBuffer;
-  private readonly colSum: GPUBuffer;
-  private readonly colCost: GPUBuffer;
-  private readonly res: GPUBuffer;
+  private readonly b: EngineBuffers;
   private readonly geom: K.KernelGeometry;
   private readonly wg: number;
   private readonly transposed: boolean;
-
   private readonly iterRow: Dispatch;
   private readonly iterCol: Dispatch;
 
@@ -167,128 +187,102 @@ export class WebGpuEntropicEngine implements EntropicEngine {
     const { n, m } = p.cost;
     this.n = n;
     this.m = m;
-    this.lost = device.lost.then((info) => {
-      this.lostInfo = info;
-    });
+    this.rt = new GpuRuntime(device, `the webgpu engine of a ${n} × ${m} problem`);
     const lim = device.limits;
-    const maxBinding = Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize);
-    const wg = (this.wg = Math.min(opts.workgroupSize ?? 64, lim.maxComputeWorkgroupSizeX, lim.maxComputeInvocationsPerWorkgroup));
-    const transposed = (this.transposed = opts.transposed ?? false);
-    const scaling = p.method === 'scaling';
-    const dense = p.cost.kind === 'dense' || scaling; // scaling needs a stored kernel, so points go dense
-
-    const nm = n * m * 4;
-    checkLimits(p, dense, maxBinding); // before allocating anything
-
-    const buf = (bytes: number, usage = STORAGE | COPY_SRC | COPY_DST) => {
-      const b = device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
-      this.buffers.push(b);
-      return b;
-    };
-    const put = (data: Float32Array<ArrayBuffer>) => {
-      const b = buf(data.byteLength);
-      device.queue.writeBuffer(b, 0, data);
-      return b;
-    };
-
-    this.prmRow = buf(32, UNIFORM | COPY_DST);
-    this.prmCol = buf(32, UNIFORM | COPY_DST);
-    this.prmAll = buf(32, UNIFORM | COPY_DST);
+    this.wg = Math.min(opts.workgroupSize ?? 64, lim.maxComputeWorkgroupSizeX, lim.maxComputeInvocationsPerWorkgroup);
+    this.transposed = opts.transposed ?? false;
+    const dense = p.cost.kind === 'dense' || p.method === 'scaling'; // scaling needs a stored kernel, so points go dense
+    checkLimits(p, dense, this.rt.maxBinding); // before allocating anything
+    this.b = stateBuffers(this.rt, p);
     this.writeParams();
-    this.f = buf(n * 4);
-    this.g = buf(m * 4);
-    const logs = (w: Float64Array) => Float32Array.from(w, (x) => (x > 0 ? Math.log(x) : K.NEG));
-    const wLogA = put(logs(p.a));
-    const wLogB = put(logs(p.b));
-    this.wA = put(Float32Array.from(p.a));
-    const wB = scaling ? put(Float32Array.from(p.b)) : undefined;
-    this.rowSum = buf(n * 4);
-    this.rowCost = buf(n * 4);
-    this.colSum = buf(m * 4);
-    this.colCost = buf(m * 4);
-    this.res = buf(4);
-
-    if (p.cost.kind === 'points') {
-      // Shift both clouds by their common mean (costs are translation invariant) before rounding to f32,
-      // so that clouds far from the origin do not lose their distances to cancellation.
-      const { d } = p.cost;
-      const [X, Y] = centredClouds(p.cost.X, p.cost.Y, d);
-      this.X = put(X);
-      this.Y = put(Y);
-      // Tile of the other cloud in workgroup memory: d + 1 floats per point (coordinates + potential).
-      const fit = Math.floor(lim.maxComputeWorkgroupStorageSize / (4 * (d + 1)));
-      this.geom = { kind: 'points', d, power: p.cost.power, tile: fit >= 8 ? Math.min(wg, fit) : 0 };
-    } else {
-      this.geom = { kind: 'dense' };
-    }
-
-    if (dense) {
-      if (p.cost.kind === 'dense') {
-        const shifted = shiftedCosts(p.cost.C, p.tauA === 1 && p.tauB === 1, scaling);
-        this.offset = shifted.offset;
-        this.mat = put(shifted.data);
-        if (scaling) this.costRange = shifted.range;
-      }
-      else {
-        if (scaling) this.costRange = maxPointCost(p.cost.X, p.cost.Y, p.cost.d, p.cost.power);
-        this.mat = buf(nm);
-        this.submit([this.dispatch(K.pairwiseCost(p.cost.d, p.cost.power, wg), this.prmRow, { ptsOut: this.X!, ptsIn: this.Y!, dst: this.mat }, n * m)]);
-      }
-      if (transposed) this.matT = buf(nm);
-      if (scaling) {
-        this.ker = buf(nm);
-        if (transposed) this.kerT = buf(nm);
-        this.u = buf(n * 4);
-        this.v = buf(m * 4);
-      }
-    }
-    if (this.matT) this.submit([this.dispatch(K.transpose(wg), this.prmRow, { src: this.mat!, dst: this.matT }, n * m)]);
+    this.geom = this.uploadClouds();
+    if (dense) this.uploadCosts();
     // f = 0 in the caller's coordinates until the first update overwrites it (f' is computed from g alone)
-    if (this.offset !== 0) device.queue.writeBuffer(this.f, 0, new Float32Array(n).fill(-this.offset));
-
-    // Row pass reads mat[i*m + j] (contiguous per thread); column pass reads mat[i*m + j] over i for its j
-    // (contiguous across threads), or the transposed copy row-wise.
-    const rowGeom = dense ? { kind: 'dense' as const } : this.geom;
-    if (scaling) {
-      const upd = K.scalingUpdate(wg);
-      this.iterRow = this.dispatch(upd, this.prmRow, { mat: this.ker!, pin: this.v!, w: this.wA, pout: this.u! }, n);
-      this.iterCol = this.dispatch(upd, this.prmCol, { mat: this.kerT ?? this.ker!, pin: this.u!, w: wB!, pout: this.v! }, m);
-    } else {
-      const upd = K.lseUpdate(rowGeom, wg);
-      this.iterRow = this.dispatch(upd, this.prmRow, { ...this.geoBindings(false), pin: this.g, logw: wLogA, pout: this.f }, n);
-      this.iterCol = this.dispatch(upd, this.prmCol, { ...this.geoBindings(true), pin: this.f, logw: wLogB, pout: this.g }, m);
-    }
+    if (this.offset !== 0) device.queue.writeBuffer(this.b.f, 0, new Float32Array(n).fill(-this.offset));
+    [this.iterRow, this.iterCol] = this.iterations();
   }
 
   /** Compile (or reuse) the pipelines and upload the problem. Throws OTError('too-large') past the device limits. */
   static async create(device: GPUDevice, problem: EngineProblem, options: WebGpuEngineOptions = {}): Promise<WebGpuEntropicEngine> {
-    device.pushErrorScope('out-of-memory');
-    device.pushErrorScope('validation');
-    let engine: WebGpuEntropicEngine | undefined;
-    try {
-      engine = new WebGpuEntropicEngine(device, problem, options);
-    } finally {
-      const validation = await device.popErrorScope();
-      const oom = await device.popErrorScope();
-      if (engine && (validation || oom)) engine.dispose();
-      if (oom) throw new OTError('too-large', `webgpu: out of GPU memory for the ${problem.cost.n} × ${problem.cost.m} problem (${oom.message}).`);
-      // a WGSL or binding validation failure is a bug of ours, never the caller's input
-      if (validation) throw new OTError('internal', `webgpu engine: ${validation.message}. This is a bug in kantorovich; please report it.`);
-    }
-    await engine.settle(device.queue.onSubmittedWorkDone());
+    const size = `the ${problem.cost.n} × ${problem.cost.m} problem`;
+    const engine = await GpuRuntime.build(device, size, () => new WebGpuEntropicEngine(device, problem, options));
+    await engine.rt.idle();
     return engine;
+  }
+
+  // ---- set-up ---------------------------------------------------------------------------------------
+
+  /** Point clouds: both centred on their common mean (costs are translation invariant) and uploaded. */
+  private uploadClouds(): K.KernelGeometry {
+    const c = this.p.cost;
+    if (c.kind !== 'points') return { kind: 'dense' };
+    const [X, Y] = centredClouds(c.X, c.Y, c.d);
+    this.b.X = this.rt.upload(X);
+    this.b.Y = this.rt.upload(Y);
+    // Tile of the other cloud in workgroup memory: d + 1 floats per point (coordinates + potential).
+    const fit = Math.floor(this.device.limits.maxComputeWorkgroupStorageSize / (4 * (c.d + 1)));
+    return { kind: 'points', d: c.d, power: c.power, tile: fit >= 8 ? Math.min(this.wg, fit) : 0 };
+  }
+
+  /** The stored cost (given, or computed from the clouds), its transposed copy, and the scaling method's kernel. */
+  private uploadCosts(): void {
+    const { p, b, rt } = this;
+    const nm = this.n * this.m * 4;
+    const scaling = p.method === 'scaling';
+    if (p.cost.kind === 'dense') {
+      const shifted = shiftedCosts(p.cost.C, p.tauA === 1 && p.tauB === 1, scaling);
+      this.offset = shifted.offset;
+      b.mat = rt.upload(shifted.data);
+      if (scaling) this.costRange = shifted.range;
+    } else {
+      if (scaling) this.costRange = maxPointCost(p.cost.X, p.cost.Y, p.cost.d, p.cost.power);
+      b.mat = rt.buffer(nm);
+      rt.submit([this.dispatch(K.pairwiseCost(p.cost.d, p.cost.power, this.wg), b.prmRow, { ptsOut: b.X!, ptsIn: b.Y!, dst: b.mat }, this.n * this.m)]);
+    }
+    if (this.transposed) {
+      b.matT = rt.buffer(nm);
+      rt.submit([this.dispatch(K.transpose(this.wg), b.prmRow, { src: b.mat, dst: b.matT }, this.n * this.m)]);
+    }
+    if (scaling) {
+      b.ker = rt.buffer(nm);
+      if (this.transposed) b.kerT = rt.buffer(nm);
+      b.u = rt.buffer(this.n * 4);
+      b.v = rt.buffer(this.m * 4);
+    }
+  }
+
+  /**
+   * One Sinkhorn iteration as two dispatches. The row pass reads mat[i*m + j] (contiguous per thread); the column
+   * pass reads mat[i*m + j] over i for its j (contiguous across threads), or the transposed copy row-wise.
+   */
+  private iterations(): [Dispatch, Dispatch] {
+    const b = this.b;
+    if (this.p.method === 'scaling') {
+      const upd = K.scalingUpdate(this.wg);
+      return [
+        this.dispatch(upd, b.prmRow, { mat: b.ker!, pin: b.v!, w: b.wA, pout: b.u! }, this.n),
+        this.dispatch(upd, b.prmCol, { mat: b.kerT ?? b.ker!, pin: b.u!, w: b.wB!, pout: b.v! }, this.m),
+      ];
+    }
+    const upd = K.lseUpdate(this.planGeom, this.wg);
+    return [
+      this.dispatch(upd, b.prmRow, { ...this.geoBindings(false), pin: b.g, logw: b.wLogA, pout: b.f }, this.n),
+      this.dispatch(upd, b.prmCol, { ...this.geoBindings(true), pin: b.f, logw: b.wLogB, pout: b.g }, this.m),
+    ];
   }
 
   // ---- plumbing -------------------------------------------------------------------------------------
 
   /** Geometry bindings of the row side (out = rows) or the column side. */
   private geoBindings(cols: boolean): Record<string, GPUBuffer> {
-    if (this.geom.kind === 'points' && !this.mat) return cols ? { ptsOut: this.Y!, ptsIn: this.X! } : { ptsOut: this.X!, ptsIn: this.Y! };
-    return { mat: cols ? (this.matT ?? this.mat!) : this.mat! };
+    const b = this.b;
+    if (this.geom.kind === 'points' && !b.mat) return cols ? { ptsOut: b.Y!, ptsIn: b.X! } : { ptsOut: b.X!, ptsIn: b.Y! };
+    return { mat: cols ? (b.matT ?? b.mat!) : b.mat! };
   }
 
+  /** The geometry the plan kernels see: dense whenever a cost is stored. */
   private get planGeom(): K.KernelGeometry {
-    return this.mat ? { kind: 'dense' } : this.geom;
+    return this.b.mat ? { kind: 'dense' } : this.geom;
   }
 
   private paramBytes(nOut: number, nIn: number, sOut: number, sIn: number, tau: number, kq = 0): ArrayBuffer {
@@ -303,78 +297,14 @@ export class WebGpuEntropicEngine implements EntropicEngine {
   private writeParams(): void {
     const { n, m } = this;
     const q = this.device.queue;
-    q.writeBuffer(this.prmRow, 0, this.paramBytes(n, m, m, 1, this.p.tauA));
-    q.writeBuffer(this.prmCol, 0, this.paramBytes(m, n, this.transposed ? n : 1, this.transposed ? 1 : m, this.p.tauB));
-    q.writeBuffer(this.prmAll, 0, this.paramBytes(n * m, 0, 0, 0, 1));
+    q.writeBuffer(this.b.prmRow, 0, this.paramBytes(n, m, m, 1, this.p.tauA));
+    q.writeBuffer(this.b.prmCol, 0, this.paramBytes(m, n, this.transposed ? n : 1, this.transposed ? 1 : m, this.p.tauB));
+    q.writeBuffer(this.b.prmAll, 0, this.paramBytes(n * m, 0, 0, 0, 1));
   }
 
+  /** A dispatch with the params block `prm` bound as P. */
   private dispatch(src: K.KernelSource, prm: GPUBuffer, bufs: Record<string, GPUBuffer>, threads: number, z = 1): Dispatch {
-    const k = kernel(this.device, src);
-    const all: Record<string, GPUBuffer> = { ...bufs, P: prm };
-    const bg = this.device.createBindGroup({
-      layout: k.layout,
-      entries: src.bindings.map((b, i) => ({ binding: i, resource: { buffer: all[b.name] } })),
-    });
-    return { k, bg, grid: gridOf(this.device, Math.ceil(threads / src.workgroupSize), z) };
-  }
-
-  private encode(enc: GPUCommandEncoder, ds: Dispatch[]): void {
-    const pass = enc.beginComputePass();
-    for (const d of ds) {
-      pass.setPipeline(d.k.pipeline);
-      pass.setBindGroup(0, d.bg);
-      pass.dispatchWorkgroups(...d.grid);
-    }
-    pass.end();
-  }
-
-  private submit(ds: Dispatch[], copies?: (enc: GPUCommandEncoder) => void): void {
-    const enc = this.device.createCommandEncoder();
-    this.encode(enc, ds);
-    copies?.(enc);
-    this.device.queue.submit([enc.finish()]);
-  }
-
-  private alive(): void {
-    if (this.lostInfo) throw new OTError('device-lost', `webgpu: the device was lost (${this.lostInfo.reason}: ${this.lostInfo.message}). Create a new engine.`);
-    if (this.disposed) throw new OTError('invalid-option', 'webgpu: this engine was disposed.');
-  }
-
-  /** Await GPU work, but stop waiting as soon as the device is lost; a loss becomes OTError('device-lost'). */
-  private async settle<T>(work: Promise<T>): Promise<void> {
-    this.alive();
-    try {
-      await Promise.race([work, this.lost]);
-    } catch (e) {
-      // A mapAsync refused because of the loss may settle before `lost` does: give the loss a moment to land.
-      await Promise.race([this.lost, new Promise((r) => setTimeout(r, 100))]);
-      this.alive();
-      throw e;
-    }
-    this.alive();
-  }
-
-  /** Copy buffers into one staging buffer, map it, return f32 copies. */
-  private async read(ds: Dispatch[], srcs: GPUBuffer[], counts: number[]): Promise<Float32Array[]> {
-    this.alive();
-    const total = counts.reduce((s, c) => s + c, 0);
-    const staging = this.device.createBuffer({ size: Math.max(16, total * 4), usage: MAP_READ | COPY_DST });
-    try {
-      this.submit(ds, (enc) => {
-        let off = 0;
-        srcs.forEach((s, i) => {
-          enc.copyBufferToBuffer(s, 0, staging, off * 4, counts[i] * 4);
-          off += counts[i];
-        });
-      });
-      await this.settle(staging.mapAsync(1 /* GPUMapMode.READ */));
-      const all = new Float32Array(staging.getMappedRange().slice(0));
-      staging.unmap();
-      let off = 0;
-      return counts.map((c) => all.subarray(off, (off += c)));
-    } finally {
-      staging.destroy();
-    }
+    return this.rt.dispatch(src, { ...bufs, P: prm }, threads, z);
   }
 
   /** Scaling method: bring f, g up to date from u, v (f = ε·log u), or u, v from f, g. */
@@ -382,7 +312,7 @@ export class WebGpuEntropicEngine implements EntropicEngine {
     if (!this.scaled) return [];
     this.scaled = false;
     const f = K.elementwise('toPot', this.wg);
-    return [this.dispatch(f, this.prmRow, { src: this.u!, dst: this.f }, this.n), this.dispatch(f, this.prmCol, { src: this.v!, dst: this.g }, this.m)];
+    return [this.dispatch(f, this.b.prmRow, { src: this.b.u!, dst: this.b.f }, this.n), this.dispatch(f, this.b.prmCol, { src: this.b.v!, dst: this.b.g }, this.m)];
   }
 
   private toScalings(): Dispatch[] {
@@ -391,13 +321,13 @@ export class WebGpuEntropicEngine implements EntropicEngine {
       // K = exp(−C/ε) over all n·m entries.
       const e = K.elementwise('kernel', this.wg);
       const nm = this.n * this.m;
-      out.push(this.dispatch(e, this.prmAll, { src: this.mat!, dst: this.ker! }, nm));
-      if (this.kerT) out.push(this.dispatch(e, this.prmAll, { src: this.matT!, dst: this.kerT }, nm));
+      out.push(this.dispatch(e, this.b.prmAll, { src: this.b.mat!, dst: this.b.ker! }, nm));
+      if (this.b.kerT) out.push(this.dispatch(e, this.b.prmAll, { src: this.b.matT!, dst: this.b.kerT }, nm));
       this.kernelStale = false;
     }
     if (!this.scaled) {
       const e = K.elementwise('toScal', this.wg);
-      out.push(this.dispatch(e, this.prmRow, { src: this.f, dst: this.u! }, this.n), this.dispatch(e, this.prmCol, { src: this.g, dst: this.v! }, this.m));
+      out.push(this.dispatch(e, this.b.prmRow, { src: this.b.f, dst: this.b.u! }, this.n), this.dispatch(e, this.b.prmCol, { src: this.b.g, dst: this.b.v! }, this.m));
       this.scaled = true;
     }
     return out;
@@ -407,8 +337,8 @@ export class WebGpuEntropicEngine implements EntropicEngine {
   private sums(cols: boolean): Dispatch {
     return this.dispatch(
       K.planSums(this.planGeom, this.wg),
-      cols ? this.prmCol : this.prmRow,
-      { ...this.geoBindings(cols), pin: cols ? this.f : this.g, pown: cols ? this.g : this.f, sums: cols ? this.colSum : this.rowSum, csums: cols ? this.colCost : this.rowCost },
+      cols ? this.b.prmCol : this.b.prmRow,
+      { ...this.geoBindings(cols), pin: cols ? this.b.f : this.b.g, pown: cols ? this.b.g : this.b.f, sums: cols ? this.b.colSum : this.b.rowSum, csums: cols ? this.b.colCost : this.b.rowCost },
       cols ? this.m : this.n,
     );
   }
@@ -416,7 +346,7 @@ export class WebGpuEntropicEngine implements EntropicEngine {
   // ---- EntropicEngine -------------------------------------------------------------------------------
 
   async setEps(eps: number): Promise<void> {
-    this.alive();
+    this.rt.alive();
     if (this.p.method === 'scaling' && !(this.costRange / eps <= F32_SCALING_MAX_EXPONENT)) {
       throw new OTError(
         'numerical',
@@ -425,41 +355,41 @@ export class WebGpuEntropicEngine implements EntropicEngine {
           `Use method: 'log' (or 'auto'), or the wasm backend (f64).`,
       );
     }
-    if (this.scaled) this.submit(this.toPotentials()); // u, v were exponentials of the old ε
+    if (this.scaled) this.rt.submit(this.toPotentials()); // u, v were exponentials of the old ε
     this.eps = eps;
     this.writeParams();
     this.kernelStale = true;
   }
 
   async iterate(count: number): Promise<void> {
-    this.alive();
+    this.rt.alive();
     const pre = this.p.method === 'scaling' ? this.toScalings() : [];
     // A few command buffers rather than one huge one, so a lost device or a long count is noticed early.
     const PER_SUBMIT = 32;
     for (let done = 0; done < count || pre.length; ) {
       const batch = pre.splice(0);
       for (let t = 0; t < PER_SUBMIT && done < count; t++, done++) batch.push(this.iterRow, this.iterCol);
-      this.submit(batch);
+      this.rt.submit(batch);
     }
-    await this.settle(this.device.queue.onSubmittedWorkDone());
+    await this.rt.idle();
   }
 
   async marginalError(): Promise<number> {
-    const red = this.dispatch(K.absDiffSum(), this.prmRow, { x: this.rowSum, w: this.wA, res: this.res }, 256);
+    const red = this.dispatch(K.absDiffSum(), this.b.prmRow, { x: this.b.rowSum, w: this.b.wA, res: this.b.res }, 256);
     red.grid = [1, 1, 1];
-    const [r] = await this.read([...this.toPotentials(), this.sums(false), red], [this.res], [1]);
+    const [r] = await this.rt.read([...this.toPotentials(), this.sums(false), red], [this.b.res], [1]);
     return r[0];
   }
 
   async potentials(): Promise<{ f: Float64Array; g: Float64Array }> {
-    const [f, g] = await this.read(this.toPotentials(), [this.f, this.g], [this.n, this.m]);
+    const [f, g] = await this.rt.read(this.toPotentials(), [this.b.f, this.b.g], [this.n, this.m]);
     return { f: this.shifted(fromF32Potential(f), this.offset), g: fromF32Potential(g) };
   }
 
   async setPotentials(f: Float64Array, g: Float64Array): Promise<void> {
-    this.alive();
-    this.device.queue.writeBuffer(this.f, 0, toF32Potential(this.shifted(f, -this.offset)));
-    this.device.queue.writeBuffer(this.g, 0, toF32Potential(g));
+    this.rt.alive();
+    this.device.queue.writeBuffer(this.b.f, 0, toF32Potential(this.shifted(f, -this.offset)));
+    this.device.queue.writeBuffer(this.b.g, 0, toF32Potential(g));
     this.scaled = false;
   }
 
@@ -469,9 +399,9 @@ export class WebGpuEntropicEngine implements EntropicEngine {
   }
 
   async stats(): Promise<PlanStats> {
-    const [rs, rc, cs] = await this.read(
+    const [rs, rc, cs] = await this.rt.read(
       [...this.toPotentials(), this.sums(false), this.sums(true)],
-      [this.rowSum, this.rowCost, this.colSum],
+      [this.b.rowSum, this.b.rowCost, this.b.colSum],
       [this.n, this.n, this.m],
     );
     let transportCost = 0;
@@ -483,7 +413,7 @@ export class WebGpuEntropicEngine implements EntropicEngine {
   }
 
   async planApply(V: Float64Array, k: number, transpose: boolean): Promise<Float64Array> {
-    this.alive();
+    this.rt.alive();
     const rows = transpose ? this.m : this.n;
     const other = transpose ? this.n : this.m;
     if (k === 0) return new Float64Array(0); // a z-extent of 0 workgroups is legal but Dawn warns about it
@@ -492,52 +422,51 @@ export class WebGpuEntropicEngine implements EntropicEngine {
     const vin = new Float32Array(other * kq * 4);
     for (let r = 0; r < other; r++) for (let t = 0; t < k; t++) vin[r * kq * 4 + t] = V[r * k + t];
     const bytes = Math.max(vin.byteLength, rows * kq * 16);
-    if (bytes > Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize)) {
+    if (bytes > this.rt.maxBinding) {
       throw new OTError('too-large', `webgpu: planApply with k = ${k} needs ${bytes}-byte buffers, over this device's limit.`);
     }
-    const vb = this.device.createBuffer({ size: Math.max(16, vin.byteLength), usage: STORAGE | COPY_DST });
-    const ob = this.device.createBuffer({ size: Math.max(16, rows * kq * 16), usage: STORAGE | COPY_SRC });
-    const prm = this.device.createBuffer({ size: 32, usage: UNIFORM | COPY_DST });
+    const vb = this.rt.upload(vin);
+    const ob = this.rt.buffer(rows * kq * 16, STORAGE | COPY_SRC);
+    const prm = this.rt.buffer(32, UNIFORM | COPY_DST);
     try {
-      this.device.queue.writeBuffer(vb, 0, vin);
       const cols = transpose;
       const base = cols ? this.paramBytes(this.m, this.n, this.transposed ? this.n : 1, this.transposed ? 1 : this.m, 1, kq) : this.paramBytes(this.n, this.m, this.m, 1, 1, kq);
       this.device.queue.writeBuffer(prm, 0, base);
       const pre = this.toPotentials();
-      const d = this.dispatch(K.planApply(this.planGeom, this.wg), prm, { ...this.geoBindings(cols), pin: cols ? this.f : this.g, pown: cols ? this.g : this.f, vin: vb, vout: ob }, rows, kq);
-      const [o] = await this.read([...pre, d], [ob], [rows * kq * 4]);
+      const d = this.dispatch(K.planApply(this.planGeom, this.wg), prm, { ...this.geoBindings(cols), pin: cols ? this.b.f : this.b.g, pown: cols ? this.b.g : this.b.f, vin: vb, vout: ob }, rows, kq);
+      const [o] = await this.rt.read([...pre, d], [ob], [rows * kq * 4]);
       const out = new Float64Array(rows * k);
       for (let r = 0; r < rows; r++) for (let t = 0; t < k; t++) out[r * k + t] = o[r * kq * 4 + t];
       return out;
     } finally {
-      vb.destroy();
-      ob.destroy();
-      prm.destroy();
+      for (const b of [vb, ob, prm]) this.rt.release(b);
     }
   }
 
   async densePlan(): Promise<Float64Array> {
-    this.alive();
+    this.rt.alive();
     const bytes = this.n * this.m * 4;
-    if (bytes > Math.min(this.device.limits.maxStorageBufferBindingSize, this.device.limits.maxBufferSize)) {
+    if (bytes > this.rt.maxBinding) {
       throw new OTError('too-large', `webgpu: the dense ${this.n} × ${this.m} plan takes ${bytes} bytes, over this device's buffer limit.`);
     }
-    const pb = this.device.createBuffer({ size: Math.max(16, bytes), usage: STORAGE | COPY_SRC });
+    const pb = this.rt.buffer(bytes, STORAGE | COPY_SRC);
     try {
       const pre = this.toPotentials();
-      const d = this.dispatch(K.planDense(this.planGeom, this.wg), this.prmRow, { ...this.geoBindings(false), pin: this.g, pown: this.f, plan: pb }, this.n);
-      const [P] = await this.read([...pre, d], [pb], [this.n * this.m]);
+      const d = this.dispatch(K.planDense(this.planGeom, this.wg), this.b.prmRow, { ...this.geoBindings(false), pin: this.b.g, pown: this.b.f, plan: pb }, this.n);
+      const [P] = await this.rt.read([...pre, d], [pb], [this.n * this.m]);
       return Float64Array.from(P);
     } finally {
-      pb.destroy();
+      this.rt.release(pb);
     }
   }
 
+  /** Bytes of GPU buffers this engine holds (the memory tests read it: online clouds must stay O(n + m)). */
+  get gpuBytes(): number {
+    return this.rt.ownedBytes;
+  }
+
   dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const b of this.buffers) b.destroy();
-    this.buffers = [];
+    this.rt.dispose();
   }
 
   // ---- barycenters (EntropicEngine.fUpdateColLse) ----------------------------------------------------
@@ -546,27 +475,22 @@ export class WebGpuEntropicEngine implements EntropicEngine {
   private colLse?: { d: Dispatch; hOut: GPUBuffer };
 
   async fUpdateColLse(g: Float64Array): Promise<Float64Array> {
-    this.alive();
+    this.rt.alive();
     const m = this.m;
     const scaling = this.p.method === 'scaling';
     if (!this.colLse) {
-      const mk = (data: Float32Array<ArrayBuffer>) => {
-        const b = this.device.createBuffer({ size: Math.max(16, data.byteLength), usage: STORAGE | COPY_SRC | COPY_DST });
-        this.buffers.push(b);
-        this.device.queue.writeBuffer(b, 0, data);
-        return b;
-      };
+      const mk = (data: Float32Array<ArrayBuffer>) => this.rt.upload(data);
       const hOut = mk(new Float32Array(m));
       const d = scaling
-        ? this.dispatch(K.scalingUpdate(this.wg), this.prmCol, { mat: this.kerT ?? this.ker!, pin: this.u!, w: mk(new Float32Array(m).fill(1)), pout: hOut }, m)
-        : this.dispatch(K.lseUpdate(this.planGeom, this.wg), this.prmCol, { ...this.geoBindings(true), pin: this.f, logw: mk(new Float32Array(m)), pout: hOut }, m);
+        ? this.dispatch(K.scalingUpdate(this.wg), this.b.prmCol, { mat: this.b.kerT ?? this.b.ker!, pin: this.b.u!, w: mk(new Float32Array(m).fill(1)), pout: hOut }, m)
+        : this.dispatch(K.lseUpdate(this.planGeom, this.wg), this.b.prmCol, { ...this.geoBindings(true), pin: this.b.f, logw: mk(new Float32Array(m)), pout: hOut }, m);
       this.colLse = { d, hOut };
     }
     // g as set (the f-update overwrites f, or u, from it)
-    this.device.queue.writeBuffer(this.g, 0, toF32Potential(g));
+    this.device.queue.writeBuffer(this.b.g, 0, toF32Potential(g));
     this.scaled = false;
     const pre = scaling ? this.toScalings() : [];
-    const [h] = await this.read([...pre, this.iterRow, this.colLse.d], [this.colLse.hOut], [m]);
+    const [h] = await this.rt.read([...pre, this.iterRow, this.colLse.d], [this.colLse.hOut], [m]);
     const eps = this.eps;
     return Float64Array.from(h, (x) => (scaling ? -Math.log(x) : -x / eps));
   }

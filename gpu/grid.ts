@@ -6,7 +6,7 @@
 import { OTError } from '../ts/errors.js';
 import { GRID_FLOOR, GridKernelBase, type GridProblem, gridLogKernel } from '../ts/barycenter/grid.js';
 import { F32, type KernelSource, MAIN, NEG, NEG_T, declare, lit } from './kernels.js';
-import { COPY_DST, COPY_SRC, MAP_READ, STORAGE, UNIFORM, gridOf, kernel } from './pipelines.js';
+import { COPY_DST, type Dispatch, GpuRuntime, UNIFORM } from './runtime.js';
 
 const WG = 64;
 const HEAD = `struct GP { h: u32, w: u32, k: u32, total: u32 }
@@ -90,21 +90,14 @@ function blurRows(log: boolean, post: 'ratio' | 'log' | 'sub' | 'none'): KernelS
   dst[t] = ${out};`);
 }
 
-interface Dispatch {
-  pipeline: GPUComputePipeline;
-  bg: GPUBindGroup;
-}
-
 export class WebGpuGridKernel extends GridKernelBase {
   readonly backend = 'webgpu' as const;
-  private disposed = false;
-  private readonly buffers: GPUBuffer[] = [];
+  private readonly rt: GpuRuntime;
   private readonly k1: GPUBuffer;
   private readonly k2: GPUBuffer;
   private readonly x: GPUBuffer;
   private readonly out: GPUBuffer;
   private readonly passes: Dispatch[];
-  private readonly grid: [number, number, number];
 
   private constructor(
     readonly device: GPUDevice,
@@ -112,57 +105,33 @@ export class WebGpuGridKernel extends GridKernelBase {
   ) {
     super(p);
     const { height: h, width: w } = p;
-    const k = this.k;
-    const total = k * h * w;
-    const lim = device.limits;
-    if (total * 4 > Math.min(lim.maxStorageBufferBindingSize, lim.maxBufferSize)) {
-      throw new OTError('too-large', `webgpu: ${k} images of ${h} × ${w} exceed this device's buffer limit.`);
+    const total = this.k * h * w;
+    const rt = (this.rt = new GpuRuntime(device, `the webgpu grid kernel of ${this.k} images of ${h} × ${w}`));
+    if (total * 4 > rt.maxBinding) {
+      throw new OTError('too-large', `webgpu: ${this.k} images of ${h} × ${w} exceed this device's buffer limit.`);
     }
-    const buf = (bytes: number, usage = STORAGE | COPY_SRC | COPY_DST) => {
-      const b = device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
-      this.buffers.push(b);
-      return b;
-    };
-    const prm = buf(16, UNIFORM | COPY_DST);
-    device.queue.writeBuffer(prm, 0, new Uint32Array([h, w, k, total]));
-    this.k1 = buf(h * h * 4);
-    this.k2 = buf(w * w * 4);
+    const prm = rt.buffer(16, UNIFORM | COPY_DST);
+    device.queue.writeBuffer(prm, 0, new Uint32Array([h, w, this.k, total]));
+    this.k1 = rt.buffer(h * h * 4);
+    this.k2 = rt.buffer(w * w * 4);
     const log = p.method === 'log';
-    const img = buf(total * 4);
     const data = new Float32Array(total);
     p.imgs.forEach((a, t) => data.set(log ? a.map((v) => (v > 0 ? Math.log(v) : NEG)) : a, t * h * w));
-    device.queue.writeBuffer(img, 0, data);
-    this.x = buf(total * 4);
-    const y = buf(total * 4);
-    const tmp = buf(total * 4);
-    this.out = buf(total * 4);
-    const pass = (src: KernelSource, bufs: Record<string, GPUBuffer>): Dispatch => {
-      const kk = kernel(device, src);
-      const all: Record<string, GPUBuffer> = { ...bufs, P: prm };
-      return { pipeline: kk.pipeline, bg: device.createBindGroup({ layout: kk.layout, entries: src.bindings.map((b, i) => ({ binding: i, resource: { buffer: all[b.name] } })) }) };
-    };
+    const img = rt.upload(data);
+    this.x = rt.buffer(total * 4);
+    const y = rt.buffer(total * 4);
+    const tmp = rt.buffer(total * 4);
+    this.out = rt.buffer(total * 4);
+    const pass = (src: KernelSource, bufs: Record<string, GPUBuffer>) => rt.dispatch(src, { ...bufs, P: prm }, total);
     const cols = (preExp: boolean, src: GPUBuffer) => pass(blurCols(log, preExp), { K1: this.k1, src, dst: tmp });
     const rows = (post: 'ratio' | 'log' | 'sub' | 'none', dst: GPUBuffer) => pass(blurRows(log, post), { K2: this.k2, src: tmp, img, dst });
     this.passes = log
       ? [cols(false, this.x), rows('sub', y), cols(false, y), rows('none', this.out)]
       : [cols(true, this.x), rows('ratio', y), cols(false, y), rows('log', this.out)];
-    this.grid = gridOf(device, Math.ceil(total / WG));
   }
 
   static async create(device: GPUDevice, p: GridProblem): Promise<WebGpuGridKernel> {
-    device.pushErrorScope('out-of-memory');
-    device.pushErrorScope('validation');
-    let kern: WebGpuGridKernel | undefined;
-    try {
-      kern = new WebGpuGridKernel(device, p);
-    } finally {
-      const validation = await device.popErrorScope();
-      const oom = await device.popErrorScope();
-      if (kern && (validation || oom)) kern.dispose();
-      if (oom) throw new OTError('too-large', `webgpu: out of GPU memory for the ${p.height} × ${p.width} grid (${oom.message}).`);
-      if (validation) throw new OTError('internal', `webgpu grid kernel: ${validation.message}`);
-    }
-    return kern;
+    return GpuRuntime.build(device, `the ${p.height} × ${p.width} grid`, () => new WebGpuGridKernel(device, p));
   }
 
   async setEps(eps: number): Promise<void> {
@@ -175,35 +144,14 @@ export class WebGpuGridKernel extends GridKernelBase {
   }
 
   async step(G: Float64Array, H: Float64Array): Promise<void> {
-    if (this.disposed) throw new OTError('disposed', 'webgpu grid kernel used after dispose().');
-    const total = G.length;
+    this.rt.alive();
     const eps = this.eps;
     this.device.queue.writeBuffer(this.x, 0, Float32Array.from(G, (g) => (g === -Infinity ? NEG : g / eps)));
-    const staging = this.device.createBuffer({ size: Math.max(16, total * 4), usage: MAP_READ | COPY_DST });
-    try {
-      const enc = this.device.createCommandEncoder();
-      const cp = enc.beginComputePass();
-      for (const d of this.passes) {
-        cp.setPipeline(d.pipeline);
-        cp.setBindGroup(0, d.bg);
-        cp.dispatchWorkgroups(...this.grid);
-      }
-      cp.end();
-      enc.copyBufferToBuffer(this.out, 0, staging, 0, total * 4);
-      this.device.queue.submit([enc.finish()]);
-      await staging.mapAsync(1 /* GPUMapMode.READ */);
-      const h = new Float32Array(staging.getMappedRange());
-      for (let q = 0; q < total; q++) H[q] = h[q] <= NEG_T ? -Infinity : h[q];
-      staging.unmap();
-    } finally {
-      staging.destroy();
-    }
+    const [h] = await this.rt.read(this.passes, [this.out], [G.length]);
+    for (let q = 0; q < G.length; q++) H[q] = h[q] <= NEG_T ? -Infinity : h[q];
   }
 
   dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const b of this.buffers) b.destroy();
-    this.buffers.length = 0;
+    this.rt.dispose();
   }
 }

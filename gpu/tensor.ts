@@ -17,7 +17,7 @@ import { OTError } from '../ts/errors.js';
 import { type AdamHyper, type MapOp, type MatmulFlags, type Operand, type TensorEngine, broadcastStrides, isTrailing, sizeOf } from '../ts/neural/engine.js';
 import { transpose as transposeKernel } from './kernels.js';
 import type { KernelSource } from './kernels.js';
-import { COPY_DST, COPY_SRC, MAP_READ, STORAGE, UNIFORM, gridOf, kernel } from './pipelines.js';
+import { COPY_DST, COPY_SRC, GpuRuntime, STORAGE, UNIFORM, gridOf, kernel } from './runtime.js';
 import * as TK from './tensor-kernels.js';
 
 /** A tensor's values on the GPU: `n` f32 entries in `buf`, shared by `refs` tensors. */
@@ -52,8 +52,8 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
   private pooledBytes = 0;
   private live = 0;
   private liveBytes = 0;
-  private lostInfo: GPUDeviceLostInfo | undefined;
-  private readonly lost: Promise<void>;
+  /** Device loss and read-back; the pooled buffers are this engine's own (they outlive any one call). */
+  private readonly rt: GpuRuntime;
   /** The open batch: its encoder, its compute pass (none while a copy was encoded last), its size. */
   private enc: GPUCommandEncoder | undefined;
   private pass: GPUComputePassEncoder | undefined;
@@ -62,9 +62,7 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
   private readonly deferred: GPUBuffer[] = [];
 
   constructor(readonly device: GPUDevice) {
-    this.lost = device.lost.then((info) => {
-      this.lostInfo = info;
-    });
+    this.rt = new GpuRuntime(device, 'the webgpu tensor engine (and every tensor on it)');
   }
 
   /** Buffers held by tensors (live) and waiting in the pool. */
@@ -82,9 +80,7 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
   }
 
   private alive(): void {
-    if (this.lostInfo) {
-      throw new OTError('device-lost', `webgpu: the device was lost (${this.lostInfo.reason}: ${this.lostInfo.message}); tensors on it are gone, make a new engine.`);
-    }
+    this.rt.alive();
   }
 
   // ---- buffers -------------------------------------------------------------------------------------------
@@ -199,24 +195,11 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
 
   async read(s: GpuStorage): Promise<Float64Array> {
     this.alive();
-    const bytes = Math.max(16, Math.ceil((s.n * 4) / 16) * 16);
-    const staging = this.device.createBuffer({ size: bytes, usage: MAP_READ | COPY_DST });
-    try {
-      this.copyInto(s.buf, staging, bytes);
+    const f = await this.rt.readBack(s.n * 4, (staging) => {
+      this.copyInto(s.buf, staging, Math.max(16, Math.ceil((s.n * 4) / 16) * 16));
       this.flush();
-      const lost = this.lost.then(() => {
-        throw new OTError('device-lost', 'webgpu: the device was lost while reading a tensor.');
-      });
-      await Promise.race([staging.mapAsync(1 /* GPUMapMode.READ */), lost]);
-      const out = Float64Array.from(new Float32Array(staging.getMappedRange(), 0, s.n));
-      staging.unmap();
-      return out;
-    } catch (e) {
-      this.alive();
-      throw e;
-    } finally {
-      staging.destroy();
-    }
+    });
+    return Float64Array.from(f);
   }
 
   readSync(): undefined {
@@ -239,7 +222,7 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
     if (--s.refs > 0) return;
     this.live--;
     this.liveBytes -= s.buf.size;
-    if (this.lostInfo) s.buf.destroy();
+    if (this.rt.lost) s.buf.destroy();
     else this.releaseBuffer(s.buf);
   }
 

@@ -8,7 +8,7 @@ import { pointCost, powerOfDistance, powerOfSquaredDistance, toCost } from '../t
 import { wasmKernels } from '../ts/backends/wasm.js';
 import { gpuDevice } from '../ts/backends/webgpu.js';
 import { pairwiseCost } from '../gpu/kernels.js';
-import { COPY_DST, COPY_SRC, MAP_READ, STORAGE, UNIFORM, gridOf, kernel } from '../gpu/pipelines.js';
+import { COPY_DST, GpuRuntime, UNIFORM } from '../gpu/runtime.js';
 import { closeArrays, webgpuGate } from './helpers.js';
 
 const POWERS = [1, 2, 1.5];
@@ -65,31 +65,16 @@ it('WGSL (pairwiseCost kernel) = TS to f32 rounding, p ∈ {1, 2, 1.5}', async (
   const { X, Y } = points(2);
   for (const p of POWERS) {
     const src = pairwiseCost(d, p, 64);
-    const kk = kernel(device, src);
-    const mk = (data: Float32Array, usage = STORAGE | COPY_DST) => {
-      const b = device.createBuffer({ size: Math.max(16, data.byteLength), usage });
-      device.queue.writeBuffer(b, 0, data as Float32Array<ArrayBuffer>);
-      return b;
-    };
-    const prm = device.createBuffer({ size: 32, usage: UNIFORM | COPY_DST });
+    const rt = new GpuRuntime(device, 'the cost test');
+    const prm = rt.buffer(32, UNIFORM | COPY_DST);
     const ab = new ArrayBuffer(32);
     new Uint32Array(ab, 0, 4).set([n, m, 0, 0]);
     device.queue.writeBuffer(prm, 0, ab);
-    const bufs: Record<string, GPUBuffer> = { P: prm, ptsOut: mk(Float32Array.from(X)), ptsIn: mk(Float32Array.from(Y)), dst: mk(new Float32Array(n * m), STORAGE | COPY_SRC | COPY_DST) };
-    const bg = device.createBindGroup({ layout: kk.layout, entries: src.bindings.map((b, i) => ({ binding: i, resource: { buffer: bufs[b.name] } })) });
-    const staging = device.createBuffer({ size: n * m * 4, usage: MAP_READ | COPY_DST });
-    const enc = device.createCommandEncoder();
-    const pass = enc.beginComputePass();
-    pass.setPipeline(kk.pipeline);
-    pass.setBindGroup(0, bg);
-    pass.dispatchWorkgroups(...gridOf(device, Math.ceil((n * m) / 64)));
-    pass.end();
-    enc.copyBufferToBuffer(bufs.dst, 0, staging, 0, n * m * 4);
-    device.queue.submit([enc.finish()]);
-    await staging.mapAsync(1);
-    const got = Float64Array.from(new Float32Array(staging.getMappedRange().slice(0)));
-    staging.unmap();
-    for (const b of [staging, ...Object.values(bufs)]) b.destroy();
+    const dst = rt.buffer(n * m * 4);
+    const pass = rt.dispatch(src, { P: prm, ptsOut: rt.upload(Float32Array.from(X)), ptsIn: rt.upload(Float32Array.from(Y)), dst }, n * m);
+    const [f32] = await rt.read([pass], [dst], [n * m]);
+    rt.dispose();
+    const got = Float64Array.from(f32);
     // f32 inputs and arithmetic: ~1e-7 relative per operation, a few operations deep
     closeArrays(got, tsCosts(X, Y, p), 2e-6, `p ${p}: WGSL vs TS`);
   }

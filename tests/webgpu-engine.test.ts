@@ -238,7 +238,7 @@ it('engine, online point clouds never store n × m, and equal dense mode on the 
   const ge = await gpuEngine(pts);
   const gd = await gpuEngine(dense);
   try {
-    const bytes = (e: WebGpuEntropicEngine) => (e as unknown as { buffers: GPUBuffer[] }).buffers.reduce((s, b) => s + b.size, 0);
+    const bytes = (e: WebGpuEntropicEngine) => e.gpuBytes;
     assert.ok(bytes(ge) < (n * m * 4) / 10, `online engine holds ${bytes(ge)} bytes of buffers for a ${n} × ${m} problem`);
     assert.ok(bytes(gd) >= n * m * 4, 'the dense engine holds the cost matrix');
     for (const e of [ge, gd]) {
