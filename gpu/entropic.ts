@@ -6,7 +6,7 @@
 // The dense cost is read with strides, so one buffer serves the row pass (contiguous per thread) and the
 // column pass (contiguous across threads); see WebGpuEngineOptions.transposed for the optional copy.
 import { OTError } from '../ts/errors.js';
-import type { EngineProblem, EntropicEngine, PlanStats } from '../ts/entropic/engine.js';
+import type { EngineProblem, EntropicEngine, PairCost, PlanStats } from '../ts/entropic/engine.js';
 import * as K from './kernels.js';
 import { COPY_DST, COPY_SRC, type Dispatch, GpuRuntime, STORAGE, UNIFORM } from './runtime.js';
 
@@ -44,7 +44,7 @@ function fromF32Potential(x: Float32Array): Float64Array {
 }
 
 /** The device limits against the problem, before anything is allocated: OTError('too-large') past them. */
-function checkLimits(p: EngineProblem, dense: boolean, maxBinding: number): void {
+function checkLimits(p: EngineProblem<PairCost>, dense: boolean, maxBinding: number): void {
   const { n, m } = p.cost;
   const nm = n * m * 4;
   if (dense && nm > maxBinding) {
@@ -134,7 +134,7 @@ interface EngineBuffers {
 }
 
 /** Potentials, weights and the reduction outputs: what every method and geometry needs. */
-function stateBuffers(rt: GpuRuntime, p: EngineProblem): EngineBuffers {
+function stateBuffers(rt: GpuRuntime, p: EngineProblem<PairCost>): EngineBuffers {
   const { n, m } = p.cost;
   const logs = (w: Float64Array) => Float32Array.from(w, (x) => (x > 0 ? Math.log(x) : K.NEG));
   return {
@@ -181,7 +181,7 @@ export class WebGpuEntropicEngine implements EntropicEngine {
 
   private constructor(
     readonly device: GPUDevice,
-    private readonly p: EngineProblem,
+    private readonly p: EngineProblem<PairCost>,
     opts: WebGpuEngineOptions,
   ) {
     const { n, m } = p.cost;
@@ -203,7 +203,7 @@ export class WebGpuEntropicEngine implements EntropicEngine {
   }
 
   /** Compile (or reuse) the pipelines and upload the problem. Throws OTError('too-large') past the device limits. */
-  static async create(device: GPUDevice, problem: EngineProblem, options: WebGpuEngineOptions = {}): Promise<WebGpuEntropicEngine> {
+  static async create(device: GPUDevice, problem: EngineProblem<PairCost>, options: WebGpuEngineOptions = {}): Promise<WebGpuEntropicEngine> {
     const size = `the ${problem.cost.n} × ${problem.cost.m} problem`;
     const engine = await GpuRuntime.build(device, size, () => new WebGpuEntropicEngine(device, problem, options));
     await engine.rt.idle();

@@ -4,7 +4,7 @@
 // ratio = a / max(1e-30, Kv) and log Kᵀu on the way out; log form: online log-sum-exps (the scheme of
 // gpu/kernels.ts lseUpdate, −∞ as the NEG sentinel). One step = four dispatches and one read-back.
 import { OTError } from '../ts/errors.js';
-import { GRID_FLOOR, GridKernelBase, type GridProblem, gridLogKernel } from '../ts/barycenter/grid.js';
+import { GRID_FLOOR, GridKernelBase, type GridProblem } from '../ts/barycenter/grid.js';
 import { F32, type KernelSource, MAIN, NEG, NEG_T, declare, lit } from './kernels.js';
 import { COPY_DST, type Dispatch, GpuRuntime, UNIFORM } from './runtime.js';
 
@@ -136,11 +136,10 @@ export class WebGpuGridKernel extends GridKernelBase {
 
   async setEps(eps: number): Promise<void> {
     this.eps = eps;
-    const { height: h, width: w } = this.p;
     const log = this.p.method === 'log';
     const f32 = (lk: Float64Array) => Float32Array.from(lk, (v) => (log ? v : Math.exp(v)));
-    this.device.queue.writeBuffer(this.k1, 0, f32(gridLogKernel(h, eps)));
-    this.device.queue.writeBuffer(this.k2, 0, f32(gridLogKernel(w, eps)));
+    this.device.queue.writeBuffer(this.k1, 0, f32(this.axisLogKernel('y')));
+    this.device.queue.writeBuffer(this.k2, 0, f32(this.axisLogKernel('x')));
   }
 
   async step(G: Float64Array, H: Float64Array): Promise<void> {

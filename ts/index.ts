@@ -5,8 +5,11 @@ export { type CostSpec } from './costs.js';
 export {
   costMatrix,
   pointCloud,
+  grid,
   CostMatrixGeometry,
   PointCloudGeometry,
+  GridGeometry,
+  type GridOptions,
   type Geometry,
   type CostInput,
 } from './geometry.js';

@@ -7,7 +7,7 @@
 // log-sum-exp for rows/columns whose stabilised sums under/overflow): the log-domain iteration at the
 // speed of scaling. Point clouds too large to store a kernel for run exact log-sum-exps on the fly.
 import { OTError } from '../errors.js';
-import type { EngineProblem, EntropicEngine, PlanStats } from '../entropic/engine.js';
+import type { EngineProblem, EntropicEngine, PairCost, PlanStats } from '../entropic/engine.js';
 import { DEFAULT_MAX_BYTES } from '../validate.js';
 import { type WasmKernels, type WasmScope, WASM_MAX_BLOCK, wasmKernels } from './wasm.js';
 import { wasmThreadCount, wasmThreads, wasmThreadsUnavailableReason } from './wasm-threads.js';
@@ -72,7 +72,7 @@ export class WasmEntropicEngine implements EntropicEngine {
    * `shareKernelWith` (barycenters: one engine per histogram over the same cost, which the caller guarantees):
    * use that engine's copy of a dense C and, in the scaling method, its kernel; it must outlive this one.
    */
-  static async create(p: EngineProblem, opts: { storeKernel?: boolean; threads?: number | 'auto'; shareKernelWith?: WasmEntropicEngine } = {}): Promise<WasmEntropicEngine> {
+  static async create(p: EngineProblem<PairCost>, opts: { storeKernel?: boolean; threads?: number | 'auto'; shareKernelWith?: WasmEntropicEngine } = {}): Promise<WasmEntropicEngine> {
     const { n, m } = p.cost;
     const want = opts.threads ?? 'auto';
     // a hint: where threads cannot run (a browser's main thread, a failed start) the engine uses one

@@ -1,6 +1,6 @@
 // The grid kernel on wasm (f64, SIMD): assembly/grid.ts's gridStep on buffers allocated once in wasm memory;
 // only the k × hw potentials cross the boundary per step. Semantics: JsGridKernel (ts/barycenter/grid.ts).
-import { GridKernelBase, type GridProblem, gridLogKernel } from '../barycenter/grid.js';
+import { GridKernelBase, type GridProblem } from '../barycenter/grid.js';
 import { OTError } from '../errors.js';
 import { type WasmKernels, type WasmScope, wasmKernels } from './wasm.js';
 
@@ -44,8 +44,8 @@ export class WasmGridKernel extends GridKernelBase {
   async setEps(eps: number): Promise<void> {
     this.eps = eps;
     const { height: h, width: w } = this.p;
-    const lH = gridLogKernel(h, eps);
-    const lW = gridLogKernel(w, eps);
+    const lH = this.axisLogKernel('y');
+    const lW = this.axisLogKernel('x');
     const log = this.p.method === 'log';
     this.kern.f64(this.ptr.k1, h * h).set(log ? lH : lH.map(Math.exp));
     this.kern.f64(this.ptr.k2, w * w).set(log ? lW : lW.map(Math.exp));

@@ -2,14 +2,14 @@
 // histogram (js, wasm or webgpu, ts/entropic/select.ts), each doing the f-update and the column
 // log-sum-exp of EntropicEngine.fUpdateColLse on the shared cost.
 import type { BackendOption } from '../types.js';
-import type { EntropicCost, EntropicEngine } from '../entropic/engine.js';
+import type { EntropicEngine, PairCost } from '../entropic/engine.js';
 import { createEngine } from '../entropic/select.js';
 import { dotFinite } from '../entropic/problem.js';
 import type { BarycenterKernel } from './kernel.js';
 import type { WasmEntropicEngine as WasmEngine } from '../backends/wasm-entropic.js';
 
 export async function fixedSupportKernel(
-  cost: EntropicCost,
+  cost: PairCost,
   hist: Float64Array[],
   method: 'scaling' | 'log',
   backend: BackendOption,

@@ -5,7 +5,7 @@
 // the reference), wasm (assembly/grid.ts), webgpu (gpu/grid.ts); the iteration is ts/barycenter/ibp.ts.
 import { OTError } from '../errors.js';
 import type { BackendOption } from '../types.js';
-import { LogSumExp } from '../entropic/logsumexp.js';
+import { gridLogBlur, separableLogKernel } from '../geometry.js';
 import type { BarycenterKernel } from './kernel.js';
 
 /** Floor against division by underflowed blurs (scaling form), as POT's convolutional_barycenter2d. */
@@ -17,17 +17,8 @@ export interface GridProblem {
   /** k normalized images, h·w pixels each, row-major. */
   imgs: Float64Array[];
   method: 'scaling' | 'log';
-}
-
-/** The grid of `len` points on [0, 1]: −((i − r)/(len − 1))² / ε, len × len (one point: 0). */
-export function gridLogKernel(len: number, eps: number): Float64Array {
-  const lk = new Float64Array(len * len);
-  for (let i = 0; i < len; i++)
-    for (let r = 0; r < len; r++) {
-      const d = len === 1 ? 0 : (i - r) / (len - 1);
-      lk[i * len + r] = -(d * d) / eps;
-    }
-  return lk;
+  /** [dy, dx], the distances between adjacent pixel centres. Default: the grid spans [0, 1]² (POT's convention). */
+  spacing?: [number, number];
 }
 
 /** The grid kernel on the requested backend ('auto': webgpu on hardware for large grids, else wasm, else js). */
@@ -77,6 +68,13 @@ export abstract class GridKernelBase implements BarycenterKernel {
     this.floor = p.method === 'scaling' ? 'scaling' : 'none';
   }
 
+  /** The log-kernel −((i − r)·spacing)²/ε of the rows ('y', h × h) or the columns ('x', w × w) at the current ε. */
+  protected axisLogKernel(axis: 'y' | 'x', eps = this.eps): Float64Array {
+    const len = axis === 'y' ? this.h : this.w;
+    const spacing = this.p.spacing?.[axis === 'y' ? 0 : 1] ?? (len === 1 ? 0 : 1 / (len - 1));
+    return separableLogKernel(len, spacing, eps);
+  }
+
   abstract setEps(eps: number): Promise<void>;
   abstract step(G: Float64Array, H: Float64Array): Promise<void>;
   abstract dispose(): void;
@@ -84,8 +82,8 @@ export abstract class GridKernelBase implements BarycenterKernel {
   /** On the host for every backend (one log-domain pass, once per solve): f_t = ε(log a_t − log K e^{g_t/ε}). */
   async histogramsDual(G: Float64Array, lambda: Float64Array): Promise<number> {
     const { h, w, m, eps } = this;
-    const lH = gridLogKernel(h, eps);
-    const lW = gridLogKernel(w, eps);
+    const lH = this.axisLogKernel('y');
+    const lW = this.axisLogKernel('x');
     const x = new Float64Array(m);
     const y = new Float64Array(m);
     let dual = 0;
@@ -99,23 +97,6 @@ export abstract class GridKernelBase implements BarycenterKernel {
     }
     return dual;
   }
-}
-
-/** out = log(ξ_h · e^x · ξ_w) for the log-kernels lH (h × h) and lW (w × w); −∞ pixels are skipped. */
-export function gridLogBlur(h: number, w: number, lH: Float64Array, lW: Float64Array, x: Float64Array, out: Float64Array): void {
-  const tmp = new Float64Array(h * w);
-  for (let i = 0; i < h; i++)
-    for (let j = 0; j < w; j++) {
-      const lse = new LogSumExp();
-      for (let r = 0; r < h; r++) lse.add(lH[i * h + r] + x[r * w + j]);
-      tmp[i * w + j] = lse.value();
-    }
-  for (let i = 0; i < h; i++)
-    for (let j = 0; j < w; j++) {
-      const lse = new LogSumExp();
-      for (let q = 0; q < w; q++) lse.add(tmp[i * w + q] + lW[j * w + q]);
-      out[i * w + j] = lse.value();
-    }
 }
 
 /** The reference: plain TypeScript, the same steps as the wasm and WGSL kernels. */
@@ -136,8 +117,8 @@ export class JsGridKernel extends GridKernelBase {
 
   async setEps(eps: number): Promise<void> {
     this.eps = eps;
-    this.lH = gridLogKernel(this.h, eps);
-    this.lW = gridLogKernel(this.w, eps);
+    this.lH = this.axisLogKernel('y');
+    this.lW = this.axisLogKernel('x');
     this.xiH = this.lH.map(Math.exp);
     this.xiW = this.lW.map(Math.exp);
   }

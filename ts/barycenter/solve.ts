@@ -3,7 +3,7 @@
 // ts/solvers/barycenter.ts.
 import { OTError } from '../errors.js';
 import type { BackendOption } from '../types.js';
-import type { EntropicCost } from '../entropic/engine.js';
+import type { PairCost } from '../entropic/engine.js';
 import { type IterationOptions, checkThreads, epsSchedule } from '../entropic/problem.js';
 import type { BackendName } from '../types.js';
 import { checkAbort, sum } from '../validate.js';
@@ -86,7 +86,7 @@ async function run(kernel: BarycenterKernel, o: UserOptions, pr: Problem, measur
 }
 
 /** Fixed-support IBP (Benamou et al. 2015) over one engine per histogram. */
-export async function solveFixedSupport(cost: EntropicCost, hist: Float64Array[], o: UserOptions, pr: Problem): Promise<Solved> {
+export async function solveFixedSupport(cost: PairCost, hist: Float64Array[], o: UserOptions, pr: Problem): Promise<Solved> {
   const threads = checkThreads(o.threads);
   checkAnnealing(o, pr);
   checkAbort(o.signal);
@@ -101,11 +101,11 @@ export async function solveFixedSupport(cost: EntropicCost, hist: Float64Array[]
 }
 
 /** The convolutional barycenter (Solomon et al. 2015): IBP over the grid's separable kernel. */
-export async function solveConvolutional(height: number, width: number, imgs: Float64Array[], o: UserOptions, pr: Problem): Promise<Solved> {
+export async function solveConvolutional(height: number, width: number, imgs: Float64Array[], o: UserOptions, pr: Problem, spacing?: [number, number]): Promise<Solved> {
   checkThreads(o.threads); // the grid kernels run on one thread
   checkAnnealing(o, pr);
   checkAbort(o.signal);
-  const kernel = await gridKernel({ height, width, imgs, method: pr.method }, o.backend ?? 'auto');
+  const kernel = await gridKernel({ height, width, imgs, method: pr.method, spacing }, o.backend ?? 'auto');
   const r = await run(kernel, o, pr, 'change', (eps) => massMessage(pr.method, eps, NaN));
   const mass = sum(r.barycenter);
   // In the scaling form, when reg is small for the grid, the blurred scalings underflow to the 1e-30 floor and

@@ -10,13 +10,27 @@
 // Zero weights give f_i = −∞ (that row of P is 0); engines keep −∞ and never produce NaN from it.
 import type { BackendName } from '../types.js';
 
-/** The cost side of the problem, already validated (see ts/geometry.ts). */
-export type EntropicCost =
+/** A cost between two sets of points: a stored matrix, or two clouds evaluated on the fly. */
+export type PairCost =
   | { kind: 'dense'; C: Float64Array; n: number; m: number }
   | { kind: 'points'; X: Float64Array; Y: Float64Array; n: number; m: number; d: number; power: number };
 
-export interface EngineProblem {
-  cost: EntropicCost;
+/** Both measures on one h × w grid (n = m = h·w) with the squared Euclidean cost: a separable kernel. */
+export interface GridCost {
+  kind: 'grid';
+  n: number;
+  m: number;
+  height: number;
+  width: number;
+  dy: number;
+  dx: number;
+}
+
+/** The cost side of the problem, already validated (see ts/geometry.ts). */
+export type EntropicCost = PairCost | GridCost;
+
+export interface EngineProblem<C extends EntropicCost = PairCost> {
+  cost: C;
   /** Marginal weights, ≥ 0 (zeros allowed). For unbalanced OT the masses may differ. */
   a: Float64Array;
   b: Float64Array;

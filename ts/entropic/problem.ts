@@ -68,6 +68,11 @@ export function entropicCost(geom: Geometry): { cost: EntropicCost; scale: () =>
     };
     return { cost: { kind: 'dense', C, n: geom.rows, m: geom.cols }, scale };
   }
+  if (geom.kind === 'grid') {
+    const { height, width, dy, dx } = geom;
+    const scale = geom.diameterSquared;
+    return { cost: { kind: 'grid', n: geom.rows, m: geom.cols, height, width, dy, dx }, scale: () => scale };
+  }
   const d = geom.dim;
   const X = geom.X.data as Float64Array;
   const Y = geom.Y.data as Float64Array;

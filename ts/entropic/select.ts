@@ -2,10 +2,10 @@
 import { OTError } from '../errors.js';
 import type { BackendName, BackendOption } from '../types.js';
 import { JsEntropicEngine } from '../backends/js/entropic.js';
-import type { EngineProblem, EntropicEngine } from './engine.js';
+import type { EngineProblem, EntropicCost, EntropicEngine, GridCost, PairCost } from './engine.js';
 
 /** Creates an engine, or rejects with 'backend-unavailable' and the reason. */
-export type EngineFactory = (problem: EngineProblem) => Promise<EntropicEngine>;
+export type EngineFactory = (problem: EngineProblem<PairCost>) => Promise<EntropicEngine>;
 
 interface Registered {
   create: EngineFactory;
@@ -55,8 +55,13 @@ export function engineBackends(): BackendName[] {
 /** Engines created so far (the registry test asserts that a call with bad options creates none). */
 export const engineCounters = { created: 0 };
 
-export async function createEngine(solver: string, problem: EngineProblem, requested: BackendOption = 'auto'): Promise<EntropicEngine> {
+export async function createEngine(solver: string, problem: EngineProblem<EntropicCost>, requested: BackendOption = 'auto'): Promise<EntropicEngine> {
   engineCounters.created++;
+  if (problem.cost.kind === 'grid') return gridEngine(solver, { ...problem, cost: problem.cost }, requested);
+  return pairEngine(solver, problem as EngineProblem<PairCost>, requested);
+}
+
+async function pairEngine(solver: string, problem: EngineProblem<PairCost>, requested: BackendOption): Promise<EntropicEngine> {
   if (requested !== 'auto') {
     const e = engines.get(requested);
     if (!e) throw new OTError('backend-unavailable', `${solver}: backend '${requested}' is not available in this build (have: ${[...engines.keys()].join(', ')}).`);
@@ -74,4 +79,13 @@ export async function createEngine(solver: string, problem: EngineProblem, reque
     }
   }
   throw new OTError('backend-unavailable', `${solver}: no entropic engine is available.`);
+}
+
+/** A grid's separable kernel has one engine so far (plain TS, f64): 'auto' and 'js' get it. */
+async function gridEngine(solver: string, problem: EngineProblem<GridCost>, requested: BackendOption): Promise<EntropicEngine> {
+  if (requested !== 'auto' && requested !== 'js') {
+    throw new OTError('backend-unavailable', `${solver}: on a grid geometry the separable kernel runs on the js backend only (asked: '${requested}'); pass the grid's cost matrix (grid.dense()) to use ${requested}.`);
+  }
+  const { GridEntropicEngine } = await import('../backends/js/grid-entropic.js');
+  return new GridEntropicEngine(problem);
 }

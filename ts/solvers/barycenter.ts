@@ -12,6 +12,7 @@ import { emd } from './emd.js';
 import { solveConvolutional, solveFixedSupport } from '../barycenter/solve.js';
 import type { SparseCoupling } from '../coupling.js';
 import type { OTResult } from '../result.js';
+import type { PairCost } from '../entropic/engine.js';
 import { defineSolver } from '../registry/define.js';
 import { matrix, num, oneOf, opt, required, vector } from '../registry/schema.js';
 import { backendOption, maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
@@ -76,7 +77,7 @@ async function barycenterRaw(A: MatrixLike, M: CostInput, opts: BarycenterOption
   const n = H.cols;
   if (geom.rows !== n) throw new OTError('shape', `A's histograms have ${n} bins but M has ${geom.rows} rows; M must be (bins of A) × (bins of the barycenter).`);
   const nb = geom.cols;
-  checkBudget(n * nb * 8, `the ${n} × ${nb} kernel`, opts.maxBytes);
+  if (geom.kind !== 'grid') checkBudget(n * nb * 8, `the ${n} × ${nb} kernel`, opts.maxBytes);
   const lambda = barycentricWeights(opts.weights, k);
   const hist: Float64Array[] = [];
   for (let t = 0; t < k; t++) {
@@ -84,9 +85,15 @@ async function barycenterRaw(A: MatrixLike, M: CostInput, opts: BarycenterOption
     const s = sum(w);
     hist.push(w.map((x) => x / s));
   }
+  if (geom.kind === 'grid') {
+    // the grid's separable kernel: the convolutional barycenter, at the geometry's spacing
+    const scale = () => geom.diameterSquared;
+    const method = chooseMethod(opts.method, scale, reg, !!opts.epsScaling);
+    return solveConvolutional(geom.height, geom.width, hist, opts, { reg, lambda, method, scale }, [geom.dy, geom.dx]);
+  }
   const { cost, scale } = entropicCost(geom);
   const method = chooseMethod(opts.method, scale, reg, !!opts.epsScaling);
-  return solveFixedSupport(cost, hist, opts, { reg, lambda, method, scale });
+  return solveFixedSupport(cost as PairCost, hist, opts, { reg, lambda, method, scale });
 }
 
 export interface ConvolutionalOptions {

@@ -1,7 +1,10 @@
 // Exact OT (the Kantorovich linear program) by the network simplex in assembly/simplex.ts.
 import { OTError } from '../errors.js';
 import { SparseCoupling } from '../coupling.js';
-import { type CostInput, CostMatrixGeometry, type Geometry, PointCloudGeometry, toGeometry } from '../geometry.js';
+import { type CostInput, CostMatrixGeometry, PointCloudGeometry, toGeometry } from '../geometry.js';
+
+/** The network simplex reads a cost matrix or prices point clouds on the fly (a grid is solved as its pixel centres). */
+type Geometry = CostMatrixGeometry | PointCloudGeometry;
 import type { VectorLike } from '../types.js';
 import type { OTResult } from '../result.js';
 import { chooseBackend } from '../backends/select.js';
@@ -101,7 +104,8 @@ export const emd = defineSolver({
 
 async function emdRun(a: VectorLike | undefined, b: VectorLike | undefined, M: CostInput, opts: EmdOptions = {}): Promise<EmdResult> {
   // a raw Float64Array cost matrix is checked for NaN/±∞ where solveWasm copies it into wasm memory
-  const geom = toGeometry(M, opts.maxBytes, true);
+  const given = toGeometry(M, opts.maxBytes, true);
+  const geom: Geometry = given.kind === 'grid' ? given.toPointCloud() : given;
   const n = geom.rows;
   const m = geom.cols;
   const wa = toWeights('a', a, n);

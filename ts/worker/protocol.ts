@@ -5,7 +5,7 @@
 import * as Comlink from 'comlink';
 import { OTError, type OTErrorCode } from '../errors.js';
 import { DenseCoupling, LazyCoupling, SparseCoupling } from '../coupling.js';
-import { CostMatrixGeometry, PointCloudGeometry } from '../geometry.js';
+import { CostMatrixGeometry, GridGeometry, PointCloudGeometry } from '../geometry.js';
 
 /** A solver's registry name (ts/solvers/index.ts). */
 export type SolverName = string;
@@ -52,6 +52,7 @@ export function encode(x: unknown, transfer: Set<ArrayBuffer>, copy: boolean): E
     return out;
   }
   if (x instanceof CostMatrixGeometry) return { [TAG]: 'costMatrix', M: encode(x.M, transfer, copy) };
+  if (x instanceof GridGeometry) return { [TAG]: 'grid', height: x.height, width: x.width, dy: x.dy, dx: x.dx };
   if (x instanceof PointCloudGeometry) {
     return { [TAG]: 'pointCloud', X: encode(x.X, transfer, copy), Y: encode(x.Y, transfer, copy), cost: { ...x.cost } };
   }
@@ -83,6 +84,7 @@ export function decode(x: Encoded): unknown {
   if (isPlainObject(x)) {
     const tag = x[TAG];
     if (tag === 'costMatrix') return new CostMatrixGeometry(x.M as never);
+    if (tag === 'grid') return new GridGeometry(x.height as number, x.width as number, x.dy as number, x.dx as number);
     if (tag === 'pointCloud') return new PointCloudGeometry(x.X as never, x.Y as never, x.cost as never);
     if (tag === 'denseCoupling') return new DenseCoupling(x.rows as number, x.cols as number, x.data as Float64Array);
     if (tag === 'lazyCoupling') return new LazyCoupling(decode(x.cost) as never, x.f as Float64Array, x.g as Float64Array, x.eps as number);

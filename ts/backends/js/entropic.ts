@@ -1,7 +1,7 @@
 // The plain-TypeScript entropic engine: the readable reference that the wasm and webgpu engines are
 // tested against (semantics in ts/entropic/engine.ts).
 import { powerOfSquaredDistance } from '../../costs.js';
-import type { EngineProblem, EntropicEngine, PlanStats } from '../../entropic/engine.js';
+import type { EngineProblem, EntropicEngine, PairCost, PlanStats } from '../../entropic/engine.js';
 import { LogSumExp } from '../../entropic/logsumexp.js';
 
 export class JsEntropicEngine implements EntropicEngine {
@@ -15,7 +15,7 @@ export class JsEntropicEngine implements EntropicEngine {
   private readonly logA: Float64Array;
   private readonly logB: Float64Array;
 
-  constructor(private readonly p: EngineProblem) {
+  constructor(private readonly p: EngineProblem<PairCost>) {
     this.n = p.cost.n;
     this.m = p.cost.m;
     this.f = new Float64Array(this.n);
