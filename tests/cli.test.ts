@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng, emd, pointCloud, sinkhorn, sinkhornDivergence, sinkhornUnbalanced, slicedWasserstein, wasserstein1d } from 'kantorovich';
+import { Rng, costMatrix, emd, gromovWasserstein, linearMap, partialWasserstein, pointCloud, sinkhorn, weakOT, sinkhornDivergence, sinkhornUnbalanced, slicedWasserstein, wasserstein1d } from 'kantorovich';
 import { COMMANDS, estimateLine } from '../bindings/cli/commands.js';
 import { SOLVERS } from '../ts/registry/registry.js';
 import { assertClose } from './helpers.js';
@@ -260,6 +260,35 @@ test('quoted CSV fields, --version, errors phrased in flags, unbalanced and dive
   assertClose(ru.value as number, un.value, 1e-12, 'unbalanced value');
   assertClose(ru.regValue as number, un.regValue, 1e-12, 'unbalanced regValue');
   assertClose(json(d, 'divergence').value as number, dv.value, 1e-12, 'divergence value');
+});
+
+test('the families: partial, gromov, weak and gaussian give the library values on the same data', async () => {
+  const a = fx('a.json');
+  const b = fx('b.json');
+  const M = costMatrix(A.points, B.points).M;
+  const mass = 0.4 * Math.min(A.weights.reduce((s, x) => s + x, 0), B.weights.reduce((s, x) => s + x, 0));
+  const part = await partialWasserstein(A.weights, B.weights, M, { mass });
+  const planFile = join(tmp, 'partial.csv');
+  const p = json(await cli('partial', a, b, '--mass', String(mass), '--plan', planFile, '--json'), 'partial');
+  assertClose(p.value as number, part.value, 1e-12, 'partial value');
+  const pm = tripletMarginals(planFile, A.points.length, B.points.length);
+  assertClose(pm.rows.reduce((s, x) => s + x, 0), mass, 1e-9, 'partial plan mass');
+  assert.match((await cli('partial', a, b)).stderr, /--mass/);
+
+  const C1 = costMatrix(A.points, A.points).M;
+  const C2 = costMatrix(B.points, B.points).M;
+  const gw = await gromovWasserstein(C1, C2, { a: A.weights, b: B.weights });
+  const g = json(await cli('gromov', a, b, '--json'), 'gromov');
+  assertClose(g.value as number, gw.value, 1e-9, 'gromov value');
+  assert.is(g.algorithm, 'conditional-gradient');
+
+  const wk = await weakOT(A.points, B.points, { a: A.weights, b: B.weights });
+  assertClose(json(await cli('weak', a, b, '--json'), 'weak').value as number, wk.value, 1e-9, 'weak value');
+
+  const lm = await linearMap(A.points, B.points, { ws: A.weights, wt: B.weights });
+  const gs = json(await cli('gaussian', a, b, '--json'), 'gaussian');
+  assertClose(gs.value as number, lm.value, 1e-12, 'gaussian W2²');
+  assertVecClose(gs.b as number[], lm.b, 1e-12, 'gaussian b');
 });
 
 test('the size estimate: silent for small problems, a warning and alternatives for huge ones', () => {

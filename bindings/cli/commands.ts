@@ -7,8 +7,13 @@ import {
   OTError,
   backends,
   emd,
+  costMatrix,
   emd1d,
+  gromovWasserstein,
+  linearMap,
   maxSlicedWasserstein,
+  partialWasserstein,
+  weakOT,
   pointCloud,
   sinkhorn,
   sinkhornDivergence,
@@ -312,6 +317,67 @@ const w1dCommand: Command = solverCommand(wasserstein1d, {
   },
 });
 
+const partialCommand: Command = solverCommand(partialWasserstein, {
+  summary: 'partial OT: transport exactly --mass between the clouds (exact, or entropic with --reg)',
+  usage: 'kantorovich partial a.csv b.csv --mass 0.5 [--reg ε] [--cost sqeuclidean|euclidean|p=P] [--plan out.csv]',
+  skip: [],
+  own: { cost: COST, plan: PLAN_TRIPLETS },
+  async run(files, flags, signal) {
+    const cost = parseCost(flags.cost);
+    const [A, B] = readPair(files, flags, 'partial');
+    const t0 = performance.now();
+    const M = costMatrix(A.points, B.points, { cost }).M;
+    const r = await partialWasserstein(A.weights, B.weights, M, { ...(solverOptions(partialCommand.flags, flags) as { mass: number }), signal });
+    if (flags.plan) writeOut(flags.plan as string, tripletsCsv(r.plan.entries(), 0));
+    return { value: r.value, mass: r.mass, status: r.status, iterations: r.iterations, error: r.error, backend: r.backend, ...sizes(A, B), groundCost: costName(cost), timeMs: ms(t0), plan: flags.plan };
+  },
+});
+
+const gromovCommand: Command = solverCommand(gromovWasserstein, {
+  summary: 'Gromov–Wasserstein between the clouds, each compared through its own pairwise costs (dimensions may differ)',
+  usage: 'kantorovich gromov a.csv b.csv [--cost sqeuclidean|euclidean|p=P] [--reg ε] [--loss square|kl] [--plan out.csv]',
+  skip: ['M', 'alpha', 'init'],
+  own: { cost: COST, plan: PLAN_TRIPLETS },
+  async run(files, flags, signal) {
+    const cost = parseCost(flags.cost);
+    const [A, B] = readPair(files, flags, 'gromov', { sameDimension: false });
+    const t0 = performance.now();
+    const C1 = costMatrix(A.points, A.points, { cost }).M;
+    const C2 = costMatrix(B.points, B.points, { cost }).M;
+    const r = await gromovWasserstein(C1, C2, { ...solverOptions(gromovCommand.flags, flags), a: A.weights, b: B.weights, signal });
+    if (flags.plan) writeOut(flags.plan as string, tripletsCsv(r.plan.entries(), 0));
+    return { value: r.value, status: r.status, iterations: r.iterations, error: r.error, algorithm: r.algorithm, start: r.start, backend: r.backend, n: A.points.rows, m: B.points.rows, groundCost: costName(cost), timeMs: ms(t0), plan: flags.plan };
+  },
+});
+
+const weakCommand: Command = solverCommand(weakOT, {
+  summary: 'discrete weak OT (barycentric quadratic cost of Gozlan et al.)',
+  usage: 'kantorovich weak a.csv b.csv [--max-iter N] [--tol T] [--plan out.csv]',
+  skip: ['init'],
+  own: { plan: PLAN_TRIPLETS },
+  async run(files, flags, signal) {
+    const [A, B] = readPair(files, flags, 'weak');
+    const t0 = performance.now();
+    const r = await weakOT(A.points, B.points, { ...solverOptions(weakCommand.flags, flags), a: A.weights, b: B.weights, signal });
+    if (flags.plan) writeOut(flags.plan as string, tripletsCsv(r.plan.entries(), 0));
+    return { value: r.value, status: r.status, iterations: r.iterations, error: r.error, backend: r.backend, ...sizes(A, B), timeMs: ms(t0), plan: flags.plan };
+  },
+});
+
+const gaussianCommand: Command = solverCommand(linearMap, {
+  summary: 'W2² between Gaussians fitted to the two samples, and the linear (Monge) map between them',
+  usage: 'kantorovich gaussian a.csv b.csv [--reg 1e-6] [--no-bias] [--json]',
+  skip: ['ws', 'wt'],
+  own: {},
+  async run(files, flags) {
+    const [A, B] = readPair(files, flags, 'gaussian');
+    const t0 = performance.now();
+    const r = await linearMap(A.points, B.points, { ...solverOptions(gaussianCommand.flags, flags), ws: A.weights, wt: B.weights });
+    const rows = (M: DenseMatrix) => Array.from({ length: M.rows }, (_, i) => Array.from(M.data.subarray(i * M.cols, (i + 1) * M.cols)));
+    return { value: r.value, status: r.status, A: rows(r.A), b: Array.from(r.b), ...sizes(A, B), timeMs: ms(t0) };
+  },
+});
+
 const backendsCommand: Command = {
   summary: 'list the backends available here, and why the others are not',
   usage: 'kantorovich backends [--json]',
@@ -330,5 +396,9 @@ export const COMMANDS: Record<string, Command> = {
   sliced: slicedCommand('sliced'),
   'max-sliced': slicedCommand('max-sliced'),
   w1d: w1dCommand,
+  partial: partialCommand,
+  gromov: gromovCommand,
+  weak: weakCommand,
+  gaussian: gaussianCommand,
   backends: backendsCommand,
 };

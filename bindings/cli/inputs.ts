@@ -179,12 +179,13 @@ export function readMeasure(path: string, col: WeightsCol): Measure {
   return parseCsv(text, name, col);
 }
 
-export function readPair(files: string[], flags: Flags, command: string): [Measure, Measure] {
+/** Reads a and b; `sameDimension: false` for commands that compare spaces of different dimension (gromov). */
+export function readPair(files: string[], flags: Flags, command: string, { sameDimension = true } = {}): [Measure, Measure] {
   const col = parseWeightsCol(flags['weights-col'] as string | undefined, command);
   if (files[0] === '-' && files[1] === '-') throw new UsageError('only one of a and b can be read from stdin', command);
   const A = readMeasure(files[0], col);
   const B = readMeasure(files[1], col);
-  if (A.points.cols !== B.points.cols) {
+  if (sameDimension && A.points.cols !== B.points.cols) {
     throw new OTError(
       'shape',
       `${A.name} has points of dimension ${A.points.cols} but ${B.name} has dimension ${B.points.cols}; both must live in the same space.`,
