@@ -203,7 +203,9 @@ export class DenseCoupling extends RowCoupling {
 
 /** The cost side a lazy plan needs: C_ij by rows (geometries provide it). */
 export interface CostRows {
+  /** n, the number of rows of the cost matrix. */
   readonly rows: number;
+  /** m, the number of columns. */
   readonly cols: number;
   /** Row i of the cost matrix into `out` (length cols). */
   costRow(i: number, out: Float64Array): void;

@@ -35,3 +35,9 @@ export { setGpuProvider, type GpuProvider } from './backends/webgpu.js';
  */
 export * as neural from './neural/index.js';
 export { workersUnavailableReason } from './worker/pool.js';
+// Types that appear in public signatures (pointCloud's options, a geometry's normalized cost, a lazy plan's cost
+// rows, the barycenters' backend option), exported so the API reference can show and link them.
+export type { Cost } from './costs.js';
+export type { CostRows } from './coupling.js';
+export type { PointCloudOptions } from './geometry.js';
+export type { BarycenterBackend } from './solvers/barycenter.js';
