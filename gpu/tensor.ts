@@ -22,7 +22,7 @@ import * as TK from './tensor-kernels.js';
 
 /** A tensor's values on the GPU: `n` f32 entries in `buf`, shared by `refs` tensors. */
 export interface GpuStorage {
-  /** The buffer: n f32 values (4·n bytes, rounded up to 16), STORAGE | COPY_SRC | COPY_DST. */
+  /** The buffer: n f32 values (4·n bytes, rounded up to a multiple of 16, at least 16); usage STORAGE | UNIFORM | COPY_SRC | COPY_DST. */
   readonly buf: GPUBuffer;
   /** The number of f32 entries. */
   readonly n: number;

@@ -20,7 +20,7 @@ export type LossWeights = Tensor | VectorLike;
 
 /**
  * Options of {@link sinkhornLoss} and {@link entropicOTLoss}: those of `sinkhornDivergence` that a loss needs
- * (GeomLoss's SamplesLoss('sinkhorn', blur = ε^{1/p}); POT: `ot.bregman.empirical_sinkhorn_divergence`).
+ * (GeomLoss's SamplesLoss('sinkhorn'), whose cost for p = 2 is ½‖x − y‖²; POT: `ot.bregman.empirical_sinkhorn_divergence`).
  */
 export interface EntropicLossOptions {
   /** ε, in units of the cost. Required. */
