@@ -21,6 +21,14 @@ export async function dawnGpu(): Promise<GPU> {
       throw new Error(`the 'webgpu' package failed to load (${(e as Error).message})`);
     }
     Object.assign(globalThis, mod.globals);
+    // On Vulkan drivers that report more than 16 dynamic uniform/storage buffers per pipeline layout (lavapipe
+    // and NVIDIA report 10^6, RADV 500000) the first requestAdapter prints two "Warning: maxDynamic…
+    // artificially reduced … to fit dynamic offset allocation limit." lines. They cannot be silenced from here:
+    // Dawn's NormalizeLimits (src/dawn/native/Limits.cpp) clamps unconditionally and logs with
+    // dawn::WarningLog(), whose LogMessage destructor fprintf()s to stderr (fd 2) unless Dawn was compiled with
+    // DAWN_DISABLE_LOGGING; it is neither a toggle (enable-/disable-dawn-features) nor a create() flag (the
+    // others are backend, adapter, dlldir, validate, verbose), nor a device logging callback, and Node cannot
+    // redirect fd 2 around a native call. Only the process that reads our stderr can filter it (the tests do).
     dawn = mod.create([]);
   }
   return dawn;

@@ -22,8 +22,11 @@ import * as TK from './tensor-kernels.js';
 
 /** A tensor's values on the GPU: `n` f32 entries in `buf`, shared by `refs` tensors. */
 export interface GpuStorage {
+  /** The buffer: n f32 values (4·n bytes, rounded up to a multiple of 16, at least 16); usage STORAGE | UNIFORM | COPY_SRC | COPY_DST. */
   readonly buf: GPUBuffer;
+  /** The number of f32 entries. */
   readonly n: number;
+  /** Tensors sharing the storage (`retain` / `release`); at 0 the buffer returns to the engine's pool. */
   refs: number;
 }
 
@@ -46,7 +49,14 @@ export function webgpuTensorEngine(device: GPUDevice): WebGpuTensorEngine {
   return e;
 }
 
+/**
+ * The WebGPU tensor engine (f32): storages are GPU buffers from a size-keyed pool, ops encode WGSL dispatches into
+ * one batch submitted at the end of the task (or every 128 dispatches, or before a read), and only `read()` waits.
+ * Get the shared one of a device with {@link webgpuTensorEngine}, or `tensorEngine('webgpu')`. A lost device
+ * fails the next op with OTError('device-lost').
+ */
 export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
+  /** The backend name, 'webgpu'. */
   readonly name = 'webgpu' as const;
   private readonly pool = new Map<number, GPUBuffer[]>();
   private pooledBytes = 0;
@@ -61,12 +71,24 @@ export class WebGpuTensorEngine implements TensorEngine<GpuStorage> {
   /** Buffers released while the batch is open: they enter the pool when it is submitted. */
   private readonly deferred: GPUBuffer[] = [];
 
-  constructor(readonly device: GPUDevice) {
+  constructor(
+    /** The device whose buffers and pipelines the engine uses (not owned: destroying it is the caller's business). */
+    readonly device: GPUDevice,
+  ) {
     this.rt = new GpuRuntime(device, 'the webgpu tensor engine (and every tensor on it)');
   }
 
   /** Buffers held by tensors (live) and waiting in the pool. */
-  stats(): { liveBuffers: number; liveBytes: number; pooledBuffers: number; pooledBytes: number } {
+  stats(): {
+    /** Buffers held by live storages. */
+    liveBuffers: number;
+    /** Their size in bytes. */
+    liveBytes: number;
+    /** Released buffers kept for reuse (up to 256 MiB in all). */
+    pooledBuffers: number;
+    /** Their size in bytes. */
+    pooledBytes: number;
+  } {
     let pooled = 0;
     for (const l of this.pool.values()) pooled += l.length;
     return { liveBuffers: this.live, liveBytes: this.liveBytes, pooledBuffers: pooled, pooledBytes: this.pooledBytes };

@@ -17,7 +17,7 @@ export type CostSpec =
 
 /** Normalized cost: the power of the Euclidean distance (2 for sqeuclidean, 1 for euclidean). */
 export interface Cost {
-  /** 'sqeuclidean', 'euclidean' or 'p=<p>'. */
+  /** 'sqeuclidean', 'euclidean' or 'euclidean^<p>' for `{ p }`. */
   name: string;
   /** The exponent of ‖x − y‖. */
   power: number;

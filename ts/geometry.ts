@@ -67,6 +67,7 @@ export class PointCloudGeometry {
   costAt(i: number, j: number): number {
     return pointCost(this.cost, this.X.data, i, this.Y.data, j, this.dim);
   }
+  /** Writes row i of the costs, c(X_i, Y_j) for j < out.length, into `out` (length m): O(m·d). */
   costRow(i: number, out: Float64Array): void {
     for (let j = 0; j < out.length; j++) out[j] = this.costAt(i, j);
   }

@@ -28,5 +28,19 @@ export type { WorkerOptions } from './registry/define.js';
 export { setGpuProvider, type GpuProvider } from './backends/webgpu.js';
 // Neural OT (ts/neural/): the trainers by name; tensors, models, engines, samplers and evaluation under `neural`,
 // so the generic tensor op names (add, sum, exp, …) stay out of the root.
+/**
+ * Neural optimal transport: tensors with reverse-mode autodiff to any order (`Tensor`, `grad`, `tidy`) over a js
+ * (f64) or a WebGPU (f32) engine, Adam, MLP and input-convex (ICNN) models with JSON save/load, seeded samplers,
+ * the Gaussian closed forms (Bures–Wasserstein) and map evaluation (L2-UVP, exact sample W2), the trainers
+ * (`trainICNNMap`, `trainNOT`, `trainKantorovichRubinsteinCritic`, also at the root) and OT losses as tensor ops
+ * (`sinkhornLoss`, `entropicOTLoss`, `emdLoss`, `slicedLoss`; GeomLoss's SamplesLoss and POT's `ot.emd2` /
+ * `ot.sliced_wasserstein_distance` as differentiable values).
+ */
 export * as neural from './neural/index.js';
 export { workersUnavailableReason } from './worker/pool.js';
+// Types that appear in public signatures (pointCloud's options, a geometry's normalized cost, a lazy plan's cost
+// rows, the barycenters' backend option), exported so the API reference can show and link them.
+export type { Cost } from './costs.js';
+export type { CostRows } from './coupling.js';
+export type { PointCloudOptions } from './geometry.js';
+export type { BarycenterBackend } from './solvers/barycenter.js';

@@ -8,6 +8,10 @@ import type { BackendName } from './types.js';
  */
 export type SolveStatus = 'optimal' | 'converged' | 'max-iterations' | 'closed-form';
 
+/**
+ * The fields every solver result has (POT 0.9's `ot.utils.OTResult`: `value`, `plan`, `potentials`, `status`).
+ * Each solver's result extends it with its own fields (`plan`, `potentials`, `cost`, gradients…).
+ */
 export interface OTResult {
   /** The solver's objective (each solver's docs say which: ⟨P, C⟩, S_ε, W_p, a barycenter objective…). */
   value: number;

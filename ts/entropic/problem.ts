@@ -29,7 +29,12 @@ export interface IterationOptions {
         /** ε_{k+1}/ε_k, in (0, 1) (default ½). */
         factor?: number;
       };
+  /** Aborts the solve at the next convergence check (every `checkEvery` iterations): the call rejects with OTError code 'aborted'. */
   signal?: AbortSignal;
+  /**
+   * Called at every convergence check with the iterations done so far, the convergence measure (`error` of
+   * the result) and the ε of the current ε-scaling stage (= reg without ε-scaling).
+   */
   onProgress?: (p: { iterations: number; error: number; eps: number }) => void;
   /**
    * wasm engine: threads that share each pass over the stored kernel. 'auto' (default): every core, from

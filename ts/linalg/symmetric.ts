@@ -9,7 +9,16 @@ import { toMatrix, toVector } from '../validate.js';
 export type SquareLike = MatrixLike | Float64Array | ArrayLike<number>;
 
 /** Normalizes a D × D matrix (a flat array must have a square length, or D given). */
-export function toSquare(name: string, S: SquareLike, d?: number): { data: Float64Array; d: number } {
+export function toSquare(
+  name: string,
+  S: SquareLike,
+  d?: number,
+): {
+  /** The matrix, D × D row-major (a fresh copy). */
+  data: Float64Array;
+  /** D. */
+  d: number;
+} {
   let data: Float64Array;
   let n: number;
   const isFlat = (S as ArrayLike<unknown>).length !== undefined && !Array.isArray((S as ArrayLike<unknown>)[0]) && !('rows' in (S as object));
@@ -157,7 +166,15 @@ export function symEigJacobi(S: Float64Array, d: number): { values: Float64Array
  * in one or two sweeps: Jacobi's accuracy at a fraction of its cost. d = 64: ~2 ms (QL) vs ~20 ms (Jacobi).
  * Falls back to plain Jacobi if QL does not converge. D ≤ 4 goes to Jacobi directly.
  */
-export function symEig(S: Float64Array, d: number): { values: Float64Array; vectors: Float64Array } {
+export function symEig(
+  S: Float64Array,
+  d: number,
+): {
+  /** The eigenvalues λ (length D), ascending. */
+  values: Float64Array;
+  /** V, D × D row-major, the eigenvectors in its COLUMNS: S = V diag(λ) Vᵀ. */
+  vectors: Float64Array;
+} {
   if (d <= 4) return symEigJacobi(S, d);
   const A = Float64Array.from(S);
   for (let i = 0; i < d; i++) for (let j = i + 1; j < d; j++) A[i * d + j] = A[j * d + i] = 0.5 * (A[i * d + j] + A[j * d + i]);

@@ -25,7 +25,9 @@ import { Adam } from './optim.js';
 import { type NeuralBackendOptions, tensorEngine } from './engines.js';
 import { Tensor, add, concat, enableGrad, grad as autograd, mean, mul, noGrad, reshape, scale, sqrt, square, sub, sum, tensor, tidy } from './tensor.js';
 
+/** One critic update of {@link trainKantorovichRubinsteinCritic}: the history entry and the onProgress report. */
 export interface CriticProgress {
+  /** The critic update, 1-based. */
   step: number;
   /** The step's loss (−objective + penalty). */
   loss: number;
@@ -54,13 +56,20 @@ export interface CriticOptions extends NeuralBackendOptions {
   evalSamples?: number;
   /** Default 0. */
   seed?: number;
+  /** Aborts training after the current step: the call rejects with OTError code 'aborted'. */
   signal?: AbortSignal;
+  /** Called every `progressEvery` steps and at the last with that step's {@link CriticProgress}. */
   onProgress?: (p: CriticProgress) => void;
   /** Default 10 (the last step always reports). */
   progressEvery?: number;
 }
 
+/**
+ * The result of {@link trainKantorovichRubinsteinCritic}: the critic φ (an MLP [D, …hidden, 1] on the js engine)
+ * and the W1 estimates of Kantorovich–Rubinstein duality, W1(P, Q) = sup_{‖φ‖_Lip ≤ 1} E_P[φ] − E_Q[φ].
+ */
 export interface CriticResult {
+  /** The trained critic φ: [n, D] → [n, 1]. */
   critic: MLP;
   /** φ at the rows of X. */
   potential: (X: MatrixLike) => Float64Array;
@@ -72,6 +81,7 @@ export interface CriticResult {
   meanGradNorm: number;
   /** w1Estimate / meanGradNorm: the estimate with the critic rescaled to unit mean slope (see the header). */
   w1Normalized: number;
+  /** One entry per critic update. */
   history: CriticProgress[];
 }
 

@@ -23,35 +23,58 @@ export type TensorBackend = 'js' | 'webgpu';
  * softplus (log(1 + eˣ)), tanh. sigmoid and softplus are computed in their stable forms on every engine.
  */
 export const BINARY_OPS = ['add', 'sub', 'mul', 'div'] as const;
+/** The unary entrywise ops (see {@link BINARY_OPS} for what each computes). */
 export const UNARY_OPS = ['id', 'neg', 'scale', 'square', 'sqrt', 'exp', 'log', 'leakyRelu', 'leakyReluStep', 'sigmoid', 'softplus', 'tanh'] as const;
+/** One of {@link BINARY_OPS}: 'add' | 'sub' | 'mul' | 'div'. */
 export type BinaryOp = (typeof BINARY_OPS)[number];
+/** One of {@link UNARY_OPS}: 'id' | 'neg' | 'scale' | … | 'tanh'. */
 export type UnaryOp = (typeof UNARY_OPS)[number];
+/** Any entrywise op a {@link TensorEngine} maps: binary or unary. */
 export type MapOp = BinaryOp | UnaryOp;
 
 /** Adam's update of one parameter (optim.ts states the formula); c1, c2 are the bias corrections 1 − βᵗ. */
 export interface AdamHyper {
+  /** The step size. */
   lr: number;
+  /** The decay of the first moment m. */
   beta1: number;
+  /** The decay of the second moment v. */
   beta2: number;
+  /** Added to √v̂ in the denominator. */
   eps: number;
+  /** Decoupled weight decay (AdamW); 0 for plain Adam. */
   weightDecay: number;
+  /** 1 − β₁ᵗ, the bias correction of m at step t. */
   c1: number;
+  /** 1 − β₂ᵗ, the bias correction of v at step t. */
   c2: number;
 }
 
+/** The flags of {@link TensorEngine.matmul}. */
 export interface MatmulFlags<S = unknown> {
+  /** a is stored k × m: use aᵀ. */
   transA?: boolean;
+  /** b is stored n × k: use bᵀ. */
   transB?: boolean;
+  /** A length-n row added to every row of the product (a fused dense layer). */
   bias?: S;
 }
 
 /** An operand: a storage and its shape. */
 export interface Operand<S = unknown> {
+  /** The engine's storage handle. */
   s: S;
+  /** Its tensor shape (the storage holds the product of the dims entries, row-major). */
   shape: readonly number[];
 }
 
+/**
+ * Where a tensor's values live and its kernels run: the storage seam under the one graph of `Tensor`. S is the
+ * engine's opaque storage handle (a Float64Array on `jsTensorEngine`, a {@link GpuStorage} on `WebGpuTensorEngine`).
+ * An engine sees storages and shapes, never tensors; implement it to add a backend.
+ */
 export interface TensorEngine<S = unknown> {
+  /** The backend name: 'js' (f64) or 'webgpu' (f32). */
   readonly name: TensorBackend;
   /** A new storage holding `values` (converted to the engine's precision). */
   fromArray(values: ArrayLike<number>): S;
@@ -65,7 +88,9 @@ export interface TensorEngine<S = unknown> {
   readSync(s: S): Float64Array | undefined;
   /** Overwrites the storage's values in place (after all work queued so far). */
   write(s: S, values: ArrayLike<number>): void;
+  /** One more tensor shares the storage (`detach()`): it is freed only after one more `release`. */
   retain(s: S): void;
+  /** One tensor lets go of the storage; the last release frees it (a no-op on the js engine, where the GC does it). */
   release(s: S): void;
 
   /** Entrywise op over the broadcast of 1 or 2 inputs, into a new storage of `outShape`; p: the op's constant. */

@@ -7,6 +7,7 @@ import { webgpuTensorEngine } from '../../gpu/tensor.js';
 import type { TensorBackend, TensorEngine } from './engine.js';
 import { jsTensorEngine } from './js-engine.js';
 
+/** A tensor engine by name: 'js' (f64), 'webgpu' (f32), or 'auto' (webgpu on a hardware adapter, else js). */
 export type TensorBackendOption = TensorBackend | 'auto';
 
 /** The engine for a backend option (default 'js'). */

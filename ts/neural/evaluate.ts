@@ -21,7 +21,9 @@ import { type SeedLike, empiricalMoments, sampleGaussian } from './samplers.js';
 
 /** Something with values and a 2-D shape: a neural-engine Tensor ([n, D]) qualifies. */
 export interface ShapedLike {
+  /** The values, row-major (n·D of them). */
   data: ArrayLike<number>;
+  /** [n, D]. */
   shape: readonly number[];
 }
 
@@ -68,6 +70,7 @@ export function l2uvpFromSamples(pred: MatrixLike | ShapedLike, truth: MatrixLik
   return (100 * s) / P.rows / v;
 }
 
+/** Options of {@link l2uvp}. */
 export interface L2UVPOptions {
   /** Var(Q) = tr Cov(Q); default: estimated from T*(X). */
   targetVariance?: number;
@@ -78,10 +81,11 @@ export function l2uvp(map: PointMap, trueMap: PointMap, X: MatrixLike, opts: L2U
   return l2uvpFromSamples(pushForward(map, X), pushForward(trueMap, X), opts.targetVariance);
 }
 
+/** Options of {@link gaussianL2UVP}. */
 export interface GaussianL2UVPOptions {
   /** Source samples (default 2^14). */
   n?: number;
-  /** Default 0. */
+  /** Seed of the source samples: a number, or an Rng to draw from. Default 0. */
   seed?: SeedLike;
 }
 
@@ -100,19 +104,23 @@ export function gaussianL2UVP(map: PointMap, source: GaussianSpec, target: Gauss
 
 /** The solver's evidence that the W2² below is the exact optimum of the discrete problem. */
 export interface EmdCertificate {
+  /** 'optimal', or 'max-iterations' when the pivot limit came first (then the value is not certified). */
   status: EmdStatus;
   /** cost − (Σ a·u + Σ b·v): 0 up to rounding at optimality. */
   dualityGap: number;
   /** max(u_i + v_j − M_ij, 0): 0 up to rounding at optimality. */
   dualInfeasibility: number;
+  /** Pivots of the network simplex. */
   iterations: number;
 }
 
+/** The result of {@link sampleW2} and {@link pushForwardW2}: the exact empirical W2² and its certificate. */
 export interface SampleW2Result {
   /** Exact W2² between the two empirical measures (uniform weights, squared Euclidean cost, no ½). */
   w2sq: number;
   /** √w2sq. */
   w2: number;
+  /** The evidence that w2sq is the exact optimum (status, duality gap, dual infeasibility, pivots). */
   certificate: EmdCertificate;
   /** The full emd result (plan, duals). */
   result: EmdResult;

@@ -23,7 +23,9 @@ export { checkSPD, cholesky, invSqrtm, matmulSquare, sqrtm, symEig, symFunction,
 
 /** A Gaussian N(mean, cov) in R^D, cov row-major D × D. */
 export interface GaussianSpec {
+  /** The mean m (length D). */
   mean: VectorLike;
+  /** The covariance Σ, D × D symmetric positive definite (row-major flat, `{ data, rows, cols }` or rows). */
   cov: SquareLike;
 }
 
@@ -50,16 +52,22 @@ export function buresWasserstein2(p: GaussianSpec, q: GaussianSpec): number {
 
 /** The affine optimal map T(x) = m2 + A (x − m1) between two Gaussians. */
 export interface GaussianMap {
+  /** The dimension D. */
   d: number;
   /** A = Σ1^{−1/2} (Σ1^{1/2} Σ2 Σ1^{1/2})^{1/2} Σ1^{−1/2}: symmetric positive definite, row-major D × D. */
   A: Float64Array;
+  /** The source mean m1 (length D). */
   m1: Float64Array;
+  /** The target mean m2 (length D). */
   m2: Float64Array;
   /** T applied to each row of X (n × D). */
   apply(X: MatrixLike): DenseMatrix;
 }
 
-/** The Brenier map between N(m1, Σ1) and N(m2, Σ2): T(x) = m2 + A (x − m1), A as in GaussianMap. */
+/**
+ * The Brenier map between N(m1, Σ1) and N(m2, Σ2): T(x) = m2 + A (x − m1), A as in GaussianMap (POT 0.8:
+ * `ot.da.OT_mapping_linear` from samples; POT 0.9: `ot.gaussian.bures_wasserstein_mapping`). Cost O(D³).
+ */
 export function buresMap(p: GaussianSpec, q: GaussianSpec): GaussianMap {
   const { m1, S1, m2, S2, d } = normalizePair(p, q);
   const A = buresCore(m1, S1, symEig(S1, d), m2, S2, d, true).A!;
@@ -86,6 +94,7 @@ export function buresMap(p: GaussianSpec, q: GaussianSpec): GaussianMap {
   };
 }
 
+/** Options of {@link randomSPD}. */
 export interface RandomSPDOptions {
   /** Condition number λmax / λmin (≥ 1). Default 10. */
   cond?: number;
@@ -134,6 +143,7 @@ export function randomSPD(d: number, opts: RandomSPDOptions = {}): Float64Array 
   return S;
 }
 
+/** Options of {@link randomGaussianPair}: those of {@link randomSPD} (for both covariances) and the means' scale. */
 export interface GaussianPairOptions extends RandomSPDOptions {
   /** Standard deviation of each coordinate of the two random means (default 1; 0 for centred Gaussians). */
   meanScale?: number;
@@ -143,7 +153,25 @@ export interface GaussianPairOptions extends RandomSPDOptions {
  * A random benchmark pair (source, target) in R^D: two independent random SPD covariances with condition number
  * `cond` (randomSPD) and means with N(0, meanScale²) coordinates, all drawn from one seeded Rng.
  */
-export function randomGaussianPair(d: number, opts: GaussianPairOptions = {}): { source: GaussianSpec & { mean: Float64Array; cov: Float64Array }; target: GaussianSpec & { mean: Float64Array; cov: Float64Array } } {
+export function randomGaussianPair(
+  d: number,
+  opts: GaussianPairOptions = {},
+): {
+  /** The source N(mean, cov). */
+  source: GaussianSpec & {
+    /** The mean (length D). */
+    mean: Float64Array;
+    /** The covariance, D × D row-major. */
+    cov: Float64Array;
+  };
+  /** The target N(mean, cov). */
+  target: GaussianSpec & {
+    /** The mean (length D). */
+    mean: Float64Array;
+    /** The covariance, D × D row-major. */
+    cov: Float64Array;
+  };
+} {
   const rng = opts.seed instanceof Rng ? opts.seed : new Rng(opts.seed ?? 0);
   const ms = opts.meanScale ?? 1;
   const mean = () => Float64Array.from({ length: d }, () => ms * rng.normal());

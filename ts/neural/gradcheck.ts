@@ -49,7 +49,17 @@ export function gradCheck(f: (xs: Tensor[]) => Tensor, xs: Tensor[], cotangent: 
  * Hessian-vector product of a scalar function at x along v by double backward (∇ₓ⟨∇ₓf, v⟩), and by central
  * differences of first-order gradients, (∇f(x + hv) − ∇f(x − hv)) / 2h. Returns both.
  */
-export function hvp(f: (x: Tensor) => Tensor, x: Tensor, v: Tensor, h = 1e-5): { autodiff: Float64Array; numeric: Float64Array } {
+export function hvp(
+  f: (x: Tensor) => Tensor,
+  x: Tensor,
+  v: Tensor,
+  h = 1e-5,
+): {
+  /** H·v by double backward (x's size, row-major as x). */
+  autodiff: Float64Array;
+  /** H·v by central differences of the gradient, step h. */
+  numeric: Float64Array;
+} {
   const g = grad(f(x), [x], { createGraph: true })[0];
   // allowUnused: a gradient that does not depend on x (e.g. a piecewise-linear f) has a zero Hessian
   const hv = grad(sum(mul(g, v)), [x], { allowUnused: true })[0];

@@ -56,7 +56,9 @@ export function gaussianBatchSampler(meanVec: VectorLike, cov: SquareLike): Batc
   return samplerOf('gaussian', { kind: 'gaussian', mean: meanVec, cov });
 }
 
+/** One step of {@link trainICNNMap}'s training: the history entry and the onProgress report. */
 export interface ICNNMapProgress {
+  /** The outer iteration, 1-based (one f update after `innerSteps` g updates). */
   step: number;
   /** L(f, g) on the step's batch (the saddle objective). */
   loss: number;
@@ -90,7 +92,9 @@ export interface ICNNMapOptions extends NeuralBackendOptions {
   innerSteps?: number;
   /** Adam learning rate of both networks (default 3e-3). */
   lr?: number;
+  /** Adam learning rate of f, the potential of Q (default `lr`). */
   lrF?: number;
+  /** Adam learning rate of g, whose gradient is the map (default `lr`). */
   lrG?: number;
   /**
    * Final learning rate as a fraction of the initial one, reached by a cosine schedule over the iterations
@@ -103,23 +107,37 @@ export interface ICNNMapOptions extends NeuralBackendOptions {
   seed?: number;
   /** Number k of trailing condition columns in the samples (default 0: unconditional). */
   conditionDim?: number;
+  /** Aborts training after the current step: the call rejects with OTError code 'aborted'. */
   signal?: AbortSignal;
+  /** Called every `progressEvery` steps and at the last with that step's {@link ICNNMapProgress}. */
   onProgress?: (p: ICNNMapProgress) => void;
   /** Call onProgress every this many steps (default 10; the last step always). */
   progressEvery?: number;
 }
 
+/**
+ * The result of {@link trainICNNMap}: the learned Brenier map T = ∇g, the two ICNNs (on the js engine) and the
+ * training history.
+ */
 export interface ICNNMapResult {
   /** T(X) = ∇ₓg (conditional: rows (x, c) in, T(x | c) out, D columns). */
   map: (X: MatrixLike) => DenseMatrix;
+  /** The ICNN f, the convex potential on Q's side (∇f ≈ the inverse map Q → P). */
   f: ICNN;
+  /** The ICNN g, the convex potential on P's side: T = ∇g. */
   g: ICNN;
   /** The dual potentials at the rows of X (with the condition columns when conditional), one value per row. */
-  potentials: { f: (Y: MatrixLike) => Float64Array; g: (X: MatrixLike) => Float64Array };
+  potentials: {
+    /** f at each row of Y (n × (D + k)): a Float64Array of length n. */
+    f: (Y: MatrixLike) => Float64Array;
+    /** g at each row of X (n × (D + k)): a Float64Array of length n. */
+    g: (X: MatrixLike) => Float64Array;
+  };
   /** One entry per outer iteration. */
   history: ICNNMapProgress[];
   /** Data dimension D (without the condition). */
   dim: number;
+  /** The number k of trailing condition columns (0: unconditional). */
   conditionDim: number;
 }
 

@@ -4,7 +4,7 @@
 // (gradcheck.ts), samplers, the Gaussian closed forms, evaluation, and the trainers. The package root re-exports
 // this module as `neural` and the trainers by name (ts/index.ts).
 export * from './tensor.js';
-export { BINARY_OPS, UNARY_OPS, type AdamHyper, type BinaryOp, type MapOp, type Operand, type TensorBackend, type TensorEngine, type UnaryOp } from './engine.js';
+export { BINARY_OPS, UNARY_OPS, type AdamHyper, type MatmulFlags, type BinaryOp, type MapOp, type Operand, type TensorBackend, type TensorEngine, type UnaryOp } from './engine.js';
 export { jsTensorEngine } from './js-engine.js';
 export { tensorEngine, type NeuralBackendOptions, type TensorBackendOption } from './engines.js';
 export { WebGpuTensorEngine, webgpuTensorEngine, type GpuStorage } from '../../gpu/tensor.js';

@@ -10,6 +10,10 @@ import { Rng } from '../rng.js';
 import type { TensorEngine } from './engine.js';
 import { type Tensor, tensor } from './tensor.js';
 
+/**
+ * A trainable leaf of `shape` with entries drawn from U[lo, hi) by `rng`, in row-major order (the same values on
+ * every engine up to its precision; default engine js).
+ */
 export function uniformInit(rng: Rng, shape: readonly number[], lo: number, hi: number, engine?: TensorEngine): Tensor {
   let n = 1;
   for (const d of shape) n *= d;
@@ -18,12 +22,30 @@ export function uniformInit(rng: Rng, shape: readonly number[], lo: number, hi: 
   return tensor(data, shape, engine).requireGrad();
 }
 
+/**
+ * Kaiming-uniform initialisation (He et al. 2015; torch.nn.init.kaiming_uniform_): U(±gain·√(3/fanIn)), default
+ * gain √2 (for relu). A trainable leaf of `shape`.
+ */
 export function kaimingUniform(rng: Rng, shape: readonly number[], fanIn: number, gain = Math.SQRT2, engine?: TensorEngine): Tensor {
   const bound = gain * Math.sqrt(3 / fanIn);
   return uniformInit(rng, shape, -bound, bound, engine);
 }
 
-export function linearInit(rng: Rng, fanIn: number, fanOut: number, engine?: TensorEngine): { w: Tensor; b: Tensor } {
+/**
+ * PyTorch's nn.Linear default initialisation: W and b ~ U(±1/√fanIn), W drawn first, then b. Layers compute
+ * x·W + b, so W has shape [fanIn, fanOut] (PyTorch stores its transpose).
+ */
+export function linearInit(
+  rng: Rng,
+  fanIn: number,
+  fanOut: number,
+  engine?: TensorEngine,
+): {
+  /** The weight, [fanIn, fanOut], trainable. */
+  w: Tensor;
+  /** The bias, [fanOut], trainable. */
+  b: Tensor;
+} {
   const bound = 1 / Math.sqrt(fanIn);
   const w = uniformInit(rng, [fanIn, fanOut], -bound, bound, engine);
   const b = uniformInit(rng, [fanOut], -bound, bound, engine);

@@ -18,18 +18,28 @@ import { Tensor, makeOp, mul, tensor } from './tensor.js';
 /** Weights of a loss's measure: a tensor (then the loss is differentiable w.r.t. it) or plain numbers. */
 export type LossWeights = Tensor | VectorLike;
 
+/**
+ * Options of {@link sinkhornLoss} and {@link entropicOTLoss}: those of `sinkhornDivergence` that a loss needs
+ * (GeomLoss's SamplesLoss('sinkhorn'), whose cost for p = 2 is ½‖x − y‖²; POT: `ot.bregman.empirical_sinkhorn_divergence`).
+ */
 export interface EntropicLossOptions {
   /** ε, in units of the cost. Required. */
   reg: number;
   /** Weights of the rows of X / Y (default uniform); tensors get gradients. They must sum to the same mass. */
   a?: LossWeights;
+  /** Weights of the rows of Y (length m; default uniform 1/m); a tensor gets ∂loss/∂b. */
   b?: LossWeights;
+  /** The ground cost: 'sqeuclidean' ‖x − y‖² (default), 'euclidean' ‖x − y‖, or `{ p }` for ‖x − y‖^p. */
   cost?: CostSpec;
   /** The solver's backend ('auto': webgpu on a hardware adapter, else wasm). */
   backend?: BackendOption;
+  /** Iteration cap of each Sinkhorn solve (POT: numItermax). Default 1000. */
   maxIter?: number;
+  /** Tolerance on each solve's marginal violation (POT: stopThr). Default 1e-9 (1e-5 on webgpu). */
   tol?: number;
+  /** 'scaling', 'log' or 'auto' (default: log when cost scale / reg > 50 or with epsScaling); see {@link SinkhornOptions.method}. */
   method?: 'scaling' | 'log' | 'auto';
+  /** ε-scaling from the cost scale by factors of ½ (fewer iterations at small reg). Default false. */
   epsScaling?: boolean;
 }
 
@@ -103,9 +113,13 @@ export function entropicOTLoss(X: Tensor, Y: Tensor, opts: EntropicLossOptions):
   return entropic('entropicOTLoss', X, Y, opts, false);
 }
 
+/** Options of {@link emdLoss} (POT: `ot.emd2`'s a, b and `ot.dist`'s metric). */
 export interface EmdLossOptions {
+  /** Weights of the rows of X (length n; default uniform 1/n); a tensor gets ∂loss/∂a = the dual potential u. */
   a?: LossWeights;
+  /** Weights of the rows of Y (length m; default uniform 1/m; same total mass as a); a tensor gets ∂loss/∂b = v. */
   b?: LossWeights;
+  /** The ground cost: 'sqeuclidean' ‖x − y‖² (default), 'euclidean' ‖x − y‖, or `{ p }` for ‖x − y‖^p. */
   cost?: CostSpec;
 }
 
@@ -145,12 +159,15 @@ export async function emdLoss(X: Tensor, Y: Tensor, opts: EmdLossOptions = {}): 
   ]);
 }
 
+/** Options of {@link slicedLoss} (POT: `ot.sliced_wasserstein_distance`'s p, n_projections, seed, projections). */
 export interface SlicedLossOptions {
   /** Order p ≥ 1 of the ground cost |·|^p. Default 2. */
   p?: number;
   /** Random directions (default 50), seeded by `seed` (default 0); or `projections` (k × d, one per row). */
   nProjections?: number;
+  /** Seed of the random directions (randomDirections(nProjections, d, seed)). Default 0. */
   seed?: number;
+  /** The directions, k × d row-major, one unit vector per row (POT's are d × k: transpose), used as given. */
   projections?: Float64Array;
 }
 

@@ -49,8 +49,13 @@ import {
   tensor,
 } from './tensor.js';
 
+/** An activation by name: 'relu', 'leakyRelu' (slope `alpha` below 0), 'softplus' log(1 + eˣ), 'tanh', 'sigmoid'. */
 export type Activation = 'relu' | 'leakyRelu' | 'softplus' | 'tanh' | 'sigmoid';
 
+/**
+ * Applies the activation `act` entrywise (a differentiable op); `alpha` is the leaky-relu slope (default 0.2,
+ * ignored by the others). OTError('invalid-option') for an unknown name.
+ */
 export function activate(x: Tensor, act: Activation, alpha = 0.2): Tensor {
   switch (act) {
     case 'relu':
@@ -68,16 +73,25 @@ export function activate(x: Tensor, act: Activation, alpha = 0.2): Tensor {
   }
 }
 
+/** One parameter tensor in a {@link SavedModel}. */
 export interface SavedParam {
+  /** Its name in the model ('w0', 'b0', … for an MLP; 'wx0', 'b0', 'wz0', 'wq' for an ICNN), checked on load. */
   name: string;
+  /** Its shape, checked on load. */
   shape: number[];
+  /** Its values, row-major, as plain numbers (JSON round-trips them exactly). */
   data: number[];
 }
 
+/** A model as plain JSON (`save()` / `saveAsync()`; `MLP.load` / `ICNN.load` rebuild it bit for bit). */
 export interface SavedModel<C> {
+  /** Which model: 'mlp' or 'icnn'. */
   type: 'mlp' | 'icnn';
+  /** The format version (1). */
   version: 1;
+  /** The architecture ({@link MLPConfig} or {@link ICNNConfig}). */
   config: C;
+  /** The parameters, in the model's order. */
   params: SavedParam[];
 }
 
@@ -110,10 +124,14 @@ function loadParams(named: [string, Tensor][], saved: SavedParam[]): void {
 
 /** What MLP and ICNN share: named parameters, save / load, disposal. */
 export abstract class Model<C> {
+  /** The parameters with their names, in the saved order. */
   protected abstract named(): [string, Tensor][];
+  /** The `type` of the saved JSON. */
   protected abstract readonly kind: 'mlp' | 'icnn';
+  /** The architecture, as saved (C is {@link MLPConfig} or {@link ICNNConfig}). */
   abstract readonly config: C;
 
+  /** The trainable parameter tensors (requiresGrad), in the saved order: what an optimizer such as {@link Adam} takes. */
   parameters(): Tensor[] {
     return this.named().map(([, t]) => t);
   }
@@ -132,6 +150,7 @@ export abstract class Model<C> {
     return this.saved(this.parameters().map((t) => t.data));
   }
 
+  /** Plain JSON of the model, on any engine (reads the weights back from the GPU). */
   async saveAsync(): Promise<SavedModel<C>> {
     return this.saved(await Promise.all(this.parameters().map((t) => t.read())));
   }
@@ -151,16 +170,23 @@ export abstract class Model<C> {
 
 // ---- MLP --------------------------------------------------------------------------------------------------------
 
+/** The architecture of an {@link MLP} (saved with it). */
 export interface MLPConfig {
+  /** Layer widths [d₀, …, d_K]: input d₀, output d_K. */
   widths: number[];
+  /** The activation between layers. */
   activation: Activation;
+  /** The leaky-relu slope. */
   alpha: number;
 }
 
+/** Options of the {@link MLP} constructor. */
 export interface MLPOptions {
+  /** The activation between layers (none after the last). Default 'relu'. */
   activation?: Activation;
   /** Leaky-relu slope (default 0.2). */
   alpha?: number;
+  /** Seed of the initial weights (PyTorch's nn.Linear default, U(±1/√fan_in)). Default 0. */
   seed?: number;
   /** Where the parameters live (default the js engine). */
   engine?: TensorEngine;
@@ -168,9 +194,13 @@ export interface MLPOptions {
 
 /** widths [d₀, …, d_K]: K dense layers, `activation` between them, none after the last. */
 export class MLP extends Model<MLPConfig> {
+  /** 'mlp'. */
   protected readonly kind = 'mlp' as const;
+  /** The widths, activation and slope. */
   readonly config: MLPConfig;
+  /** W_k, shape [d_k, d_{k+1}] (layers compute x·W + b); K of them. */
   readonly weights: Tensor[] = [];
+  /** b_k, shape [d_{k+1}]; K of them. */
   readonly biases: Tensor[] = [];
 
   constructor(widths: number[], opts: MLPOptions = {}) {
@@ -186,6 +216,7 @@ export class MLP extends Model<MLPConfig> {
     }
   }
 
+  /** The network on x, [n, d₀] (one sample per row) → [n, d_K]. Cost O(n·Σ d_k·d_{k+1}). */
   forward(x: Tensor): Tensor {
     if (x.rank !== 2 || x.shape[1] !== this.config.widths[0]) {
       throw new OTError('shape', `MLP: input must be [n, ${this.config.widths[0]}], got [${x.shape.join(', ')}]`);
@@ -199,12 +230,14 @@ export class MLP extends Model<MLPConfig> {
     return h;
   }
 
+  /** [['w0', W₀], ['b0', b₀], ['w1', W₁], …]. */
   protected named(): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     this.weights.forEach((w, k) => out.push([`w${k}`, w], [`b${k}`, this.biases[k]]));
     return out;
   }
 
+  /** Rebuilds a saved MLP on `opts.engine` (default js); OTError('invalid-option') / ('nan') for a malformed save. */
   static load(saved: SavedModel<MLPConfig>, opts: { engine?: TensorEngine } = {}): MLP {
     if (!saved || saved.type !== 'mlp' || saved.version !== 1) throw new OTError('invalid-option', 'MLP.load: not a saved MLP (type "mlp", version 1)');
     const m = new MLP(saved.config.widths, { activation: saved.config.activation, alpha: saved.config.alpha, engine: opts.engine });
@@ -215,10 +248,15 @@ export class MLP extends Model<MLPConfig> {
 
 // ---- ICNN -------------------------------------------------------------------------------------------------------
 
+/** The architecture of an {@link ICNN} (saved with it). */
 export interface ICNNConfig {
+  /** The input dimension d. */
   dim: number;
+  /** The hidden widths h₁..h_L. */
   hidden: number[];
+  /** The convex non-decreasing activation. */
   activation: 'leakyRelu' | 'softplus';
+  /** The leaky-relu slope, in [0, 1]. */
   alpha: number;
   /** Coefficient c of the (c/2)‖x‖² term (0 = none). */
   quadratic: number;
@@ -226,6 +264,7 @@ export interface ICNNConfig {
   quadraticRank?: number;
 }
 
+/** Options of the {@link ICNN} constructor. */
 export interface ICNNOptions {
   /** Convex non-decreasing activation (default 'leakyRelu'). */
   activation?: 'leakyRelu' | 'softplus';
@@ -240,13 +279,21 @@ export interface ICNNOptions {
    * representable — the role of the quadratic layers in Korotin et al.'s DenseICNN. Default none.
    */
   quadraticForm?: boolean | number;
+  /** Seed of the initial weights (Wx, b ~ U(±1/√dim); Wz ~ U(0, 1/√h_k), non-negative). Default 0. */
   seed?: number;
   /** Where the parameters live (default the js engine). */
   engine?: TensorEngine;
 }
 
+/**
+ * An input-convex neural network g: R^dim → R (Amos, Xu & Kolter 2017, in Makkuva et al. 2020's form), convex in x
+ * as long as `project()` keeps the hidden-to-hidden weights ≥ 0; `grad(x)` is the transport map T = ∇g:
+ * z₁ = σ(x·Wx₀ + b₀), z_{k+1} = σ(z_k·Wz_{k−1} + x·Wx_k + b_k), g(x) = z_L·Wz_{L−1} + x·Wx_L + b_L (+ quadratic terms).
+ */
 export class ICNN extends Model<ICNNConfig> {
+  /** 'icnn'. */
   protected readonly kind = 'icnn' as const;
+  /** The dimension, hidden widths, activation and quadratic terms. */
   readonly config: ICNNConfig;
   /** x → layer k, shape [dim, out_k]; L + 1 of them. */
   readonly wx: Tensor[] = [];
@@ -321,6 +368,7 @@ export class ICNN extends Model<ICNNConfig> {
     for (const w of this.wz) w.engine.clampMin(w.live(), 0);
   }
 
+  /** [['wx0', Wx₀], ['b0', b₀], …, ['wz0', Wz₀], …, ['wq', A] when quadraticForm is on]. */
   protected named(): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     this.wx.forEach((w, k) => out.push([`wx${k}`, w], [`b${k}`, this.b[k]]));
@@ -329,6 +377,10 @@ export class ICNN extends Model<ICNNConfig> {
     return out;
   }
 
+  /**
+   * Rebuilds a saved ICNN on `opts.engine` (default js); OTError('invalid-option') / ('nan') for a malformed save,
+   * ('negative') when a hidden-to-hidden weight is negative (the network would not be convex).
+   */
   static load(saved: SavedModel<ICNNConfig>, opts: { engine?: TensorEngine } = {}): ICNN {
     if (!saved || saved.type !== 'icnn' || saved.version !== 1) throw new OTError('invalid-option', 'ICNN.load: not a saved ICNN (type "icnn", version 1)');
     const c = saved.config;

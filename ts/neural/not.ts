@@ -46,8 +46,19 @@ import type { TensorEngine } from './engine.js';
 import { Tensor, add, concat, grad, mean, noGrad, reshape, scale, square, sub, sum, tensor, tidy } from './tensor.js';
 
 /** A batch of n points, drawn from the given generator: a matrix, rows, or an [n, D] tensor. */
-export type NOTSampler = (n: number, rng: Rng) => MatrixLike | { data: ArrayLike<number>; shape: readonly number[] };
+export type NOTSampler = (
+  n: number,
+  rng: Rng,
+) =>
+  | MatrixLike
+  | {
+      /** The values, row-major (n·D). */
+      data: ArrayLike<number>;
+      /** [n, D]. */
+      shape: readonly number[];
+    };
 
+/** One outer iteration of {@link trainNOT}'s training: the history entry and the onProgress report. */
 export interface NOTProgress {
   /** Outer iteration (1-based). */
   step: number;
@@ -88,12 +99,18 @@ export interface NOTOptions extends NeuralBackendOptions {
   beta1?: number;
   /** Adam β₂ of both optimizers (default 0.999). */
   beta2?: number;
-  /** Default 0. */
+  /** Seed of the one Rng stream: the initial weights of T and f, then every minibatch and noise draw. Default 0. */
   seed?: number;
+  /** Aborts training between steps (the loop yields at most every 20 ms): the call rejects with OTError code 'aborted'. */
   signal?: AbortSignal;
+  /** Called after every outer iteration with its {@link NOTProgress}. */
   onProgress?: (p: NOTProgress) => void;
 }
 
+/**
+ * The result of {@link trainNOT} (Korotin et al.'s Neural Optimal Transport): the learned (stochastic) map T, the
+ * potential f (both MLPs on the js engine) and the training history.
+ */
 export interface NOTResult {
   /** T(x, z) for the rows of X (n × D) and of Z (n × zDim; default zeros, the noise mean). n × D. */
   map: (X: MatrixLike, Z?: MatrixLike) => DenseMatrix;
@@ -103,10 +120,15 @@ export interface NOTResult {
   T: MLP;
   /** The potential ([y] → f(y)). */
   f: MLP;
+  /** The data dimension D. */
   dim: number;
+  /** The noise dimension (0: a deterministic map). */
   zDim: number;
+  /** The weight γ of the weak cost's variance term (0: the strong ½‖x − y‖² cost). */
   gamma: number;
+  /** Whether T(x, z) = x + MLP([x, z]). */
   residual: boolean;
+  /** One entry per outer iteration. */
   history: NOTProgress[];
 }
 

@@ -6,21 +6,38 @@
 import { OTError } from '../errors.js';
 import type { Tensor } from './tensor.js';
 
+/** Options of {@link Adam} (torch.optim.Adam's lr, betas, eps, weight_decay as in AdamW). */
 export interface AdamOptions {
+  /** The step size, > 0. Default 1e-3. */
   lr?: number;
+  /** The decay of the first-moment average, in [0, 1). Default 0.9. */
   beta1?: number;
+  /** The decay of the second-moment average, in [0, 1). Default 0.999. */
   beta2?: number;
+  /** Added to √v̂ in the denominator, ≥ 0. Default 1e-8. */
   eps?: number;
   /** Decoupled weight decay (AdamW): p ← p − lr·wd·p before the Adam step. Default 0. */
   weightDecay?: number;
 }
 
+/**
+ * Adam (Kingma & Ba 2015) with bias correction over parameter tensors, updated in place on their engine (one
+ * kernel per parameter; the moments m, v live next to the parameters):
+ * m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², p ← p − lr·m̂/(√v̂ + ε) with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ).
+ * With `weightDecay`, AdamW's decoupled decay p ← p − lr·wd·p comes first. Call `dispose()` to free the moments.
+ */
 export class Adam {
+  /** The parameters it updates, in the order `step(grads)` expects their gradients. */
   readonly params: Tensor[];
+  /** The step size (mutable: set it between steps for a schedule). */
   lr: number;
+  /** The first-moment decay β₁. */
   readonly beta1: number;
+  /** The second-moment decay β₂. */
   readonly beta2: number;
+  /** The denominator's ε. */
   readonly eps: number;
+  /** The decoupled weight decay (0: plain Adam). */
   readonly weightDecay: number;
   private t = 0;
   private disposed = false;

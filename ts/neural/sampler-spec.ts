@@ -19,14 +19,48 @@ export type BatchSampler = (n: number, rng: Rng) => DenseMatrix;
 
 type NoSeed<T> = Omit<T, 'seed'>;
 
+/**
+ * A sampler as plain data (so a training call can cross to a worker, where a function cannot): the trainers take a
+ * {@link BatchSampler} or one of these, turned into the same function by `samplerOf`. Every draw comes from the
+ * training loop's Rng, so a spec and a seed give the same batches in every thread.
+ */
 export type SamplerSpec =
-  | { kind: 'gaussian'; mean: VectorLike; cov: SquareLike }
-  | { kind: 'mixture'; centres: MatrixLike; std: number }
-  | ({ kind: '8gaussians' } & NoSeed<EightGaussiansOptions>)
-  | ({ kind: 'moons' } & NoSeed<MoonsOptions>)
-  | ({ kind: 'swissroll' } & NoSeed<SwissRollOptions>)
-  | { kind: 'points'; X: MatrixLike };
+  | {
+      /** N(mean, cov) (see `sampleGaussian`). */
+      kind: 'gaussian';
+      /** The mean (length d). */
+      mean: VectorLike;
+      /** The covariance, d × d symmetric positive definite (checked by its Cholesky factorisation). */
+      cov: SquareLike;
+    }
+  | {
+      /** An equal-weight Gaussian mixture: a uniformly drawn centre plus N(0, std²·I) (see `sampleGaussianMixture`). */
+      kind: 'mixture';
+      /** The centres, k × d, one per row. */
+      centres: MatrixLike;
+      /** The standard deviation of each component. */
+      std: number;
+    }
+  | ({
+      /** The WGAN-GP toy set: 8 Gaussians on a circle (see `sample8Gaussians`). */
+      kind: '8gaussians';
+    } & NoSeed<EightGaussiansOptions>)
+  | ({
+      /** Two interleaved half circles (see `sampleMoons`). */
+      kind: 'moons';
+    } & NoSeed<MoonsOptions>)
+  | ({
+      /** The 2D swiss roll (see `sampleSwissRoll`). */
+      kind: 'swissroll';
+    } & NoSeed<SwissRollOptions>)
+  | {
+      /** An empirical measure: rows of X drawn uniformly, with replacement. */
+      kind: 'points';
+      /** The points, n × d, one per row. */
+      X: MatrixLike;
+    };
 
+/** Whether x looks like a {@link SamplerSpec} (an object with a string `kind`; `samplerOf` checks the rest). */
 export function isSamplerSpec(x: unknown): x is SamplerSpec {
   return typeof x === 'object' && x !== null && typeof (x as { kind?: unknown }).kind === 'string';
 }

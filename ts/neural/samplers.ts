@@ -28,8 +28,9 @@ import { type SquareLike, checkSPD, cholesky, toSquare } from './gaussian.js';
 /** A number seeds a fresh Rng; an Rng is drawn from (and advanced). */
 export type SeedLike = number | Rng;
 
+/** Options every sampler takes. */
 export interface SamplerOptions {
-  /** Default 0. */
+  /** A number seeds a fresh Rng; an Rng is drawn from and advanced (one stream for many batches). Default 0. */
   seed?: SeedLike;
 }
 
@@ -92,6 +93,7 @@ export function eightGaussiansCentres(radius = 2): DenseMatrix {
   return { data, rows: 8, cols: 2 };
 }
 
+/** Options of `sample8Gaussians` (the WGAN-GP / NOT toy distribution). */
 export interface EightGaussiansOptions extends SamplerOptions {
   /** Radius of the circle of centres (default 2). */
   radius?: number;
@@ -106,6 +108,7 @@ export function sample8Gaussians(n: number, opts: EightGaussiansOptions = {}): D
   return sampleGaussianMixture(n, eightGaussiansCentres(radius), opts.std ?? 0.02, opts);
 }
 
+/** Options of `sampleMoons` (sklearn's make_moons). */
 export interface MoonsOptions extends SamplerOptions {
   /** Standard deviation of the Gaussian noise added to each coordinate (default 0.1). */
   noise?: number;
@@ -140,6 +143,7 @@ export function sampleMoons(n: number, opts: MoonsOptions = {}): DenseMatrix {
   return { data: out, rows: n, cols: 2 };
 }
 
+/** Options of `sampleSwissRoll` (sklearn's make_swiss_roll, coordinates 0 and 2, scaled). */
 export interface SwissRollOptions extends SamplerOptions {
   /** Standard deviation of the Gaussian noise added to each coordinate before scaling (default 0.8). */
   noise?: number;
@@ -179,7 +183,12 @@ function shuffleRows(data: Float64Array, n: number, d: number, rng: Rng): void {
 }
 
 /** Empirical mean (D) and covariance (D × D, divided by n − 1) of a point cloud. */
-export function empiricalMoments(X: MatrixLike): { mean: Float64Array; cov: Float64Array } {
+export function empiricalMoments(X: MatrixLike): {
+  /** The mean (length D). */
+  mean: Float64Array;
+  /** The unbiased covariance, D × D row-major, divided by n − 1 (by 1 when n = 1), as numpy.cov. */
+  cov: Float64Array;
+} {
   const M = toMatrix('X', X);
   const { rows: n, cols: d, data } = M;
   const mean = new Float64Array(d);

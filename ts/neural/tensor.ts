@@ -46,6 +46,11 @@ import { jsTensorEngine } from './js-engine.js';
 
 export { broadcastShapes } from './engine.js';
 
+/**
+ * An op's backward rule: maps the output cotangent g (the op's shape) to one cotangent per parent (each of that
+ * parent's shape), or null where `needs[k]` is false (nobody asked for parent k). Written with differentiable ops
+ * so that `grad(…, { createGraph: true })` can differentiate it again.
+ */
 export type BackwardFn = (g: Tensor, needs: boolean[]) => (Tensor | null)[];
 
 let recording = true;
@@ -129,14 +134,21 @@ function checkShape(shape: readonly number[]): void {
  * `data` (sync); any engine's come from `await t.read()`.
  */
 export class Tensor {
+  /** The dims, outermost first ([] for a scalar, [rows, cols] for a matrix); row-major layout. */
   readonly shape: number[];
+  /** The number of entries: the product of `shape` (1 for a scalar). */
   readonly size: number;
+  /** The engine holding the values and running the kernels (`jsTensorEngine` by default). */
   readonly engine: TensorEngine;
   /** The engine's handle of the values (a Float64Array on the js engine). */
   readonly storage: unknown;
+  /** Whether gradients flow to this tensor: set on a leaf by `requireGrad()`, inherited by op results while recording. */
   requiresGrad = false;
+  /** The op's inputs in the recorded graph (empty for a leaf, or when nothing required grad). */
   parents: Tensor[] = [];
+  /** The op's backward rule (null for a leaf or an unrecorded result). */
   backwardFn: BackwardFn | null = null;
+  /** The name of the op that made this tensor ('leaf', 'add', 'matmul', …), for messages and debugging. */
   op = 'leaf';
   private disposed = false;
 
@@ -155,6 +167,7 @@ export class Tensor {
     scopes[scopes.length - 1]?.push(this);
   }
 
+  /** The number of dims: shape.length (0 for a scalar). */
   get rank(): number {
     return this.shape.length;
   }
@@ -184,6 +197,7 @@ export class Tensor {
     this.engine.release(this.storage);
   }
 
+  /** Whether `dispose()` was called (any later use of the values throws OTError('disposed')). */
   get isDisposed(): boolean {
     return this.disposed;
   }
@@ -194,6 +208,7 @@ export class Tensor {
     return this.data[0];
   }
 
+  /** The single value of a one-element tensor, on any engine (a GPU read-back). */
   async itemAsync(): Promise<number> {
     if (this.size !== 1) throw new OTError('shape', `item() needs a one-element tensor, got shape [${this.shape.join(', ')}]`);
     return (await this.read())[0];
@@ -222,6 +237,7 @@ export class Tensor {
     return Array.from(this.data);
   }
 
+  /** The values as numbers (row-major), on any engine (a GPU read-back). */
   async toArrayAsync(): Promise<number[]> {
     return Array.from(await this.read());
   }
@@ -232,39 +248,51 @@ export class Tensor {
     this.engine.write(this.live(), values);
   }
 
+  /** this + b, broadcasting (the function `add`). */
   add(b: Tensor | number): Tensor {
     return add(this, b);
   }
+  /** this − b, broadcasting (the function `sub`). */
   sub(b: Tensor | number): Tensor {
     return sub(this, b);
   }
+  /** this ⊙ b entrywise, broadcasting (the function `mul`). */
   mul(b: Tensor | number): Tensor {
     return mul(this, b);
   }
+  /** this / b entrywise, broadcasting (the function `div`). */
   div(b: Tensor | number): Tensor {
     return div(this, b);
   }
+  /** The matrix product op(this)·op(b) (the function `matmul`). */
   matmul(b: Tensor, opts?: MatmulOptions): Tensor {
     return matmul(this, b, opts);
   }
+  /** −this (the function `neg`). */
   neg(): Tensor {
     return neg(this);
   }
+  /** s·this for a constant number s (the function `scale`). */
   scale(s: number): Tensor {
     return scale(this, s);
   }
+  /** this² entrywise (the function `square`). */
   square(): Tensor {
     return square(this);
   }
+  /** The sum of all entries, or along `axis` (the function `sum`). */
   sum(axis?: number, keepdims = false): Tensor {
     return sum(this, axis, keepdims);
   }
+  /** The mean of all entries, or along `axis` (the function `mean`). */
   mean(axis?: number, keepdims = false): Tensor {
     return mean(this, axis, keepdims);
   }
+  /** The same values with another shape of the same size (the function `reshape`). */
   reshape(shape: readonly number[]): Tensor {
     return reshape(this, shape);
   }
+  /** The transpose of a 2-D tensor (the function `transpose`). */
   transpose(): Tensor {
     return transpose(this);
   }
@@ -294,16 +322,20 @@ export function parameter(values: ArrayLike<number> | number[][], shape?: readon
   return tensor(values, shape, engine).requireGrad();
 }
 
+/** A tensor of `shape` with every entry `value`, on `engine` (default js): a leaf. */
 export function full(shape: readonly number[], value: number, engine: TensorEngine = jsTensorEngine): Tensor {
   checkShape(shape);
   return new Tensor(engine.full(sizeOf(shape), value), shape, engine);
 }
+/** A tensor of `shape` filled with 0 (torch.zeros), on `engine` (default js). */
 export function zeros(shape: readonly number[], engine?: TensorEngine): Tensor {
   return full(shape, 0, engine);
 }
+/** A tensor of `shape` filled with 1 (torch.ones), on `engine` (default js). */
 export function ones(shape: readonly number[], engine?: TensorEngine): Tensor {
   return full(shape, 1, engine);
 }
+/** A rank-0 tensor (shape []) holding v, on `engine` (default js). */
 export function scalar(v: number, engine?: TensorEngine): Tensor {
   return full([], v, engine);
 }
@@ -394,18 +426,22 @@ function binary(op: 'add' | 'sub' | 'mul' | 'div', a: Tensor | number, b: Tensor
   return node(op, mapOp(op, [A, B], shape), shape, e, [A, B], rule(A, B));
 }
 
+/** a + b entrywise with NumPy broadcasting (a number is a scalar). Rule: g summed back to each operand's shape. */
 export function add(a: Tensor | number, b: Tensor | number): Tensor {
   return binary('add', a, b, (A, B) => (g, needs) => [needs[0] ? sumTo(g, A.shape) : null, needs[1] ? sumTo(g, B.shape) : null]);
 }
 
+/** a − b entrywise with NumPy broadcasting (a number is a scalar). Rule: g and −g summed back to the operands' shapes. */
 export function sub(a: Tensor | number, b: Tensor | number): Tensor {
   return binary('sub', a, b, (A, B) => (g, needs) => [needs[0] ? sumTo(g, A.shape) : null, needs[1] ? sumTo(neg(g), B.shape) : null]);
 }
 
+/** a ⊙ b entrywise with NumPy broadcasting (a number is a scalar). Rule: g·b and g·a, summed back to the operands' shapes. */
 export function mul(a: Tensor | number, b: Tensor | number): Tensor {
   return binary('mul', a, b, (A, B) => (g, needs) => [needs[0] ? sumTo(mul(g, B), A.shape) : null, needs[1] ? sumTo(mul(g, A), B.shape) : null]);
 }
 
+/** a / b entrywise with NumPy broadcasting (a number is a scalar). Rule: g/b and −g·a/b², summed back to the operands' shapes. */
 export function div(a: Tensor | number, b: Tensor | number): Tensor {
   return binary('div', a, b, (A, B) => (g, needs) => [
     needs[0] ? sumTo(div(g, B), A.shape) : null,
@@ -421,6 +457,7 @@ function unary(op: MapOp, x: Tensor, rule: (y: Tensor) => BackwardFn, p?: number
   return y;
 }
 
+/** −x entrywise. Rule: −g. */
 export function neg(x: Tensor): Tensor {
   return unary('neg', x, () => (g) => [neg(g)]);
 }
@@ -430,18 +467,22 @@ export function scale(x: Tensor, s: number): Tensor {
   return unary('scale', x, () => (g) => [scale(g, s)], s);
 }
 
+/** x² entrywise. Rule: 2x·g. */
 export function square(x: Tensor): Tensor {
   return unary('square', x, () => (g) => [mul(g, scale(x, 2))]);
 }
 
+/** √x entrywise, for x ≥ 0. Rule: g / (2√x), through the op's own output. */
 export function sqrt(x: Tensor): Tensor {
   return unary('sqrt', x, (y) => (g) => [div(g, scale(y, 2))]);
 }
 
+/** eˣ entrywise. Rule: g·eˣ (the op's own output). */
 export function exp(x: Tensor): Tensor {
   return unary('exp', x, (y) => (g) => [mul(g, y)]);
 }
 
+/** The natural logarithm entrywise, for x > 0. Rule: g / x. */
 export function log(x: Tensor): Tensor {
   return unary('log', x, () => (g) => [div(g, x)]);
 }
@@ -476,12 +517,17 @@ export function softplus(x: Tensor): Tensor {
   return unary('softplus', x, () => (g) => [mul(g, sigmoid(x))]);
 }
 
+/** tanh x entrywise. Rule: g·(1 − tanh²x), through the op's own output. */
 export function tanh(x: Tensor): Tensor {
   return unary('tanh', x, (y) => (g) => [mul(g, sub(1, square(y)))]);
 }
 
 // ---- shape ops -----------------------------------------------------------------------------------------------
 
+/**
+ * The same values (row-major order) with another shape of the same size; x itself when the shape is unchanged,
+ * otherwise a copy (storage is never shared). OTError('shape') when the sizes differ. Rule: reshape back.
+ */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   checkShape(shape);
   if (sizeOf(shape) !== x.size) {
@@ -496,12 +542,14 @@ function need2d(x: Tensor, what: string): void {
   if (x.rank !== 2) throw new OTError('shape', `${what} needs a 2-D tensor, got shape [${x.shape.join(', ')}]`);
 }
 
+/** The transpose of a 2-D tensor (m × n → n × m, a copy). Rule: transpose. */
 export function transpose(x: Tensor): Tensor {
   need2d(x, 'transpose');
   const [m, n] = x.shape;
   return node('transpose', x.engine.transpose(x.live(), m, n), [n, m], x.engine, [x], (g) => [transpose(g)]);
 }
 
+/** Transpose flags of {@link matmul} (the BLAS transA / transB): no transposed copy is made. */
 export interface MatmulOptions {
   /** Use aᵀ (a stored k × m). */
   transA?: boolean;
@@ -562,6 +610,7 @@ export function sum(x: Tensor, axis?: number, keepdims = false): Tensor {
   return keepdims ? s : reshape(s, x.shape.filter((_, i) => i !== ax));
 }
 
+/** The mean of all entries (shape []), or along `axis` (negative counts from the end; dropped unless keepdims): sum / count. */
 export function mean(x: Tensor, axis?: number, keepdims = false): Tensor {
   const count = axis === undefined ? x.size : x.shape[normAxis(axis, x.rank)];
   return scale(sum(x, axis, keepdims), 1 / count);
@@ -616,6 +665,7 @@ export function sliceLast(x: Tensor, start: number, end: number): Tensor {
 
 // ---- autodiff -------------------------------------------------------------------------------------------------
 
+/** Options of {@link grad} (torch.autograd.grad's grad_outputs, create_graph, allow_unused). */
 export interface GradOptions {
   /** Cotangent of y (default: ones, i.e. the gradient of sum(y)). */
   gradOutput?: Tensor;

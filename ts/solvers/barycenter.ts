@@ -24,18 +24,37 @@ import { colsOf, rowsOf } from '../registry/estimate.js';
  */
 export type BarycenterBackend = 'auto' | 'webgpu' | 'wasm' | 'js';
 
+/**
+ * Options of {@link barycenter} (POT: the keyword arguments of `ot.bregman.barycenter`; `numItermax` is
+ * `maxIter`, `stopThr` is `tol`, `method='sinkhorn_log'` is `method: 'log'`).
+ */
 export interface BarycenterOptions {
   /** ε. Required. */
   reg: number;
   /** Barycentric weights λ_k (≥ 0; normalized to sum 1). Default uniform. */
   weights?: VectorLike;
+  /**
+   * 'scaling' (multipliers on the kernel exp(−M/reg): fast, overflows when reg ≪ cost scale), 'log' (potentials
+   * by log-sum-exp: stable at any reg, slower), 'auto' (default): log when max|M| / reg > 50 or with epsScaling.
+   */
   method?: 'scaling' | 'log' | 'auto';
+  /** Iteration cap; an iteration is one Bregman projection on each side for every histogram (POT: numItermax). Default 1000. */
   maxIter?: number;
   /** Stop when Σ_k λ_k ‖(second marginal of P_k) − p‖₁ < tol. Default 1e-9 (1e-5 on webgpu, f32). */
   tol?: number;
+  /** Aborts the solve between iterations: the call rejects with OTError code 'aborted'. */
   signal?: AbortSignal;
+  /**
+   * Memory budget in bytes for the buffers of this call (the n × n' kernel, 8·n·n' bytes, and the k scalings);
+   * above it the call fails with OTError('too-large') before any work. Default 2 GiB ({@link DEFAULT_MAX_BYTES}).
+   */
   maxBytes?: number;
+  /**
+   * Force a backend: 'webgpu' (f32), 'wasm' (f64) or 'js' (f64); 'auto' (default) takes webgpu on a hardware
+   * adapter for large problems, else wasm, else js. A forced backend that is unavailable is OTError('backend-unavailable').
+   */
   backend?: BarycenterBackend;
+  /** Where the call runs: 'auto' (default) sends k·n·n' ≥ 2^18 kernel entries per pass to a worker; see {@link WorkerOptions}. */
   worker?: 'auto' | boolean;
   /** Every 10 iterations and at the last: iterations so far, the convergence measure, the current ε. */
   onProgress?: IterationOptions['onProgress'];
@@ -96,11 +115,18 @@ async function barycenterRaw(A: MatrixLike, M: CostInput, opts: BarycenterOption
   return solveFixedSupport(cost as PairCost, hist, opts, { reg, lambda, method, scale });
 }
 
+/**
+ * Options of {@link convolutionalBarycenter} (POT: the keyword arguments of `ot.bregman.convolutional_barycenter2d`;
+ * POT takes the images as an array of shape (k, height, width), here one flattened image per row of A).
+ */
 export interface ConvolutionalOptions {
+  /** Grid width: pixels per image row (each row of A holds height × width pixels, row-major). Required. */
   width: number;
+  /** Grid height: image rows. Required. */
   height: number;
   /** ε, in units of the squared grid coordinates, which span [0, 1] along each axis (as in POT). */
   reg: number;
+  /** Barycentric weights λ_k (≥ 0; normalized to sum 1), one per image. Default uniform. */
   weights?: VectorLike;
   /**
    * 'scaling': the blur on scalings with POT's 1e-30 floor (fast; loses mass once reg is small for the grid:
@@ -113,11 +139,21 @@ export interface ConvolutionalOptions {
    * loses mass). It is the method `barycenter` picks on the same grid's cost matrix.
    */
   method?: 'scaling' | 'log' | 'auto';
+  /** Iteration cap (POT: numItermax). Default 1000. Each iteration costs O(k·h·w·(h + w)) (two separable blurs per image). */
   maxIter?: number;
   /** Stop when Σ|p − p_previous| / Σp < tol (relative: p may start out tiny). Default 1e-9 (1e-5 on webgpu). */
   tol?: number;
+  /** Aborts the solve between iterations: the call rejects with OTError code 'aborted'. */
   signal?: AbortSignal;
+  /**
+   * Force a backend: 'webgpu' (f32), 'wasm' (f64) or 'js' (f64); 'auto' (default) takes webgpu on a hardware
+   * adapter for large problems, else wasm, else js. A forced backend that is unavailable is OTError('backend-unavailable').
+   */
   backend?: BarycenterBackend;
+  /**
+   * Where the call runs: 'auto' (default) sends k·h·w·(h + w) ≥ 2^18 (log method) or ≥ 2^22 (scaling method,
+   * no exponentials) multiply-adds per pass to a worker; see {@link WorkerOptions}.
+   */
   worker?: 'auto' | boolean;
   /** Called with { iterations, error, eps } at every convergence check; the last report arrives before the promise settles. */
   onProgress?: IterationOptions['onProgress'];
@@ -154,22 +190,33 @@ async function convolutionalRaw(A: MatrixLike, opts: ConvolutionalOptions): Prom
   return solveConvolutional(h, w, imgs, opts, { reg, lambda, method, scale });
 }
 
+/**
+ * Options of {@link freeSupportBarycenter} (POT: the keyword arguments of `ot.lp.free_support_barycenter`;
+ * `X_init` is `init`, `b` is `b`, `weights` is `weights`, `numItermax` is `maxIter`, `stopThr` is `tol`).
+ * Either `init` or `k` is required.
+ */
 export interface FreeSupportOptions {
   /** Initial support (k × d), or … */
   init?: MatrixLike;
   /** … the number of support points, drawn from the pooled input points with `seed`. */
   k?: number;
+  /** Seed of the draw of the `k` initial support points (ignored with `init`). Default 0. */
   seed?: number;
   /** Weights of the barycenter's support points (default uniform). */
   b?: VectorLike;
+  /** Barycentric weights λ_t (≥ 0; normalized to sum 1), one per measure. Default uniform. */
   weights?: VectorLike;
+  /** Iteration cap (POT: numItermax). Default 100. Each iteration solves one exact OT problem (k × n_t) per measure. */
   maxIter?: number;
   /** Stop when Σ‖X_new − X‖² < tol. Default 1e-7 (POT's default). */
   tol?: number;
+  /** Aborts the solve between iterations: the call rejects with OTError code 'aborted'. */
   signal?: AbortSignal;
   /** Called after each step with { iterations, error: the displacement Σ‖X_new − X‖² }. */
   onProgress?: (p: { iterations: number; error: number }) => void;
+  /** 'auto' (default) or 'wasm': the exact OT steps run on the network simplex, which exists only in wasm. */
   backend?: 'auto' | 'wasm';
+  /** Where the call runs: 'auto' (default) sends k·Σ_t n_t ≥ 2^18 support–point pairs to a worker; see {@link WorkerOptions}. */
   worker?: 'auto' | boolean;
 }
 

@@ -14,9 +14,17 @@ import type { EntropicEngine } from '../entropic/engine.js';
 import { LogSumExp } from '../entropic/logsumexp.js';
 import { type SinkhornOptions, type SinkhornResult, sinkhornSchema, solveEntropic } from './sinkhorn.js';
 
+/**
+ * Options of {@link sinkhornDivergence}: the Sinkhorn options (reg, method, maxIter, tol, epsScaling, …)
+ * without `plan` and `init`, plus the weights, the ground cost and the gradient switches (POT:
+ * `ot.bregman.empirical_sinkhorn_divergence`'s `a`, `b`, `metric`, `reg`).
+ */
 export interface DivergenceOptions extends Omit<SinkhornOptions, 'plan' | 'init'> {
+  /** Weights of the rows of X (length n, non-negative). Default uniform 1/n. */
   a?: VectorLike;
+  /** Weights of the rows of Y (length m). Default uniform 1/m. */
   b?: VectorLike;
+  /** The ground cost: 'sqeuclidean' ‖x − y‖² (default), 'euclidean' ‖x − y‖, or `{ p }` for ‖x − y‖^p (POT: metric). */
   cost?: CostSpec;
   /** Also return gradients w.r.t. the positions (gradX, gradY) and the weights (gradA, gradB). Default false. */
   gradient?: boolean;
@@ -27,6 +35,10 @@ export interface DivergenceOptions extends Omit<SinkhornOptions, 'plan' | 'init'
   debias?: boolean;
 }
 
+/**
+ * The result of {@link sinkhornDivergence}. Cost: three Sinkhorn solves (n × m, n × n, m × m) when debiased,
+ * one without; the gradients add one pass over each plan.
+ */
 export interface DivergenceResult extends OTResult {
   /**
    * The debiased Sinkhorn divergence S_ε = OT_ε(a, b) − ½ OT_ε(a, a) − ½ OT_ε(b, b), where
@@ -37,9 +49,11 @@ export interface DivergenceResult extends OTResult {
   linearValue: number;
   /** ∂value/∂X (n × d, row-major) and ∂value/∂Y (m × d), by the envelope theorem. */
   gradX?: Float64Array;
+  /** ∂value/∂Y (m × d, row-major), with `gradient: true`. */
   gradY?: Float64Array;
   /** ∂value/∂a and ∂value/∂b (the dual potentials; meaningful along directions that keep the total mass). */
   gradA?: Float64Array;
+  /** ∂value/∂b (length m), with `gradient: true`: the potential g̃ = g − ε·log b of the (a, b) solve, minus the (b, b) solve's when debiased. */
   gradB?: Float64Array;
   /** Iterations of the three solves together. */
   iterations: number;

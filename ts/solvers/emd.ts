@@ -17,15 +17,26 @@ import { num, object, oneOf, opt, required, vector } from '../registry/schema.js
 import { backendOption, massOptions, maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
 import { pairEntries } from '../registry/estimate.js';
 
+/**
+ * How {@link emd} ended: 'optimal' (the network simplex proved optimality: zero reduced costs and duality gap
+ * up to rounding) or 'max-iterations' (the `maxIter` pivot limit came first; POT warns "numItermax reached").
+ */
 export type EmdStatus = 'optimal' | 'max-iterations';
 
+/** Options of {@link emd} (POT: the keyword arguments of `ot.emd` / `ot.emd2`). */
 export interface EmdOptions extends MassOptions {
   /** Pivot limit (POT: numItermax). Default 10^9: never reached by a 10^4 × 10^4 problem (they need ~10^5–10^6 pivots). */
   maxIter?: number;
   /** Dual potentials of a similar problem (e.g. the previous step of a flow): they pick the starting basis. */
-  warmStart?: { u: VectorLike; v: VectorLike };
+  warmStart?: {
+    /** Row potentials (length n), in cost units. */
+    u: VectorLike;
+    /** Column potentials (length m), in cost units. */
+    v: VectorLike;
+  };
   /** 'auto' or 'wasm' (the network simplex exists only in wasm). */
   backend?: BackendOption;
+  /** Aborts the solve (checked every 20000 pivots): the call rejects with OTError code 'aborted'. */
   signal?: AbortSignal;
   /** Called every 20000 pivots with the pivots done. */
   onProgress?: (p: { iterations: number }) => void;
@@ -40,6 +51,7 @@ export interface EmdOptions extends MassOptions {
   worker?: 'auto' | boolean;
 }
 
+/** The result of {@link emd}: the optimal plan and its certificate (POT: `ot.emd(..., log=True)`). */
 export interface EmdResult extends OTResult {
   /** ⟨P, M⟩, the optimal linear cost (POT: ot.emd2). Same as `cost`. */
   value: number;
@@ -48,7 +60,12 @@ export interface EmdResult extends OTResult {
   /** The optimal plan: at most n + m − 1 non-zeros (a basic solution). */
   plan: SparseCoupling;
   /** Dual potentials: u_i + v_j ≤ M_ij everywhere, with equality on the plan's support; centred so Σa·u = Σb·v. */
-  potentials: { u: Float64Array; v: Float64Array };
+  potentials: {
+    /** Row potentials u (length n), in cost units (POT: log['u']). */
+    u: Float64Array;
+    /** Column potentials v (length m), in cost units (POT: log['v']). */
+    v: Float64Array;
+  };
   status: EmdStatus;
   /** Pivots of the network simplex. */
   iterations: number;

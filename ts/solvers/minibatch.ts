@@ -17,6 +17,10 @@ import { costOption } from './divergence.js';
 import { emd } from './emd.js';
 import { sinkhorn, sinkhornUnbalanced } from './sinkhorn.js';
 
+/**
+ * Options of {@link minibatchOT} (POT has no minibatch solver; the DeepJDOT/JUMBOT reference code draws batches
+ * the same way). Cost: nBatches solves of batchSize × batchSize problems, whatever n and m.
+ */
 export interface MinibatchOptions {
   /** Points per minibatch (of X and of Y). Default 64 (capped at n and m). */
   batchSize?: number;
@@ -27,21 +31,36 @@ export interface MinibatchOptions {
   /** ε of the entropic batches. */
   reg?: number;
   /** Unbalanced entropic batches (JUMBOT; needs solver 'sinkhorn'): ρ of the KL penalty on the marginals. */
-  unbalanced?: { regM: number };
+  unbalanced?: {
+    /** ρ, the strength of the KL penalty on each marginal of a batch (POT: reg_m of `ot.unbalanced.sinkhorn_unbalanced`). */
+    regM: number;
+  };
+  /** The ground cost: 'sqeuclidean' ‖x − y‖² (default), 'euclidean' ‖x − y‖, or `{ p }` for ‖x − y‖^p. */
   cost?: CostSpec;
+  /** Seed of the minibatch draws (each batch: distinct indices without replacement). Default 0. */
   seed?: number;
   /** Also return the averaged plan (sparse: at most nBatches · batch entries per batch pair). Default false. */
   plan?: boolean;
   /** Also return ∂value/∂X and ∂value/∂Y. Default false. */
   gradient?: boolean;
+  /**
+   * The backend of each batch's solve (passed on to emd, sinkhorn or sinkhornUnbalanced): exact batches run on
+   * wasm; entropic ones on webgpu, wasm or js. 'auto' (default) as those solvers choose.
+   */
   backend?: BackendOption;
+  /** Each batch's iteration cap (pivots for 'emd', Sinkhorn iterations otherwise). Default: the solver's default (10^9 pivots, 1000 iterations). */
   maxIter?: number;
+  /** Each entropic batch's tolerance on its convergence measure. Default: sinkhorn's (1e-9; 1e-5 on webgpu). */
   tol?: number;
+  /** Aborts the call between minibatches: it rejects with OTError code 'aborted'. */
   signal?: AbortSignal;
+  /** Called after each minibatch with the batches done and the total (`nBatches`). */
   onProgress?: (p: { done: number; total: number }) => void;
+  /** Where the call runs: 'auto' (default) sends nBatches · batchSize² ≥ 2^18 to a worker; see {@link WorkerOptions}. */
   worker?: 'auto' | boolean;
 }
 
+/** The result of {@link minibatchOT}: the averaged minibatch loss, and on request its gradients and averaged plan. */
 export interface MinibatchResult extends OTResult {
   /** (1/B) Σ_batches ⟨P_k, C_k⟩: the minibatch OT loss (each batch's linear cost; uniform weights 1/batch). */
   value: number;
@@ -49,6 +68,7 @@ export interface MinibatchResult extends OTResult {
   plan?: SparseCoupling;
   /** ∂value/∂X (n × d) and ∂value/∂Y (m × d) with each batch's plan held fixed (as DeepJDOT and JUMBOT do). */
   gradX?: Float64Array;
+  /** ∂value/∂Y (m × d, row-major) with each batch's plan held fixed, with `gradient: true`; zero for points never drawn. */
   gradY?: Float64Array;
   /** 'optimal' (every batch exact), 'converged' (every entropic batch converged) or 'max-iterations'. */
   status: 'optimal' | 'converged' | 'max-iterations';

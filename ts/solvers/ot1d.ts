@@ -13,6 +13,7 @@ import { type Schema, num, opt, vector } from '../registry/schema.js';
 import { backendOption, massOptions, maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
 import { lengthOf } from '../registry/estimate.js';
 
+/** Options of {@link emd1d} and {@link wasserstein1d} (POT: the keyword arguments of `ot.emd_1d` / `ot.wasserstein_1d`). */
 export interface Emd1dOptions extends MassOptions {
   /** Weights of x (default uniform 1/n). */
   a?: VectorLike;
@@ -20,18 +21,23 @@ export interface Emd1dOptions extends MassOptions {
   b?: VectorLike;
   /** Ground cost |x − y|^p. Default 1. */
   p?: number;
+  /** Force a backend: 'wasm' or 'js'; 'auto' (default) takes wasm when it loads. An unavailable forced backend is OTError('backend-unavailable'). */
   backend?: BackendOption;
   /** Memory budget of the call in bytes (default DEFAULT_MAX_BYTES); above it the call fails with 'too-large'. */
   maxBytes?: number;
+  /** Aborts the call (checked before the work starts; the sort itself is not interrupted): it rejects with OTError code 'aborted'. */
   signal?: AbortSignal;
   /** Called once when the solve is done ({ done: 1, total: 1 }): sorting has no intermediate stages worth reporting. */
   onProgress?: (p: { done: number; total: number }) => void;
+  /** Where the call runs: 'auto' (default) sends 2^20 points and more to a worker; see {@link WorkerOptions}. */
   worker?: 'auto' | boolean;
 }
 
+/** The result of {@link emd1d}: the monotone (quantile) plan and its cost. */
 export interface Emd1dResult extends OTResult {
   /** Σ_ij P_ij |x_i − y_j|^p (for p ≥ 1 this is W_p^p, POT's ot.wasserstein_1d). Same as `cost`. */
   value: number;
+  /** Σ_ij P_ij |x_i − y_j|^p, the same number as `value`. */
   cost: number;
   /** The monotone plan, indexed by the ORIGINAL positions of x and y; at most n + m − 1 non-zeros. */
   plan: SparseCoupling;

@@ -15,6 +15,11 @@ import { massOptions, maxBytesOption, workerOption } from '../registry/common.js
 import { pairEntries } from '../registry/estimate.js';
 import { iterationSchema } from '../entropic/options.js';
 
+/**
+ * Options of {@link sinkhorn} (POT: the keyword arguments of `ot.sinkhorn` / `ot.sinkhorn2`; `numItermax` is
+ * `maxIter`, `stopThr` is `tol`, `method='sinkhorn_log'` is `method: 'log'`, `ot.bregman.sinkhorn_epsilon_scaling`
+ * is `epsScaling`).
+ */
 export interface SinkhornOptions extends IterationOptions, MassOptions {
   /** ε, the entropic regularization (in units of the cost). Required. */
   reg: number;
@@ -26,15 +31,35 @@ export interface SinkhornOptions extends IterationOptions, MassOptions {
    */
   plan?: boolean | 'auto';
   /** Start from these potentials (e.g. the f, g of a previous solve). */
-  init?: { f: VectorLike; g: VectorLike };
+  init?: {
+    /** Row potential f (length n), in cost units (f = reg·log u of the scaling form; POT: reg·log(u)). */
+    f: VectorLike;
+    /** Column potential g (length m), in cost units. */
+    g: VectorLike;
+  };
+  /**
+   * Force an engine: 'webgpu' (f32), 'wasm' (f64, SIMD, threads) or 'js' (f64). 'auto' (default) takes webgpu
+   * for n·m ≥ 2^20 on a hardware adapter, else wasm, else js. A forced backend that is unavailable is
+   * OTError('backend-unavailable'), never a silent switch.
+   */
   backend?: BackendOption;
+  /**
+   * Memory budget in bytes for the buffers of this call (the n × m kernel of the scaling method, a dense
+   * plan…); above it the call fails with OTError('too-large') before any work. Default 2 GiB ({@link DEFAULT_MAX_BYTES}).
+   */
   maxBytes?: number;
+  /**
+   * Where the call runs: 'auto' (default) sends problems of 2^18 cost entries per pass and more (n·m; for the
+   * divergence n·m + n² + m²) to a worker of the pool; see {@link WorkerOptions}.
+   */
   worker?: 'auto' | boolean;
 }
 
+/** The result of {@link sinkhorn} and {@link sinkhornUnbalanced} (POT: `ot.sinkhorn(..., log=True)`'s plan and log). */
 export interface SinkhornResult extends OTResult {
   /** ⟨P, C⟩, the linear transport cost of the entropic plan (POT: ot.sinkhorn2). Same as `cost`. */
   value: number;
+  /** ⟨P, C⟩, the same number as `value`. */
   cost: number;
   /**
    * The entropic objective in POT's convention: ⟨P, C⟩ + reg·Σ P_ij (log P_ij − 1) (plus, for unbalanced OT,
@@ -44,13 +69,19 @@ export interface SinkhornResult extends OTResult {
   /** The plan: dense or lazy (see the `plan` option); the same operations either way. */
   plan: Coupling;
   /** Potentials with P_ij = exp((f_i + g_j − C_ij)/reg) (f = reg·log u of the scaling form); −∞ where a weight is 0. */
-  potentials: { f: Float64Array; g: Float64Array };
+  potentials: {
+    /** Row potential f (length n), in cost units: reg·log u (POT: log['log_u'] times reg in the log method). */
+    f: Float64Array;
+    /** Column potential g (length m), in cost units: reg·log v. */
+    g: Float64Array;
+  };
   status: 'converged' | 'max-iterations';
   /**
    * The stopping measure at return: Σ_i |(P1)_i − a_i| for balanced OT; for unbalanced OT the largest change
    * of f/reg, g/reg over the last `checkEvery` iterations.
    */
   error: number;
+  /** The iteration that ran: 'scaling' (u, v multipliers on the kernel exp(−C/reg)) or 'log' (f, g by log-sum-exp), as `method: 'auto'` chose. */
   method: 'scaling' | 'log';
   backend: BackendName;
   /** Threads that shared the n × m work (the wasm engine's `threads` option; 1 elsewhere). */
@@ -89,6 +120,10 @@ export const sinkhorn = defineSolver({
     solveEntropic('sinkhorn', a, b, M, opts, undefined),
 });
 
+/**
+ * Options of {@link sinkhornUnbalanced}: those of {@link SinkhornOptions} without the mass options, plus
+ * `regM` (POT: `ot.unbalanced.sinkhorn_unbalanced`'s `reg_m`, with `div='kl'`).
+ */
 export interface UnbalancedOptions extends Omit<SinkhornOptions, keyof MassOptions> {
   /** ρ, the strength of the KL penalty on each marginal (ρ → ∞ recovers balanced OT; POT: reg_m). Required. */
   regM: number;

@@ -15,6 +15,10 @@ import { backendOption, massOptions, maxBytesOption, progressOption, signalOptio
 import { rowsOf } from '../registry/estimate.js';
 import { abortPoint } from '../validate.js';
 
+/**
+ * Options of {@link slicedWasserstein} and {@link maxSlicedWasserstein} (POT: the keyword arguments of
+ * `ot.sliced_wasserstein_distance` / `ot.max_sliced_wasserstein_distance`).
+ */
 export interface SlicedOptions extends MassOptions {
   /** Weights of the rows of X (default uniform). */
   a?: VectorLike;
@@ -31,15 +35,23 @@ export interface SlicedOptions extends MassOptions {
   projections?: MatrixLike;
   /** Seed of the random directions (randomDirections(nProjections, d, seed)). Default 0. */
   seed?: number;
+  /** Force a backend: 'wasm' or 'js'; 'auto' (default) takes wasm when it loads. An unavailable forced backend is OTError('backend-unavailable'). */
   backend?: BackendOption;
   /** Memory budget of the call in bytes (default DEFAULT_MAX_BYTES); above it the call fails with 'too-large'. */
   maxBytes?: number;
+  /** Aborts the call between batches of 32 directions: it rejects with OTError code 'aborted'. */
   signal?: AbortSignal;
   /** Called after each batch of directions with { done, total } directions. */
   onProgress?: (p: { done: number; total: number }) => void;
+  /** Where the call runs: 'auto' (default) sends (n + m)·k ≥ 2^22 (points × directions) to a worker; see {@link WorkerOptions}. */
   worker?: 'auto' | boolean;
 }
 
+/**
+ * The result of {@link slicedWasserstein} / {@link maxSlicedWasserstein}: the distance and the per-direction
+ * costs (POT: `ot.sliced_wasserstein_distance(..., log=True)` gives the same `projections` and `projected_emds`).
+ * Cost of the solve: O(k·(n + m)·(d + log(n + m))) for k directions.
+ */
 export interface SlicedResult extends OTResult {
   /** SW_p = (mean_k projectionCosts[k])^(1/p), or max_k projectionCosts[k]^(1/p) for maxSlicedWasserstein. */
   value: number;
