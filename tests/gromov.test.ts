@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gromovWasserstein } from '../ts/solvers/gromov.js';
+import { Rng } from '../ts/rng.js';
 import { close, expectOTError, flat } from './helpers.js';
 
 const FIX = JSON.parse(readFileSync(new URL('../../tests/fixtures/pot/families-gromov.json', import.meta.url), 'utf8'));
@@ -67,6 +68,27 @@ test('GW of a space with itself (permuted) is 0, and the plan finds the permutat
   const r = await gromovWasserstein(C1, C2, { init });
   close(r.value, 0, 0, 1e-12, 'GW(X, σX)');
   for (let j = 0; j < 5; j++) close(r.plan.at(perm[j], j), 0.2, 1e-9, 1e-12, `plan at (σ(${j}), ${j})`);
+});
+
+test('multi-start: random vertices as extra starts, the best kept, seeded and reported', async () => {
+  const rng = new Rng(7);
+  const X = Array.from({ length: 7 }, () => [rng.uniform() * 3, rng.uniform()]);
+  const Y = Array.from({ length: 7 }, () => [rng.uniform(), rng.uniform() * 2]);
+  const D = (A: number[][]) => A.map((x) => A.map((y) => Math.hypot(x[0] - y[0], x[1] - y[1])));
+  const C1 = D(X);
+  const C2 = D(Y);
+  const one = await gromovWasserstein(C1, C2);
+  const many = await gromovWasserstein(C1, C2, { starts: 12, seed: 3 });
+  assert.is(many.startValues.length, 12);
+  close(many.startValues[0], one.value, 1e-12, 1e-15, 'start 0 is the single-start solve');
+  assert.is(many.value, Math.min(...many.startValues));
+  assert.is(many.start, many.startIndex === 0 ? 'product' : 'random');
+  // on this pair the product start stalls at a poorer stationary point than some random vertex
+  assert.ok(many.value < 0.8 * one.value, `best of 12 ${many.value} vs single start ${one.value}`);
+  close(many.value, bruteGW(C1, C2, many.plan.toDense()), 1e-10, 1e-14, 'value = the GW loss of the returned plan');
+  const again = await gromovWasserstein(C1, C2, { starts: 12, seed: 3 });
+  assert.equal(again.startValues, many.startValues, 'seeded');
+  await expectOTError('invalid-option', () => gromovWasserstein(C1, C2, { starts: 0 }));
 });
 
 test('entropic GW matches POT entropic_gromov_wasserstein', async () => {

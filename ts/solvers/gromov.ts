@@ -21,6 +21,7 @@ import type { BackendName, DenseMatrix, MatrixLike, VectorLike } from '../types.
 import { abortPoint, balanceMasses, checkAbort, checkBudget, toMatrix, toWeights } from '../validate.js';
 import { entropicOT, exactOT } from './inner.js';
 import { type WasmKernels, wasmKernels } from '../backends/wasm.js';
+import { Rng } from '../rng.js';
 
 /** The options of {@link gromovWasserstein}. */
 export interface GromovOptions {
@@ -38,6 +39,13 @@ export interface GromovOptions {
   M?: MatrixLike;
   /** Starting plan n × m with marginals a, b (1e-8). Default the product a·bᵀ. POT: G0. */
   init?: MatrixLike;
+  /**
+   * Number of starts (GW is non-convex): the first is `init` (or a·bᵀ), the others random vertices of the
+   * transport polytope (exact OT plans of seeded uniform random costs); the result is the best. Default 1.
+   */
+  starts?: number;
+  /** Seed of the random starts. Default 0. */
+  seed?: number;
   /** Outer iterations at most: conditional gradient steps (default 200, POT's numItermax) or entropic projections (default 1000, POT's max_iter). */
   maxIter?: number;
   /**
@@ -68,8 +76,15 @@ export interface GromovResult extends OTResult {
   plan: DenseCoupling;
   /** Conditional gradient: |Δ objective| / |objective| at the last step. Entropic: ‖P_t − P_{t−1}‖_F at the last check. */
   error: number;
-  /** The start: the product measure a·bᵀ or the given init (GW is non-convex: the result depends on it). */
-  start: 'product' | 'init';
+  /**
+   * The start the result came from: the product measure a·bᵀ, the given init, or a random vertex (with
+   * `starts` > 1; GW is non-convex: the result depends on the start).
+   */
+  start: 'product' | 'init' | 'random';
+  /** Index of that start among the `starts` (0: init or a·bᵀ). */
+  startIndex: number;
+  /** The objective reached from each start, in order (length `starts`). */
+  startValues: number[];
   /** 'conditional-gradient' or 'entropic'. */
   algorithm: 'conditional-gradient' | 'entropic';
 }
@@ -254,13 +269,31 @@ async function gromovRun(C1in: MatrixLike, C2in: MatrixLike, opts: GromovOptions
   const D = decompose(C1, C2, a, b, loss);
   const tol = opts.tol ?? 1e-9;
   wasmGemm = await wasmKernels().catch(() => undefined);
-  if (entropic) return entropicGW(D, a, b, M, alpha, G, n, m, opts.reg!, opts.maxIter ?? 1000, tol, start, opts);
-  return conditionalGradient(D, a, b, M, alpha, G, n, m, opts.maxIter ?? 200, tol, start, opts);
+  const solveFrom = (G0: Float64Array, from: 'product' | 'init' | 'random') =>
+    entropic ? entropicGW(D, a, b, M, alpha, G0, n, m, opts.reg!, opts.maxIter ?? 1000, tol, from, opts) : conditionalGradient(D, a, b, M, alpha, G0, n, m, opts.maxIter ?? 200, tol, from, opts);
+  let best = await solveFrom(G, start);
+  const startValues = [best.value];
+  const rng = new Rng(opts.seed ?? 0);
+  for (let k = 1; k < (opts.starts ?? 1); k++) {
+    const r = await solveFrom(await randomVertex(a, b, n, m, rng, opts.signal), 'random');
+    startValues.push(r.value);
+    if (r.value < best.value) best = { ...r, startIndex: k };
+  }
+  return { ...best, startValues };
+}
+
+/** A random vertex of the transport polytope U(a, b): the exact OT plan of a uniform random cost. */
+async function randomVertex(a: Float64Array, b: Float64Array, n: number, m: number, rng: Rng, signal?: AbortSignal): Promise<Float64Array> {
+  const C = Float64Array.from({ length: n * m }, () => rng.uniform());
+  const P = (await exactOT(a, b, { data: C, rows: n, cols: m }, signal)).plan;
+  const G = new Float64Array(n * m);
+  for (let t = 0; t < P.values.length; t++) G[P.rowIndex[t] * m + P.colIndex[t]] += P.values[t];
+  return G;
 }
 
 async function conditionalGradient(
   D: Decomposition, a: Float64Array, b: Float64Array, M: DenseMatrix | undefined, alpha: number, G: Float64Array,
-  n: number, m: number, maxIter: number, tol: number, start: 'product' | 'init', opts: GromovOptions,
+  n: number, m: number, maxIter: number, tol: number, start: 'product' | 'init' | 'random', opts: GromovOptions,
 ): Promise<GromovResult> {
   const beta = 1 - alpha; // weight of the linear term
   const Mf = M?.data;
@@ -348,13 +381,15 @@ async function conditionalGradient(
     backend,
     threads: 1,
     start,
+    startIndex: 0,
+    startValues: [fval],
     algorithm: 'conditional-gradient',
   };
 }
 
 async function entropicGW(
   D: Decomposition, a: Float64Array, b: Float64Array, M: DenseMatrix | undefined, alpha: number, G: Float64Array,
-  n: number, m: number, reg: number, maxIter: number, tol: number, start: 'product' | 'init', opts: GromovOptions,
+  n: number, m: number, reg: number, maxIter: number, tol: number, start: 'product' | 'init' | 'random', opts: GromovOptions,
 ): Promise<GromovResult> {
   const beta = 1 - alpha;
   const Mf = M?.data;
@@ -404,6 +439,8 @@ async function entropicGW(
     backend,
     threads,
     start,
+    startIndex: 0,
+    startValues: [Mf ? beta * cost! + alpha * gw : gw],
     algorithm: 'entropic',
   };
 }
@@ -428,6 +465,8 @@ export const gromovWasserstein = defineSolver({
     alpha: opt(num({ min: 0, max: 1 }), 'Fused GW trade-off: (1 − α)⟨M, P⟩ + α·GW (needs M). POT: alpha.', '0.5 with M'),
     M: opt(matrix, 'Feature cost n × m for fused GW. POT: M.'),
     init: opt(matrix, 'Starting plan n × m with marginals a, b. POT: G0.', 'a·bᵀ'),
+    starts: opt(num({ integer: true, min: 1 }), 'Number of starts: init (or a·bᵀ), then random vertices of the transport polytope; the best result is returned.', '1'),
+    seed: opt(num({ integer: true, min: 0 }), 'Seed of the random starts.', '0'),
     maxIter: opt(num({ integer: true, min: 1 }), 'Outer iterations at most. POT: numItermax / max_iter.', '200 (CG), 1000 (entropic)'),
     tol: opt(num({ min: 0 }), 'CG: relative or absolute change of the objective; entropic: ‖P_t − P_{t−1}‖_F every 10 iterations. POT: stopThr / tol.', '1e-9'),
     signal: signalOption,
