@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { partialWasserstein } from '../ts/solvers/partial.js';
+import { costMatrix, grid, pointCloud } from '../ts/geometry.js';
+import { Rng } from '../ts/rng.js';
 import { close, expectOTError, flat } from './helpers.js';
 
 const FIX = JSON.parse(readFileSync(new URL('../../tests/fixtures/pot/families-partial.json', import.meta.url), 'utf8'));
@@ -82,6 +84,43 @@ test('partial OT edge cases: zero weights, mass 0, full mass equals balanced OT'
   assert.ok(e.plan.toDense().slice(3, 6).every((x) => x === 0), 'zero row stays zero');
   const full = await partialWasserstein([0.3, 0.7], [0.6, 0.4], [[0, 1], [1, 0]], { mass: 1 });
   close(full.value, 0.3, 1e-14, 1e-15, 'balanced');
+});
+
+test('entropic partial OT on point clouds and grids (online, lazy plan) = on their cost matrices', async () => {
+  const rng = new Rng(5);
+  const n = 40;
+  const m = 30;
+  const X = Array.from({ length: n }, () => [rng.uniform(), rng.uniform()]);
+  const Y = Array.from({ length: m }, () => [rng.uniform() + 0.4, rng.uniform()]);
+  const a = Float64Array.from({ length: n }, (_, i) => (i % 7 === 0 ? 0 : 0.5 + rng.uniform()));
+  const b = Float64Array.from({ length: m }, () => 0.5 + rng.uniform());
+  const mass = 0.6 * Math.min(a.reduce((s, x) => s + x, 0), b.reduce((s, x) => s + x, 0));
+  const check = async (geom: Parameters<typeof partialWasserstein>[2], dense: Parameters<typeof partialWasserstein>[2], wa: Float64Array, wb: Float64Array, reg: number, what: string) => {
+    const opts = { mass, reg, tol: 1e-11, maxIter: 20000 };
+    const on = await partialWasserstein(wa, wb, geom, opts);
+    const de = await partialWasserstein(wa, wb, dense, { ...opts, method: 'log' as const });
+    assert.is(on.plan.kind, 'lazy', what);
+    assert.is(on.status, 'converged', `${what}: ${on.error}`);
+    close(on.value, de.value, 1e-8, 1e-12, `${what} value`);
+    close(on.mass, mass, 1e-9, 1e-12, `${what} mass`);
+    const P = on.plan.toDense();
+    const Q = de.plan.toDense();
+    for (let t = 0; t < P.length; t++) close(P[t], Q[t], 1e-6, 1e-10, `${what} plan[${t}]`);
+  };
+  await check(pointCloud(X, Y), costMatrix(X, Y), a, b, 0.05, 'point clouds');
+  await check(pointCloud(X, Y, { cost: 'euclidean' }), costMatrix(X, Y, { cost: 'euclidean' }), a, b, 0.02, 'euclidean clouds');
+  const g = grid({ height: 5, width: 6 });
+  const ga = Float64Array.from({ length: 30 }, () => rng.uniform());
+  const gb = Float64Array.from({ length: 30 }, () => rng.uniform());
+  const gm = 0.5 * Math.min(ga.reduce((s, x) => s + x, 0), gb.reduce((s, x) => s + x, 0));
+  const on = await partialWasserstein(ga, gb, g, { mass: gm, reg: 0.05, tol: 1e-11, maxIter: 20000 });
+  const de = await partialWasserstein(ga, gb, g.dense(), { mass: gm, reg: 0.05, tol: 1e-11, maxIter: 20000, method: 'log' });
+  close(on.value, de.value, 1e-8, 1e-12, 'grid value');
+  // exact partial OT on clouds computes the costs once: the same as on the matrix
+  const ex = await partialWasserstein(a, b, pointCloud(X, Y), { mass });
+  const ed = await partialWasserstein(a, b, costMatrix(X, Y), { mass });
+  close(ex.value, ed.value, 1e-12, 1e-15, 'exact on clouds');
+  await expectOTError('invalid-option', () => partialWasserstein(a, b, pointCloud(X, Y), { mass, reg: 0.05, method: 'scaling' }));
 });
 
 test('partial OT: bad input fails before any work', async () => {

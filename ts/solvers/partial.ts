@@ -8,7 +8,7 @@
 // iteration) or, for small reg, in the log domain (never NaN).
 import { OTError } from '../errors.js';
 import { lseColumns, lseShifted } from '../entropic/logsumexp.js';
-import { DenseCoupling, SparseCoupling } from '../coupling.js';
+import { DenseCoupling, type LazyCoupling, SparseCoupling } from '../coupling.js';
 import type { OTResult } from '../result.js';
 import { defineSolver } from '../registry/define.js';
 import { maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
@@ -16,6 +16,8 @@ import { num, oneOf, opt, required } from '../registry/schema.js';
 import type { DenseMatrix, MatrixLike, VectorLike } from '../types.js';
 import { abortPoint, checkAbort, checkBudget, sum, toMatrix, toWeights } from '../validate.js';
 import { exactOT } from './inner.js';
+import { entropicPartialOnline } from './partial-online.js';
+import { type CostInput, toGeometry } from '../geometry.js';
 
 /** The options of {@link partialWasserstein}. */
 export interface PartialOptions {
@@ -49,8 +51,11 @@ export interface PartialResult extends OTResult {
   value: number;
   /** ⟨P, M⟩ (same as value). */
   cost: number;
-  /** n × m: sparse for the exact solver (at most n + m + 1 entries), dense for the entropic one. */
-  plan: SparseCoupling | DenseCoupling;
+  /**
+   * n × m: sparse for the exact solver (at most n + m + 1 entries), dense for the entropic one on a cost matrix,
+   * lazy (from the potentials, no n × m memory) for the entropic one on point clouds or a grid.
+   */
+  plan: SparseCoupling | DenseCoupling | LazyCoupling;
   /** Σ P: equals the `mass` option (exact up to rounding; entropic up to the convergence). */
   mass: number;
   /**
@@ -65,10 +70,10 @@ export interface PartialResult extends OTResult {
 /** Above this spread/reg (see scalingSpread), 'auto' iterates in the log domain (exp(−300) ≈ 5e-131 keeps scalings in range). */
 const SCALING_LIMIT = 300;
 
-async function partialRun(a: VectorLike | undefined, b: VectorLike | undefined, M: MatrixLike, opts: PartialOptions): Promise<PartialResult> {
-  const C = toMatrix('M', M, opts.maxBytes);
-  const n = C.rows;
-  const m = C.cols;
+async function partialRun(a: VectorLike | undefined, b: VectorLike | undefined, M: CostInput, opts: PartialOptions): Promise<PartialResult> {
+  const geom = toGeometry(M, opts.maxBytes);
+  const n = geom.rows;
+  const m = geom.cols;
   const wa = toWeights('a', a, n);
   const wb = toWeights('b', b, m);
   const sa = sum(wa);
@@ -82,10 +87,12 @@ async function partialRun(a: VectorLike | undefined, b: VectorLike | undefined, 
     if (opts.method !== undefined || opts.maxIter !== undefined || opts.tol !== undefined) {
       throw new OTError('invalid-option', 'partialWasserstein: method, maxIter and tol apply to the entropic solver only; give reg too, or drop them.');
     }
-    return exactPartial(wa, wb, C, Math.min(mass, sa, sb), opts);
+    // exact: the simplex on the extended problem reads stored costs (a cloud's are computed once, within maxBytes)
+    return exactPartial(wa, wb, geom.kind === 'costMatrix' ? geom.M : geom.dense(opts.maxBytes), Math.min(mass, sa, sb), opts);
   }
+  if (geom.kind !== 'costMatrix') return entropicPartialOnline(wa, wb, geom, Math.min(mass, sa, sb), opts.reg, opts);
   checkBudget(3 * n * m * 8, `entropic partial OT (${n} × ${m}: kernel, plan, previous plan)`, opts.maxBytes);
-  return entropicPartial(wa, wb, C, Math.min(mass, sa, sb), opts.reg, opts);
+  return entropicPartial(wa, wb, geom.M, Math.min(mass, sa, sb), opts.reg, opts);
 }
 
 async function exactPartial(a: Float64Array, b: Float64Array, C: DenseMatrix, mass: number, opts: PartialOptions): Promise<PartialResult> {
@@ -415,7 +422,9 @@ async function partialLog(
  * Partial optimal transport: the plan P ≥ 0 with P1 ≤ a, Pᵀ1 ≤ b and ΣP = mass of least ⟨P, M⟩ (exact, POT's
  * ot.partial.partial_wasserstein) or of least ⟨P, M⟩ + reg·Σ P(log P − 1) by Bregman projections (POT's
  * entropic_partial_wasserstein), with `reg`. Masses of a and b may differ; mass ≤ min(Σa, Σb) ('mass' error
- * otherwise). a, b: weights (undefined = uniform, total 1); M: n × m dense costs.
+ * otherwise). a, b: weights (undefined = uniform, total 1); M: n × m costs, or a geometry: with `reg`, point
+ * clouds and grids are iterated online on the entropic engines (wasm threads, webgpu; no n × m memory, a lazy
+ * plan); exact partial OT computes their costs once.
  */
 export const partialWasserstein = defineSolver({
   name: 'partialWasserstein',
