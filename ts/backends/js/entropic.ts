@@ -4,22 +4,50 @@ import { powerOfSquaredDistance } from '../../costs.js';
 import type { EngineProblem, EntropicEngine, PairCost, PlanStats } from '../../entropic/engine.js';
 import { LogSumExp } from '../../entropic/logsumexp.js';
 
-export class JsEntropicEngine implements EntropicEngine {
+/** What the host-side (plain TS) engines share: potentials held as f64 arrays, and the marginal error from row sums. */
+export abstract class HostPotentials {
+  protected f: Float64Array;
+  protected g: Float64Array;
+
+  constructor(
+    n: number,
+    m: number,
+    private readonly weightsA: Float64Array,
+  ) {
+    this.f = new Float64Array(n);
+    this.g = new Float64Array(m);
+  }
+
+  async potentials(): Promise<{ f: Float64Array; g: Float64Array }> {
+    return { f: this.f.slice(), g: this.g.slice() };
+  }
+
+  async setPotentials(f: Float64Array, g: Float64Array): Promise<void> {
+    this.f = f.slice();
+    this.g = g.slice();
+  }
+
+  /** Σ_i |rowSums_i − a_i|. */
+  protected rowError(rowSums: Float64Array): number {
+    let e = 0;
+    for (let i = 0; i < rowSums.length; i++) e += Math.abs(rowSums[i] - this.weightsA[i]);
+    return e;
+  }
+}
+
+export class JsEntropicEngine extends HostPotentials implements EntropicEngine {
   readonly backend = 'js' as const;
   readonly n: number;
   readonly m: number;
   private eps = 1;
-  private f: Float64Array;
-  private g: Float64Array;
   private K: Float64Array | undefined; // exp(−C/ε), scaling method only
   private readonly logA: Float64Array;
   private readonly logB: Float64Array;
 
   constructor(private readonly p: EngineProblem<PairCost>) {
+    super(p.cost.n, p.cost.m, p.a);
     this.n = p.cost.n;
     this.m = p.cost.m;
-    this.f = new Float64Array(this.n);
-    this.g = new Float64Array(this.m);
     this.logA = p.a.map(Math.log);
     this.logB = p.b.map(Math.log);
   }
@@ -87,19 +115,7 @@ export class JsEntropicEngine implements EntropicEngine {
   }
 
   async marginalError(): Promise<number> {
-    const { rowSums } = await this.stats();
-    let e = 0;
-    for (let i = 0; i < this.n; i++) e += Math.abs(rowSums[i] - this.p.a[i]);
-    return e;
-  }
-
-  async potentials() {
-    return { f: this.f.slice(), g: this.g.slice() };
-  }
-
-  async setPotentials(f: Float64Array, g: Float64Array): Promise<void> {
-    this.f = f.slice();
-    this.g = g.slice();
+    return this.rowError((await this.stats()).rowSums);
   }
 
   async stats(): Promise<PlanStats> {

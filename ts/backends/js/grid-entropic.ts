@@ -5,8 +5,9 @@
 // grid's cost matrix is its oracle in tests/grid.test.ts.
 import type { EngineProblem, EntropicEngine, GridCost, PlanStats } from '../../entropic/engine.js';
 import { GridGeometry, gridLogBlur } from '../../geometry.js';
+import { HostPotentials } from './entropic.js';
 
-export class GridEntropicEngine implements EntropicEngine {
+export class GridEntropicEngine extends HostPotentials implements EntropicEngine {
   readonly backend = 'js' as const;
   readonly n: number;
   readonly m: number;
@@ -14,21 +15,18 @@ export class GridEntropicEngine implements EntropicEngine {
   private readonly h: number;
   private readonly w: number;
   private eps = 1;
-  private f: Float64Array;
-  private g: Float64Array;
   private readonly logA: Float64Array;
   private readonly logB: Float64Array;
   private lH: Float64Array = new Float64Array(0);
   private lW: Float64Array = new Float64Array(0);
 
   constructor(private readonly p: EngineProblem<GridCost>) {
+    super(p.cost.n, p.cost.m, p.a);
     const c = p.cost;
     this.geom = new GridGeometry(c.height, c.width, c.dy, c.dx);
     this.h = c.height;
     this.w = c.width;
     this.n = this.m = c.n;
-    this.f = new Float64Array(this.n);
-    this.g = new Float64Array(this.m);
     this.logA = p.a.map(Math.log);
     this.logB = p.b.map(Math.log);
   }
@@ -70,19 +68,7 @@ export class GridEntropicEngine implements EntropicEngine {
   }
 
   async marginalError(): Promise<number> {
-    const rows = this.sums(this.f, this.g);
-    let e = 0;
-    for (let i = 0; i < this.n; i++) e += Math.abs(rows[i] - this.p.a[i]);
-    return e;
-  }
-
-  async potentials() {
-    return { f: this.f.slice(), g: this.g.slice() };
-  }
-
-  async setPotentials(f: Float64Array, g: Float64Array): Promise<void> {
-    this.f = f.slice();
-    this.g = g.slice();
+    return this.rowError(this.sums(this.f, this.g));
   }
 
   async stats(): Promise<PlanStats> {
