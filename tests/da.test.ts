@@ -5,10 +5,12 @@
 //     rounding differs); the label-aware cost 1e-12.
 //   Sinkhorn: coupling, maps and soft labels 1e-7 (measured ≤ 5e-9: both sides converged to tol 1e-10 but with
 //     different stopping measures, POT's ‖Pᵀ1 − b‖₂ from u = 1/n, ours ‖P1 − a‖₁ from f = 0).
+//   SinkhornLpl1: 1e-7 (measured ≤ 5e-9; every majorisation step's Sinkhorn converged, one case to POT's 1e-8).
+//   Unbalanced: 1e-7 (measured ≤ 2e-10; converged to 1e-10 on both sides, POT's max_iter raised from its 10).
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EMDTransport, OTError, SinkhornTransport, type DenseMatrix } from 'kantorovich';
+import { EMDTransport, OTError, SinkhornLpl1Transport, SinkhornTransport, UnbalancedTransport, type DenseMatrix } from 'kantorovich';
 import { expectOTError } from './helpers.js';
 
 function fixture(name: string) {
@@ -142,6 +144,51 @@ test('SinkhornTransport with limitMax Infinity puts exactly no mass on forbidden
   for (let i = 0; i < c.Xs.length; i++) for (let j = 0; j < nt; j++) if (c.yt[j] !== -1 && c.yt[j] !== c.ys[i]) (forbidden++, assert.is(P[i * nt + j], 0, `P[${i}][${j}]`));
   assert.ok(forbidden > 100, `the case has forbidden pairs (${forbidden})`);
   assert.is(est.cost.data.filter((v) => v === Infinity).length, forbidden, 'cost holds Infinity there, as POT');
+});
+
+// ------------------------------------------------------------------------------------------------ Lpl1
+
+const LPL1 = fixture('da-lpl1.json');
+
+test('SinkhornLpl1Transport matches POT (two and three classes, semi-supervised with Infinity)', async () => {
+  for (const c of LPL1.cases as Case[]) {
+    const est = new SinkhornLpl1Transport(ours(c.params));
+    await checkCase(est as unknown as Estimator, c, 1e-7, 1e-7);
+    assert.is(est.result!.status, 'converged', `${c.name} status`);
+    assert.is(est.result!.iterations, (c.params.max_iter as number | undefined) ?? 10, `${c.name} steps`);
+  }
+});
+
+test('SinkhornLpl1Transport: the class penalty makes target samples take mass from fewer classes than plain Sinkhorn', async () => {
+  const c = (LPL1.cases as Case[]).find((k) => k.name === 'median-cl1-3classes')!;
+  // mass each target column receives from classes other than its main one
+  const mixing = (P: Float64Array) => {
+    const nt = c.Xt.length;
+    let s = 0;
+    for (let j = 0; j < nt; j++) {
+      const per = [0, 0, 0];
+      for (let i = 0; i < c.Xs.length; i++) per[c.ys[i]] += P[i * nt + j];
+      s += per.reduce((x, y) => x + y) - Math.max(...per);
+    }
+    return s;
+  };
+  const lpl1 = await new SinkhornLpl1Transport(ours(c.params)).fit(c.Xs, c.ys, c.Xt);
+  const plain = await new SinkhornTransport({ reg: c.params.reg_e as number, norm: 'median' }).fit(c.Xs, c.Xt);
+  const [m1, m0] = [mixing(lpl1.coupling.toDense()), mixing(plain.coupling.toDense())];
+  assert.ok(m1 < 0.5 * m0, `class mixing ${m1} with the penalty vs ${m0} without`);
+  await expectOTError('shape', () => new SinkhornLpl1Transport().fit(c.Xs, c.Xt), 'no source labels');
+});
+
+// ------------------------------------------------------------------------------------------------ unbalanced
+
+const UNBALANCED = fixture('da-unbalanced.json');
+
+test('UnbalancedTransport matches POT (UnbalancedSinkhornTransport; semi-supervised with limitMax 10)', async () => {
+  for (const c of UNBALANCED.cases as Case[]) {
+    const est = new UnbalancedTransport(ours(c.params));
+    await checkCase(est as unknown as Estimator, c, 1e-7, 1e-7);
+    assert.is(est.result!.status, 'converged', `${c.name} status`);
+  }
 });
 
 // ------------------------------------------------------------------------------------------------ errors

@@ -2,4 +2,11 @@
 // base.ts holds what the coupling-based ones share (cost, barycentric map, out-of-sample extension, labels).
 export { BaseTransport, type TransportOptions, type CostNormalization, type FitArgs, type SoftLabels } from './base.js';
 export { EMDTransport, type EMDTransportOptions } from './emd.js';
-export { SinkhornTransport, type SinkhornTransportOptions } from './sinkhorn.js';
+export {
+  SinkhornTransport,
+  type SinkhornTransportOptions,
+  SinkhornLpl1Transport,
+  type SinkhornLpl1TransportOptions,
+  UnbalancedTransport,
+  type UnbalancedTransportOptions,
+} from './sinkhorn.js';
