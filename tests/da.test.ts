@@ -7,10 +7,11 @@
 //     different stopping measures, POT's ‖Pᵀ1 − b‖₂ from u = 1/n, ours ‖P1 − a‖₁ from f = 0).
 //   SinkhornLpl1: 1e-7 (measured ≤ 5e-9; every majorisation step's Sinkhorn converged, one case to POT's 1e-8).
 //   Unbalanced: 1e-7 (measured ≤ 2e-10; converged to 1e-10 on both sides, POT's max_iter raised from its 10).
+//   Linear: A, B and the maps 1e-12 (measured ≤ 1e-14: closed form on 2 × 2 covariances).
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EMDTransport, OTError, SinkhornLpl1Transport, SinkhornTransport, UnbalancedTransport, type DenseMatrix } from 'kantorovich';
+import { EMDTransport, OTError, LinearTransport, SinkhornLpl1Transport, SinkhornTransport, UnbalancedTransport, type DenseMatrix } from 'kantorovich';
 import { expectOTError } from './helpers.js';
 
 function fixture(name: string) {
@@ -189,6 +190,27 @@ test('UnbalancedTransport matches POT (UnbalancedSinkhornTransport; semi-supervi
     await checkCase(est as unknown as Estimator, c, 1e-7, 1e-7);
     assert.is(est.result!.status, 'converged', `${c.name} status`);
   }
+});
+
+// ------------------------------------------------------------------------------------------------ linear
+
+const LINEAR = fixture('da-linear.json');
+
+test('LinearTransport matches POT (affine with the default reg, linear with reg 1e-3)', async () => {
+  for (const c of LINEAR.cases as (Case & { A: number[][]; B: number[]; A1: number[][]; B1: number[] })[]) {
+    const est = await new LinearTransport(ours(c.params)).fit(c.Xs, c.Xt);
+    closeTo(est.A.data, c.A, 1e-12, `${c.name} A`);
+    closeTo(est.B, c.B, 1e-12, `${c.name} B`);
+    closeTo((await est.transform(c.Xs)).data, c.transform, 1e-12, `${c.name} transform`);
+    closeTo((await est.transform(c.Xs2)).data, c.transformOut, 1e-12, `${c.name} transform (new points)`);
+    closeTo((await est.inverseTransform(c.Xt)).data, c.inverseTransform, 1e-12, `${c.name} inverseTransform`);
+    closeTo((await est.inverseTransform(c.Xt2)).data, c.inverseTransformOut, 1e-12, `${c.name} inverseTransform (new points)`);
+    // the inverse undoes the map
+    const back = await est.inverseTransform(await est.transform(c.Xs2));
+    closeTo(back.data, c.Xs2, 1e-12, `${c.name} inverse ∘ map`);
+  }
+  await expectOTError('not-fitted', () => new LinearTransport().transform([[0, 0]]), 'transform before fit');
+  assert.throws(() => new LinearTransport({ reg: -1 }), (e: unknown) => e instanceof OTError && e.code === 'invalid-option');
 });
 
 // ------------------------------------------------------------------------------------------------ errors

@@ -10,3 +10,4 @@ export {
   UnbalancedTransport,
   type UnbalancedTransportOptions,
 } from './sinkhorn.js';
+export { LinearTransport, type LinearTransportOptions } from './linear.js';
