@@ -8,10 +8,13 @@
 //   SinkhornLpl1: 1e-7 (measured ≤ 5e-9; every majorisation step's Sinkhorn converged, one case to POT's 1e-8).
 //   Unbalanced: 1e-7 (measured ≤ 2e-10; converged to 1e-10 on both sides, POT's max_iter raised from its 10).
 //   Linear: A, B and the maps 1e-12 (measured ≤ 1e-14: closed form on 2 × 2 covariances).
+//   Mapping: coupling, loss history and maps 1e-10 (measured ≤ 1e-11: the same conditional-gradient iterates as POT);
+//     the map's coefficients 1e-10, except with a Gaussian kernel and bias, 1e-4 (measured 1e-5: K1ᵀK1 + ηKp is
+//     ill-conditioned there, so L is determined to ~cond·eps while the mapped points K·L are not affected).
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EMDTransport, OTError, LinearTransport, SinkhornLpl1Transport, SinkhornTransport, UnbalancedTransport, type DenseMatrix } from 'kantorovich';
+import { EMDTransport, OTError, LinearTransport, MappingTransport, SinkhornLpl1Transport, SinkhornTransport, UnbalancedTransport, type DenseMatrix } from 'kantorovich';
 import { expectOTError } from './helpers.js';
 
 function fixture(name: string) {
@@ -211,6 +214,24 @@ test('LinearTransport matches POT (affine with the default reg, linear with reg 
   }
   await expectOTError('not-fitted', () => new LinearTransport().transform([[0, 0]]), 'transform before fit');
   assert.throws(() => new LinearTransport({ reg: -1 }), (e: unknown) => e instanceof OTError && e.code === 'invalid-option');
+});
+
+// ------------------------------------------------------------------------------------------------ mapping
+
+const MAPPING = fixture('da-mapping.json');
+
+test('MappingTransport matches POT (linear and Gaussian kernel, with and without bias)', async () => {
+  for (const c of MAPPING.cases as (Case & { mapping: number[][]; loss: number[] })[]) {
+    const est = await new MappingTransport(ours(c.params)).fit(c.Xs, c.Xt);
+    closeTo(est.coupling.toDense(), c.coupling, 1e-10, `${c.name} coupling`);
+    closeTo(est.result.loss, c.loss, 1e-10, `${c.name} loss history`);
+    assert.is(est.result.iterations, c.loss.length - 1, `${c.name} steps`);
+    closeTo(est.mapping.data, c.mapping, c.name === 'gaussian-bias' ? 1e-4 : 1e-10, `${c.name} mapping`);
+    closeTo((await est.transform(c.Xs)).data, c.transform, 1e-10, `${c.name} transform`);
+    closeTo((await est.transform(c.Xs2)).data, c.transformOut, 1e-10, `${c.name} transform (new points)`);
+  }
+  await expectOTError('not-fitted', () => new MappingTransport().transform([[0, 0]]), 'transform before fit');
+  assert.throws(() => new MappingTransport({ kernel: 'rbf' as never }), (e: unknown) => e instanceof OTError && e.code === 'invalid-option');
 });
 
 // ------------------------------------------------------------------------------------------------ errors

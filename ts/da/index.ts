@@ -11,3 +11,4 @@ export {
   type UnbalancedTransportOptions,
 } from './sinkhorn.js';
 export { LinearTransport, type LinearTransportOptions } from './linear.js';
+export { MappingTransport, type MappingTransportOptions, type MappingTransportResult } from './mapping.js';
