@@ -240,6 +240,8 @@ test('estimators: bad options and inputs are OTErrors before any work', async ()
   const Xs = [[0, 0], [1, 0], [0, 1]];
   const Xt = [[2, 2], [3, 2]];
   assert.throws(() => new SinkhornTransport({ reg_e: 1 } as never), (e: unknown) => e instanceof OTError && e.code === 'invalid-option' && /'reg'/.test(e.message));
+  assert.throws(() => new SinkhornLpl1Transport({ reg_cl: 1 } as never), (e: unknown) => e instanceof OTError && /Did you mean 'regClass'/.test(e.message));
+  assert.throws(() => new EMDTransport({ metric: 'euclidean' } as never), (e: unknown) => e instanceof OTError && /Did you mean 'cost'/.test(e.message));
   assert.throws(() => new SinkhornTransport({ reg: -1 }), (e: unknown) => e instanceof OTError && e.code === 'invalid-option');
   assert.throws(() => new SinkhornTransport({ norm: 'mean' as never }), (e: unknown) => e instanceof OTError && e.code === 'invalid-option');
   assert.throws(() => new EMDTransport({ limitMax: Infinity }), (e: unknown) => e instanceof OTError && e.code === 'invalid-option');

@@ -53,9 +53,13 @@ export type FitArgs = [Xs: MatrixLike, Xt: MatrixLike] | [Xs: MatrixLike, ys: Ve
 
 /** The checked inputs of a fit. */
 export interface FitData {
+  /** Source samples, ns × d. */
   xs: DenseMatrix;
+  /** Target samples, nt × d. */
   xt: DenseMatrix;
+  /** Source labels (length ns), if given. */
   ys?: Float64Array;
+  /** Target labels (length nt, −1: unlabelled), if given. */
   yt?: Float64Array;
 }
 
@@ -215,6 +219,24 @@ export interface SoftLabels extends DenseMatrix {
   classes: number[];
 }
 
+/** The options of a coupling-based estimator once defaults are applied. */
+export interface TransportSettings {
+  /** The ground cost. */
+  cost: CostSpec;
+  /** The cost normalisation, if any. */
+  norm?: CostNormalization;
+  /** The cost of labelled pairs of different classes, in units of max(C). */
+  limitMax: number;
+}
+
+/** What an estimator's solve gives back: its coupling and the solver's result. */
+export interface Solved {
+  /** The plan between the source and the target samples (ns × nt). */
+  coupling: Coupling;
+  /** The solver's result (iterations, status, error, value…). */
+  result: OTResult;
+}
+
 /** The fitted state of a coupling-based estimator. */
 interface Fitted {
   xs: DenseMatrix;
@@ -234,7 +256,7 @@ export abstract class BaseTransport {
   private mapped?: DenseMatrix;
   private inverseMapped?: DenseMatrix;
   /** The options as given (checked by the constructor). */
-  protected readonly base: { cost: CostSpec; norm?: CostNormalization; limitMax: number };
+  protected readonly base: TransportSettings;
   /** The estimator's name in messages. */
   protected abstract readonly name: string;
   /** The solver's full result for the last fit (iterations, status, error, value…): POT's log_. */
@@ -246,7 +268,7 @@ export abstract class BaseTransport {
   }
 
   /** How this estimator turns the uniform weights and the cost into a coupling. */
-  protected abstract solve(a: Float64Array, b: Float64Array, C: DenseMatrix, ys: Float64Array | undefined): Promise<{ coupling: Coupling; result: OTResult }>;
+  protected abstract solve(a: Float64Array, b: Float64Array, C: DenseMatrix, ys: Float64Array | undefined): Promise<Solved>;
 
   /** Checks specific to the estimator (e.g. required source labels), before any work. */
   protected checkFit(_data: FitData): void {}

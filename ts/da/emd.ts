@@ -1,12 +1,10 @@
 // Domain adaptation by exact OT (POT 0.8.2: ot.da.EMDTransport): the coupling is emd's optimal plan between the
 // uniform weights of the two samples for the (normalised, label-aware) cost.
 import { OTError } from '../errors.js';
-import type { Coupling } from '../coupling.js';
-import type { OTResult } from '../result.js';
 import type { DenseMatrix } from '../types.js';
 import { num, opt, validateOptions } from '../registry/schema.js';
 import { emd } from '../solvers/emd.js';
-import { BaseTransport, type TransportOptions, transportSchema } from './base.js';
+import { BaseTransport, type Solved, type TransportOptions, transportSchema } from './base.js';
 
 /** The options of {@link EMDTransport}. */
 export interface EMDTransportOptions extends TransportOptions {
@@ -40,7 +38,7 @@ export class EMDTransport extends BaseTransport {
     this.maxIter = opts.maxIter ?? 100000;
   }
 
-  protected async solve(a: Float64Array, b: Float64Array, C: DenseMatrix): Promise<{ coupling: Coupling; result: OTResult }> {
+  protected async solve(a: Float64Array, b: Float64Array, C: DenseMatrix): Promise<Solved> {
     const r = await emd(a, b, C, { maxIter: this.maxIter });
     return { coupling: r.plan, result: r };
   }

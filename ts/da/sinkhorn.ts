@@ -1,14 +1,13 @@
 // Domain adaptation by entropic OT (POT 0.8.2: ot.da.SinkhornTransport, SinkhornLpl1Transport,
 // UnbalancedSinkhornTransport): the couplings come from the Sinkhorn solvers of ts/solvers/sinkhorn.ts.
 import { OTError } from '../errors.js';
-import { type Coupling, DenseCoupling } from '../coupling.js';
-import type { OTResult } from '../result.js';
+import { DenseCoupling } from '../coupling.js';
 import type { DenseMatrix } from '../types.js';
 import { num, opt, validateOptions } from '../registry/schema.js';
 import { sinkhorn, sinkhornUnbalanced } from '../solvers/sinkhorn.js';
 import { type InnerEntropic, entropicOT } from '../solvers/inner.js';
 import { dotFinite } from '../entropic/problem.js';
-import { BaseTransport, type FitData, type TransportOptions, blockInfinite, transportSchema } from './base.js';
+import { BaseTransport, type FitData, type Solved, type TransportOptions, blockInfinite, transportSchema } from './base.js';
 
 /** The options of {@link SinkhornTransport}. */
 export interface SinkhornTransportOptions extends TransportOptions {
@@ -54,7 +53,7 @@ export class SinkhornTransport extends BaseTransport {
     this.tol = opts.tol ?? 1e-8;
   }
 
-  protected async solve(a: Float64Array, b: Float64Array, C: DenseMatrix): Promise<{ coupling: Coupling; result: OTResult }> {
+  protected async solve(a: Float64Array, b: Float64Array, C: DenseMatrix): Promise<Solved> {
     const M = { data: blockInfinite(C.data, this.reg), rows: C.rows, cols: C.cols };
     const r = await sinkhorn(a, b, M, { reg: this.reg, maxIter: this.maxIter, tol: this.tol });
     return { coupling: r.plan, result: r };
@@ -123,7 +122,7 @@ export class SinkhornLpl1Transport extends BaseTransport {
     if (!data.ys) throw new OTError('shape', 'SinkhornLpl1Transport.fit needs the source labels: fit(Xs, ys, Xt) or fit(Xs, ys, Xt, yt).');
   }
 
-  protected async solve(a: Float64Array, b: Float64Array, C: DenseMatrix, ys: Float64Array | undefined): Promise<{ coupling: Coupling; result: OTResult }> {
+  protected async solve(a: Float64Array, b: Float64Array, C: DenseMatrix, ys: Float64Array | undefined): Promise<Solved> {
     const ns = C.rows;
     const nt = C.cols;
     // the classes as POT groups them: every distinct value of ys, −1 included
@@ -206,7 +205,7 @@ export class UnbalancedTransport extends BaseTransport {
     this.tol = opts.tol ?? 1e-9;
   }
 
-  protected async solve(a: Float64Array, b: Float64Array, C: DenseMatrix): Promise<{ coupling: Coupling; result: OTResult }> {
+  protected async solve(a: Float64Array, b: Float64Array, C: DenseMatrix): Promise<Solved> {
     const M = { data: blockInfinite(C.data, this.reg), rows: C.rows, cols: C.cols };
     const r = await sinkhornUnbalanced(a, b, M, { reg: this.reg, regM: this.regM, maxIter: this.maxIter, tol: this.tol });
     return { coupling: r.plan, result: r };
