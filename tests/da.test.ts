@@ -263,6 +263,18 @@ test('estimators: bad options and inputs are OTErrors before any work', async ()
   assert.throws(() => est.transformLabels([0, 1]), (e: unknown) => e instanceof OTError && e.code === 'shape');
 });
 
+test('semi-supervised cost as POT: only classes present in ys block, −1 blocks nothing', async () => {
+  const Xs = [[0, 0], [1, 0], [0, 1]];
+  const Xt = [[2, 2], [3, 2], [2, 3], [3, 3]];
+  const est = await new EMDTransport({ limitMax: 7 }).fit(Xs, [0, 1, -1], Xt, [1, 2, -1, 0]);
+  const plain = await new EMDTransport().fit(Xs, Xt);
+  const max = Math.max(...plain.cost.data);
+  // row 0 (class 0) is blocked from target 0 (class 1); row 1 (class 1) from target 3 (class 0); class 2 occurs only in
+  // yt, so target 1 is blocked for nobody (POT loops over the classes of ys); row 2 and target 2 are unlabelled
+  const blocked = new Set([0 * 4 + 0, 1 * 4 + 3]);
+  for (let t = 0; t < 12; t++) assert.is(est.cost.data[t], blocked.has(t) ? 7 * max : plain.cost.data[t], `cost[${t}]`);
+});
+
 test('fit(Xs, Xt) and fit(Xs, undefined, Xt) agree; fit resolves to the estimator; fitTransform = transform', async () => {
   const c = (EMD.cases as Case[])[0];
   const a = new EMDTransport();

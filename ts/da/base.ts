@@ -116,16 +116,18 @@ export function normalizeCost(C: Float64Array, norm: CostNormalization | undefin
 
 /**
  * POT's semi-supervised cost (BaseTransport.fit): C_ij = limitMax · max(C) for every source sample i labelled c'
- * and target sample j labelled c ≠ c' (neither −1). In place; Infinity stays Infinity.
+ * and target sample j labelled c ≠ c' (neither −1), where c is a class that occurs in ys (POT loops over those).
+ * In place; Infinity stays Infinity.
  */
 export function applyLabels(C: Float64Array, ys: Float64Array, yt: Float64Array, limitMax: number): void {
   const nt = yt.length;
   let max = -Infinity;
   for (let k = 0; k < C.length; k++) max = Math.max(max, C[k]);
   const limit = limitMax === Infinity ? Infinity : limitMax * max;
+  const sourceClasses = new Set(ys);
   for (let i = 0; i < ys.length; i++) {
     if (ys[i] === -1) continue;
-    for (let j = 0; j < nt; j++) if (yt[j] !== -1 && yt[j] !== ys[i]) C[i * nt + j] = limit;
+    for (let j = 0; j < nt; j++) if (yt[j] !== -1 && yt[j] !== ys[i] && sourceClasses.has(yt[j])) C[i * nt + j] = limit;
   }
 }
 
@@ -333,7 +335,7 @@ export abstract class BaseTransport {
   /** `fit` then `transform` of the training source samples. POT: fit_transform. */
   async fitTransform(...args: FitArgs): Promise<DenseMatrix> {
     await this.fit(...args);
-    return own(this.mapped ?? (this.mapped = barycentric((V, k) => this.fitted!.coupling.apply(V, k), this.fitted!.xs.rows, this.fitted!.xt)));
+    return this.transform(this.fitted!.xs);
   }
 
   /**
