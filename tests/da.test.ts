@@ -263,6 +263,20 @@ test('estimators: bad options and inputs are OTErrors before any work', async ()
   assert.throws(() => est.transformLabels([0, 1]), (e: unknown) => e instanceof OTError && e.code === 'shape');
 });
 
+test('EMDTransport between a cloud and its translate (shuffled): the plan is the matching, every point moves by the shift', async () => {
+  // Σ_i ‖x_i − x_σ(i) − s‖² = Σ_i ‖x_i − x_σ(i)‖² + n‖s‖² (the cross terms cancel over a permutation): the identity matching wins
+  const n = 40;
+  const s = [1.5, -0.7];
+  const Xs = Array.from({ length: n }, (_, i) => [Math.sin(1.3 * i) * 2, Math.cos(0.7 * i * i)]);
+  const order = Array.from({ length: n }, (_, i) => (7 * i + 3) % n);
+  const Xt = order.map((i) => [Xs[i][0] + s[0], Xs[i][1] + s[1]]);
+  const est = await new EMDTransport().fit(Xs, Xt);
+  closeTo((await est.transform(Xs)).data, Xs.map((x) => [x[0] + s[0], x[1] + s[1]]), 1e-14, 'transform');
+  closeTo((await est.inverseTransform(Xt)).data, order.map((i) => Xs[i]), 1e-14, 'inverseTransform');
+  const fresh = [[0.1, 0.2], [-3, 4]];
+  closeTo((await est.transform(fresh)).data, fresh.map((x) => [x[0] + s[0], x[1] + s[1]]), 1e-14, 'new points move by the shift');
+});
+
 test('semi-supervised cost as POT: only classes present in ys block, −1 blocks nothing', async () => {
   const Xs = [[0, 0], [1, 0], [0, 1]];
   const Xt = [[2, 2], [3, 2], [2, 3], [3, 3]];
