@@ -13,11 +13,13 @@ export type OTErrorCode =
   | 'numerical'
   | 'worker-crashed'
   | 'disposed'
+  | 'not-fitted'
   | 'internal';
 
 // 'numerical': an iteration left the range of floating point (e.g. scaling Sinkhorn at a tiny reg);
 // the message names the stable alternative.
 // 'disposed': an object (optimizer, tensor, engine) was used after dispose().
+// 'not-fitted': an estimator (ts/da/) was asked to transform before fit().
 // 'internal': a broken invariant inside the library (e.g. a WGSL compile failure); a bug to report.
 // 'worker-crashed': the worker running the call died (exit or uncaught error); the pool has replaced it.
 

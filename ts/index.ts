@@ -22,6 +22,8 @@ export { DEFAULT_MAX_BYTES, DEFAULT_MASS_TOLERANCE } from './validate.js';
 // The solvers (ts/solvers/index.ts is the registry): every call is async, checks its options against the
 // solver's schema before any work, and takes { worker?: 'auto' | boolean } (ts/registry/define.ts).
 export * from './solvers/index.js';
+// Domain adaptation (ts/da/): estimators with fit / transform / inverseTransform, POT's ot.da classes.
+export * from './da/index.js';
 export { dispose } from './worker/pool.js';
 export type { OTResult, SolveStatus } from './result.js';
 export type { WorkerOptions } from './registry/define.js';

@@ -85,6 +85,25 @@ export function cholesky(name: string, S: Float64Array, d: number, code: OTError
   return L;
 }
 
+/** X with S X = B, from S's Cholesky factor L (D × D, from {@link cholesky}) and B (D × k, row-major). */
+export function choleskySolve(L: Float64Array, B: Float64Array, d: number, k: number): Float64Array {
+  const X = Float64Array.from(B);
+  for (let c = 0; c < k; c++) {
+    // L y = b, then Lᵀ x = y, column c of B in place
+    for (let i = 0; i < d; i++) {
+      let s = X[i * k + c];
+      for (let t = 0; t < i; t++) s -= L[i * d + t] * X[t * k + c];
+      X[i * k + c] = s / L[i * d + i];
+    }
+    for (let i = d - 1; i >= 0; i--) {
+      let s = X[i * k + c];
+      for (let t = i + 1; t < d; t++) s -= L[t * d + i] * X[t * k + c];
+      X[i * k + c] = s / L[i * d + i];
+    }
+  }
+  return X;
+}
+
 /**
  * Eigen-decomposition of a symmetric D × D matrix by cyclic Jacobi rotations: S = V diag(values) Vᵀ with
  * V orthogonal (eigenvectors in its COLUMNS, row-major storage). Jacobi is slower than tridiagonal QR but

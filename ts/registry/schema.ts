@@ -242,6 +242,13 @@ const FOREIGN_NAMES: Record<string, string> = {
   lambda: 'reg',
   reg_m: 'regM',
   regm: 'regM',
+  // ot.da's estimators (ts/da/)
+  reg_e: 'reg',
+  reg_cl: 'regClass',
+  limit_max: 'limitMax',
+  max_inner_iter: 'maxInnerIter',
+  inner_tol: 'innerTol',
+  metric: 'cost',
   n_projections: 'nProjections',
   nprojections: 'nProjections',
   warmstart: 'warmStart',

@@ -35,6 +35,9 @@ export interface InnerEntropic {
   f: Float64Array;
   g: Float64Array;
   iterations: number;
+  /** Whether the marginal error fell below tol within maxIter, and that error. */
+  converged: boolean;
+  error: number;
   backend: import('../types.js').BackendName;
   threads: number;
 }
@@ -51,5 +54,5 @@ export async function entropicOT(
   const r = await sinkhornRun(a, b, M, opts);
   // plan: true gives a dense plan: use its array rather than a copy (one n × m copy per outer iteration saved)
   const plan = r.plan instanceof DenseCoupling ? r.plan.data : r.plan.toDense();
-  return { plan, f: r.potentials.f, g: r.potentials.g, iterations: r.iterations, backend: r.backend, threads: r.threads };
+  return { plan, f: r.potentials.f, g: r.potentials.g, iterations: r.iterations, converged: r.status === 'converged', error: r.error, backend: r.backend, threads: r.threads };
 }
