@@ -10,7 +10,7 @@
 // its Apache-2.0 licence) and dist's imports of 'comlink' point there, so the package has one dependency
 // fewer and a consumer's node_modules 560 kB less (comlink ships UMD, ESM, minified copies, maps, sources
 // and tests; we need 13 kB of it). comlink stays a devDependency, so `tsc` alone still gives working dist/.
-import { build } from 'esbuild';
+import { build, transformSync } from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, sep } from 'node:path';
@@ -50,6 +50,15 @@ for (const f of files(join(root, 'dist'))) {
     .replace(/(from\s*|import\s*\(\s*|import\s+)(['"])comlink\/dist\/esm\/node-adapter\.mjs\2/g, `$1$2${rel}/comlink-node-adapter.js$2`)
     .replace(/(from\s*|import\s*\(\s*|import\s+)(['"])comlink\2/g, `$1$2${rel}/comlink.js$2`);
   if (out !== text) writeFileSync(f, out);
+}
+
+// ---- the shipped JavaScript without comments ----
+// The doc comments live on in the .d.ts files (editors and the API site read those); in the .js files they are a
+// quarter of the bytes a consumer installs. esbuild reprints each module unminified and drops all but legal
+// comments (the CLI's hashbang stays).
+for (const f of files(join(root, 'dist'))) {
+  if (!f.endsWith('.js')) continue;
+  writeFileSync(f, transformSync(readFileSync(f, 'utf8'), { loader: 'js', format: 'esm', legalComments: 'none' }).code);
 }
 
 // ---- declarations the public types never reach stay out of the tarball ----
