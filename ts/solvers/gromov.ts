@@ -19,7 +19,7 @@ import { maxBytesOption, progressOption, signalOption, workerOption } from '../r
 import { matrix, num, oneOf, opt, vector } from '../registry/schema.js';
 import type { BackendName, DenseMatrix, MatrixLike, VectorLike } from '../types.js';
 import { abortPoint, balanceMasses, checkAbort, checkBudget, toMatrix, toWeights } from '../validate.js';
-import { entropicOT, exactOT } from './inner.js';
+import { entropicOT, exactOT, startingPlan } from './inner.js';
 import { type WasmKernels, wasmKernels } from '../backends/wasm.js';
 import { Rng } from '../rng.js';
 import { matmulJs } from '../linalg/dense.js';
@@ -212,29 +212,8 @@ async function gromovRun(C1in: MatrixLike, C2in: MatrixLike, opts: GromovOptions
     throw new OTError('invalid-option', 'gromovWasserstein: alpha is the fused GW trade-off and needs a feature cost M (n × m); give M, or drop alpha.');
   }
   const alpha = M ? (opts.alpha ?? 0.5) : 1;
-  let G: Float64Array;
-  let start: 'product' | 'init' = 'product';
-  if (opts.init !== undefined) {
-    const I = toMatrix('init', opts.init, opts.maxBytes);
-    if (I.rows !== n || I.cols !== m) throw new OTError('shape', `init is ${I.rows} × ${I.cols}; the plan is ${n} × ${m}.`);
-    const rs = new Float64Array(n);
-    const cs = new Float64Array(m);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < m; j++) {
-        const x = I.data[i * m + j];
-        if (x < 0) throw new OTError('negative', `init[${i}][${j}] = ${x} is negative; a plan is non-negative.`);
-        rs[i] += x;
-        cs[j] += x;
-      }
-    }
-    for (let i = 0; i < n; i++) if (Math.abs(rs[i] - a[i]) > 1e-8) throw new OTError('mass', `init's row ${i} sums to ${rs[i]} but a[${i}] = ${a[i]}; the start must be a plan with marginals a, b (within 1e-8).`);
-    for (let j = 0; j < m; j++) if (Math.abs(cs[j] - b[j]) > 1e-8) throw new OTError('mass', `init's column ${j} sums to ${cs[j]} but b[${j}] = ${b[j]}; the start must be a plan with marginals a, b (within 1e-8).`);
-    G = Float64Array.from(I.data);
-    start = 'init';
-  } else {
-    G = new Float64Array(n * m);
-    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) G[i * m + j] = a[i] * b[j];
-  }
+  const G = startingPlan(opts.init, a, b, opts.maxBytes);
+  const start = opts.init !== undefined ? 'init' : 'product';
   checkBudget(8 * (n * n + m * m + 8 * n * m), `gromovWasserstein (${n} × ${m}: structure matrices and ~8 n × m work arrays)`, opts.maxBytes);
   checkAbort(opts.signal);
   const D = decompose(C1, C2, a, b, loss);

@@ -13,7 +13,7 @@ import { maxBytesOption, progressOption, signalOption, workerOption } from '../r
 import { matrix, num, opt, vector } from '../registry/schema.js';
 import type { MatrixLike, VectorLike } from '../types.js';
 import { abortPoint, balanceMasses, checkAbort, checkBudget, toMatrix, toWeights } from '../validate.js';
-import { exactOT } from './inner.js';
+import { exactOT, startingPlan } from './inner.js';
 
 /** The options of {@link weakOT}. */
 export interface WeakOTOptions {
@@ -57,26 +57,7 @@ async function weakRun(XaIn: MatrixLike, XbIn: MatrixLike, opts: WeakOTOptions =
   const a = toWeights('a', opts.a, n);
   const b = balanceMasses(a, toWeights('b', opts.b, m), {});
   checkBudget(8 * 6 * n * m, `weakOT (${n} × ${m}: plan, gradient and work arrays)`, opts.maxBytes);
-  let T: Float64Array;
-  if (opts.init !== undefined) {
-    const I = toMatrix('init', opts.init, opts.maxBytes);
-    if (I.rows !== n || I.cols !== m) throw new OTError('shape', `init is ${I.rows} × ${I.cols}; the plan is ${n} × ${m}.`);
-    const rs = new Float64Array(n);
-    const cs = new Float64Array(m);
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < m; j++) {
-        const x = I.data[i * m + j];
-        if (x < 0) throw new OTError('negative', `init[${i}][${j}] = ${x} is negative; a plan is non-negative.`);
-        rs[i] += x;
-        cs[j] += x;
-      }
-    for (let i = 0; i < n; i++) if (Math.abs(rs[i] - a[i]) > 1e-8) throw new OTError('mass', `init's row ${i} sums to ${rs[i]} but a[${i}] = ${a[i]}.`);
-    for (let j = 0; j < m; j++) if (Math.abs(cs[j] - b[j]) > 1e-8) throw new OTError('mass', `init's column ${j} sums to ${cs[j]} but b[${j}] = ${b[j]}.`);
-    T = Float64Array.from(I.data);
-  } else {
-    T = new Float64Array(n * m);
-    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) T[i * m + j] = a[i] * b[j];
-  }
+  const T = startingPlan(opts.init, a, b, opts.maxBytes);
   checkAbort(opts.signal);
   const maxIter = opts.maxIter ?? 200;
   const tol = opts.tol ?? 1e-9;
