@@ -98,60 +98,136 @@ function buildLp(A: Float64Array, K: number, n: number, M: Float64Array, w: Floa
   };
 }
 
-/** Dense revised simplex on min cᵀx, Ax = rhs ≥ 0, x ≥ 0 (artificial start). Returns x and the pivots. */
-async function revisedSimplex(lp: Lp, maxIter: number, opts: LpBarycenterOptions, start?: Int32Array): Promise<{ x: Float64Array; pivots: number; optimal: boolean }> {
-  const m = lp.rows;
-  const N = lp.vars;
-  const total = N + m; // structural then artificial (artificial r has column e_r)
-  const Binv = new Float64Array(m * m);
-  for (let r = 0; r < m; r++) Binv[r * m + r] = 1;
-  const basis = new Int32Array(m);
-  const where = new Int32Array(total).fill(-1);
-  for (let r = 0; r < m; r++) {
-    basis[r] = N + r;
-    where[N + r] = r;
+/** Pivot tolerance of the ratio test. */
+const PIV = 1e-11;
+
+/**
+ * Dense revised simplex on min cᵀx, Ax = rhs ≥ 0, x ≥ 0 (artificial start, or a feasible basis given). B⁻¹ is
+ * kept explicitly (product-form updates, re-inverted every 400 pivots); pricing is partial Dantzig over the plan
+ * variables, Bland's rule during long degenerate runs.
+ */
+class RevisedSimplex {
+  private readonly m: number;
+  private readonly N: number;
+  /** The plan variables (two rows each); the barycenter's variables come after them. */
+  private readonly NG: number;
+  private readonly Binv: Float64Array;
+  private readonly basis: Int32Array;
+  /** Row of a basic variable, −1 for a nonbasic one. */
+  private readonly where: Int32Array;
+  private readonly xB: Float64Array;
+  /** Duals; y[m] = 0 is the row of a dropped constraint. */
+  private readonly y: Float64Array;
+  private readonly rowA: Int32Array;
+  private readonly rowB: Int32Array;
+  private readonly alpha: Float64Array;
+  private readonly ri: Int32Array;
+  private readonly rv: Float64Array;
+  private readonly scaledCost: Float64Array;
+  private readonly zeroCost: Float64Array;
+  private readonly scale: number;
+  private segStart = 0;
+  pivots = 0;
+
+  constructor(private readonly lp: Lp) {
+    const m = (this.m = lp.rows);
+    const N = (this.N = lp.vars);
+    this.NG = lp.K * lp.n * lp.n;
+    this.Binv = new Float64Array(m * m);
+    for (let r = 0; r < m; r++) this.Binv[r * m + r] = 1;
+    this.basis = new Int32Array(m);
+    this.where = new Int32Array(N + m).fill(-1); // structural then artificial (artificial r has column e_r)
+    for (let r = 0; r < m; r++) {
+      this.basis[r] = N + r;
+      this.where[N + r] = r;
+    }
+    this.xB = Float64Array.from(lp.rhs);
+    this.y = new Float64Array(m + 1);
+    this.rowA = new Int32Array(this.NG);
+    this.rowB = new Int32Array(this.NG);
+    this.alpha = new Float64Array(m);
+    this.ri = new Int32Array(lp.K + 2);
+    this.rv = new Float64Array(lp.K + 2);
+    let cmax = 0;
+    for (let v = 0; v < N; v++) cmax = Math.max(cmax, Math.abs(lp.cost[v]));
+    this.scale = cmax > 0 ? 1 / cmax : 1;
+    for (let v = 0; v < this.NG; v++) {
+      const c = lp.column(v, this.ri, this.rv);
+      this.rowA[v] = this.ri[0];
+      this.rowB[v] = c > 1 ? this.ri[1] : m;
+    }
+    this.zeroCost = new Float64Array(N);
+    this.scaledCost = lp.cost.map((x) => x * this.scale);
   }
-  const xB = Float64Array.from(lp.rhs);
-  const y = new Float64Array(m + 1); // y[m] = 0: the row of a dropped constraint
-  const NG = lp.K * lp.n * lp.n;
-  const rowA = new Int32Array(NG);
-  const rowB = new Int32Array(NG);
-  const alpha = new Float64Array(m);
-  const ri = new Int32Array(lp.K + 2);
-  const rv = new Float64Array(lp.K + 2);
-  let cmax = 0;
-  for (let v = 0; v < N; v++) cmax = Math.max(cmax, Math.abs(lp.cost[v]));
-  const scale = cmax > 0 ? 1 / cmax : 1;
-  for (let v = 0; v < NG; v++) {
-    const c = lp.column(v, ri, rv);
-    rowA[v] = ri[0];
-    rowB[v] = c > 1 ? ri[1] : m;
+
+  /** Starts from a feasible basis (phase 1 is then not needed). */
+  setBasis(start: Int32Array): void {
+    this.where.fill(-1);
+    for (let r = 0; r < this.m; r++) {
+      this.basis[r] = start[r];
+      this.where[start[r]] = r;
+    }
+    this.reinvert();
   }
-  const zeroCost = new Float64Array(N);
-  let segStart = 0;
-  const scaledCost = lp.cost.map((x) => x * scale);
-  const PIV = 1e-11;
-  let pivots = 0;
-  let optimal = false;
-  const costOf = (phase: 1 | 2, v: number) => (phase === 1 ? (v >= N ? 1 : 0) : v >= N ? 0 : lp.cost[v] * scale);
-  const refresh = (phase: 1 | 2) => {
-    // y = c_B B⁻¹
+
+  async solve(phases: (1 | 2)[], maxIter: number, opts: LpBarycenterOptions): Promise<{ x: Float64Array; pivots: number; optimal: boolean }> {
+    for (const phase of phases) {
+      this.refresh(phase);
+      let degenerate = 0;
+      let sinceReinvert = 0;
+      while (true) {
+        if (this.pivots >= maxIter) return { x: this.extract(), pivots: this.pivots, optimal: false };
+        const bland = degenerate > 50;
+        const { enter, reducedCost } = this.price(phase, bland);
+        if (enter < 0) break;
+        this.enteringColumn(enter);
+        const { leave, theta } = this.ratioTest(phase, bland);
+        degenerate = theta === 0 ? degenerate + 1 : 0;
+        this.pivot(enter, leave, theta, reducedCost);
+        if (++sinceReinvert >= 400) {
+          sinceReinvert = 0;
+          this.reinvert();
+          this.refresh(phase);
+        }
+        if (this.pivots % 200 === 0) {
+          opts.onProgress?.({ iterations: this.pivots, phase });
+          await abortPoint(opts.signal, () => `lpBarycenter, after ${this.pivots} pivots`);
+        }
+      }
+      if (phase === 1) {
+        let infeas = 0;
+        for (let r = 0; r < this.m; r++) if (this.basis[r] >= this.N) infeas += Math.abs(this.xB[r]);
+        if (infeas > 1e-9) throw new OTError('internal', `lpBarycenter: phase 1 ended with infeasibility ${infeas}. This is a bug in kantorovich; please report it.`);
+      }
+    }
+    return { x: this.extract(), pivots: this.pivots, optimal: true };
+  }
+
+  private costOf(phase: 1 | 2, v: number): number {
+    return phase === 1 ? (v >= this.N ? 1 : 0) : v >= this.N ? 0 : this.lp.cost[v] * this.scale;
+  }
+
+  /** y = c_B B⁻¹. */
+  private refresh(phase: 1 | 2): void {
+    const { m, y, Binv } = this;
     y.fill(0);
     for (let r = 0; r < m; r++) {
-      const c = costOf(phase, basis[r]);
+      const c = this.costOf(phase, this.basis[r]);
       if (c === 0) continue;
       const o = r * m;
       for (let s = 0; s < m; s++) y[s] += c * Binv[o + s];
     }
-  };
-  const reinvert = () => {
-    // B from the basic columns, then Gauss–Jordan with partial pivoting into Binv
+  }
+
+  /** B from the basic columns, B⁻¹ by Gauss–Jordan with partial pivoting, then x_B = B⁻¹ rhs. */
+  private reinvert(): void {
+    const { m, N, Binv, ri, rv } = this;
     const B = new Float64Array(m * m);
     for (let r = 0; r < m; r++) {
-      const v = basis[r];
+      const v = this.basis[r];
       if (v >= N) B[(v - N) * m + r] = 1;
       else {
-        const c = lp.column(v, ri, rv);
+        const c = this.lp.column(v, ri, rv);
         for (let t = 0; t < c; t++) B[ri[t] * m + r] = rv[t];
       }
     }
@@ -183,135 +259,124 @@ async function revisedSimplex(lp: Lp, maxIter: number, opts: LpBarycenterOptions
         }
       }
     }
-    // x_B = B⁻¹ rhs
     for (let r = 0; r < m; r++) {
       let s = 0;
-      for (let t = 0; t < m; t++) s += Binv[r * m + t] * lp.rhs[t];
-      xB[r] = Math.abs(s) < 1e-15 ? 0 : s;
+      for (let t = 0; t < m; t++) s += Binv[r * m + t] * this.lp.rhs[t];
+      this.xB[r] = Math.abs(s) < 1e-15 ? 0 : s;
     }
-  };
-  if (start) {
-    // a feasible basis from the caller: phase 1 is not needed
-    where.fill(-1);
-    for (let r = 0; r < m; r++) {
-      basis[r] = start[r];
-      where[start[r]] = r;
-    }
-    reinvert();
   }
-  for (const phase of (start ? [2] : [1, 2]) as (1 | 2)[]) {
-    refresh(phase);
-    let degenerate = 0;
-    let sincePivotRefresh = 0;
-    while (true) {
-      if (pivots >= maxIter) return { x: extract(), pivots, optimal: false };
-      // pricing: Dantzig (most negative reduced cost); Bland (first negative) during long degenerate runs
-      const bland = degenerate > 50;
-      let enter = -1;
-      let bestD = -1e-11;
-      const cph = phase === 1 ? zeroCost : scaledCost;
-      // plan variables: two rows each (rowB = m, where y is 0, when the column constraint was dropped);
-      // partial pricing: segments of NG/8 from a rotating start, the best of the first segment that has one
-      // (Bland: a full scan from 0, first candidate)
-      const seg = bland ? NG : Math.max(1, Math.ceil(NG / 8));
-      const nseg = Math.ceil(NG / seg);
-      for (let q = 0; q < nseg && enter < 0; q++) {
-        const sIdx = bland ? q : (segStart + q) % nseg;
-        const lo = sIdx * seg;
-        const hi = Math.min(lo + seg, NG);
-        for (let v = lo; v < hi; v++) {
-          if (where[v] >= 0) continue;
-          const d = cph[v] - y[rowA[v]] - y[rowB[v]];
-          if (d < bestD) {
-            bestD = d;
-            enter = v;
-            if (bland) break;
-          }
-        }
-        if (enter >= 0 && !bland) segStart = (sIdx + 1) % nseg;
-      }
-      if (!(bland && enter >= 0)) {
-        for (let v = NG; v < N; v++) {
-          if (where[v] >= 0) continue;
-          const c = lp.column(v, ri, rv);
-          let d = cph[v];
-          for (let t = 0; t < c; t++) d -= y[ri[t]] * rv[t];
-          if (d < bestD) {
-            bestD = d;
-            enter = v;
-            if (bland) break;
-          }
-        }
-      }
-      if (enter < 0) break;
-      // α = B⁻¹ a_enter
-      alpha.fill(0);
-      const c = lp.column(enter, ri, rv);
-      for (let t = 0; t < c; t++) {
-        const s = ri[t];
-        const val = rv[t];
-        for (let r = 0; r < m; r++) alpha[r] += Binv[r * m + s] * val;
-      }
-      // ratio test (artificials still basic in phase 2 leave at ratio 0 whatever the sign of α)
-      let leave = -1;
-      let theta = Infinity;
-      let bestA = 0;
-      for (let r = 0; r < m; r++) {
-        const ar = alpha[r];
-        let ratio: number;
-        if (phase === 2 && basis[r] >= N && Math.abs(ar) > PIV) ratio = 0;
-        else if (ar > PIV) ratio = Math.max(xB[r], 0) / ar;
-        else continue;
-        if (ratio < theta - 1e-14 || (ratio <= theta + 1e-14 && (bland ? basis[r] < basis[leave] : Math.abs(ar) > bestA))) {
-          theta = ratio;
-          leave = r;
-          bestA = Math.abs(ar);
-        }
-      }
-      if (leave < 0) throw new OTError('internal', 'lpBarycenter: the LP looked unbounded. This is a bug in kantorovich; please report it.');
-      theta = Math.max(theta, 0);
-      degenerate = theta === 0 ? degenerate + 1 : 0;
-      // update x_B, y, B⁻¹
-      const ap = alpha[leave];
-      for (let r = 0; r < m; r++) if (r !== leave && alpha[r] !== 0) xB[r] -= theta * alpha[r];
-      xB[leave] = theta;
-      const po = leave * m;
-      const f = bestD / ap;
-      for (let s = 0; s < m; s++) y[s] += f * Binv[po + s];
-      for (let s = 0; s < m; s++) Binv[po + s] /= ap;
-      for (let r = 0; r < m; r++) {
-        const ar = alpha[r];
-        if (r === leave || ar === 0) continue;
-        const o = r * m;
-        for (let s = 0; s < m; s++) Binv[o + s] -= ar * Binv[po + s];
-      }
-      where[basis[leave]] = -1;
-      basis[leave] = enter;
-      where[enter] = leave;
-      pivots++;
-      if (++sincePivotRefresh >= 400) {
-        sincePivotRefresh = 0;
-        reinvert();
-        refresh(phase);
-      }
-      if (pivots % 200 === 0) {
-        opts.onProgress?.({ iterations: pivots, phase });
-        await abortPoint(opts.signal, () => `lpBarycenter, after ${pivots} pivots`);
-      }
-    }
-    if (phase === 1) {
-      let infeas = 0;
-      for (let r = 0; r < m; r++) if (basis[r] >= N) infeas += Math.abs(xB[r]);
-      if (infeas > 1e-9) throw new OTError('internal', `lpBarycenter: phase 1 ended with infeasibility ${infeas}. This is a bug in kantorovich; please report it.`);
-    } else optimal = true;
-  }
-  return { x: extract(), pivots, optimal };
 
-  function extract(): Float64Array {
-    const x = new Float64Array(N);
-    for (let r = 0; r < m; r++) if (basis[r] < N) x[basis[r]] = Math.max(xB[r], 0);
+  /**
+   * The entering variable: Dantzig (most negative reduced cost) over segments of the plan variables (NG/8 from a
+   * rotating start, the best of the first segment that has one), then the barycenter's variables; Bland (a full
+   * scan, first candidate) during long degenerate runs. enter = −1: optimal for this phase.
+   */
+  private price(phase: 1 | 2, bland: boolean): { enter: number; reducedCost: number } {
+    const { NG, N, y, where, rowA, rowB, ri, rv } = this;
+    let enter = -1;
+    let bestD = -1e-11;
+    const cph = phase === 1 ? this.zeroCost : this.scaledCost;
+    const seg = bland ? NG : Math.max(1, Math.ceil(NG / 8));
+    const nseg = Math.ceil(NG / seg);
+    for (let q = 0; q < nseg && enter < 0; q++) {
+      const sIdx = bland ? q : (this.segStart + q) % nseg;
+      const lo = sIdx * seg;
+      const hi = Math.min(lo + seg, NG);
+      for (let v = lo; v < hi; v++) {
+        if (where[v] >= 0) continue;
+        const d = cph[v] - y[rowA[v]] - y[rowB[v]];
+        if (d < bestD) {
+          bestD = d;
+          enter = v;
+          if (bland) break;
+        }
+      }
+      if (enter >= 0 && !bland) this.segStart = (sIdx + 1) % nseg;
+    }
+    if (!(bland && enter >= 0)) {
+      for (let v = NG; v < N; v++) {
+        if (where[v] >= 0) continue;
+        const c = this.lp.column(v, ri, rv);
+        let d = cph[v];
+        for (let t = 0; t < c; t++) d -= y[ri[t]] * rv[t];
+        if (d < bestD) {
+          bestD = d;
+          enter = v;
+          if (bland) break;
+        }
+      }
+    }
+    return { enter, reducedCost: bestD };
+  }
+
+  /** α = B⁻¹ a_enter. */
+  private enteringColumn(enter: number): void {
+    const { m, alpha, Binv, ri, rv } = this;
+    alpha.fill(0);
+    const c = this.lp.column(enter, ri, rv);
+    for (let t = 0; t < c; t++) {
+      const s = ri[t];
+      const val = rv[t];
+      for (let r = 0; r < m; r++) alpha[r] += Binv[r * m + s] * val;
+    }
+  }
+
+  /** The leaving row (artificials still basic in phase 2 leave at ratio 0 whatever the sign of α). */
+  private ratioTest(phase: 1 | 2, bland: boolean): { leave: number; theta: number } {
+    const { m, N, alpha, basis, xB } = this;
+    let leave = -1;
+    let theta = Infinity;
+    let bestA = 0;
+    for (let r = 0; r < m; r++) {
+      const ar = alpha[r];
+      let ratio: number;
+      if (phase === 2 && basis[r] >= N && Math.abs(ar) > PIV) ratio = 0;
+      else if (ar > PIV) ratio = Math.max(xB[r], 0) / ar;
+      else continue;
+      if (ratio < theta - 1e-14 || (ratio <= theta + 1e-14 && (bland ? basis[r] < basis[leave] : Math.abs(ar) > bestA))) {
+        theta = ratio;
+        leave = r;
+        bestA = Math.abs(ar);
+      }
+    }
+    if (leave < 0) throw new OTError('internal', 'lpBarycenter: the LP looked unbounded. This is a bug in kantorovich; please report it.');
+    return { leave, theta: Math.max(theta, 0) };
+  }
+
+  /** x_B, y and B⁻¹ after `enter` replaces the basic variable of row `leave`. */
+  private pivot(enter: number, leave: number, theta: number, reducedCost: number): void {
+    const { m, alpha, xB, y, Binv } = this;
+    const ap = alpha[leave];
+    for (let r = 0; r < m; r++) if (r !== leave && alpha[r] !== 0) xB[r] -= theta * alpha[r];
+    xB[leave] = theta;
+    const po = leave * m;
+    const f = reducedCost / ap;
+    for (let s = 0; s < m; s++) y[s] += f * Binv[po + s];
+    for (let s = 0; s < m; s++) Binv[po + s] /= ap;
+    for (let r = 0; r < m; r++) {
+      const ar = alpha[r];
+      if (r === leave || ar === 0) continue;
+      const o = r * m;
+      for (let s = 0; s < m; s++) Binv[o + s] -= ar * Binv[po + s];
+    }
+    this.where[this.basis[leave]] = -1;
+    this.basis[leave] = enter;
+    this.where[enter] = leave;
+    this.pivots++;
+  }
+
+  private extract(): Float64Array {
+    const x = new Float64Array(this.N);
+    for (let r = 0; r < this.m; r++) if (this.basis[r] < this.N) x[this.basis[r]] = Math.max(this.xB[r], 0);
     return x;
   }
+}
+
+/** Dense revised simplex on min cᵀx, Ax = rhs ≥ 0, x ≥ 0 (artificial start, or `start`). Returns x and the pivots. */
+async function revisedSimplex(lp: Lp, maxIter: number, opts: LpBarycenterOptions, start?: Int32Array): Promise<{ x: Float64Array; pivots: number; optimal: boolean }> {
+  const sx = new RevisedSimplex(lp);
+  if (start) sx.setBasis(start);
+  return sx.solve(start ? [2] : [1, 2], maxIter, opts);
 }
 
 async function lpBarycenterRun(Ain: MatrixLike, Min: MatrixLike, opts: LpBarycenterOptions = {}): Promise<LpBarycenterResult> {
