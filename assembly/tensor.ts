@@ -9,10 +9,12 @@
 //   inlining with constant arguments) for the op and the two access patterns.
 // - sumTo sums x seen as [outer, m, rep] down to [m] (same decomposition, reversed).
 // - matmul packs op(a) into 4-row micro-panels and op(b) into 2-vector-wide column panels (KC deep), so the inner
-//   kernel is a 4 × (2 vectors) register tile: per step 2 loads of b, 4 splats of a, 8 multiply-adds, no stores.
+//   kernel is a 4 × (2 vectors) register tile: per step 2 loads of b, 4 splats of a, 8 multiply-adds, no stores;
+//   blocks of NC columns × KC depth of b stay in L2, so large operands cost no more per flop than small ones.
 //   Transposed operands are handled by the packing, so the inner kernel never sees a stride.
-// - Transcendental entrywise ops (exp, log, sigmoid, softplus, tanh) run in f64 on every precision (NativeMath),
-//   so f32 tensors get the correctly rounded f32 of a ≤ 1 ulp f64 result.
+// - Transcendental entrywise ops run in f64 on every precision, so f32 tensors get the f32 rounding of an f64
+//   result: exp, sigmoid and softplus (the ICNN's activation and its derivative) on two f64 lanes (expf64.ts and
+//   a series log1p, a few ulps), log and tanh lane by lane (NativeMath).
 import { expF64x2 } from './expf64';
 
 // ---- entrywise ops ------------------------------------------------------------------------------------------
@@ -167,7 +169,36 @@ export function tensorBinary(f32: i32, op: i32, a: usize, ma: i32, ra: i32, b: u
   return op <= 4 || op == 7 || op == 8;
 }
 
-/** exp on two f64 lanes (assembly/expf64.ts, ≤ 1 ulp); the other transcendental ops lane by lane. */
+/**
+ * log1p(t) on two f64 lanes for t in [0, 1]: 2·atanh(u) with u = t / (2 + t) ≤ 1/3, i.e. 2u·Σ_{k≤16} u^{2k}/(2k+1)
+ * (the first omitted term is below 2^-53 relative), about 2 ulps against the scalar log1p.
+ */
+@inline function log1pUnitF64x2(t: v128): v128 {
+  const u = f64x2.div(t, f64x2.add(f64x2.splat(2), t));
+  const w = f64x2.mul(u, u);
+  let q = f64x2.splat(1.0 / 33);
+  for (let k = 15; k >= 0; k--) q = f64x2.add(f64x2.mul(q, w), f64x2.splat(1.0 / <f64>(2 * k + 1)));
+  return f64x2.mul(f64x2.add(u, u), q);
+}
+
+/** exp, sigmoid or softplus on two f64 lanes, in the js engine's stable forms (exp: assembly/expf64.ts, ≤ 1 ulp). */
+@inline function transF64x2(op: i32, x: v128): v128 {
+  if (op == 5) return expF64x2(x);
+  const zero = f64x2.splat(0);
+  const e = expF64x2(f64x2.neg(f64x2.abs(x))); // e^{−|x|} in (0, 1]
+  if (op == 9) {
+    // x ≥ 0: 1 / (1 + e^{−x});  x < 0: e^{x} / (1 + e^{x})
+    const s = f64x2.div(f64x2.splat(1), f64x2.add(f64x2.splat(1), e));
+    return v128.bitselect(s, f64x2.mul(e, s), f64x2.ge(x, zero));
+  }
+  return f64x2.add(f64x2.max(x, zero), log1pUnitF64x2(e)); // 10: softplus = max(x, 0) + log1p(e^{−|x|})
+}
+
+@inline function vectorTrans(op: i32): bool {
+  return op == 5 || op == 9 || op == 10;
+}
+
+/** One contiguous segment of a unary op: SIMD in T for the cheap ops, two f64 lanes for exp / sigmoid / softplus. */
 @inline function unSeg<T>(op: i32, px: usize, po: usize, len: i32, p: f64): void {
   const S = sizeof<T>();
   const L = 16 / <i32>S;
@@ -178,10 +209,16 @@ export function tensorBinary(f32: i32, op: i32, a: usize, ma: i32, ra: i32, b: u
       const off = <usize>j * S;
       v128.store(po + off, vun<T>(op, v128.load(px + off), vp));
     }
-  } else if (op == 5 && S == 8) {
+  } else if (vectorTrans(op)) {
     for (; j + 2 <= len; j += 2) {
-      const off = <usize>j << 3;
-      v128.store(po + off, expF64x2(v128.load(px + off)));
+      if (S == 8) {
+        const off = <usize>j << 3;
+        v128.store(po + off, transF64x2(op, v128.load(px + off)));
+      } else {
+        const off = <usize>j << 2;
+        const y = transF64x2(op, f64x2.promote_low_f32x4(v128.load64_zero(px + off)));
+        v128.store64_lane(po + off, f32x4.demote_f64x2_zero(y), 0);
+      }
     }
   }
   for (; j < len; j++) {
@@ -323,10 +360,12 @@ export function tensorSumTo(f32: i32, x: usize, outer: i32, m: i32, rep: i32, ou
 
 /** Rows of the register tile. */
 const MR = 4;
-/** Depth of one packed block (a 4 × KC micro-panel of a, KC × NR of b stay in L1). */
-const KC = 256;
-/** Rows of a packed per block (MC × KC of a stays in L2). */
+/** Bytes of one packed row of a's micro-panel block depth: KC = 1 KiB / entry size (128 f64, 256 f32) deep. */
+const KC_BYTES = 1024;
+/** Rows of a packed per block (MC × KC of a: 64 KiB at most, stays in L2). */
 const MC = 64;
+/** Columns of b packed per block (KC × NC of b: 128 KiB, stays in L2; a KC × NR panel of it stays in L1). */
+const NC = 128;
 /** A tile's worth of scratch for the edges (4 rows × 2 vectors). */
 const EDGE = memory.data(4 * 32, 16);
 
@@ -349,28 +388,35 @@ function packA<T>(a: usize, tA: bool, m: i32, k: i32, i0: i32, mc: i32, p0: i32,
   }
 }
 
-/** Packs op(b)[p0 .. p0+kc, :] as panels of NR columns: bp[(jp·kc + p)·NR + jj]; columns past n are 0. */
-function packB<T>(b: usize, tB: bool, k: i32, n: i32, p0: i32, kc: i32, bp: usize): void {
+/** Packs op(b)[p0 .. p0+kc, jc .. jc+nc] as panels of NR columns: bp[(jp·kc + p)·NR + jj]; columns past nc are 0. */
+function packB<T>(b: usize, tB: bool, k: i32, n: i32, jc: i32, nc: i32, p0: i32, kc: i32, bp: usize): void {
   const S = sizeof<T>();
   const NR = 32 / <i32>S;
-  for (let j0 = 0; j0 < n; j0 += NR) {
+  for (let j0 = 0; j0 < nc; j0 += NR) {
     const panel = bp + <usize>(j0 / NR) * <usize>kc * <usize>NR * S;
-    const nv = n - j0 < NR ? n - j0 : NR;
+    const nv = nc - j0 < NR ? nc - j0 : NR;
+    const jb = jc + j0;
     for (let p = 0; p < kc; p++) {
       const dst = panel + <usize>(p * NR) * S;
       if (!tB && nv == NR) {
-        const src = b + (<usize>(p0 + p) * <usize>n + <usize>j0) * S;
+        const src = b + (<usize>(p0 + p) * <usize>n + <usize>jb) * S;
         v128.store(dst, v128.load(src));
         v128.store(dst, v128.load(src, 16), 16);
         continue;
       }
       for (let jj = 0; jj < NR; jj++) {
         let v: T = <T>0;
-        if (jj < nv) v = tB ? load<T>(b + (<usize>(j0 + jj) * <usize>k + <usize>(p0 + p)) * S) : load<T>(b + (<usize>(p0 + p) * <usize>n + <usize>(j0 + jj)) * S);
+        if (jj < nv) v = tB ? load<T>(b + (<usize>(jb + jj) * <usize>k + <usize>(p0 + p)) * S) : load<T>(b + (<usize>(p0 + p) * <usize>n + <usize>(jb + jj)) * S);
         store<T>(dst + <usize>jj * S, v);
       }
     }
   }
+}
+
+/** Entry r of a packed micro-panel step, in every lane (one load-splat instruction). */
+@inline function splatLoad<T>(pa: usize, r: i32): v128 {
+  if (sizeof<T>() == 8) return v128.load64_splat(pa + <usize>(r << 3));
+  return v128.load32_splat(pa + <usize>(r << 2));
 }
 
 /** c[0..mv, 0..nv] += (4 × kc micro-panel of a)·(kc × NR panel of b); c has row stride n (entries). */
@@ -390,10 +436,10 @@ function packB<T>(b: usize, tB: bool, k: i32, n: i32, p0: i32, kc: i32, bp: usiz
   for (let p = 0; p < kc; p++) {
     const b0 = v128.load(pb);
     const b1 = v128.load(pb, 16);
-    const a0 = v128.splat<T>(load<T>(pa));
-    const a1 = v128.splat<T>(load<T>(pa, S));
-    const a2 = v128.splat<T>(load<T>(pa, 2 * S));
-    const a3 = v128.splat<T>(load<T>(pa, 3 * S));
+    const a0 = splatLoad<T>(pa, 0);
+    const a1 = splatLoad<T>(pa, 1);
+    const a2 = splatLoad<T>(pa, 2);
+    const a3 = splatLoad<T>(pa, 3);
     c00 = v128.add<T>(c00, v128.mul<T>(a0, b0));
     c01 = v128.add<T>(c01, v128.mul<T>(a0, b1));
     c10 = v128.add<T>(c10, v128.mul<T>(a1, b0));
@@ -440,29 +486,33 @@ function packB<T>(b: usize, tB: bool, k: i32, n: i32, p0: i32, kc: i32, bp: usiz
 function gemm<T>(a: usize, b: usize, m: i32, k: i32, n: i32, flags: i32, bias: usize, out: usize): void {
   const S = sizeof<T>();
   const NR = 32 / <i32>S;
+  const KC = KC_BYTES / <i32>S;
   const rowBytes = <usize>n * S;
   if (bias) for (let i = 0; i < m; i++) memory.copy(out + <usize>i * rowBytes, bias, rowBytes);
   else memory.fill(out, 0, <usize>m * rowBytes);
   if (m == 0 || n == 0 || k == 0) return;
   const tA = (flags & 1) != 0;
   const tB = (flags & 2) != 0;
-  const panels = (n + NR - 1) / NR;
   const kcMax = k < KC ? k : KC;
-  const bp = heap.alloc(<usize>kcMax * <usize>panels * <usize>NR * S);
+  const bp = heap.alloc(<usize>kcMax * <usize>NC * S);
   const ap = heap.alloc(<usize>kcMax * <usize>(MC + MR) * S);
-  for (let p0 = 0; p0 < k; p0 += KC) {
-    const kc = k - p0 < KC ? k - p0 : KC;
-    packB<T>(b, tB, k, n, p0, kc, bp);
-    for (let i0 = 0; i0 < m; i0 += MC) {
-      const mc = m - i0 < MC ? m - i0 : MC;
-      packA<T>(a, tA, m, k, i0, mc, p0, kc, ap);
-      for (let jp = 0; jp < panels; jp++) {
-        const j0 = jp * NR;
-        const nv = n - j0 < NR ? n - j0 : NR;
-        const panel = bp + <usize>jp * <usize>kc * <usize>NR * S;
-        for (let ir = 0; ir < mc; ir += MR) {
-          const mv = mc - ir < MR ? mc - ir : MR;
-          micro<T>(ap + <usize>ir * <usize>kc * S, panel, kc, out + (<usize>(i0 + ir) * <usize>n + <usize>j0) * S, n, mv, nv);
+  for (let jc = 0; jc < n; jc += NC) {
+    const nc = n - jc < NC ? n - jc : NC;
+    const panels = (nc + NR - 1) / NR;
+    for (let p0 = 0; p0 < k; p0 += KC) {
+      const kc = k - p0 < KC ? k - p0 : KC;
+      packB<T>(b, tB, k, n, jc, nc, p0, kc, bp);
+      for (let i0 = 0; i0 < m; i0 += MC) {
+        const mc = m - i0 < MC ? m - i0 : MC;
+        packA<T>(a, tA, m, k, i0, mc, p0, kc, ap);
+        for (let jp = 0; jp < panels; jp++) {
+          const j0 = jp * NR;
+          const nv = nc - j0 < NR ? nc - j0 : NR;
+          const panel = bp + <usize>jp * <usize>kc * <usize>NR * S;
+          for (let ir = 0; ir < mc; ir += MR) {
+            const mv = mc - ir < MR ? mc - ir : MR;
+            micro<T>(ap + <usize>ir * <usize>kc * S, panel, kc, out + (<usize>(i0 + ir) * <usize>n + <usize>(jc + j0)) * S, n, mv, nv);
+          }
         }
       }
     }

@@ -5,6 +5,8 @@
 //   node dist/bench/neural.js                       D = 2, 16, 64
 //   node dist/bench/neural.js --dims 2,16 --iterations 1000   (default 300)
 //   node dist/bench/neural.js --backend webgpu      the f32 WebGPU engine
+//   node dist/bench/neural.js --steps [--reps 20]   step times instead: js, wasm f64, wasm f32 vs PyTorch CPU
+//                                                   f64 / f32 (bench/neural-step.ts, bench/torch_step.py)
 //
 // Pairs come from randomGaussianPair(D, { cond: 4, seed: D }); L2-UVP on 2^14 fresh source samples.
 import 'kantorovich'; // registers the wasm source (the evaluation's W2 uses emd)
@@ -12,10 +14,16 @@ import { gaussianBatchSampler, trainICNNMap } from '../ts/neural/icnn-map.js';
 import { randomGaussianPair } from '../ts/neural/gaussian.js';
 import { gaussianL2UVP } from '../ts/neural/evaluate.js';
 import type { TensorBackendOption } from '../ts/neural/engines.js';
+import { stepTable } from './neural-step.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
+}
+
+if (process.argv.includes('--steps')) {
+  console.log(await stepTable(Number(arg('--reps', '20'))));
+  process.exit(0);
 }
 
 const dims = arg('--dims', '2,16,64').split(',').map(Number);

@@ -1,0 +1,101 @@
+// Step times of the tensor engines (bench/neural.ts --steps): one training step of two fixed workloads, timed on
+// each CPU engine, next to PyTorch's CPU time for the same step (bench/torch_step.py states the workloads; this
+// file builds the same graphs with ts/neural/). Each number is the median over `reps` steps after 3 warm-up steps,
+// each step inside tidy() as the trainers run it.
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Rng } from '../ts/rng.js';
+import type { TensorEngine } from '../ts/neural/engine.js';
+import { jsTensorEngine } from '../ts/neural/js-engine.js';
+import { wasmTensorEngine } from '../ts/neural/wasm-engine.js';
+import { ICNN, MLP } from '../ts/neural/models.js';
+import { Adam } from '../ts/neural/optim.js';
+import { grad, mean, mul, square, sub, sum, tensor, tidy } from '../ts/neural/tensor.js';
+import { median } from './inputs.js';
+
+function randn(rng: Rng, n: number): Float64Array {
+  return Float64Array.from({ length: n }, () => rng.normal());
+}
+
+/** MLP [2, 256, 256, 2], relu, batch 1024: mean squared error to fixed targets, backward, Adam. */
+function mlpStep(engine: TensorEngine): { step: () => void; dispose: () => void } {
+  const rng = new Rng(1);
+  const net = new MLP([2, 256, 256, 2], { activation: 'relu', seed: 0, engine });
+  const opt = new Adam(net.parameters(), { lr: 1e-3 });
+  const X = tensor(randn(rng, 1024 * 2), [1024, 2], engine);
+  const Y = tensor(randn(rng, 1024 * 2), [1024, 2], engine);
+  const step = () => tidy(() => opt.step(grad(mean(square(sub(net.forward(X), Y))), net.parameters())));
+  return { step, dispose: () => [net, opt, X, Y].forEach((o) => o.dispose()) };
+}
+
+/** trainICNNMap's g step: ICNN [2, 64, 64] (softplus, learned quadratic), batch 256, double backward, Adam, projection. */
+function icnnStep(engine: TensorEngine): { step: () => void; dispose: () => void } {
+  const rng = new Rng(2);
+  const opts = { activation: 'softplus', quadraticForm: true, engine } as const;
+  const g = new ICNN(2, [64, 64], { ...opts, seed: 0 });
+  const f = new ICNN(2, [64, 64], { ...opts, seed: 1 });
+  const opt = new Adam(g.parameters(), { lr: 3e-3, beta1: 0.5, beta2: 0.99 });
+  const X = tensor(randn(rng, 256 * 2), [256, 2], engine);
+  const step = () =>
+    tidy(() => {
+      const T = g.grad(X, { createGraph: true });
+      const loss = sub(mean(f.forward(T)), mean(sum(mul(X, T), 1)));
+      opt.step(grad(loss, g.parameters(), { allowUnused: true }));
+      g.project();
+    });
+  return { step, dispose: () => [g, f, opt, X].forEach((o) => o.dispose()) };
+}
+
+function timeSteps(make: (e: TensorEngine) => { step: () => void; dispose: () => void }, engine: TensorEngine, reps: number): number {
+  const w = make(engine);
+  for (let i = 0; i < 3; i++) w.step();
+  const ts: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = performance.now();
+    w.step();
+    ts.push(performance.now() - t0);
+  }
+  w.dispose();
+  return median(ts);
+}
+
+interface TorchTimes {
+  torch: string;
+  threads: number;
+  mlp: { f64: number; f32: number };
+  icnn: { f64: number; f32: number };
+}
+
+function torchTimes(reps: number): TorchTimes | string {
+  const script = fileURLToPath(new URL('../../bench/torch_step.py', import.meta.url));
+  try {
+    return JSON.parse(execFileSync('/usr/bin/python3', [script, String(reps)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as TorchTimes;
+  } catch (e) {
+    return `PyTorch not run (${(e as Error).message.split('\n')[0]})`;
+  }
+}
+
+/** Prints the step-time table (markdown) of js, wasm f64, wasm f32 and PyTorch f64 / f32. */
+export async function stepTable(reps: number): Promise<string> {
+  const engines: [string, TensorEngine][] = [
+    ['js (f64)', jsTensorEngine],
+    ['wasm f64', await wasmTensorEngine('f64')],
+    ['wasm f32', await wasmTensorEngine('f32')],
+  ];
+  const work: [string, typeof mlpStep][] = [
+    ['MLP [2, 256, 256, 2], batch 1024, Adam step', mlpStep],
+    ['ICNN [2, 64, 64] double-backward g step, batch 256', icnnStep],
+  ];
+  const ours = work.map(([, make]) => engines.map(([name, e]) => timeSteps(make, e, name.startsWith('js') ? Math.max(3, reps >> 2) : reps)));
+  const torch = torchTimes(reps);
+  const rows = ['| step | js f64 (ms) | wasm f64 (ms) | wasm f32 (ms) | PyTorch f64 (ms) | PyTorch f32 (ms) | wasm / PyTorch f64 | wasm / PyTorch f32 |', '|---|---:|---:|---:|---:|---:|---:|---:|'];
+  work.forEach(([label], i) => {
+    const [tj, t64, t32] = ours[i];
+    const t = typeof torch === 'string' ? undefined : i === 0 ? torch.mlp : torch.icnn;
+    const f = (x: number | undefined) => (x === undefined ? 'n/a' : x.toFixed(2));
+    const r = (a: number, b: number | undefined) => (b === undefined ? 'n/a' : (a / b).toFixed(2));
+    rows.push(`| ${label} | ${f(tj)} | ${f(t64)} | ${f(t32)} | ${f(t?.f64)} | ${f(t?.f32)} | ${r(t64, t?.f64)} | ${r(t32, t?.f32)} |`);
+  });
+  const note = typeof torch === 'string' ? torch : `PyTorch ${torch.torch}, ${torch.threads} thread(s); ours: one thread. Median of ${reps} steps (js: ${Math.max(3, reps >> 2)}).`;
+  return [...rows, '', note].join('\n');
+}
