@@ -10,6 +10,7 @@
 // sum lengths: 1e-12 leaves a wide margin (KANTOROVICH_TEST_VERBOSE=1 prints the worst seen). f32: inputs rounded
 // to f32 (6e-8 relative) and f32 arithmetic through graphs a few ops deep: 1e-5, 1e-4 for the second-order graphs
 // and the training trajectory.
+import { execFileSync } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import 'kantorovich'; // registers the wasm binary
@@ -321,6 +322,28 @@ test('engine choice: wasm is forced by name, mixing engines is an error, unknown
   assert.is((E as WasmTensorEngine).precision, 'f64');
   await expectOTError('invalid-option', async () => T.add(T.tensor([1], [1], E), T.tensor([1], [1])), 'mixing js and wasm');
   await expectOTError('invalid-option', () => tensorEngine('wasm64' as 'wasm'), 'unknown backend');
+});
+
+test("without a wasm binary: a forced 'wasm' is OTError('backend-unavailable') before any work; the default falls back to js", () => {
+  // a fresh process that imports the neural modules without the package entry, so no wasm source is registered
+  const url = (m: string) => new URL(m, import.meta.url).href;
+  const script = `
+    const { tensorEngine } = await import(${JSON.stringify(url('../ts/neural/engines.js'))});
+    const { trainICNNMap, gaussianBatchSampler } = await import(${JSON.stringify(url('../ts/neural/icnn-map.js'))});
+    const out = {};
+    try { await tensorEngine('wasm'); } catch (e) { out.engine = e.code; }
+    out.dflt = (await tensorEngine()).name;
+    let draws = 0;
+    const s = gaussianBatchSampler([0], [1]);
+    try { await trainICNNMap((n, r) => (draws++, s(n, r)), s, { backend: 'wasm' }); } catch (e) { out.train = e.code; }
+    out.draws = draws;
+    console.log(JSON.stringify(out));`;
+  const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' }).trim().split('\n').pop()!);
+  assert.equal(out, { engine: 'backend-unavailable', dflt: 'js', train: 'backend-unavailable', draws: 0 });
+});
+
+test('the trainers default to the wasm engine where it loads', async () => {
+  assert.is((await tensorEngine()).name, 'wasm');
 });
 
 test("trainICNNMap with backend 'wasm' gives the js result on a tiny seeded problem (f64)", async () => {

@@ -1,7 +1,8 @@
 // Choosing a tensor engine by backend name (DESIGN.md's names): 'js' (f64, always there), 'wasm' (WASM SIMD f64,
 // needs the wasm binary), 'webgpu' (f32, needs a device); a forced backend that is unavailable is
-// OTError('backend-unavailable'), never a silent switch. 'auto' = webgpu on a hardware adapter, else the CPU
-// default: wasm where it loads, else js (on a software adapter such as lavapipe the CPU engines are faster).
+// OTError('backend-unavailable'), never a silent switch. No backend (the trainers' default) = the CPU default:
+// wasm where it loads, else js. 'auto' = webgpu on a hardware adapter, else the CPU default (on a software
+// adapter such as lavapipe the CPU engines are faster).
 import { OTError } from '../errors.js';
 import { gpuDevice, gpuIsHardware } from '../backends/webgpu.js';
 import { webgpuTensorEngine } from '../../gpu/tensor.js';
@@ -20,9 +21,13 @@ async function cpuDefault(): Promise<TensorEngine> {
   }
 }
 
-/** The engine for a backend option (default 'js'). */
-export async function tensorEngine(backend: TensorBackendOption = 'js'): Promise<TensorEngine> {
+/**
+ * The engine for a backend option; undefined (the trainers' default) = the CPU default: wasm (f64) where the
+ * binary loads, else js.
+ */
+export async function tensorEngine(backend?: TensorBackendOption): Promise<TensorEngine> {
   const gpu = async (): Promise<TensorEngine> => webgpuTensorEngine(await gpuDevice());
+  if (backend === undefined) return cpuDefault();
   if (backend === 'js') return jsTensorEngine;
   if (backend === 'wasm') return wasmTensorEngine('f64');
   if (backend === 'webgpu') return gpu();
@@ -33,10 +38,11 @@ export async function tensorEngine(backend: TensorBackendOption = 'js'): Promise
 /** The engine option every neural trainer takes. */
 export interface NeuralBackendOptions {
   /**
-   * Tensor engine of the training loop: 'js' (f64, default), 'wasm' (WASM SIMD, f64; OTError('backend-unavailable')
-   * where the binary cannot load), 'webgpu' (f32; OTError('backend-unavailable') where there is no adapter) or
-   * 'auto' (webgpu on a hardware adapter, else wasm, else js). Trained networks are returned on the js engine
-   * either way (copied back), so results evaluate synchronously.
+   * Tensor engine of the training loop: 'wasm' (WASM SIMD, f64; the default, which falls back to js where the
+   * binary cannot load, while a forced 'wasm' is OTError('backend-unavailable') there), 'js' (plain TypeScript f64,
+   * the reference), 'webgpu' (f32; OTError('backend-unavailable') where there is no adapter) or 'auto' (webgpu on
+   * a hardware adapter, else wasm, else js). Trained networks are returned on the js engine either way (copied
+   * back), so results evaluate synchronously.
    */
   backend?: TensorBackendOption;
 }
