@@ -176,8 +176,25 @@ export function tensorBinary(f32: i32, op: i32, a: usize, ma: i32, ra: i32, b: u
 @inline function log1pUnitF64x2(t: v128): v128 {
   const u = f64x2.div(t, f64x2.add(f64x2.splat(2), t));
   const w = f64x2.mul(u, u);
-  let q = f64x2.splat(1.0 / 33);
-  for (let k = 15; k >= 0; k--) q = f64x2.add(f64x2.mul(q, w), f64x2.splat(1.0 / <f64>(2 * k + 1)));
+  // Σ_{k=0}^{16} w^k / (2k + 1) by Estrin's scheme (depth 5 instead of Horner's 16: the loop is latency-bound)
+  const w2 = f64x2.mul(w, w);
+  const w4 = f64x2.mul(w2, w2);
+  const w8 = f64x2.mul(w4, w4);
+  const q0 = f64x2.add(f64x2.splat(1.0), f64x2.mul(w, f64x2.splat(1.0 / 3)));
+  const q1 = f64x2.add(f64x2.splat(1.0 / 5), f64x2.mul(w, f64x2.splat(1.0 / 7)));
+  const q2 = f64x2.add(f64x2.splat(1.0 / 9), f64x2.mul(w, f64x2.splat(1.0 / 11)));
+  const q3 = f64x2.add(f64x2.splat(1.0 / 13), f64x2.mul(w, f64x2.splat(1.0 / 15)));
+  const q4 = f64x2.add(f64x2.splat(1.0 / 17), f64x2.mul(w, f64x2.splat(1.0 / 19)));
+  const q5 = f64x2.add(f64x2.splat(1.0 / 21), f64x2.mul(w, f64x2.splat(1.0 / 23)));
+  const q6 = f64x2.add(f64x2.splat(1.0 / 25), f64x2.mul(w, f64x2.splat(1.0 / 27)));
+  const q7 = f64x2.add(f64x2.splat(1.0 / 29), f64x2.mul(w, f64x2.splat(1.0 / 31)));
+  const r0 = f64x2.add(q0, f64x2.mul(w2, q1));
+  const r1 = f64x2.add(q2, f64x2.mul(w2, q3));
+  const r2 = f64x2.add(q4, f64x2.mul(w2, q5));
+  const r3 = f64x2.add(q6, f64x2.mul(w2, q7));
+  const s0 = f64x2.add(r0, f64x2.mul(w4, r1));
+  const s1 = f64x2.add(r2, f64x2.mul(w4, r3));
+  const q = f64x2.add(s0, f64x2.mul(w8, f64x2.add(s1, f64x2.mul(w8, f64x2.splat(1.0 / 33)))));
   return f64x2.mul(f64x2.add(u, u), q);
 }
 
@@ -210,6 +227,47 @@ export function tensorBinary(f32: i32, op: i32, a: usize, ma: i32, ra: i32, b: u
       v128.store(po + off, vun<T>(op, v128.load(px + off), vp));
     }
   } else if (vectorTrans(op)) {
+    // four independent vectors per iteration: the polynomial chains are latency-bound, interleaving hides it
+    // (exp 5.4 → 2.3 ns, softplus 16.5 → 6.3 ns per f64 entry with Estrin's log1p)
+    if (S == 8) {
+      for (; j + 8 <= len; j += 8) {
+        const off = <usize>j << 3;
+        const y0 = transF64x2(op, v128.load(px + off));
+        const y1 = transF64x2(op, v128.load(px + off, 16));
+        const y2 = transF64x2(op, v128.load(px + off, 32));
+        const y3 = transF64x2(op, v128.load(px + off, 48));
+        v128.store(po + off, y0);
+        v128.store(po + off, y1, 16);
+        v128.store(po + off, y2, 32);
+        v128.store(po + off, y3, 48);
+      }
+      for (; j + 4 <= len; j += 4) {
+        const off = <usize>j << 3;
+        const y0 = transF64x2(op, v128.load(px + off));
+        const y1 = transF64x2(op, v128.load(px + off, 16));
+        v128.store(po + off, y0);
+        v128.store(po + off, y1, 16);
+      }
+    } else {
+      for (; j + 8 <= len; j += 8) {
+        const off = <usize>j << 2;
+        const x = v128.load(px + off);
+        const x2 = v128.load(px + off, 16);
+        const y0 = transF64x2(op, f64x2.promote_low_f32x4(x));
+        const y1 = transF64x2(op, f64x2.promote_low_f32x4(i64x2.shuffle(x, x, 1, 0)));
+        const y2 = transF64x2(op, f64x2.promote_low_f32x4(x2));
+        const y3 = transF64x2(op, f64x2.promote_low_f32x4(i64x2.shuffle(x2, x2, 1, 0)));
+        v128.store(po + off, i64x2.shuffle(f32x4.demote_f64x2_zero(y0), f32x4.demote_f64x2_zero(y1), 0, 2));
+        v128.store(po + off, i64x2.shuffle(f32x4.demote_f64x2_zero(y2), f32x4.demote_f64x2_zero(y3), 0, 2), 16);
+      }
+      for (; j + 4 <= len; j += 4) {
+        const off = <usize>j << 2;
+        const x = v128.load(px + off);
+        const y0 = transF64x2(op, f64x2.promote_low_f32x4(x));
+        const y1 = transF64x2(op, f64x2.promote_low_f32x4(i64x2.shuffle(x, x, 1, 0)));
+        v128.store(po + off, i64x2.shuffle(f32x4.demote_f64x2_zero(y0), f32x4.demote_f64x2_zero(y1), 0, 2));
+      }
+    }
     for (; j + 2 <= len; j += 2) {
       if (S == 8) {
         const off = <usize>j << 3;
