@@ -541,6 +541,81 @@ function packB<T>(b: usize, tB: bool, k: i32, n: i32, jc: i32, nc: i32, p0: i32,
   }
 }
 
+/** Σ_p x[p]·y[p] over k contiguous entries (vector lanes, then the tail). */
+@inline function dot<T>(x: usize, y: usize, k: i32): f64 {
+  const S = sizeof<T>();
+  const L = 16 / <i32>S;
+  let v0 = v128.splat<T>(<T>0);
+  let v1 = v0;
+  let p = 0;
+  for (; p + 2 * L <= k; p += 2 * L) {
+    const off = <usize>p * S;
+    v0 = v128.add<T>(v0, v128.mul<T>(v128.load(x + off), v128.load(y + off)));
+    v1 = v128.add<T>(v1, v128.mul<T>(v128.load(x + off, 16), v128.load(y + off, 16)));
+  }
+  const v = v128.add<T>(v0, v1);
+  let s: f64 = 0;
+  if (S == 8) s = f64x2.extract_lane(v, 0) + f64x2.extract_lane(v, 1);
+  else s = <f64>f32x4.extract_lane(v, 0) + <f64>f32x4.extract_lane(v, 1) + <f64>f32x4.extract_lane(v, 2) + <f64>f32x4.extract_lane(v, 3);
+  for (; p < k; p++) s += <f64>load<T>(x + <usize>p * S) * <f64>load<T>(y + <usize>p * S);
+  return s;
+}
+
+/** y[0..n) += c·x[0..n) (vector lanes, then the tail). */
+@inline function axpy<T>(c: T, x: usize, y: usize, n: i32): void {
+  const S = sizeof<T>();
+  const L = 16 / <i32>S;
+  const vc = v128.splat<T>(c);
+  let j = 0;
+  for (; j + L <= n; j += L) {
+    const off = <usize>j * S;
+    v128.store(y + off, v128.add<T>(v128.load(y + off), v128.mul<T>(vc, v128.load(x + off))));
+  }
+  for (; j < n; j++) {
+    const off = <usize>j * S;
+    store<T>(y + off, load<T>(y + off) + c * load<T>(x + off));
+  }
+}
+
+/**
+ * Products with a side of 1 or 2, where packing for the 4 × 2-vector tile would cost more than the product:
+ * row dot products (n ≤ 2 with op(b)'s columns contiguous), sums of rows of b (op(b) = b and m ≤ 2 or k ≤ 2), or
+ * of rows of a (aᵀ·b with n = 1). Returns false when none applies. `out` holds the bias or zeros already.
+ */
+function thin<T>(a: usize, b: usize, m: i32, k: i32, n: i32, tA: bool, tB: bool, out: usize): bool {
+  const S = sizeof<T>();
+  // a vector's transpose is the same memory
+  if (k == 1 || m == 1) tA = false;
+  if (k == 1 || n == 1) tB = false;
+  if (tA && n == 1) {
+    // out[:] += b[p] · a[p, :] (rows of a are contiguous)
+    for (let p = 0; p < k; p++) axpy<T>(load<T>(b + <usize>p * S), a + <usize>p * <usize>m * S, out, m);
+    return true;
+  }
+  if (n <= 2 && !tA && (tB || n == 1)) {
+    for (let i = 0; i < m; i++) {
+      const ai = a + <usize>i * <usize>k * S;
+      for (let j = 0; j < n; j++) {
+        const o = out + (<usize>i * <usize>n + <usize>j) * S;
+        store<T>(o, <T>(<f64>load<T>(o) + dot<T>(ai, b + <usize>j * <usize>k * S, k)));
+      }
+    }
+    return true;
+  }
+  if (!tB && (m <= 2 || k <= 2 || n <= 2)) {
+    // out[i, :] += op(a)[i, p] · b[p, :]
+    for (let i = 0; i < m; i++) {
+      const oi = out + <usize>i * <usize>n * S;
+      for (let p = 0; p < k; p++) {
+        const c = tA ? load<T>(a + (<usize>p * <usize>m + <usize>i) * S) : load<T>(a + (<usize>i * <usize>k + <usize>p) * S);
+        axpy<T>(c, b + <usize>p * <usize>n * S, oi, n);
+      }
+    }
+    return true;
+  }
+  return false;
+}
+
 function gemm<T>(a: usize, b: usize, m: i32, k: i32, n: i32, flags: i32, bias: usize, out: usize): void {
   const S = sizeof<T>();
   const NR = 32 / <i32>S;
@@ -551,6 +626,7 @@ function gemm<T>(a: usize, b: usize, m: i32, k: i32, n: i32, flags: i32, bias: u
   if (m == 0 || n == 0 || k == 0) return;
   const tA = (flags & 1) != 0;
   const tB = (flags & 2) != 0;
+  if ((m <= 2 || k <= 2 || n <= 2) && thin<T>(a, b, m, k, n, tA, tB, out)) return;
   const kcMax = k < KC ? k : KC;
   const bp = heap.alloc(<usize>kcMax * <usize>NC * S);
   const ap = heap.alloc(<usize>kcMax * <usize>(MC + MR) * S);

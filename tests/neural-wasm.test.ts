@@ -1,7 +1,7 @@
 // The wasm tensor engine (ts/neural/wasm-engine.ts, assembly/tensor.ts) against the js engine (the oracle),
 // through the one autodiff of ts/neural/tensor.ts, in both precisions: every op forward and backward on random
-// inputs (broadcasting in every (m, rep) form and the js fallback), matmul at sizes that exercise the packing edges
-// and the KC blocking, second order (Hessian-vector products of an ICNN, ∇ₓ of an MLP differentiated w.r.t. its
+// inputs (broadcasting in every (m, rep) form and the js fallback), matmul at sizes that exercise the packing edges,
+// the KC / NC blocking and the thin (unpacked) paths, second order (Hessian-vector products of an ICNN, ∇ₓ of an MLP differentiated w.r.t. its
 // weights: the ICNN trainer's double backward), Adam, the ICNN projection, scoped disposal (no leaked storages),
 // the errors, and trainICNNMap with backend 'wasm' against 'js' on a tiny seeded problem.
 //
@@ -184,6 +184,7 @@ for (const [E, REL, REL2] of engines) {
       [70, 2, 33],
       [67, 300, 9], // two KC blocks, two MC blocks, a partial panel
       [130, 257, 66],
+      [33, 40, 300], // three NC column blocks
     ]) {
       await compareOp(E, REL, `matmul ${m}×${k}·${k}×${n}`, rng, [randData(rng, [m, k]), randData(rng, [k, n])], ([a, b]) => T.matmul(a, b));
       await compareOp(E, REL, `linear ${m}×${k}→${n}`, rng, [randData(rng, [m, k]), randData(rng, [k, n]), randData(rng, [n])], ([x, w, b]) => T.linear(x, w, b));
@@ -197,6 +198,28 @@ for (const [E, REL, REL2] of engines) {
       const a = randData(rng, transA ? [k, m] : [m, k]);
       const b = randData(rng, transB ? [n, k] : [k, n]);
       await compareOp(E, REL, `matmul transA=${transA} transB=${transB}`, rng, [a, b], ([x, y]) => T.matmul(x, y, { transA, transB }));
+    }
+    // thin products (a side of 1 or 2: dot products, row sums, no packing), every transpose
+    for (const [m, k, n] of [
+      [1, 7, 9],
+      [2, 37, 5],
+      [9, 1, 6],
+      [13, 2, 7],
+      [11, 9, 1],
+      [12, 33, 2],
+      [40, 3, 2],
+    ]) {
+      for (const [transA, transB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ]) {
+        const a = randData(rng, transA ? [k, m] : [m, k]);
+        const b = randData(rng, transB ? [n, k] : [k, n]);
+        await compareOp(E, REL, `thin matmul ${m}×${k}·${k}×${n} transA=${transA} transB=${transB}`, rng, [a, b], ([x, y]) => T.matmul(x, y, { transA, transB }));
+      }
+      await compareOp(E, REL, `thin linear ${m}×${k}→${n}`, rng, [randData(rng, [m, k]), randData(rng, [k, n]), randData(rng, [n])], ([x, w, b]) => T.linear(x, w, b));
     }
     await compareOp(E, REL, 'linear, bias [1, n]', rng, [randData(rng, [9, 4]), randData(rng, [4, 5]), randData(rng, [1, 5])], ([x, w, b]) => T.linear(x, w, b));
     await compareOp(E, REL, 'transpose', rng, [randData(rng, [37, 19])], ([x]) => T.transpose(x));
