@@ -437,10 +437,18 @@ function packA<T>(a: usize, tA: bool, m: i32, k: i32, i0: i32, mc: i32, p0: i32,
       if (ir + r >= mc) {
         for (let p = 0; p < kc; p++) store<T>(base + <usize>(p * MR + r) * S, <T>0);
       } else if (tA) {
-        for (let p = 0; p < kc; p++) store<T>(base + <usize>(p * MR + r) * S, load<T>(a + (<usize>(p0 + p) * <usize>m + <usize>i) * S));
+        continue; // below, row by row of a's storage
       } else {
         const row = a + (<usize>i * <usize>k + <usize>p0) * S;
         for (let p = 0; p < kc; p++) store<T>(base + <usize>(p * MR + r) * S, load<T>(row + <usize>p * S));
+      }
+    }
+    if (tA) {
+      // a stored k × m: the micro-panel's entries of one p are contiguous in a's row p0 + p
+      const rows = mc - ir < MR ? mc - ir : MR;
+      for (let p = 0; p < kc; p++) {
+        const src = a + (<usize>(p0 + p) * <usize>m + <usize>(i0 + ir)) * S;
+        for (let r = 0; r < rows; r++) store<T>(base + <usize>(p * MR + r) * S, load<T>(src + <usize>r * S));
       }
     }
   }
@@ -454,9 +462,21 @@ function packB<T>(b: usize, tB: bool, k: i32, n: i32, jc: i32, nc: i32, p0: i32,
     const panel = bp + <usize>(j0 / NR) * <usize>kc * <usize>NR * S;
     const nv = nc - j0 < NR ? nc - j0 : NR;
     const jb = jc + j0;
+    if (tB) {
+      // b stored n × k: each column of the panel is contiguous in b's row jb + jj
+      for (let jj = 0; jj < NR; jj++) {
+        if (jj < nv) {
+          const src = b + (<usize>(jb + jj) * <usize>k + <usize>p0) * S;
+          for (let p = 0; p < kc; p++) store<T>(panel + <usize>(p * NR + jj) * S, load<T>(src + <usize>p * S));
+        } else {
+          for (let p = 0; p < kc; p++) store<T>(panel + <usize>(p * NR + jj) * S, <T>0);
+        }
+      }
+      continue;
+    }
     for (let p = 0; p < kc; p++) {
       const dst = panel + <usize>(p * NR) * S;
-      if (!tB && nv == NR) {
+      if (nv == NR) {
         const src = b + (<usize>(p0 + p) * <usize>n + <usize>jb) * S;
         v128.store(dst, v128.load(src));
         v128.store(dst, v128.load(src, 16), 16);
@@ -464,7 +484,7 @@ function packB<T>(b: usize, tB: bool, k: i32, n: i32, jc: i32, nc: i32, p0: i32,
       }
       for (let jj = 0; jj < NR; jj++) {
         let v: T = <T>0;
-        if (jj < nv) v = tB ? load<T>(b + (<usize>(jb + jj) * <usize>k + <usize>(p0 + p)) * S) : load<T>(b + (<usize>(p0 + p) * <usize>n + <usize>(jb + jj)) * S);
+        if (jj < nv) v = load<T>(b + (<usize>(p0 + p) * <usize>n + <usize>(jb + jj)) * S);
         store<T>(dst + <usize>jj * S, v);
       }
     }
