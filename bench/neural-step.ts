@@ -1,7 +1,8 @@
 // Step times of the tensor engines (bench/neural.ts --steps): one training step of two fixed workloads, timed on
 // each CPU engine, next to PyTorch's CPU time for the same step (bench/torch_step.py states the workloads; this
-// file builds the same graphs with ts/neural/). Each number is the median over `reps` steps after 3 warm-up steps,
-// each step inside tidy() as the trainers run it.
+// file builds the same graphs with ts/neural/). Each number is the best (minimum) over `reps` steps after 3 warm-up
+// steps, each step inside tidy() as the trainers run it: on a shared machine (timing noise of ±30 % and more) the
+// minimum is the time a step takes when it is not preempted, and both sides are measured the same way.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Rng } from '../ts/rng.js';
@@ -11,7 +12,6 @@ import { wasmTensorEngine } from '../ts/neural/wasm-engine.js';
 import { ICNN, MLP } from '../ts/neural/models.js';
 import { Adam } from '../ts/neural/optim.js';
 import { grad, mean, mul, square, sub, sum, tensor, tidy } from '../ts/neural/tensor.js';
-import { median } from './inputs.js';
 
 function randn(rng: Rng, n: number): Float64Array {
   return Float64Array.from({ length: n }, () => rng.normal());
@@ -56,7 +56,7 @@ function timeSteps(make: (e: TensorEngine) => { step: () => void; dispose: () =>
     ts.push(performance.now() - t0);
   }
   w.dispose();
-  return median(ts);
+  return Math.min(...ts);
 }
 
 interface TorchTimes {
@@ -75,8 +75,11 @@ function torchTimes(reps: number): TorchTimes | string {
   }
 }
 
-/** Prints the step-time table (markdown) of js, wasm f64, wasm f32 and PyTorch f64 / f32. */
-export async function stepTable(reps: number): Promise<string> {
+/**
+ * The step-time table (markdown) of js, wasm f64, wasm f32 and PyTorch f64 / f32. `rounds` alternate our engines
+ * and PyTorch, keeping each cell's best, so a burst of load on a shared machine does not land on one side only.
+ */
+export async function stepTable(reps: number, rounds = 3): Promise<string> {
   const engines: [string, TensorEngine][] = [
     ['js (f64)', jsTensorEngine],
     ['wasm f64', await wasmTensorEngine('f64')],
@@ -86,16 +89,37 @@ export async function stepTable(reps: number): Promise<string> {
     ['MLP [2, 256, 256, 2], batch 1024, Adam step', mlpStep],
     ['ICNN [2, 64, 64] double-backward g step, batch 256', icnnStep],
   ];
-  const ours = work.map(([, make]) => engines.map(([name, e]) => timeSteps(make, e, name.startsWith('js') ? Math.max(3, reps >> 2) : reps)));
-  const torch = torchTimes(reps);
+  const jsReps = Math.max(3, reps >> 2);
+  const ours = work.map(() => engines.map(() => Infinity));
+  const theirs = work.map(() => [Infinity, Infinity]);
+  let torch: TorchTimes | string = 'PyTorch not run';
+  for (let r = 0; r < rounds; r++) {
+    work.forEach(([, make], i) =>
+      engines.forEach(([name, e], j) => {
+        if (name.startsWith('js') && r > 0) return; // the js engine is 10× off; one round says so
+        ours[i][j] = Math.min(ours[i][j], timeSteps(make, e, name.startsWith('js') ? jsReps : reps));
+      }),
+    );
+    torch = torchTimes(reps);
+    if (typeof torch === 'string') break;
+    const t = torch;
+    [t.mlp, t.icnn].forEach((x, i) => {
+      theirs[i][0] = Math.min(theirs[i][0], x.f64);
+      theirs[i][1] = Math.min(theirs[i][1], x.f32);
+    });
+  }
   const rows = ['| step | js f64 (ms) | wasm f64 (ms) | wasm f32 (ms) | PyTorch f64 (ms) | PyTorch f32 (ms) | wasm / PyTorch f64 | wasm / PyTorch f32 |', '|---|---:|---:|---:|---:|---:|---:|---:|'];
+  const noTorch = typeof torch === 'string';
   work.forEach(([label], i) => {
     const [tj, t64, t32] = ours[i];
-    const t = typeof torch === 'string' ? undefined : i === 0 ? torch.mlp : torch.icnn;
+    const [p64, p32] = noTorch ? [undefined, undefined] : theirs[i];
     const f = (x: number | undefined) => (x === undefined ? 'n/a' : x.toFixed(2));
-    const r = (a: number, b: number | undefined) => (b === undefined ? 'n/a' : (a / b).toFixed(2));
-    rows.push(`| ${label} | ${f(tj)} | ${f(t64)} | ${f(t32)} | ${f(t?.f64)} | ${f(t?.f32)} | ${r(t64, t?.f64)} | ${r(t32, t?.f32)} |`);
+    const q = (a: number, b: number | undefined) => (b === undefined ? 'n/a' : (a / b).toFixed(2));
+    rows.push(`| ${label} | ${f(tj)} | ${f(t64)} | ${f(t32)} | ${f(p64)} | ${f(p32)} | ${q(t64, p64)} | ${q(t32, p32)} |`);
   });
-  const note = typeof torch === 'string' ? torch : `PyTorch ${torch.torch}, ${torch.threads} thread(s); ours: one thread. Median of ${reps} steps (js: ${Math.max(3, reps >> 2)}).`;
+  const note =
+    typeof torch === 'string'
+      ? torch
+      : `PyTorch ${torch.torch} (${torch.threads} thread), ours on one thread. Each cell: the best step of ${reps} (js: ${jsReps}, one round) over ${rounds} alternating rounds.`;
   return [...rows, '', note].join('\n');
 }

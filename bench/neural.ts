@@ -5,7 +5,7 @@
 //   node dist/bench/neural.js                       D = 2, 16, 64
 //   node dist/bench/neural.js --dims 2,16 --iterations 1000   (default 300)
 //   node dist/bench/neural.js --backend webgpu      the f32 WebGPU engine
-//   node dist/bench/neural.js --steps [--reps 20]   step times instead: js, wasm f64, wasm f32 vs PyTorch CPU
+//   node dist/bench/neural.js --steps [--reps 20 --rounds 3]   step times instead: js, wasm f64, wasm f32 vs PyTorch CPU
 //                                                   f64 / f32 (bench/neural-step.ts, bench/torch_step.py)
 //
 // Pairs come from randomGaussianPair(D, { cond: 4, seed: D }); L2-UVP on 2^14 fresh source samples.
@@ -22,7 +22,7 @@ function arg(name: string, fallback: string): string {
 }
 
 if (process.argv.includes('--steps')) {
-  console.log(await stepTable(Number(arg('--reps', '20'))));
+  console.log(await stepTable(Number(arg('--reps', '20')), Number(arg('--rounds', '3'))));
   process.exit(0);
 }
 

@@ -2,7 +2,8 @@
 """PyTorch CPU reference for bench/neural.ts --steps: the time of one training step of the two workloads, f64 and
 f32, as the TypeScript side runs them (same shapes, same graph, same optimizer; the weights' values do not change
 the time). Prints one JSON object: {"torch": version, "threads": n, "mlp": {"f64": ms, "f32": ms}, "icnn": {...}},
-each the median over `reps` steps after `warmup` steps.
+each the best (minimum) over `reps` steps after `warmup` steps (as bench/neural-step.ts: on a shared machine the
+minimum is the time a step takes when it is not preempted).
 
   MLP   [2, 256, 256, 2], relu, batch 1024: loss = mean((net(X) − Y)²); backward; Adam step.
   ICNN  dim 2, hidden [64, 64], softplus, learned quadratic ½‖x·A‖² (models.ts ICNN with quadraticForm), batch 256:
@@ -12,7 +13,6 @@ each the median over `reps` steps after `warmup` steps.
 Usage: /usr/bin/python3 bench/torch_step.py [reps] (Debian python3-torch; threads as torch defaults them here).
 """
 import json
-import statistics
 import sys
 import time
 
@@ -27,7 +27,7 @@ def timed(step, warmup, reps):
         t0 = time.perf_counter()
         step()
         ts.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(ts)
+    return min(ts)
 
 
 def mlp_step(dtype):

@@ -23,8 +23,11 @@ export type WasmPrecision = 'f64' | 'f32';
 
 /** A tensor's values in wasm memory: `n` entries at byte offset `ptr`, shared by `refs` tensors. */
 export interface WasmStorage {
+  /** Byte offset of the first entry in the module's memory. */
   readonly ptr: number;
+  /** Entry count. */
   readonly n: number;
+  /** Tensors sharing the storage (detach() shares); 0 once freed. */
   refs: number;
 }
 
@@ -59,7 +62,12 @@ export function repeatForm(shape: readonly number[], outShape: readonly number[]
   return { m, rep };
 }
 
+/**
+ * The wasm tensor engine (see the file header): f64 or f32 storages in wasm memory, SIMD kernels. Get it from
+ * `wasmTensorEngine(precision)` or `tensorEngine('wasm')` (f64); tensors on it read back with `await t.read()`.
+ */
 export class WasmTensorEngine implements TensorEngine<WasmStorage> {
+  /** The backend name ('wasm' for both precisions; `precision` tells them apart). */
   readonly name = 'wasm' as const;
   private readonly f32: number;
   private readonly bytes: number;
@@ -68,8 +76,10 @@ export class WasmTensorEngine implements TensorEngine<WasmStorage> {
   /** Frees storages that were collected without a release (see the header). */
   private readonly finalizer: FinalizationRegistry<{ ptr: number; bytes: number }>;
 
+  /** Use `wasmTensorEngine(precision)`: one engine per precision and wasm instance. */
   constructor(
-    readonly kernels: WasmKernels,
+    private readonly kernels: WasmKernels,
+    /** Entry type of the storages: 'f64' (the default, as the js engine) or 'f32' (about twice as fast). */
     readonly precision: WasmPrecision,
   ) {
     this.f32 = precision === 'f32' ? 1 : 0;
@@ -81,8 +91,13 @@ export class WasmTensorEngine implements TensorEngine<WasmStorage> {
     });
   }
 
-  /** Storages held by tensors (for leak tests) and their bytes. */
-  stats(): { liveStorages: number; liveBytes: number } {
+  /** Storages held by tensors (`liveStorages`, for leak tests) and their bytes (`liveBytes`). */
+  stats(): {
+    /** Storages not yet freed. */
+    liveStorages: number;
+    /** Their bytes. */
+    liveBytes: number;
+  } {
     return { liveStorages: this.live, liveBytes: this.liveBytes };
   }
 
@@ -145,10 +160,12 @@ export class WasmTensorEngine implements TensorEngine<WasmStorage> {
     this.view(s).set(values);
   }
 
+  /** One more tensor shares `s`. */
   retain(s: WasmStorage): void {
     s.refs++;
   }
 
+  /** One tensor fewer shares `s`; the last release frees its memory. */
   release(s: WasmStorage): void {
     if (s.refs <= 0) return; // already freed: never free twice
     if (--s.refs > 0) return;
