@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """PyTorch CPU reference for bench/neural.ts --steps: the time of one training step of the two workloads, f64 and
 f32, as the TypeScript side runs them (same shapes, same graph, same optimizer; the weights' values do not change
-the time). Prints one JSON object: {"torch": version, "threads": n, "mlp": {"f64": ms, "f32": ms}, "icnn": {...}},
-each the best (minimum) over `reps` steps after `warmup` steps (as bench/neural-step.ts: on a shared machine the
-minimum is the time a step takes when it is not preempted).
+the time). Prints one JSON object: {"torch": version, "threads": n, "mlp": {"f64": {"wall": ms, "cpu": ms}, "f32":
+...}, "icnn": {...}}, each the best (minimum) over `reps` steps after `warmup` steps, of the wall time and of the
+process CPU time (as bench/neural-step.ts: on a shared machine a step is preempted more often the longer it runs,
+while its CPU time counts only the time it ran).
 
   MLP   [2, 256, 256, 2], relu, batch 1024: loss = mean((net(X) − Y)²); backward; Adam step.
   ICNN  dim 2, hidden [64, 64], softplus, learned quadratic ½‖x·A‖² (models.ts ICNN with quadraticForm), batch 256:
@@ -20,14 +21,16 @@ import torch
 
 
 def timed(step, warmup, reps):
+    """Best wall time and best process CPU time (user + system) of one step, in ms."""
     for _ in range(warmup):
         step()
-    ts = []
+    wall, cpu = [], []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
-        ts.append((time.perf_counter() - t0) * 1e3)
-    return min(ts)
+        cpu.append((time.process_time() - c0) * 1e3)
+        wall.append((time.perf_counter() - t0) * 1e3)
+    return {"wall": min(wall), "cpu": min(cpu)}
 
 
 def mlp_step(dtype):
