@@ -1,5 +1,5 @@
 // Neural OT quality (issue 5's "Measured" list): L2-UVP of trainICNNMap between random Gaussian pairs at
-// D = 2, 16, 64 (Bures map as ground truth), with training time, on a tensor engine (js by default). Not part of
+// D = 2, 16, 64 (Bures map as ground truth), with training time, on a tensor engine (the trainers' default, wasm). Not part of
 // `npm test`. Compare engines on the same machine only (lavapipe, a software GPU, is slower than the js engine).
 //
 //   node dist/bench/neural.js                       D = 2, 16, 64
@@ -28,8 +28,8 @@ if (process.argv.includes('--steps')) {
 
 const dims = arg('--dims', '2,16,64').split(',').map(Number);
 const iterations = Number(arg('--iterations', '300'));
-const backend = arg('--backend', 'js') as TensorBackendOption;
-const rows: string[] = [`backend: ${backend}`, '', '| D | hidden | iterations | L2-UVP (%) | identity L2-UVP (%) | training (s) |', '|---:|---|---:|---:|---:|---:|'];
+const backend = (arg('--backend', '') || undefined) as TensorBackendOption | undefined; // undefined: the trainers' default (wasm)
+const rows: string[] = [`backend: ${backend ?? 'default (wasm)'}`, '', '| D | hidden | iterations | L2-UVP (%) | identity L2-UVP (%) | training (s) |', '|---:|---|---:|---:|---:|---:|'];
 for (const d of dims) {
   const pair = randomGaussianPair(d, { cond: 4, seed: d });
   const hidden = d <= 2 ? [32, 32] : [Math.max(64, 2 * d), Math.max(64, 2 * d)];
