@@ -380,7 +380,10 @@ test("trainICNNMap with backend 'wasm' gives the js result on a tiny seeded prob
     [0, 1.4],
   ]);
   const rj = await trainICNNMap(P, Q, { ...opts, backend: 'js' });
+  const E = (await wasmTensorEngine('f64')) as WasmTensorEngine;
+  const before = E.stats();
   const rw = await trainICNNMap(P, Q, { ...opts, backend: 'wasm' });
+  assert.equal(E.stats(), before, 'training leaves no storage behind on the wasm engine');
   assert.is(rw.g.engine, jsTensorEngine, 'the trained network comes back on the js engine');
   const lj = rj.history.map((h) => h.loss);
   const lw = rw.history.map((h) => h.loss);
