@@ -597,36 +597,82 @@ function packB<T>(b: usize, tB: bool, k: i32, n: i32, jc: i32, nc: i32, p0: i32,
   }
 }
 
+/** y[0..n) += c0·x0[0..n) + c1·x1[0..n): one pass over y for two rows. */
+@inline function axpy2<T>(c0: T, x0: usize, c1: T, x1: usize, y: usize, n: i32): void {
+  const S = sizeof<T>();
+  const L = 16 / <i32>S;
+  const v0 = v128.splat<T>(c0);
+  const v1 = v128.splat<T>(c1);
+  let j = 0;
+  for (; j + L <= n; j += L) {
+    const off = <usize>j * S;
+    v128.store(y + off, v128.add<T>(v128.add<T>(v128.load(y + off), v128.mul<T>(v0, v128.load(x0 + off))), v128.mul<T>(v1, v128.load(x1 + off))));
+  }
+  for (; j < n; j++) {
+    const off = <usize>j * S;
+    store<T>(y + off, load<T>(y + off) + c0 * load<T>(x0 + off) + c1 * load<T>(x1 + off));
+  }
+}
+
 /**
  * Products with a side of 1 or 2, where packing for the 4 × 2-vector tile would cost more than the product:
- * row dot products (n ≤ 2 with op(b)'s columns contiguous), sums of rows of b (op(b) = b and m ≤ 2 or k ≤ 2), or
- * of rows of a (aᵀ·b with n = 1). Returns false when none applies. `out` holds the bias or zeros already.
+ * n ≤ 2: dot products of a's rows with op(b)'s columns, or (a transposed) sums of a's storage rows into a column;
+ * m ≤ 2 or k ≤ 2 with op(b) = b: sums of b's rows into out's rows. Returns false when none applies (then the
+ * packed kernel runs). `out` holds the bias or zeros already.
  */
 function thin<T>(a: usize, b: usize, m: i32, k: i32, n: i32, tA: bool, tB: bool, out: usize): bool {
   const S = sizeof<T>();
   // a vector's transpose is the same memory
   if (k == 1 || m == 1) tA = false;
   if (k == 1 || n == 1) tB = false;
-  if (tA && n == 1) {
-    // out[:] += b[p] · a[p, :] (rows of a are contiguous)
-    for (let p = 0; p < k; p++) axpy<T>(load<T>(b + <usize>p * S), a + <usize>p * <usize>m * S, out, m);
+  if (n <= 2 && tA) {
+    // column j of out += b[p, j] · (row p of a's storage), rows contiguous; columns gathered in a scratch row
+    const col = heap.alloc(<usize>m * S);
+    for (let j = 0; j < n; j++) {
+      memory.fill(col, 0, <usize>m * S);
+      for (let p = 0; p < k; p++) {
+        const bj = tB ? load<T>(b + (<usize>j * <usize>k + <usize>p) * S) : load<T>(b + (<usize>p * <usize>n + <usize>j) * S);
+        axpy<T>(bj, a + <usize>p * <usize>m * S, col, m);
+      }
+      for (let i = 0; i < m; i++) {
+        const o = out + (<usize>i * <usize>n + <usize>j) * S;
+        store<T>(o, load<T>(o) + load<T>(col + <usize>i * S));
+      }
+    }
+    heap.free(col);
     return true;
   }
-  if (n <= 2 && !tA && (tB || n == 1)) {
+  if (n <= 2) {
+    // dot products of a's rows with op(b)'s columns (gathered contiguous when b is stored k × 2)
+    let bt = b;
+    if (!tB && n == 2) {
+      bt = heap.alloc(<usize>k * 2 * S);
+      for (let p = 0; p < k; p++) {
+        store<T>(bt + <usize>p * S, load<T>(b + <usize>(2 * p) * S));
+        store<T>(bt + (<usize>k + <usize>p) * S, load<T>(b + <usize>(2 * p + 1) * S));
+      }
+    }
     for (let i = 0; i < m; i++) {
       const ai = a + <usize>i * <usize>k * S;
       for (let j = 0; j < n; j++) {
         const o = out + (<usize>i * <usize>n + <usize>j) * S;
-        store<T>(o, <T>(<f64>load<T>(o) + dot<T>(ai, b + <usize>j * <usize>k * S, k)));
+        store<T>(o, <T>(<f64>load<T>(o) + dot<T>(ai, bt + <usize>j * <usize>k * S, k)));
       }
     }
+    if (bt != b) heap.free(bt);
     return true;
   }
-  if (!tB && (m <= 2 || k <= 2 || n <= 2)) {
-    // out[i, :] += op(a)[i, p] · b[p, :]
+  if (!tB && (m <= 2 || k <= 2)) {
+    // out[i, :] += Σ_p op(a)[i, p] · b[p, :], two rows of b per pass over out's row
     for (let i = 0; i < m; i++) {
       const oi = out + <usize>i * <usize>n * S;
-      for (let p = 0; p < k; p++) {
+      let p = 0;
+      for (; p + 2 <= k; p += 2) {
+        const c0 = tA ? load<T>(a + (<usize>p * <usize>m + <usize>i) * S) : load<T>(a + (<usize>i * <usize>k + <usize>p) * S);
+        const c1 = tA ? load<T>(a + (<usize>(p + 1) * <usize>m + <usize>i) * S) : load<T>(a + (<usize>i * <usize>k + <usize>(p + 1)) * S);
+        axpy2<T>(c0, b + <usize>p * <usize>n * S, c1, b + <usize>(p + 1) * <usize>n * S, oi, n);
+      }
+      if (p < k) {
         const c = tA ? load<T>(a + (<usize>p * <usize>m + <usize>i) * S) : load<T>(a + (<usize>i * <usize>k + <usize>p) * S);
         axpy<T>(c, b + <usize>p * <usize>n * S, oi, n);
       }
