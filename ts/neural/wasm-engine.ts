@@ -76,7 +76,10 @@ export class WasmTensorEngine implements TensorEngine<WasmStorage> {
   /** Frees storages that were collected without a release (see the header). */
   private readonly finalizer: FinalizationRegistry<{ ptr: number; bytes: number }>;
 
-  /** Use `wasmTensorEngine(precision)`: one engine per precision and wasm instance. */
+  /**
+   * Use `wasmTensorEngine(precision)`: one engine per precision and wasm instance.
+   * @internal
+   */
   constructor(
     private readonly kernels: WasmKernels,
     /** Entry type of the storages: 'f64' (the default, as the js engine) or 'f32' (about twice as fast). */
