@@ -11,3 +11,4 @@ export * from './simplex';
 export { entIterate, entMarginalError, entStats, entPlanApply, entDensePlan, entFColLse, entFColLseBatch, ENT_SLOTS, expArrayF64, expArrayScalarF64 } from './sinkhorn';
 export { gridStep } from './grid';
 export { matmulF64 } from './linalg';
+export { tensorBinary, tensorUnary, tensorSumTo, tensorMatmul, tensorTranspose, tensorCopyBlock, tensorAdam, tensorClampMin } from './tensor';

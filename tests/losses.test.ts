@@ -119,6 +119,19 @@ test('bad input: a loss on a non-matrix tensor is OTError shape', async () => {
   assert.is(code, 'shape');
 });
 
+test('on wasm tensors (f64): the value and gradients of the js engine', async () => {
+  const E = await neural.tensorEngine('wasm');
+  const Xw = tensor(X.data, [n, 2], E).requireGrad();
+  const Yw = tensor(Y.data, [m, 2], E);
+  const L = await sinkhornLoss(Xw, Yw, tight);
+  const Lj = await sinkhornLoss(X, Y, tight);
+  assert.is(L.engine, E, 'the loss lives on the inputs engine');
+  assert.ok(Math.abs((await L.itemAsync()) - Lj.item()) <= 1e-12 * Math.abs(Lj.item()), 'value');
+  const [g] = grad(L, [Xw]);
+  const [gj] = grad(Lj, [X]);
+  assert.ok(worst(await g.read(), gj.data) < 1e-12, 'gradX through the wasm graph');
+});
+
 gpu.it('on webgpu tensors: the same value and gradients as on js (the solver runs in f64 on wasm)', async () => {
   const E = await neural.tensorEngine('webgpu');
   const Xg = tensor(X.data, [n, 2], E).requireGrad();

@@ -459,8 +459,8 @@ it('after a device loss, ops and reads fail with OTError(device-lost) (a read in
   closeArrays(await T.exp(T.tensor([0, 1], [2], gpu)).read(), [1, Math.E], REL, 'the shared engine still works');
 });
 
-it("'auto' picks webgpu on a hardware adapter only (lavapipe: js)", async () => {
-  assert.is((await tensorEngine('auto')).name, (await gpuIsHardware()) ? 'webgpu' : 'js');
+it("'auto' picks webgpu on a hardware adapter only (lavapipe: the CPU default, wasm)", async () => {
+  assert.is((await tensorEngine('auto')).name, (await gpuIsHardware()) ? 'webgpu' : 'wasm');
 });
 
 it('trainers reject an unknown backend before any work', async () => {

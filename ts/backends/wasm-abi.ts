@@ -36,6 +36,14 @@ export const KERNEL_ARITY = {
   nsIterations: 1,
   nsResult: 6,
   nsDualViolation: 3,
+  tensorBinary: 10,
+  tensorUnary: 8,
+  tensorSumTo: 6,
+  tensorMatmul: 9,
+  tensorTranspose: 5,
+  tensorCopyBlock: 9,
+  tensorAdam: 13,
+  tensorClampMin: 4,
 } as const;
 
 /** Exported globals (their values, read once). */

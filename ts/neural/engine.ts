@@ -1,9 +1,11 @@
 // The storage seam of the neural tensor engine: ts/neural/tensor.ts owns the graph, the backward rules, grad() and
 // noGrad() once, and sends every numeric kernel to the `TensorEngine` its operands live on:
 //   - `jsTensorEngine` (ts/neural/js-engine.ts): f64 Float64Arrays, plain loops; the oracle and the fallback.
+//   - `WasmTensorEngine` (ts/neural/wasm-engine.ts): f64 or f32 storages in wasm memory, SIMD kernels
+//     (assembly/tensor.ts); the default CPU engine of the trainers.
 //   - `WebGpuTensorEngine` (gpu/tensor.ts): f32 GPUBuffers, WGSL kernels (gpu/tensor-kernels.ts); ops enqueue work
 //     and return at once, values come back through `read()` (async).
-// Names follow DESIGN.md's backends: 'js' (plain TypeScript, f64) and 'webgpu' (f32).
+// Names follow DESIGN.md's backends: 'js' (plain TypeScript, f64), 'wasm' (WASM SIMD, f64 or f32) and 'webgpu' (f32).
 //
 // An engine sees storages and shapes, never Tensors (no import cycle, nothing about graphs). Storages are opaque
 // handles the engine made; `retain` / `release` count the tensors that share one (detach() shares storage), and
@@ -14,8 +16,8 @@
 // shape that broadcasts to x's; matmul is (m × k)·(k × n), row-major; concat/slice along the last axis.
 import { OTError } from '../errors.js';
 
-/** Backend names of the tensor engines (DESIGN.md): 'js' = plain TypeScript f64, 'webgpu' = WGSL f32. */
-export type TensorBackend = 'js' | 'webgpu';
+/** Backend names of the tensor engines (DESIGN.md): 'js' = plain TypeScript f64, 'wasm' = WASM SIMD (f64 or f32), 'webgpu' = WGSL f32. */
+export type TensorBackend = 'js' | 'wasm' | 'webgpu';
 
 /**
  * Entrywise ops. Binary: add, sub, mul, div. Unary: id (a copy; with broadcasting it is broadcastTo), neg,

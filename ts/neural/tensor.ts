@@ -2,8 +2,9 @@
 //
 // Design
 // - A `Tensor` is a dense, row-major array with a `shape` (rank 0 = scalar, shape []) whose values live on a
-//   `TensorEngine` (ts/neural/engine.ts): the 'js' engine (f64 Float64Array, `t.data`, the default and the oracle)
-//   or the 'webgpu' engine (f32 GPU buffers, gpu/tensor.ts; values via `await t.read()`). Ops check their operands
+//   `TensorEngine` (ts/neural/engine.ts): the 'js' engine (f64 Float64Array, `t.data`, the default here and the
+//   oracle), the 'wasm' engine (f64 or f32 in wasm memory, ts/neural/wasm-engine.ts; the trainers' default) or the
+//   'webgpu' engine (f32 GPU buffers, gpu/tensor.ts); off js, values come via `await t.read()`. Ops check their operands
 //   share an engine and send the numeric kernel there; everything below (graph, rules, grad, noGrad) is written
 //   once. GPU ops only enqueue work, so a whole training step runs without a read-back.
 // - Disposal: `t.dispose()` frees a tensor's storage; `tidy(fn)` disposes every tensor fn created except those it

@@ -61,7 +61,7 @@ const betasPair: Check = {
 };
 
 const common = {
-  backend: opt(oneOf('js', 'webgpu', 'auto'), "Tensor engine: 'js' (f64), 'webgpu' (f32), 'auto' (webgpu on a hardware adapter, else js).", "'js'"),
+  backend: opt(oneOf('js', 'wasm', 'webgpu', 'auto'), "Tensor engine: 'wasm' (WASM SIMD, f64), 'js' (plain TypeScript f64, the reference), 'webgpu' (f32), 'auto' (webgpu on a hardware adapter, else wasm).", "'wasm' (js where the wasm binary cannot load)"),
   seed: opt(num({ integer: true, min: 0 }), 'Seed of initialisations and batches.', '0'),
   signal: signalOption,
   worker: workerOption,
@@ -103,7 +103,7 @@ export const trainICNNMap = defineSolver({
     progressEvery: count('Report every this many steps (the last always).', '10'),
     ...common,
   },
-  backends: ['js', 'webgpu'],
+  backends: ['js', 'wasm', 'webgpu'],
   workEstimate: ([, , o]) => {
     const opts = (o ?? {}) as ICNNMapOptions;
     return numberOr(opts.iterations, 500) * numberOr(opts.batchSize, 256) * (numberOr(opts.innerSteps, 4) + 1) * units(opts.hidden, [32, 32]);
@@ -142,7 +142,7 @@ export const trainNOT = defineSolver({
     onProgress: progressOption('{ step, lossF, lossT } at every step'),
     ...common,
   },
-  backends: ['js', 'webgpu'],
+  backends: ['js', 'wasm', 'webgpu'],
   workEstimate: ([, , o]) => {
     const opts = (o ?? {}) as NOTOptions;
     return numberOr(opts.iterations, 1000) * numberOr(opts.batchSize, 64) * (numberOr(opts.innerSteps, 10) + 1) * (units(opts.hiddenT, [64, 64]) + units(opts.hiddenF, [64, 64]));
@@ -176,7 +176,7 @@ export const trainKantorovichRubinsteinCritic = defineSolver({
     progressEvery: count('Report every this many steps (the last always).', '10'),
     ...common,
   },
-  backends: ['js', 'webgpu'],
+  backends: ['js', 'wasm', 'webgpu'],
   workEstimate: ([, , o]) => {
     const opts = (o ?? {}) as CriticOptions;
     return numberOr(opts.iterations, 300) * numberOr(opts.batchSize, 256) * units(opts.hidden, [32, 32]);
