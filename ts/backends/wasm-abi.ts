@@ -14,7 +14,6 @@ export const KERNEL_ARITY = {
   slicedCosts: 14,
   slicedWorkBytes: 4,
   pairwiseCosts: 7,
-  matmulF64: 6,
   firstNonFinite: 2,
   maxAbsF64: 2,
   scaleF64: 3,

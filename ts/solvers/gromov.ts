@@ -93,7 +93,7 @@ export interface GromovResult extends OTResult {
 /** The wasm SIMD product when the wasm backend is loaded (set per solve), else the JS one. */
 let wasmGemm: WasmKernels | undefined;
 
-/** C = A (r × k) · B (k × c), row-major: assembly/linalg.ts (f64x2 SIMD) on wasm, else matmulJs. */
+/** C = A (r × k) · B (k × c), row-major: the tensor engine's packed GEMM (assembly/tensor.ts, f64) on wasm, else matmulJs. */
 function matmul(A: Float64Array, B: Float64Array, r: number, k: number, c: number, out = new Float64Array(r * c)): Float64Array {
   const w = wasmGemm;
   if (!w || r * k * c < 4096) return matmulJs(A, B, r, k, c, out);
@@ -102,7 +102,7 @@ function matmul(A: Float64Array, B: Float64Array, r: number, k: number, c: numbe
     const a = mem.put(A.length === r * k ? A : A.subarray(0, r * k));
     const b = mem.put(B.length === k * c ? B : B.subarray(0, k * c));
     const o = mem.alloc(r * c * 8);
-    w.abi.matmulF64(a, b, r, k, c, o);
+    w.abi.tensorMatmul(0, a, b, r, k, c, 0, 0, o);
     out.set(w.f64(o, r * c));
     return out;
   } finally {
