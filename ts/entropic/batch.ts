@@ -1,0 +1,216 @@
+// Many independent entropic problems driven together (sinkhornBatch, the batched divergences): one engine per
+// problem, one Stepper per problem (the same schedule a single solve runs, so each problem's iterates are
+// those of its own solve), and one `step` per round for every problem still running. Per-problem
+// convergence: a problem that converged leaves the round list; the others go on.
+//
+// wasm: all engines in one module and one call per round (assembly/sinkhorn.ts entBatch), with the threads of
+// ts/backends/wasm-threads.ts taking whole problems in turn. js / webgpu: the engines stepped one after the
+// other (no batched WGSL kernel yet: one dispatch sequence per problem).
+import { OTError } from '../errors.js';
+import type { BackendName, BackendOption } from '../types.js';
+import { abortPoint } from '../validate.js';
+import type { EngineProblem, EntropicEngine } from './engine.js';
+import { type IterationOptions, type LoopResult, Stepper } from './problem.js';
+import { createEngine } from './select.js';
+
+/** The engines of a batch and how a round runs. */
+export interface EntropicBatch {
+  readonly backend: BackendName;
+  /** Threads that shared the batch (wasm; 1 elsewhere). */
+  readonly threads: number;
+  /** One engine per problem (potentials, stats and plans are read from them). */
+  readonly engines: readonly EntropicEngine[];
+  /** For each listed problem: `counts[i]` iterations of problem `list[i]`, then its marginal error (returned). */
+  step(list: readonly number[], counts: readonly number[]): Promise<Float64Array>;
+  dispose(): void;
+}
+
+/** Below this many kernel entries in all, a batch is not split between threads. */
+const THREADS_FROM = 1 << 18;
+
+/** Engines stepped one after another (js, webgpu). */
+class SequentialBatch implements EntropicBatch {
+  readonly threads = 1;
+  constructor(
+    readonly backend: BackendName,
+    readonly engines: EntropicEngine[],
+  ) {}
+
+  async step(list: readonly number[], counts: readonly number[]): Promise<Float64Array> {
+    const errs = new Float64Array(list.length);
+    for (let i = 0; i < list.length; i++) {
+      const e = this.engines[list[i]];
+      if (counts[i] > 0) await e.iterate(counts[i]);
+      errs[i] = await e.marginalError();
+    }
+    return errs;
+  }
+
+  dispose(): void {
+    for (const e of this.engines) e.dispose();
+  }
+}
+
+/** wasm engines in one module: a round is one entBatch call over their contexts. */
+class WasmBatch implements EntropicBatch {
+  readonly backend = 'wasm' as const;
+  private constructor(
+    readonly engines: import('../backends/wasm-entropic.js').WasmEntropicEngine[],
+    readonly threads: number,
+    private readonly k: import('../backends/wasm.js').WasmKernels,
+  ) {}
+
+  static async create(problems: EngineProblem[], threads: number | 'auto'): Promise<WasmBatch> {
+    const [{ WasmEntropicEngine }, { wasmKernels }, T] = await Promise.all([
+      import('../backends/wasm-entropic.js'),
+      import('../backends/wasm.js'),
+      import('../backends/wasm-threads.js'),
+    ]);
+    const entries = problems.reduce((s, p) => s + p.cost.n * p.cost.m, 0);
+    let want = T.wasmThreadsUnavailableReason() ? 1 : threads === 'auto' ? (entries >= THREADS_FROM ? T.wasmThreadCount() : 1) : threads;
+    want = Math.min(want, problems.length);
+    let k: import('../backends/wasm.js').WasmKernels | undefined;
+    if (want > 1) {
+      const rt = await T.wasmThreads(want).catch(() => undefined);
+      want = rt ? Math.min(want, rt.threads) : 1;
+      k = rt?.kernels;
+    }
+    k ??= await wasmKernels();
+    k.fn('entBatch'); // a stale binary fails here as backend-unavailable
+    const engines: import('../backends/wasm-entropic.js').WasmEntropicEngine[] = [];
+    try {
+      for (const p of problems) engines.push(await WasmEntropicEngine.create(p, { kernels: k }));
+    } catch (e) {
+      for (const x of engines) x.dispose();
+      throw e;
+    }
+    return new WasmBatch(engines, Math.max(1, want), k);
+  }
+
+  async step(list: readonly number[], counts: readonly number[]): Promise<Float64Array> {
+    const L = list.length;
+    // largest problems first: the threads take them in turn, so the small ones fill in at the end
+    const order = list.map((_, i) => i).sort((x, y) => this.size(list[y]) - this.size(list[x]));
+    const scope = this.k.scope();
+    try {
+      const SLOTS = 48;
+      const block = scope.f64(SLOTS);
+      const ctxs = scope.f64(L);
+      const cnt = scope.f64(L);
+      const errs = scope.f64(L);
+      const c = this.k.f64(ctxs, L);
+      const n = this.k.f64(cnt, L);
+      order.forEach((i, r) => {
+        c[r] = this.engines[list[i]].context;
+        n[r] = counts[i];
+      });
+      const b = this.k.f64(block, SLOTS);
+      b[0] = ctxs;
+      b[1] = L;
+      b[2] = cnt;
+      b[3] = errs;
+      b[33] = this.threads; // S_THREADS (assembly/sinkhorn.ts)
+      this.k.fn('entBatch')(block);
+      const e = this.k.f64(errs, L);
+      const out = new Float64Array(L);
+      order.forEach((i, r) => (out[i] = e[r]));
+      return out;
+    } finally {
+      scope.release();
+    }
+  }
+
+  private size(q: number): number {
+    return this.engines[q].n * this.engines[q].m;
+  }
+
+  dispose(): void {
+    for (const e of this.engines) e.dispose();
+  }
+}
+
+/** The engines of a batch on the requested backend ('auto': wasm, else js; webgpu only when forced). */
+export async function createBatch(solver: string, problems: EngineProblem[], requested: BackendOption = 'auto', threads: number | 'auto' = 'auto'): Promise<EntropicBatch> {
+  if (requested === 'auto' || requested === 'wasm') {
+    try {
+      // fewer problems than threads (a divergence's three): each problem's passes split between the threads
+      // instead, one problem after the other
+      const { wasmThreadCount } = await import('../backends/wasm-threads.js');
+      const T = threads === 'auto' ? wasmThreadCount() : threads;
+      if (problems.length < T) return await sequential(solver, problems, 'wasm');
+      return await WasmBatch.create(problems, threads);
+    } catch (e) {
+      if (requested === 'wasm' || !(e instanceof OTError) || e.code !== 'backend-unavailable') throw e;
+    }
+  }
+  return sequential(solver, problems, requested === 'auto' ? 'js' : requested);
+}
+
+async function sequential(solver: string, problems: EngineProblem[], backend: BackendOption): Promise<EntropicBatch> {
+  const engines: EntropicEngine[] = [];
+  try {
+    for (const p of problems) engines.push(await createEngine(solver, p, backend));
+  } catch (e) {
+    for (const x of engines) x.dispose();
+    throw e;
+  }
+  return new SequentialBatch(engines[0]?.backend ?? (backend as BackendName), engines);
+}
+
+/** Progress of a batch: problems finished so far, of all. */
+export interface BatchProgress {
+  /** Problems whose iteration has ended (converged or at maxIter). */
+  solved: number;
+  total: number;
+  /** The most iterations any problem has run so far. */
+  iterations: number;
+  /** Entropic batches: the largest convergence measure of this round's checks. */
+  error?: number;
+  /** Entropic batches: the largest ε of this round's problems (their ε-scaling stage). */
+  eps?: number;
+}
+
+/**
+ * Runs every problem through its ε schedule (`schedules[q]`) with per-problem convergence. A non-finite
+ * measure fails with 'numerical', naming the problem (`onNonFinite(q)`).
+ */
+export async function iterateBatch(
+  batch: EntropicBatch,
+  schedules: number[][],
+  opts: Omit<IterationOptions, 'onProgress'> & { onProgress?: (p: BatchProgress) => void },
+  onNonFinite: (q: number) => string,
+): Promise<LoopResult[]> {
+  const iter = { maxIter: opts.maxIter, tol: opts.tol, checkEvery: opts.checkEvery };
+  const steppers = schedules.map((s) => new Stepper(s, iter, batch.backend));
+  let active = steppers.map((_, q) => q);
+  let most = 0;
+  while (active.length > 0) {
+    await abortPoint(opts.signal, () => `after ${most} iterations of the batch`);
+    const list: number[] = [];
+    const counts: number[] = [];
+    const checked: boolean[] = [];
+    for (const q of active) {
+      const step = steppers[q].next();
+      if (!step) continue;
+      if (step.eps !== undefined) await batch.engines[q].setEps(step.eps);
+      list.push(q);
+      counts.push(step.count);
+      checked.push(step.check);
+    }
+    if (list.length === 0) break;
+    const errs = await batch.step(list, counts);
+    let error = 0;
+    let eps = 0;
+    list.forEach((q, i) => {
+      error = Math.max(error, errs[i]);
+      eps = Math.max(eps, steppers[q].eps);
+      steppers[q].record(errs[i]);
+      if (checked[i] && !Number.isFinite(errs[i])) throw new OTError('numerical', onNonFinite(q));
+      most = Math.max(most, steppers[q].iterations);
+    });
+    active = list;
+    const solved = steppers.reduce((s, st) => s + (st.ended ? 1 : 0), 0);
+    opts.onProgress?.({ solved, total: steppers.length, iterations: most, error, eps });
+  }
+  return steppers.map((st) => ({ iterations: st.iterations, error: st.error, converged: st.converged }));
+}

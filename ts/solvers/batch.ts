@@ -1,0 +1,210 @@
+// Many problems in one call (POT's ot.batch): sinkhornBatch, emdBatch, wasserstein1dBatch (sinkhornDivergenceBatch
+// lives with the divergence, ts/solvers/divergence.ts). Each is a solver of its own in the registry (its own
+// schema, work estimate and worker dispatch) whose result is a BatchResult: the per-problem results, their
+// values as one array, and aggregate fields so that it is still an OTResult. Every problem is validated
+// before any work; an error names the problem's index.
+import { OTError } from '../errors.js';
+import type { BackendName, VectorLike } from '../types.js';
+import type { OTResult, SolveStatus } from '../result.js';
+import { defineSolver } from '../registry/define.js';
+import { type Schema, opt } from '../registry/schema.js';
+import { progressOption } from '../registry/common.js';
+import { pairEntries } from '../registry/estimate.js';
+import { toGeometry } from '../geometry.js';
+import { abortPoint, checkBudget, toVector, toWeights } from '../validate.js';
+import { engineBackends } from '../entropic/select.js';
+import { checkThreads } from '../entropic/problem.js';
+import { type BatchProgress, createBatch, iterateBatch } from '../entropic/batch.js';
+import { type SinkhornOptions, type SinkhornResult, entropicResult, overflowMessage, setupEntropic, sinkhornSchema } from './sinkhorn.js';
+import { type EmdOptions, type EmdResult, emd } from './emd.js';
+import { type Emd1dOptions, wasserstein1d } from './ot1d.js';
+import { type BatchInput, type SamplePair, atProblem, listOf, problemError, unpackBatch } from './batch-input.js';
+import { massOptions } from '../registry/common.js';
+import { chooseBackend } from '../backends/select.js';
+
+export type { BatchInput, BatchProblem, PackedBatch, CloudPair, SamplePair } from './batch-input.js';
+export type { BatchProgress } from '../entropic/batch.js';
+
+/** The result of a batched call: one result per problem, in input order, and aggregates over them. */
+export interface BatchResult<R> extends OTResult {
+  /** Σ_q values[q]: the batch's total (a loss over the batch; divide by `values.length` for the mean). */
+  value: number;
+  /** Each problem's value (its result's `value`), in input order. */
+  values: Float64Array;
+  /** Each problem's full result, in input order (each with its own status, iterations and error). */
+  results: R[];
+  /** 'converged' / 'optimal' / 'closed-form' when every problem ended so; else 'max-iterations'. */
+  status: SolveStatus;
+  /** The most iterations any problem ran. */
+  iterations: number;
+  /** The largest stopping measure over the problems. */
+  error: number;
+  backend: BackendName;
+  /** Threads that shared the batch. */
+  threads: number;
+}
+
+/** The aggregate fields over per-problem results. */
+export function aggregate<R extends OTResult>(results: R[], backend: BackendName, threads: number): BatchResult<R> {
+  const values = Float64Array.from(results, (r) => r.value);
+  const statuses = new Set(results.map((r) => r.status));
+  return {
+    value: values.reduce((s, v) => s + v, 0),
+    values,
+    results,
+    status: statuses.size === 1 ? results[0].status : statuses.has('max-iterations') ? 'max-iterations' : results[0].status,
+    iterations: results.reduce((s, r) => Math.max(s, r.iterations), 0),
+    error: results.reduce((s, r) => Math.max(s, r.error), 0),
+    backend,
+    threads,
+  };
+}
+
+const batchProgress = progressOption('{ solved, total, iterations } after every round of convergence checks');
+
+export interface SinkhornBatchOptions extends Omit<SinkhornOptions, 'init' | 'onProgress'> {
+  /** After every round of checks: problems finished so far, of all, and the most iterations any has run. */
+  onProgress?: (p: BatchProgress) => void;
+}
+
+/**
+ * Balanced entropic OT for B independent problems in one call (POT: ot.batch / a loop of ot.sinkhorn2):
+ * `problems` is an array of { a?, b?, M } (ragged sizes) or one packed B × n × m tensor with per-problem valid
+ * sizes. Every problem runs the schedule its own `sinkhorn` call would (same options, same result to
+ * rounding) with its own convergence; on wasm one call per round steps all problems still running, and the
+ * threads take whole problems in turn.
+ */
+export const sinkhornBatch = defineSolver({
+  name: 'sinkhornBatch',
+  summary: 'Entropic OT for a batch of independent problems in one pass (per-problem convergence).',
+  params: ['problems'],
+  options: (() => {
+    const { init: _init, ...base } = sinkhornSchema({ ...massOptions, onProgress: batchProgress });
+    return base as Schema;
+  })(),
+  backends: engineBackends,
+  workEstimate: ([problems]) => batchEntries(problems),
+  run: async (problems: BatchInput, opts: SinkhornBatchOptions): Promise<BatchResult<SinkhornResult>> => {
+    const name = 'sinkhornBatch';
+    const list = unpackBatch(name, problems);
+    const setups = list.map((p, q) => atProblem(name, q, () => setupEntropic(p.a, p.b, p.M, { ...opts, onProgress: undefined }, undefined)));
+    let bytes = 0;
+    for (const s of setups) bytes += s.n * s.m * 8 * (1 + (s.method === 'scaling' ? 1 : 0) + (s.wantPlan ? 1 : 0));
+    checkBudget(bytes, `the ${setups.length} problems' costs, kernels and plans together`, opts.maxBytes);
+    const batch = await createBatch(name, setups.map((s) => s.engineProblem), opts.backend, checkThreads(opts.threads));
+    try {
+      const loops = await iterateBatch(batch, setups.map((s) => s.schedule), opts, (q) => overflowMessage(`${name}: problem ${q}`, setups[q]));
+      const results: SinkhornResult[] = [];
+      for (let q = 0; q < setups.length; q++) results.push(await entropicResult(batch.engines[q], setups[q], loops[q]));
+      return aggregate(results, batch.backend, batch.threads);
+    } finally {
+      batch.dispose();
+    }
+  },
+});
+
+/** Σ n·m over a batch input, from unvalidated input (never throws). */
+function batchEntries(problems: unknown): number {
+  if (Array.isArray(problems)) return problems.reduce((s: number, p) => s + (p && typeof p === 'object' ? pairEntries(p.a, p.b, p.M) : 0), 0);
+  const shape = (problems as { shape?: unknown[] } | undefined)?.shape;
+  return Array.isArray(shape) ? (Number(shape[0]) || 0) * (Number(shape[1]) || 0) * (Number(shape[2]) || 0) : 0;
+}
+
+export interface EmdBatchOptions extends Omit<EmdOptions, 'warmStart' | 'onProgress'> {
+  /** After each problem: { solved, total, iterations } (iterations: pivots of the last problem). */
+  onProgress?: (p: BatchProgress) => void;
+}
+
+/**
+ * Exact OT (network simplex) for B independent problems in one call (POT: a loop of ot.emd2): the same inputs
+ * as sinkhornBatch; each result is what `emd` returns for that problem (plan, duals, certificate). All problems
+ * are validated first, then solved one after another in this thread (a whole batch crosses to a worker as one
+ * call under `worker`).
+ */
+export const emdBatch = defineSolver({
+  name: 'emdBatch',
+  summary: 'Exact OT (network simplex) for a batch of independent problems in one call.',
+  params: ['problems'],
+  options: (() => {
+    const { warmStart: _w, ...base } = emd.descriptor.options;
+    return { ...base, onProgress: batchProgress } as Schema;
+  })(),
+  backends: ['wasm'],
+  workEstimate: ([problems]) => batchEntries(problems),
+  run: async (problems: BatchInput, opts: EmdBatchOptions): Promise<BatchResult<EmdResult>> => {
+    const name = 'emdBatch';
+    const list = unpackBatch(name, problems);
+    // shapes, finiteness and weights of every problem before the first pivot
+    list.forEach((p, q) =>
+      atProblem(name, q, () => {
+        const g = toGeometry(p.M, opts.maxBytes);
+        toWeights('a', p.a, g.rows);
+        toWeights('b', p.b, g.cols);
+      }),
+    );
+    const one = { ...opts, onProgress: undefined, worker: false as const };
+    const results: EmdResult[] = [];
+    for (let q = 0; q < list.length; q++) {
+      await abortPoint(opts.signal, () => `after ${q} of ${list.length} problems`);
+      try {
+        results.push(await emd.descriptor.run(list[q].a, list[q].b, list[q].M, one));
+      } catch (e) {
+        throw problemError(name, q, e);
+      }
+      opts.onProgress?.({ solved: q + 1, total: list.length, iterations: results[q].iterations });
+    }
+    return aggregate(results, 'wasm', 1);
+  },
+});
+
+export interface Wasserstein1dBatchOptions extends Omit<Emd1dOptions, 'a' | 'b' | 'onProgress'> {
+  /** After each problem: { solved, total, iterations: 0 }. */
+  onProgress?: (p: BatchProgress) => void;
+}
+
+/** The result of wasserstein1dBatch: W_p of each pair (as wasserstein1d returns it), and their sum. */
+export type Wasserstein1dBatchResult = BatchResult<{ value: number }> & { status: 'optimal' };
+
+/**
+ * The 1D p-Wasserstein distance W_p (as `wasserstein1d`) for B pairs of samples { x, y, a?, b? } in one call
+ * (POT: ot.wasserstein_1d over a batch of columns, which returns W_p^p). Sizes may differ between pairs.
+ */
+export const wasserstein1dBatch = defineSolver({
+  name: 'wasserstein1dBatch',
+  summary: 'The 1D distance W_p for a batch of pairs of samples in one call.',
+  params: ['pairs'],
+  options: (() => {
+    const { a: _a, b: _b, ...base } = wasserstein1d.descriptor.options;
+    return { ...base, onProgress: batchProgress } as Schema;
+  })(),
+  backends: ['wasm', 'js'],
+  workEstimate: ([pairs]) => (Array.isArray(pairs) ? pairs.reduce((s: number, p) => s + (p && typeof p === 'object' ? ((p.x?.length ?? 0) + (p.y?.length ?? 0)) / 4 : 0), 0) : 0),
+  run: async (pairs: readonly SamplePair[], opts: Wasserstein1dBatchOptions): Promise<Wasserstein1dBatchResult> => {
+    const name = 'wasserstein1dBatch';
+    const list = listOf<SamplePair>(name, 'pairs { x, y, a?, b? }', pairs);
+    list.forEach((p, q) =>
+      atProblem(name, q, () => {
+        const x = toVector('x', p.x);
+        const y = toVector('y', p.y);
+        toWeights('a', p.a as VectorLike | undefined, x.length);
+        toWeights('b', p.b as VectorLike | undefined, y.length);
+      }),
+    );
+    const backend = (await chooseBackend(name, ['wasm', 'js'], opts.backend)).name as 'wasm' | 'js';
+    const results: { value: number; status: 'optimal'; iterations: number; error: number; backend: BackendName; threads: number }[] = [];
+    for (let q = 0; q < list.length; q++) {
+      await abortPoint(opts.signal, () => `after ${q} of ${list.length} pairs`);
+      const p = list[q];
+      let value: number;
+      try {
+        value = await wasserstein1d.descriptor.run(p.x, p.y, { ...opts, backend, a: p.a, b: p.b, onProgress: undefined, worker: false });
+      } catch (e) {
+        throw problemError(name, q, e);
+      }
+      results.push({ value, status: 'optimal', iterations: 0, error: 0, backend, threads: 1 });
+      opts.onProgress?.({ solved: q + 1, total: list.length, iterations: 0 });
+    }
+    if (results.length === 0) throw new OTError('shape', `${name}: no pairs.`);
+    return aggregate(results, results[0].backend, 1) as Wasserstein1dBatchResult;
+  },
+});
