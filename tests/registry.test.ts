@@ -42,6 +42,7 @@ const EXAMPLES: Record<string, { args: unknown[]; opts: Record<string, unknown>;
   emdBatch: { args: [[{ M }, { M: C3 }]], opts: {} },
   wasserstein1dBatch: { args: [[{ x: [0, 1, 2], y: [0.5, 1.5] }, { x: [3], y: [1, 2] }]], opts: {} },
   sinkhornDivergenceBatch: { args: [[{ X, Y }, { X: Y, Y: X }]], opts: { reg: 0.5 } },
+  pairwiseDistances: { args: [[X, Y, X]], opts: { method: 'divergence', reg: 0.5 } },
   trainICNNMap: { args: [spec, spec], opts: { iterations: 2, batchSize: 8, hidden: [4] } },
   trainNOT: { args: [spec, spec], opts: { iterations: 2, batchSize: 8, hiddenT: [4], hiddenF: [4] } },
   trainKantorovichRubinsteinCritic: { args: [spec, spec], opts: { iterations: 2, batchSize: 8, hidden: [4], evalSamples: 16 } },

@@ -214,3 +214,42 @@ export async function iterateBatch(
   }
   return steppers.map((st) => ({ iterations: st.iterations, error: st.error, converged: st.converged }));
 }
+
+/** Bytes of stored costs and kernels one chunk of a batch may hold at once (the rest waits for the next chunk). */
+export const CHUNK_BYTES = 2 ** 28;
+
+/**
+ * A whole batch: the problems in chunks of at most CHUNK_BYTES (or `maxBytes`) of n × m storage, each chunk
+ * one EntropicBatch run to the end, `read` called on each problem's engine before its chunk is released.
+ */
+export async function solveBatch<R>(
+  solver: string,
+  problems: EngineProblem[],
+  schedules: number[][],
+  opts: Omit<IterationOptions, 'onProgress'> & { onProgress?: (p: BatchProgress) => void; backend?: BackendOption; maxBytes?: number },
+  onNonFinite: (q: number) => string,
+  read: (engine: EntropicEngine, q: number, loop: LoopResult) => Promise<R>,
+): Promise<{ results: R[]; backend: BackendName; threads: number }> {
+  const limit = Math.min(CHUNK_BYTES, opts.maxBytes ?? CHUNK_BYTES);
+  const results: R[] = [];
+  let backend: BackendName = 'js';
+  let threads = 1;
+  for (let start = 0; start < problems.length; ) {
+    let end = start + 1;
+    let bytes = 16 * problems[start].cost.n * problems[start].cost.m;
+    while (end < problems.length && bytes + 16 * problems[end].cost.n * problems[end].cost.m <= limit) bytes += 16 * problems[end].cost.n * problems[end].cost.m, end++;
+    const batch = await createBatch(solver, problems.slice(start, end), opts.backend, opts.threads ?? 'auto');
+    try {
+      const offset = start;
+      const progress = opts.onProgress && ((p: BatchProgress) => opts.onProgress!({ ...p, solved: p.solved + offset, total: problems.length }));
+      const loops = await iterateBatch(batch, schedules.slice(start, end), { ...opts, onProgress: progress }, (q) => onNonFinite(q + offset));
+      for (let q = 0; q < loops.length; q++) results.push(await read(batch.engines[q], q + offset, loops[q]));
+      backend = batch.backend;
+      threads = Math.max(threads, batch.threads);
+    } finally {
+      batch.dispose();
+    }
+    start = end;
+  }
+  return { results, backend, threads };
+}

@@ -11,10 +11,10 @@ import { type Schema, opt } from '../registry/schema.js';
 import { progressOption } from '../registry/common.js';
 import { pairEntries } from '../registry/estimate.js';
 import { toGeometry } from '../geometry.js';
-import { abortPoint, checkBudget, toVector, toWeights } from '../validate.js';
+import { abortPoint, toVector, toWeights } from '../validate.js';
 import { engineBackends } from '../entropic/select.js';
 import { checkThreads } from '../entropic/problem.js';
-import { type BatchProgress, createBatch, iterateBatch } from '../entropic/batch.js';
+import { type BatchProgress, solveBatch } from '../entropic/batch.js';
 import { type SinkhornOptions, type SinkhornResult, entropicResult, overflowMessage, setupEntropic, sinkhornSchema } from './sinkhorn.js';
 import { type EmdOptions, type EmdResult, emd } from './emd.js';
 import { type Emd1dOptions, wasserstein1d } from './ot1d.js';
@@ -60,7 +60,8 @@ export function aggregate<R extends OTResult>(results: R[], backend: BackendName
   };
 }
 
-const batchProgress = progressOption('{ solved, total, iterations } after every round of convergence checks');
+const batchProgress = progressOption('{ solved, total, iterations, error, eps } after every round of convergence checks');
+const eachProgress = progressOption('{ solved, total, iterations } after each problem');
 
 export interface SinkhornBatchOptions extends Omit<SinkhornOptions, 'init' | 'onProgress'> {
   /** After every round of checks: problems finished so far, of all, and the most iterations any has run. */
@@ -88,18 +89,15 @@ export const sinkhornBatch = defineSolver({
     const name = 'sinkhornBatch';
     const list = unpackBatch(name, problems);
     const setups = list.map((p, q) => atProblem(name, q, () => setupEntropic(p.a, p.b, p.M, { ...opts, onProgress: undefined }, undefined)));
-    let bytes = 0;
-    for (const s of setups) bytes += s.n * s.m * 8 * (1 + (s.method === 'scaling' ? 1 : 0) + (s.wantPlan ? 1 : 0));
-    checkBudget(bytes, `the ${setups.length} problems' costs, kernels and plans together`, opts.maxBytes);
-    const batch = await createBatch(name, setups.map((s) => s.engineProblem), opts.backend, checkThreads(opts.threads));
-    try {
-      const loops = await iterateBatch(batch, setups.map((s) => s.schedule), opts, (q) => overflowMessage(`${name}: problem ${q}`, setups[q]));
-      const results: SinkhornResult[] = [];
-      for (let q = 0; q < setups.length; q++) results.push(await entropicResult(batch.engines[q], setups[q], loops[q]));
-      return aggregate(results, batch.backend, batch.threads);
-    } finally {
-      batch.dispose();
-    }
+    const { results, backend, threads } = await solveBatch(
+      name,
+      setups.map((s) => s.engineProblem),
+      setups.map((s) => s.schedule),
+      { ...opts, threads: checkThreads(opts.threads) },
+      (q) => overflowMessage(`${name}: problem ${q}`, setups[q]),
+      (engine, q, loop) => entropicResult(engine, setups[q], loop),
+    );
+    return aggregate(results, backend, threads);
   },
 });
 
@@ -127,7 +125,7 @@ export const emdBatch = defineSolver({
   params: ['problems'],
   options: (() => {
     const { warmStart: _w, ...base } = emd.descriptor.options;
-    return { ...base, onProgress: batchProgress } as Schema;
+    return { ...base, onProgress: eachProgress } as Schema;
   })(),
   backends: ['wasm'],
   workEstimate: ([problems]) => batchEntries(problems),
@@ -175,7 +173,7 @@ export const wasserstein1dBatch = defineSolver({
   params: ['pairs'],
   options: (() => {
     const { a: _a, b: _b, ...base } = wasserstein1d.descriptor.options;
-    return { ...base, onProgress: batchProgress } as Schema;
+    return { ...base, onProgress: eachProgress } as Schema;
   })(),
   backends: ['wasm', 'js'],
   workEstimate: ([pairs]) => (Array.isArray(pairs) ? pairs.reduce((s: number, p) => s + (p && typeof p === 'object' ? ((p.x?.length ?? 0) + (p.y?.length ?? 0)) / 4 : 0), 0) : 0),

@@ -13,7 +13,7 @@ import { dotFinite } from '../entropic/problem.js';
 import type { EntropicEngine } from '../entropic/engine.js';
 import { LogSumExp } from '../entropic/logsumexp.js';
 import { type SinkhornOptions, type SinkhornResult, entropicResult, overflowMessage, setupEntropic, sinkhornSchema } from './sinkhorn.js';
-import { type BatchProgress, createBatch, iterateBatch } from '../entropic/batch.js';
+import { type BatchProgress, solveBatch } from '../entropic/batch.js';
 import { checkThreads } from '../entropic/problem.js';
 import { type CloudPair, atProblem, listOf } from './batch-input.js';
 import { type BatchResult, aggregate } from './batch.js';
@@ -157,25 +157,22 @@ async function divergences(
   const per = debias ? 3 : 1;
   const solveOpts = { ...opts, plan: false as const, onProgress: undefined };
   const setups = terms.map((t, k) => at(Math.floor(k / per), () => setupEntropic(t.a, t.b, t.geom, solveOpts, undefined)));
-  const batch = await createBatch(solver, setups.map((s) => s.engineProblem), opts.backend, checkThreads(opts.threads));
-  const sides: Side[] = [];
-  try {
-    const loops = await iterateBatch(batch, setups.map((s) => s.schedule), opts, (k) =>
-      overflowMessage(named ? `${solver}: problem ${Math.floor(k / per)}` : solver, setups[k]),
-    );
-    for (let k = 0; k < terms.length; k++) {
-      const engine = batch.engines[k];
-      const res = await entropicResult(engine, setups[k], loops[k]);
+  const { results: sides, threads } = await solveBatch(
+    solver,
+    setups.map((s) => s.engineProblem),
+    setups.map((s) => s.schedule),
+    { ...opts, threads: checkThreads(opts.threads) },
+    (k) => overflowMessage(named ? `${solver}: problem ${Math.floor(k / per)}` : solver, setups[k]),
+    async (engine, k, loop) => {
+      const res = await entropicResult(engine, setups[k], loop);
       const [grad1, grad2] = grad ? await costGradients(engine, terms[k].geom) : [];
-      sides.push(tilde(res, terms[k], opts.reg, grad1, grad2));
-    }
-  } finally {
-    batch.dispose();
-  }
+      return tilde(res, terms[k], opts.reg, grad1, grad2);
+    },
+  );
   return pairs.map((_, q) => {
     const [ab, aa, bb] = sides.slice(q * per, q * per + per);
     const { a, b } = terms[q * per];
-    return combine(ab, aa, bb, a, b, grad, batch.threads);
+    return combine(ab, aa, bb, a, b, grad, threads);
   });
 }
 
@@ -318,4 +315,53 @@ async function costGradients(engine: EntropicEngine, geom: PointCloudGeometry): 
       }
     }
   return [g1, g2];
+}
+
+/**
+ * S_ε between every two of k clouds (pairwiseDistances): the k self terms OT_ε(a_i, a_i) once and the
+ * k(k − 1)/2 cross terms OT_ε(a_i, a_j), i < j, in one batch (3k(k − 1)/2 solves if each pair were a divergence
+ * of its own). Returns the k × k matrix (symmetric, zero diagonal) and the batch's backend and threads.
+ */
+export async function divergenceMatrix(
+  solver: string,
+  clouds: readonly { X: MatrixLike; a?: VectorLike }[],
+  opts: Omit<DivergenceOptions, 'onProgress' | 'a' | 'b' | 'gradient' | 'debias'> & { onProgress?: (p: BatchProgress) => void },
+): Promise<{ D: Float64Array; backend: BackendName; threads: number; iterations: number; error: number; converged: boolean }> {
+  const k = clouds.length;
+  const w: Float64Array[] = [];
+  const terms: Term[] = [];
+  const index: [number, number][] = [];
+  const add = (i: number, j: number) =>
+    atProblem(solver, i === j ? i : j, () => {
+      const geom = pointCloud(clouds[i].X, clouds[j].X, { cost: opts.cost, maxBytes: opts.maxBytes });
+      if (i === j) w[i] = toWeights('a', clouds[i].a, geom.rows);
+      terms.push({ geom, a: w[i], b: w[j] });
+      index.push([i, j]);
+    });
+  for (let i = 0; i < k; i++) add(i, i);
+  for (let i = 0; i < k; i++) for (let j = i + 1; j < k; j++) add(i, j);
+  const solveOpts = { ...opts, plan: false as const, onProgress: undefined };
+  const setups = terms.map((t, q) => atProblem(solver, index[q][1], () => setupEntropic(t.a, t.b, t.geom, solveOpts, undefined)));
+  const { results, backend, threads } = await solveBatch(
+    solver,
+    setups.map((s) => s.engineProblem),
+    setups.map((s) => s.schedule),
+    { ...opts, threads: checkThreads(opts.threads) },
+    (q) => overflowMessage(`${solver}: pair (${index[q][0]}, ${index[q][1]})`, setups[q]),
+    async (engine, q, loop) => tilde(await entropicResult(engine, setups[q], loop), terms[q], opts.reg, undefined, undefined),
+  );
+  const ot = results.map((s, q) => dotFinite(terms[q].a, s.fTilde) + dotFinite(terms[q].b, s.gTilde));
+  const D = new Float64Array(k * k);
+  for (let q = k; q < terms.length; q++) {
+    const [i, j] = index[q];
+    D[i * k + j] = D[j * k + i] = Math.max(0, ot[q] - 0.5 * ot[i] - 0.5 * ot[j]); // as combine(): S_ε ≥ 0
+  }
+  return {
+    D,
+    backend,
+    threads,
+    iterations: results.reduce((s, r) => Math.max(s, r.res.iterations), 0),
+    error: results.reduce((s, r) => Math.max(s, r.res.error), 0),
+    converged: results.every((r) => r.res.status === 'converged'),
+  };
 }

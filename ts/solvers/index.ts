@@ -16,3 +16,4 @@ export { gromovWasserstein, type GromovOptions, type GromovResult } from './grom
 export { weakOT, type WeakOTOptions, type WeakOTResult } from './weak.js';
 export { lpBarycenter, type LpBarycenterOptions, type LpBarycenterResult } from './lp-barycenter.js';
 export { sinkhornBatch, emdBatch, wasserstein1dBatch, type BatchResult, type SinkhornBatchOptions, type EmdBatchOptions, type Wasserstein1dBatchOptions, type Wasserstein1dBatchResult, type BatchInput, type BatchProblem, type PackedBatch, type CloudPair, type SamplePair, type BatchProgress } from './batch.js';
+export { pairwiseDistances, type PairwiseOptions, type PairwiseResult, type Measure } from './pairwise.js';
