@@ -4,8 +4,9 @@
 // convergence: a problem that converged leaves the round list; the others go on.
 //
 // wasm: all engines in one module and one call per round (assembly/sinkhorn.ts entBatch), with the threads of
-// ts/backends/wasm-threads.ts taking whole problems in turn. js / webgpu: the engines stepped one after the
-// other (no batched WGSL kernel yet: one dispatch sequence per problem).
+// ts/backends/wasm-threads.ts taking whole problems in turn. webgpu (forced; dense balanced problems): one set of
+// buffers and two dispatches per iteration for all problems (gpu/batch.ts). js, and webgpu for point clouds: the
+// engines stepped one after the other.
 import { OTError } from '../errors.js';
 import type { BackendName, BackendOption } from '../types.js';
 import { abortPoint } from '../validate.js';
@@ -142,6 +143,11 @@ export async function createBatch(solver: string, problems: EngineProblem[], req
     } catch (e) {
       if (requested === 'wasm' || !(e instanceof OTError) || e.code !== 'backend-unavailable') throw e;
     }
+  }
+  if (requested === 'webgpu' && problems.every((p) => p.cost.kind === 'dense' && p.tauA === 1 && p.tauB === 1)) {
+    // dense balanced problems: one set of buffers, two dispatches per iteration for the whole batch
+    const [{ gpuDevice }, { WebGpuSinkhornBatch }] = await Promise.all([import('../backends/webgpu.js'), import('../../gpu/batch.js')]);
+    return new WebGpuSinkhornBatch(await gpuDevice(), problems);
   }
   return sequential(solver, problems, requested === 'auto' ? 'js' : requested);
 }
