@@ -175,6 +175,19 @@ test('emdBatch and wasserstein1dBatch equal the per-problem calls', async () => 
   }
 });
 
+test('emdBatch shares a large batch with the worker pool: same values, errors named in the whole batch', async () => {
+  const rng = new Rng(10);
+  const problems = Array.from({ length: 8 }, () => ({ M: pointCloud(cloud(rng, 200, 2), cloud(rng, 200, 2)) }));
+  const r = await emdBatch(problems, {});
+  for (const q of [0, 7]) near(r.values[q], (await emd(undefined, undefined, problems[q].M, { worker: false })).value, F64_TOL, `problem ${q}`);
+  const pool = (await import('../ts/worker/pool.js')).poolSize();
+  if (pool > 0) assert.is(r.threads, 2, 'this thread and a worker shared it');
+  else console.log(`batch.test: no worker pool here (${pool}); the batch ran on this thread`);
+  const bad = problems.map((p, q) => (q === 6 ? { ...p, a: new Float64Array(200).fill(1 / 100) } : p));
+  const e = await rejection(() => emdBatch(bad, {}));
+  assert.match(e.message, 'problem 6');
+});
+
 test('sinkhornDivergenceBatch equals sinkhornDivergence per pair (values and gradients), progress reaches the total', async () => {
   const rng = new Rng(6);
   const pairs = [

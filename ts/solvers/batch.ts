@@ -6,7 +6,8 @@
 import { OTError } from '../errors.js';
 import type { BackendName, VectorLike } from '../types.js';
 import type { OTResult, SolveStatus } from '../result.js';
-import { defineSolver } from '../registry/define.js';
+import { AUTO_THRESHOLD, defineSolver } from '../registry/define.js';
+import { isInWorker, poolSize, runInWorker } from '../worker/pool.js';
 import { type Schema, opt } from '../registry/schema.js';
 import { progressOption } from '../registry/common.js';
 import { pairEntries } from '../registry/estimate.js';
@@ -18,7 +19,7 @@ import { type BatchProgress, solveBatch } from '../entropic/batch.js';
 import { type SinkhornOptions, type SinkhornResult, entropicResult, overflowMessage, setupEntropic, sinkhornSchema } from './sinkhorn.js';
 import { type EmdOptions, type EmdResult, emd } from './emd.js';
 import { type Emd1dOptions, wasserstein1d } from './ot1d.js';
-import { type BatchInput, type SamplePair, atProblem, listOf, problemError, unpackBatch } from './batch-input.js';
+import { type BatchInput, type BatchProblem, type SamplePair, atProblem, listOf, problemError, unpackBatch } from './batch-input.js';
 import { massOptions } from '../registry/common.js';
 import { chooseBackend } from '../backends/select.js';
 
@@ -116,8 +117,8 @@ export interface EmdBatchOptions extends Omit<EmdOptions, 'warmStart' | 'onProgr
 /**
  * Exact OT (network simplex) for B independent problems in one call (POT: a loop of ot.emd2): the same inputs
  * as sinkhornBatch; each result is what `emd` returns for that problem (plan, duals, certificate). All problems
- * are validated first, then solved one after another in this thread (a whole batch crosses to a worker as one
- * call under `worker`).
+ * are validated first; then, under `worker: 'auto'`, a batch of 2^18 cost entries or more is shared between this
+ * thread and the workers of the pool (runs of about equal work), else solved here one problem after another.
  */
 export const emdBatch = defineSolver({
   name: 'emdBatch',
@@ -128,7 +129,8 @@ export const emdBatch = defineSolver({
     return { ...base, onProgress: eachProgress } as Schema;
   })(),
   backends: ['wasm'],
-  workEstimate: ([problems]) => batchEntries(problems),
+  // 0: under worker 'auto' the batch stays on this thread and shares its problems with the pool itself (overPool)
+  workEstimate: () => 0,
   run: async (problems: BatchInput, opts: EmdBatchOptions): Promise<BatchResult<EmdResult>> => {
     const name = 'emdBatch';
     const list = unpackBatch(name, problems);
@@ -141,19 +143,70 @@ export const emdBatch = defineSolver({
       }),
     );
     const one = { ...opts, onProgress: undefined, worker: false as const };
-    const results: EmdResult[] = [];
-    for (let q = 0; q < list.length; q++) {
-      await abortPoint(opts.signal, () => `after ${q} of ${list.length} problems`);
-      try {
-        results.push(await emd.descriptor.run(list[q].a, list[q].b, list[q].M, one));
-      } catch (e) {
-        throw problemError(name, q, e);
+    const solveRange = async (part: BatchProblem[], offset: number, done: () => number): Promise<EmdResult[]> => {
+      const out: EmdResult[] = [];
+      for (let q = 0; q < part.length; q++) {
+        await abortPoint(opts.signal, () => `after ${done()} of ${list.length} problems`);
+        try {
+          out.push(await emd.descriptor.run(part[q].a, part[q].b, part[q].M, one));
+        } catch (e) {
+          throw problemError(name, q + offset, e);
+        }
+        opts.onProgress?.({ solved: done() + 1, total: list.length, iterations: out[q].iterations });
       }
-      opts.onProgress?.({ solved: q + 1, total: list.length, iterations: results[q].iterations });
-    }
-    return aggregate(results, 'wasm', 1);
+      return out;
+    };
+    const { results, shares } = await overPool(name, list, opts, solveRange, (p) => pairEntries(p.a, p.b, p.M));
+    return aggregate(results, 'wasm', shares);
   },
 });
+
+/**
+ * Problems of an exact batch shared with the worker pool (the network simplex has no threads of its own): under
+ * `worker: 'auto'` (the batch's own dispatch keeps it here: its work estimate is 0), a batch of at least 2^18 cost
+ * entries in all is cut into (pool size + 1) runs of about equal work; this thread solves the first, each worker
+ * one other (as an emdBatch call of its own). Results keep the input order; an error names the problem's index in
+ * the whole batch.
+ */
+async function overPool<R>(
+  name: string,
+  list: BatchProblem[],
+  opts: { worker?: 'auto' | boolean; signal?: AbortSignal },
+  solveRange: (part: BatchProblem[], offset: number, done: () => number) => Promise<R[]>,
+  work: (p: BatchProblem) => number,
+): Promise<{ results: R[]; shares: number }> {
+  let solved = 0;
+  const done = () => solved;
+  const count = (r: R[]) => ((solved += r.length), r);
+  const w = list.map(work);
+  const total = w.reduce((s, x) => s + x, 0);
+  const S = opts.worker === 'auto' || opts.worker === undefined ? Math.min(list.length, poolSize() + 1) : 1;
+  if (S < 2 || isInWorker() || total < AUTO_THRESHOLD) return { results: await solveRange(list, 0, done), shares: 1 };
+  const cuts = [0];
+  for (let q = 0, acc = 0; q < list.length && cuts.length < S; q++) {
+    acc += w[q];
+    if (acc >= (total * cuts.length) / S) cuts.push(q + 1);
+  }
+  cuts.push(list.length);
+  const { signal: _s, onProgress: _p, ...plain } = opts as Record<string, unknown>;
+  const parts = cuts.slice(0, -1).map((start, s) => ({ start, part: list.slice(start, cuts[s + 1]) })).filter((x) => x.part.length > 0);
+  const runs = parts.map(({ start, part }, s) =>
+    s === 0
+      ? solveRange(part, start, done).then(count)
+      : runInWorker(name, [part, { ...plain, worker: false }], { signal: opts.signal })
+          .then((r) => count((r as BatchResult<R>).results))
+          .catch((e) => {
+            // the worker's own message names the problem within its run: name it within the whole batch
+            if (e instanceof OTError) {
+              const m = /problem (\d+): /.exec(e.message);
+              if (m) throw new OTError(e.code, e.message.replace(`problem ${m[1]}: `, `problem ${Number(m[1]) + start}: `));
+            }
+            throw e;
+          }),
+  );
+  const results = await Promise.all(runs);
+  return { results: results.flat(), shares: parts.length };
+}
 
 export interface Wasserstein1dBatchOptions extends Omit<Emd1dOptions, 'a' | 'b' | 'onProgress'> {
   /** After each problem: { solved, total, iterations: 0 }. */
