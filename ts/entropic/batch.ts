@@ -167,6 +167,7 @@ async function sequential(solver: string, problems: EngineProblem[], backend: Ba
 export interface BatchProgress {
   /** Problems whose iteration has ended (converged or at maxIter). */
   solved: number;
+  /** Problems in the batch. */
   total: number;
   /** The most iterations any problem has run so far. */
   iterations: number;

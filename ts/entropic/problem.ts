@@ -29,6 +29,7 @@ export interface IterationOptions {
         /** ε_{k+1}/ε_k, in (0, 1) (default ½). */
         factor?: number;
       };
+  /** Abort the call: it rejects with OTError('aborted'). */
   signal?: AbortSignal;
   onProgress?: (p: { iterations: number; error: number; eps: number }) => void;
   /**

@@ -8,8 +8,11 @@ import { isPlainObject } from '../registry/schema.js';
 
 /** One transport problem of a batch: weights (default uniform) and a cost (matrix or geometry). */
 export interface BatchProblem {
+  /** Row weights (default uniform 1/n). */
   a?: VectorLike;
+  /** Column weights (default uniform 1/m). */
   b?: VectorLike;
+  /** The cost: a matrix, `costMatrix(...)` or `pointCloud(...)`. */
   M: CostInput;
 }
 
@@ -19,10 +22,13 @@ export interface BatchProblem {
  * valid leading block of problem q; entries outside it are padding and are never read.
  */
 export interface PackedBatch {
+  /** B × n × m costs, row-major per problem, problem after problem. */
   costs: ArrayLike<number>;
   /** [B, n, m]. */
   shape: readonly [number, number, number];
+  /** B × n row weights (default uniform over each problem's valid rows). */
   a?: ArrayLike<number>;
+  /** B × m column weights (default uniform over each problem's valid columns). */
   b?: ArrayLike<number>;
   /** Valid rows of each problem (the padding mask of the rows), each in 1 … n. */
   rows?: ArrayLike<number>;
@@ -35,17 +41,25 @@ export type BatchInput = readonly BatchProblem[] | PackedBatch;
 
 /** A pair of point clouds of a batch (sinkhornDivergenceBatch): rows are points; weights default uniform. */
 export interface CloudPair {
+  /** The first cloud, n × d. */
   X: MatrixLike;
+  /** The second cloud, m × d. */
   Y: MatrixLike;
+  /** Weights of X's points (default uniform; a zero masks a padded point). */
   a?: VectorLike;
+  /** Weights of Y's points (default uniform). */
   b?: VectorLike;
 }
 
 /** A pair of 1D samples of a batch (wasserstein1dBatch). */
 export interface SamplePair {
+  /** The first samples. */
   x: VectorLike;
+  /** The second samples. */
   y: VectorLike;
+  /** Weights of x (default uniform). */
   a?: VectorLike;
+  /** Weights of y (default uniform). */
   b?: VectorLike;
 }
 

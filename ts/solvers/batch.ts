@@ -64,6 +64,7 @@ export function aggregate<R extends OTResult>(results: R[], backend: BackendName
 const batchProgress = progressOption('{ solved, total, iterations, error, eps } after every round of convergence checks');
 const eachProgress = progressOption('{ solved, total, iterations } after each problem');
 
+/** The options of sinkhornBatch: those of `sinkhorn` (without `init`), shared by every problem. */
 export interface SinkhornBatchOptions extends Omit<SinkhornOptions, 'init' | 'onProgress'> {
   /** After every round of checks: problems finished so far, of all, and the most iterations any has run. */
   onProgress?: (p: BatchProgress) => void;
@@ -109,6 +110,7 @@ function batchEntries(problems: unknown): number {
   return Array.isArray(shape) ? (Number(shape[0]) || 0) * (Number(shape[1]) || 0) * (Number(shape[2]) || 0) : 0;
 }
 
+/** The options of emdBatch: those of `emd` (without `warmStart`), shared by every problem. */
 export interface EmdBatchOptions extends Omit<EmdOptions, 'warmStart' | 'onProgress'> {
   /** After each problem: { solved, total, iterations } (iterations: pivots of the last problem). */
   onProgress?: (p: BatchProgress) => void;
@@ -208,13 +210,22 @@ async function overPool<R>(
   return { results: results.flat(), shares: parts.length };
 }
 
+/** The options of wasserstein1dBatch: those of `wasserstein1d`, shared by every pair (weights go in the pairs). */
 export interface Wasserstein1dBatchOptions extends Omit<Emd1dOptions, 'a' | 'b' | 'onProgress'> {
   /** After each problem: { solved, total, iterations: 0 }. */
   onProgress?: (p: BatchProgress) => void;
 }
 
 /** The result of wasserstein1dBatch: W_p of each pair (as wasserstein1d returns it), and their sum. */
-export type Wasserstein1dBatchResult = BatchResult<{ value: number }> & { status: 'optimal' };
+export type Wasserstein1dBatchResult = BatchResult<{
+  /** W_p of the pair. */
+  value: number;
+  /** Always 'optimal' (sorting). */
+  status: 'optimal';
+}> & {
+  /** Always 'optimal' (sorting). */
+  status: 'optimal';
+};
 
 /**
  * The 1D p-Wasserstein distance W_p (as `wasserstein1d`) for B pairs of samples { x, y, a?, b? } in one call

@@ -22,6 +22,7 @@ import { progressOption } from '../registry/common.js';
 export interface DivergenceOptions extends Omit<SinkhornOptions, 'plan' | 'init'> {
   a?: VectorLike;
   b?: VectorLike;
+  /** Ground cost between points: 'sqeuclidean' (default) ‖x − y‖², 'euclidean', or { p }: ‖x − y‖^p. */
   cost?: CostSpec;
   /** Also return gradients w.r.t. the positions (gradX, gradY) and the weights (gradA, gradB). Default false. */
   gradient?: boolean;
@@ -225,6 +226,7 @@ function tilde(res: SinkhornResult, t: Term, eps: number, grad1: Float64Array | 
   return { res, fTilde, gTilde, grad1, grad2 };
 }
 
+/** The options of sinkhornDivergenceBatch: those of `sinkhornDivergence`, shared by every pair (weights go in the pairs). */
 export interface DivergenceBatchOptions extends Omit<DivergenceOptions, 'a' | 'b' | 'onProgress'> {
   /** After every round of checks: { solved, total, iterations, error, eps } over the batch's OT_ε terms (3 per pair when debiased). */
   onProgress?: (p: BatchProgress) => void;

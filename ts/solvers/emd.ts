@@ -23,6 +23,7 @@ export interface EmdOptions extends MassOptions {
   warmStart?: { u: VectorLike; v: VectorLike };
   /** 'auto' or 'wasm' (the network simplex exists only in wasm). */
   backend?: BackendOption;
+  /** Abort the call: it rejects with OTError('aborted'). */
   signal?: AbortSignal;
   /** Called every 20000 pivots with the pivots done. */
   onProgress?: (p: { iterations: number }) => void;

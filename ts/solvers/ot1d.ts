@@ -20,12 +20,15 @@ export interface Emd1dOptions extends MassOptions {
   b?: VectorLike;
   /** Ground cost |x − y|^p. Default 1. */
   p?: number;
+  /** Force a backend ('webgpu', 'wasm', 'js'); 'auto' (default) picks the first available. A forced one that is unavailable is OTError('backend-unavailable'). */
   backend?: BackendOption;
   /** Memory budget of the call in bytes (default DEFAULT_MAX_BYTES); above it the call fails with 'too-large'. */
   maxBytes?: number;
+  /** Abort the call: it rejects with OTError('aborted'). */
   signal?: AbortSignal;
   /** Called once when the solve is done ({ done: 1, total: 1 }): sorting has no intermediate stages worth reporting. */
   onProgress?: (p: { done: number; total: number }) => void;
+  /** Run in a worker of the pool: 'auto' (default) from 2^18 cost entries per pass, true always, false never. */
   worker?: 'auto' | boolean;
 }
 

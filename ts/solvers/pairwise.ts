@@ -22,8 +22,17 @@ import { slicedWasserstein } from './sliced.js';
 import { wasserstein1d } from './ot1d.js';
 
 /** A measure: a histogram (with the `M` option), a point cloud (rows are points), 1D samples, or any of them with weights. */
-export type Measure = VectorLike | MatrixLike | { X: MatrixLike | VectorLike; w?: VectorLike };
+export type Measure =
+  | VectorLike
+  | MatrixLike
+  | {
+      /** The histogram, cloud or samples. */
+      X: MatrixLike | VectorLike;
+      /** Weights of the points or samples (default uniform). */
+      w?: VectorLike;
+    };
 
+/** The options of pairwiseDistances (each method reads the ones it names). */
 export interface PairwiseOptions {
   /**
    * What each entry is. 'emd': the exact OT cost ⟨P*, C⟩ (POT: ot.emd2); 'sinkhorn': ⟨P_ε, C⟩ of the entropic
@@ -47,15 +56,21 @@ export interface PairwiseOptions {
   maxIter?: number;
   /** sinkhorn, divergence: the stopping tolerance. */
   tol?: number;
+  /** wasm: threads that share the batch ('auto': every core, from 2^18 entries in all). */
   threads?: number | 'auto';
+  /** Force a backend; 'auto' (default) picks the first available (webgpu only when forced for the batches). */
   backend?: 'auto' | 'webgpu' | 'wasm' | 'js';
+  /** Memory budget in bytes (default 2 GiB). */
   maxBytes?: number;
+  /** Abort the call: it rejects with OTError('aborted'). */
   signal?: AbortSignal;
   /** { done, total } pairs solved (or OT_ε terms for the divergence: k self terms plus the pairs), as they finish. */
   onProgress?: (p: { done: number; total: number }) => void;
+  /** Run in a worker of the pool: 'auto' (default) for large matrices, true always, false never. */
   worker?: 'auto' | boolean;
 }
 
+/** The k × k matrix and the usual result fields (status, iterations, error: the worst over the solves). */
 export interface PairwiseResult extends OTResult {
   /** The k × k matrix, row-major: D[i·k + j] between measures i and j (symmetric; 0 on the diagonal except for 'sinkhorn'). */
   D: Float64Array;

@@ -27,8 +27,11 @@ export interface SinkhornOptions extends IterationOptions, MassOptions {
   plan?: boolean | 'auto';
   /** Start from these potentials (e.g. the f, g of a previous solve). */
   init?: { f: VectorLike; g: VectorLike };
+  /** Force a backend ('webgpu', 'wasm', 'js'); 'auto' (default) picks the first available. A forced one that is unavailable is OTError('backend-unavailable'). */
   backend?: BackendOption;
+  /** Memory budget of the call in bytes (default 2 GiB); above it the call fails with 'too-large' before any work. */
   maxBytes?: number;
+  /** Run in a worker of the pool: 'auto' (default) from 2^18 cost entries per pass, true always, false never. */
   worker?: 'auto' | boolean;
 }
 
