@@ -157,6 +157,19 @@ test('batched calls: bad input is an OTError naming the problem, before any work
   assert.match(e.message, 'problem 1');
 });
 
+test('sinkhornBatch crosses to a worker (same values, plans rebuilt) and stops on abort', async () => {
+  const rng = new Rng(11);
+  const problems = raggedProblems(rng, 4);
+  const here = await sinkhornBatch(problems, { reg: 0.1, worker: false });
+  const there = await sinkhornBatch(problems, { reg: 0.1, worker: true });
+  problems.forEach((_, q) => near(there.values[q], here.values[q], F64_TOL, `worker problem ${q}`));
+  assert.is(there.results[1].plan.at(0, 0), here.results[1].plan.at(0, 0));
+  const ctl = new AbortController();
+  ctl.abort();
+  const e = await rejection(() => sinkhornBatch(problems, { reg: 0.1, worker: false, signal: ctl.signal }));
+  assert.is(e.code, 'aborted');
+});
+
 test('emdBatch and wasserstein1dBatch equal the per-problem calls', async () => {
   const rng = new Rng(5);
   const problems = raggedProblems(rng, 8);
