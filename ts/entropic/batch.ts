@@ -59,10 +59,12 @@ class WasmBatch implements EntropicBatch {
     readonly engines: import('../backends/wasm-entropic.js').WasmEntropicEngine[],
     readonly threads: number,
     private readonly k: import('../backends/wasm.js').WasmKernels,
+    /** The context block's size and its S_THREADS slot (ts/backends/wasm-entropic.ts mirrors assembly/sinkhorn.ts). */
+    private readonly layout: { slots: number; threadsSlot: number },
   ) {}
 
   static async create(problems: EngineProblem[], threads: number | 'auto'): Promise<WasmBatch> {
-    const [{ WasmEntropicEngine }, { wasmKernels }, T] = await Promise.all([
+    const [{ WasmEntropicEngine, S, SLOTS }, { wasmKernels }, T] = await Promise.all([
       import('../backends/wasm-entropic.js'),
       import('../backends/wasm.js'),
       import('../backends/wasm-threads.js'),
@@ -85,7 +87,7 @@ class WasmBatch implements EntropicBatch {
       for (const x of engines) x.dispose();
       throw e;
     }
-    return new WasmBatch(engines, Math.max(1, want), k);
+    return new WasmBatch(engines, Math.max(1, want), k, { slots: SLOTS, threadsSlot: S.threads });
   }
 
   async step(list: readonly number[], counts: readonly number[]): Promise<Float64Array> {
@@ -94,7 +96,7 @@ class WasmBatch implements EntropicBatch {
     const order = list.map((_, i) => i).sort((x, y) => this.size(list[y]) - this.size(list[x]));
     const scope = this.k.scope();
     try {
-      const SLOTS = 48;
+      const SLOTS = this.layout.slots;
       const block = scope.f64(SLOTS);
       const ctxs = scope.f64(L);
       const cnt = scope.f64(L);
@@ -106,11 +108,12 @@ class WasmBatch implements EntropicBatch {
         n[r] = counts[i];
       });
       const b = this.k.f64(block, SLOTS);
+      // the batch block (assembly/sinkhorn.ts B_*): list, its length, counts, errors; S_THREADS where a context has it
       b[0] = ctxs;
       b[1] = L;
       b[2] = cnt;
       b[3] = errs;
-      b[33] = this.threads; // S_THREADS (assembly/sinkhorn.ts)
+      b[this.layout.threadsSlot] = this.threads;
       this.k.fn('entBatch')(block);
       const e = this.k.f64(errs, L);
       const out = new Float64Array(L);

@@ -12,7 +12,7 @@ import { type Schema, opt } from '../registry/schema.js';
 import { progressOption } from '../registry/common.js';
 import { pairEntries } from '../registry/estimate.js';
 import { toGeometry } from '../geometry.js';
-import { abortPoint, toVector, toWeights } from '../validate.js';
+import { abortPoint, checkBudget, toVector, toWeights } from '../validate.js';
 import { engineBackends } from '../entropic/select.js';
 import { checkThreads } from '../entropic/problem.js';
 import { type BatchProgress, solveBatch } from '../entropic/batch.js';
@@ -91,6 +91,8 @@ export const sinkhornBatch = defineSolver({
     const name = 'sinkhornBatch';
     const list = unpackBatch(name, problems);
     const setups = list.map((p, q) => atProblem(name, q, () => setupEntropic(p.a, p.b, p.M, { ...opts, onProgress: undefined }, undefined)));
+    // the kernels are held a chunk at a time (solveBatch); the dense plans of all problems are returned together
+    checkBudget(setups.reduce((b, s) => b + (s.wantPlan ? s.n * s.m * 8 : 0), 0), `the ${setups.length} problems' dense plans (plan: false returns lazy ones)`, opts.maxBytes);
     const { results, backend, threads } = await solveBatch(
       name,
       setups.map((s) => s.engineProblem),
