@@ -4,7 +4,8 @@
 // convergence: a problem that converged leaves the round list; the others go on.
 //
 // wasm: all engines in one module and one call per round (assembly/sinkhorn.ts entBatch), with the threads of
-// ts/backends/wasm-threads.ts taking whole problems in turn. webgpu (forced; dense balanced problems): one set of
+// ts/backends/wasm-threads.ts taking whole problems in turn. webgpu (forced, or where a single solve's 'auto' would
+// pick it: a hardware adapter and a large problem; dense balanced problems): one set of
 // buffers and two dispatches per iteration for all problems (gpu/batch.ts). js, and webgpu for point clouds: the
 // engines stepped one after the other.
 import { OTError } from '../errors.js';
@@ -12,7 +13,7 @@ import type { BackendName, BackendOption } from '../types.js';
 import { abortPoint } from '../validate.js';
 import type { EngineProblem, EntropicEngine } from './engine.js';
 import { type IterationOptions, type LoopResult, Stepper } from './problem.js';
-import { createEngine } from './select.js';
+import { autoPrefersWebgpu, createEngine } from './select.js';
 
 /** The engines of a batch and how a round runs. */
 export interface EntropicBatch {
@@ -133,8 +134,19 @@ class WasmBatch implements EntropicBatch {
   }
 }
 
-/** The engines of a batch on the requested backend ('auto': wasm, else js; webgpu only when forced). */
+/** The engines of a batch on the requested backend ('auto': webgpu where a single solve's 'auto' would pick it, else wasm, else js). */
 export async function createBatch(solver: string, problems: EngineProblem[], requested: BackendOption = 'auto', threads: number | 'auto' = 'auto'): Promise<EntropicBatch> {
+  if (requested === 'auto') {
+    // what a single solve's 'auto' would give to a hardware GPU (large problems) goes there in a batch too
+    const big = problems.reduce((x, p) => (p.cost.n * p.cost.m > x.cost.n * x.cost.m ? p : x), problems[0]);
+    if (big && (await autoPrefersWebgpu(big.cost.n, big.cost.m))) {
+      try {
+        return await createBatch(solver, problems, 'webgpu', threads);
+      } catch (e) {
+        if (!(e instanceof OTError) || (e.code !== 'backend-unavailable' && e.code !== 'too-large')) throw e;
+      }
+    }
+  }
   if (requested === 'auto' || requested === 'wasm') {
     try {
       // fewer problems than threads (a divergence's three): each problem's passes split between the threads
