@@ -85,7 +85,11 @@ test('sinkhornBatch: per-problem convergence and status; ε-scaling schedules pe
   // the second problem's costs are 20× larger: far more iterations at the same reg
   const problems = [{ M: costs(rng, 8, 9) }, { M: costs(rng, 8, 9, 20) }, { M: costs(rng, 5, 4) }];
   const opts = { reg: 0.5, method: 'log' as const, maxIter: 60, worker: false as const };
-  const r = await sinkhornBatch(problems, opts);
+  const seen: number[] = [];
+  const r = await sinkhornBatch(problems, { ...opts, onProgress: (p) => seen.push(p.solved) });
+  assert.ok(seen.every((x, i) => i === 0 || x >= seen[i - 1]), 'solved never decreases');
+  assert.is(seen.at(-1), problems.length, 'the last report counts every problem');
+  assert.ok(seen[0] < problems.length, 'problems finish at different rounds');
   const one = await Promise.all(problems.map((p) => sinkhorn(undefined, undefined, p.M, opts)));
   assert.equal(r.results.map((x) => x.status), one.map((x) => x.status));
   assert.ok(one.some((x) => x.status === 'converged') && one.some((x) => x.status === 'max-iterations'), 'a mixed batch');
