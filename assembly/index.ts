@@ -8,6 +8,6 @@ export { firstNonFinite, maxAbsF64, scaleF64 } from './finite';
 export * from './simplex';
 // Named, not `export *`: sinkhorn.ts also exports its inner kernels (dot4, axpy4, lseBuf, …) to grid.ts;
 // they stay internal so binaryen may inline them into the fused passes; the host uses only these entry points.
-export { entIterate, entMarginalError, entStats, entPlanApply, entDensePlan, entFColLse, entFColLseBatch, ENT_SLOTS, expArrayF64, expArrayScalarF64 } from './sinkhorn';
+export { entIterate, entMarginalError, entStats, entPlanApply, entDensePlan, entFColLse, entFColLseBatch, entBatch, ENT_SLOTS, expArrayF64, expArrayScalarF64 } from './sinkhorn';
 export { gridStep } from './grid';
 export { tensorBinary, tensorUnary, tensorSumTo, tensorMatmul, tensorTranspose, tensorCopyBlock, tensorAdam, tensorClampMin } from './tensor';

@@ -85,6 +85,8 @@ const OP_EXACT_ERR = 5;
 // plan products and the dense plan, row by row
 const OP_PLAN_APPLY = 6;
 const OP_DENSE_PLAN = 7;
+// a batch of problems (entBatch): each thread takes whole problems
+const OP_BATCH = 8;
 
 // Runs `op` on every thread's rows (this thread takes share 0 through entRows) and returns when all are done:
 // provided by ts/backends/wasm-threads.ts for the shared-memory build, absent from the single-thread one.
@@ -601,6 +603,10 @@ function rowStart(t: i32, threads: i32): i32 {
  * memory, each with its own scratch, partial column sums and result block.
  */
 export function entRows(op: i32, ctx: usize, t: i32, arg: usize, flag: i32): void {
+  if (op == OP_BATCH) {
+    batchShare(ctx);
+    return;
+  }
   bind(ctx);
   const threads = <i32>slot(S_THREADS);
   const r0 = rowStart(t, threads);
@@ -1041,5 +1047,51 @@ export function entFColLseBatch(ctxs: usize, k: i32, outs: usize): void {
   for (let t = 0; t < k; t++) {
     bind(<usize>ld(ctxs, t));
     colLseFromT(outs + ((<usize>t * <usize>m) << 3));
+  }
+}
+
+// ---- a batch of problems --------------------------------------------------------------------------------
+
+// The batch block (f64 slots; S_THREADS at the same place as in a context, since parallelRows reads it there)
+const B_LIST = 0; // k context pointers (f64), largest problems first
+const B_K = 1;
+const B_COUNTS = 2; // iterations to run for each listed problem (f64)
+const B_ERRS = 3; // out: each listed problem's marginal error after its iterations (f64)
+const B_NEXT = 4; // the next list index to take (an i32 at this slot's address; threads build)
+
+/**
+ * A step of many independent problems (ts/entropic/batch.ts): for each listed context, entIterate(count) then
+ * entMarginalError, exactly what a single solve does between two convergence checks. The contexts are
+ * single-threaded; in the shared-memory build with S_THREADS > 1 the threads share the list, each taking the
+ * next whole problem (an atomic counter), so small problems run in parallel without per-pass joins.
+ */
+export function entBatch(batch: usize): void {
+  if (ASC_FEATURE_THREADS && <i32>load<f64>(batch + (<usize>S_THREADS << 3)) > 1) {
+    atomic.store<i32>(batch + (<usize>B_NEXT << 3), 0);
+    parallelRows(OP_BATCH, batch, 0, 0);
+    return;
+  }
+  store<i32>(batch + (<usize>B_NEXT << 3), 0);
+  batchShare(batch);
+}
+
+function batchShare(batch: usize): void {
+  const list = <usize>load<f64>(batch + (<usize>B_LIST << 3));
+  const k = <i32>load<f64>(batch + (<usize>B_K << 3));
+  const counts = <usize>load<f64>(batch + (<usize>B_COUNTS << 3));
+  const errs = <usize>load<f64>(batch + (<usize>B_ERRS << 3));
+  const next = batch + (<usize>B_NEXT << 3);
+  for (;;) {
+    let q: i32;
+    if (ASC_FEATURE_THREADS) q = atomic.add<i32>(next, 1);
+    else {
+      q = load<i32>(next);
+      store<i32>(next, q + 1);
+    }
+    if (q >= k) return;
+    const ctx = <usize>ld(list, q);
+    const count = <i32>ld(counts, q);
+    if (count > 0) entIterate(ctx, count);
+    st(errs, q, entMarginalError(ctx));
   }
 }

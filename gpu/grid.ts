@@ -5,7 +5,7 @@
 // gpu/kernels.ts lseUpdate, −∞ as the NEG sentinel). One step = four dispatches and one read-back.
 import { OTError } from '../ts/errors.js';
 import { GRID_FLOOR, GridKernelBase, type GridProblem } from '../ts/barycenter/grid.js';
-import { F32, type KernelSource, MAIN, NEG, NEG_T, declare, lit } from './kernels.js';
+import { F32, type KernelSource, LSE_INIT, MAIN, NEG, NEG_T, declare, lit, lseAdd } from './kernels.js';
 import { COPY_DST, type Dispatch, GpuRuntime, UNIFORM } from './runtime.js';
 
 const WG = 64;
@@ -17,14 +17,11 @@ const NEG_T: f32 = ${lit(NEG_T)};`;
  * An online log-sum-exp over `v` < `count` (the scheme of gpu/kernels.ts lseUpdate) of the terms a + s where s may
  * be NEG (−∞: the term is NEG and vanishes at the first finite one); leaves mx, sm (LSE = mx + log sm).
  */
-const lse = (v: string, count: string, a: string, s: string) => `var mx = NEG;
-  var sm = 0.0;
+const lse = (v: string, count: string, a: string, s: string) => `${LSE_INIT}
   for (var ${v} = 0u; ${v} < ${count}; ${v}++) {
     let s = ${s};
     let x = select(${a} + s, NEG, s <= NEG_T);
-    let e = exp(-abs(x - mx));
-    sm = select(sm + e, sm * e + 1.0, x > mx);
-    mx = max(mx, x);
+    ${lseAdd('x')}
   }`;
 
 /** tmp[t,i,j] = Σ_r K1[i,r] · pre(src[t,r,j]) (pre = exp when `preExp`), or LSE_r(K1[i,r] + src[t,r,j]) (log). */

@@ -155,17 +155,24 @@ const OWN = `var po = NEG;
  * and rescaled sum) with one exp per term: exp(−|x − mx|) is the new term when x ≤ mx, and the factor that
  * rescales the old sum when x > mx. −∞ terms enter as NEG and vanish at the first finite term.
  */
+/**
+ * The online log-sum-exp of every WGSL kernel here: LSE_INIT declares mx, sm; lseAdd(x) takes one term (NEG for
+ * −∞); the result is mx + log(sm) (NEG when every term was).
+ */
+export const LSE_INIT = 'var mx = NEG;\n  var sm = 0.0;';
+export const lseAdd = (x: string) => `let e = exp(-abs(${x} - mx));
+        sm = select(sm + e, sm * e + 1.0, ${x} > mx);
+        mx = max(mx, ${x});`;
+
 export function lseUpdate(geom: KernelGeometry, wg: number): KernelSource {
   return reduction(geom, wg, {
     bindings: [
       { name: 'logw', access: 'read', type: F32 },
       { name: 'pout', access: 'rw', type: F32 },
     ],
-    init: 'var mx = NEG;\n  var sm = 0.0;',
+    init: LSE_INIT,
     step: `let x = select((pk - c) * P.invEps, NEG, pk <= NEG_T);
-        let e = exp(-abs(x - mx));
-        sm = select(sm + e, sm * e + 1.0, x > mx);
-        mx = max(mx, x);`,
+        ${lseAdd('x')}`,
     finish: `let lw = logw[t];
     pout[t] = select(P.tau * P.eps * (lw - (mx + log(sm))), NEG, lw <= NEG_T);`,
   });

@@ -26,6 +26,7 @@ export const KERNEL_ARITY = {
   expArrayScalarF64: 3,
   entFColLse: 2,
   entFColLseBatch: 3,
+  entBatch: 1,
   gridStep: 11,
   nsCreate: 10,
   nsFree: 1,

@@ -72,12 +72,17 @@ export class WasmEntropicEngine implements EntropicEngine {
    * `shareKernelWith` (barycenters: one engine per histogram over the same cost, which the caller guarantees):
    * use that engine's copy of a dense C and, in the scaling method, its kernel; it must outlive this one.
    */
-  static async create(p: EngineProblem<PairCost>, opts: { storeKernel?: boolean; threads?: number | 'auto'; shareKernelWith?: WasmEntropicEngine } = {}): Promise<WasmEntropicEngine> {
+  static async create(
+    p: EngineProblem<PairCost>,
+    opts: { storeKernel?: boolean; threads?: number | 'auto'; shareKernelWith?: WasmEntropicEngine; kernels?: WasmKernels } = {},
+  ): Promise<WasmEntropicEngine> {
     const { n, m } = p.cost;
     const want = opts.threads ?? 'auto';
     // a hint: where threads cannot run (a browser's main thread, a failed start) the engine uses one
-    let threads = wasmThreadsUnavailableReason() ? 1 : want === 'auto' ? (n * m >= THREADS_FROM ? wasmThreadCount() : 1) : want;
-    let k: WasmKernels | undefined;
+    let threads = opts.kernels || wasmThreadsUnavailableReason() ? 1 : want === 'auto' ? (n * m >= THREADS_FROM ? wasmThreadCount() : 1) : want;
+    // `kernels` (a batch, ts/entropic/batch.ts): this module, the threaded runtime's when the batch shares
+    // threads; the engine's own passes then run on one thread (the batch splits problems, not rows)
+    let k: WasmKernels | undefined = opts.kernels;
     if (threads > 1) {
       const rt = await wasmThreads(threads).catch(() => undefined);
       threads = rt ? Math.min(threads, rt.threads) : 1;
@@ -166,6 +171,16 @@ export class WasmEntropicEngine implements EntropicEngine {
         `wasm: the ${n} × ${m} problem does not fit in wasm memory (${(e as Error).message}); use the js backend or a smaller problem.`,
       );
     }
+  }
+
+  /** The context block's address (a batch lists its engines' contexts for entBatch). */
+  get context(): number {
+    return this.ctx;
+  }
+
+  /** The module the engine lives in. */
+  get kernels(): WasmKernels {
+    return this.k;
   }
 
   /** The context block (re-made on each call: views die when memory grows). */

@@ -149,6 +149,94 @@ export interface LoopResult {
 const DEFAULT_TOL = 1e-9;
 const DEFAULT_TOL_F32 = 1e-5;
 
+/** The default tol of a backend (f32 marginals bottom out near 1e-6). */
+export function defaultTol(backend: string): number {
+  return backend === 'webgpu' ? DEFAULT_TOL_F32 : DEFAULT_TOL;
+}
+
+/** What a Stepper asks for next: set ε (when given), run `count` iterations, then measure. */
+export interface Step {
+  eps?: number;
+  count: number;
+  /** false for the measure-only step of maxIter: 0 (no finiteness check, no progress). */
+  check: boolean;
+}
+
+/**
+ * The iteration schedule of one problem as a state machine (ε stages, stage caps and tolerances, checks
+ * every `checkEvery`), so that a single solve (`iterate`) and a batch of problems (ts/entropic/batch.ts)
+ * drive their engines through exactly the same sequence of setEps / iterate / measure.
+ */
+export class Stepper {
+  iterations = 0;
+  error = Infinity;
+  converged = false;
+  finished = false;
+  private stage = -1;
+  private done = 0;
+  private cap = 0;
+  private stageTol = 0;
+  private stageDone = true;
+  private pending: Step | undefined;
+  private readonly maxIter: number;
+  private readonly tol: number;
+  private readonly every: number;
+
+  constructor(
+    private readonly schedule: number[],
+    opts: IterationOptions,
+    backend: string,
+  ) {
+    // the values were checked by the solver's option schema (ts/entropic/options.ts)
+    this.maxIter = opts.maxIter ?? 1000;
+    this.tol = opts.tol ?? defaultTol(backend);
+    this.every = opts.checkEvery ?? 10;
+  }
+
+  /** Whether the schedule is over (the next `next()` returns undefined). */
+  get ended(): boolean {
+    return this.finished || (this.stageDone && this.stage === this.schedule.length - 1);
+  }
+
+  /** The current ε. */
+  get eps(): number {
+    return this.schedule[Math.max(0, this.stage)];
+  }
+
+  /** The next step, or undefined when the schedule is done. */
+  next(): Step | undefined {
+    let eps: number | undefined;
+    while (this.stageDone) {
+      if (this.stage === this.schedule.length - 1) {
+        this.finished = true;
+        return (this.pending = undefined);
+      }
+      this.stage++;
+      const last = this.stage === this.schedule.length - 1;
+      eps = this.schedule[this.stage];
+      // intermediate ε only need a rough solution: the next stage refines it
+      this.stageTol = last ? this.tol : Math.max(this.tol, 1e-3);
+      this.cap = last ? this.maxIter - this.iterations : Math.min(this.maxIter - this.iterations, 100);
+      this.done = 0;
+      this.converged = false;
+      this.stageDone = this.cap === 0;
+      if (this.cap === 0 && last) return (this.pending = { eps, count: 0, check: false });
+    }
+    return (this.pending = { eps, count: Math.min(this.every, this.cap - this.done), check: true });
+  }
+
+  /** The measure after the step `next()` returned. */
+  record(error: number): void {
+    const s = this.pending;
+    this.error = error;
+    if (!s) return;
+    this.done += s.count;
+    this.iterations += s.count;
+    if (s.check && error < this.stageTol) this.converged = true;
+    if (this.converged || this.done >= this.cap) this.stageDone = true;
+  }
+}
+
 /**
  * Runs the engine through the ε schedule. `measure` is the convergence measure (marginal error for
  * balanced problems, potential change for unbalanced ones); a non-finite measure fails with 'numerical'.
@@ -160,39 +248,18 @@ export async function iterate(
   measure: () => Promise<number>,
   onNonFinite: () => string,
 ): Promise<LoopResult> {
-  // the values were checked by the solver's option schema (ts/entropic/options.ts)
-  const maxIter = opts.maxIter ?? 1000;
-  const tol = opts.tol ?? (engine.backend === 'webgpu' ? DEFAULT_TOL_F32 : DEFAULT_TOL);
-  const every = opts.checkEvery ?? 10;
-  let iterations = 0;
-  let error = Infinity;
-  let converged = false;
-  for (let s = 0; s < schedule.length; s++) {
-    const eps = schedule[s];
-    const last = s === schedule.length - 1;
-    await engine.setEps(eps);
-    // intermediate ε only need a rough solution: the next stage refines it
-    const stageTol = last ? tol : Math.max(tol, 1e-3);
-    const stageCap = last ? maxIter - iterations : Math.min(maxIter - iterations, 100);
-    let done = 0;
-    converged = false;
-    while (done < stageCap) {
-      await abortPoint(opts.signal, () => `after ${iterations} iterations at ε = ${eps}`);
-      const k = Math.min(every, stageCap - done);
-      await engine.iterate(k);
-      done += k;
-      iterations += k;
-      error = await measure();
-      if (!Number.isFinite(error)) throw new OTError('numerical', onNonFinite());
-      opts.onProgress?.({ iterations, error, eps });
-      if (error < stageTol) {
-        converged = true;
-        break;
-      }
-    }
-    if (stageCap === 0 && last) error = await measure();
+  const st = new Stepper(schedule, opts, engine.backend);
+  for (let step = st.next(); step; step = st.next()) {
+    if (step.eps !== undefined) await engine.setEps(step.eps);
+    if (step.check) await abortPoint(opts.signal, () => `after ${st.iterations} iterations at ε = ${st.eps}`);
+    if (step.count > 0) await engine.iterate(step.count);
+    const error = await measure();
+    st.record(error);
+    if (!step.check) continue;
+    if (!Number.isFinite(error)) throw new OTError('numerical', onNonFinite());
+    opts.onProgress?.({ iterations: st.iterations, error, eps: st.eps });
   }
-  return { iterations, error, converged };
+  return { iterations: st.iterations, error: st.error, converged: st.converged };
 }
 
 /** Σ x_i·y_i skipping zero-mass terms (where the potential may be −∞). */

@@ -55,6 +55,12 @@ export function engineBackends(): BackendName[] {
 /** Engines created so far (the registry test asserts that a call with bad options creates none). */
 export const engineCounters = { created: 0 };
 
+/** Whether 'auto' would give an n × m problem to webgpu (hardware adapter, large problem; see preferFor above). */
+export async function autoPrefersWebgpu(n: number, m: number): Promise<boolean> {
+  const e = engines.get('webgpu');
+  return !!e && (await e.preferFor(n, m).catch(() => false));
+}
+
 export async function createEngine(solver: string, problem: EngineProblem<EntropicCost>, requested: BackendOption = 'auto'): Promise<EntropicEngine> {
   engineCounters.created++;
   if (problem.cost.kind === 'grid') return gridEngine(solver, { ...problem, cost: problem.cost }, requested);

@@ -5,14 +5,19 @@ import type { BackendName, MatrixLike, VectorLike } from '../types.js';
 import { checkBudget, toWeights } from '../validate.js';
 import type { OTResult } from '../result.js';
 import { defineSolver } from '../registry/define.js';
-import { anyOf, bool, num, object, oneOf, opt, required, vector } from '../registry/schema.js';
+import { type Schema, anyOf, bool, num, object, oneOf, opt, required, vector } from '../registry/schema.js';
 import { massOptions } from '../registry/common.js';
 import { rowsOf } from '../registry/estimate.js';
 import { engineBackends } from '../entropic/select.js';
 import { dotFinite } from '../entropic/problem.js';
 import type { EntropicEngine } from '../entropic/engine.js';
 import { LogSumExp } from '../entropic/logsumexp.js';
-import { type SinkhornOptions, type SinkhornResult, sinkhornSchema, solveEntropic } from './sinkhorn.js';
+import { type SinkhornOptions, type SinkhornResult, entropicResult, overflowMessage, setupEntropic, sinkhornSchema } from './sinkhorn.js';
+import { type BatchProgress, solveBatch } from '../entropic/batch.js';
+import { checkThreads } from '../entropic/problem.js';
+import { type CloudPair, atProblem, listOf } from './batch-input.js';
+import { type BatchResult, aggregate } from './batch.js';
+import { progressOption } from '../registry/common.js';
 
 /**
  * Options of {@link sinkhornDivergence}: the Sinkhorn options (reg, method, maxIter, tol, epsScaling, …)
@@ -118,17 +123,77 @@ export const sinkhornDivergence = defineSolver({
 });
 
 async function divergence(X: MatrixLike, Y: MatrixLike, opts: DivergenceOptions): Promise<DivergenceResult> {
-  const gXY = pointCloud(X, Y, { cost: opts?.cost, maxBytes: opts?.maxBytes });
-  const a = toWeights('a', opts.a, gXY.rows);
-  const b = toWeights('b', opts.b, gXY.cols);
+  const { onProgress, ...rest } = opts;
+  const progress = onProgress && ((p: BatchProgress) => onProgress({ iterations: p.iterations, error: p.error ?? NaN, eps: p.eps ?? opts.reg }));
+  const [r] = await divergences('sinkhornDivergence', [{ X, Y, a: opts.a, b: opts.b }], { ...rest, onProgress: progress }, false);
+  return r;
+}
+
+/** One OT_ε problem of a divergence: the geometry and both weights. */
+interface Term {
+  geom: PointCloudGeometry;
+  a: Float64Array;
+  b: Float64Array;
+}
+
+/**
+ * The divergences of several pairs in ONE entropic loop: every pair's OT_ε(a, b) and, debiased, its OT_ε(a, a)
+ * and OT_ε(b, b) are problems of one batch (ts/entropic/batch.ts), iterated together round by round (as
+ * GeomLoss iterates the xy, xx, yy potentials together), each with the schedule and stopping rule its own
+ * solve would have, so the values are those of three separate solves. `named`: errors name the pair.
+ */
+async function divergences(
+  solver: string,
+  pairs: readonly CloudPair[],
+  opts: Omit<DivergenceOptions, 'onProgress'> & { onProgress?: (p: BatchProgress) => void },
+  named: boolean,
+): Promise<DivergenceResult[]> {
   const grad = opts.gradient === true;
-  if (grad && gXY.cost.power !== 2) {
-    const n = Math.max(gXY.rows, gXY.cols);
-    checkBudget(n * n * 8, `the dense plans that gradients for cost ${gXY.cost.name} need`, opts.maxBytes);
-  }
-  const ab = await side(gXY, a, b, opts, grad);
+  const debias = opts.debias !== false;
+  const at = <T>(q: number, fn: () => T): T => (named ? atProblem(solver, q, fn) : fn());
+  const terms: Term[] = [];
+  pairs.forEach((pair, q) =>
+    at(q, () => {
+      const gXY = pointCloud(pair.X, pair.Y, { cost: opts.cost, maxBytes: opts.maxBytes });
+      const a = toWeights('a', pair.a, gXY.rows);
+      const b = toWeights('b', pair.b, gXY.cols);
+      if (grad && gXY.cost.power !== 2) {
+        const n = Math.max(gXY.rows, gXY.cols);
+        checkBudget(n * n * 8, `the dense plans that gradients for cost ${gXY.cost.name} need`, opts.maxBytes);
+      }
+      terms.push({ geom: gXY, a, b });
+      if (debias) {
+        terms.push({ geom: pointCloud(pair.X, pair.X, { cost: opts.cost, maxBytes: opts.maxBytes }), a, b: a });
+        terms.push({ geom: pointCloud(pair.Y, pair.Y, { cost: opts.cost, maxBytes: opts.maxBytes }), a: b, b });
+      }
+    }),
+  );
+  const per = debias ? 3 : 1;
+  const solveOpts = { ...opts, plan: false as const, onProgress: undefined };
+  const setups = terms.map((t, k) => at(Math.floor(k / per), () => setupEntropic(t.a, t.b, t.geom, solveOpts, undefined)));
+  const { results: sides, threads } = await solveBatch(
+    solver,
+    setups.map((s) => s.engineProblem),
+    setups.map((s) => s.schedule),
+    { ...opts, threads: checkThreads(opts.threads) },
+    (k) => overflowMessage(named ? `${solver}: problem ${Math.floor(k / per)}` : solver, setups[k]),
+    async (engine, k, loop) => {
+      const res = await entropicResult(engine, setups[k], loop);
+      const [grad1, grad2] = grad ? await costGradients(engine, terms[k].geom) : [];
+      return tilde(res, terms[k], opts.reg, grad1, grad2);
+    },
+  );
+  return pairs.map((_, q) => {
+    const [ab, aa, bb] = sides.slice(q * per, q * per + per);
+    const { a, b } = terms[q * per];
+    return combine(ab, aa, bb, a, b, grad, threads);
+  });
+}
+
+/** The divergence of one pair from its solved terms (aa, bb undefined when not debiased). */
+function combine(ab: Side, aa: Side | undefined, bb: Side | undefined, a: Float64Array, b: Float64Array, grad: boolean, threads: number): DivergenceResult {
   const ot = (s: Side, wa: Float64Array, wb: Float64Array) => dotFinite(wa, s.fTilde) + dotFinite(wb, s.gTilde);
-  if (opts.debias === false) {
+  if (!aa || !bb) {
     // OT_ε(a, b) alone: its gradients are the ab side's
     const plain: DivergenceResult = {
       value: ot(ab, a, b),
@@ -137,13 +202,11 @@ async function divergence(X: MatrixLike, Y: MatrixLike, opts: DivergenceOptions)
       status: ab.res.status,
       error: ab.res.error,
       backend: ab.res.backend,
-      threads: ab.res.threads,
+      threads: Math.max(threads, ab.res.threads),
     };
     if (grad) Object.assign(plain, { gradX: ab.grad1, gradY: ab.grad2, gradA: ab.fTilde, gradB: ab.gTilde });
     return plain;
   }
-  const aa = await side(pointCloud(X, X, { cost: opts.cost, maxBytes: opts.maxBytes }), a, a, opts, grad);
-  const bb = await side(pointCloud(Y, Y, { cost: opts.cost, maxBytes: opts.maxBytes }), b, b, opts, grad);
   // S_ε ≥ 0 exactly (Feydy et al. 2019, Thm 1). The sums are f64 on the host, but the potentials carry the
   // engine's error (its tolerance, and f32 rounding on webgpu: ~1e-7 of the cost scale), which is all there is
   // of S_ε for nearly equal clouds: −2e-9 came out at n = 200, δ = 1e-4. A value below 0 is within that error
@@ -157,7 +220,7 @@ async function divergence(X: MatrixLike, Y: MatrixLike, opts: DivergenceOptions)
     status: [ab, aa, bb].every((s) => s.res.status === 'converged') ? 'converged' : 'max-iterations',
     error: Math.max(ab.res.error, aa.res.error, bb.res.error),
     backend: ab.res.backend,
-    threads: ab.res.threads,
+    threads: Math.max(threads, ab.res.threads),
   };
   if (grad) {
     // The self terms enter with ½ but depend on the points through both slots: ½·2 = 1.
@@ -169,18 +232,48 @@ async function divergence(X: MatrixLike, Y: MatrixLike, opts: DivergenceOptions)
   return out;
 }
 
-async function side(geom: PointCloudGeometry, a: Float64Array, b: Float64Array, opts: DivergenceOptions, grad: boolean): Promise<Side> {
-  let grad1: Float64Array | undefined;
-  let grad2: Float64Array | undefined;
-  const res = await solveEntropic('sinkhornDivergence', a, b, geom, { ...opts, plan: false }, undefined, async (engine) => {
-    if (grad) [grad1, grad2] = await costGradients(engine, geom);
-  });
-  const eps = opts.reg;
+function tilde(res: SinkhornResult, t: Term, eps: number, grad1: Float64Array | undefined, grad2: Float64Array | undefined): Side {
   const { f, g } = res.potentials;
-  const fTilde = tildePotential(f, a, g, b, geom, eps, false);
-  const gTilde = tildePotential(g, b, f, a, geom, eps, true);
+  const fTilde = tildePotential(f, t.a, g, t.b, t.geom, eps, false);
+  const gTilde = tildePotential(g, t.b, f, t.a, t.geom, eps, true);
   return { res, fTilde, gTilde, grad1, grad2 };
 }
+
+/** The options of sinkhornDivergenceBatch: those of `sinkhornDivergence`, shared by every pair (weights go in the pairs). */
+export interface DivergenceBatchOptions extends Omit<DivergenceOptions, 'a' | 'b' | 'onProgress'> {
+  /** After every round of checks: { solved, total, iterations, error, eps } over the batch's OT_ε terms (3 per pair when debiased). */
+  onProgress?: (p: BatchProgress) => void;
+}
+
+/**
+ * The Sinkhorn divergence (as `sinkhornDivergence`) of B pairs of point clouds { X, Y, a?, b? } in one call:
+ * all 3B OT_ε terms in one batched loop (per-term convergence; on wasm the threads take whole terms in turn).
+ * Sizes and dimensions may differ between pairs; a zero weight masks a padded point.
+ */
+export const sinkhornDivergenceBatch = defineSolver({
+  name: 'sinkhornDivergenceBatch',
+  summary: 'The Sinkhorn divergence S_ε for a batch of pairs of point clouds, in one loop.',
+  params: ['pairs'],
+  options: (() => {
+    const { a: _a, b: _b, ...base } = sinkhornDivergence.descriptor.options;
+    return { ...base, onProgress: progressOption('{ solved, total, iterations, error, eps } after every round of convergence checks') } as Schema;
+  })(),
+  backends: engineBackends,
+  workEstimate: ([pairs]) =>
+    Array.isArray(pairs)
+      ? pairs.reduce((s: number, p) => {
+          const n = rowsOf(p?.X);
+          const m = rowsOf(p?.Y);
+          return s + n * m + n * n + m * m;
+        }, 0)
+      : 0,
+  run: async (pairs: readonly CloudPair[], opts: DivergenceBatchOptions): Promise<BatchResult<DivergenceResult>> => {
+    const solver = 'sinkhornDivergenceBatch';
+    const list = listOf<CloudPair>(solver, 'pairs { X, Y, a?, b? }', pairs);
+    const results = await divergences(solver, list, opts, true);
+    return aggregate(results, results[0].backend, results.reduce((t, r) => Math.max(t, r.threads), 1));
+  },
+});
 
 /**
  * f̃_i = f_i − ε log a_i where a_i > 0; where a_i = 0, the extension −ε·LSE_j((g_j − C_ij)/ε) (what the
@@ -237,4 +330,53 @@ async function costGradients(engine: EntropicEngine, geom: PointCloudGeometry): 
       }
     }
   return [g1, g2];
+}
+
+/**
+ * S_ε between every two of k clouds (pairwiseDistances): the k self terms OT_ε(a_i, a_i) once and the
+ * k(k − 1)/2 cross terms OT_ε(a_i, a_j), i < j, in one batch (3k(k − 1)/2 solves if each pair were a divergence
+ * of its own). Returns the k × k matrix (symmetric, zero diagonal) and the batch's backend and threads.
+ */
+export async function divergenceMatrix(
+  solver: string,
+  clouds: readonly { X: MatrixLike; a?: VectorLike }[],
+  opts: Omit<DivergenceOptions, 'onProgress' | 'a' | 'b' | 'gradient' | 'debias'> & { onProgress?: (p: BatchProgress) => void },
+): Promise<{ D: Float64Array; backend: BackendName; threads: number; iterations: number; error: number; converged: boolean }> {
+  const k = clouds.length;
+  const w: Float64Array[] = [];
+  const terms: Term[] = [];
+  const index: [number, number][] = [];
+  const add = (i: number, j: number) =>
+    atProblem(solver, i === j ? i : j, () => {
+      const geom = pointCloud(clouds[i].X, clouds[j].X, { cost: opts.cost, maxBytes: opts.maxBytes });
+      if (i === j) w[i] = toWeights('a', clouds[i].a, geom.rows);
+      terms.push({ geom, a: w[i], b: w[j] });
+      index.push([i, j]);
+    });
+  for (let i = 0; i < k; i++) add(i, i);
+  for (let i = 0; i < k; i++) for (let j = i + 1; j < k; j++) add(i, j);
+  const solveOpts = { ...opts, plan: false as const, onProgress: undefined };
+  const setups = terms.map((t, q) => atProblem(solver, index[q][1], () => setupEntropic(t.a, t.b, t.geom, solveOpts, undefined)));
+  const { results, backend, threads } = await solveBatch(
+    solver,
+    setups.map((s) => s.engineProblem),
+    setups.map((s) => s.schedule),
+    { ...opts, threads: checkThreads(opts.threads) },
+    (q) => overflowMessage(`${solver}: pair (${index[q][0]}, ${index[q][1]})`, setups[q]),
+    async (engine, q, loop) => tilde(await entropicResult(engine, setups[q], loop), terms[q], opts.reg, undefined, undefined),
+  );
+  const ot = results.map((s, q) => dotFinite(terms[q].a, s.fTilde) + dotFinite(terms[q].b, s.gTilde));
+  const D = new Float64Array(k * k);
+  for (let q = k; q < terms.length; q++) {
+    const [i, j] = index[q];
+    D[i * k + j] = D[j * k + i] = Math.max(0, ot[q] - 0.5 * ot[i] - 0.5 * ot[j]); // as combine(): S_ε ≥ 0
+  }
+  return {
+    D,
+    backend,
+    threads,
+    iterations: results.reduce((s, r) => Math.max(s, r.res.iterations), 0),
+    error: results.reduce((s, r) => Math.max(s, r.res.error), 0),
+    converged: results.every((r) => r.res.status === 'converged'),
+  };
 }

@@ -6,7 +6,7 @@ export { emd, type EmdOptions, type EmdResult, type EmdStatus } from './emd.js';
 export { emd1d, wasserstein1d, type Emd1dOptions, type Emd1dResult } from './ot1d.js';
 export { slicedWasserstein, maxSlicedWasserstein, type SlicedOptions, type SlicedResult } from './sliced.js';
 export { sinkhorn, sinkhornUnbalanced, type SinkhornOptions, type UnbalancedOptions, type SinkhornResult } from './sinkhorn.js';
-export { sinkhornDivergence, type DivergenceOptions, type DivergenceResult, type DivergenceGradientResult } from './divergence.js';
+export { sinkhornDivergence, sinkhornDivergenceBatch, type DivergenceBatchOptions, type DivergenceOptions, type DivergenceResult, type DivergenceGradientResult } from './divergence.js';
 export { barycenter, convolutionalBarycenter, freeSupportBarycenter, type BarycenterOptions, type ConvolutionalOptions, type FreeSupportOptions, type BarycenterResult, type FreeSupportResult } from './barycenter.js';
 export { trainICNNMap, trainNOT, trainKantorovichRubinsteinCritic } from '../neural/train.js';
 export { minibatchOT, type MinibatchOptions, type MinibatchResult } from './minibatch.js';
@@ -15,3 +15,5 @@ export { partialWasserstein, type PartialOptions, type PartialResult } from './p
 export { gromovWasserstein, type GromovOptions, type GromovResult } from './gromov.js';
 export { weakOT, type WeakOTOptions, type WeakOTResult } from './weak.js';
 export { lpBarycenter, type LpBarycenterOptions, type LpBarycenterResult } from './lp-barycenter.js';
+export { sinkhornBatch, emdBatch, wasserstein1dBatch, type BatchResult, type SinkhornBatchOptions, type EmdBatchOptions, type Wasserstein1dBatchOptions, type Wasserstein1dBatchResult, type BatchInput, type BatchProblem, type PackedBatch, type CloudPair, type SamplePair, type BatchProgress } from './batch.js';
+export { pairwiseDistances, type PairwiseOptions, type PairwiseResult, type Measure } from './pairwise.js';

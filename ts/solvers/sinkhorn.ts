@@ -4,9 +4,9 @@ import { OTError } from '../errors.js';
 import type { CostInput } from '../geometry.js';
 import type { BackendName, BackendOption, VectorLike } from '../types.js';
 import { type MassOptions, balanceMasses, checkBudget, sum, toPotential } from '../validate.js';
-import type { EntropicEngine } from '../entropic/engine.js';
+import type { EngineProblem, EntropicCost, EntropicEngine } from '../entropic/engine.js';
 import { createEngine, engineBackends } from '../entropic/select.js';
-import { type IterationOptions, chooseMethod, checkReg, checkThreads, dotFinite, epsSchedule, iterate, prepare } from '../entropic/problem.js';
+import { type IterationOptions, type LoopResult, type Prepared, chooseMethod, checkReg, checkThreads, dotFinite, epsSchedule, iterate, prepare } from '../entropic/problem.js';
 import { type Coupling, DenseCoupling, LazyCoupling } from '../coupling.js';
 import type { OTResult } from '../result.js';
 import { defineSolver } from '../registry/define.js';
@@ -145,16 +145,30 @@ export const sinkhornUnbalanced = defineSolver({
     solveEntropic('sinkhornUnbalanced', a, b, M, opts, checkReg('regM', opts.regM)),
 });
 
-/** The shared solve; `use` may query the engine (e.g. plan products for gradients) before it is released. */
-export async function solveEntropic(
-  solver: string,
+/** A validated entropic problem, ready for an engine (one solve, or one problem of a batch). */
+export interface EntropicSetup {
+  p: Prepared;
+  n: number;
+  m: number;
+  reg: number;
+  regM: number | undefined;
+  /** b after balanceMasses (balanced OT) or as given (unbalanced). */
+  wb: Float64Array;
+  method: 'scaling' | 'log';
+  wantPlan: boolean;
+  schedule: number[];
+  init: { f: Float64Array; g: Float64Array } | undefined;
+  engineProblem: EngineProblem<EntropicCost>;
+}
+
+/** Validates one problem's data against the options (before any engine exists). */
+export function setupEntropic(
   a: VectorLike | undefined,
   b: VectorLike | undefined,
   M: CostInput,
   opts: SinkhornOptions | UnbalancedOptions,
   regM: number | undefined,
-  use?: (engine: EntropicEngine, r: SinkhornResult) => Promise<void>,
-): Promise<SinkhornResult> {
+): EntropicSetup {
   const reg = checkReg('reg', opts?.reg);
   const p = prepare(a, b, M, opts.maxBytes);
   const n = p.geom.rows;
@@ -178,35 +192,59 @@ export async function solveEntropic(
   }
   const tau = regM === undefined ? 1 : regM / (regM + reg);
   const threads = checkThreads(opts.threads);
-  const engine = await createEngine(solver, { cost: p.cost, a: p.a, b: wb, method, tauA: tau, tauB: tau, threads, maxBytes: opts.maxBytes }, opts.backend);
+  const engineProblem: EngineProblem<EntropicCost> = { cost: p.cost, a: p.a, b: wb, method, tauA: tau, tauB: tau, threads, maxBytes: opts.maxBytes };
+  return { p, n, m, reg, regM, wb, method, wantPlan, schedule, init, engineProblem };
+}
+
+/** The message of a non-finite convergence measure. */
+export function overflowMessage(solver: string, s: EntropicSetup): string {
+  return s.method === 'scaling'
+    ? `${solver}: the scaling iteration overflowed at reg = ${s.reg} (cost scale ${s.p.scale.toPrecision(3)}); use method: 'log' or 'auto'.`
+    : `${solver}: the log-domain iteration produced a non-finite value at reg = ${s.reg}; this is a bug, please report it.`;
+}
+
+/** The result of a finished iteration, read from the engine (which the caller still owns). */
+export async function entropicResult(engine: EntropicEngine, s: EntropicSetup, loop: LoopResult): Promise<SinkhornResult> {
+  const { reg, regM, n, m } = s;
+  const { f, g } = await engine.potentials();
+  const stats = await engine.stats();
+  const mass = sum(stats.rowSums);
+  // reg·Σ P(log P − 1) = Σ_i f_i r_i + Σ_j g_j c_j − ⟨P, C⟩ − reg·ΣP, with log P = (f + g − C)/reg
+  const entropic = dotFinite(stats.rowSums, f) + dotFinite(stats.colSums, g) - stats.transportCost - reg * mass;
+  let regCost = stats.transportCost + entropic;
+  if (regM !== undefined) regCost += regM * (kl(stats.rowSums, s.p.a) + kl(stats.colSums, s.wb));
+  return {
+    value: stats.transportCost,
+    cost: stats.transportCost,
+    regValue: regCost,
+    plan: s.wantPlan ? new DenseCoupling(n, m, await engine.densePlan()) : new LazyCoupling(s.p.geom, f, g, reg),
+    potentials: { f, g },
+    status: loop.converged ? 'converged' : 'max-iterations',
+    iterations: loop.iterations,
+    error: loop.error,
+    method: s.method,
+    backend: engine.backend,
+    threads: engine.threads ?? 1,
+  };
+}
+
+/** The shared solve; `use` may query the engine (e.g. plan products for gradients) before it is released. */
+export async function solveEntropic(
+  solver: string,
+  a: VectorLike | undefined,
+  b: VectorLike | undefined,
+  M: CostInput,
+  opts: SinkhornOptions | UnbalancedOptions,
+  regM: number | undefined,
+  use?: (engine: EntropicEngine, r: SinkhornResult) => Promise<void>,
+): Promise<SinkhornResult> {
+  const s = setupEntropic(a, b, M, opts, regM);
+  const engine = await createEngine(solver, s.engineProblem, opts.backend);
   try {
-    if (init) await engine.setPotentials(init.f, init.g);
-    const overflow = () =>
-      method === 'scaling'
-        ? `${solver}: the scaling iteration overflowed at reg = ${reg} (cost scale ${p.scale.toPrecision(3)}); use method: 'log' or 'auto'.`
-        : `${solver}: the log-domain iteration produced a non-finite value at reg = ${reg}; this is a bug, please report it.`;
-    const measure = regM === undefined ? () => engine.marginalError() : potentialChange(engine, reg);
-    const loop = await iterate(engine, schedule, opts, measure, overflow);
-    const { f, g } = await engine.potentials();
-    const stats = await engine.stats();
-    const mass = sum(stats.rowSums);
-    // reg·Σ P(log P − 1) = Σ_i f_i r_i + Σ_j g_j c_j − ⟨P, C⟩ − reg·ΣP, with log P = (f + g − C)/reg
-    const entropic = dotFinite(stats.rowSums, f) + dotFinite(stats.colSums, g) - stats.transportCost - reg * mass;
-    let regCost = stats.transportCost + entropic;
-    if (regM !== undefined) regCost += regM * (kl(stats.rowSums, p.a) + kl(stats.colSums, wb));
-    const result: SinkhornResult = {
-      value: stats.transportCost,
-      cost: stats.transportCost,
-      regValue: regCost,
-      plan: wantPlan ? new DenseCoupling(n, m, await engine.densePlan()) : new LazyCoupling(p.geom, f, g, reg),
-      potentials: { f, g },
-      status: loop.converged ? 'converged' : 'max-iterations',
-      iterations: loop.iterations,
-      error: loop.error,
-      method,
-      backend: engine.backend,
-      threads: engine.threads ?? 1,
-    };
+    if (s.init) await engine.setPotentials(s.init.f, s.init.g);
+    const measure = regM === undefined ? () => engine.marginalError() : potentialChange(engine, s.reg);
+    const loop = await iterate(engine, s.schedule, opts, measure, () => overflowMessage(solver, s));
+    const result = await entropicResult(engine, s, loop);
     if (use) await use(engine, result);
     return result;
   } finally {

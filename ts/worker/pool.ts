@@ -51,6 +51,11 @@ export function workersAvailable(): boolean {
   return !!platform && !inWorker && !startFailure;
 }
 
+/** Workers the pool may hold (0 without a platform): a batch splits its problems into this many shares plus one. */
+export function poolSize(): number {
+  return workersAvailable() ? platform!.size : 0;
+}
+
 /** Why calls cannot go to a worker from this thread, or undefined when they can. 'auto' calls then run in-process. */
 export function workersUnavailableReason(): string | undefined {
   if (inWorker) return 'this is a worker of the pool (calls in it run in-process)';
