@@ -106,9 +106,12 @@ export class GpuRuntime {
     if (this.disposed) throw new OTError('disposed', `webgpu: ${this.what} was used after dispose().`);
   }
 
-  /** A buffer owned by this runtime (size rounded up to 16 bytes), destroyed by dispose(). */
+  /**
+   * A buffer owned by this runtime, destroyed by dispose(). Its size is `bytes` rounded up to a multiple of 4
+   * (at least 16): kernels that bound their threads by arrayLength() see the data's own length.
+   */
   buffer(bytes: number, usage = STORAGE | COPY_SRC | COPY_DST): GPUBuffer {
-    const b = this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage });
+    const b = this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 4) * 4), usage });
     this.owned.push(b);
     return b;
   }
