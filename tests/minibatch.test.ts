@@ -2,7 +2,7 @@
 // central differences; the averaged plan is a coupling of the batch marginals; unbalanced batches run.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { OTError, Rng, emd, minibatchOT, pointCloud } from 'kantorovich';
+import { OTError, Rng, emd, minibatchOT, pointCloud, sinkhorn } from 'kantorovich';
 import { uniforms } from './helpers.js';
 
 const rng = new Rng(21);
@@ -18,6 +18,19 @@ test('one batch of everything is exact OT: same value and plan as emd', async ()
   const P = r.plan!.toDense();
   const Q = e.plan.toDense();
   for (let k = 0; k < P.length; k++) assert.ok(Math.abs(P[k] - Q[k]) < 1e-15, `plan entry ${k}`);
+});
+
+test('batched solves: every batch of everything gives the value of the full problem (emd and entropic, 6 batches in one call)', async () => {
+  const e = await emd(undefined, undefined, pointCloud(X, Y));
+  const re = await minibatchOT(X, Y, { batchSize: n, nBatches: 6 });
+  assert.ok(Math.abs(re.value - e.value) < 1e-13, `${re.value} vs ${e.value}`);
+  const s = await sinkhorn(undefined, undefined, pointCloud(X, Y), { reg: 0.1, tol: 1e-12 });
+  const rs = await minibatchOT(X, Y, { batchSize: n, nBatches: 6, solver: 'sinkhorn', reg: 0.1, tol: 1e-12 });
+  assert.ok(Math.abs(rs.value - s.value) < 1e-10, `${rs.value} vs ${s.value}`);
+  assert.is(rs.status, 'converged');
+  const reports: number[] = [];
+  await minibatchOT(X, Y, { batchSize: 4, nBatches: 5, solver: 'sinkhorn', reg: 0.1, onProgress: (p) => reports.push(p.done) });
+  assert.is(reports[reports.length - 1], 5, `progress ${reports}`);
 });
 
 test('seeded: the same seed gives the same estimate, another seed another; the plan has mass 1', async () => {

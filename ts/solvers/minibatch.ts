@@ -1,10 +1,12 @@
 // Minibatch OT (Fatras et al. 2020, 2021): the average over random pairs of minibatches of the OT cost between them
 // — an unbiased estimate of the expected minibatch loss, cheap at any n — with its gradient w.r.t. the points and,
 // on request, the averaged (sparse) plan. Each batch is exact OT, entropic OT, or unbalanced entropic OT (JUMBOT).
+// The batches are drawn first and solved in one batched call (emdBatch over the worker pool; sinkhornBatch on wasm
+// threads or one WebGPU dispatch per iteration), so B small problems do not pay B calls' fixed costs.
 import { OTError } from '../errors.js';
-import { SparseCoupling } from '../coupling.js';
+import { type Coupling, SparseCoupling } from '../coupling.js';
 import { type CostSpec, powerOfSquaredDistance, toCost } from '../costs.js';
-import { pointCloud } from '../geometry.js';
+import { type PointCloudGeometry, pointCloud } from '../geometry.js';
 import { Rng } from '../rng.js';
 import type { BackendName, BackendOption, MatrixLike } from '../types.js';
 import type { OTResult } from '../result.js';
@@ -14,8 +16,8 @@ import { bool, num, object, oneOf, opt, required } from '../registry/schema.js';
 import { backendOption, progressOption, signalOption, workerOption } from '../registry/common.js';
 import { numberOr } from '../registry/estimate.js';
 import { costOption } from './divergence.js';
-import { emd } from './emd.js';
-import { sinkhorn, sinkhornUnbalanced } from './sinkhorn.js';
+import { emdBatch, sinkhornBatch } from './batch.js';
+import { sinkhornUnbalanced } from './sinkhorn.js';
 
 /**
  * Options of {@link minibatchOT} (POT has no minibatch solver; the DeepJDOT/JUMBOT reference code draws batches
@@ -124,19 +126,17 @@ async function minibatchRun(X: MatrixLike, Y: MatrixLike, opts: MinibatchOptions
   let error = 0;
   let allDone = true;
   let backend: BackendName = 'wasm';
-  for (let k = 0; k < B; k++) {
+  // every pair of minibatches first (the seeded draws), then all their problems in one batched call
+  const draws = Array.from({ length: B }, () => {
     const ix = draw(rng, permX, bx);
     const iy = draw(rng, permY, by);
-    const xs = gather(Xm.data, ix, d);
-    const ys = gather(Ym.data, iy, d);
-    const geom = pointCloud({ data: xs, rows: bx, cols: d }, { data: ys, rows: by, cols: d }, { cost: opts.cost });
-    const common = { backend: opts.backend, maxIter: opts.maxIter, tol: opts.tol, worker: false as const };
-    const r =
-      solver === 'emd'
-        ? await emd(undefined, undefined, geom, { backend: opts.backend as 'wasm' | 'auto' | undefined, maxIter: opts.maxIter, worker: false })
-        : opts.unbalanced
-          ? await sinkhornUnbalanced(undefined, undefined, geom, { ...common, reg: opts.reg!, regM: opts.unbalanced.regM, plan: true })
-          : await sinkhorn(undefined, undefined, geom, { ...common, reg: opts.reg!, plan: true });
+    return { ix, iy, xs: gather(Xm.data, ix, d), ys: gather(Ym.data, iy, d) };
+  });
+  const geoms = draws.map(({ xs, ys }) => pointCloud({ data: xs, rows: bx, cols: d }, { data: ys, rows: by, cols: d }, { cost: opts.cost }));
+  const solved = await solveMinibatches(solver, geoms, opts);
+  for (let k = 0; k < B; k++) {
+    const { ix, iy, xs, ys } = draws[k];
+    const r = solved.results[k];
     value += r.value / B;
     iterations += r.iterations;
     error = Math.max(error, r.error);
@@ -162,8 +162,6 @@ async function minibatchRun(X: MatrixLike, Y: MatrixLike, opts: MinibatchOptions
         }
       }
     }
-    opts.onProgress?.({ done: k + 1, total: B });
-    await abortPoint(opts.signal, () => `after ${k + 1} of ${B} minibatches`);
   }
   let plan: SparseCoupling | undefined;
   if (planMass) {
@@ -177,7 +175,38 @@ async function minibatchRun(X: MatrixLike, Y: MatrixLike, opts: MinibatchOptions
     );
   }
   const status = !allDone ? 'max-iterations' : solver === 'emd' ? 'optimal' : 'converged';
-  return { value, plan, gradX, gradY, status, iterations, error, backend, threads: 1 };
+  return { value, plan, gradX, gradY, status, iterations, error, backend, threads: solved.threads };
+}
+
+/**
+ * The minibatches' OT problems in one batched call: emdBatch (shared with the worker pool) or sinkhornBatch (one
+ * wasm call per round for all problems, threads taking whole problems; one WebGPU dispatch per iteration on a
+ * GPU); unbalanced batches one sinkhornUnbalanced call each.
+ */
+async function solveMinibatches(
+  solver: 'emd' | 'sinkhorn',
+  geoms: PointCloudGeometry[],
+  opts: MinibatchOptions,
+): Promise<{ results: { value: number; iterations: number; error: number; status: string; backend: BackendName; plan: Coupling }[]; threads: number }> {
+  const B = geoms.length;
+  const onProgress = opts.onProgress ? (p: { solved: number }) => opts.onProgress!({ done: p.solved, total: B }) : undefined;
+  const problems = geoms.map((M) => ({ M }));
+  if (solver === 'emd') {
+    const r = await emdBatch(problems, { backend: opts.backend as 'wasm' | 'auto' | undefined, maxIter: opts.maxIter, signal: opts.signal, onProgress });
+    return { results: r.results, threads: r.threads };
+  }
+  const common = { backend: opts.backend, maxIter: opts.maxIter, tol: opts.tol, worker: false as const, reg: opts.reg!, plan: true as const };
+  if (!opts.unbalanced) {
+    const r = await sinkhornBatch(problems, { ...common, signal: opts.signal, onProgress });
+    return { results: r.results, threads: r.threads };
+  }
+  const results = [];
+  for (let k = 0; k < B; k++) {
+    results.push(await sinkhornUnbalanced(undefined, undefined, geoms[k], { ...common, regM: opts.unbalanced.regM }));
+    opts.onProgress?.({ done: k + 1, total: B });
+    await abortPoint(opts.signal, () => `after ${k + 1} of ${B} minibatches`);
+  }
+  return { results, threads: 1 };
 }
 
 /**
