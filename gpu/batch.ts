@@ -6,9 +6,11 @@
 // Log domain in f32 (the stable form: the scaling and log methods have the same iterates in exact arithmetic),
 // with each problem's cost shifted by its minimum c0 before rounding (as gpu/entropic.ts: balanced OT is blind to
 // it; the iterated f is f − c0). Per-problem convergence: `todo[q]` says how many of the round's iterations
-// problem q runs (0: its threads return at once). Plan quantities (stats, plan products) are computed on the
-// host in f64 from the potentials, which is cheap next to the iteration for the small problems batches hold.
+// problem q runs (0: its threads return at once). Plan quantities (stats, plan products) come from the potentials
+// on the host, as a LazyCoupling, which is cheap next to the iteration for the small problems batches hold.
 import { OTError } from '../ts/errors.js';
+import { LazyCoupling } from '../ts/coupling.js';
+import { CostMatrixGeometry } from '../ts/geometry.js';
 import type { EngineProblem, EntropicEngine, PlanStats } from '../ts/entropic/engine.js';
 import type { EntropicBatch } from '../ts/entropic/batch.js';
 import { F32, LSE_INIT, NEG, NEG_T, declare, lit, lseAdd } from './kernels.js';
@@ -293,44 +295,28 @@ class BatchView implements EntropicEngine {
     this.batch.setPotentials(this.q, f, g);
   }
 
-  /** P_ij = exp((f_i + g_j − C_ij)/ε) in f64 from the (f32) potentials. */
-  private async rows(visit: (i: number, j: number, p: number) => void): Promise<void> {
+  /** The plan from the (f32) potentials, entries in f64 (ts/coupling.ts LazyCoupling: P_ij = exp((f_i + g_j − C_ij)/ε)). */
+  private async plan(): Promise<{ P: LazyCoupling; C: Float64Array }> {
     const { f, g } = await this.potentials();
     const C = (this.batch.problem(this.q).cost as { C: Float64Array }).C;
-    for (let i = 0; i < this.n; i++) {
-      if (f[i] === -Infinity) continue;
-      for (let j = 0; j < this.m; j++) if (g[j] !== -Infinity) visit(i, j, Math.exp((f[i] + g[j] - C[i * this.m + j]) / this.eps));
-    }
+    return { P: new LazyCoupling(new CostMatrixGeometry({ data: C, rows: this.n, cols: this.m }), f, g, this.eps), C };
   }
 
   async stats(): Promise<PlanStats> {
-    const rowSums = new Float64Array(this.n);
-    const colSums = new Float64Array(this.m);
-    const C = (this.batch.problem(this.q).cost as { C: Float64Array }).C;
+    const { P, C } = await this.plan();
+    const { a: rowSums, b: colSums } = P.marginals();
     let transportCost = 0;
-    await this.rows((i, j, p) => {
-      rowSums[i] += p;
-      colSums[j] += p;
-      transportCost += p * C[i * this.m + j];
-    });
+    for (const [i, j, p] of P.entries()) transportCost += p * C[i * this.m + j];
     return { transportCost, rowSums, colSums };
   }
 
   async planApply(V: Float64Array, k: number, transpose: boolean): Promise<Float64Array> {
-    const out = new Float64Array((transpose ? this.m : this.n) * k);
-    await this.rows((i, j, p) => {
-      for (let t = 0; t < k; t++) {
-        if (transpose) out[j * k + t] += p * V[i * k + t];
-        else out[i * k + t] += p * V[j * k + t];
-      }
-    });
-    return out;
+    const { P } = await this.plan();
+    return transpose ? P.applyTranspose(V, k) : P.apply(V, k);
   }
 
   async densePlan(): Promise<Float64Array> {
-    const out = new Float64Array(this.n * this.m);
-    await this.rows((i, j, p) => (out[i * this.m + j] = p));
-    return out;
+    return (await this.plan()).P.toDense();
   }
 
   async fUpdateColLse(): Promise<Float64Array> {

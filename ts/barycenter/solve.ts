@@ -4,7 +4,7 @@
 import { OTError } from '../errors.js';
 import type { BackendOption } from '../types.js';
 import type { PairCost } from '../entropic/engine.js';
-import { type IterationOptions, checkThreads, epsSchedule } from '../entropic/problem.js';
+import { type IterationOptions, checkThreads, defaultTol, epsSchedule } from '../entropic/problem.js';
 import type { BackendName } from '../types.js';
 import { checkAbort, sum } from '../validate.js';
 import { fixedSupportKernel } from './fixed.js';
@@ -47,9 +47,6 @@ export interface Solved {
   threads: number;
 }
 
-const DEFAULT_TOL = 1e-9;
-const DEFAULT_TOL_F32 = 1e-5;
-
 /** As sinkhorn: ε-scaling exists to reach a reg where the scaling form overflows. */
 function checkAnnealing(o: UserOptions, pr: Problem): void {
   if (o.epsScaling && pr.method === 'scaling') {
@@ -59,7 +56,7 @@ function checkAnnealing(o: UserOptions, pr: Problem): void {
 
 async function run(kernel: BarycenterKernel, o: UserOptions, pr: Problem, measure: 'marginal' | 'change', onNonFinite: (eps: number) => string): Promise<Solved> {
   try {
-    const tol = o.tol ?? (kernel.backend === 'webgpu' ? DEFAULT_TOL_F32 : DEFAULT_TOL);
+    const tol = o.tol ?? defaultTol(kernel.backend);
     const schedule = epsSchedule(pr.reg, pr.scale, o.epsScaling);
     const maxIter = o.maxIter ?? 1000;
     const r = await ibp(kernel, { lambda: pr.lambda, schedule, maxIter, tol, measure, signal: o.signal, onProgress: o.onProgress, onNonFinite });

@@ -15,8 +15,7 @@ import { LogSumExp } from '../entropic/logsumexp.js';
 import { type SinkhornOptions, type SinkhornResult, entropicResult, overflowMessage, setupEntropic, sinkhornSchema } from './sinkhorn.js';
 import { type BatchProgress, solveBatch } from '../entropic/batch.js';
 import { checkThreads } from '../entropic/problem.js';
-import { type CloudPair, atProblem, listOf } from './batch-input.js';
-import { type BatchResult, aggregate } from './batch.js';
+import { type BatchResult, type CloudPair, aggregate, atProblem, listOf } from './batch.js';
 import { progressOption } from '../registry/common.js';
 
 /**

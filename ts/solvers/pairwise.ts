@@ -16,8 +16,7 @@ import { chooseBackend } from '../backends/select.js';
 import type { BatchProgress } from '../entropic/batch.js';
 import { engineBackends } from '../entropic/select.js';
 import { costOption, divergenceMatrix } from './divergence.js';
-import { type BatchProblem, atProblem } from './batch-input.js';
-import { emdBatch, sinkhornBatch } from './batch.js';
+import { type BatchProblem, atProblem, emdBatch, sinkhornBatch } from './batch.js';
 import { slicedWasserstein } from './sliced.js';
 import { wasserstein1d } from './ot1d.js';
 

@@ -228,7 +228,7 @@ export async function entropicResult(engine: EntropicEngine, s: EntropicSetup, l
   };
 }
 
-/** The shared solve; `use` may query the engine (e.g. plan products for gradients) before it is released. */
+/** The solve of sinkhorn and sinkhornUnbalanced (batches: ts/entropic/batch.ts, with the same setup and result). */
 export async function solveEntropic(
   solver: string,
   a: VectorLike | undefined,
@@ -236,7 +236,6 @@ export async function solveEntropic(
   M: CostInput,
   opts: SinkhornOptions | UnbalancedOptions,
   regM: number | undefined,
-  use?: (engine: EntropicEngine, r: SinkhornResult) => Promise<void>,
 ): Promise<SinkhornResult> {
   const s = setupEntropic(a, b, M, opts, regM);
   const engine = await createEngine(solver, s.engineProblem, opts.backend);
@@ -244,9 +243,7 @@ export async function solveEntropic(
     if (s.init) await engine.setPotentials(s.init.f, s.init.g);
     const measure = regM === undefined ? () => engine.marginalError() : potentialChange(engine, s.reg);
     const loop = await iterate(engine, s.schedule, opts, measure, () => overflowMessage(solver, s));
-    const result = await entropicResult(engine, s, loop);
-    if (use) await use(engine, result);
-    return result;
+    return await entropicResult(engine, s, loop);
   } finally {
     engine.dispose();
   }
