@@ -2,12 +2,12 @@
 // and against the solver's own divergence gradient; a few steps of a gradient flow decrease the divergence.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { Rng, sinkhornDivergence, neural } from 'kantorovich';
+import { Rng, emd, sinkhorn, sinkhornUnbalanced, sinkhornDivergence, neural } from 'kantorovich';
 import { uniforms, webgpuGate } from './helpers.js';
 
 const gpu = await webgpuGate('losses.test');
 
-const { tensor, parameter, grad, sinkhornLoss, entropicOTLoss, emdLoss, slicedLoss } = neural;
+const { tensor, parameter, grad, sinkhornLoss, entropicOTLoss, emdLoss, slicedLoss, costMatrixOTLoss } = neural;
 type Tensor = InstanceType<typeof neural.Tensor>;
 
 /** Central differences of an async scalar function of x's entries (x.data perturbed in place, restored). */
@@ -107,6 +107,31 @@ test('gradient flow: 20 steps of descent on sinkhornLoss move X toward Y', async
     for (let i = 0; i < P.size; i++) P.data[i] -= 40 * 0.2 * g.data[i];
   }
   assert.ok(last < first * 0.2, `S_ε ${first} → ${last}`);
+});
+
+test('costMatrixOTLoss: value ⟨P*, C⟩, gradient P* = ∂(optimal objective)/∂C (central differences)', async () => {
+  const C = parameter(uniforms(new Rng(8), 5 * 4, 0, 2), [5, 4]);
+  const M = () => ({ data: C.data, rows: 5, cols: 4 });
+  // exact: the optimal cost is piecewise linear in C, with slope P* where the plan is unique (generic C)
+  const E = await costMatrixOTLoss(C);
+  const ref = await emd(undefined, undefined, M());
+  assert.ok(Math.abs(E.item() - ref.value) < 1e-14, 'exact value');
+  const [gE] = grad(E, [C]);
+  assert.ok(worst(gE.data, await fdGrad(async () => (await emd(undefined, undefined, M())).value, C, 1e-7)) < 1e-6, 'exact: P* vs FD');
+  // entropic and unbalanced: P* is the gradient of the regularised objective (regValue), not of ⟨P, C⟩
+  const opts = { reg: 0.2, tol: 1e-13, maxIter: 100000, backend: 'wasm' as const };
+  const S = await costMatrixOTLoss(C, opts);
+  const [gS] = grad(S, [C]);
+  const sk = await sinkhorn(undefined, undefined, M(), { ...opts, plan: true });
+  assert.ok(Math.abs(S.item() - sk.value) < 1e-12, 'entropic value = ⟨P, C⟩');
+  assert.ok(worst(gS.data, await fdGrad(async () => (await sinkhorn(undefined, undefined, M(), opts)).regValue, C, 1e-5)) < 1e-6, 'entropic vs FD');
+  const U = await costMatrixOTLoss(C, { ...opts, unbalanced: { regM: 0.5 } });
+  const [gU] = grad(U, [C]);
+  const fdU = await fdGrad(async () => (await sinkhornUnbalanced(undefined, undefined, M(), { ...opts, regM: 0.5 })).regValue, C, 1e-5);
+  assert.ok(worst(gU.data, fdU) < 1e-6, 'unbalanced vs FD');
+  let mass = 0;
+  for (const v of gU.data) mass += v;
+  assert.ok(Math.abs(mass - 1) > 0.01, `the unbalanced plan's mass is free (${mass})`);
 });
 
 test('bad input: a loss on a non-matrix tensor is OTError shape', async () => {

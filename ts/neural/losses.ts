@@ -11,6 +11,7 @@ import type { BackendOption, VectorLike } from '../types.js';
 import { sinkhornDivergence } from '../solvers/divergence.js';
 import { emd } from '../solvers/emd.js';
 import { emd1d } from '../solvers/ot1d.js';
+import { sinkhorn, sinkhornUnbalanced } from '../solvers/sinkhorn.js';
 import { pointCloud } from '../geometry.js';
 import { randomDirections } from '../rng.js';
 import { Tensor, makeOp, mul, tensor } from './tensor.js';
@@ -201,4 +202,48 @@ function dotRow(P: Float64Array, i: number, th: Float64Array, d: number): number
   let s = 0;
   for (let t = 0; t < d; t++) s += P[i * d + t] * th[t];
   return s;
+}
+
+export interface CostMatrixLossOptions {
+  /** ε of entropic OT, in units of the cost; omitted: exact OT (the network simplex). */
+  reg?: number;
+  /** KL-relaxed marginals (unbalanced entropic OT, JUMBOT; needs reg): ρ of the penalty (POT: reg_m). */
+  unbalanced?: { regM: number };
+  /** Weights of the rows / columns of C (default uniform 1/n, 1/m). */
+  a?: VectorLike;
+  b?: VectorLike;
+  /** The solver's backend (default 'auto'). */
+  backend?: BackendOption;
+  maxIter?: number;
+  tol?: number;
+}
+
+/**
+ * ⟨P*, C⟩ for a cost-matrix tensor C (n × m): P* is the optimal plan for the costs' current values — exact,
+ * entropic (`reg`) or unbalanced entropic (`reg` + `unbalanced`) — and the gradient holds it fixed, ∂/∂C = P*.
+ * This is the loss of DeepJDOT (Damodaran et al. 2018) and JUMBOT (Fatras et al. 2021), where C is built in the
+ * graph from features and predictions, so the gradient flows into the networks through C. For exact OT, P* is
+ * the gradient of the optimal cost (a subgradient where P* is not unique); for entropic OT it is the gradient of
+ * the regularised objective (envelope theorem), while the value reported is the linear cost ⟨P*, C⟩ (POT's
+ * sinkhorn2).
+ */
+export async function costMatrixOTLoss(C: Tensor, opts: CostMatrixLossOptions = {}): Promise<Tensor> {
+  if (C.rank !== 2) throw new OTError('shape', `C must be an [n, m] cost-matrix tensor (got shape [${C.shape.join(', ')}]).`);
+  if (opts.unbalanced && opts.reg === undefined) throw new OTError('invalid-option', 'costMatrixOTLoss: unbalanced needs reg (ε).');
+  const [n, m] = C.shape;
+  const M = { data: await C.read(), rows: n, cols: m };
+  const { a, b, backend, maxIter, tol } = opts;
+  let plan: Float64Array;
+  if (opts.reg === undefined) {
+    plan = (await emd(a, b, M, { backend: backend as 'wasm' | 'auto' | undefined, maxIter, worker: false })).plan.toDense();
+  } else {
+    const common = { reg: opts.reg, backend, maxIter, tol, plan: true, worker: false } as const;
+    const r = opts.unbalanced
+      ? await sinkhornUnbalanced(a, b, M, { ...common, regM: opts.unbalanced.regM })
+      : await sinkhorn(a, b, M, common);
+    plan = r.plan.toDense();
+  }
+  let value = 0;
+  for (let k = 0; k < plan.length; k++) if (plan[k] !== 0) value += plan[k] * M.data[k];
+  return lossNode('costMatrixOTLoss', value, [[C, plan]]);
 }
