@@ -7,7 +7,7 @@ import { uniforms, webgpuGate } from './helpers.js';
 
 const gpu = await webgpuGate('losses.test');
 
-const { tensor, parameter, grad, sinkhornLoss, entropicOTLoss, emdLoss, slicedLoss, costMatrixOTLoss } = neural;
+const { tensor, parameter, grad, sinkhornLoss, entropicOTLoss, emdLoss, slicedLoss, costMatrixOTLoss, wassersteinLabelLoss, softmax } = neural;
 type Tensor = InstanceType<typeof neural.Tensor>;
 
 /** Central differences of an async scalar function of x's entries (x.data perturbed in place, restored). */
@@ -132,6 +132,44 @@ test('costMatrixOTLoss: value ⟨P*, C⟩, gradient P* = ∂(optimal objective)/
   let mass = 0;
   for (const v of gU.data) mass += v;
   assert.ok(Math.abs(mass - 1) > 0.01, `the unbalanced plan's mass is free (${mass})`);
+});
+
+test('wassersteinLabelLoss: value = OT_ε of each row (1D clouds, one-hot closed form); gradient through softmax vs FD', async () => {
+  const K = 5;
+  const N = 3;
+  // labels at positions 0..K−1, ground metric (k − l)²: OT_ε between label histograms is OT_ε between 1D clouds
+  const M = { data: Float64Array.from({ length: K * K }, (_, i) => (Math.floor(i / K) - (i % K)) ** 2), rows: K, cols: K };
+  const Z = parameter(uniforms(new Rng(3), N * K, -1, 1), [N, K]);
+  const T = new Float64Array(N * K);
+  T.set([0.1, 0.6, 0.2, 0.05, 0.05], 0);
+  T.set([0, 0, 0, 1, 0], K); // one-hot
+  T.set([0.3, 0, 0.4, 0, 0.3], 2 * K);
+  const opts = { reg: 0.5, tol: 1e-13, maxIter: 100000 };
+  const L = await wassersteinLabelLoss(softmax(Z), T, M, opts);
+  const p = softmax(Z).data;
+  const pos = { data: Float64Array.from({ length: K }, (_, k) => k), rows: K, cols: 1 };
+  let ref = 0;
+  for (let r = 0; r < N; r++) {
+    const d = await sinkhornDivergence(pos, pos, { ...opts, a: p.slice(r * K, r * K + K), b: T.slice(r * K, r * K + K), debias: false });
+    ref += d.value / N;
+  }
+  assert.ok(Math.abs(L.item() - ref) < 1e-10, `value ${L.item()} vs ${ref}`);
+  // one-hot target δ_t: the only coupling is a ⊗ δ_t, KL = 0, so OT_ε = Σ_k a_k M_kt
+  const one = await wassersteinLabelLoss(tensor(p.slice(K, 2 * K), [1, K]), T.slice(K, 2 * K), M, opts);
+  let closed = 0;
+  for (let k = 0; k < K; k++) closed += p[K + k] * (k - 3) ** 2;
+  assert.ok(Math.abs(one.item() - closed) < 1e-10, `one-hot ${one.item()} vs ${closed}`);
+  const [gZ] = grad(L, [Z]);
+  const f = async () => (await wassersteinLabelLoss(softmax(Z), T, M, opts)).item();
+  assert.ok(worst(gZ.data, await fdGrad(f, Z, 1e-5)) < 1e-6, 'd/dlogits vs central differences');
+  // the gradient w.r.t. the histograms is centred: each row sums to 0
+  const P = tensor(p, [N, K]).requireGrad();
+  const [gP] = grad(await wassersteinLabelLoss(P, T, M, opts), [P]);
+  for (let r = 0; r < N; r++) {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += gP.data[r * K + k];
+    assert.ok(Math.abs(s) < 1e-14, `row ${r} sums to ${s}`);
+  }
 });
 
 test('bad input: a loss on a non-matrix tensor is OTError shape', async () => {

@@ -24,4 +24,4 @@ export { trainICNNMap, trainNOT, trainKantorovichRubinsteinCritic } from './trai
 // log-sum-exp, softmax, pairwise distances (functional.ts)
 export { logSumExp, logSoftmax, softmax, pairwiseSqDist } from './functional.js';
 // OT losses as tensor ops (losses.ts): values from the solvers, gradients from their optima
-export { sinkhornLoss, entropicOTLoss, emdLoss, slicedLoss, costMatrixOTLoss, type CostMatrixLossOptions, type EntropicLossOptions, type EmdLossOptions, type SlicedLossOptions, type LossWeights } from './losses.js';
+export { sinkhornLoss, entropicOTLoss, emdLoss, slicedLoss, costMatrixOTLoss, wassersteinLabelLoss, type CostMatrixLossOptions, type LabelLossOptions, type EntropicLossOptions, type EmdLossOptions, type SlicedLossOptions, type LossWeights } from './losses.js';

@@ -7,12 +7,13 @@
 // the graph), and a loss used inside `grad(..., { createGraph: true })` differentiates as a linear function.
 import { OTError } from '../errors.js';
 import type { CostSpec } from '../costs.js';
-import type { BackendOption, VectorLike } from '../types.js';
-import { sinkhornDivergence } from '../solvers/divergence.js';
+import type { BackendOption, MatrixLike, VectorLike } from '../types.js';
+import { sinkhornDivergence, tildePotential } from '../solvers/divergence.js';
+import { dotFinite } from '../entropic/problem.js';
 import { emd } from '../solvers/emd.js';
 import { emd1d } from '../solvers/ot1d.js';
 import { sinkhorn, sinkhornUnbalanced } from '../solvers/sinkhorn.js';
-import { pointCloud } from '../geometry.js';
+import { costMatrix, pointCloud } from '../geometry.js';
 import { randomDirections } from '../rng.js';
 import { Tensor, makeOp, mul, tensor } from './tensor.js';
 
@@ -246,4 +247,57 @@ export async function costMatrixOTLoss(C: Tensor, opts: CostMatrixLossOptions = 
   let value = 0;
   for (let k = 0; k < plan.length; k++) if (plan[k] !== 0) value += plan[k] * M.data[k];
   return lossNode('costMatrixOTLoss', value, [[C, plan]]);
+}
+
+export interface LabelLossOptions {
+  /** ε, in units of the ground metric M. Required. */
+  reg: number;
+  /** The solver's backend (default 'auto'). */
+  backend?: BackendOption;
+  maxIter?: number;
+  tol?: number;
+}
+
+/**
+ * The Wasserstein loss between label histograms (Frogner et al. 2015): for predictions `pred` (N × K, rows on the
+ * simplex, e.g. a softmax) and targets `target` (N × K histograms; one-hot rows are fine), the mean over rows of the
+ * entropic OT_ε(pred_i, target_i) = min ⟨P, M⟩ + ε·KL(P | pred_i ⊗ target_i) for a ground metric M (K × K) between
+ * the labels, which makes a near miss (a neighbouring label under M) cheaper than a far one — cross-entropy does not
+ * see M. The gradient w.r.t. pred_i is the dual potential f̃_i / N, centred (Σ_k = 0: the tangent of the simplex,
+ * as Frogner et al. use it; a softmax before the loss ignores constants anyway); a target tensor that requires grad
+ * gets g̃ likewise. One Sinkhorn solve per row (f64, log domain on wasm by default).
+ */
+export async function wassersteinLabelLoss(pred: Tensor, target: Tensor | VectorLike, M: MatrixLike, opts: LabelLossOptions): Promise<Tensor> {
+  if (pred.rank !== 2) throw new OTError('shape', `pred must be an [N, K] tensor of histograms (got shape [${pred.shape.join(', ')}]).`);
+  const [N, K] = pred.shape;
+  const P = await pred.read();
+  const T = target instanceof Tensor ? await target.read() : Float64Array.from(target as ArrayLike<number>);
+  if (T.length !== N * K) throw new OTError('shape', `target has ${T.length} entries for ${N} rows of ${K} labels.`);
+  const geom = costMatrix(M);
+  if (geom.rows !== K || geom.cols !== K) throw new OTError('shape', `M is ${geom.rows} × ${geom.cols} for ${K} labels.`);
+  const gP = new Float64Array(N * K);
+  const gT = new Float64Array(N * K);
+  let value = 0;
+  for (let r = 0; r < N; r++) {
+    const a = P.slice(r * K, r * K + K);
+    const b = T.slice(r * K, r * K + K);
+    const res = await sinkhorn(a, b, geom, { reg: opts.reg, method: 'log', backend: opts.backend, maxIter: opts.maxIter, tol: opts.tol, plan: false, worker: false });
+    const { f, g } = res.potentials;
+    const ft = tildePotential(f, a, g, b, geom, opts.reg, false);
+    const gt = tildePotential(g, b, f, a, geom, opts.reg, true);
+    value += (dotFinite(a, ft) + dotFinite(b, gt)) / N;
+    centre(ft, gP, r * K, N);
+    centre(gt, gT, r * K, N);
+  }
+  return lossNode('wassersteinLabelLoss', value, [
+    [pred, gP],
+    [target instanceof Tensor ? target : undefined, gT],
+  ]);
+}
+
+/** out[off + k] = (v_k − mean v) / N. */
+function centre(v: Float64Array, out: Float64Array, off: number, N: number): void {
+  let s = 0;
+  for (const x of v) s += x;
+  for (let k = 0; k < v.length; k++) out[off + k] = (v[k] - s / v.length) / N;
 }
