@@ -172,6 +172,38 @@ test('wassersteinLabelLoss: value = OT_ε of each row (1D clouds, one-hot closed
   }
 });
 
+test("sinkhornLoss gradient 'unrolled': exact for the truncated loss (FD), equal to the envelope at convergence", async () => {
+  // 5 iterations: far from converged, so the unrolled gradient differs from the envelope's but matches its own FD
+  const few = { reg: 0.3, gradient: 'unrolled' as const, maxIter: 5 };
+  const a = parameter(Float64Array.from({ length: n }, (_, i) => (1 + i) / ((n * (n + 1)) / 2)), [n]);
+  const L = await sinkhornLoss(X, Y, { ...few, a });
+  const [gX, gY, ga] = grad(L, [X, Y, a]);
+  const f = async () => (await sinkhornLoss(X, Y, { ...few, a })).item();
+  assert.ok(worst(gX.data, await fdGrad(f, X, 1e-5)) < 1e-7, 'unrolled gradX vs central differences');
+  assert.ok(worst(gY.data, await fdGrad(f, Y, 1e-5)) < 1e-7, 'unrolled gradY vs central differences');
+  assert.ok(worst(ga.data, await fdGrad(f, a, 1e-6)) < 1e-6, 'unrolled grad a vs central differences (any direction)');
+  const env = await sinkhornLoss(X, Y, { ...tight, a: a.data });
+  const [eX] = grad(env, [X]);
+  assert.ok(worst(gX.data, eX.data) > 1e-4, 'after 5 iterations the two gradients differ');
+  // converged: 400 iterations at ε = 0.3 on unit-scale points
+  const U = await sinkhornLoss(X, Y, { reg: 0.3, gradient: 'unrolled', maxIter: 400 });
+  const E = await sinkhornLoss(X, Y, tight);
+  assert.ok(Math.abs(U.item() - E.item()) < 1e-10 * (1 + E.item()), `values ${U.item()} vs ${E.item()}`);
+  const [uX, uY] = grad(U, [X, Y]);
+  const [vX, vY] = grad(E, [X, Y]);
+  assert.ok(worst(uX.data, vX.data) < 1e-8, 'gradX unrolled = envelope at convergence');
+  assert.ok(worst(uY.data, vY.data) < 1e-8, 'gradY unrolled = envelope at convergence');
+  const O = await entropicOTLoss(X, Y, { reg: 0.3, gradient: 'unrolled', maxIter: 400 });
+  assert.ok(Math.abs(O.item() - (await entropicOTLoss(X, Y, tight)).item()) < 1e-10, 'OT_ε value');
+  let code = '';
+  try {
+    await sinkhornLoss(X, Y, { reg: 0.3, gradient: 'unrolled', cost: 'euclidean' });
+  } catch (e) {
+    code = (e as { code: string }).code;
+  }
+  assert.is(code, 'invalid-option');
+});
+
 test('bad input: a loss on a non-matrix tensor is OTError shape', async () => {
   let code = '';
   try {

@@ -16,6 +16,7 @@ import { sinkhorn, sinkhornUnbalanced } from '../solvers/sinkhorn.js';
 import { costMatrix, pointCloud } from '../geometry.js';
 import { randomDirections } from '../rng.js';
 import { Tensor, makeOp, mul, tensor } from './tensor.js';
+import { unrolledEntropic } from './unrolled.js';
 
 /** Weights of a loss's measure: a tensor (then the loss is differentiable w.r.t. it) or plain numbers. */
 export type LossWeights = Tensor | VectorLike;
@@ -33,6 +34,14 @@ export interface EntropicLossOptions {
   tol?: number;
   method?: 'scaling' | 'log' | 'auto';
   epsScaling?: boolean;
+  /**
+   * How the gradient is computed. 'envelope' (default): from the solver's optimum (no extra work; exact at
+   * convergence). 'unrolled': autodiff through exactly `maxIter` (default 100) log-domain iterations written with
+   * the tensor ops on the tensors' engine — the exact gradient of the truncated loss, whose value is then that of
+   * the truncated iterations too; sqeuclidean cost only, O(maxIter · n · m) graph memory (small problems);
+   * tol, method, epsScaling and backend do not apply.
+   */
+  gradient?: 'envelope' | 'unrolled';
 }
 
 function points(t: Tensor, name: string): Promise<Float64Array> {
@@ -64,6 +73,10 @@ function lossNode(op: string, value: number, inputs: [Tensor | undefined, Float6
 }
 
 async function entropic(op: string, X: Tensor, Y: Tensor, opts: EntropicLossOptions, debias: boolean): Promise<Tensor> {
+  if (opts.gradient === 'unrolled') return unrolledEntropic(X, Y, opts, debias);
+  if (opts.gradient !== undefined && opts.gradient !== 'envelope') {
+    throw new OTError('invalid-option', `gradient must be 'envelope' or 'unrolled' (got ${JSON.stringify(opts.gradient)}).`);
+  }
   const [x, y] = await Promise.all([points(X, 'X'), points(Y, 'Y')]);
   const n = X.shape[0];
   const m = Y.shape[0];
