@@ -218,17 +218,24 @@ function dotRow(P: Float64Array, i: number, th: Float64Array, d: number): number
   return s;
 }
 
+/** Options of {@link costMatrixOTLoss}: the kind of OT problem (exact, entropic, unbalanced) and the solver's limits. */
 export interface CostMatrixLossOptions {
   /** ε of entropic OT, in units of the cost; omitted: exact OT (the network simplex). */
   reg?: number;
-  /** KL-relaxed marginals (unbalanced entropic OT, JUMBOT; needs reg): ρ of the penalty (POT: reg_m). */
-  unbalanced?: { regM: number };
-  /** Weights of the rows / columns of C (default uniform 1/n, 1/m). */
+  /** KL-relaxed marginals (unbalanced entropic OT, JUMBOT; needs reg). */
+  unbalanced?: {
+    /** ρ, the strength of the KL penalty on each marginal (POT: reg_m). */
+    regM: number;
+  };
+  /** Weights of the rows of C (default uniform 1/n). */
   a?: VectorLike;
+  /** Weights of the columns of C (default uniform 1/m). */
   b?: VectorLike;
   /** The solver's backend (default 'auto'). */
   backend?: BackendOption;
+  /** The solver's iteration (pivot) cap (default: the solver's). */
   maxIter?: number;
+  /** The entropic solver's tolerance (default: the solver's). */
   tol?: number;
 }
 
@@ -262,12 +269,15 @@ export async function costMatrixOTLoss(C: Tensor, opts: CostMatrixLossOptions = 
   return lossNode('costMatrixOTLoss', value, [[C, plan]]);
 }
 
+/** Options of {@link wassersteinLabelLoss}: ε and the per-row Sinkhorn solves' settings. */
 export interface LabelLossOptions {
   /** ε, in units of the ground metric M. Required. */
   reg: number;
   /** The solver's backend (default 'auto'). */
   backend?: BackendOption;
+  /** Iteration cap of each row's Sinkhorn solve (default: sinkhorn's). */
   maxIter?: number;
+  /** Tolerance of each row's Sinkhorn solve (the row-marginal L1 error; default: sinkhorn's). */
   tol?: number;
 }
 
