@@ -2,6 +2,7 @@
 //
 //   npm run bench:losses                       build, then everything below
 //   node dist/bench/losses.js --iters 10 --n 4096 --reps 1 --no-torch   (the defaults; n = 4096 takes minutes on the js engine)
+//   node dist/bench/losses.js --backends wasm                             (skip the js engine)
 //
 // 1. Sinkhorn loss forward + backward: S_ε(X, Y), n = m = 4096 points uniform in [0, 1]³, sqeuclidean cost,
 //    ε = 0.05, log domain, exactly `iters` iterations per OT term (tol 0, so both sides do the same work), then
@@ -16,7 +17,7 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, writeInputs } from './inputs.js';
-import { Rng, minibatchOT, neural } from '../bindings/node.js';
+import { Rng, minibatchOT, neural, sinkhornDivergence } from '../bindings/node.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TMP = join(ROOT, '.bench-tmp', 'losses');
@@ -50,7 +51,8 @@ async function timeIt(run: () => Promise<number>, reps: number): Promise<{ ms: n
 
 const rows: string[] = ['| Sinkhorn loss fwd + bwd (n = m = ' + N + ', d = 3, ε = 0.05, ' + ITERS + ' iterations × 3 OT terms) | ms | ours / torch f64 | S_ε |', '|---|---:|---:|---:|'];
 const ours: Record<string, { ms: number; value: number }> = {};
-for (const backend of ['wasm', 'js'] as const) {
+const BACKENDS = arg('--backends', 'wasm,js').split(',') as ('wasm' | 'js')[];
+for (const backend of BACKENDS) {
   const run = async () => {
     const X = neural.parameter(Xd, [N, D]);
     const L = await neural.sinkhornLoss(X, neural.tensor(Yd, [N, D]), { reg: REG, backend, method: 'log', maxIter: ITERS, tol: 0 });
@@ -62,10 +64,12 @@ for (const backend of ['wasm', 'js'] as const) {
   console.error(`ours (${backend}): ${ours[backend].ms.toFixed(0)} ms, S_ε = ${ours[backend].value}`);
 }
 
+// the wasm solver's helper threads (one short solve reports them); torch gets as many
+const threads = (await sinkhornDivergence({ data: Xd, rows: N, cols: D }, { data: Yd, rows: N, cols: D }, { reg: REG, backend: 'wasm', method: 'log', maxIter: 1, tol: 0, worker: false })).threads;
 let torch: Record<string, { ms: number; value: number; threads: number }> = {};
 if (!process.argv.includes('--no-torch')) {
   const mpath = writeInputs(TMP, 'bench/losses.ts', [
-    { id: 'sinkhorn-loss', kind: 'sinkhorn-loss', reps: REPS, params: { reg: REG, iters: ITERS }, arrays: { X: { data: Xd, shape: [N, D] }, Y: { data: Yd, shape: [N, D] } } },
+    { id: 'sinkhorn-loss', kind: 'sinkhorn-loss', reps: REPS, params: { reg: REG, iters: ITERS, threads }, arrays: { X: { data: Xd, shape: [N, D] }, Y: { data: Yd, shape: [N, D] } } },
   ]);
   console.error(`torch: ${PY} bench/torch_sinkhorn.py ${mpath}`);
   const r = spawnSync(PY, [join(ROOT, 'bench', 'torch_sinkhorn.py'), mpath], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
@@ -73,8 +77,8 @@ if (!process.argv.includes('--no-torch')) {
   else console.error(`torch side failed (status ${r.status}): is python3-torch installed for ${PY}?`);
 }
 const t64 = torch['sinkhorn-loss-f64'];
-for (const [name, o] of [['ours, solver on wasm (f64)', ours.wasm], ['ours, solver on the js engine (f64)', ours.js]] as const) {
-  rows.push(`| ${name} | ${o.ms.toFixed(0)} | ${t64 ? (o.ms / t64.ms).toFixed(2) : '—'} | ${o.value.toPrecision(8)} |`);
+for (const [name, o] of [[`ours, solver on wasm (f64, ${threads} threads)`, ours.wasm], ['ours, solver on the js engine (f64)', ours.js]] as const) {
+  if (o) rows.push(`| ${name} | ${o.ms.toFixed(0)} | ${t64 ? (o.ms / t64.ms).toFixed(2) : '—'} | ${o.value.toPrecision(8)} |`);
 }
 for (const [id, label] of [['sinkhorn-loss-f64', 'torch f64'], ['sinkhorn-loss-f32', 'torch f32']] as const) {
   const t = torch[id];

@@ -62,6 +62,7 @@ def main():
     for p in manifest['problems']:
         f = {k: load(v, base) for k, v in p['files'].items()}
         prm = p['params']
+        torch.set_num_threads(int(prm.get('threads', 1)))  # as many as our wasm solver used
         for dtype, tag in ((torch.float64, 'f64'), (torch.float32, 'f32')):
             X = torch.tensor(f['X'], dtype=dtype)
             Y = torch.tensor(f['Y'], dtype=dtype)

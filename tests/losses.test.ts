@@ -7,7 +7,7 @@ import { uniforms, webgpuGate } from './helpers.js';
 
 const gpu = await webgpuGate('losses.test');
 
-const { tensor, parameter, grad, sinkhornLoss, entropicOTLoss, emdLoss, slicedLoss, costMatrixOTLoss, wassersteinLabelLoss, softmax } = neural;
+const { tensor, parameter, grad, sinkhornLoss, entropicOTLoss, emdLoss, slicedLoss, costMatrixOTLoss, wassersteinLabelLoss, softmax, logSumExp, pairwiseSqDist } = neural;
 type Tensor = InstanceType<typeof neural.Tensor>;
 
 /** Central differences of an async scalar function of x's entries (x.data perturbed in place, restored). */
@@ -202,6 +202,24 @@ test("sinkhornLoss gradient 'unrolled': exact for the truncated loss (FD), equal
     code = (e as { code: string }).code;
   }
   assert.is(code, 'invalid-option');
+});
+
+test('functional: logSumExp is stable at ±1000 and differentiates (both axes); pairwiseSqDist = brute force', async () => {
+  const A = parameter([1000, 999, -1000, 0.5, -Infinity, 2], [2, 3]);
+  const rows = logSumExp(A, 1).data;
+  assert.ok(Math.abs(rows[0] - (1000 + Math.log(1 + Math.exp(-1) + Math.exp(-2000)))) < 1e-12, `row 0: ${rows[0]}`);
+  assert.ok(Math.abs(rows[1] - (2 + Math.log(1 + Math.exp(0.5 - 2)))) < 1e-12, `row 1 (a −∞ entry): ${rows[1]}`);
+  const B = parameter(uniforms(new Rng(4), 12, -3, 3), [3, 4]);
+  for (const axis of [0, 1] as const) {
+    const err = neural.gradCheck(([x]) => logSumExp(x, axis), [B], (shape) => tensor(uniforms(new Rng(5), shape.reduce((p, q) => p * q, 1)), shape));
+    assert.ok(err < 1e-8, `axis ${axis}: ${err}`);
+  }
+  const D = pairwiseSqDist(X, Y).data;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < m; j++) {
+      const ref = (X.data[2 * i] - Y.data[2 * j]) ** 2 + (X.data[2 * i + 1] - Y.data[2 * j + 1]) ** 2;
+      assert.ok(Math.abs(D[i * m + j] - ref) < 1e-12, `D[${i}, ${j}]`);
+    }
 });
 
 test('bad input: a loss on a non-matrix tensor is OTError shape', async () => {
