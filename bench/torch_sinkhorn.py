@@ -62,7 +62,8 @@ def main():
     for p in manifest['problems']:
         f = {k: load(v, base) for k, v in p['files'].items()}
         prm = p['params']
-        torch.set_num_threads(int(prm.get('threads', 1)))  # as many as our wasm solver used
+        # as many threads as our wasm solver used, unless TORCH_THREADS says otherwise
+        torch.set_num_threads(int(os.environ.get('TORCH_THREADS', prm.get('threads', 1))))
         for dtype, tag in ((torch.float64, 'f64'), (torch.float32, 'f32')):
             X = torch.tensor(f['X'], dtype=dtype)
             Y = torch.tensor(f['Y'], dtype=dtype)
