@@ -244,4 +244,17 @@ gpu.it('on webgpu tensors: the same value and gradients as on js (the solver run
   assert.ok(worst(await g.read(), gj.data) < 1e-4, 'gradX through the webgpu graph');
 });
 
+gpu.it("gradient 'unrolled' on webgpu tensors (f32, logSumExp's mean shift): the js engine's value and gradients", async () => {
+  const E = await neural.tensorEngine('webgpu');
+  const Xg = tensor(X.data, [n, 2], E).requireGrad();
+  const Yg = tensor(Y.data, [m, 2], E);
+  const opts = { reg: 0.3, gradient: 'unrolled' as const, maxIter: 20 };
+  const L = await sinkhornLoss(Xg, Yg, opts);
+  const Lj = await sinkhornLoss(X, Y, opts);
+  assert.ok(Math.abs((await L.itemAsync()) - Lj.item()) < 1e-4 * Math.abs(Lj.item()) + 1e-6, `value ${await L.itemAsync()} vs ${Lj.item()}`);
+  const [g] = grad(L, [Xg]);
+  const [gj] = grad(Lj, [X]);
+  assert.ok(worst(await g.read(), gj.data) < 1e-3, 'gradX through the unrolled webgpu graph');
+});
+
 test.run();
