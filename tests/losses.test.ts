@@ -232,6 +232,25 @@ test('bad input: a loss on a non-matrix tensor is OTError shape', async () => {
   assert.is(code, 'shape');
 });
 
+test('bad input: costMatrixOTLoss and wassersteinLabelLoss shapes and options are OTErrors', async () => {
+  const codeOf = async (f: () => Promise<unknown>) => {
+    try {
+      await f();
+    } catch (e) {
+      return (e as { code: string }).code;
+    }
+    return 'none';
+  };
+  const C = tensor(uniforms(new Rng(1), 6), [2, 3]);
+  assert.is(await codeOf(() => costMatrixOTLoss(tensor([1, 2, 3], [3]))), 'shape');
+  assert.is(await codeOf(() => costMatrixOTLoss(C, { unbalanced: { regM: 1 } })), 'invalid-option');
+  const M = { data: new Float64Array(9), rows: 3, cols: 3 };
+  const P = tensor([0.2, 0.3, 0.5], [1, 3]);
+  assert.is(await codeOf(() => wassersteinLabelLoss(P, [1, 0], M, { reg: 0.1 })), 'shape');
+  assert.is(await codeOf(() => wassersteinLabelLoss(P, [1, 0, 0], { data: new Float64Array(4), rows: 2, cols: 2 }, { reg: 0.1 })), 'shape');
+  assert.is(await codeOf(() => sinkhornLoss(X, Y, { reg: 0.1, gradient: 'fancy' as 'unrolled' })), 'invalid-option');
+});
+
 gpu.it('on webgpu tensors: the same value and gradients as on js (the solver runs in f64 on wasm)', async () => {
   const E = await neural.tensorEngine('webgpu');
   const Xg = tensor(X.data, [n, 2], E).requireGrad();
