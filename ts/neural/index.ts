@@ -22,5 +22,7 @@ export { criticResult, type CriticOptions, type CriticProgress, type CriticResul
 export { samplerOf, isSamplerSpec, type BatchSampler, type SamplerSpec } from './sampler-spec.js';
 // the trainers with the `worker` option (train.ts), as the package root exports them
 export { trainICNNMap, trainNOT, trainKantorovichRubinsteinCritic } from './train.js';
+// log-sum-exp, softmax, pairwise distances (functional.ts)
+export { logSumExp, logSoftmax, softmax, pairwiseSqDist } from './functional.js';
 // OT losses as tensor ops (losses.ts): values from the solvers, gradients from their optima
-export { sinkhornLoss, entropicOTLoss, emdLoss, slicedLoss, type EntropicLossOptions, type EmdLossOptions, type SlicedLossOptions, type LossWeights } from './losses.js';
+export { sinkhornLoss, entropicOTLoss, emdLoss, slicedLoss, costMatrixOTLoss, wassersteinLabelLoss, type CostMatrixLossOptions, type LabelLossOptions, type EntropicLossOptions, type EmdLossOptions, type SlicedLossOptions, type LossWeights } from './losses.js';

@@ -7,13 +7,16 @@
 // the graph), and a loss used inside `grad(..., { createGraph: true })` differentiates as a linear function.
 import { OTError } from '../errors.js';
 import type { CostSpec } from '../costs.js';
-import type { BackendOption, VectorLike } from '../types.js';
-import { sinkhornDivergence } from '../solvers/divergence.js';
+import type { BackendOption, MatrixLike, VectorLike } from '../types.js';
+import { sinkhornDivergence, tildePotential } from '../solvers/divergence.js';
+import { dotFinite } from '../entropic/problem.js';
 import { emd } from '../solvers/emd.js';
 import { emd1d } from '../solvers/ot1d.js';
-import { pointCloud } from '../geometry.js';
+import { sinkhorn, sinkhornUnbalanced } from '../solvers/sinkhorn.js';
+import { costMatrix, pointCloud } from '../geometry.js';
 import { randomDirections } from '../rng.js';
 import { Tensor, makeOp, mul, tensor } from './tensor.js';
+import { unrolledEntropic } from './unrolled.js';
 
 /** Weights of a loss's measure: a tensor (then the loss is differentiable w.r.t. it) or plain numbers. */
 export type LossWeights = Tensor | VectorLike;
@@ -41,6 +44,14 @@ export interface EntropicLossOptions {
   method?: 'scaling' | 'log' | 'auto';
   /** ε-scaling from the cost scale by factors of ½ (fewer iterations at small reg). Default false. */
   epsScaling?: boolean;
+  /**
+   * How the gradient is computed. 'envelope' (default): from the solver's optimum (no extra work; exact at
+   * convergence). 'unrolled': autodiff through exactly `maxIter` (default 100) log-domain iterations written with
+   * the tensor ops on the tensors' engine — the exact gradient of the truncated loss, whose value is then that of
+   * the truncated iterations too; sqeuclidean cost only, O(maxIter · n · m) graph memory (small problems);
+   * tol, method, epsScaling and backend do not apply.
+   */
+  gradient?: 'envelope' | 'unrolled';
 }
 
 function points(t: Tensor, name: string): Promise<Float64Array> {
@@ -72,6 +83,10 @@ function lossNode(op: string, value: number, inputs: [Tensor | undefined, Float6
 }
 
 async function entropic(op: string, X: Tensor, Y: Tensor, opts: EntropicLossOptions, debias: boolean): Promise<Tensor> {
+  if (opts.gradient === 'unrolled') return unrolledEntropic(X, Y, opts, debias);
+  if (opts.gradient !== undefined && opts.gradient !== 'envelope') {
+    throw new OTError('invalid-option', `gradient must be 'envelope' or 'unrolled' (got ${JSON.stringify(opts.gradient)}).`);
+  }
   const [x, y] = await Promise.all([points(X, 'X'), points(Y, 'Y')]);
   const n = X.shape[0];
   const m = Y.shape[0];
@@ -218,4 +233,111 @@ function dotRow(P: Float64Array, i: number, th: Float64Array, d: number): number
   let s = 0;
   for (let t = 0; t < d; t++) s += P[i * d + t] * th[t];
   return s;
+}
+
+/** Options of {@link costMatrixOTLoss}: the kind of OT problem (exact, entropic, unbalanced) and the solver's limits. */
+export interface CostMatrixLossOptions {
+  /** ε of entropic OT, in units of the cost; omitted: exact OT (the network simplex). */
+  reg?: number;
+  /** KL-relaxed marginals (unbalanced entropic OT, JUMBOT; needs reg). */
+  unbalanced?: {
+    /** ρ, the strength of the KL penalty on each marginal (POT: reg_m). */
+    regM: number;
+  };
+  /** Weights of the rows of C (default uniform 1/n). */
+  a?: VectorLike;
+  /** Weights of the columns of C (default uniform 1/m). */
+  b?: VectorLike;
+  /** The solver's backend (default 'auto'). */
+  backend?: BackendOption;
+  /** The solver's iteration (pivot) cap (default: the solver's). */
+  maxIter?: number;
+  /** The entropic solver's tolerance (default: the solver's). */
+  tol?: number;
+}
+
+/**
+ * ⟨P*, C⟩ for a cost-matrix tensor C (n × m): P* is the optimal plan for the costs' current values — exact,
+ * entropic (`reg`) or unbalanced entropic (`reg` + `unbalanced`) — and the gradient holds it fixed, ∂/∂C = P*.
+ * This is the loss of DeepJDOT (Damodaran et al. 2018) and JUMBOT (Fatras et al. 2021), where C is built in the
+ * graph from features and predictions, so the gradient flows into the networks through C. For exact OT, P* is
+ * the gradient of the optimal cost (a subgradient where P* is not unique); for entropic OT it is the gradient of
+ * the regularised objective (envelope theorem), while the value reported is the linear cost ⟨P*, C⟩ (POT's
+ * sinkhorn2).
+ */
+export async function costMatrixOTLoss(C: Tensor, opts: CostMatrixLossOptions = {}): Promise<Tensor> {
+  if (C.rank !== 2) throw new OTError('shape', `C must be an [n, m] cost-matrix tensor (got shape [${C.shape.join(', ')}]).`);
+  if (opts.unbalanced && opts.reg === undefined) throw new OTError('invalid-option', 'costMatrixOTLoss: unbalanced needs reg (ε).');
+  const [n, m] = C.shape;
+  const M = { data: await C.read(), rows: n, cols: m };
+  const { a, b, backend, maxIter, tol } = opts;
+  let plan: Float64Array;
+  if (opts.reg === undefined) {
+    plan = (await emd(a, b, M, { backend: backend as 'wasm' | 'auto' | undefined, maxIter, worker: false })).plan.toDense();
+  } else {
+    const common = { reg: opts.reg, backend, maxIter, tol, plan: true, worker: false } as const;
+    const r = opts.unbalanced
+      ? await sinkhornUnbalanced(a, b, M, { ...common, regM: opts.unbalanced.regM })
+      : await sinkhorn(a, b, M, common);
+    plan = r.plan.toDense();
+  }
+  let value = 0;
+  for (let k = 0; k < plan.length; k++) if (plan[k] !== 0) value += plan[k] * M.data[k];
+  return lossNode('costMatrixOTLoss', value, [[C, plan]]);
+}
+
+/** Options of {@link wassersteinLabelLoss}: ε and the per-row Sinkhorn solves' settings. */
+export interface LabelLossOptions {
+  /** ε, in units of the ground metric M. Required. */
+  reg: number;
+  /** The solver's backend (default 'auto'). */
+  backend?: BackendOption;
+  /** Iteration cap of each row's Sinkhorn solve (default: sinkhorn's). */
+  maxIter?: number;
+  /** Tolerance of each row's Sinkhorn solve (the row-marginal L1 error; default: sinkhorn's). */
+  tol?: number;
+}
+
+/**
+ * The Wasserstein loss between label histograms (Frogner et al. 2015): for predictions `pred` (N × K, rows on the
+ * simplex, e.g. a softmax) and targets `target` (N × K histograms; one-hot rows are fine), the mean over rows of the
+ * entropic OT_ε(pred_i, target_i) = min ⟨P, M⟩ + ε·KL(P | pred_i ⊗ target_i) for a ground metric M (K × K) between
+ * the labels, which makes a near miss (a neighbouring label under M) cheaper than a far one — cross-entropy does not
+ * see M. The gradient w.r.t. pred_i is the dual potential f̃_i / N, centred (Σ_k = 0: the tangent of the simplex,
+ * as Frogner et al. use it; a softmax before the loss ignores constants anyway); a target tensor that requires grad
+ * gets g̃ likewise. One Sinkhorn solve per row (f64, log domain on wasm by default).
+ */
+export async function wassersteinLabelLoss(pred: Tensor, target: Tensor | VectorLike, M: MatrixLike, opts: LabelLossOptions): Promise<Tensor> {
+  if (pred.rank !== 2) throw new OTError('shape', `pred must be an [N, K] tensor of histograms (got shape [${pred.shape.join(', ')}]).`);
+  const [N, K] = pred.shape;
+  const P = await pred.read();
+  const T = target instanceof Tensor ? await target.read() : Float64Array.from(target as ArrayLike<number>);
+  if (T.length !== N * K) throw new OTError('shape', `target has ${T.length} entries for ${N} rows of ${K} labels.`);
+  const geom = costMatrix(M);
+  if (geom.rows !== K || geom.cols !== K) throw new OTError('shape', `M is ${geom.rows} × ${geom.cols} for ${K} labels.`);
+  const gP = new Float64Array(N * K);
+  const gT = new Float64Array(N * K);
+  let value = 0;
+  for (let r = 0; r < N; r++) {
+    const a = P.slice(r * K, r * K + K);
+    const b = T.slice(r * K, r * K + K);
+    const res = await sinkhorn(a, b, geom, { reg: opts.reg, method: 'log', backend: opts.backend, maxIter: opts.maxIter, tol: opts.tol, plan: false, worker: false });
+    const { f, g } = res.potentials;
+    const ft = tildePotential(f, a, g, b, geom, opts.reg, false);
+    const gt = tildePotential(g, b, f, a, geom, opts.reg, true);
+    value += (dotFinite(a, ft) + dotFinite(b, gt)) / N;
+    centre(ft, gP, r * K, N);
+    centre(gt, gT, r * K, N);
+  }
+  return lossNode('wassersteinLabelLoss', value, [
+    [pred, gP],
+    [target instanceof Tensor ? target : undefined, gT],
+  ]);
+}
+
+/** out[off + k] = (v_k − mean v) / N. */
+function centre(v: Float64Array, out: Float64Array, off: number, N: number): void {
+  let s = 0;
+  for (const x of v) s += x;
+  for (let k = 0; k < v.length; k++) out[off + k] = (v[k] - s / v.length) / N;
 }

@@ -276,14 +276,15 @@ export const sinkhornDivergenceBatch = defineSolver({
 
 /**
  * f̃_i = f_i − ε log a_i where a_i > 0; where a_i = 0, the extension −ε·LSE_j((g_j − C_ij)/ε) (what the
- * f-update would give), so that gradients w.r.t. zero weights are defined.
+ * f-update would give), so that gradients w.r.t. zero weights are defined. f̃ is the potential of the KL(P | a ⊗ b)
+ * form of entropic OT, ∂OT_ε/∂a (up to a constant along the simplex); `cols` reads the geometry transposed (g̃).
  */
-function tildePotential(
+export function tildePotential(
   f: Float64Array,
   a: Float64Array,
   g: Float64Array,
   b: Float64Array,
-  geom: PointCloudGeometry,
+  geom: { costAt(i: number, j: number): number },
   eps: number,
   cols: boolean,
 ): Float64Array {
