@@ -36,6 +36,10 @@ export const KERNEL_ARITY = {
   nsIterations: 1,
   nsResult: 6,
   nsDualViolation: 3,
+  nsCreateSparse: 11,
+  nsScan: 2,
+  nsScanViolation: 1,
+  nsArcs: 1,
 } as const;
 
 /** Exported globals (their values, read once). */
