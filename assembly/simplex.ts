@@ -10,6 +10,7 @@
 // - a single artificial arc of cost 0 and flow 0 hangs the tree from the root; it can never be on a
 //   pivot cycle, so it never leaves.
 import { powerOfSquaredDistance, powerOfSquaredDistanceX2 } from './cost';
+import { argsortF64 } from './sort';
 
 const UP: i32 = 1; // the tree arc points from the node to its parent
 const DOWN: i32 = -1; // the tree arc points from the parent to the node
@@ -1069,4 +1070,116 @@ export function nsScanViolation(ctx: usize): f64 {
 /** Arcs listed by a sparse context (its memory is O(arcs)). */
 export function nsArcs(ctx: usize): i32 {
   return changetype<Simplex>(ctx).nArcs;
+}
+
+/**
+ * A sparse context's initial tree from dual estimates (u, v), instead of nsInitTree's staircase: the
+ * matrix-minimum rule over the listed arcs by increasing reduced cost c_ij − u_i − v_j (each cell ships
+ * min(remaining supply, remaining demand) and retires its row or its column, so the cells form a spanning
+ * tree), then the staircase over the lines still open, in the given orders (i32 arrays), on new arcs. With
+ * duals lifted from a coarser solution the tight arcs come first and the start is close to optimal: at
+ * n = 10^4 it cut the pivots of the finest level several-fold.
+ */
+export function nsInitGreedy(ctx: usize, uPtr: usize, vPtr: usize, rowOrder: usize, colOrder: usize): void {
+  const s = changetype<Simplex>(ctx);
+  const n = s.n;
+  const m = s.m;
+  const E = s.nArcs;
+  const keys = allocF64(E);
+  const order = allocI32(E);
+  const tk = allocF64(E);
+  const ti = allocI32(E);
+  for (let e = 0; e < E; e++) sf(keys, e, gf(s.arcC, e) - gf(uPtr, gi(s.arcI, e)) - gf(vPtr, gi(s.arcJ, e)));
+  argsortF64(keys, E, order, tk, ti);
+  heap.free(keys);
+  heap.free(tk);
+  heap.free(ti);
+  const g = new Greedy(s);
+  for (let t = 0; t < E && g.aliveR > 0; t++) {
+    const e = gi(order, t);
+    const i = gi(s.arcI, e);
+    const j = gi(s.arcJ, e);
+    if (g.alive(i) && g.alive(n + j)) g.place(e, i, j);
+  }
+  heap.free(order);
+  // the staircase over what is left open
+  let r = 0;
+  let c = 0;
+  while (g.aliveR > 0) {
+    while (!g.alive(gi(rowOrder, r))) r++;
+    while (!g.alive(n + gi(colOrder, c))) c++;
+    const i = gi(rowOrder, r);
+    const j = gi(colOrder, c);
+    g.place(appendArc(s, i, j), i, j);
+  }
+  g.free();
+  heap.free(changetype<usize>(g));
+  si(s.parent, s.root, -1);
+  si(s.pred, s.root, -1);
+  rebuildTree(s);
+}
+
+/** The matrix-minimum bookkeeping of nsInitGreedy: remaining masses and open lines (rows 0..n-1, columns n..n+m-1). */
+@unmanaged
+class Greedy {
+  s: Simplex;
+  rem: usize; // f64 per node
+  open: usize; // i32 per node, 1 while the line is open
+  aliveR: i32;
+  aliveC: i32;
+  constructor(s: Simplex) {
+    this.s = s;
+    const N = s.n + s.m;
+    this.rem = allocF64(N);
+    this.open = allocI32(N);
+    for (let u = 0; u < s.n; u++) sf(this.rem, u, gf(s.supply, u));
+    for (let u = s.n; u < N; u++) sf(this.rem, u, -gf(s.supply, u));
+    for (let u = 0; u < N; u++) si(this.open, u, 1);
+    this.aliveR = s.n;
+    this.aliveC = s.m;
+  }
+  @inline alive(u: i32): bool {
+    return gi(this.open, u) != 0;
+  }
+  /** Ship along arc e = (i, j) and retire one line (both for the last cell: i then hangs from the root). */
+  place(e: i32, i: i32, j: i32): void {
+    const s = this.s;
+    const n = s.n;
+    const ra = gf(this.rem, i);
+    const cb = gf(this.rem, n + j);
+    if (this.aliveR == 1 && this.aliveC == 1) {
+      this.link(n + j, i, e, DOWN, ra);
+      this.link(i, s.root, -1, UP, 0);
+      si(this.open, i, 0);
+      si(this.open, n + j, 0);
+      this.aliveR = 0;
+      this.aliveC = 0;
+      return;
+    }
+    if ((ra <= cb && this.aliveR > 1) || this.aliveC == 1) {
+      // the row retires, hanging from sink j (the last open column takes whatever the row has left)
+      const x = this.aliveC == 1 ? ra : min(ra, cb);
+      this.link(i, n + j, e, UP, x);
+      sf(this.rem, n + j, cb - x);
+      si(this.open, i, 0);
+      this.aliveR--;
+    } else {
+      const x = this.aliveR == 1 ? cb : min(ra, cb);
+      this.link(n + j, i, e, DOWN, x);
+      sf(this.rem, i, ra - x);
+      si(this.open, n + j, 0);
+      this.aliveC--;
+    }
+  }
+  @inline link(u: i32, p: i32, e: i32, dir: i32, x: f64): void {
+    const s = this.s;
+    si(s.parent, u, p);
+    si(s.pred, u, e);
+    si(s.predDir, u, dir);
+    sf(s.flow, u, max(x, 0.0));
+  }
+  free(): void {
+    heap.free(this.rem);
+    heap.free(this.open);
+  }
 }

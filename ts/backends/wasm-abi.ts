@@ -40,6 +40,7 @@ export const KERNEL_ARITY = {
   nsScan: 2,
   nsScanViolation: 1,
   nsArcs: 1,
+  nsInitGreedy: 5,
 } as const;
 
 /** Exported globals (their values, read once). */
