@@ -1010,12 +1010,16 @@ function findEnteringSparse(s: Simplex): bool {
  * The dual-feasibility check of a sparse context over all n × m pairs, streamed (nothing n × m is stored):
  * with the potentials recomputed from the current tree, for each source i the (at most `perRow`) sinks j of
  * most negative reduced cost c_ij − u_i − v_j < −tol are appended to the arc list. Returns the number of arcs
- * appended: 0 certifies the current basis optimal for the full problem. Records max_ij (u_i + v_j − c_ij)
- * (nsScanViolation).
+ * appended: 0 over all rows certifies the current basis optimal for the full problem. Rows [i0, i1) only, so
+ * that the host can check for abort between slices; the slice starting at row 0 recomputes the potentials and
+ * resets the recorded max_ij (u_i + v_j − c_ij) (nsScanViolation), which later slices extend.
  */
-export function nsScan(ctx: usize, perRow: i32): i32 {
+export function nsScan(ctx: usize, perRow: i32, i0: i32, i1: i32): i32 {
   const s = changetype<Simplex>(ctx);
-  rebuildTree(s);
+  if (i0 == 0) {
+    rebuildTree(s);
+    s.scanViolation = -Infinity;
+  }
   const n = s.n;
   const m = s.m;
   const pi = s.pi;
@@ -1027,7 +1031,7 @@ export function nsScan(ctx: usize, perRow: i32): i32 {
   let worst2 = f64x2.splat(Infinity);
   const mtol2 = f64x2.splat(-tol);
   let added = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = i0; i < i1; i++) {
     const piI = gf(pi, i);
     const piI2 = f64x2.splat(piI);
     let filled = 0;
@@ -1055,7 +1059,7 @@ export function nsScan(ctx: usize, perRow: i32): i32 {
     added += filled;
   }
   worst = min(worst, min(f64x2.extract_lane(worst2, 0), f64x2.extract_lane(worst2, 1)));
-  s.scanViolation = -worst;
+  s.scanViolation = max(s.scanViolation, -worst);
   heap.free(keys);
   heap.free(js);
   setSparseBlock(s);

@@ -37,7 +37,7 @@ export const KERNEL_ARITY = {
   nsResult: 6,
   nsDualViolation: 3,
   nsCreateSparse: 11,
-  nsScan: 2,
+  nsScan: 4,
   nsScanViolation: 1,
   nsArcs: 1,
   nsInitGreedy: 5,

@@ -169,10 +169,16 @@ export function multiscaleBytes(n: number, m: number, d: number): number {
   return arcs * 16 + (n + m) * (100 + 16 * d);
 }
 
+/** How the caller drives a level's simplex: `run` pivots a context until optimal (progress, abort, maxIter); `checkpoint` may throw 'aborted'. */
+export interface Driver {
+  run: (ctx: number) => Promise<EmdStatus>;
+  checkpoint: (where: string) => Promise<void>;
+}
+
 /**
  * Solve the problem coarse to fine; `owner.ctx` is the finest level's simplex context (optimal, or stopped
  * by `run`), which the caller reads and frees (also when this throws). `warm` duals, when given, replace the
- * hierarchy: the finest level starts from them. `run` pivots a context until optimal (progress, abort, maxIter).
+ * hierarchy: the finest level starts from them.
  */
 export async function solveMultiscale(
   k: WasmKernels,
@@ -180,7 +186,7 @@ export async function solveMultiscale(
   p: CloudProblem,
   warm: { u: Float64Array; v: Float64Array } | undefined,
   maxIter: number,
-  run: (ctx: number) => Promise<EmdStatus>,
+  drive: Driver,
   owner: { ctx: number },
 ): Promise<{ status: EmdStatus; stats: MultiscaleStats }> {
   const levels: CloudProblem[] = [p];
@@ -202,14 +208,14 @@ export async function solveMultiscale(
     const scope = k.scope();
     const level = { ctx: 0 };
     try {
-      await solveLevel(k, scope, levels[L], u, v, maxIter, run, level);
+      await solveLevel(k, scope, levels[L], u, v, maxIter, drive, level);
       ({ u, v } = lift(levels[L], readSolution(k, scope, level.ctx, levels[L]), levels[L - 1], parents[L - 1]));
     } finally {
       if (level.ctx) k.abi.nsFree(level.ctx);
       scope.release();
     }
   }
-  const { status, rounds } = await solveLevel(k, mem, p, u, v, maxIter, run, owner);
+  const { status, rounds } = await solveLevel(k, mem, p, u, v, maxIter, drive, owner);
   const stats = { levels: levels.length, rounds, arcs: k.abi.nsArcs(owner.ctx), violation: Math.max(0, k.abi.nsScanViolation(owner.ctx)) };
   return { status, stats };
 }
@@ -222,7 +228,7 @@ async function solveLevel(
   u: Float64Array | undefined,
   v: Float64Array | undefined,
   maxIter: number,
-  run: (ctx: number) => Promise<EmdStatus>,
+  drive: Driver,
   owner: { ctx: number },
 ): Promise<{ status: EmdStatus; rounds: number }> {
   const n = p.a.length;
@@ -253,15 +259,23 @@ async function solveLevel(
   if (uPtr && vPtr) k.abi.nsInitGreedy(ctx, uPtr, vPtr, ro, co);
   else k.abi.nsInitTree(ctx, ro, co);
   k.abi.nsPrepare(ctx, 0, 0, 0, maxIter);
+  const where = (what: string) => drive.checkpoint(`emd multiscale, ${n} × ${m} level, ${what}`);
+  await where('after its candidate arcs');
   let rounds = 0;
   while (true) {
     const before = k.abi.nsIterations(ctx);
-    const status = await run(ctx);
+    const status = await drive.run(ctx);
     if (status !== 'optimal') return { status, rounds };
     // a round that could not pivot after arcs were added has nothing more to gain (rounding-level violations)
     if (rounds > 0 && k.abi.nsIterations(ctx) === before) return { status, rounds };
     rounds++;
-    const added = k.abi.nsScan(ctx, SCAN_ARCS);
+    // the scan in slices of ~2^26 pairs (tens of ms), with abort checks between them
+    const slice = Math.max(1, Math.floor(2 ** 26 / m));
+    let added = 0;
+    for (let i0 = 0; i0 < n; i0 += slice) {
+      await where(`scan ${rounds}, row ${i0}`);
+      added += k.abi.nsScan(ctx, SCAN_ARCS, i0, Math.min(n, i0 + slice));
+    }
     if (added === 0) return { status, rounds };
   }
 }

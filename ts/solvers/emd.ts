@@ -287,7 +287,10 @@ async function solveWasmMultiscale(
   const mem = k.scope();
   const owner = { ctx: 0 };
   try {
-    const { status, stats } = await solveMultiscale(k, mem, problem, warmK, maxIter, (ctx) => pivot(k, ctx, maxIter, opts), owner);
+    const { status, stats } = await solveMultiscale(k, mem, problem, warmK, maxIter, {
+      run: (ctx) => pivot(k, ctx, maxIter, opts),
+      checkpoint: (where) => abortPoint(opts.signal, () => where),
+    }, owner);
     const result = readResult(k, mem, owner.ctx, sp, e, status, stats.violation);
     return { ...result, strategy: 'multiscale', multiscale: { ...stats, violation: ldexp(stats.violation, e) } };
   } finally {
