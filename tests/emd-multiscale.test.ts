@@ -143,6 +143,7 @@ test('strategy: auto picks multiscale above 2^22 pairs for clouds, dense below; 
   // maxIter stops it honestly
   const capped = await emd(undefined, undefined, big, { ...IN, strategy: 'multiscale', maxIter: 50 });
   assert.is(capped.status, 'max-iterations');
+  assert.ok(capped.error > 0, `a stopped solve reports its dual infeasibility (${capped.error}), measured over all pairs`);
   try {
     await emd(undefined, undefined, [[0, 1], [1, 0]], { ...IN, strategy: 'multiscale' });
     assert.unreachable('a cost matrix cannot be coarsened');

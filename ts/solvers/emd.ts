@@ -40,8 +40,8 @@ export interface EmdOptions extends MassOptions {
   /**
    * How the simplex sees the arcs. 'dense': all n × m arcs (priced on the fly above 2^22). 'multiscale' (point
    * clouds only): coarse to fine on sparse candidate arcs, made exact by column generation against a streamed
-   * check of all n × m pairs; memory O((n + m)·k) instead of O(n·m) time per pricing sweep, and no n·m < 2^31
-   * limit. 'auto' (default): multiscale for point clouds above 2^22 pairs. Both give the same certified optimum.
+   * check of all n × m pairs; memory O((n + m)·k) (k = 16 candidate arcs per source, plus what the checks add)
+   * and no n·m < 2^31 limit. 'auto' (default): multiscale for point clouds above 2^22 pairs. Both give the same certified optimum.
    */
   strategy?: EmdStrategy;
   /** Where the call runs: see WorkerOptions. */
@@ -291,8 +291,10 @@ async function solveWasmMultiscale(
       run: (ctx) => pivot(k, ctx, maxIter, opts),
       checkpoint: (where) => abortPoint(opts.signal, () => where),
     }, owner);
-    const result = readResult(k, mem, owner.ctx, sp, e, status, stats.violation);
-    return { ...result, strategy: 'multiscale', multiscale: { ...stats, violation: ldexp(stats.violation, e) } };
+    // an optimal finish ends with a scan over all pairs and no pivot since: its violation is the certificate's;
+    // a solve stopped by maxIter is measured afresh
+    const result = readResult(k, mem, owner.ctx, sp, e, status, status === 'optimal' ? stats.violation : undefined);
+    return { ...result, strategy: 'multiscale', multiscale: { ...stats, violation: result.error } };
   } finally {
     if (owner.ctx) k.abi.nsFree(owner.ctx);
     mem.release();
