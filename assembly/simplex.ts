@@ -73,6 +73,12 @@ class Simplex {
   sparseBlock: i32;
   nextSparse: i32;
   scanViolation: f64; // max_ij (u_i + v_j − c_ij) seen by the last nsScan
+  // the candidate pass (nsCandidates): dual estimates, each sink's best source so far, the largest cost so far
+  candU: usize;
+  candV: usize;
+  colBest: usize;
+  colArg: usize;
+  candScale: f64;
 }
 
 // ---- raw array access -------------------------------------------------------------------------------
@@ -230,6 +236,11 @@ function createContext(
   s.sparseBlock = 10;
   s.nextSparse = 0;
   s.scanViolation = 0;
+  s.candU = 0;
+  s.candV = 0;
+  s.colBest = 0;
+  s.colArg = 0;
+  s.candScale = 0;
   if (mode != 0) {
     s.Yt = allocF64(m * d);
     for (let j = 0; j < m; j++) for (let k = 0; k < d; k++) sf(s.Yt, k * m + j, gf(yPtr, j * d + k));
@@ -272,6 +283,8 @@ export function nsFree(ctx: usize): void {
   heap.free(s.lastSucc);
   heap.free(s.dirty);
   if (s.Yt) heap.free(s.Yt);
+  if (s.colBest) heap.free(s.colBest);
+  if (s.colArg) heap.free(s.colArg);
   if (s.arcI) {
     heap.free(s.arcI);
     heap.free(s.arcJ);
@@ -901,11 +914,12 @@ export function nsDualViolation(ctx: usize, uPtr: usize, vPtr: usize): f64 {
 // arcs.
 
 /**
- * A sparse-arc context for point clouds X (n × d), Y (m × d) with masses a, b (all > 0). One pass over all
- * pairs lists, for each source i, its k arcs of smallest c_ij − v_j (the reduced-cost neighbourhood under
- * the dual estimate v; best first), then for each sink j the arc from its source of smallest c_ij − u_i.
- * uPtr / vPtr may be 0 (zero estimates). The same pass finds the largest cost, which sets the tolerance
- * exactly as nsCreate does.
+ * A sparse-arc context for point clouds X (n × d), Y (m × d) with masses a, b (all > 0). Its candidate arcs come
+ * from one pass over all pairs, in row slices (nsCandidates, then nsCandidatesEnd) so that the host can check for
+ * abort in between: for each source i its k arcs of smallest c_ij − v_j (the reduced-cost neighbourhood under
+ * the dual estimate v; best first), then for each sink j the arc from its source of smallest c_ij − u_i. The
+ * estimates uPtr / vPtr (0: zeros) must stay allocated until nsCandidatesEnd. The same pass finds the largest
+ * cost, which sets the tolerance exactly as nsCreate does.
  */
 export function nsCreateSparse(
   n: i32, m: i32, xPtr: usize, yPtr: usize, d: i32, power: f64, aPtr: usize, bPtr: usize, uPtr: usize, vPtr: usize, k: i32,
@@ -919,18 +933,33 @@ export function nsCreateSparse(
   s.arcJ = allocI32(cap);
   s.arcC = allocF64(cap);
   s.capArcs = cap;
-  const colBest = allocF64(m);
-  const colArg = allocF64(m);
+  s.candU = uPtr;
+  s.candV = vPtr;
+  s.colBest = allocF64(m);
+  s.colArg = allocF64(m);
+  for (let j = 0; j < m; j++) sf(s.colBest, j, Infinity);
+  s.candScale = 0;
+  return changetype<usize>(s);
+}
+
+/** The candidate pass over rows [i0, i1) (slices in order, covering 0..n). */
+export function nsCandidates(ctx: usize, i0: i32, i1: i32): void {
+  const s = changetype<Simplex>(ctx);
+  const m = s.m;
+  const k = s.rowK;
+  const uPtr = s.candU;
+  const vPtr = s.candV;
+  const colBest = s.colBest;
+  const colArg = s.colArg;
   const keys = allocF64(k);
   const js = allocI32(k);
-  for (let j = 0; j < m; j++) sf(colBest, j, Infinity);
-  let scale: f64 = 0;
+  let scale: f64 = s.candScale;
   let scale2 = f64x2.splat(0);
   const d2 = s.d == 2;
   const root = s.power == 1.0;
   const y0 = s.Yt;
   const y1 = s.Yt + (<usize>m << 3);
-  for (let i = 0; i < n; i++) {
+  for (let i = i0; i < i1; i++) {
     const ui = uPtr ? gf(uPtr, i) : 0.0;
     let filled = 0;
     let j = 0;
@@ -969,15 +998,23 @@ export function nsCreateSparse(
     }
     for (let t = 0; t < k; t++) appendArc(s, i, gi(js, t));
   }
-  for (let j = 0; j < m; j++) appendArc(s, <i32>gf(colArg, j), j);
-  scale = max(scale, max(f64x2.extract_lane(scale2, 0), f64x2.extract_lane(scale2, 1)));
-  s.tol = max(scale, 1e-300) * 1e-13;
-  setSparseBlock(s);
-  heap.free(colBest);
-  heap.free(colArg);
+  s.candScale = max(scale, max(f64x2.extract_lane(scale2, 0), f64x2.extract_lane(scale2, 1)));
   heap.free(keys);
   heap.free(js);
-  return changetype<usize>(s);
+}
+
+/** After the last slice: each sink's best arc, the tolerance from the largest cost; the pass's scratch freed. */
+export function nsCandidatesEnd(ctx: usize): void {
+  const s = changetype<Simplex>(ctx);
+  for (let j = 0; j < s.m; j++) appendArc(s, <i32>gf(s.colArg, j), j);
+  s.tol = max(s.candScale, 1e-300) * 1e-13;
+  setSparseBlock(s);
+  heap.free(s.colBest);
+  heap.free(s.colArg);
+  s.colBest = 0;
+  s.colArg = 0;
+  s.candU = 0;
+  s.candV = 0;
 }
 
 /** Block size of the sparse pricing: √arcs / 2, as for the dense shortlist (see nsPrepare). */

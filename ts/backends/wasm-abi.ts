@@ -41,6 +41,8 @@ export const KERNEL_ARITY = {
   nsScanViolation: 1,
   nsArcs: 1,
   nsInitGreedy: 5,
+  nsCandidates: 3,
+  nsCandidatesEnd: 1,
 } as const;
 
 /** Exported globals (their values, read once). */

@@ -256,11 +256,17 @@ async function solveLevel(
   const perRow = u || v || n * m > COARSEST_PAIRS ? rowArcs(m) : m;
   owner.ctx = k.abi.nsCreateSparse(n, m, xPtr, yPtr, p.d, p.power, aPtr, bPtr, uPtr, vPtr, perRow);
   const ctx = owner.ctx;
+  const where = (what: string) => drive.checkpoint(`emd multiscale, ${n} × ${m} level, ${what}`);
+  // the passes over all pairs in slices of ~2^26 pairs (tens of ms), with abort checks between them
+  const slice = Math.max(1, Math.floor(2 ** 26 / m));
+  for (let i0 = 0; i0 < n; i0 += slice) {
+    await where(`candidate arcs, row ${i0}`);
+    k.abi.nsCandidates(ctx, i0, Math.min(n, i0 + slice));
+  }
+  k.abi.nsCandidatesEnd(ctx);
   if (uPtr && vPtr) k.abi.nsInitGreedy(ctx, uPtr, vPtr, ro, co);
   else k.abi.nsInitTree(ctx, ro, co);
   k.abi.nsPrepare(ctx, 0, 0, 0, maxIter);
-  const where = (what: string) => drive.checkpoint(`emd multiscale, ${n} × ${m} level, ${what}`);
-  await where('after its candidate arcs');
   let rounds = 0;
   while (true) {
     const before = k.abi.nsIterations(ctx);
@@ -269,8 +275,6 @@ async function solveLevel(
     // a round that could not pivot after arcs were added has nothing more to gain (rounding-level violations)
     if (rounds > 0 && k.abi.nsIterations(ctx) === before) return { status, rounds };
     rounds++;
-    // the scan in slices of ~2^26 pairs (tens of ms), with abort checks between them
-    const slice = Math.max(1, Math.floor(2 ** 26 / m));
     let added = 0;
     for (let i0 = 0; i0 < n; i0 += slice) {
       await where(`scan ${rounds}, row ${i0}`);
