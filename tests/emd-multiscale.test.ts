@@ -127,11 +127,11 @@ test('coarsen: masses add up, every point has a cluster, duplicates split', () =
   for (let k = 0; k < c.w.length; k++) assert.ok(Math.abs(seen[k] - c.w[k]) < 1e-15 && c.P[2 * k] === 0.5);
 });
 
-test('strategy: auto picks multiscale above 2^22 pairs for clouds, dense below; warm start; errors', async () => {
+test('strategy: auto picks multiscale above 2^20 pairs for clouds, dense below; warm start; errors', async () => {
   const rng = new Rng(15);
   const small = pointCloud({ data: cloud(rng, 300, 2), rows: 300, cols: 2 }, { data: cloud(rng, 300, 2), rows: 300, cols: 2 });
   assert.is((await emd(undefined, undefined, small, IN)).strategy, 'dense');
-  const n = 2100; // 2100² > 2^22
+  const n = 1100; // 1100² > 2^20
   const big = pointCloud({ data: cloud(rng, n, 2), rows: n, cols: 2 }, { data: cloud(rng, n, 2), rows: n, cols: 2 });
   const auto = await emd(undefined, undefined, big, IN);
   assert.is(auto.strategy, 'multiscale');
