@@ -24,7 +24,7 @@ interface Case {
   d: number;
   a?: Float64Array;
   b?: Float64Array;
-  cost: 'sqeuclidean' | 'euclidean';
+  cost: 'sqeuclidean' | 'euclidean' | { p: number };
 }
 
 /** The certificate over all n × m pairs, by brute force: feasibility, slackness, marginals, gap. */
@@ -114,6 +114,14 @@ test('multiscale = dense: duplicate points (degenerate), identical clouds', asyn
   await both({ X, Y, d: 2, cost: 'sqeuclidean' }, 'duplicates');
   const r = await both({ X, Y: X.slice(), d: 2, cost: 'sqeuclidean' }, 'identical clouds');
   assert.ok(Math.abs(r.cost) <= 1e-15, `identical clouds cost ${r.cost}`);
+});
+
+test('multiscale = dense: ‖x − y‖^1.5 in 3-D (no SIMD cost path), 1-D, coordinates near 1e152 (costs scaled by 2^-e)', async () => {
+  const rng = new Rng(17);
+  await both({ X: cloud(rng, 600, 3), Y: cloud(rng, 500, 3), d: 3, cost: { p: 1.5 } }, 'p = 1.5, 3-D');
+  await both({ X: cloud(rng, 800, 1), Y: cloud(rng, 700, 1, 0.5), d: 1, cost: 'sqeuclidean' }, '1-D');
+  const huge = (n: number) => cloud(rng, n, 2).map((x) => x * 1e152);
+  await both({ X: huge(1200), Y: huge(1100), d: 2, cost: 'sqeuclidean' }, 'coordinates ~1e152');
 });
 
 test('coarsen: masses add up, every point has a cluster, duplicates split', () => {
