@@ -40,7 +40,7 @@ export interface EmdOptions extends MassOptions {
   /**
    * How the simplex sees the arcs. 'dense': all n × m arcs (priced on the fly above 2^22). 'multiscale' (point
    * clouds only): coarse to fine on sparse candidate arcs, made exact by column generation against a streamed
-   * check of all n × m pairs; memory O((n + m)·k) (k = 16 candidate arcs per source, plus what the checks add)
+   * check of all n × m pairs; memory O((n + m)·k) (k = 16 candidate arcs per source, 32 above m = 15000, plus what the checks add)
    * and no n·m < 2^31 limit. 'auto' (default): multiscale for point clouds above 2^20 pairs. Both give the same certified optimum.
    */
   strategy?: EmdStrategy;
