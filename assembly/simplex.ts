@@ -10,6 +10,7 @@
 // - a single artificial arc of cost 0 and flow 0 hangs the tree from the root; it can never be on a
 //   pivot cycle, so it never leaves.
 import { powerOfSquaredDistance, powerOfSquaredDistanceX2 } from './cost';
+import { argsortF64 } from './sort';
 
 const UP: i32 = 1; // the tree arc points from the node to its parent
 const DOWN: i32 = -1; // the tree arc points from the parent to the node
@@ -25,7 +26,7 @@ class Simplex {
   nodes: i32; // n + m + 1, the root is n + m
   root: i32;
   // geometry
-  mode: i32; // 0: dense costs, 1: point clouds
+  mode: i32; // 0: dense costs, 1: point clouds, 2: point clouds on an explicit arc list (nsCreateSparse)
   cost: usize; // n*m f64 (mode 0)
   X: usize; // n*d f64 (mode 1)
   Y: usize; // m*d f64 (mode 1)
@@ -62,6 +63,22 @@ class Simplex {
   vIn: i32;
   uOut: i32;
   delta: f64;
+  // sparse mode (mode 2): an explicit, growing list of arcs (tail, head, cost); arc ids index it
+  arcI: usize; // i32
+  arcJ: usize; // i32
+  arcC: usize; // f64
+  nArcs: i32;
+  capArcs: i32;
+  rowK: i32; // arcs [0, n*rowK) are each source's shortlist (best first), then m column-best arcs
+  sparseBlock: i32;
+  nextSparse: i32;
+  scanViolation: f64; // max_ij (u_i + v_j − c_ij) seen by the last nsScan
+  // the candidate pass (nsCandidates): dual estimates, each sink's best source so far, the largest cost so far
+  candU: usize;
+  candV: usize;
+  colBest: usize;
+  colArg: usize;
+  candScale: f64;
 }
 
 // ---- raw array access -------------------------------------------------------------------------------
@@ -116,10 +133,61 @@ function allocF64(k: i32): usize {
   return powerOfSquaredDistanceX2(acc, s.power);
 }
 
+/** Source i's first two coordinates, splatted, for rowPair (the 2-D fast path of the streamed passes). */
+@inline function splatCoord(s: Simplex, i: i32, k: i32): v128 {
+  return s.d == 2 ? f64x2.splat(load<f64>(s.X + ((<usize>i * 2 + <usize>k) << 3))) : f64x2.splat(0);
+}
+
+/**
+ * costPair for a pass along row i: in 2-D (d2) with the coordinates (x0, x1) splatted once per row (splatCoord)
+ * and everything else in locals (the context's fields are memory loads V8 does not hoist: −40 % per pass),
+ * bitwise the same sums as costPair and pointCost ((0 + t0²) + t1² = t0² + t1²); other dimensions use costPair.
+ */
+@inline function rowPair(s: Simplex, d2: bool, root: bool, y0: usize, y1: usize, x0: v128, x1: v128, i: i32, j: i32): v128 {
+  if (!d2) return costPair(s, i, j);
+  const at = <usize>j << 3;
+  const t0 = f64x2.sub(x0, v128.load(y0 + at));
+  const t1 = f64x2.sub(x1, v128.load(y1 + at));
+  const sq = f64x2.add(f64x2.mul(t0, t0), f64x2.mul(t1, t1));
+  return root ? f64x2.sqrt(sq) : sq;
+}
+
 @inline function arcCost(s: Simplex, e: i32): f64 {
   if (s.mode == 0) return gf(s.cost, e);
+  if (s.mode == 2) return gf(s.arcC, e);
   const i = e / s.m;
   return pointCost(s, i, e - i * s.m);
+}
+
+/** The source of arc e: implicit (e = i*m + j) in modes 0 and 1, listed in mode 2. */
+@inline function arcTail(s: Simplex, e: i32): i32 {
+  return s.mode == 2 ? gi(s.arcI, e) : e / s.m;
+}
+
+/** The sink (0..m-1) of arc e. */
+@inline function arcHead(s: Simplex, e: i32): i32 {
+  return s.mode == 2 ? gi(s.arcJ, e) : e - (e / s.m) * s.m;
+}
+
+/** Append arc (i, j) to the list of a sparse context (growing it by doubling); returns its id. */
+function appendArc(s: Simplex, i: i32, j: i32): i32 {
+  if (s.nArcs == s.capArcs) {
+    const cap = max(1024, s.capArcs * 2);
+    s.arcI = heap.realloc(s.arcI, <usize>cap << 2);
+    s.arcJ = heap.realloc(s.arcJ, <usize>cap << 2);
+    s.arcC = heap.realloc(s.arcC, <usize>cap << 3);
+    s.capArcs = cap;
+  }
+  const e = s.nArcs++;
+  si(s.arcI, e, i);
+  si(s.arcJ, e, j);
+  sf(s.arcC, e, pointCost(s, i, j));
+  return e;
+}
+
+/** The id of arc (i, j) for the initial tree: implicit, or appended to a sparse context's list. */
+@inline function treeArc(s: Simplex, i: i32, j: i32): i32 {
+  return s.mode == 2 ? appendArc(s, i, j) : i * s.m + j;
 }
 
 // ---- life cycle -------------------------------------------------------------------------------------
@@ -128,6 +196,23 @@ function allocF64(k: i32): usize {
 export function nsCreate(
   n: i32, m: i32, mode: i32, costPtr: usize, xPtr: usize, yPtr: usize, d: i32, power: f64, aPtr: usize, bPtr: usize,
 ): usize {
+  const s = createContext(n, m, mode, costPtr, xPtr, yPtr, d, power, aPtr, bPtr);
+  // Reduced costs below −tol enter the basis. The scale is the largest cost magnitude, so rounding in
+  // potentials (sums of costs along tree paths) cannot make a tree arc look improving.
+  let scale: f64 = 0;
+  if (mode == 0) {
+    const total = n * m;
+    for (let e = 0; e < total; e++) scale = max(scale, abs(gf(costPtr, e)));
+  } else {
+    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) scale = max(scale, pointCost(s, i, j));
+  }
+  s.tol = max(scale, 1e-300) * 1e-13;
+  return changetype<usize>(s);
+}
+
+function createContext(
+  n: i32, m: i32, mode: i32, costPtr: usize, xPtr: usize, yPtr: usize, d: i32, power: f64, aPtr: usize, bPtr: usize,
+): Simplex {
   const s = changetype<Simplex>(heap.alloc(offsetof<Simplex>()));
   s.n = n;
   s.m = m;
@@ -142,7 +227,21 @@ export function nsCreate(
   s.power = power;
   s.Yt = 0;
   s.vectorCost = mode == 0 || power == 1.0 || power == 2.0;
-  if (mode == 1) {
+  s.arcI = 0;
+  s.arcJ = 0;
+  s.arcC = 0;
+  s.nArcs = 0;
+  s.capArcs = 0;
+  s.rowK = 0;
+  s.sparseBlock = 10;
+  s.nextSparse = 0;
+  s.scanViolation = 0;
+  s.candU = 0;
+  s.candV = 0;
+  s.colBest = 0;
+  s.colArg = 0;
+  s.candScale = 0;
+  if (mode != 0) {
     s.Yt = allocF64(m * d);
     for (let j = 0; j < m; j++) for (let k = 0; k < d; k++) sf(s.Yt, k * m + j, gf(yPtr, j * d + k));
   }
@@ -166,18 +265,8 @@ export function nsCreate(
   s.iterations = 0;
   s.cand = 0;
   s.nCand = 0;
-  s.phase = 1;
-  // Reduced costs below −tol enter the basis. The scale is the largest cost magnitude, so rounding in
-  // potentials (sums of costs along tree paths) cannot make a tree arc look improving.
-  let scale: f64 = 0;
-  if (mode == 0) {
-    const total = n * m;
-    for (let e = 0; e < total; e++) scale = max(scale, abs(gf(costPtr, e)));
-  } else {
-    for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) scale = max(scale, pointCost(s, i, j));
-  }
-  s.tol = max(scale, 1e-300) * 1e-13;
-  return changetype<usize>(s);
+  s.phase = mode == 2 ? 2 : 1;
+  return s;
 }
 
 export function nsFree(ctx: usize): void {
@@ -194,6 +283,13 @@ export function nsFree(ctx: usize): void {
   heap.free(s.lastSucc);
   heap.free(s.dirty);
   if (s.Yt) heap.free(s.Yt);
+  if (s.colBest) heap.free(s.colBest);
+  if (s.colArg) heap.free(s.colArg);
+  if (s.arcI) {
+    heap.free(s.arcI);
+    heap.free(s.arcJ);
+    heap.free(s.arcC);
+  }
   if (s.cand) heap.free(s.cand);
   heap.free(ctx);
 }
@@ -231,7 +327,7 @@ export function nsInitTree(ctx: usize, rowOrder: usize, colOrder: usize): void {
   // first cell (i, j): sink j hangs from source i
   let x = min(ra, cb);
   si(parent, n + j, i);
-  si(pred, n + j, i * m + j);
+  si(pred, n + j, treeArc(s, i, j));
   si(predDir, n + j, DOWN);
   sf(flow, n + j, x);
   ra -= x;
@@ -245,7 +341,7 @@ export function nsInitTree(ctx: usize, rowOrder: usize, colOrder: usize): void {
       x = c == m - 1 && r == n - 1 ? ra : min(ra, cb);
       // new source i hangs from current sink j (arc i → j points up)
       si(parent, i, n + j);
-      si(pred, i, i * m + j);
+      si(pred, i, treeArc(s, i, j));
       si(predDir, i, UP);
       sf(flow, i, x);
     } else {
@@ -254,7 +350,7 @@ export function nsInitTree(ctx: usize, rowOrder: usize, colOrder: usize): void {
       cb = -gf(s.supply, n + j);
       x = c == m - 1 && r == n - 1 ? ra : min(ra, cb);
       si(parent, n + j, i);
-      si(pred, n + j, i * m + j);
+      si(pred, n + j, treeArc(s, i, j));
       si(predDir, n + j, DOWN);
       sf(flow, n + j, x);
     }
@@ -352,8 +448,8 @@ function rebuildTree(s: Simplex): void {
 // ---- one pivot --------------------------------------------------------------------------------------
 
 @inline function isTreeArc(s: Simplex, e: i32): bool {
-  const i = e / s.m;
-  const j = e - i * s.m;
+  const i = arcTail(s, e);
+  const j = arcHead(s, e);
   return gi(s.pred, i) == e || gi(s.pred, s.n + j) == e;
 }
 
@@ -430,8 +526,8 @@ function findEnteringArc(s: Simplex): bool {
 }
 
 function findJoinNode(s: Simplex): void {
-  let u = s.inArc / s.m;
-  let v = s.n + (s.inArc - u * s.m);
+  let u = arcTail(s, s.inArc);
+  let v = s.n + arcHead(s, s.inArc);
   while (u != v) {
     if (gi(s.succNum, u) < gi(s.succNum, v)) u = gi(s.parent, u);
     else v = gi(s.parent, v);
@@ -441,8 +537,8 @@ function findJoinNode(s: Simplex): void {
 
 /** The strongly feasible leaving-arc rule; false only when the cycle is unbounded (never for transport). */
 function findLeavingArc(s: Simplex): bool {
-  const first = s.inArc / s.m;
-  const second = s.n + (s.inArc - first * s.m);
+  const first = arcTail(s, s.inArc);
+  const second = s.n + arcHead(s, s.inArc);
   const join = s.join;
   let delta = Infinity;
   let result = 0;
@@ -483,8 +579,8 @@ function changeFlow(s: Simplex): void {
   const val = s.delta;
   if (val > 0) {
     const join = s.join;
-    const src = s.inArc / s.m;
-    const tgt = s.n + (s.inArc - src * s.m);
+    const src = arcTail(s, s.inArc);
+    const tgt = s.n + arcHead(s, s.inArc);
     for (let u = src; u != join; u = gi(s.parent, u)) sf(s.flow, u, gf(s.flow, u) - <f64>gi(s.predDir, u) * val);
     for (let u = tgt; u != join; u = gi(s.parent, u)) sf(s.flow, u, gf(s.flow, u) + <f64>gi(s.predDir, u) * val);
   }
@@ -501,7 +597,7 @@ function updateTreeStructure(s: Simplex): void {
   const uOut = s.uOut;
   const join = s.join;
   const inArc = s.inArc;
-  const srcIn = inArc / s.m;
+  const srcIn = arcTail(s, inArc);
   const oldRevThread = gi(revThread, uOut);
   const oldSuccNum = gi(succNum, uOut);
   const oldLastSucc = gi(lastSucc, uOut);
@@ -620,6 +716,10 @@ function pivot(s: Simplex): bool {
  */
 export function nsPrepare(ctx: usize, uPtr: usize, vPtr: usize, k: i32, budget: f64): void {
   const s = changetype<Simplex>(ctx);
+  if (s.mode == 2) {
+    sparseHeuristicPivots(s, budget);
+    return;
+  }
   const n = s.n;
   const m = s.m;
   if (k > m) k = m;
@@ -743,7 +843,9 @@ export function nsRun(ctx: usize, budget: f64): i32 {
   const s = changetype<Simplex>(ctx);
   let k: f64 = 0;
   while (k < budget) {
-    if (s.phase == 0 && !findEnteringShortlist(s)) s.phase = 1;
+    if (s.phase == 2) {
+      if (!findEnteringSparse(s)) return NS_OPTIMAL;
+    } else if (s.phase == 0 && !findEnteringShortlist(s)) s.phase = 1;
     if (s.phase == 1 && !findEnteringArc(s)) return NS_OPTIMAL;
     if (!pivot(s)) return NS_UNBOUNDED;
     k += 1;
@@ -772,9 +874,8 @@ export function nsResult(ctx: usize, uOut: usize, vOut: usize, rows: usize, cols
     if (e < 0) continue;
     const f = gf(s.flow, u);
     if (f <= 0) continue;
-    const i = e / m;
-    si(rows, nnz, i);
-    si(cols, nnz, e - i * m);
+    si(rows, nnz, arcTail(s, e));
+    si(cols, nnz, arcHead(s, e));
     sf(vals, nnz, f);
     nnz++;
   }
@@ -801,4 +902,358 @@ export function nsDualViolation(ctx: usize, uPtr: usize, vPtr: usize): f64 {
     for (; j < m; j++) worst = max(worst, ui + gf(vPtr, j) - costIJ(s, i, j));
   }
   return max(worst, max(f64x2.extract_lane(worst2, 0), f64x2.extract_lane(worst2, 1)));
+}
+
+// ---- sparse mode: the simplex on a growing list of candidate arcs (column generation) ------------------
+//
+// The host (ts/solvers/emd-multiscale.ts) creates the context with dual estimates (u, v) lifted from a coarser
+// problem, solves on the listed arcs (nsInitTree, nsPrepare, nsRun), then calls nsScan: one streamed pass over
+// all n × m pairs that appends the most violated arcs of each source. When a scan appends nothing, the duals
+// are feasible for the full problem (u_i + v_j ≤ c_ij + tol everywhere): the plan is the full problem's
+// optimum, with the same certificate as the dense solve, and the context never held more than O((n + m)·k)
+// arcs.
+
+/**
+ * A sparse-arc context for point clouds X (n × d), Y (m × d) with masses a, b (all > 0). Its candidate arcs come
+ * from one pass over all pairs, in row slices (nsCandidates, then nsCandidatesEnd) so that the host can check for
+ * abort in between: for each source i its k arcs of smallest c_ij − v_j (the reduced-cost neighbourhood under
+ * the dual estimate v; best first), then for each sink j the arc from its source of smallest c_ij − u_i. The
+ * estimates uPtr / vPtr (0: zeros) must stay allocated until nsCandidatesEnd. The same pass finds the largest
+ * cost, which sets the tolerance exactly as nsCreate does.
+ */
+export function nsCreateSparse(
+  n: i32, m: i32, xPtr: usize, yPtr: usize, d: i32, power: f64, aPtr: usize, bPtr: usize, uPtr: usize, vPtr: usize, k: i32,
+): usize {
+  const s = createContext(n, m, 2, 0, xPtr, yPtr, d, power, aPtr, bPtr);
+  if (k > m) k = m;
+  if (k < 1) k = 1;
+  s.rowK = k;
+  const cap = n * k + m + n + m + 16;
+  s.arcI = allocI32(cap);
+  s.arcJ = allocI32(cap);
+  s.arcC = allocF64(cap);
+  s.capArcs = cap;
+  s.candU = uPtr;
+  s.candV = vPtr;
+  s.colBest = allocF64(m);
+  s.colArg = allocF64(m);
+  for (let j = 0; j < m; j++) sf(s.colBest, j, Infinity);
+  s.candScale = 0;
+  return changetype<usize>(s);
+}
+
+/** The candidate pass over rows [i0, i1) (slices in order, covering 0..n). */
+export function nsCandidates(ctx: usize, i0: i32, i1: i32): void {
+  const s = changetype<Simplex>(ctx);
+  const m = s.m;
+  const k = s.rowK;
+  const uPtr = s.candU;
+  const vPtr = s.candV;
+  const colBest = s.colBest;
+  const colArg = s.colArg;
+  const keys = allocF64(k);
+  const js = allocI32(k);
+  let scale: f64 = s.candScale;
+  let scale2 = f64x2.splat(0);
+  const d2 = s.d == 2;
+  const root = s.power == 1.0;
+  const y0 = s.Yt;
+  const y1 = s.Yt + (<usize>m << 3);
+  for (let i = i0; i < i1; i++) {
+    const ui = uPtr ? gf(uPtr, i) : 0.0;
+    let filled = 0;
+    let j = 0;
+    if (s.vectorCost) {
+      const ui2 = f64x2.splat(ui);
+      const iF2 = f64x2.splat(<f64>i);
+      let kth = f64x2.splat(Infinity);
+      const x0 = splatCoord(s, i, 0);
+      const x1 = splatCoord(s, i, 1);
+      for (; j + 1 < m; j += 2) {
+        const c2 = rowPair(s, d2, root, y0, y1, x0, x1, i, j);
+        scale2 = f64x2.max(scale2, c2);
+        const at = <usize>j << 3;
+        const cu2 = f64x2.sub(c2, ui2);
+        const cb = v128.load(colBest + at);
+        const better = f64x2.lt(cu2, cb);
+        v128.store(colBest + at, v128.bitselect(cu2, cb, better));
+        v128.store(colArg + at, v128.bitselect(iF2, v128.load(colArg + at), better));
+        const key2 = vPtr ? f64x2.sub(c2, v128.load(vPtr + at)) : c2;
+        if (v128.any_true(f64x2.lt(key2, kth))) {
+          filled = insertTopK(keys, js, k, filled, f64x2.extract_lane(key2, 0), j);
+          filled = insertTopK(keys, js, k, filled, f64x2.extract_lane(key2, 1), j + 1);
+          if (filled == k) kth = f64x2.splat(gf(keys, k - 1));
+        }
+      }
+    }
+    for (; j < m; j++) {
+      const c = pointCost(s, i, j);
+      scale = max(scale, c);
+      const cu = c - ui;
+      if (cu < gf(colBest, j)) {
+        sf(colBest, j, cu);
+        sf(colArg, j, <f64>i);
+      }
+      filled = insertTopK(keys, js, k, filled, vPtr ? c - gf(vPtr, j) : c, j);
+    }
+    for (let t = 0; t < k; t++) appendArc(s, i, gi(js, t));
+  }
+  s.candScale = max(scale, max(f64x2.extract_lane(scale2, 0), f64x2.extract_lane(scale2, 1)));
+  heap.free(keys);
+  heap.free(js);
+}
+
+/** After the last slice: each sink's best arc, the tolerance from the largest cost; the pass's scratch freed. */
+export function nsCandidatesEnd(ctx: usize): void {
+  const s = changetype<Simplex>(ctx);
+  for (let j = 0; j < s.m; j++) appendArc(s, <i32>gf(s.colArg, j), j);
+  s.tol = max(s.candScale, 1e-300) * 1e-13;
+  setSparseBlock(s);
+  heap.free(s.colBest);
+  heap.free(s.colArg);
+  s.colBest = 0;
+  s.colArg = 0;
+  s.candU = 0;
+  s.candV = 0;
+}
+
+/** Block size of the sparse pricing: √arcs / 2, as for the dense shortlist (see nsPrepare). */
+function setSparseBlock(s: Simplex): void {
+  s.sparseBlock = <i32>max(10.0, Math.ceil(Math.sqrt(<f64>s.nArcs) * 0.5));
+}
+
+/** nsPrepare's heuristic pivots on a sparse context: each sink's best arc, then each source's best arc. */
+function sparseHeuristicPivots(s: Simplex, budget: f64): void {
+  const n = s.n;
+  const m = s.m;
+  const k = s.rowK;
+  for (let j = 0; j < m && s.iterations < budget; j++) tryPivotArc(s, n * k + j);
+  for (let i = 0; i < n && s.iterations < budget; i++) tryPivotArc(s, i * k);
+}
+
+function tryPivotArc(s: Simplex, e: i32): void {
+  const rc = gf(s.arcC, e) + gf(s.pi, gi(s.arcI, e)) - gf(s.pi, s.n + gi(s.arcJ, e));
+  if (rc < -s.tol && !isTreeArc(s, e)) {
+    s.inArc = e;
+    pivot(s);
+  }
+}
+
+/** Block search over the listed arcs (as findEnteringShortlist); false when none has a reduced cost below −tol. */
+function findEnteringSparse(s: Simplex): bool {
+  const total = s.nArcs;
+  const n = s.n;
+  const pi = s.pi;
+  let best: f64 = -s.tol;
+  let bestArc = -1;
+  let cnt = s.sparseBlock;
+  let q = s.nextSparse;
+  if (q >= total) q = 0;
+  for (let scanned = 0; scanned < total; scanned++) {
+    const rc = gf(s.arcC, q) + gf(pi, gi(s.arcI, q)) - gf(pi, n + gi(s.arcJ, q));
+    if (rc < best && !isTreeArc(s, q)) {
+      best = rc;
+      bestArc = q;
+    }
+    q++;
+    if (q == total) q = 0;
+    if (--cnt == 0) {
+      if (bestArc >= 0) break;
+      cnt = s.sparseBlock;
+    }
+  }
+  s.nextSparse = q;
+  if (bestArc < 0) return false;
+  s.inArc = bestArc;
+  return true;
+}
+
+/**
+ * The dual-feasibility check of a sparse context over all n × m pairs, streamed (nothing n × m is stored):
+ * with the potentials recomputed from the current tree, for each source i the (at most `perRow`) sinks j of
+ * most negative reduced cost c_ij − u_i − v_j < −tol are appended to the arc list. Returns the number of arcs
+ * appended: 0 over all rows certifies the current basis optimal for the full problem. Rows [i0, i1) only, so
+ * that the host can check for abort between slices; the slice starting at row 0 recomputes the potentials and
+ * resets the recorded max_ij (u_i + v_j − c_ij) (nsScanViolation), which later slices extend.
+ */
+export function nsScan(ctx: usize, perRow: i32, i0: i32, i1: i32): i32 {
+  const s = changetype<Simplex>(ctx);
+  if (i0 == 0) {
+    rebuildTree(s);
+    s.scanViolation = -Infinity;
+  }
+  const n = s.n;
+  const m = s.m;
+  const pi = s.pi;
+  const tol = s.tol;
+  if (perRow < 1) perRow = 1;
+  const keys = allocF64(perRow);
+  const js = allocI32(perRow);
+  let worst: f64 = Infinity; // the most negative reduced cost
+  let worst2 = f64x2.splat(Infinity);
+  const mtol2 = f64x2.splat(-tol);
+  const d2 = s.d == 2;
+  const root = s.power == 1.0;
+  const y0 = s.Yt;
+  const y1 = s.Yt + (<usize>m << 3);
+  const piC = pi + (<usize>n << 3);
+  const vector = s.vectorCost;
+  let added = 0;
+  for (let i = i0; i < i1; i++) {
+    const piI = gf(pi, i);
+    const piI2 = f64x2.splat(piI);
+    let filled = 0;
+    let j = 0;
+    if (vector) {
+      let kth = mtol2;
+      const x0 = splatCoord(s, i, 0);
+      const x1 = splatCoord(s, i, 1);
+      for (; j + 1 < m; j += 2) {
+        const rc2 = f64x2.sub(f64x2.add(rowPair(s, d2, root, y0, y1, x0, x1, i, j), piI2), v128.load(piC + (<usize>j << 3)));
+        worst2 = f64x2.min(worst2, rc2);
+        if (v128.any_true(f64x2.lt(rc2, kth))) {
+          const r0 = f64x2.extract_lane(rc2, 0);
+          const r1 = f64x2.extract_lane(rc2, 1);
+          if (r0 < -tol) filled = insertTopK(keys, js, perRow, filled, r0, j);
+          if (r1 < -tol) filled = insertTopK(keys, js, perRow, filled, r1, j + 1);
+          if (filled == perRow) kth = f64x2.splat(gf(keys, perRow - 1));
+        }
+      }
+    }
+    for (; j < m; j++) {
+      const rc = pointCost(s, i, j) + piI - gf(pi, n + j);
+      worst = min(worst, rc);
+      if (rc < -tol) filled = insertTopK(keys, js, perRow, filled, rc, j);
+    }
+    for (let t = 0; t < filled; t++) appendArc(s, i, gi(js, t));
+    added += filled;
+  }
+  worst = min(worst, min(f64x2.extract_lane(worst2, 0), f64x2.extract_lane(worst2, 1)));
+  s.scanViolation = max(s.scanViolation, -worst);
+  heap.free(keys);
+  heap.free(js);
+  setSparseBlock(s);
+  return added;
+}
+
+/** max_ij (u_i + v_j − c_ij) over all pairs at the last nsScan (≤ tol when it appended nothing). */
+export function nsScanViolation(ctx: usize): f64 {
+  return changetype<Simplex>(ctx).scanViolation;
+}
+
+/** Arcs listed by a sparse context (its memory is O(arcs)). */
+export function nsArcs(ctx: usize): i32 {
+  return changetype<Simplex>(ctx).nArcs;
+}
+
+/**
+ * A sparse context's initial tree from dual estimates (u, v), instead of nsInitTree's staircase: the
+ * matrix-minimum rule over the listed arcs by increasing reduced cost c_ij − u_i − v_j (each cell ships
+ * min(remaining supply, remaining demand) and retires its row or its column, so the cells form a spanning
+ * tree), then the staircase over the lines still open, in the given orders (i32 arrays), on new arcs. With
+ * duals lifted from a coarser solution the tight arcs come first and the start is close to optimal: at
+ * n = 10^4 it cut the pivots of the finest level several-fold.
+ */
+export function nsInitGreedy(ctx: usize, uPtr: usize, vPtr: usize, rowOrder: usize, colOrder: usize): void {
+  const s = changetype<Simplex>(ctx);
+  const n = s.n;
+  const m = s.m;
+  const E = s.nArcs;
+  const keys = allocF64(E);
+  const order = allocI32(E);
+  const tk = allocF64(E);
+  const ti = allocI32(E);
+  for (let e = 0; e < E; e++) sf(keys, e, gf(s.arcC, e) - gf(uPtr, gi(s.arcI, e)) - gf(vPtr, gi(s.arcJ, e)));
+  argsortF64(keys, E, order, tk, ti);
+  heap.free(keys);
+  heap.free(tk);
+  heap.free(ti);
+  const g = new Greedy(s);
+  for (let t = 0; t < E && g.aliveR > 0; t++) {
+    const e = gi(order, t);
+    const i = gi(s.arcI, e);
+    const j = gi(s.arcJ, e);
+    if (g.alive(i) && g.alive(n + j)) g.place(e, i, j);
+  }
+  heap.free(order);
+  // the staircase over what is left open
+  let r = 0;
+  let c = 0;
+  while (g.aliveR > 0) {
+    while (!g.alive(gi(rowOrder, r))) r++;
+    while (!g.alive(n + gi(colOrder, c))) c++;
+    const i = gi(rowOrder, r);
+    const j = gi(colOrder, c);
+    g.place(appendArc(s, i, j), i, j);
+  }
+  g.free();
+  heap.free(changetype<usize>(g));
+  si(s.parent, s.root, -1);
+  si(s.pred, s.root, -1);
+  rebuildTree(s);
+}
+
+/** The matrix-minimum bookkeeping of nsInitGreedy: remaining masses and open lines (rows 0..n-1, columns n..n+m-1). */
+@unmanaged
+class Greedy {
+  s: Simplex;
+  rem: usize; // f64 per node
+  open: usize; // i32 per node, 1 while the line is open
+  aliveR: i32;
+  aliveC: i32;
+  constructor(s: Simplex) {
+    this.s = s;
+    const N = s.n + s.m;
+    this.rem = allocF64(N);
+    this.open = allocI32(N);
+    for (let u = 0; u < s.n; u++) sf(this.rem, u, gf(s.supply, u));
+    for (let u = s.n; u < N; u++) sf(this.rem, u, -gf(s.supply, u));
+    for (let u = 0; u < N; u++) si(this.open, u, 1);
+    this.aliveR = s.n;
+    this.aliveC = s.m;
+  }
+  @inline alive(u: i32): bool {
+    return gi(this.open, u) != 0;
+  }
+  /** Ship along arc e = (i, j) and retire one line (both for the last cell: i then hangs from the root). */
+  place(e: i32, i: i32, j: i32): void {
+    const s = this.s;
+    const n = s.n;
+    const ra = gf(this.rem, i);
+    const cb = gf(this.rem, n + j);
+    if (this.aliveR == 1 && this.aliveC == 1) {
+      this.link(n + j, i, e, DOWN, ra);
+      this.link(i, s.root, -1, UP, 0);
+      si(this.open, i, 0);
+      si(this.open, n + j, 0);
+      this.aliveR = 0;
+      this.aliveC = 0;
+      return;
+    }
+    if ((ra <= cb && this.aliveR > 1) || this.aliveC == 1) {
+      // the row retires, hanging from sink j (the last open column takes whatever the row has left)
+      const x = this.aliveC == 1 ? ra : min(ra, cb);
+      this.link(i, n + j, e, UP, x);
+      sf(this.rem, n + j, cb - x);
+      si(this.open, i, 0);
+      this.aliveR--;
+    } else {
+      const x = this.aliveR == 1 ? cb : min(ra, cb);
+      this.link(n + j, i, e, DOWN, x);
+      sf(this.rem, i, ra - x);
+      si(this.open, n + j, 0);
+      this.aliveC--;
+    }
+  }
+  @inline link(u: i32, p: i32, e: i32, dir: i32, x: f64): void {
+    const s = this.s;
+    si(s.parent, u, p);
+    si(s.pred, u, e);
+    si(s.predDir, u, dir);
+    sf(s.flow, u, max(x, 0.0));
+  }
+  free(): void {
+    heap.free(this.rem);
+    heap.free(this.open);
+  }
 }

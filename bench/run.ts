@@ -5,6 +5,8 @@
 //   node dist/bench/run.js --only emd --sizes 500,1000
 //   node dist/bench/run.js --only wasserstein1d,sliced --reps 3
 //   node dist/bench/run.js --no-pot              ours only
+//   node dist/bench/run.js --only emd-large --sizes 10000 --reps 1
+//                                                emd on clouds beyond the dense matrix (multiscale; peak RSS reported)
 //
 // Every problem is generated here with the library's seeded Rng, written as raw little-endian f64 files into
 // .bench-tmp/ with a manifest, and handed to bench/pot_bench.py (run twice: default environment, then glibc
@@ -45,6 +47,7 @@ function parseArgs(argv: string[]): Options {
   const o: Options = { only: new Set(), sizes: undefined, quick: false, reps: undefined, pot: true };
   const alias: Record<string, string> = {
     emd: 'emd',
+    'emd-large': 'emd-large',
     w1d: 'wasserstein1d',
     '1d': 'wasserstein1d',
     wasserstein1d: 'wasserstein1d',
@@ -68,13 +71,13 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--only') {
       for (const name of value().split(',')) {
         const k = alias[name.trim()];
-        if (!k) throw new Error(`--only: unknown problem '${name}' (emd, wasserstein1d|w1d, sliced, sinkhorn, barycenter, convolutional)`);
+        if (!k) throw new Error(`--only: unknown problem '${name}' (emd, emd-large, wasserstein1d|w1d, sliced, sinkhorn, barycenter, convolutional)`);
         o.only.add(k);
       }
     } else if (a === '--sizes') o.sizes = value().split(',').map((s) => parseInt(s, 10));
     else if (a === '--reps') o.reps = parseInt(value(), 10);
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node dist/bench/run.js [--quick] [--only emd,wasserstein1d,sliced,sinkhorn,barycenter,convolutional] [--sizes 500,1000] [--reps N] [--no-pot]');
+      console.log('usage: node dist/bench/run.js [--quick] [--only emd,emd-large,wasserstein1d,sliced,sinkhorn,barycenter,convolutional] [--sizes 500,1000] [--reps N] [--no-pot]');
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -92,7 +95,7 @@ interface Arr {
 /** One row of the table: our timed call (returns the value comparable to POT's `cost`). */
 interface Variant {
   label: string;
-  run: () => Promise<{ cost: number; backend?: string; status?: string }>;
+  run: () => Promise<{ cost: number; backend?: string; status?: string; note?: string }>;
   /** Which POT time to compare with: the solver alone, or ot.dist + solver (for our point-cloud mode). */
   potTime: 'solver' | 'dist+solver';
 }
@@ -173,6 +176,40 @@ function emdProblem(n: number, reps: number): Problem {
         },
       ];
     },
+  };
+}
+
+/**
+ * emd on 2-D uniform clouds too large for a dense matrix: ours on pointCloud (strategy 'auto' = multiscale),
+ * POT on ot.dist + ot.emd. The row notes the solve's certificate and this process's peak RSS
+ * (process.resourceUsage().maxRSS, which the problem's own arrays barely move: run it alone with --only).
+ */
+function emdLargeProblem(n: number, reps: number): Problem {
+  const rng = new Rng(1000 + n);
+  const d = 2;
+  const X = uniformPoints(rng, n, d);
+  const Y = uniformPoints(rng, n, d);
+  const a = new Float64Array(n).fill(1 / n);
+  const b = new Float64Array(n).fill(1 / n);
+  return {
+    id: `emd-${n}`,
+    kind: 'emd',
+    target: 0.1,
+    reps,
+    arrays: { X: { data: X, shape: [n, d] }, Y: { data: Y, shape: [n, d] }, a: { data: a, shape: [n] }, b: { data: b, shape: [n] } },
+    params: { n, d },
+    variants: () => [
+      {
+        label: `emd n=${n} (pointCloud, multiscale)`,
+        potTime: 'dist+solver',
+        run: async () => {
+          const r = await emd(a, b, pointCloud({ data: X, rows: n, cols: d }, { data: Y, rows: n, cols: d }, { cost: 'sqeuclidean' }), IN_PROCESS);
+          const rss = process.resourceUsage().maxRSS / 1024;
+          const note = `${r.strategy}, gap ${r.dualityGap.toExponential(1)}, infeasibility ${r.error.toExponential(1)}, ${r.multiscale?.arcs ?? '?'} arcs, peak RSS ${rss.toFixed(0)} MB`;
+          return { cost: r.cost, backend: r.backend, status: r.status, note };
+        },
+      },
+    ],
   };
 }
 
@@ -364,6 +401,10 @@ function problems(o: Options): Problem[] {
       out.push(emdProblem(n, reps));
     }
   }
+  if (o.only.has('emd-large')) {
+    // not in the default run: POT's side needs the 10^4 × 10^4 matrix (0.8 GB, several GB peak) and minutes
+    for (const n of o.sizes ?? [10_000]) out.push(emdLargeProblem(n, o.reps ?? 1));
+  }
   if (want('wasserstein1d')) out.push(w1dProblem(o.quick ? 100_000 : 1_000_000, 2, o.reps ?? (o.quick ? 3 : 9)));
   if (want('sliced')) out.push(slicedProblem(o.quick ? 2000 : 10_000, 10, o.quick ? 50 : 200, 2, o.reps ?? (o.quick ? 3 : 7)));
   if (want('sinkhorn')) {
@@ -410,6 +451,7 @@ interface Row {
   oursCost?: number;
   backend?: string;
   status?: string;
+  note?: string;
   error?: string;
 }
 
@@ -428,11 +470,13 @@ async function runOurs(p: Problem): Promise<Row[]> {
       row.oursCost = first.cost;
       row.backend = first.backend;
       row.status = first.status;
+      row.note = first.note;
       const times: number[] = [];
       for (let r = 0; r < p.reps; r++) {
         const t0 = performance.now();
-        await v.run();
+        const again = await v.run();
         times.push(performance.now() - t0);
+        row.note = again.note ?? row.note;
       }
       row.oursTimes = times;
       row.oursMs = median(times);
@@ -495,7 +539,7 @@ async function main(): Promise<void> {
     const potWarn = ref?.resultCode !== undefined && ref.resultCode !== 1 ? ` (POT: ${ref.warning})` : '';
     lines.push(
       `| ${label} | ${ours} | ${fmt(pd)} | ${fmt(pt)} | ${ratio === undefined ? '—' : ratio.toFixed(2) + met} | ${row.problem.target} | ` +
-        `${relDiff === undefined ? '—' : relDiff.toExponential(1)}${potWarn} | ${row.backend ?? '—'}${row.status && row.status !== 'optimal' ? ` (${row.status})` : ''} |`,
+        `${relDiff === undefined ? '—' : relDiff.toExponential(1)}${potWarn} | ${row.backend ?? '—'}${row.status && row.status !== 'optimal' ? ` (${row.status})` : ''}${row.note ? ` (${row.note})` : ''} |`,
     );
     summary.push({
       problem: row.variant.label,
@@ -510,6 +554,7 @@ async function main(): Promise<void> {
       potCost: ref?.cost,
       backend: row.backend,
       status: row.status,
+      note: row.note,
       error: row.error,
     });
   }

@@ -44,6 +44,13 @@ export const KERNEL_ARITY = {
   tensorCopyBlock: 9,
   tensorAdam: 13,
   tensorClampMin: 4,
+  nsCreateSparse: 11,
+  nsScan: 4,
+  nsScanViolation: 1,
+  nsArcs: 1,
+  nsInitGreedy: 5,
+  nsCandidates: 3,
+  nsCandidatesEnd: 1,
 } as const;
 
 /** Exported globals (their values, read once). */

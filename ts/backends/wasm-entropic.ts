@@ -88,7 +88,9 @@ export class WasmEntropicEngine implements EntropicEngine {
       threads = rt ? Math.min(threads, rt.threads) : 1;
       k = rt?.kernels;
     }
-    k ??= await wasmKernels();
+    // a runtime retired (wasm.ts WASM_RETAIN_BYTES) between its hand-out and this first allocation: one thread
+    if (k?.retired) threads = 1;
+    if (!k || k.retired) k = await wasmKernels();
     k.fn('entIterate'); // a stale binary fails here as backend-unavailable
     if (n * m * 8 > MAX_BLOCK && p.cost.kind === 'dense') {
       throw new OTError(

@@ -40,6 +40,8 @@ const THREADS_SLOT_BYTES = 33 * 8;
 
 let platform: WasmThreadsPlatform | undefined;
 let runtime: Promise<ThreadedRuntime> | undefined;
+/** The runtime `runtime` resolves to, once started. */
+let latest: ThreadedRuntime | undefined;
 /** Why the last start failed (a missing binary, a helper that would not start): no retry until re-registered. */
 let failure: string | undefined;
 
@@ -94,6 +96,11 @@ export async function closeWasmThreads(): Promise<void> {
   rt?.close('wasm threads: closed by dispose().', 'aborted');
 }
 
+/** Bytes of the current threads runtime's shared memory (0 when there is none): tests check that it is released. */
+export function wasmThreadsMemoryBytes(): number {
+  return latest && latest.usable ? latest.kernels.memoryBytes : 0;
+}
+
 /** The runtime, with at least min(threads, MAX_THREADS) threads; rejects with 'backend-unavailable'. */
 export async function wasmThreads(threads: number): Promise<ThreadedRuntime> {
   const why = wasmThreadsUnavailableReason();
@@ -142,6 +149,17 @@ class ThreadedRuntime {
       },
     });
     rt = new ThreadedRuntime(module, memory, instance.exports as unknown as WasmExports);
+    const started = rt;
+    // a shared memory never shrinks: once a large solve freed everything, the runtime and its helpers go, and
+    // the next threaded solve starts afresh (wasm.ts WASM_RETAIN_BYTES)
+    rt.kernels.onIdle = () => {
+      if (latest === started) {
+        runtime = undefined;
+        latest = undefined;
+      }
+      started.close('wasm threads: retired after a large solve, to release its memory.', 'aborted');
+    };
+    latest = rt;
     return rt;
   }
 

@@ -17,17 +17,28 @@ export interface WasmExports {
  */
 export const WASM_MAX_BLOCK = 2 ** 30 - 64;
 
+/**
+ * A wasm memory never shrinks: an instance that grew past this many bytes is retired when its last allocation
+ * is freed (the next solve gets a fresh instance of the compiled module, the old memory goes with its last
+ * reference). Below it, instances are kept: re-instantiating costs ~1 ms, re-growing costs nothing either, but
+ * small solves should not pay even that.
+ */
+export const WASM_RETAIN_BYTES = 64 * 2 ** 20;
+
 /** Where the wasm bytes come from: bytes, a compiled module, or a fetch Response. */
 export type WasmSource = () => Promise<BufferSource | WebAssembly.Module | Response>;
 
 let source: WasmSource | undefined;
 let loading: Promise<WasmKernels> | undefined;
 let loadError: string | undefined;
+/** The instance `loading` resolves to (undefined once retired). */
+let current: WasmKernels | undefined;
 
 /** Register how to obtain the wasm binary (bindings/ does this; call it yourself to host the file elsewhere). */
 export function setWasmSource(s: WasmSource): void {
   source = s;
   loading = undefined;
+  current = undefined;
   loadError = undefined;
   compiled = undefined;
 }
@@ -86,8 +97,17 @@ export function wasmKernels(): Promise<WasmKernels> {
   }
   loading ??= (async () => {
     try {
-      const instance = await instantiate(await source!());
-      return new WasmKernels(instance.exports as unknown as WasmExports);
+      const instance = await instantiate(compiled ?? (await source!()));
+      const k = new WasmKernels(instance.exports as unknown as WasmExports);
+      // retired after a large solve: the next call instantiates the compiled module afresh
+      k.onIdle = () => {
+        if (current === k) {
+          loading = undefined;
+          current = undefined;
+        }
+      };
+      current = k;
+      return k;
     } catch (e) {
       loadError = (e as Error).message;
       loading = undefined;
@@ -109,6 +129,12 @@ export function wasmUnavailableReason(): string | undefined {
 export class WasmKernels {
   /** The kernels, typed by the ABI table (ts/backends/wasm-abi.ts). */
   readonly abi: Kernels;
+  /** Allocations made through scopes and not yet freed. */
+  private outstanding = 0;
+  /** Set once the instance's memory passed WASM_RETAIN_BYTES and all its allocations were freed. */
+  retired = false;
+  /** Called when the instance retires (its owner stops handing it out). */
+  onIdle?: () => void;
   constructor(readonly exports: WasmExports) {
     this.abi = exports as unknown as Kernels;
   }
@@ -132,6 +158,20 @@ export class WasmKernels {
   scope(): WasmScope {
     return new WasmScope(this);
   }
+
+  /** The size of the instance's memory in bytes (it only grows). */
+  get memoryBytes(): number {
+    return this.exports.memory.buffer.byteLength;
+  }
+
+  /** Bookkeeping of WasmScope: `count` allocations made (> 0) or freed (< 0). */
+  track(count: number): void {
+    this.outstanding += count;
+    if (this.outstanding === 0 && !this.retired && this.memoryBytes > WASM_RETAIN_BYTES) {
+      this.retired = true;
+      this.onIdle?.();
+    }
+  }
 }
 
 export class WasmScope {
@@ -145,6 +185,7 @@ export class WasmScope {
     const p = this.k.exports.alloc(bytes) >>> 0; // wasm returns i32: addresses ≥ 2 GiB come back negative
     if (p === 0) throw new OTError('too-large', `wasm: could not allocate ${bytes} bytes.`);
     this.ptrs.push(p);
+    this.k.track(1);
     return p;
   }
 
@@ -170,6 +211,8 @@ export class WasmScope {
 
   release(): void {
     for (const p of this.ptrs) this.k.exports.free(p);
+    const freed = this.ptrs.length;
     this.ptrs = [];
+    if (freed) this.k.track(-freed);
   }
 }

@@ -2,7 +2,8 @@
 // option schema, backends, work estimate, run; ts/registry/define.ts). The package root re-exports this file,
 // the worker dispatches by name from it (ts/registry/registry.ts), and backends(), the CLI, the README's option
 // tables and the registry test walk it. Adding a solver = its module + one line here.
-export { emd, type EmdOptions, type EmdResult, type EmdStatus } from './emd.js';
+export { emd, type EmdOptions, type EmdResult, type EmdStatus, type EmdStrategy } from './emd.js';
+export type { MultiscaleStats } from './emd-multiscale.js';
 export { emd1d, wasserstein1d, type Emd1dOptions, type Emd1dResult } from './ot1d.js';
 export { slicedWasserstein, maxSlicedWasserstein, type SlicedOptions, type SlicedResult } from './sliced.js';
 export { sinkhorn, sinkhornUnbalanced, type SinkhornOptions, type UnbalancedOptions, type SinkhornResult } from './sinkhorn.js';
