@@ -76,7 +76,7 @@ test('W2 benchmark D = 2: the amortised-conjugate ICNN solver recovers the map f
   assert.ok(identity > 25 && identity < 40, `identity L2-UVP ${identity}`);
   const res = await trainICNNMap(sampleP, { kind: 'points', X: { data: qPool, rows: qPool.length / D, cols: D } }, { iterations: 300, seed: 1 });
   const uvp = l2uvp(res.map({ data: evalX, rows: evalX.length / D, cols: D }).data, evalT);
-  // 2.0–2.9 % over seeds 0–3 at 300 steps (the min–max trainer of before reached 12 % at 500 steps); the bound
+  // 1.3–1.9 % over seeds 0–3 at 300 steps (~4 s of CPU; the old defaults reached 12 % at 500 steps); the bound
   // leaves room for platform rounding but sits far below the best affine map (14.1 %)
   if (process.env.W2BENCH_VERBOSE) console.log(`W2 benchmark D = 2, 300 steps: L2-UVP ${uvp.toFixed(2)} %`);
   assert.ok(uvp < 5, `L2-UVP ${uvp.toFixed(2)} % (linear baseline ${linear.toFixed(1)} %)`);

@@ -317,7 +317,7 @@ async function amortizedStep(g: ICNN, f: ICNN, optG: Adam, optF: Adam, engine: T
   try {
     const n = Y.shape[0];
     const D = Y.shape[1];
-    const pred = noGrad(() => f.grad(Y, { createGraph: false }));
+    const pred = tidy(() => noGrad(() => f.grad(Y, { createGraph: false }))); // tidy: frees the graph's pieces now
     const [Yv, X0] = await Promise.all([Y.read(), pred.read()]);
     pred.dispose();
     const sol = await conjugateLBFGS(g, engine, Yv, X0, n, D, { steps });
