@@ -109,7 +109,7 @@ export interface ICNNMapOptions extends NeuralBackendOptions {
   batchSize?: number;
   /** Outer iterations = f updates (default 500). */
   iterations?: number;
-  /** g updates per f update (default 4). */
+  /** g updates per f update (default 4; 'minmax' only: the amortised trainer takes one step of each per batch). */
   innerSteps?: number;
   /** Adam learning rate of both networks (default 3e-2). */
   lr?: number;

@@ -93,7 +93,7 @@ export const trainICNNMap = defineSolver({
     quadraticForm: opt(anyOf(bool, num({ integer: true, min: 1 })), 'A learned convex quadratic ½‖x·A‖²: true = full rank, a number = that rank.', 'true'),
     batchSize: count('Rows per batch.', '256'),
     iterations: opt(num({ integer: true, min: 0 }), 'Outer iterations (f updates); 0 returns the initial networks.', '500'),
-    innerSteps: count('g updates per f update.', '4'),
+    innerSteps: count("g updates per f update ('minmax').", '4'),
     lr: positive('Adam learning rate of both networks.', '3e-2'),
     lrF: positive('Learning rate of f.', 'lr'),
     lrG: positive('Learning rate of g.', 'lr'),
