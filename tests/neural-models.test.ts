@@ -11,7 +11,7 @@ import * as T from '../ts/neural/tensor.js';
 import { Tensor } from '../ts/neural/tensor.js';
 import { gradCheck, hvp, maxScaledError, numericGrad } from '../ts/neural/gradcheck.js';
 import { Adam } from '../ts/neural/optim.js';
-import { ICNN, MLP } from '../ts/neural/models.js';
+import { ICNN, MLP, celu } from '../ts/neural/models.js';
 
 function rand(rng: Rng, shape: number[], lo = -1, hi = 1): Tensor {
   let n = 1;
@@ -256,3 +256,47 @@ test('end to end: training T = ∇g (double backward every step) fits a known af
 });
 
 test.run();
+
+test('DenseICNN options (celu, quadratic skips of rank 1 and 2): gradients, HVPs, convexity under projected Adam, save/load', () => {
+  const rng = new Rng(17);
+  const cot = (shape: number[]) => rand(rng, shape);
+  // celu: x above 0, eˣ − 1 below, derivative 1 / eˣ, second derivative 0 / eˣ
+  const xs = new Tensor(Float64Array.of(-2, -0.5, 0.5, 2), [4]).requireGrad();
+  const c = celu(xs);
+  const d1 = T.grad(T.sum(c), [xs], { createGraph: true })[0];
+  const d2 = T.grad(T.sum(d1), [xs])[0];
+  [-2, -0.5, 0.5, 2].forEach((v, i) => {
+    assert.ok(Math.abs(c.data[i] - (v > 0 ? v : Math.exp(v) - 1)) < 1e-15, `celu(${v})`);
+    assert.ok(Math.abs(d1.data[i] - (v > 0 ? 1 : Math.exp(v))) < 1e-15, `celu'(${v})`);
+    assert.ok(Math.abs(d2.data[i] - (v > 0 ? 0 : Math.exp(v))) < 1e-15, `celu''(${v})`);
+  });
+  for (const rank of [1, 2]) {
+    const g = new ICNN(3, [6, 5], { activation: 'celu', layerQuadratic: rank, quadraticForm: true, seed: 20 + rank });
+    assert.is(g.wqk.length, 2);
+    assert.equal(g.wqk[0].shape, [3, 6 * rank]);
+    const x = rand(rng, [4, 3]).requireGrad();
+    const e = gradCheck((t) => g.forward(t[0]), [x, ...g.parameters()], cot);
+    assert.ok(e < 1e-7, `rank ${rank}: ${e}`);
+    const v = rand(rng, [4, 3]);
+    const h = hvp((t) => T.sum(g.forward(t)), x, v);
+    assert.ok(maxScaledError(h.autodiff, h.numeric) < 1e-6, `rank ${rank} HVP`);
+    // convex after projected Adam steps that push hidden weights negative
+    const opt = new Adam(g.parameters(), { lr: 0.05 });
+    for (let step = 0; step < 20; step++) {
+      const xb = rand(rng, [32, 3], -2, 2);
+      opt.step(T.grad(T.add(T.mean(g.forward(xb)), T.mean(T.sum(T.square(T.add(g.grad(xb), xb)), 1))), g.parameters()));
+      g.project();
+    }
+    assert.ok(midpointViolation(g, rng, 400, 3) <= 1e-12, `rank ${rank}: midpoint convexity`);
+    assert.ok(minCurvature(g, rng, 200, 3) >= -1e-9, `rank ${rank}: vᵀHv ≥ 0`);
+    const back = ICNN.load(JSON.parse(JSON.stringify(g.save())));
+    assert.equal(back.config, g.config);
+    const xt = rand(rng, [6, 3]);
+    assert.equal(T.noGrad(() => back.grad(xt)).toArray(), T.noGrad(() => g.grad(xt)).toArray());
+  }
+  // without the option the seeded initialisation is unchanged (the skips are drawn last)
+  const plain = new ICNN(3, [6, 5], { activation: 'softplus', seed: 5 });
+  const withQ = new ICNN(3, [6, 5], { activation: 'softplus', seed: 5, layerQuadratic: 1 });
+  plain.parameters().forEach((p, i) => assert.equal(p.toArray(), withQ.parameters()[i].toArray()));
+  assert.throws(() => new ICNN(3, [5], { layerQuadratic: 1.5 }), (e: unknown) => e instanceof OTError && e.code === 'invalid-option');
+});

@@ -24,7 +24,9 @@ import {
 
 const SRC = { mean: [0, 0], cov: [1, 0, 0, 1] };
 const TGT = { mean: [1, -0.5], cov: [2, 0.6, 0.6, 0.8] };
-const SHORT = { hidden: [32, 32], batchSize: 128, iterations: 100, innerSteps: 4, lr: 5e-3, lrDecay: 0.1, seed: 0 };
+// lr 1e-2: with the DenseICNN units (CELU, quadratic skips; the defaults since the W2 benchmark work) 5e-3 was too
+// slow to undo the initial quadratic bumps in 100 steps (28.9 % at D = 2); 1e-2 gives 0.27 / 0.43 % (seeds 0, 1)
+const SHORT = { hidden: [32, 32], batchSize: 128, iterations: 100, innerSteps: 4, lr: 1e-2, lrDecay: 0.1, seed: 0 };
 
 const rejectsWith = (p: Promise<unknown>, code: string, what: string): Promise<void> => expectOTError(code, () => p, what);
 
@@ -84,7 +86,7 @@ test('trainICNNMap: Gaussian → Gaussian in D = 8 reaches the issue\'s 1 % L2-U
     batchSize: 128,
     iterations: 300,
     innerSteps: 4,
-    lr: 5e-3,
+    lr: 1e-2, // 0.74 % with the DenseICNN units (5e-3: 1.42 %; the default 3e-2: 1.07 %)
     seed: 0,
   });
   const uvp = gaussianL2UVP(r.map, pair.source, pair.target, { n: 4096, seed: 11 });

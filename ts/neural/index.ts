@@ -11,11 +11,12 @@ export { WasmTensorEngine, wasmTensorEngine, type WasmPrecision, type WasmStorag
 export { WebGpuTensorEngine, webgpuTensorEngine, type GpuStorage } from '../../gpu/tensor.js';
 export { Adam, type AdamOptions } from './optim.js';
 export { kaimingUniform, linearInit, uniformInit } from './init.js';
-export { ICNN, MLP, Model, activate, type Activation, type ICNNConfig, type ICNNOptions, type MLPConfig, type MLPOptions, type SavedModel, type SavedParam } from './models.js';
+export { ICNN, MLP, Model, activate, celu, type Activation, type ICNNActivation, type ICNNConfig, type ICNNOptions, type MLPConfig, type MLPOptions, type SavedModel, type SavedParam } from './models.js';
 export { gradCheck, hvp, maxScaledError, numericGrad, numericGradAsync } from './gradcheck.js';
 export * from './samplers.js';
 export * from './gaussian.js';
 export * from './evaluate.js';
+export { conjugateLBFGS, type ConjugateSolution } from './conjugate.js';
 export { gaussianBatchSampler, drawBatch, icnnMapResult, type ICNNMapOptions, type ICNNMapProgress, type ICNNMapResult } from './icnn-map.js';
 export { notResult, type NOTOptions, type NOTProgress, type NOTResult, type NOTSampler } from './not.js';
 export { criticResult, type CriticOptions, type CriticProgress, type CriticResult } from './critic.js';
