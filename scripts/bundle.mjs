@@ -1,8 +1,9 @@
 // The pre-bundled browser scripts (after tsc, from dist/): comlink inlined, no bare imports left, so they
 // load from a plain page, a CDN, or as assets a bundler copies verbatim.
-//   build/kantorovich-worker.js       the pool's module Web Worker   (bindings/worker-browser.ts)
+//   build/kantorovich-worker.js       the whole library as one ES module, and the pool's module Web Worker when a
+//                                     worker starts it (bindings/browser-bundle.ts: one copy of the library)
 //   build/kantorovich-wasm-helper.js  a wasm engine helper thread    (bindings/wasm-helper-browser.ts)
-//   dist/kantorovich.browser.js       the whole library as one ES module, for <script type="module">
+//   dist/kantorovich.browser.js       a one-line re-export of the former, for <script type="module"> and CDNs
 // Each asset URL in bindings/browser.ts is written relative to dist/bindings/; the bundles live elsewhere,
 // so the prefix '../../build/' is rewritten to the bundle's own distance to build/.
 //
@@ -87,9 +88,8 @@ for (const f of files(join(root, 'dist'))) {
 
 // ---- the browser bundles ----
 const jobs = [
-  { entry: 'dist/bindings/worker-browser.js', out: 'build/kantorovich-worker.js', prefix: './' },
+  { entry: 'dist/bindings/browser-bundle.js', out: 'build/kantorovich-worker.js', prefix: './' },
   { entry: 'dist/bindings/wasm-helper-browser.js', out: 'build/kantorovich-wasm-helper.js', prefix: './' },
-  { entry: 'dist/bindings/browser.js', out: 'dist/kantorovich.browser.js', prefix: '../build/' },
 ];
 const version = JSON.parse(readFileSync(root + 'package.json', 'utf8')).version;
 
@@ -114,3 +114,7 @@ for (const j of jobs) {
     throw new Error(`${j.out} still imports a bare module name`);
   writeFileSync(file, rewritten);
 }
+writeFileSync(
+  root + 'dist/kantorovich.browser.js',
+  `/*! kantorovich ${version} (MIT): the library for pages and CDNs, in build/kantorovich-worker.js */\nexport * from '../build/kantorovich-worker.js';\n`,
+);
