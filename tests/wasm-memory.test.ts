@@ -1,11 +1,12 @@
 // Memory discipline of the wasm backends: a wasm memory never shrinks, so an instance (or the threads runtime's
-// shared memory) that a large solve grew past WASM_RETAIN_BYTES is retired once the solve freed everything, and
-// the next solve gets a fresh one; small solves keep reusing theirs. Asserted on memory sizes and instance
-// identity, never on timing.
+// shared memory) that a large solve grew past WASM_RETAIN_BYTES is retired once the solve freed everything and it
+// sat idle for WASM_IDLE_MS — or at once with releaseWasmMemory(), which these tests call — and the next solve gets
+// a fresh one; back-to-back solves and small solves keep theirs. Asserted on memory sizes and instance identity,
+// never on timing.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng, emd, pointCloud, sinkhorn } from 'kantorovich';
-import { WASM_RETAIN_BYTES, wasmKernels } from '../ts/backends/wasm.js';
+import { WASM_RETAIN_BYTES, releaseWasmMemory, wasmKernels } from '../ts/backends/wasm.js';
 import { wasmThreadCount, wasmThreadsMemoryBytes } from '../ts/backends/wasm-threads.js';
 
 const IN = { worker: false } as const;
@@ -27,7 +28,10 @@ test('a large emd releases its instance: the next solve gets a fresh, small one'
   const r = await emd(undefined, undefined, { data: M, rows: n, cols: n }, { ...IN, maxIter: 10 });
   assert.is(r.status, 'max-iterations');
   assert.ok(k0.memoryBytes > WASM_RETAIN_BYTES, `the solve grew the instance to ${k0.memoryBytes} bytes`);
-  assert.ok(k0.retired, 'retired once the solve freed everything');
+  assert.not.ok(k0.retired, 'kept while the next solve may come (idle wait)');
+  assert.ok((await wasmKernels()) === k0, 'a solve right after reuses it');
+  releaseWasmMemory();
+  assert.ok(k0.retired, 'retired once released (or after the idle wait)');
   const k1 = await wasmKernels();
   assert.ok(k1 !== k0, 'a fresh instance');
   assert.ok(k1.memoryBytes < 16 * 2 ** 20, `the fresh instance holds ${k1.memoryBytes} bytes`);
@@ -44,6 +48,7 @@ test('a large Sinkhorn releases its memory (threads runtime or instance)', async
   const k0 = await wasmKernels();
   const r = await sinkhorn(undefined, undefined, pointCloud({ data: X, rows: n, cols: 2 }, { data: Y, rows: n, cols: 2 }), { ...IN, reg: 0.1, maxIter: 3, tol: 0 });
   assert.ok(Number.isFinite(r.value));
+  releaseWasmMemory();
   assert.is(wasmThreadsMemoryBytes(), 0, 'no threads runtime keeps a large shared memory');
   const k1 = await wasmKernels();
   assert.ok(k1.memoryBytes <= WASM_RETAIN_BYTES, `the instance now serving holds ${k1.memoryBytes} bytes`);

@@ -15,7 +15,7 @@ export {
 } from './geometry.js';
 export { Coupling, SparseCoupling, DenseCoupling, LazyCoupling } from './coupling.js';
 export { Rng, randomDirections } from './rng.js';
-export { setWasmSource, type WasmSource } from './backends/wasm.js';
+export { releaseWasmMemory, setWasmSource, type WasmSource } from './backends/wasm.js';
 export { setWasmThreadsSource, wasmThreadsUnavailableReason } from './backends/wasm-threads.js';
 export { backends, type BackendReport } from './backends/report.js';
 export { DEFAULT_MAX_BYTES, DEFAULT_MASS_TOLERANCE } from './validate.js';

@@ -18,12 +18,30 @@ export interface WasmExports {
 export const WASM_MAX_BLOCK = 2 ** 30 - 64;
 
 /**
- * A wasm memory never shrinks: an instance that grew past this many bytes is retired when its last allocation
- * is freed (the next solve gets a fresh instance of the compiled module, the old memory goes with its last
- * reference). Below it, instances are kept: re-instantiating costs ~1 ms, re-growing costs nothing either, but
- * small solves should not pay even that.
+ * A wasm memory never shrinks: an instance that grew past this many bytes is retired once its last allocation
+ * has been freed for WASM_IDLE_MS (the next solve gets a fresh instance of the compiled module, the old memory
+ * goes with its last reference). Below it, instances are kept: re-instantiating costs ~1 ms, re-growing costs
+ * nothing either, but small solves should not pay even that.
  */
 export const WASM_RETAIN_BYTES = 64 * 2 ** 20;
+
+/**
+ * How long a grown instance may sit idle before it retires. Back-to-back large solves keep it (a threads
+ * runtime's helpers cost tens of milliseconds to start again); an application that stops solving gets its
+ * memory back a moment later, or at once with {@link releaseWasmMemory}.
+ */
+export const WASM_IDLE_MS = 2000;
+
+/** Grown instances waiting out their idle time. */
+const idleLarge = new Set<WasmKernels>();
+
+/**
+ * Retires now every wasm instance of this thread (and its threads runtime) that grew past 64 MiB and holds no allocation, instead of
+ * after WASM_IDLE_MS: its memory is released once the engine references go. Solves in progress are not touched.
+ */
+export function releaseWasmMemory(): void {
+  for (const k of [...idleLarge]) k.retireIfIdle();
+}
 
 /** Where the wasm bytes come from: bytes, a compiled module, or a fetch Response. */
 export type WasmSource = () => Promise<BufferSource | WebAssembly.Module | Response>;
@@ -164,13 +182,34 @@ export class WasmKernels {
     return this.exports.memory.buffer.byteLength;
   }
 
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+
   /** Bookkeeping of WasmScope: `count` allocations made (> 0) or freed (< 0). */
   track(count: number): void {
     this.outstanding += count;
+    if (this.outstanding > 0) {
+      this.cancelIdle();
+    } else if (!this.retired && this.memoryBytes > WASM_RETAIN_BYTES && !this.idleTimer) {
+      idleLarge.add(this);
+      this.idleTimer = setTimeout(() => this.retireIfIdle(), WASM_IDLE_MS);
+      // the wait must not keep a Node process alive
+      (this.idleTimer as { unref?: () => void }).unref?.();
+    }
+  }
+
+  /** Retires the instance if it is large and holds no allocation (see WASM_RETAIN_BYTES). */
+  retireIfIdle(): void {
+    this.cancelIdle();
     if (this.outstanding === 0 && !this.retired && this.memoryBytes > WASM_RETAIN_BYTES) {
       this.retired = true;
       this.onIdle?.();
     }
+  }
+
+  private cancelIdle(): void {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    idleLarge.delete(this);
   }
 }
 
