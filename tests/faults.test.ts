@@ -3,33 +3,14 @@
 // processes, so a crash shows as an exit code instead of killing the runner), and the next call works.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { OTError, Rng, backends, dispose, emd, sinkhorn } from 'kantorovich';
 import { poolInternals as pool } from '../ts/worker/pool.js';
-import { uniforms } from './helpers.js';
+import { runChild, uniforms } from './helpers.js';
 
 const dist = fileURLToPath(new URL('../bindings/node.js', import.meta.url));
 // the pool's internals (test hooks, the platform seam) are not in the package root: children import them directly
 const poolModule = fileURLToPath(new URL('../ts/worker/pool.js', import.meta.url));
-
-function runChild(code: string, limitMs: number, nodeFlags: string[] = []): Promise<{ code: number | null; signal: string | null; out: string; killed: boolean }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [...nodeFlags, '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    let killed = false;
-    const timer = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, limitMs);
-    child.on('exit', (c, sig) => {
-      clearTimeout(timer);
-      resolve({ code: c, signal: sig, out: out.replace(/^Warning: .*artificially reduced.*\n/gm, ''), killed });
-    });
-  });
-}
 
 const rng = new Rng(15);
 const M = [

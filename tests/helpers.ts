@@ -1,4 +1,5 @@
 // Generic test helpers: seeded random data, relative errors, expected OTError codes.
+import { spawn } from 'node:child_process';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OTError, Rng, backends } from 'kantorovich';
@@ -141,4 +142,26 @@ export function randomArray(rng: Rng, shape: readonly number[], lo = -1, hi = 1,
     data[i] = v;
   }
   return data;
+}
+
+/**
+ * Runs `code` as an ES module in a child Node (with `nodeFlags`), killed after `limitMs`: its exit code and signal,
+ * stdout + stderr (Dawn's "artificially reduced" warnings removed), and whether the limit killed it.
+ */
+export function runChild(code: string, limitMs: number, nodeFlags: string[] = []): Promise<{ code: number | null; signal: string | null; out: string; killed: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [...nodeFlags, '--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, limitMs);
+    child.on('exit', (c, sig) => {
+      clearTimeout(timer);
+      resolve({ code: c, signal: sig, out: out.replace(/^Warning: .*artificially reduced.*\n/gm, ''), killed });
+    });
+  });
 }

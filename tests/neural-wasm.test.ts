@@ -25,7 +25,8 @@ import { tensorEngine } from '../ts/neural/engines.js';
 import { ICNN, MLP } from '../ts/neural/models.js';
 import { Adam } from '../ts/neural/optim.js';
 import { gaussianBatchSampler, trainICNNMap } from '../ts/neural/icnn-map.js';
-import { closeArrays, expectOTError, randomArray } from './helpers.js';
+import { expectOTError, randomArray } from './helpers.js';
+import { type Input, errorTracker, on, randData } from './engine-compare.js';
 
 const js = jsTensorEngine;
 const engines: [WasmTensorEngine, number, number][] = [
@@ -33,35 +34,7 @@ const engines: [WasmTensorEngine, number, number][] = [
   [await wasmTensorEngine('f32'), 1e-5, 1e-4],
 ];
 
-const worst = new Map<string, number>();
-test.after(() => {
-  if (process.env.KANTOROVICH_TEST_VERBOSE === '1') console.log('neural-wasm worst relative errors:', Object.fromEntries(worst));
-});
-
-function close(got: ArrayLike<number>, ref: ArrayLike<number>, rel: number, what: string, kind: string): void {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d = Math.max(d, Math.abs(got[i] - ref[i]));
-    m = Math.max(m, Math.abs(ref[i]));
-  }
-  worst.set(kind, Math.max(worst.get(kind) ?? 0, m > 0 ? d / m : d));
-  closeArrays(got, ref, rel, what);
-}
-
-interface Input {
-  data: Float64Array;
-  shape: number[];
-}
-
-function randData(rng: Rng, shape: number[], lo = -1, hi = 1, awayFromZero = 0): Input {
-  return { data: randomArray(rng, shape, lo, hi, awayFromZero), shape };
-}
-
-function on(E: TensorEngine, x: Input, requiresGrad = true): Tensor {
-  const t = T.tensor(x.data, x.shape, E);
-  return requiresGrad ? t.requireGrad() : t;
-}
+const { close } = errorTracker(test, 'neural-wasm');
 
 /**
  * Runs f on the js engine and on E from the same inputs, and the gradient of Σ f(xs) ⊙ R (R random, fixed) w.r.t.

@@ -29,7 +29,8 @@ import { Adam } from '../ts/neural/optim.js';
 import { maxScaledError, numericGradAsync } from '../ts/neural/gradcheck.js';
 import { WebGpuTensorEngine } from '../gpu/tensor.js';
 import { gpuIsHardware } from '../ts/backends/webgpu.js';
-import { closeArrays, expectOTError, randomArray, webgpuGate } from './helpers.js';
+import { closeArrays, expectOTError, webgpuGate } from './helpers.js';
+import { type Input, errorTracker, on, randData } from './engine-compare.js';
 import { gaussianBatchSampler, trainICNNMap } from '../ts/neural/icnn-map.js';
 import { gaussianL2UVP } from '../ts/neural/evaluate.js';
 import { trainNOT } from '../ts/neural/not.js';
@@ -53,37 +54,7 @@ test.after.each(() => {
 
 // ---- helpers ------------------------------------------------------------------------------------------------
 
-/** Worst observed max|gpu − js| / max|js| per kind, printed with KANTOROVICH_TEST_VERBOSE=1 (to re-derive REL, REL2). */
-const worst = new Map<string, number>();
-test.after(() => {
-  if (process.env.KANTOROVICH_TEST_VERBOSE === '1') console.log('neural-webgpu worst relative errors:', Object.fromEntries(worst));
-});
-
-/** closeArrays(got, ref, rel, what), noting the error under `kind`. */
-function close(got: ArrayLike<number>, ref: ArrayLike<number>, rel: number, what: string, kind: string): void {
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d = Math.max(d, Math.abs(got[i] - ref[i]));
-    m = Math.max(m, Math.abs(ref[i]));
-  }
-  worst.set(kind, Math.max(worst.get(kind) ?? 0, m > 0 ? d / m : d));
-  closeArrays(got, ref, rel, what);
-}
-
-interface Input {
-  data: Float64Array;
-  shape: number[];
-}
-
-function randData(rng: Rng, shape: number[], lo = -1, hi = 1, awayFromZero = 0): Input {
-  return { data: randomArray(rng, shape, lo, hi, awayFromZero), shape };
-}
-
-function on(E: TensorEngine, x: Input, requiresGrad = true): Tensor {
-  const t = T.tensor(x.data, x.shape, E);
-  return requiresGrad ? t.requireGrad() : t;
-}
+const { close, note } = errorTracker(test, 'neural-webgpu');
 
 /**
  * Runs f on both engines from the same inputs, and the gradient of Σ f(xs) ⊙ R (R random, fixed) w.r.t. every
@@ -255,7 +226,7 @@ it('finite differences computed on the GPU (f32, h = 1e-2) agree with webgpu aut
     const auto = await T.grad(loss(), [p])[0].read();
     const fd = await numericGradAsync(loss, p, 1e-2);
     const e = maxScaledError(auto, fd);
-    worst.set('finite differences', Math.max(worst.get('finite differences') ?? 0, e));
+    note('finite differences', e);
     assert.ok(e <= FD_TOL, `∂L/∂${name}: scaled error ${e.toExponential(2)} > ${FD_TOL}`);
   }
   // second order: ∇ₓ⟨∇ₓg, v⟩ against differences of first-order gradients along v
@@ -272,7 +243,7 @@ it('finite differences computed on the GPU (f32, h = 1e-2) agree with webgpu aut
   x.assign(base);
   const fd = gp.map((p, i) => (p - gm[i]) / 2e-2);
   const e = maxScaledError(hv, fd);
-  worst.set('finite differences', Math.max(worst.get('finite differences') ?? 0, e));
+  note('finite differences', e);
   assert.ok(e <= FD_TOL, `HVP: scaled error ${e.toExponential(2)} > ${FD_TOL}`);
 });
 

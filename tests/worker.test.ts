@@ -3,7 +3,6 @@
 // a worker that does not stop is replaced), crashes (typed rejection, pool recovers), dispose() and exit.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import {
   OTError,
@@ -20,7 +19,7 @@ import {
 import { poolInternals as pool } from '../ts/worker/pool.js';
 import { AUTO_THRESHOLD as WORKER_AUTO_THRESHOLD } from '../ts/registry/define.js';
 import { readFile } from 'node:fs/promises';
-import { expectOTError, uniforms } from './helpers.js';
+import { expectOTError, runChild, uniforms } from './helpers.js';
 
 const rng = new Rng(11);
 const n = 60;
@@ -219,25 +218,6 @@ test("a worker killed mid-call rejects with 'worker-crashed'; the next call succ
 });
 
 const dist = fileURLToPath(new URL('../bindings/node.js', import.meta.url));
-
-function runChild(code: string, limitMs: number): Promise<{ code: number | null; out: string; ms: number; killed: boolean }> {
-  return new Promise((resolve) => {
-    const t0 = performance.now();
-    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (out += d));
-    let killed = false;
-    const timer = setTimeout(() => {
-      killed = true;
-      child.kill('SIGKILL');
-    }, limitMs);
-    child.on('exit', (c) => {
-      clearTimeout(timer);
-      resolve({ code: c, out, ms: performance.now() - t0, killed });
-    });
-  });
-}
 
 test('the Node process exits by itself after dispose() (and when the pool is just idle)', async () => {
   const body = `
