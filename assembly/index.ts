@@ -6,6 +6,7 @@ export { slicedCosts, slicedWorkBytes } from './sliced';
 export { pairwiseCosts } from './cost';
 export { firstNonFinite, maxAbsF64, scaleF64 } from './finite';
 export * from './simplex';
+export { kdCreate, kdFree } from './kdtree';
 // Named, not `export *`: sinkhorn.ts also exports its inner kernels (dot4, axpy4, lseBuf, …) to grid.ts;
 // they stay internal so binaryen may inline them into the fused passes; the host uses only these entry points.
 export { entIterate, entMarginalError, entStats, entPlanApply, entDensePlan, entFColLse, entFColLseBatch, entBatch, ENT_SLOTS, expArrayF64, expArrayScalarF64 } from './sinkhorn';

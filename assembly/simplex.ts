@@ -11,6 +11,7 @@
 //   pivot cycle, so it never leaves.
 import { powerOfSquaredDistance, powerOfSquaredDistanceX2 } from './cost';
 import { argsortF64 } from './sort';
+import { KdTree, kdBoxMaxSqDist, kdBoxSqDist, kdF, kdI, kdNodeMax } from './kdtree';
 
 const UP: i32 = 1; // the tree arc points from the node to its parent
 const DOWN: i32 = -1; // the tree arc points from the parent to the node
@@ -1136,6 +1137,201 @@ export function nsScan(ctx: usize, perRow: i32, i0: i32, i1: i32): i32 {
   return added;
 }
 
+// ---- the same passes, pruned by k-d trees ------------------------------------------------------------
+// nsTreeCandidates / nsTreeColumns / nsTreeScan give what nsCandidates / nsScan give (the same arcs up to ties)
+// without visiting every pair: for each query point a depth-first walk of the other cloud's tree (kdtree.ts)
+// skips every node whose lower bound on the key (the least cost over its box minus the largest dual in it)
+// cannot beat the current threshold (the k-th best key, or −tol). The bound is exact, so the scan still
+// certifies all n × m pairs; with duals close to optimal only the boxes near each point's partners are opened.
+
+/** Depth of the walk's stack: a tree of 2^31 leaves needs 31 entries per level pushed (two per level). */
+const WALK = 128;
+
+/** ‖x − y‖^power for two points (d f64 each), the same sums as pointCost. */
+@inline function costXY(x: usize, y: usize, d: i32, power: f64): f64 {
+  let acc: f64 = 0;
+  for (let k = 0; k < d; k++) {
+    const t = load<f64>(x + (<usize>k << 3)) - load<f64>(y + (<usize>k << 3));
+    acc += t * t;
+  }
+  return powerOfSquaredDistance(acc, power);
+}
+
+/** Least cost from x over node k's box minus the node's bound (a lower bound on c − dual over its points). */
+@inline function boxKey(t: KdTree, k: i32, x: usize, power: f64): f64 {
+  return powerOfSquaredDistance(kdBoxSqDist(t, k, x), power) - kdF(t.bound, k);
+}
+
+/** Pushes the children of node k nearest first (popped first), each only if its key is below `limit`. */
+@inline function pushChildren(t: KdTree, k: i32, x: usize, power: f64, limit: f64, stack: usize, top: i32): i32 {
+  const l = k + 1;
+  const r = kdI(t.right, k);
+  const kl = boxKey(t, l, x, power);
+  const kr = boxKey(t, r, x, power);
+  const near = kl <= kr ? l : r;
+  const far = kl <= kr ? r : l;
+  if (max(kl, kr) < limit) si(stack, top++, far);
+  if (min(kl, kr) < limit) si(stack, top++, near);
+  return top;
+}
+
+/**
+ * nsCandidates over rows [i0, i1) by the sinks' tree: each source's k arcs of smallest c_ij − v_j, and the
+ * largest cost (for the tolerance) by a farthest-box walk. Needs the dual estimate v (candV) to prune well;
+ * the column-best arcs come from nsTreeColumns.
+ */
+export function nsTreeCandidates(ctx: usize, sinkTree: usize, i0: i32, i1: i32): void {
+  const s = changetype<Simplex>(ctx);
+  const t = changetype<KdTree>(sinkTree);
+  const k = s.rowK;
+  const d = s.d;
+  const power = s.power;
+  const vPtr = s.candV;
+  if (i0 == 0) kdNodeMax(t, vPtr);
+  const keys = allocF64(k);
+  const js = allocI32(k);
+  const stack = allocI32(WALK);
+  let scale = s.candScale;
+  for (let i = i0; i < i1; i++) {
+    const x = s.X + ((<usize>i * <usize>d) << 3);
+    let filled = 0;
+    let kth: f64 = Infinity;
+    let top = 0;
+    si(stack, top++, 0);
+    while (top > 0) {
+      const node = gi(stack, --top);
+      if (boxKey(t, node, x, power) >= kth) continue;
+      if (kdI(t.right, node) >= 0) {
+        top = pushChildren(t, node, x, power, kth, stack, top);
+        continue;
+      }
+      for (let p = kdI(t.start, node); p < kdI(t.end, node); p++) {
+        const j = kdI(t.perm, p);
+        const c = costXY(x, t.pts + ((<usize>p * <usize>d) << 3), d, power);
+        filled = insertTopK(keys, js, k, filled, vPtr ? c - gf(vPtr, j) : c, j);
+        if (filled == k) kth = gf(keys, k - 1);
+      }
+    }
+    for (let e = 0; e < k; e++) appendArc(s, i, gi(js, e));
+    // the farthest sink: boxes whose farthest corner cannot beat the largest cost so far are skipped
+    top = 0;
+    si(stack, top++, 0);
+    while (top > 0) {
+      const node = gi(stack, --top);
+      if (powerOfSquaredDistance(kdBoxMaxSqDist(t, node, x), power) <= scale) continue;
+      const r = kdI(t.right, node);
+      if (r >= 0) {
+        si(stack, top++, r);
+        si(stack, top++, node + 1);
+        continue;
+      }
+      for (let p = kdI(t.start, node); p < kdI(t.end, node); p++) scale = max(scale, costXY(x, t.pts + ((<usize>p * <usize>d) << 3), d, power));
+    }
+  }
+  s.candScale = scale;
+  heap.free(keys);
+  heap.free(js);
+  heap.free(stack);
+}
+
+/** The column half of nsCandidates for sinks [j0, j1), by the sources' tree: each sink's source of least c_ij − u_i. */
+export function nsTreeColumns(ctx: usize, sourceTree: usize, j0: i32, j1: i32): void {
+  const s = changetype<Simplex>(ctx);
+  const t = changetype<KdTree>(sourceTree);
+  const d = s.d;
+  const power = s.power;
+  const uPtr = s.candU;
+  if (j0 == 0) kdNodeMax(t, uPtr);
+  const stack = allocI32(WALK);
+  for (let j = j0; j < j1; j++) {
+    const y = s.Y + ((<usize>j * <usize>d) << 3);
+    let best: f64 = Infinity;
+    let arg = -1;
+    let top = 0;
+    si(stack, top++, 0);
+    while (top > 0) {
+      const node = gi(stack, --top);
+      if (boxKey(t, node, y, power) >= best) continue;
+      if (kdI(t.right, node) >= 0) {
+        top = pushChildren(t, node, y, power, best, stack, top);
+        continue;
+      }
+      for (let p = kdI(t.start, node); p < kdI(t.end, node); p++) {
+        const i = kdI(t.perm, p);
+        const cu = costXY(t.pts + ((<usize>p * <usize>d) << 3), y, d, power) - (uPtr ? gf(uPtr, i) : 0.0);
+        if (cu < best) {
+          best = cu;
+          arg = i;
+        }
+      }
+    }
+    sf(s.colBest, j, best);
+    sf(s.colArg, j, <f64>arg);
+  }
+  heap.free(stack);
+}
+
+/**
+ * nsScan over rows [i0, i1) by the sinks' tree: the same arcs appended (up to ties) and the same certificate
+ * when none is, visiting only boxes whose least reduced cost c − u_i − max v can fall below the threshold.
+ * The recorded violation is the largest over the pairs visited; the skipped ones are proven ≤ tol.
+ */
+export function nsTreeScan(ctx: usize, sinkTree: usize, perRow: i32, i0: i32, i1: i32): i32 {
+  const s = changetype<Simplex>(ctx);
+  const t = changetype<KdTree>(sinkTree);
+  const n = s.n;
+  const d = s.d;
+  const power = s.power;
+  const pi = s.pi;
+  const piC = pi + (<usize>n << 3);
+  if (i0 == 0) {
+    rebuildTree(s);
+    s.scanViolation = -Infinity;
+    kdNodeMax(t, piC);
+  }
+  const tol = s.tol;
+  if (perRow < 1) perRow = 1;
+  const keys = allocF64(perRow);
+  const js = allocI32(perRow);
+  const stack = allocI32(WALK);
+  let worst: f64 = Infinity;
+  let added = 0;
+  for (let i = i0; i < i1; i++) {
+    const x = s.X + ((<usize>i * <usize>d) << 3);
+    const piI = gf(pi, i);
+    let filled = 0;
+    // node keys are c − v: a pair can enter when c − v < limit = (the k-th most negative rc, or −tol) − π_i
+    let limit = -tol - piI;
+    let top = 0;
+    si(stack, top++, 0);
+    while (top > 0) {
+      const node = gi(stack, --top);
+      if (boxKey(t, node, x, power) >= limit) continue;
+      if (kdI(t.right, node) >= 0) {
+        top = pushChildren(t, node, x, power, limit, stack, top);
+        continue;
+      }
+      for (let p = kdI(t.start, node); p < kdI(t.end, node); p++) {
+        const j = kdI(t.perm, p);
+        const rc = costXY(x, t.pts + ((<usize>p * <usize>d) << 3), d, power) + piI - gf(piC, j);
+        worst = min(worst, rc);
+        if (rc < -tol) {
+          filled = insertTopK(keys, js, perRow, filled, rc, j);
+          if (filled == perRow) limit = gf(keys, perRow - 1) - piI;
+        }
+      }
+    }
+    for (let e = 0; e < filled; e++) appendArc(s, i, gi(js, e));
+    added += filled;
+  }
+  s.scanViolation = max(s.scanViolation, -worst);
+  heap.free(keys);
+  heap.free(js);
+  heap.free(stack);
+  setSparseBlock(s);
+  return added;
+}
+
 /** max_ij (u_i + v_j − c_ij) over all pairs at the last nsScan (≤ tol when it appended nothing). */
 export function nsScanViolation(ctx: usize): f64 {
   return changetype<Simplex>(ctx).scanViolation;
@@ -1144,6 +1340,14 @@ export function nsScanViolation(ctx: usize): f64 {
 /** Arcs listed by a sparse context (its memory is O(arcs)). */
 export function nsArcs(ctx: usize): i32 {
   return changetype<Simplex>(ctx).nArcs;
+}
+
+/** Copies a sparse context's arc list (tails, heads: i32 × nsArcs) and returns its length (tests compare passes). */
+export function nsArcList(ctx: usize, iOut: usize, jOut: usize): i32 {
+  const s = changetype<Simplex>(ctx);
+  memory.copy(iOut, s.arcI, <usize>s.nArcs << 2);
+  memory.copy(jOut, s.arcJ, <usize>s.nArcs << 2);
+  return s.nArcs;
 }
 
 /**

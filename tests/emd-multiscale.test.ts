@@ -5,6 +5,9 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OTError, Rng, emd, pointCloud, type EmdResult } from 'kantorovich';
 import { coarsen } from '../ts/solvers/emd-multiscale.js';
+import { buildKdTree, kdTreeInWasm } from '../ts/solvers/kdtree.js';
+import { wasmKernels } from '../ts/backends/wasm.js';
+import { NS } from '../ts/backends/wasm-abi.js';
 
 const IN = { worker: false } as const;
 
@@ -71,8 +74,9 @@ async function both(c: Case, label: string): Promise<EmdResult> {
   const dense = await emd(c.a, c.b, g, { ...IN, strategy: 'dense' });
   assert.is(ms.strategy, 'multiscale');
   assert.is(dense.strategy, 'dense');
-  assert.ok(Math.abs(ms.cost - dense.cost) <= 1e-12 * dense.cost, `${label}: multiscale ${ms.cost} vs dense ${dense.cost}`);
   checkCertificate(c, ms, label);
+  checkCertificate(c, dense, label + ' dense');
+  assert.ok(Math.abs(ms.cost - dense.cost) <= 1e-12 * dense.cost, `${label}: multiscale ${ms.cost} vs dense ${dense.cost}`);
   const s = ms.multiscale!;
   assert.ok(s.levels >= 1 && s.rounds >= 1, `${label}: stats ${JSON.stringify(s)}`);
   return ms;
@@ -178,3 +182,72 @@ test('strategy through a worker: the result crosses with its stats', async () =>
 });
 
 test.run();
+
+test('k-d tree passes list the same arcs as the passes over all pairs (candidates, column-best, scans)', async () => {
+  const k = await wasmKernels();
+  const rng = new Rng(41);
+  for (const [n, m, d, power] of [[300, 257, 3, 2], [200, 311, 2, 1], [150, 160, 2, 2], [97, 120, 1, 1.5]] as const) {
+    const mem = k.scope();
+    try {
+      const X = cloud(rng, n, d);
+      const Y = cloud(rng, m, d, 0.3);
+      // duals of the shape a solve lifts: u_i ≈ −‖x_i‖², v_j ≈ ‖y_j‖² (large differences between boxes), plus noise
+      const u = Float64Array.from({ length: n }, (_, i) => -0.5 * (X[i * d] ** 2) + 0.05 * rng.uniform());
+      const v = Float64Array.from({ length: m }, (_, j) => 0.5 * (Y[j * d] ** 2) + 0.05 * rng.uniform());
+      const a = new Float64Array(n).fill(1 / n);
+      const b = new Float64Array(m).fill(1 / m);
+      const ptrs = [X, Y, a, b, u, v].map((z) => mem.put(z));
+      const make = () => k.abi.nsCreateSparse(n, m, ptrs[0], ptrs[1], d, power, ptrs[2], ptrs[3], ptrs[4], ptrs[5], 8);
+      const sinks = kdTreeInWasm(k, mem, buildKdTree(Y, d), d);
+      const sources = kdTreeInWasm(k, mem, buildKdTree(X, d), d);
+      const full = make();
+      const tree = make();
+      const arcs = (ctx: number) => {
+        const len = k.abi.nsArcs(ctx);
+        const I = mem.alloc(len * 4);
+        const J = mem.alloc(len * 4);
+        k.abi.nsArcList(ctx, I, J);
+        const ri = k.i32(I, len);
+        const cj = k.i32(J, len);
+        return Array.from({ length: len }, (_, t) => `${ri[t]},${cj[t]}`);
+      };
+      const label = `n ${n}, m ${m}, d ${d}, power ${power}`;
+      try {
+        k.abi.nsCandidates(full, 0, n);
+        k.abi.nsCandidatesEnd(full);
+        k.abi.nsTreeCandidates(tree, sinks, 0, 100);
+        k.abi.nsTreeCandidates(tree, sinks, 100, n);
+        k.abi.nsTreeColumns(tree, sources, 0, m);
+        k.abi.nsCandidatesEnd(tree);
+        // each source's shortlist in the same order (best first), then each sink's best source
+        assert.equal(arcs(tree), arcs(full), `${label}: candidate arcs`);
+        // the same start and pivots, then one scan each: the same violated arcs appended
+        const order = (len: number) => {
+          const p = mem.alloc(len * 4);
+          k.i32(p, len).set(Int32Array.from({ length: len }, (_, i) => i));
+          return p;
+        };
+        const ro = order(n);
+        const co = order(m);
+        for (const ctx of [full, tree]) {
+          k.abi.nsInitTree(ctx, ro, co);
+          k.abi.nsPrepare(ctx, 0, 0, 0, 1e9);
+          assert.is(k.abi.nsRun(ctx, 1e9), NS.optimal, `${label}: sparse solve`);
+        }
+        const addedFull = k.abi.nsScan(full, 4, 0, n);
+        const addedTree = k.abi.nsTreeScan(tree, sinks, 4, 0, 120) + k.abi.nsTreeScan(tree, sinks, 4, 120, n);
+        assert.ok(addedFull > 0, `${label}: the candidate arcs alone should leave violations (${addedFull})`);
+        assert.is(addedTree, addedFull, `${label}: arcs appended by the scans`);
+        assert.equal(new Set(arcs(tree)), new Set(arcs(full)), `${label}: the same violated arcs`);
+        assert.is(k.abi.nsScanViolation(tree), k.abi.nsScanViolation(full), `${label}: the largest violation`);
+      } finally {
+        k.abi.nsFree(full);
+        k.abi.nsFree(tree);
+        k.abi.kdFree(sinks);
+        k.abi.kdFree(sources);
+      }
+    } finally {
+      mem.release();
+    }
+  }
+});

@@ -48,9 +48,15 @@ export const KERNEL_ARITY = {
   nsScan: 4,
   nsScanViolation: 1,
   nsArcs: 1,
+  nsArcList: 3,
   nsInitGreedy: 5,
   nsCandidates: 3,
   nsCandidatesEnd: 1,
+  nsTreeCandidates: 4,
+  nsTreeColumns: 4,
+  nsTreeScan: 5,
+  kdCreate: 10,
+  kdFree: 1,
 } as const;
 
 /** Exported globals (their values, read once). */
