@@ -44,7 +44,7 @@ export const KERNEL_ARITY = {
   tensorCopyBlock: 9,
   tensorAdam: 13,
   tensorClampMin: 4,
-  nsCreateSparse: 11,
+  nsCreateSparse: 16,
   nsScan: 4,
   nsScanViolation: 1,
   nsArcs: 1,
