@@ -747,6 +747,7 @@ export function nsPrepare(ctx: usize, uPtr: usize, vPtr: usize, k: i32, budget: 
   const keys = allocF64(k);
   const v = vPtr ? vPtr : allocF64(m);
   if (!vPtr) for (let j = 0; j < m; j++) sf(v, j, 0.0);
+  if (s.cand) heap.free(s.cand); // a restarted context (nsRestart) prepares again
   s.cand = allocI32(n * k);
   for (let j = 0; j < m; j++) sf(colBest, j, Infinity);
   for (let i = 0; i < n; i++) {
@@ -802,6 +803,21 @@ export function nsPrepare(ctx: usize, uPtr: usize, vPtr: usize, k: i32, budget: 
   heap.free(colArg);
   heap.free(keys);
   if (!vPtr) heap.free(v);
+}
+
+/**
+ * A dense context (mode 0) whose cost matrix the host has overwritten in place: the tolerance from the new costs and
+ * the potentials of the current tree under them. The tree stays a feasible basis (the masses did not change), so
+ * nsPrepare and nsRun continue from it: a sequence of similar problems (a conditional gradient's linear steps,
+ * ts/solvers/inner.ts ExactSequence) pivots from the previous optimum instead of from a fresh staircase.
+ */
+export function nsRestart(ctx: usize): void {
+  const s = changetype<Simplex>(ctx);
+  let scale: f64 = 0;
+  const total = s.n * s.m;
+  for (let e = 0; e < total; e++) scale = max(scale, abs(gf(s.cost, e)));
+  s.tol = max(scale, 1e-300) * 1e-13;
+  rebuildTree(s);
 }
 
 /** Insert arc e with `key` into the ascending top-k list (keys, arcs) holding `filled` entries; returns the new count. */

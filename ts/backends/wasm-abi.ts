@@ -36,6 +36,7 @@ export const KERNEL_ARITY = {
   nsIterations: 1,
   nsResult: 6,
   nsDualViolation: 3,
+  nsRestart: 1,
   tensorBinary: 10,
   tensorUnary: 8,
   tensorSumTo: 6,

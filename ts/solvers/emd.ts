@@ -111,7 +111,7 @@ const MULTISCALE_PAIRS = 2 ** 20;
  * on 2D uniform clouds (with the half-size shortlist blocks, 16 rather than 12 at m = 500 saves 17 % of the
  * pivots and ~9 % of the time; from m ≈ 1000 up √m / 2 is best).
  */
-const shortlistSize = (m: number) => Math.min(32, Math.max(16, Math.ceil(Math.sqrt(m) / 2)));
+export const shortlistSize = (m: number) => Math.min(32, Math.max(16, Math.ceil(Math.sqrt(m) / 2)));
 
 /**
  * Exact optimal transport between histograms a (n) and b (m) for the cost M (POT: ot.emd / ot.emd2): an
@@ -203,7 +203,7 @@ export function gatherRows(data: Float64Array, cols: number, rows: Int32Array): 
  * dense matrix uses, for sinks, the cost from one source and for sources, the cost to one sink, which
  * for metric-like costs is a radial ordering around a shared anchor.
  */
-function initialKeys(geom: Geometry, rows: Int32Array, cols: Int32Array): [Float64Array, Float64Array] {
+export function initialKeys(geom: Geometry, rows: Int32Array, cols: Int32Array): [Float64Array, Float64Array] {
   const keyR = new Float64Array(rows.length);
   const keyC = new Float64Array(cols.length);
   if (geom instanceof PointCloudGeometry) {

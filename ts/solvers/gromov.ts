@@ -12,7 +12,8 @@
 // (never n²m²). In the conditional gradient, h1(C1)·P·h2(C2)ᵀ is updated incrementally: the new vertex is a
 // sparse exact plan (≤ n + m − 1 entries), so each iteration costs one dense n × n by n × m product.
 import { OTError } from '../errors.js';
-import { DenseCoupling } from '../coupling.js';
+import { DenseCoupling, type SparseCoupling } from '../coupling.js';
+import { ExactSequence } from './exact-sequence.js';
 import type { OTResult } from '../result.js';
 import { defineSolver } from '../registry/define.js';
 import { maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
@@ -262,61 +263,72 @@ async function conditionalGradient(
   let pivots = 0;
   let warm: { u: Float64Array; v: Float64Array } | undefined;
   let backend: BackendName = 'wasm';
-  while (true) {
-    it++;
-    const old = fval;
-    // linearization: M_i = (1 − α)M + α·2(constC − R)
-    for (let i = 0; i < n; i++) {
-      const o = i * m;
-      for (let j = 0; j < m; j++) Mi[o + j] = (Mf ? beta * Mf[o + j] : 0) + alpha * 2 * (D.c1[i] + D.c2[j] - R[o + j]);
+  // the linear steps share one simplex context, each from the previous optimal basis (exact-sequence.ts)
+  const seq = wasmGemm ? ExactSequence.create(wasmGemm, a, b) : undefined;
+  try {
+    while (true) {
+      it++;
+      const old = fval;
+      // linearization: M_i = (1 − α)M + α·2(constC − R)
+      for (let i = 0; i < n; i++) {
+        const o = i * m;
+        for (let j = 0; j < m; j++) Mi[o + j] = (Mf ? beta * Mf[o + j] : 0) + alpha * 2 * (D.c1[i] + D.c2[j] - R[o + j]);
+      }
+      let lin: { plan: SparseCoupling; iterations: number };
+      if (seq) lin = await seq.solve(Mi, opts.signal);
+      else {
+        const r = await exactOT(a, b, { data: Mi, rows: n, cols: m }, opts.signal, warm);
+        warm = { u: r.u, v: r.v };
+        lin = r;
+      }
+      pivots += lin.iterations;
+      backend = 'wasm';
+      // the vertex Gc (sparse) and its product Rc = h1 · (Gc h2ᵀ): X by rows of h2ᵀ, then one dense product
+      Gc.fill(0);
+      X.fill(0);
+      const P = lin.plan;
+      for (let t = 0; t < P.values.length; t++) {
+        const k = P.rowIndex[t];
+        const l = P.colIndex[t];
+        const v = P.values[t];
+        Gc[k * m + l] += v;
+        const xo = k * m;
+        const ho = l * m;
+        for (let j = 0; j < m; j++) X[xo + j] += v * D.h2t[ho + j];
+      }
+      matmul(D.h1, X, n, n, m, Rc);
+      for (let t = 0; t < n * m; t++) {
+        dG[t] = Gc[t] - G[t];
+        dR[t] = Rc[t] - R[t];
+      }
+      // exact line search on f(G + τΔ) = c + τ·bq + τ²·aq
+      const aq = -alpha * dot(dR, dG);
+      let bq = -alpha * (dot(dR, G) + dot(R, dG));
+      for (let i = 0; i < n; i++) {
+        const o = i * m;
+        for (let j = 0; j < m; j++) bq += ((Mf ? beta * Mf[o + j] : 0) + alpha * (D.c1[i] + D.c2[j])) * dG[o + j];
+      }
+      let tau: number;
+      if (aq > 0) tau = Math.min(1, Math.max(0, -bq / (2 * aq)));
+      else tau = fval > aq + fval + bq ? 1 : 0;
+      for (let t = 0; t < n * m; t++) {
+        G[t] += tau * dG[t];
+        R[t] += tau * dR[t];
+      }
+      fval = objective(G, R);
+      const absDelta = Math.abs(fval - old);
+      // relative change, absolute at a zero objective (0/0 would report NaN for an exact match)
+      err = fval === 0 ? absDelta : absDelta / Math.abs(fval);
+      opts.onProgress?.({ iterations: it, value: fval, error: err });
+      if (err < tol || absDelta < tol) {
+        converged = true;
+        break;
+      }
+      if (it >= maxIter) break;
+      await abortPoint(opts.signal, () => `gromovWasserstein, after ${it} conditional gradient steps`);
     }
-    const lin = await exactOT(a, b, { data: Mi, rows: n, cols: m }, opts.signal, warm);
-    warm = { u: lin.u, v: lin.v };
-    pivots += lin.iterations;
-    backend = 'wasm';
-    // the vertex Gc (sparse) and its product Rc = h1 · (Gc h2ᵀ): X by rows of h2ᵀ, then one dense product
-    Gc.fill(0);
-    X.fill(0);
-    const P = lin.plan;
-    for (let t = 0; t < P.values.length; t++) {
-      const k = P.rowIndex[t];
-      const l = P.colIndex[t];
-      const v = P.values[t];
-      Gc[k * m + l] += v;
-      const xo = k * m;
-      const ho = l * m;
-      for (let j = 0; j < m; j++) X[xo + j] += v * D.h2t[ho + j];
-    }
-    matmul(D.h1, X, n, n, m, Rc);
-    for (let t = 0; t < n * m; t++) {
-      dG[t] = Gc[t] - G[t];
-      dR[t] = Rc[t] - R[t];
-    }
-    // exact line search on f(G + τΔ) = c + τ·bq + τ²·aq
-    const aq = -alpha * dot(dR, dG);
-    let bq = -alpha * (dot(dR, G) + dot(R, dG));
-    for (let i = 0; i < n; i++) {
-      const o = i * m;
-      for (let j = 0; j < m; j++) bq += ((Mf ? beta * Mf[o + j] : 0) + alpha * (D.c1[i] + D.c2[j])) * dG[o + j];
-    }
-    let tau: number;
-    if (aq > 0) tau = Math.min(1, Math.max(0, -bq / (2 * aq)));
-    else tau = fval > aq + fval + bq ? 1 : 0;
-    for (let t = 0; t < n * m; t++) {
-      G[t] += tau * dG[t];
-      R[t] += tau * dR[t];
-    }
-    fval = objective(G, R);
-    const absDelta = Math.abs(fval - old);
-    // relative change, absolute at a zero objective (0/0 would report NaN for an exact match)
-    err = fval === 0 ? absDelta : absDelta / Math.abs(fval);
-    opts.onProgress?.({ iterations: it, value: fval, error: err });
-    if (err < tol || absDelta < tol) {
-      converged = true;
-      break;
-    }
-    if (it >= maxIter) break;
-    await abortPoint(opts.signal, () => `gromovWasserstein, after ${it} conditional gradient steps`);
+  } finally {
+    seq?.free();
   }
   void pivots;
   const gw = lossOf(D, R, G, n, m);
