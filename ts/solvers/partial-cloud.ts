@@ -18,7 +18,7 @@ const MAX_PIVOTS = 1e9;
 
 /**
  * Exact partial OT on clouds (weights a, b ≥ 0, 0 ≤ mass ≤ min(Σa, Σb)): the plan of the dense extended problem
- * (the same dummy costs up to constants per dummy row and column, which change no plan), certified by a streamed
+ * (the same optimal plans: its dummy costs differ by constants per dummy row and column), certified by a streamed
  * duality check over all pairs. `error` is that check's dual infeasibility max(u_i + v_j − c_ij, 0), in cost units.
  */
 export async function exactPartialCloud(
@@ -46,14 +46,18 @@ export async function exactPartialCloud(
   for (const x of wa) sa += x;
   for (const x of wb) sb += x;
   const hi = boxDiameterCost(X, Y, d, p);
+  // a dummy whose mass is rounding (mass = Σb up to a few ulps) is left out: its arcs would only add pivots
+  const spare = (total: number) => (total - mass > 1e-14 * total ? total - mass : 0);
   const dummy: Dummies = {
-    rowMass: Math.max(sb - mass, 0),
-    colMass: Math.max(sa - mass, 0),
-    // As partial.ts: a constant per dummy row (hi) and column (0) changes no plan; the dummy pair's D = 2·hi > −min M
-    // keeps it from carrying mass (a bound on max M serves as well as max M itself, and is the same at every level).
-    rowCost: hi,
+    rowMass: spare(sb),
+    colMass: spare(sa),
+    // Cost 0 on the dummies' arcs to points: a constant per dummy row or column would change no plan (partial.ts
+    // shifts them to order its staircase; here the keys order the dummies). The dummy pair's cost D > −min M = 0
+    // keeps it from carrying mass (swapping (i, j) + (dummy, dummy) for (i, dummy) + (dummy, j) saves M_ij + D);
+    // a bound on max M is the same at every level and keeps the pricing tolerance (1e-13 · largest cost) as emd's.
+    rowCost: 0,
     colCost: 0,
-    pairCost: 3 * hi,
+    pairCost: hi,
   };
   const problem = { X, Y, a: wa, b: wb, d, power: p, dummy };
   const mem = k.scope();
