@@ -161,7 +161,7 @@ test('exact partial OT on point clouds, multiscale (no n × m memory): POT value
   }
 });
 
-test('exact partial OT on point clouds: multiscale = dense with zero weights, tiny and full masses, a grid; auto picks multiscale above 2^20 pairs', async () => {
+test('exact partial OT on point clouds: multiscale = dense with zero weights, tiny and full masses, a grid; auto picks multiscale above 2^16 pairs', async () => {
   const rng = new Rng(17);
   const n = 300;
   const m = 250;
@@ -180,8 +180,10 @@ test('exact partial OT on point clouds: multiscale = dense with zero weights, ti
   const ga = Float64Array.from({ length: 120 }, () => rng.uniform());
   const gb = Float64Array.from({ length: 120 }, () => rng.uniform());
   await sameAsDense(ga, gb, g, 0.4 * Math.min(ga.reduce((s, x) => s + x, 0), gb.reduce((s, x) => s + x, 0)), 'grid', false); // integer costs: ties, several optimal plans
-  // 1100² > 2^20: 'auto' goes multiscale (and the dense plan is the same)
-  const N = 1100;
+  // 300² > 2^16: 'auto' goes multiscale (and the dense plan is the same); 250² < 2^16 stays dense
+  const small = await partialWasserstein(a.subarray(0, 250), b, pointCloud(X.slice(0, 250), Y), { mass: 0.5 * Math.min(a.subarray(0, 250).reduce((s, x) => s + x, 0), sb) });
+  assert.is(small.strategy, 'dense');
+  const N = 300;
   const U = Array.from({ length: N }, () => [rng.normal(), rng.normal()]);
   const V = Array.from({ length: N }, () => [rng.normal() + 1, rng.normal()]);
   const auto = await partialWasserstein(undefined, undefined, pointCloud(U, V), { mass: 0.3 });
