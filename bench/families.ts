@@ -186,7 +186,21 @@ async function child(id: string, n: number): Promise<void> {
   const t0 = performance.now();
   const value = await partialCloud(X, Y, n);
   const ms = performance.now() - t0;
-  console.log(JSON.stringify({ ms, value, rssMB: process.resourceUsage().maxRSS / 1024 }));
+  console.log(JSON.stringify({ ms, value, rssMB: peakRssMB() }));
+}
+
+/**
+ * This process's peak RSS in MB: Linux's VmHWM (the high-water mark of this process's own memory; getrusage's
+ * maxRSS carries the parent's RSS at fork across exec, so a child of a large bench would report the parent's).
+ */
+function peakRssMB(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
 }
 
 async function main(): Promise<void> {
