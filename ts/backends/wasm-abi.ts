@@ -45,6 +45,7 @@ export const KERNEL_ARITY = {
   tensorCopyBlock: 9,
   tensorAdam: 13,
   tensorClampMin: 4,
+  lpPivotUpdate: 7,
   nsCreateSparse: 16,
   nsScan: 4,
   nsScanViolation: 1,
