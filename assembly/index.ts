@@ -11,4 +11,4 @@ export * from './simplex';
 export { entIterate, entMarginalError, entStats, entPlanApply, entDensePlan, entFColLse, entFColLseBatch, entBatch, ENT_SLOTS, expArrayF64, expArrayScalarF64 } from './sinkhorn';
 export { gridStep } from './grid';
 export { tensorBinary, tensorUnary, tensorSumTo, tensorMatmul, tensorTranspose, tensorCopyBlock, tensorAdam, tensorClampMin } from './tensor';
-export { lpPivotUpdate } from './lp';
+export { lpPivotUpdate, lpInvert } from './lp';

@@ -46,6 +46,7 @@ export const KERNEL_ARITY = {
   tensorAdam: 13,
   tensorClampMin: 4,
   lpPivotUpdate: 7,
+  lpInvert: 3,
   nsCreateSparse: 16,
   nsScan: 4,
   nsScanViolation: 1,

@@ -122,8 +122,11 @@ class RevisedSimplex {
   private readonly rowA: Int32Array;
   private readonly rowB: Int32Array;
   private alpha: Float64Array;
-  /** With the wasm kernels: B⁻¹, y and α live in wasm memory and the pivot's O(m²) update runs there in f64x2. */
-  private readonly wasm?: { k: WasmKernels; mem: WasmScope; binv: number; y: number; alpha: number };
+  /**
+   * With the wasm kernels: B⁻¹, y, α and the reinversion's B live in wasm memory; the pivot's O(m²) update and the
+   * reinversion run there in f64x2.
+   */
+  private readonly wasm?: { k: WasmKernels; mem: WasmScope; binv: number; y: number; alpha: number; bmat: number };
   private readonly ri: Int32Array;
   private readonly rv: Float64Array;
   private readonly scaledCost: Float64Array;
@@ -138,7 +141,7 @@ class RevisedSimplex {
     this.NG = lp.K * lp.n * lp.n;
     if (k) {
       const mem = k.scope();
-      this.wasm = { k, mem, binv: mem.f64(m * m), y: mem.f64(m + 1), alpha: mem.f64(m) };
+      this.wasm = { k, mem, binv: mem.f64(m * m), y: mem.f64(m + 1), alpha: mem.f64(m), bmat: mem.f64(m * m) };
     }
     this.Binv = this.wasm ? this.wasm.k.f64(this.wasm.binv, m * m) : new Float64Array(m * m);
     for (let r = 0; r < m; r++) this.Binv[r * m + r] = 1;
@@ -244,7 +247,8 @@ class RevisedSimplex {
   /** B from the basic columns, B⁻¹ by Gauss–Jordan with partial pivoting, then x_B = B⁻¹ rhs. */
   private reinvert(): void {
     const { m, N, Binv, ri, rv } = this;
-    const B = new Float64Array(m * m);
+    const w = this.wasm;
+    const B = w ? w.k.f64(w.bmat, m * m).fill(0) : new Float64Array(m * m);
     for (let r = 0; r < m; r++) {
       const v = this.basis[r];
       if (v >= N) B[(v - N) * m + r] = 1;
@@ -252,6 +256,12 @@ class RevisedSimplex {
         const c = this.lp.column(v, ri, rv);
         for (let t = 0; t < c; t++) B[ri[t] * m + r] = rv[t];
       }
+    }
+    if (w) {
+      // the same Gauss–Jordan in wasm f64x2 (assembly/lp.ts lpInvert)
+      if (w.k.abi.lpInvert(w.bmat, w.binv, m) >= 0) throw new OTError('internal', 'lpBarycenter: the simplex basis became singular. This is a bug in kantorovich; please report it.');
+      this.solveRhs();
+      return;
     }
     Binv.fill(0);
     for (let r = 0; r < m; r++) Binv[r * m + r] = 1;
@@ -281,6 +291,12 @@ class RevisedSimplex {
         }
       }
     }
+    this.solveRhs();
+  }
+
+  /** x_B = B⁻¹ rhs. */
+  private solveRhs(): void {
+    const { m, Binv } = this;
     for (let r = 0; r < m; r++) {
       let s = 0;
       for (let t = 0; t < m; t++) s += Binv[r * m + t] * this.lp.rhs[t];
