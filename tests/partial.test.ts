@@ -199,6 +199,9 @@ test('exact partial OT strategies: multiscale needs a geometry, strategy is exac
   const X = Array.from({ length: 3000 }, (_, i) => [i, 0]);
   await expectOTError('too-large', () => partialWasserstein(undefined, undefined, pointCloud(X, X), { mass: 0.5, strategy: 'dense', maxBytes: 2 ** 26 }), 'dense over budget');
   await expectOTError('too-large', () => partialWasserstein(undefined, undefined, pointCloud(X, X), { mass: 0.5, strategy: 'multiscale', maxBytes: 2 ** 16 }), 'multiscale over budget');
+  const ctl = new AbortController();
+  ctl.abort();
+  await expectOTError('aborted', () => partialWasserstein(undefined, undefined, pointCloud(X, X), { mass: 0.5, strategy: 'multiscale', signal: ctl.signal }), 'aborted');
 });
 
 test('partial OT: bad input fails before any work', async () => {
