@@ -8,7 +8,7 @@
 // the dense solver's certificate; memory is O((n + m)·k).
 import type { WasmKernels, WasmScope } from '../backends/wasm.js';
 import type { EmdStatus } from './emd.js';
-import { pointCost } from '../costs.js';
+import { type Cost, pointCost } from '../costs.js';
 
 /** Points per k-d leaf: each coarser level has about a third of the points of the one below. */
 const LEAF = 4;
@@ -59,11 +59,11 @@ function dummyCounts(p: CloudProblem): [number, number] {
 }
 
 /** The cost from point i of X (or the dummy source: i = −1) to point j of Y (or the dummy sink: j = −1). */
-function mixedCost(p: CloudProblem, X: Float64Array, i: number, Y: Float64Array, j: number): number {
+function mixedCost(p: CloudProblem, cost: Cost, X: Float64Array, i: number, Y: Float64Array, j: number): number {
   const dm = p.dummy!;
   if (i < 0) return j < 0 ? dm.pairCost : dm.rowCost;
   if (j < 0) return dm.colCost;
-  return pointCost({ name: '', power: p.power }, X, i, Y, j, p.d);
+  return pointCost(cost, X, i, Y, j, p.d);
 }
 
 /** One coarsening of a cloud: centroids (k × d), summed masses (k) and each fine point's cluster. */
@@ -358,6 +358,7 @@ function lift(coarse: CloudProblem, sol: LevelSolution, fine: CloudProblem, [px,
   const cm = coarse.b.length;
   const fn = fine.a.length;
   const fm = fine.b.length;
+  const cost: Cost = { name: '', power: fine.power };
   // each coarse node's plan partners, as CSR lists (a dummy is node cn, resp. cm)
   const partners = (own: Int32Array, other: Int32Array, count: number) => {
     const start = new Int32Array(count + 1);
@@ -379,7 +380,7 @@ function lift(coarse: CloudProblem, sol: LevelSolution, fine: CloudProblem, [px,
     let best = Infinity;
     for (let t = byRow.start[I]; t < byRow.start[I + 1]; t++) {
       const J = byRow.list[t];
-      best = Math.min(best, mixedCost(fine, fine.X, i === fn ? -1 : i, coarse.Y, J === cm ? -1 : J) - sol.v[J]);
+      best = Math.min(best, mixedCost(fine, cost, fine.X, i === fn ? -1 : i, coarse.Y, J === cm ? -1 : J) - sol.v[J]);
     }
     u[i] = best;
   }
@@ -389,7 +390,7 @@ function lift(coarse: CloudProblem, sol: LevelSolution, fine: CloudProblem, [px,
     let best = Infinity;
     for (let t = byCol.start[J]; t < byCol.start[J + 1]; t++) {
       const I = byCol.list[t];
-      best = Math.min(best, mixedCost(fine, coarse.X, I === cn ? -1 : I, fine.Y, j === fm ? -1 : j) - sol.u[I]);
+      best = Math.min(best, mixedCost(fine, cost, coarse.X, I === cn ? -1 : I, fine.Y, j === fm ? -1 : j) - sol.u[I]);
     }
     v[j] = best;
   }
