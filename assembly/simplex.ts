@@ -74,6 +74,13 @@ class Simplex {
   sparseBlock: i32;
   nextSparse: i32;
   scanViolation: f64; // max_ij (u_i + v_j − c_ij) seen by the last nsScan
+  // partial OT (mode 2 only): sources [0, cn) and sinks [0, cm) are points; a dummy source cn (when n > cn) and a
+  // dummy sink cm (when m > cm) have constant costs, and their n + m + 1 arcs are always listed (nsCandidatesEnd)
+  cn: i32;
+  cm: i32;
+  dummyRowCost: f64; // dummy source → any point sink
+  dummyColCost: f64; // any point source → dummy sink
+  dummyPairCost: f64; // dummy source → dummy sink
   // the candidate pass (nsCandidates): dual estimates, each sink's best source so far, the largest cost so far
   candU: usize;
   candV: usize;
@@ -124,7 +131,7 @@ function allocF64(k: i32): usize {
 @inline function costPair(s: Simplex, i: i32, j: i32): v128 {
   if (s.mode == 0) return v128.load(s.cost + ((<usize>i * <usize>s.m + <usize>j) << 3));
   const d = s.d;
-  const m = s.m;
+  const m = s.cm;
   const x = s.X + ((<usize>i * <usize>d) << 3);
   let acc = f64x2.splat(0);
   for (let k = 0; k < d; k++) {
@@ -170,6 +177,12 @@ function allocF64(k: i32): usize {
   return s.mode == 2 ? gi(s.arcJ, e) : e - (e / s.m) * s.m;
 }
 
+/** The cost of (i, j) in a sparse context: a point pair's, or a dummy's constant. */
+@inline function sparseCost(s: Simplex, i: i32, j: i32): f64 {
+  if (i >= s.cn) return j >= s.cm ? s.dummyPairCost : s.dummyRowCost;
+  return j >= s.cm ? s.dummyColCost : pointCost(s, i, j);
+}
+
 /** Append arc (i, j) to the list of a sparse context (growing it by doubling); returns its id. */
 function appendArc(s: Simplex, i: i32, j: i32): i32 {
   if (s.nArcs == s.capArcs) {
@@ -182,7 +195,7 @@ function appendArc(s: Simplex, i: i32, j: i32): i32 {
   const e = s.nArcs++;
   si(s.arcI, e, i);
   si(s.arcJ, e, j);
-  sf(s.arcC, e, pointCost(s, i, j));
+  sf(s.arcC, e, sparseCost(s, i, j));
   return e;
 }
 
@@ -197,7 +210,7 @@ function appendArc(s: Simplex, i: i32, j: i32): i32 {
 export function nsCreate(
   n: i32, m: i32, mode: i32, costPtr: usize, xPtr: usize, yPtr: usize, d: i32, power: f64, aPtr: usize, bPtr: usize,
 ): usize {
-  const s = createContext(n, m, mode, costPtr, xPtr, yPtr, d, power, aPtr, bPtr);
+  const s = createContext(n, m, n, m, mode, costPtr, xPtr, yPtr, d, power, aPtr, bPtr);
   // Reduced costs below −tol enter the basis. The scale is the largest cost magnitude, so rounding in
   // potentials (sums of costs along tree paths) cannot make a tree arc look improving.
   let scale: f64 = 0;
@@ -211,8 +224,9 @@ export function nsCreate(
   return changetype<usize>(s);
 }
 
+/** n sources and m sinks, of which the first cn and cm are points (the rest dummies: partial OT, mode 2). */
 function createContext(
-  n: i32, m: i32, mode: i32, costPtr: usize, xPtr: usize, yPtr: usize, d: i32, power: f64, aPtr: usize, bPtr: usize,
+  n: i32, m: i32, cn: i32, cm: i32, mode: i32, costPtr: usize, xPtr: usize, yPtr: usize, d: i32, power: f64, aPtr: usize, bPtr: usize,
 ): Simplex {
   const s = changetype<Simplex>(heap.alloc(offsetof<Simplex>()));
   s.n = n;
@@ -242,9 +256,14 @@ function createContext(
   s.colBest = 0;
   s.colArg = 0;
   s.candScale = 0;
+  s.cn = cn;
+  s.cm = cm;
+  s.dummyRowCost = 0;
+  s.dummyColCost = 0;
+  s.dummyPairCost = 0;
   if (mode != 0) {
-    s.Yt = allocF64(m * d);
-    for (let j = 0; j < m; j++) for (let k = 0; k < d; k++) sf(s.Yt, k * m + j, gf(yPtr, j * d + k));
+    s.Yt = allocF64(cm * d);
+    for (let j = 0; j < cm; j++) for (let k = 0; k < d; k++) sf(s.Yt, k * cm + j, gf(yPtr, j * d + k));
   }
   s.supply = allocF64(N);
   s.pi = allocF64(N);
@@ -729,6 +748,7 @@ export function nsPrepare(ctx: usize, uPtr: usize, vPtr: usize, k: i32, budget: 
   const keys = allocF64(k);
   const v = vPtr ? vPtr : allocF64(m);
   if (!vPtr) for (let j = 0; j < m; j++) sf(v, j, 0.0);
+  if (s.cand) heap.free(s.cand); // a restarted context (nsRestart) prepares again
   s.cand = allocI32(n * k);
   for (let j = 0; j < m; j++) sf(colBest, j, Infinity);
   for (let i = 0; i < n; i++) {
@@ -784,6 +804,21 @@ export function nsPrepare(ctx: usize, uPtr: usize, vPtr: usize, k: i32, budget: 
   heap.free(colArg);
   heap.free(keys);
   if (!vPtr) heap.free(v);
+}
+
+/**
+ * A dense context (mode 0) whose cost matrix the host has overwritten in place: the tolerance from the new costs and
+ * the potentials of the current tree under them. The tree stays a feasible basis (the masses did not change), so
+ * nsPrepare and nsRun continue from it: a sequence of similar problems (a conditional gradient's linear steps,
+ * ts/solvers/inner.ts ExactSequence) pivots from the previous optimum instead of from a fresh staircase.
+ */
+export function nsRestart(ctx: usize): void {
+  const s = changetype<Simplex>(ctx);
+  let scale: f64 = 0;
+  const total = s.n * s.m;
+  for (let e = 0; e < total; e++) scale = max(scale, abs(gf(s.cost, e)));
+  s.tol = max(scale, 1e-300) * 1e-13;
+  rebuildTree(s);
 }
 
 /** Insert arc e with `key` into the ascending top-k list (keys, arcs) holding `filled` entries; returns the new count. */
@@ -886,10 +921,13 @@ export function nsResult(ctx: usize, uOut: usize, vOut: usize, rows: usize, cols
 /** max_ij (u_i + v_j − c_ij), the dual infeasibility of (u, v) (≤ 0 when the duals are feasible). */
 export function nsDualViolation(ctx: usize, uPtr: usize, vPtr: usize): f64 {
   const s = changetype<Simplex>(ctx);
-  const n = s.n;
-  const m = s.m;
+  const n = s.cn;
+  const m = s.cm;
   let worst = -Infinity;
   let worst2 = f64x2.splat(-Infinity);
+  // a partial-OT context's dummy arcs
+  if (s.n > n) for (let j = 0; j < s.m; j++) worst = max(worst, gf(uPtr, n) + gf(vPtr, j) - sparseCost(s, n, j));
+  if (s.m > m) for (let i = 0; i < n; i++) worst = max(worst, gf(uPtr, i) + gf(vPtr, m) - s.dummyColCost);
   for (let i = 0; i < n; i++) {
     const ui = gf(uPtr, i);
     const ui2 = f64x2.splat(ui);
@@ -921,15 +959,24 @@ export function nsDualViolation(ctx: usize, uPtr: usize, vPtr: usize): f64 {
  * the dual estimate v; best first), then for each sink j the arc from its source of smallest c_ij − u_i. The
  * estimates uPtr / vPtr (0: zeros) must stay allocated until nsCandidatesEnd. The same pass finds the largest
  * cost, which sets the tolerance exactly as nsCreate does.
+ *
+ * Partial OT: `dummyRow` (0 or 1) adds a dummy source after the n points, with constant cost `rowCost` to every
+ * point sink, and `dummyCol` a dummy sink with cost `colCost` from every point source (`pairCost` between the two
+ * dummies). aPtr and bPtr then hold n + dummyRow and m + dummyCol masses, uPtr and vPtr as many estimates. The
+ * dummies' arcs are all listed (nsCandidatesEnd), so the candidate pass and the scans see point pairs only.
  */
 export function nsCreateSparse(
   n: i32, m: i32, xPtr: usize, yPtr: usize, d: i32, power: f64, aPtr: usize, bPtr: usize, uPtr: usize, vPtr: usize, k: i32,
+  dummyRow: i32, dummyCol: i32, rowCost: f64, colCost: f64, pairCost: f64,
 ): usize {
-  const s = createContext(n, m, 2, 0, xPtr, yPtr, d, power, aPtr, bPtr);
+  const s = createContext(n + dummyRow, m + dummyCol, n, m, 2, 0, xPtr, yPtr, d, power, aPtr, bPtr);
+  s.dummyRowCost = rowCost;
+  s.dummyColCost = colCost;
+  s.dummyPairCost = pairCost;
   if (k > m) k = m;
   if (k < 1) k = 1;
   s.rowK = k;
-  const cap = n * k + m + n + m + 16;
+  const cap = n * k + m + n + m + 16 + 2 * (n + m + 1);
   s.arcI = allocI32(cap);
   s.arcJ = allocI32(cap);
   s.arcC = allocF64(cap);
@@ -946,7 +993,7 @@ export function nsCreateSparse(
 /** The candidate pass over rows [i0, i1) (slices in order, covering 0..n). */
 export function nsCandidates(ctx: usize, i0: i32, i1: i32): void {
   const s = changetype<Simplex>(ctx);
-  const m = s.m;
+  const m = s.cm;
   const k = s.rowK;
   const uPtr = s.candU;
   const vPtr = s.candV;
@@ -1007,8 +1054,18 @@ export function nsCandidates(ctx: usize, i0: i32, i1: i32): void {
 /** After the last slice: each sink's best arc, the tolerance from the largest cost; the pass's scratch freed. */
 export function nsCandidatesEnd(ctx: usize): void {
   const s = changetype<Simplex>(ctx);
-  for (let j = 0; j < s.m; j++) appendArc(s, <i32>gf(s.colArg, j), j);
-  s.tol = max(s.candScale, 1e-300) * 1e-13;
+  for (let j = 0; j < s.cm; j++) appendArc(s, <i32>gf(s.colArg, j), j);
+  // partial OT: every arc of a dummy, listed once and for all (the scans skip them)
+  let scale = s.candScale;
+  if (s.n > s.cn) {
+    for (let j = 0; j < s.m; j++) appendArc(s, s.cn, j);
+    scale = max(scale, max(abs(s.dummyRowCost), abs(s.dummyPairCost)));
+  }
+  if (s.m > s.cm) {
+    for (let i = 0; i < s.cn; i++) appendArc(s, i, s.cm);
+    scale = max(scale, abs(s.dummyColCost));
+  }
+  s.tol = max(scale, 1e-300) * 1e-13;
   setSparseBlock(s);
   heap.free(s.colBest);
   heap.free(s.colArg);
@@ -1025,8 +1082,8 @@ function setSparseBlock(s: Simplex): void {
 
 /** nsPrepare's heuristic pivots on a sparse context: each sink's best arc, then each source's best arc. */
 function sparseHeuristicPivots(s: Simplex, budget: f64): void {
-  const n = s.n;
-  const m = s.m;
+  const n = s.cn;
+  const m = s.cm;
   const k = s.rowK;
   for (let j = 0; j < m && s.iterations < budget; j++) tryPivotArc(s, n * k + j);
   for (let i = 0; i < n && s.iterations < budget; i++) tryPivotArc(s, i * k);
@@ -1081,10 +1138,10 @@ export function nsScan(ctx: usize, perRow: i32, i0: i32, i1: i32): i32 {
   const s = changetype<Simplex>(ctx);
   if (i0 == 0) {
     rebuildTree(s);
-    s.scanViolation = -Infinity;
+    s.scanViolation = dummyViolation(s);
   }
-  const n = s.n;
-  const m = s.m;
+  const n = s.n; // sinks' node offset
+  const m = s.cm; // point sinks (a dummy's arcs are all listed: dummyViolation covers them)
   const pi = s.pi;
   const tol = s.tol;
   if (perRow < 1) perRow = 1;
@@ -1135,6 +1192,16 @@ export function nsScan(ctx: usize, perRow: i32, i0: i32, i1: i32): i32 {
   heap.free(js);
   setSparseBlock(s);
   return added;
+}
+
+/** max (u_i + v_j − c_ij) over the dummies' arcs of a partial-OT context (−∞ without dummies), from the tree's potentials. */
+function dummyViolation(s: Simplex): f64 {
+  let worst = -Infinity;
+  const pi = s.pi;
+  const n = s.n;
+  if (s.n > s.cn) for (let j = 0; j < s.m; j++) worst = max(worst, gf(pi, n + j) - gf(pi, s.cn) - sparseCost(s, s.cn, j));
+  if (s.m > s.cm) for (let i = 0; i < s.cn; i++) worst = max(worst, gf(pi, n + s.cm) - gf(pi, i) - s.dummyColCost);
+  return worst;
 }
 
 // ---- the same passes, pruned by k-d trees ------------------------------------------------------------
@@ -1279,14 +1346,14 @@ export function nsTreeColumns(ctx: usize, sourceTree: usize, j0: i32, j1: i32): 
 export function nsTreeScan(ctx: usize, sinkTree: usize, perRow: i32, i0: i32, i1: i32): i32 {
   const s = changetype<Simplex>(ctx);
   const t = changetype<KdTree>(sinkTree);
-  const n = s.n;
+  const n = s.n; // sinks' node offset (point sources, then a partial-OT dummy)
   const d = s.d;
   const power = s.power;
   const pi = s.pi;
   const piC = pi + (<usize>n << 3);
   if (i0 == 0) {
     rebuildTree(s);
-    s.scanViolation = -Infinity;
+    s.scanViolation = dummyViolation(s);
     kdNodeMax(t, piC);
   }
   const tol = s.tol;

@@ -11,6 +11,12 @@
 //                     { mass }) vs ot.partial.partial_wasserstein(a, b, M, m=mass, numItermax=1e9) (POT's default
 //                     1e5 pivots stops before optimality at n = 2000 and partial_wasserstein then raises).
 //   partial-entropic: same, M / max(M), reg 0.05, exactly 100 iterations (tol 0 / stopThr 0) on both sides.
+//   partial-cloud:    2D Gaussian clouds given as points, a = b uniform, mass 0.5; ours partialWasserstein(a, b,
+//                     pointCloud(X, Y), { mass }) (multiscale: no n × m memory) in a child process of its own, for
+//                     its peak RSS; POT ot.dist(X, Y) (untimed) then partial_wasserstein(..., numItermax=1e9), one
+//                     timed call, at n = 2000 (n = 5000 took POT 192 s and 1.4 GB on this machine under load, 10^4
+//                     would need ~4× that memory: set POT_PARTIAL_BIG=1 to run them). Peak RSS: ours the child's, POT
+//                     its process's after the call.
 //   gw-cg:            C1, C2 = Euclidean distance matrices of 2D / 3D Gaussian clouds scaled to max 1, uniform
 //                     weights; gromovWasserstein(C1, C2) vs ot.gromov.gromov_wasserstein (both from a·bᵀ,
 //                     POT's default stopping rules on both sides).
@@ -23,6 +29,7 @@
 //                     bures_wasserstein_mapping/distance formula in numpy/scipy (POT 0.8.2 has no ot.gaussian):
 //                     sqrtm(Σ1), sqrtm(Σ1^½ Σ2 Σ1^½), inv, the map and the value.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median, writeInputs } from './inputs.js';
@@ -33,6 +40,7 @@ import { gromovWasserstein } from '../ts/solvers/gromov.js';
 import { gaussianW2 } from '../ts/solvers/gaussian.js';
 import { lpBarycenter } from '../ts/solvers/lp-barycenter.js';
 import { randomGaussianPair } from '../ts/neural/gaussian.js';
+import { pointCloud } from '../ts/geometry.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TMP = join(ROOT, '.bench-tmp', 'families');
@@ -45,6 +53,8 @@ interface Problem {
   params: Record<string, number>;
   arrays: Record<string, { data: Float64Array; shape: number[] }>;
   run(): Promise<number>;
+  /** Timed once in a child process of its own (its peak RSS is the solve's), instead of in this one. */
+  child?: boolean;
 }
 
 function gaussianCloud(rng: Rng, n: number, d: number, shift = 0): Float64Array {
@@ -97,6 +107,17 @@ function problems(only?: string): Problem[] {
       arrays: { M: { data: M, shape: [n, n] }, a: { data: a, shape: [n] } },
       run: async () => (await partialWasserstein(a, a, { data: M, rows: n, cols: n }, { mass: 0.5, reg: 0.05, maxIter: 100, tol: 0, worker: false })).value,
     });
+  }
+  if (!only || only === 'partial') {
+    for (const n of [2000, 5000, 10_000]) {
+      const X = gaussianCloud(rng, n, 2);
+      const Y = gaussianCloud(rng, n, 2, 1);
+      list.push({
+        id: `partial-cloud-${n}`, kind: 'partial-cloud', reps: 1, params: { n, mass: 0.5, pot: n <= 2000 || process.env.POT_PARTIAL_BIG === '1' ? 1 : 0 }, child: true,
+        arrays: { X: { data: X, shape: [n, 2] }, Y: { data: Y, shape: [n, 2] } },
+        run: () => partialCloud(X, Y, n),
+      });
+    }
   }
   if (!only || only === 'gromov') {
     for (const n of [100, 300]) {
@@ -151,12 +172,52 @@ function problems(only?: string): Problem[] {
   return list;
 }
 
+/** Exact partial OT on clouds (uniform weights, mass 0.5): the multiscale path. */
+async function partialCloud(X: Float64Array, Y: Float64Array, n: number): Promise<number> {
+  const geom = pointCloud({ data: X, rows: n, cols: 2 }, { data: Y, rows: n, cols: 2 });
+  return (await partialWasserstein(undefined, undefined, geom, { mass: 0.5, worker: false })).value;
+}
+
+/** The child of a `child` problem: one timed solve on the inputs in TMP; prints { ms, value, rssMB }. */
+async function child(id: string, n: number): Promise<void> {
+  const read = (name: string) => new Float64Array(new Uint8Array(readFileSync(join(TMP, `${id}.${name}.f64`))).buffer);
+  const X = read('X');
+  const Y = read('Y');
+  const t0 = performance.now();
+  const value = await partialCloud(X, Y, n);
+  const ms = performance.now() - t0;
+  console.log(JSON.stringify({ ms, value, rssMB: peakRssMB() }));
+}
+
+/**
+ * This process's peak RSS in MB: Linux's VmHWM (the high-water mark of this process's own memory; getrusage's
+ * maxRSS carries the parent's RSS at fork across exec, so a child of a large bench would report the parent's).
+ */
+function peakRssMB(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS / 1024;
+}
+
 async function main(): Promise<void> {
+  const childAt = process.argv.indexOf('--child');
+  if (childAt >= 0) return child(process.argv[childAt + 1], Number(process.argv[childAt + 2]));
   const onlyAt = process.argv.indexOf('--only');
   const list = problems(onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined);
   const mpath = writeInputs(TMP, 'bench/families.ts', list);
-  const ours: Record<string, { ms: number; value: number }> = {};
+  const ours: Record<string, { ms: number; value: number; rssMB?: number }> = {};
   for (const p of list) {
+    if (p.child) {
+      const c = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', p.id, String(p.params.n)], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+      if (c.status !== 0) throw new Error(`${p.id}: the child failed`);
+      ours[p.id] = JSON.parse(c.stdout);
+      console.error(`ours ${p.id}: ${ours[p.id].ms.toFixed(1)} ms (value ${ours[p.id].value}, peak RSS ${ours[p.id].rssMB!.toFixed(0)} MB)`);
+      continue;
+    }
     // three untimed warm-ups: V8 tiers the solver's loops up over the first calls (GW n = 100: ~200 ms on the
     // first three calls, ~55 ms after); numpy has no such warm-up, POT gets one untimed call
     const value = await p.run();
@@ -172,7 +233,7 @@ async function main(): Promise<void> {
   }
   console.error(`POT: ${PY} bench/pot_families.py ${mpath}`);
   const r = spawnSync(PY, [join(ROOT, 'bench', 'pot_families.py'), mpath], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8', maxBuffer: 16 << 20 });
-  const pot: Record<string, { ms: number; value: number }> = r.status === 0 ? JSON.parse(r.stdout).results : {};
+  const pot: Record<string, { ms: number; value: number; rssMB?: number }> = r.status === 0 ? JSON.parse(r.stdout).results : {};
   console.log('| problem | ours ms | POT ms | ours / POT | our value | POT value |');
   console.log('|---|---:|---:|---:|---:|---:|');
   for (const p of list) {
@@ -182,6 +243,10 @@ async function main(): Promise<void> {
     console.log(`| ${p.id} | ${o.ms.toFixed(1)} | ${q ? q.ms.toFixed(1) : '—'} | ${ratio} | ${o.value.toPrecision(10)} | ${q ? q.value.toPrecision(10) : '—'} |`);
     const h = pot[`${p.id}-highs`];
     if (h) console.log(`| ${p.id} (POT solver='highs-ipm') | ${o.ms.toFixed(1)} | ${h.ms.toFixed(1)} | ${(o.ms / h.ms).toFixed(3)} | ${o.value.toPrecision(10)} | ${h.value.toPrecision(10)} |`);
+  }
+  for (const p of list) {
+    const o = ours[p.id];
+    if (o.rssMB !== undefined) console.log(`peak RSS ${p.id}: ours ${o.rssMB.toFixed(0)} MB (its own process), POT ${pot[p.id]?.rssMB?.toFixed(0) ?? '—'} MB (process peak after the call)`);
   }
 }
 

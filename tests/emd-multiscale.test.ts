@@ -197,7 +197,7 @@ test('k-d tree passes list the same arcs as the passes over all pairs (candidate
       const a = new Float64Array(n).fill(1 / n);
       const b = new Float64Array(m).fill(1 / m);
       const ptrs = [X, Y, a, b, u, v].map((z) => mem.put(z));
-      const make = () => k.abi.nsCreateSparse(n, m, ptrs[0], ptrs[1], d, power, ptrs[2], ptrs[3], ptrs[4], ptrs[5], 8);
+      const make = () => k.abi.nsCreateSparse(n, m, ptrs[0], ptrs[1], d, power, ptrs[2], ptrs[3], ptrs[4], ptrs[5], 8, 0, 0, 0, 0, 0);
       const sinks = kdTreeInWasm(k, mem, buildKdTree(Y, d), d);
       const sources = kdTreeInWasm(k, mem, buildKdTree(X, d), d);
       const full = make();

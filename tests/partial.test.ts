@@ -10,6 +10,7 @@ import { partialWasserstein } from '../ts/solvers/partial.js';
 import { costMatrix, grid, pointCloud } from '../ts/geometry.js';
 import { Rng } from '../ts/rng.js';
 import { close, expectOTError, flat } from './helpers.js';
+import type { SparseCoupling } from '../ts/coupling.js';
 
 const FIX = JSON.parse(readFileSync(new URL('../../tests/fixtures/pot/families-partial.json', import.meta.url), 'utf8'));
 
@@ -121,6 +122,86 @@ test('entropic partial OT on point clouds and grids (online, lazy plan) = on the
   const ed = await partialWasserstein(a, b, costMatrix(X, Y), { mass });
   close(ex.value, ed.value, 1e-12, 1e-15, 'exact on clouds');
   await expectOTError('invalid-option', () => partialWasserstein(a, b, pointCloud(X, Y), { mass, reg: 0.05, method: 'scaling' }));
+});
+
+const CLOUDS = JSON.parse(readFileSync(new URL('../../tests/fixtures/pot/families-partial-cloud.json', import.meta.url), 'utf8'));
+
+/** The plan as a map (i·m + j → mass), for comparing sparse plans entry by entry. */
+function entries(P: { rowIndex: Int32Array; colIndex: Int32Array; values: Float64Array }, m: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (let t = 0; t < P.values.length; t++) out.set(P.rowIndex[t] * m + P.colIndex[t], (out.get(P.rowIndex[t] * m + P.colIndex[t]) ?? 0) + P.values[t]);
+  return out;
+}
+
+/** Multiscale and dense exact partial OT agree on value, mass and (generic data: a unique optimum) every plan entry. */
+async function sameAsDense(a: Float64Array | undefined, b: Float64Array | undefined, geom: Parameters<typeof partialWasserstein>[2], mass: number, what: string, unique = true) {
+  const ms = await partialWasserstein(a, b, geom, { mass, strategy: 'multiscale' });
+  const de = await partialWasserstein(a, b, geom, { mass, strategy: 'dense' });
+  assert.is(ms.strategy, 'multiscale', what);
+  assert.is(de.strategy, 'dense', what);
+  assert.is(ms.status, 'optimal', what);
+  close(ms.value, de.value, 1e-12, 1e-15, `${what} value`);
+  close(ms.mass, mass, 1e-12, 1e-15, `${what} mass`);
+  const scale = Math.max(...(de.plan as SparseCoupling).values);
+  assert.ok(ms.error <= 1e-12 * Math.max(1, ms.value), `${what}: certificate ${ms.error}`);
+  if (!unique) return ms;
+  const P = entries(ms.plan as SparseCoupling, ms.plan.cols);
+  const Q = entries(de.plan as SparseCoupling, de.plan.cols);
+  for (const [k, x] of P) close(x, Q.get(k) ?? 0, 0, 1e-12 * scale, `${what} plan[${k}]`);
+  for (const [k, x] of Q) close(P.get(k) ?? 0, x, 0, 1e-12 * scale, `${what} plan[${k}]`);
+  return ms;
+}
+
+test('exact partial OT on point clouds, multiscale (no n × m memory): POT value, the dense plan', async () => {
+  for (const c of CLOUDS.cases) {
+    const geom = pointCloud(c.X, c.Y, { cost: c.cost });
+    const r = await sameAsDense(Float64Array.from(c.a), Float64Array.from(c.b), geom, c.mass, c.name);
+    close(r.value, c.value, 1e-10, 1e-15, `${c.name} POT value`);
+    close(r.mass, c.moved, 1e-10, 1e-15, `${c.name} POT mass`);
+  }
+});
+
+test('exact partial OT on point clouds: multiscale = dense with zero weights, tiny and full masses, a grid; auto picks multiscale above 2^16 pairs', async () => {
+  const rng = new Rng(17);
+  const n = 300;
+  const m = 250;
+  const X = Array.from({ length: n }, () => [rng.normal(), rng.normal(), rng.normal()]);
+  const Y = Array.from({ length: m }, () => [rng.normal() + 0.5, rng.normal(), rng.normal()]);
+  const a = Float64Array.from({ length: n }, (_, i) => (i % 9 === 0 ? 0 : rng.uniform() + 0.1));
+  const b = Float64Array.from({ length: m }, (_, j) => (j % 13 === 5 ? 0 : rng.uniform() + 0.1));
+  const sa = a.reduce((s, x) => s + x, 0);
+  const sb = b.reduce((s, x) => s + x, 0);
+  for (const frac of [0.01, 0.5, 1]) await sameAsDense(a, b, pointCloud(X, Y), frac * Math.min(sa, sb), `3-D, mass ${frac}·min`);
+  await sameAsDense(a, b, pointCloud(X, Y, { cost: 'euclidean' }), 0.7 * Math.min(sa, sb), 'euclidean');
+  const zero = await partialWasserstein(a, b, pointCloud(X, Y), { mass: 0, strategy: 'multiscale' });
+  assert.is((zero.plan as SparseCoupling).values.length, 0);
+  assert.is(zero.value, 0);
+  const g = grid({ height: 12, width: 10 });
+  const ga = Float64Array.from({ length: 120 }, () => rng.uniform());
+  const gb = Float64Array.from({ length: 120 }, () => rng.uniform());
+  await sameAsDense(ga, gb, g, 0.4 * Math.min(ga.reduce((s, x) => s + x, 0), gb.reduce((s, x) => s + x, 0)), 'grid', false); // integer costs: ties, several optimal plans
+  // 300² > 2^16: 'auto' goes multiscale (and the dense plan is the same); 250² < 2^16 stays dense
+  const small = await partialWasserstein(a.subarray(0, 250), b, pointCloud(X.slice(0, 250), Y), { mass: 0.5 * Math.min(a.subarray(0, 250).reduce((s, x) => s + x, 0), sb) });
+  assert.is(small.strategy, 'dense');
+  const N = 300;
+  const U = Array.from({ length: N }, () => [rng.normal(), rng.normal()]);
+  const V = Array.from({ length: N }, () => [rng.normal() + 1, rng.normal()]);
+  const auto = await partialWasserstein(undefined, undefined, pointCloud(U, V), { mass: 0.3 });
+  assert.is(auto.strategy, 'multiscale');
+  const forced = await sameAsDense(undefined, undefined, pointCloud(U, V), 0.3, 'n = 1100');
+  close(auto.value, forced.value, 0, 0, 'auto = multiscale');
+});
+
+test('exact partial OT strategies: multiscale needs a geometry, strategy is exact-only, maxBytes refuses before work', async () => {
+  const M = [[0, 1], [1, 0]];
+  await expectOTError('invalid-option', () => partialWasserstein([0.5, 0.5], [0.5, 0.5], M, { mass: 0.5, strategy: 'multiscale' }), 'matrix');
+  await expectOTError('invalid-option', () => partialWasserstein([0.5, 0.5], [0.5, 0.5], M, { mass: 0.5, reg: 0.1, strategy: 'dense' }), 'entropic');
+  const X = Array.from({ length: 3000 }, (_, i) => [i, 0]);
+  await expectOTError('too-large', () => partialWasserstein(undefined, undefined, pointCloud(X, X), { mass: 0.5, strategy: 'dense', maxBytes: 2 ** 26 }), 'dense over budget');
+  await expectOTError('too-large', () => partialWasserstein(undefined, undefined, pointCloud(X, X), { mass: 0.5, strategy: 'multiscale', maxBytes: 2 ** 16 }), 'multiscale over budget');
+  const ctl = new AbortController();
+  ctl.abort();
+  await expectOTError('aborted', () => partialWasserstein(undefined, undefined, pointCloud(X, X), { mass: 0.5, strategy: 'multiscale', signal: ctl.signal }), 'aborted');
 });
 
 test('partial OT: bad input fails before any work', async () => {

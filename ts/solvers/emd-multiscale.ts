@@ -10,7 +10,7 @@
 // the dense solver's certificate; memory is O((n + m)·k).
 import type { WasmKernels, WasmScope } from '../backends/wasm.js';
 import type { EmdStatus } from './emd.js';
-import { pointCost } from '../costs.js';
+import { type Cost, pointCost } from '../costs.js';
 import { buildKdTree, kdTreeInWasm, selectByCoordinate } from './kdtree.js';
 
 /** Points per k-d leaf: each coarser level has about a third of the points of the one below. */
@@ -39,6 +39,34 @@ export interface CloudProblem {
   d: number;
   /** The cost ‖x − y‖^power. */
   power: number;
+  /** Partial OT: a dummy source and a dummy sink with constant costs (the same at every level of the hierarchy). */
+  dummy?: Dummies;
+}
+
+/**
+ * The dummies of partial OT's extended problem (partial.ts): a source of mass `rowMass` after the points (absent
+ * when 0), cost `rowCost` to every point sink, and a sink of mass `colMass` (absent when 0), cost `colCost` from
+ * every point source; `pairCost` between them. Their n + m + 1 arcs are always listed; the scans skip them.
+ */
+export interface Dummies {
+  rowMass: number;
+  colMass: number;
+  rowCost: number;
+  colCost: number;
+  pairCost: number;
+}
+
+/** How many dummy sources and sinks (0 or 1 each) a problem has. */
+function dummyCounts(p: CloudProblem): [number, number] {
+  return [p.dummy && p.dummy.rowMass > 0 ? 1 : 0, p.dummy && p.dummy.colMass > 0 ? 1 : 0];
+}
+
+/** The cost from point i of X (or the dummy source: i = −1) to point j of Y (or the dummy sink: j = −1). */
+function mixedCost(p: CloudProblem, cost: Cost, X: Float64Array, i: number, Y: Float64Array, j: number): number {
+  const dm = p.dummy!;
+  if (i < 0) return j < 0 ? dm.pairCost : dm.rowCost;
+  if (j < 0) return dm.colCost;
+  return pointCost(cost, X, i, Y, j, p.d);
 }
 
 /** One coarsening of a cloud: centroids (k × d), summed masses (k) and each fine point's cluster. */
@@ -144,7 +172,8 @@ export function principalAxis(d: number, sets: [Float64Array, Int32Array | undef
 
 /** Bytes the finest level's context needs at its start (arcs of 16 bytes, ~100 bytes per node): for maxBytes. */
 export function multiscaleBytes(n: number, m: number, d: number): number {
-  const arcs = n * (rowArcs(m) + 2 * SCAN_ARCS) + 3 * m + n;
+  // the last 2(n + m + 1): partial OT's dummy arcs (listed twice at worst: once more by the initial tree)
+  const arcs = n * (rowArcs(m) + 2 * SCAN_ARCS) + 3 * m + n + 2 * (n + m + 1);
   return arcs * 16 + (n + m) * (100 + 16 * d);
 }
 
@@ -178,7 +207,7 @@ export async function solveMultiscale(
     const cx = coarsen(top.X, top.a, p.d);
     const cy = coarsen(top.Y, top.b, p.d);
     if (cx.w.length === n && cy.w.length === m) break;
-    levels.push({ X: cx.P, Y: cy.P, a: cx.w, b: cy.w, d: p.d, power: p.power });
+    levels.push({ X: cx.P, Y: cy.P, a: cx.w, b: cy.w, d: p.d, power: p.power, dummy: p.dummy });
     parents.push([cx.parent, cy.parent]);
   }
   let u = warm?.u;
@@ -212,34 +241,45 @@ async function solveLevel(
 ): Promise<{ status: EmdStatus; rounds: number }> {
   const n = p.a.length;
   const m = p.b.length;
+  const [dr, dc] = dummyCounts(p);
+  const withDummy = (w: Float64Array, extra: number, mass: number) => {
+    if (!extra) return w;
+    const out = new Float64Array(w.length + 1);
+    out.set(w);
+    out[w.length] = mass;
+    return out;
+  };
   const xPtr = mem.put(p.X);
   const yPtr = mem.put(p.Y);
-  const aPtr = mem.put(p.a);
-  const bPtr = mem.put(p.b);
+  const aPtr = mem.put(withDummy(p.a, dr, p.dummy?.rowMass ?? 0));
+  const bPtr = mem.put(withDummy(p.b, dc, p.dummy?.colMass ?? 0));
   const uPtr = u ? mem.put(u) : 0;
   const vPtr = v ? mem.put(v) : 0;
-  // the staircase start along the principal axis, as the dense solve (emd.ts initialKeys)
+  // the staircase start along the principal axis, as the dense solve (emd.ts initialKeys); a dummy source
+  // last and a dummy sink first, as the dense partial solve orders them (partial.ts)
   const dir = principalAxis(p.d, [[p.X, undefined], [p.Y, undefined]]);
-  const order = (P: Float64Array, len: number): number => {
-    const key = new Float64Array(len);
+  const order = (P: Float64Array, len: number, extra: number, dummyKey: number): number => {
+    const key = new Float64Array(len + extra);
     for (let i = 0; i < len; i++) for (let t = 0; t < p.d; t++) key[i] += P[i * p.d + t] * dir[t];
+    if (extra) key[len] = dummyKey;
     const keys = mem.put(key);
-    const idx = mem.alloc(len * 4);
-    k.abi.argsortF64(keys, len, idx, mem.alloc(len * 8), mem.alloc(len * 4));
+    const idx = mem.alloc((len + extra) * 4);
+    k.abi.argsortF64(keys, len + extra, idx, mem.alloc((len + extra) * 8), mem.alloc((len + extra) * 4));
     return idx;
   };
-  const ro = order(p.X, n);
-  const co = order(p.Y, m);
+  const ro = order(p.X, n, dr, Number.MAX_VALUE);
+  const co = order(p.Y, m, dc, -Number.MAX_VALUE);
   // without dual estimates (the coarsest level, n·m ≤ COARSEST_PAIRS) all arcs: nearest neighbours make poor
   // candidates when the clouds are apart (10 scans at 256 × 256 for clouds shifted by their radius)
   const perRow = u || v || n * m > COARSEST_PAIRS ? rowArcs(m) : m;
-  owner.ctx = k.abi.nsCreateSparse(n, m, xPtr, yPtr, p.d, p.power, aPtr, bPtr, uPtr, vPtr, perRow);
+  const dm = p.dummy;
+  owner.ctx = k.abi.nsCreateSparse(n, m, xPtr, yPtr, p.d, p.power, aPtr, bPtr, uPtr, vPtr, perRow, dr, dc, dm?.rowCost ?? 0, dm?.colCost ?? 0, dm?.pairCost ?? 0);
   const ctx = owner.ctx;
   const where = (what: string) => drive.checkpoint(`emd multiscale, ${n} × ${m} level, ${what}`);
   // the passes over all pairs in slices of ~2^26 pairs (tens of ms), with abort checks between them
   const slice = Math.max(1, Math.floor(2 ** 26 / m));
-  // with dual estimates the passes walk k-d trees and open only the boxes near each point's partners (the
-  // passes over all n × m pairs took ~70 % of the time at n = 3·10^4); without them there is nothing to prune by
+  // with dual estimates the passes walk k-d trees of the points and open only the boxes near each point's
+  // partners (the passes over all n × m pairs took ~30 % of the CPU at n = 3·10^4); without them nothing prunes
   const trees = uPtr && vPtr ? { sinks: kdTreeInWasm(k, mem, buildKdTree(p.Y, p.d), p.d), sources: kdTreeInWasm(k, mem, buildKdTree(p.X, p.d), p.d) } : undefined;
   try {
     return await candidatesAndRounds(k, p, ctx, slice, trees, uPtr, vPtr, ro, co, maxIter, drive, where);
@@ -310,8 +350,9 @@ interface LevelSolution {
 }
 
 function readSolution(k: WasmKernels, mem: WasmScope, ctx: number, p: CloudProblem): LevelSolution {
-  const n = p.a.length;
-  const m = p.b.length;
+  const [dr, dc] = dummyCounts(p);
+  const n = p.a.length + dr;
+  const m = p.b.length + dc;
   const uPtr = mem.alloc(n * 8);
   const vPtr = mem.alloc(m * 8);
   const ri = mem.alloc((n + m) * 4);
@@ -329,9 +370,13 @@ function readSolution(k: WasmKernels, mem: WasmScope, ctx: number, p: CloudProbl
  * needed ~18 rounds at n = 4000 instead of a few.
  */
 function lift(coarse: CloudProblem, sol: LevelSolution, fine: CloudProblem, [px, py]: [Int32Array, Int32Array]): { u: Float64Array; v: Float64Array } {
-  const d = fine.d;
-  const cost = { name: '', power: fine.power };
-  // each coarse node's plan partners, as CSR lists
+  const [dr, dc] = dummyCounts(fine);
+  const cn = coarse.a.length;
+  const cm = coarse.b.length;
+  const fn = fine.a.length;
+  const fm = fine.b.length;
+  const cost: Cost = { name: '', power: fine.power };
+  // each coarse node's plan partners, as CSR lists (a dummy is node cn, resp. cm)
   const partners = (own: Int32Array, other: Int32Array, count: number) => {
     const start = new Int32Array(count + 1);
     for (const r of own) start[r + 1]++;
@@ -341,25 +386,28 @@ function lift(coarse: CloudProblem, sol: LevelSolution, fine: CloudProblem, [px,
     for (let t = 0; t < own.length; t++) list[at[own[t]]++] = other[t];
     return { start, list };
   };
-  const byRow = partners(sol.rows, sol.cols, coarse.a.length);
-  const byCol = partners(sol.cols, sol.rows, coarse.b.length);
-  const u = new Float64Array(fine.a.length);
+  const byRow = partners(sol.rows, sol.cols, cn + dr);
+  const byCol = partners(sol.cols, sol.rows, cm + dc);
+  // a fine point's cluster; a fine dummy's is the coarse dummy (the dummies are the same at every level)
+  const rowParent = (i: number) => (i === fn ? cn : px[i]);
+  const colParent = (j: number) => (j === fm ? cm : py[j]);
+  const u = new Float64Array(fn + dr);
   for (let i = 0; i < u.length; i++) {
-    const I = px[i];
+    const I = rowParent(i);
     let best = Infinity;
     for (let t = byRow.start[I]; t < byRow.start[I + 1]; t++) {
       const J = byRow.list[t];
-      best = Math.min(best, pointCost(cost, fine.X, i, coarse.Y, J, d) - sol.v[J]);
+      best = Math.min(best, mixedCost(fine, cost, fine.X, i === fn ? -1 : i, coarse.Y, J === cm ? -1 : J) - sol.v[J]);
     }
     u[i] = best;
   }
-  const v = new Float64Array(fine.b.length);
+  const v = new Float64Array(fm + dc);
   for (let j = 0; j < v.length; j++) {
-    const J = py[j];
+    const J = colParent(j);
     let best = Infinity;
     for (let t = byCol.start[J]; t < byCol.start[J + 1]; t++) {
       const I = byCol.list[t];
-      best = Math.min(best, pointCost(cost, coarse.X, I, fine.Y, j, d) - sol.u[I]);
+      best = Math.min(best, mixedCost(fine, cost, coarse.X, I === cn ? -1 : I, fine.Y, j === fm ? -1 : j) - sol.u[I]);
     }
     v[j] = best;
   }

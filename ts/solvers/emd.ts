@@ -111,7 +111,7 @@ const MULTISCALE_PAIRS = 2 ** 20;
  * on 2D uniform clouds (with the half-size shortlist blocks, 16 rather than 12 at m = 500 saves 17 % of the
  * pivots and ~9 % of the time; from m ≈ 1000 up √m / 2 is best).
  */
-const shortlistSize = (m: number) => Math.min(32, Math.max(16, Math.ceil(Math.sqrt(m) / 2)));
+export const shortlistSize = (m: number) => Math.min(32, Math.max(16, Math.ceil(Math.sqrt(m) / 2)));
 
 /**
  * Exact optimal transport between histograms a (n) and b (m) for the cost M (POT: ot.emd / ot.emd2): an
@@ -182,7 +182,7 @@ async function emdRun(a: VectorLike | undefined, b: VectorLike | undefined, M: C
 }
 
 /** Indices with positive mass: zero-mass nodes are solved without, then given feasible duals. */
-function support(w: Float64Array): Int32Array {
+export function support(w: Float64Array): Int32Array {
   let k = 0;
   for (let i = 0; i < w.length; i++) if (w[i] > 0) k++;
   const out = new Int32Array(k);
@@ -191,7 +191,7 @@ function support(w: Float64Array): Int32Array {
   return out;
 }
 
-function gatherRows(data: Float64Array, cols: number, rows: Int32Array): Float64Array {
+export function gatherRows(data: Float64Array, cols: number, rows: Int32Array): Float64Array {
   const out = new Float64Array(rows.length * cols);
   for (let k = 0; k < rows.length; k++) out.set(data.subarray(rows[k] * cols, rows[k] * cols + cols), k * cols);
   return out;
@@ -203,7 +203,7 @@ function gatherRows(data: Float64Array, cols: number, rows: Int32Array): Float64
  * dense matrix uses, for sinks, the cost from one source and for sources, the cost to one sink, which
  * for metric-like costs is a radial ordering around a shared anchor.
  */
-function initialKeys(geom: Geometry, rows: Int32Array, cols: Int32Array): [Float64Array, Float64Array] {
+export function initialKeys(geom: Geometry, rows: Int32Array, cols: Int32Array): [Float64Array, Float64Array] {
   const keyR = new Float64Array(rows.length);
   const keyC = new Float64Array(cols.length);
   if (geom instanceof PointCloudGeometry) {
@@ -376,7 +376,7 @@ function loadCosts(k: WasmKernels, mem: WasmScope, sp: Support, opts: EmdOptions
 }
 
 /** Pivot until optimal or maxIter, PIVOTS_PER_CALL at a time: progress and abort between calls. */
-async function pivot(k: WasmKernels, ctx: number, maxIter: number, opts: EmdOptions): Promise<EmdStatus> {
+export async function pivot(k: WasmKernels, ctx: number, maxIter: number, opts: Pick<EmdOptions, 'signal' | 'onProgress'>): Promise<EmdStatus> {
   while (true) {
     const done = k.abi.nsIterations(ctx);
     if (done >= maxIter) return 'max-iterations';
@@ -459,7 +459,7 @@ function fullDuals(geom: Geometry, uK: Float64Array, vK: Float64Array, rows: Int
 }
 
 /** x·2^e without intermediate overflow or underflow of the factor (e may be large or fractional). */
-function ldexp(x: number, e: number): number {
+export function ldexp(x: number, e: number): number {
   if (!Number.isFinite(e)) return NaN;
   while (e > 512) {
     x *= 2 ** 512;
@@ -480,7 +480,7 @@ function costPowerOf(geom: Geometry): number {
  * log2 of the largest |cost| over the support: a dense matrix's entries; for clouds a bound, p·log2 of the
  * coordinate spread (in log space: (1e200)² must not overflow on the way).
  */
-function log2MaxCost(geom: Geometry, rows: Int32Array, cols: Int32Array): number {
+export function log2MaxCost(geom: Geometry, rows: Int32Array, cols: Int32Array): number {
   if (geom instanceof PointCloudGeometry) {
     const d = geom.dim;
     let big = 0;
@@ -499,7 +499,7 @@ function log2MaxCost(geom: Geometry, rows: Int32Array, cols: Int32Array): number
  * The exponent e with which the simplex sees the costs as M·2^-e: 0 for costs whose potentials (sums of up to
  * n + m costs along the tree) stay far inside f64, else one that brings the largest cost near 1.
  */
-function costExponent(l: number, geom: Geometry): number {
+export function costExponent(l: number, geom: Geometry): number {
   if (!(l > 600) || !Number.isFinite(l)) return 0;
   if (!(geom instanceof PointCloudGeometry)) return Math.ceil(l);
   // clouds: coordinates are scaled by 2^-f (f an integer: exact), so the costs by 2^(−f·p)

@@ -13,6 +13,7 @@ import { maxBytesOption, progressOption, signalOption, workerOption } from '../r
 import { num, opt, vector } from '../registry/schema.js';
 import type { MatrixLike, VectorLike } from '../types.js';
 import { abortPoint, checkAbort, checkBudget, toMatrix, toWeights } from '../validate.js';
+import { type WasmKernels, type WasmScope, wasmKernels } from '../backends/wasm.js';
 
 /** The options of {@link lpBarycenter}. */
 export interface LpBarycenterOptions {
@@ -111,16 +112,21 @@ class RevisedSimplex {
   private readonly N: number;
   /** The plan variables (two rows each); the barycenter's variables come after them. */
   private readonly NG: number;
-  private readonly Binv: Float64Array;
+  private Binv: Float64Array;
   private readonly basis: Int32Array;
   /** Row of a basic variable, −1 for a nonbasic one. */
   private readonly where: Int32Array;
   private readonly xB: Float64Array;
   /** Duals; y[m] = 0 is the row of a dropped constraint. */
-  private readonly y: Float64Array;
+  private y: Float64Array;
   private readonly rowA: Int32Array;
   private readonly rowB: Int32Array;
-  private readonly alpha: Float64Array;
+  private alpha: Float64Array;
+  /**
+   * With the wasm kernels: B⁻¹, y, α and the reinversion's B live in wasm memory; the pivot's O(m²) update and the
+   * reinversion run there in f64x2.
+   */
+  private readonly wasm?: { k: WasmKernels; mem: WasmScope; binv: number; y: number; alpha: number; bmat: number };
   private readonly ri: Int32Array;
   private readonly rv: Float64Array;
   private readonly scaledCost: Float64Array;
@@ -129,11 +135,15 @@ class RevisedSimplex {
   private segStart = 0;
   pivots = 0;
 
-  constructor(private readonly lp: Lp) {
+  constructor(private readonly lp: Lp, k?: WasmKernels) {
     const m = (this.m = lp.rows);
     const N = (this.N = lp.vars);
     this.NG = lp.K * lp.n * lp.n;
-    this.Binv = new Float64Array(m * m);
+    if (k) {
+      const mem = k.scope();
+      this.wasm = { k, mem, binv: mem.f64(m * m), y: mem.f64(m + 1), alpha: mem.f64(m), bmat: mem.f64(m * m) };
+    }
+    this.Binv = this.wasm ? this.wasm.k.f64(this.wasm.binv, m * m) : new Float64Array(m * m);
     for (let r = 0; r < m; r++) this.Binv[r * m + r] = 1;
     this.basis = new Int32Array(m);
     this.where = new Int32Array(N + m).fill(-1); // structural then artificial (artificial r has column e_r)
@@ -142,10 +152,10 @@ class RevisedSimplex {
       this.where[N + r] = r;
     }
     this.xB = Float64Array.from(lp.rhs);
-    this.y = new Float64Array(m + 1);
+    this.y = this.wasm ? this.wasm.k.f64(this.wasm.y, m + 1) : new Float64Array(m + 1);
     this.rowA = new Int32Array(this.NG);
     this.rowB = new Int32Array(this.NG);
-    this.alpha = new Float64Array(m);
+    this.alpha = this.wasm ? this.wasm.k.f64(this.wasm.alpha, m) : new Float64Array(m);
     this.ri = new Int32Array(lp.K + 2);
     this.rv = new Float64Array(lp.K + 2);
     let cmax = 0;
@@ -192,6 +202,7 @@ class RevisedSimplex {
         if (this.pivots % 200 === 0) {
           opts.onProgress?.({ iterations: this.pivots, phase });
           await abortPoint(opts.signal, () => `lpBarycenter, after ${this.pivots} pivots`);
+          this.views();
         }
       }
       if (phase === 1) {
@@ -201,6 +212,20 @@ class RevisedSimplex {
       }
     }
     return { x: this.extract(), pivots: this.pivots, optimal: true };
+  }
+
+  /** Fresh views of the wasm arrays (another solve on this thread may have grown the memory meanwhile). */
+  private views(): void {
+    const w = this.wasm;
+    if (!w) return;
+    this.Binv = w.k.f64(w.binv, this.m * this.m);
+    this.y = w.k.f64(w.y, this.m + 1);
+    this.alpha = w.k.f64(w.alpha, this.m);
+  }
+
+  /** Frees the wasm arrays. */
+  release(): void {
+    this.wasm?.mem.release();
   }
 
   private costOf(phase: 1 | 2, v: number): number {
@@ -222,7 +247,8 @@ class RevisedSimplex {
   /** B from the basic columns, B⁻¹ by Gauss–Jordan with partial pivoting, then x_B = B⁻¹ rhs. */
   private reinvert(): void {
     const { m, N, Binv, ri, rv } = this;
-    const B = new Float64Array(m * m);
+    const w = this.wasm;
+    const B = w ? w.k.f64(w.bmat, m * m).fill(0) : new Float64Array(m * m);
     for (let r = 0; r < m; r++) {
       const v = this.basis[r];
       if (v >= N) B[(v - N) * m + r] = 1;
@@ -230,6 +256,12 @@ class RevisedSimplex {
         const c = this.lp.column(v, ri, rv);
         for (let t = 0; t < c; t++) B[ri[t] * m + r] = rv[t];
       }
+    }
+    if (w) {
+      // the same Gauss–Jordan in wasm f64x2 (assembly/lp.ts lpInvert)
+      if (w.k.abi.lpInvert(w.bmat, w.binv, m) >= 0) throw new OTError('internal', 'lpBarycenter: the simplex basis became singular. This is a bug in kantorovich; please report it.');
+      this.solveRhs();
+      return;
     }
     Binv.fill(0);
     for (let r = 0; r < m; r++) Binv[r * m + r] = 1;
@@ -259,6 +291,12 @@ class RevisedSimplex {
         }
       }
     }
+    this.solveRhs();
+  }
+
+  /** x_B = B⁻¹ rhs. */
+  private solveRhs(): void {
+    const { m, Binv } = this;
     for (let r = 0; r < m; r++) {
       let s = 0;
       for (let t = 0; t < m; t++) s += Binv[r * m + t] * this.lp.rhs[t];
@@ -345,12 +383,27 @@ class RevisedSimplex {
 
   /** x_B, y and B⁻¹ after `enter` replaces the basic variable of row `leave`. */
   private pivot(enter: number, leave: number, theta: number, reducedCost: number): void {
-    const { m, alpha, xB, y, Binv } = this;
+    const { m, alpha, xB } = this;
     const ap = alpha[leave];
     for (let r = 0; r < m; r++) if (r !== leave && alpha[r] !== 0) xB[r] -= theta * alpha[r];
     xB[leave] = theta;
-    const po = leave * m;
     const f = reducedCost / ap;
+    if (this.wasm) {
+      const w = this.wasm;
+      w.k.abi.lpPivotUpdate(w.binv, m, leave, w.alpha, ap, w.y, f);
+    } else {
+      this.pivotUpdate(leave, ap, f);
+    }
+    this.where[this.basis[leave]] = -1;
+    this.basis[leave] = enter;
+    this.where[enter] = leave;
+    this.pivots++;
+  }
+
+  /** The O(m²) part of a pivot in JS (assembly/lp.ts lpPivotUpdate does the same in wasm). */
+  private pivotUpdate(leave: number, ap: number, f: number): void {
+    const { m, alpha, y, Binv } = this;
+    const po = leave * m;
     for (let s = 0; s < m; s++) y[s] += f * Binv[po + s];
     for (let s = 0; s < m; s++) Binv[po + s] /= ap;
     for (let r = 0; r < m; r++) {
@@ -359,10 +412,6 @@ class RevisedSimplex {
       const o = r * m;
       for (let s = 0; s < m; s++) Binv[o + s] -= ar * Binv[po + s];
     }
-    this.where[this.basis[leave]] = -1;
-    this.basis[leave] = enter;
-    this.where[enter] = leave;
-    this.pivots++;
   }
 
   private extract(): Float64Array {
@@ -374,9 +423,14 @@ class RevisedSimplex {
 
 /** Dense revised simplex on min cᵀx, Ax = rhs ≥ 0, x ≥ 0 (artificial start, or `start`). Returns x and the pivots. */
 async function revisedSimplex(lp: Lp, maxIter: number, opts: LpBarycenterOptions, start?: Int32Array): Promise<{ x: Float64Array; pivots: number; optimal: boolean }> {
-  const sx = new RevisedSimplex(lp);
-  if (start) sx.setBasis(start);
-  return sx.solve(start ? [2] : [1, 2], maxIter, opts);
+  const k = await wasmKernels().catch(() => undefined);
+  const sx = new RevisedSimplex(lp, k);
+  try {
+    if (start) sx.setBasis(start);
+    return await sx.solve(start ? [2] : [1, 2], maxIter, opts);
+  } finally {
+    sx.release();
+  }
 }
 
 async function lpBarycenterRun(Ain: MatrixLike, Min: MatrixLike, opts: LpBarycenterOptions = {}): Promise<LpBarycenterResult> {
