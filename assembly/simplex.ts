@@ -1075,9 +1075,13 @@ export function nsCandidatesEnd(ctx: usize): void {
   s.candV = 0;
 }
 
-/** Block size of the sparse pricing: √arcs / 2, as for the dense shortlist (see nsPrepare). */
+/**
+ * Block size of the sparse pricing: √arcs / 10. Smaller than the dense shortlist's √arcs / 2 (nsPrepare): the
+ * listed arcs are already the good ones, so more, cheaper pivots win (multiscale n = 3·10^4, CPU: /2 6.7 s,
+ * /4 5.4 s, /10 4.8 s, /20 4.8 s; ×2 16 s).
+ */
 function setSparseBlock(s: Simplex): void {
-  s.sparseBlock = <i32>max(10.0, Math.ceil(Math.sqrt(<f64>s.nArcs) * 0.5));
+  s.sparseBlock = <i32>max(10.0, Math.ceil(Math.sqrt(<f64>s.nArcs) * 0.1));
 }
 
 /** nsPrepare's heuristic pivots on a sparse context: each sink's best arc, then each source's best arc. */
