@@ -102,6 +102,58 @@ test('entropic GW matches POT entropic_gromov_wasserstein', async () => {
   }
 });
 
+test('point clouds as structure: sqeuclidean in low rank = the dense matrices (CG, entropic, fused, mixed), euclidean and kl built dense', async () => {
+  const rng = new Rng(23);
+  const cloud = (n: number, d: number) => ({ data: Float64Array.from({ length: n * d }, () => rng.normal()), rows: n, cols: d });
+  const dist = (P: { data: Float64Array; rows: number; cols: number }, root = false) => {
+    const { rows: n, cols: d } = P;
+    const C = new Float64Array(n * n);
+    for (let i = 0; i < n; i++)
+      for (let k = 0; k < n; k++) {
+        let acc = 0;
+        for (let t = 0; t < d; t++) acc += (P.data[i * d + t] - P.data[k * d + t]) ** 2;
+        C[i * n + k] = root ? Math.sqrt(acc) : acc;
+      }
+    return { data: C, rows: n, cols: n };
+  };
+  const X = cloud(45, 2);
+  const Y = cloud(38, 3);
+  const a = Float64Array.from({ length: 45 }, () => rng.uniform() + 0.1);
+  const sa = a.reduce((x, y) => x + y, 0);
+  const wa = a.map((x) => x / sa);
+  const M = { data: Float64Array.from({ length: 45 * 38 }, () => rng.uniform()), rows: 45, cols: 38 };
+  const cases = [
+    { name: 'CG', opts: { a: wa } },
+    { name: 'entropic', opts: { a: wa, reg: 0.3 } },
+    { name: 'fused CG', opts: { M, alpha: 0.3 } },
+  ];
+  for (const c of cases) {
+    const dense = await gromovWasserstein(dist(X), dist(Y), { ...c.opts, worker: false });
+    for (const [label, C1, C2] of [
+      ['both clouds', { points: X }, { points: Y }],
+      ['cloud and matrix', { points: X, metric: 'sqeuclidean' as const }, dist(Y)],
+    ] as const) {
+      const r = await gromovWasserstein(C1, C2, { ...c.opts, worker: false });
+      close(r.value, dense.value, 1e-10, 1e-12, `${c.name}, ${label}: value`);
+      close(r.gw, dense.gw, 1e-10, 1e-12, `${c.name}, ${label}: gw`);
+      assert.is(r.iterations, dense.iterations, `${c.name}, ${label}: the same iterates`);
+      const P = r.plan.toDense();
+      const Q = dense.plan.toDense();
+      for (let t = 0; t < P.length; t++) close(P[t], Q[t], 1e-10, 1e-12, `${c.name}, ${label}: plan[${t}]`);
+    }
+  }
+  // metrics without a low-rank form are built dense: the same as passing the matrix
+  const eu = await gromovWasserstein({ points: X, metric: 'euclidean' }, { points: Y, metric: 'euclidean' }, { worker: false });
+  const euDense = await gromovWasserstein(dist(X, true), dist(Y, true), { worker: false });
+  assert.is(eu.value, euDense.value, 'euclidean clouds');
+  const kl = await gromovWasserstein({ points: X }, { points: Y }, { loss: 'kl', reg: 1, worker: false });
+  const klDense = await gromovWasserstein(dist(X), dist(Y), { loss: 'kl', reg: 1, worker: false });
+  assert.is(kl.value, klDense.value, 'kl loss on clouds');
+  await expectOTError('invalid-option', () => gromovWasserstein({ points: X, metric: 'cosine' as never }, { points: Y }), 'unknown metric');
+  await expectOTError('nan', () => gromovWasserstein({ points: [[0, 1], [NaN, 0]] }, { points: Y }), 'NaN in a cloud');
+  await expectOTError('too-large', () => gromovWasserstein({ points: X, metric: 'euclidean' }, { points: Y }, { maxBytes: 1000 }), 'a dense matrix past maxBytes');
+});
+
 test('gromovWasserstein: bad input fails before any work', async () => {
   const C = [[0, 1], [1, 0]];
   await expectOTError('shape', () => gromovWasserstein([[0, 1, 2], [1, 0, 1]], C), 'non-square C1');

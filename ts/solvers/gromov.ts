@@ -7,6 +7,7 @@
 // (Peyré, Cuturi, Solomon 2016; POT's entropic_gromov_wasserstein): P ← Sinkhorn(a, b, ∇GW(P), reg), each
 // solve warm-started from the previous potentials.
 //
+// C1 and C2 may be point clouds (gromov-structure.ts): squared Euclidean clouds stay in low rank.
 // The tensor product L(C1, C2) ⊗ P uses the decomposition of Peyré et al. for losses L(x, y) = f1(x) + f2(y) −
 // h1(x)·h2(y): L ⊗ P = f1(C1)a 1ᵀ + 1 bᵀf2(C2)ᵀ − h1(C1) P h2(C2)ᵀ, O(n²m + nm²) time, O(n² + m² + nm) memory
 // (never n²m²). In the conditional gradient, h1(C1)·P·h2(C2)ᵀ is updated incrementally: the new vertex is a
@@ -24,6 +25,8 @@ import { entropicOT, exactOT, startingPlan } from './inner.js';
 import { type WasmKernels, wasmKernels } from '../backends/wasm.js';
 import { Rng } from '../rng.js';
 import { matmulJs } from '../linalg/dense.js';
+import { DenseStructure, type Gemm, SqEuclideanStructure, type StructureCloud, type StructureInput, type StructureOp, readStructure, structureSize } from './gromov-structure.js';
+export type { StructureCloud, StructureInput };
 
 /** The options of {@link gromovWasserstein}. */
 export interface GromovOptions {
@@ -117,12 +120,6 @@ function dot(x: Float64Array, y: Float64Array): number {
   return s;
 }
 
-function toStructure(name: string, C: MatrixLike, maxBytes?: number): DenseMatrix {
-  const S = toMatrix(name, C, maxBytes);
-  if (S.rows !== S.cols) throw new OTError('shape', `${name} is ${S.rows} × ${S.cols}; a structure matrix must be square (one row and one column per point).`);
-  return S;
-}
-
 function isSymmetric(S: DenseMatrix): { i: number; j: number } | undefined {
   const n = S.rows;
   let mx = 0;
@@ -132,42 +129,68 @@ function isSymmetric(S: DenseMatrix): { i: number; j: number } | undefined {
   return undefined;
 }
 
-/** The decomposition of L ⊗ P: constC_ij = c1_i + c2_j, h1 = h1(C1), h2t = h2(C2)ᵀ. */
+/** The decomposition of L ⊗ P: constC_ij = c1_i + c2_j, and the operators h1 = h1(C1), h2 = h2(C2). */
 interface Decomposition {
   c1: Float64Array;
   c2: Float64Array;
-  h1: Float64Array;
-  h2t: Float64Array;
+  h1: StructureOp;
+  h2: StructureOp;
 }
 
-/** POT's init_matrix (1e-15 inside the logs of the kl loss, as POT). */
-function decompose(C1: DenseMatrix, C2: DenseMatrix, a: Float64Array, b: Float64Array, loss: 'square' | 'kl'): Decomposition {
-  const n = C1.rows;
-  const m = C2.rows;
+const gemm = (): Gemm => (A, B, r, k, c, out) => matmul(A, B, r, k, c, out as Float64Array<ArrayBuffer> | undefined);
+
+/** One side read by readStructure: a dense matrix, or a sqeuclidean cloud kept in low rank (square loss). */
+type Side = { dense?: DenseMatrix; cloud?: { Z: Float64Array; d: number } };
+
+/**
+ * POT's init_matrix (1e-15 inside the logs of the kl loss, as POT): c1 = f1(C1)·a, c2 = f2(C2)·b, h1(C1), h2(C2).
+ * A low-rank side (square loss: f = x², h1 = x, h2 = 2y) gets the same quantities without its n × n matrix.
+ */
+function decompose(S1: Side, S2: Side, a: Float64Array, b: Float64Array, loss: 'square' | 'kl'): Decomposition {
   const f1 = loss === 'square' ? (x: number) => x * x : (x: number) => x * Math.log(x + 1e-15) - x;
   const f2 = loss === 'square' ? (y: number) => y * y : (y: number) => y;
   const h2 = loss === 'square' ? (y: number) => 2 * y : (y: number) => Math.log(y + 1e-15);
-  const c1 = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let k = 0; k < n; k++) s += f1(C1.data[i * n + k]) * a[k];
-    c1[i] = s;
+  const applyF = (C: DenseMatrix, f: (x: number) => number, w: Float64Array) => {
+    const n = C.rows;
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      let acc = 0;
+      for (let k = 0; k < n; k++) acc += f(C.data[i * n + k]) * w[k];
+      out[i] = acc;
+    }
+    return out;
+  };
+  let c1: Float64Array;
+  let h1op: StructureOp;
+  if (S1.cloud) {
+    const op = new SqEuclideanStructure(S1.cloud.Z, S1.cloud.d, 1);
+    c1 = op.squaredTimes(a);
+    h1op = op;
+  } else {
+    const C1 = S1.dense!;
+    c1 = applyF(C1, f1, a);
+    h1op = new DenseStructure(C1.rows, C1.data, undefined, gemm);
   }
-  const c2 = new Float64Array(m);
-  for (let j = 0; j < m; j++) {
-    let s = 0;
-    for (let l = 0; l < m; l++) s += f2(C2.data[j * m + l]) * b[l];
-    c2[j] = s;
+  let c2: Float64Array;
+  let h2op: StructureOp;
+  if (S2.cloud) {
+    const op = new SqEuclideanStructure(S2.cloud.Z, S2.cloud.d, 2);
+    c2 = op.squaredTimes(b);
+    h2op = op;
+  } else {
+    const C2 = S2.dense!;
+    const m = C2.rows;
+    c2 = applyF(C2, f2, b);
+    const h2t = new Float64Array(m * m);
+    for (let j = 0; j < m; j++) for (let l = 0; l < m; l++) h2t[l * m + j] = h2(C2.data[j * m + l]);
+    h2op = new DenseStructure(m, undefined, h2t, gemm);
   }
-  const h1 = C1.data;
-  const h2t = new Float64Array(m * m);
-  for (let j = 0; j < m; j++) for (let l = 0; l < m; l++) h2t[l * m + j] = h2(C2.data[j * m + l]);
-  return { c1, c2, h1, h2t };
+  return { c1, c2, h1: h1op, h2: h2op };
 }
 
 /** R = h1 · P · h2ᵀ for a dense P (n × m). */
 function product(D: Decomposition, P: Float64Array, n: number, m: number): Float64Array {
-  return matmul(D.h1, matmul(P, D.h2t, n, m, m), n, n, m);
+  return D.h1.left(D.h2.rightT(P, n), m);
 }
 
 /**
@@ -175,17 +198,8 @@ function product(D: Decomposition, P: Float64Array, n: number, m: number): Float
  * products (at n = 100 those were ~7 % of a whole conditional-gradient solve).
  */
 function productOfOuter(D: Decomposition, a: Float64Array, b: Float64Array, n: number, m: number): Float64Array {
-  const x = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let acc = 0;
-    for (let k = 0; k < n; k++) acc += D.h1[i * n + k] * a[k];
-    x[i] = acc;
-  }
-  const y = new Float64Array(m);
-  for (let l = 0; l < m; l++) {
-    const bl = b[l];
-    for (let j = 0; j < m; j++) y[j] += D.h2t[l * m + j] * bl;
-  }
+  const x = D.h1.vec(a);
+  const y = D.h2.vec(b);
   const R = new Float64Array(n * m);
   for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) R[i * m + j] = x[i] * y[j];
   return R;
@@ -202,17 +216,19 @@ function lossOf(D: Decomposition, R: Float64Array, P: Float64Array, n: number, m
   return s;
 }
 
-async function gromovRun(C1in: MatrixLike, C2in: MatrixLike, opts: GromovOptions = {}): Promise<GromovResult> {
-  const C1 = toStructure('C1', C1in, opts.maxBytes);
-  const C2 = toStructure('C2', C2in, opts.maxBytes);
-  const n = C1.rows;
-  const m = C2.rows;
+async function gromovRun(C1in: StructureInput, C2in: StructureInput, opts: GromovOptions = {}): Promise<GromovResult> {
+  const loss = opts.loss ?? 'square';
+  if (loss !== 'square' && loss !== 'kl') throw new OTError('invalid-option', `gromovWasserstein: loss must be 'square' or 'kl' (got ${String(loss)}).`);
+  const S1 = readStructure('C1', C1in, loss, opts.maxBytes);
+  const S2 = readStructure('C2', C2in, loss, opts.maxBytes);
+  const n = S1.dense?.rows ?? S1.cloud!.Z.length / S1.cloud!.d;
+  const m = S2.dense?.rows ?? S2.cloud!.Z.length / S2.cloud!.d;
   const a = toWeights('a', opts.a, n);
   const b = balanceMasses(a, toWeights('b', opts.b, m), {});
-  const loss = opts.loss ?? 'square';
   const entropic = opts.reg !== undefined;
+  const dense = ([['C1', S1.dense], ['C2', S2.dense]] as const).filter((e): e is readonly ['C1' | 'C2', DenseMatrix] => e[1] !== undefined);
   if (!entropic) {
-    for (const [name, S] of [['C1', C1], ['C2', C2]] as const) {
+    for (const [name, S] of dense) {
       const bad = isSymmetric(S);
       if (bad) {
         throw new OTError('shape', `${name} is not symmetric ([${bad.i}][${bad.j}] = ${S.data[bad.i * S.rows + bad.j]}, [${bad.j}][${bad.i}] = ${S.data[bad.j * S.rows + bad.i]}): the conditional gradient's exact line search needs symmetric structure matrices (distances). Symmetrize them, or use the entropic solver (reg).`);
@@ -220,7 +236,7 @@ async function gromovRun(C1in: MatrixLike, C2in: MatrixLike, opts: GromovOptions
     }
   }
   if (loss === 'kl') {
-    for (const [name, S] of [['C1', C1], ['C2', C2]] as const) {
+    for (const [name, S] of dense) {
       for (let t = 0; t < S.data.length; t++) {
         if (S.data[t] < 0) throw new OTError('negative', `${name}[${Math.floor(t / S.cols)}][${t % S.cols}] = ${S.data[t]}: the kl loss needs non-negative structure matrices.`);
       }
@@ -236,9 +252,10 @@ async function gromovRun(C1in: MatrixLike, C2in: MatrixLike, opts: GromovOptions
   const alpha = M ? (opts.alpha ?? 0.5) : 1;
   const G = startingPlan(opts.init, a, b, opts.maxBytes);
   const start = opts.init !== undefined ? 'init' : 'product';
-  checkBudget(8 * (n * n + m * m + 8 * n * m), `gromovWasserstein (${n} × ${m}: structure matrices and ~8 n × m work arrays)`, opts.maxBytes);
+  const squares = (S1.dense ? n * n : 0) + (S2.dense ? m * m : 0);
+  checkBudget(8 * (squares + 8 * n * m), `gromovWasserstein (${n} × ${m}: ${squares ? 'structure matrices and ' : ''}~8 n × m work arrays)`, opts.maxBytes);
   checkAbort(opts.signal);
-  const D = decompose(C1, C2, a, b, loss);
+  const D = decompose(S1, S2, a, b, loss);
   const tol = opts.tol ?? 1e-9;
   wasmGemm = await wasmKernels().catch(() => undefined);
   const solveFrom = (G0: Float64Array, from: 'product' | 'init' | 'random') =>
@@ -279,17 +296,18 @@ function linearize(out: Float64Array, Mf: Float64Array | undefined, alpha: numbe
   }
 }
 
-/** Gc ← the sparse vertex P, dense; X ← Gc · h2ᵀ, accumulated by rows of h2ᵀ (≤ n + m − 1 of them). */
-function scatterVertex(P: SparseCoupling, Gc: Float64Array, X: Float64Array, h2t: Float64Array, m: number): void {
+/** Gc ← the sparse vertex P, dense; X ← Gc · h2ᵀ, accumulated by columns of h2 (≤ n + m − 1 of them). */
+function scatterVertex(P: SparseCoupling, Gc: Float64Array, X: Float64Array, h2: StructureOp, m: number): void {
   Gc.fill(0);
   X.fill(0);
+  const col = new Float64Array(m);
   const { rowIndex, colIndex, values } = P;
   for (let t = 0; t < values.length; t++) {
     const xo = rowIndex[t] * m;
-    const ho = colIndex[t] * m;
     const v = values[t];
     Gc[xo + colIndex[t]] += v;
-    for (let j = 0; j < m; j++) X[xo + j] += v * h2t[ho + j];
+    h2.columnInto(colIndex[t], col);
+    for (let j = 0; j < m; j++) X[xo + j] += v * col[j];
   }
 }
 
@@ -383,8 +401,8 @@ async function conditionalGradient(
       pivots += lin.iterations;
       backend = 'wasm';
       // the vertex Gc (sparse) and its product Rc = h1 · (Gc h2ᵀ): X by rows of h2ᵀ, then one dense product
-      scatterVertex(lin.plan, Gc, X, D.h2t, m);
-      matmul(D.h1, X, n, n, m, Rc);
+      scatterVertex(lin.plan, Gc, X, D.h2, m);
+      D.h1.left(X, m, Rc);
       // exact line search on f(G + τΔ) = c + τ·bq + τ²·aq
       const [dRdG, cross, linear] = direction(Gc, G, Rc, R, dG, dR, Mf, alpha, D, n, m);
       const aq = -alpha * dRdG;
@@ -483,7 +501,8 @@ async function entropicGW(
 
 /**
  * Gromov–Wasserstein (and fused GW) between two spaces given by structure matrices C1 (n × n) and C2 (m × m),
- * e.g. pairwise distances. Without `reg`: conditional gradient from `init` (default a·bᵀ, as POT) with exact line
+ * e.g. pairwise distances, or by point clouds `{ points, metric? }` (see {@link StructureCloud}: squared Euclidean
+ * clouds with the square loss are applied in low rank, O(nm·d) per iteration and no n × n memory). Without `reg`: conditional gradient from `init` (default a·bᵀ, as POT) with exact line
  * search, each step an exact OT (POT's gromov_wasserstein / fused_gromov_wasserstein; C1, C2 must be symmetric,
  * OTError 'shape' otherwise). With `reg`: entropic GW (POT's entropic_gromov_wasserstein), our Sinkhorn inside,
  * warm-started. `M` (n × m) and `alpha` give FGW = (1 − α)⟨M, P⟩ + α·GW. GW is non-convex: the result is a
@@ -512,12 +531,8 @@ export const gromovWasserstein = defineSolver({
   },
   backends: ['wasm'],
   workEstimate: (args) => {
-    const size = (x: unknown) => {
-      const X = x as { rows?: number; length?: number } | undefined;
-      return typeof X?.rows === 'number' ? X.rows : (X?.length ?? 0);
-    };
-    const n = size(args[0]);
-    const m = size(args[1]);
+    const n = structureSize(args[0]);
+    const m = structureSize(args[1]);
     return n * m * Math.max(n, m);
   },
   run: gromovRun,

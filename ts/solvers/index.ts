@@ -13,7 +13,7 @@ export { trainICNNMap, trainNOT, trainKantorovichRubinsteinCritic } from '../neu
 export { minibatchOT, type MinibatchOptions, type MinibatchResult } from './minibatch.js';
 export { gaussianW2, linearMap, gaussianBarycenter, type Gaussian, type AffineMap, type GaussianW2Options, type GaussianW2Result, type LinearMapOptions, type LinearMapResult, type GaussianBarycenterOptions, type GaussianBarycenterResult } from './gaussian.js';
 export { partialWasserstein, type PartialOptions, type PartialResult } from './partial.js';
-export { gromovWasserstein, type GromovOptions, type GromovResult } from './gromov.js';
+export { gromovWasserstein, type GromovOptions, type GromovResult, type StructureCloud, type StructureInput } from './gromov.js';
 export { weakOT, type WeakOTOptions, type WeakOTResult } from './weak.js';
 export { lpBarycenter, type LpBarycenterOptions, type LpBarycenterResult } from './lp-barycenter.js';
 export { sinkhornBatch, emdBatch, wasserstein1dBatch, type BatchResult, type SinkhornBatchOptions, type EmdBatchOptions, type Wasserstein1dBatchOptions, type Wasserstein1dBatchResult, type BatchInput, type BatchProblem, type PackedBatch, type CloudPair, type SamplePair, type BatchProgress } from './batch.js';
