@@ -10,4 +10,5 @@ export * from './simplex';
 // they stay internal so binaryen may inline them into the fused passes; the host uses only these entry points.
 export { entIterate, entMarginalError, entStats, entPlanApply, entDensePlan, entFColLse, entFColLseBatch, entBatch, ENT_SLOTS, expArrayF64, expArrayScalarF64 } from './sinkhorn';
 export { gridStep } from './grid';
+export { streamPass } from './stream';
 export { tensorBinary, tensorUnary, tensorSumTo, tensorMatmul, tensorTranspose, tensorCopyBlock, tensorAdam, tensorClampMin } from './tensor';

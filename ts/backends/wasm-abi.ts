@@ -51,6 +51,7 @@ export const KERNEL_ARITY = {
   nsInitGreedy: 5,
   nsCandidates: 3,
   nsCandidatesEnd: 1,
+  streamPass: 1,
 } as const;
 
 /** Exported globals (their values, read once). */
