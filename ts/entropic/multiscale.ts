@@ -9,7 +9,8 @@
 //   A_k B_l exp((max_k f + max_l g − dmin²(box_k, box_l)) / ε),
 // and the smallest such bounds are dropped while their sum stays within DROP_SHARE·tol. That sum is reported
 // (droppedMass): the full plan at the returned potentials differs from the kept one by at most that much mass,
-// so its marginal error is at most error + droppedMass, which is what must fall below tol.
+// so its marginal error is at most error + droppedMass: each term stops once its error ≤ tol − budget, so
+// that sum is ≤ tol for every term at convergence.
 //
 // Every pass is one streamed f32 kernel over the kept blocks (assembly/stream.ts, threads shared as the
 // entropic engines do), computing the plan entries a_i b_j exp((f_i + g_j − C_ij)/ε) themselves: row sums give
@@ -377,7 +378,8 @@ export async function multiscaleDivergence(
         // measure at the current potentials; update only if not converged (the result keeps measured potentials)
         t.error = measure(t, eps);
         passes++;
-        t.done = t.error + t.dropped <= opts.tol;
+        // dropped ≤ budget by construction: error ≤ tol − budget in every term keeps (max error) + (max dropped) ≤ tol
+        t.done = t.error <= opts.tol - budget;
         if (!t.done && !last) {
           if (t.self) update(t, eps, 0.5);
           else {
