@@ -82,10 +82,10 @@ for (const d of [1, 3, 5]) {
         for (let i = 0; i < T.np; i++) assert.ok(Math.abs(rows[i] - R[i]) <= 2e-5 * scale, `mode ${mode} row ${i}: ${rows[i]} vs ${R[i]}`);
         for (let j = 0; j < S.np; j++) assert.ok(Math.abs(cols[j] - C[j]) <= 2e-5 * scale, `mode ${mode} col ${j}: ${cols[j]} vs ${C[j]}`);
       }
-      // an exponent below f32's range gives 0 (the driver then redoes the row in f64)
+      // an exponent below f32's range is clamped to 2^−125 (the driver redoes sums below 1e-30 in f64)
       const low = h.map((x) => x - 200);
       const { rows } = pair.pass(eps, low, w, blocks, 0);
-      assert.ok(rows.every((x) => x === 0));
+      assert.ok(rows.every((x) => x < 1e-30));
     } finally {
       mem.release();
     }

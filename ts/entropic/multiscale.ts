@@ -149,6 +149,11 @@ function exponents(c: PaddedCloud, f: Float64Array, eps: number): Float64Array {
   return h;
 }
 
+/** Below: a sum of up to 10^7 entries clamped at 2^−125 (≈ 2e-38 each) could be most of it. */
+const LOST_BELOW = 1e-30;
+/** Above: within a factor 100 of an entry clamped at 2^127. */
+const LOST_ABOVE = 1e36;
+
 /** Exact f64 log Σ_j exp(h + w_j + 2x·y_j/ε) over every source slot: the fallback for a row the f32 sum lost. */
 function exactLog(T: PaddedCloud, s: number, h: number, S: PaddedCloud, w: Float64Array, eps: number): number {
   const lse = new LogSumExp();
@@ -167,8 +172,11 @@ function logSums(sums: Float64Array, T: PaddedCloud, h: Float64Array, S: PaddedC
   for (let s = 0; s < T.np; s++) {
     if (T.orig[s] < 0) continue;
     const x = sums[s];
-    out[s] = x > 1e-300 && x < Infinity ? Math.log(x) : exactLog(T, s, h[s], S, w, eps);
-    if (!(x > 1e-300 && x < Infinity)) sums[s] = Math.exp(out[s]);
+    // the kernel clamps each entry's exponent to [−125, 127] (base 2): sums outside (LOST_BELOW, LOST_ABOVE) or NaN
+    // may hold clamped entries
+    const ok = x > LOST_BELOW && x < LOST_ABOVE;
+    out[s] = ok ? Math.log(x) : exactLog(T, s, h[s], S, w, eps);
+    if (!ok) sums[s] = Math.exp(out[s]);
   }
   return out;
 }
