@@ -32,11 +32,11 @@ async function run(strategy: 'multiscale' | 'dense'): Promise<{ r: DivergenceRes
 
 const out: string[] = [
   `sinkhornDivergence, n = m = ${N}, d = 3 uniform, reg = 0.01·diam² = ${reg}, tol ${tol}; ${cpus().length} cores, load ${loadavg()[0].toFixed(1)} before`,
-  '| strategy | s | CPU s | iterations (coarse) | error | droppedMass | threads | value | peak RSS MB |',
-  '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+  '| strategy | s | CPU s | iterations (coarse) | error | droppedMass | kernel pairs | pairs / CPU s | threads | value | peak RSS MB |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ];
 const row = (name: string, { r, s, cpu }: { r: DivergenceResult; s: number; cpu: number }) =>
-  `| ${name} | ${s.toFixed(2)} | ${cpu.toFixed(1)} | ${r.iterations}${r.coarseIterations ? ` (${r.coarseIterations})` : ''} | ${r.error.toExponential(2)} | ${r.droppedMass?.toExponential(2) ?? '—'} | ${r.threads} | ${r.value.toPrecision(7)} | ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} |`;
+  `| ${name} | ${s.toFixed(2)} | ${cpu.toFixed(1)} | ${r.iterations}${r.coarseIterations ? ` (${r.coarseIterations})` : ''} | ${r.error.toExponential(2)} | ${r.droppedMass?.toExponential(2) ?? '—'} | ${r.pairs?.toExponential(2) ?? '—'} | ${r.pairs ? (r.pairs / cpu).toExponential(2) : '—'} | ${r.threads} | ${r.value.toPrecision(7)} | ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} |`;
 const ms = await run('multiscale');
 out.push(row('multiscale', ms));
 if (N <= DENSE) {

@@ -111,6 +111,8 @@ export class StreamPair {
   private readonly kT: number;
   private readonly kS: number;
   private scaledFor = NaN;
+  /** Point pairs evaluated by this pair's passes so far (padding included). */
+  pairs = 0;
   private readonly h32: Float32Array;
   private readonly w32: Float32Array;
 
@@ -188,6 +190,11 @@ export class StreamPair {
     const c = new Float64Array(buf(), this.ctx, SLOTS);
     c[14] = mode;
     rt.kernels.fn('streamPass')(this.ctx);
+    for (let k = 0; k < this.kT; k++)
+      for (let q = blocks.rowptr[k]; q < blocks.rowptr[k + 1]; q++) {
+        const l = blocks.list[q] & (COLS_FLAG - 1);
+        this.pairs += (T.off[k + 1] - T.off[k]) * (S.off[l + 1] - S.off[l]);
+      }
     const rows = Float64Array.from(new Float64Array(buf(), this.p.rows, T.np));
     const all = new Float64Array(buf(), this.p.cols, rt.threads * S.np);
     const cols = Float64Array.from(all.subarray(0, S.np));

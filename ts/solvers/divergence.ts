@@ -87,6 +87,8 @@ export interface DivergenceResult extends OTResult {
    * marginal error is at most `error + droppedMass`, which is below tol when the status is 'converged'.
    */
   droppedMass?: number;
+  /** Multiscale only: point pairs its kernel evaluated, all passes together (the dense strategy: n·m per half-iteration per term). */
+  pairs?: number;
   /** Multiscale only: iterations on the cluster centroids (the ε schedule) before the passes over the points (`iterations`). */
   coarseIterations?: number;
 }
@@ -220,6 +222,7 @@ async function maybeMultiscale(X: MatrixLike, Y: MatrixLike, opts: DivergenceOpt
     strategy: 'multiscale',
     droppedMass: r.droppedMass,
     coarseIterations: r.coarseIterations,
+    pairs: r.pairs,
   };
 }
 
