@@ -12,7 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OTError, Rng, sinkhornDivergence } from 'kantorovich';
 import { COLS_FLAG, StreamPair, allBlocks, padCloud, streamRuntime } from '../ts/entropic/stream.js';
-import { keptBlocks } from '../ts/entropic/multiscale.js';
+import { exactFallbacks, keptBlocks } from '../ts/entropic/multiscale.js';
 
 const IN = { worker: false } as const;
 
@@ -152,6 +152,8 @@ interface Case {
   weighted?: boolean;
   zeros?: boolean;
   debias?: boolean;
+  /** Give X's first point weight 1e-40: its plan entries fall below f32's range, its sums go to the f64 fallback. */
+  tiny?: boolean;
 }
 
 const cases: Case[] = [
@@ -160,6 +162,7 @@ const cases: Case[] = [
   { name: '1-D', n: 800, m: 900, d: 1, seed: 3 },
   { name: '5-D', n: 700, m: 600, d: 5, seed: 4, weighted: true },
   { name: '3-D, OT_ε itself (debias: false)', n: 1000, m: 1000, d: 3, seed: 5, debias: false },
+  { name: '2-D, a point of weight 1e-40 (exact f64 fallback for its sums)', n: 600, m: 500, d: 2, seed: 6, weighted: true, tiny: true },
 ];
 
 for (const c of cases) {
@@ -168,6 +171,12 @@ for (const c of cases) {
     const X = cloud(rng, c.n, c.d);
     const Y = cloud(rng, c.m, c.d, 0.2, 1.1);
     const a = c.weighted ? weights(rng, c.n, c.zeros) : undefined;
+    if (c.tiny && a) {
+      a[0] = 0;
+      const rest = a.reduce((x, y) => x + y, 0);
+      a.forEach((x, i) => (a[i] = x / rest));
+      a[0] = 1e-40;
+    }
     const b = c.weighted ? weights(rng, c.m) : undefined;
     const D2 = diam2(X, Y, c.d);
     const reg = 0.01 * D2;
@@ -175,7 +184,9 @@ for (const c of cases) {
     const common = { ...IN, reg, a, b, debias: c.debias };
     const Xm = { data: X, rows: c.n, cols: c.d };
     const Ym = { data: Y, rows: c.m, cols: c.d };
+    const before = exactFallbacks();
     const ms = await sinkhornDivergence(Xm, Ym, { ...common, tol, strategy: 'multiscale' });
+    if (c.tiny) assert.ok(exactFallbacks() > before, 'the tiny point went through the exact fallback');
     const dense = await sinkhornDivergence(Xm, Ym, { ...common, tol: 1e-9, strategy: 'dense', backend: 'wasm' });
     assert.is(ms.strategy, 'multiscale');
     assert.is(dense.strategy, 'dense');
@@ -210,6 +221,13 @@ test('strategy: auto stays dense for small problems; forced multiscale refuses w
   await refuse({ backend: 'js' }, /wasm/);
   await refuse({ reg: 1e-5 }, /diameter²\/reg/);
   await refuse({ strategy: 'sparse' }, /strategy/);
+  // the clouds and block lists count against maxBytes
+  try {
+    await sinkhornDivergence(X, Y, { ...IN, reg: 0.05, strategy: 'multiscale', maxBytes: 4000 });
+    assert.unreachable('accepted a budget below its clouds');
+  } catch (e) {
+    assert.is((e as OTError).code, 'too-large');
+  }
   // bad data fails as in the dense path, before any work
   try {
     await sinkhornDivergence(X, Y, { ...IN, reg: 0.05, strategy: 'multiscale', a: new Float64Array(59) });

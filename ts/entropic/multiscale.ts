@@ -17,7 +17,7 @@
 // the f-update, column sums the g-update, from the same entries. Rows whose f32 sum leaves the normal range
 // (0, ∞, NaN) are recomputed by an exact f64 log-sum-exp over all points.
 import { OTError } from '../errors.js';
-import { abortPoint } from '../validate.js';
+import { abortPoint, checkBudget } from '../validate.js';
 import { LogSumExp } from './logsumexp.js';
 import { coarsen } from '../solvers/emd-multiscale.js';
 import { type BlockList, COLS_FLAG, type PaddedCloud, StreamPair, type StreamRuntime, allBlocks, padCloud, streamRuntime } from './stream.js';
@@ -55,6 +55,8 @@ export interface MultiscaleOptions {
   threads: number | 'auto';
   debias: boolean;
   signal?: AbortSignal;
+  /** The caller's memory budget (checkBudget), for the padded clouds and the block lists. */
+  maxBytes?: number;
   onProgress?: (p: { iterations: number; error: number; eps: number }) => void;
 }
 
@@ -162,8 +164,13 @@ const LOST_BELOW = 1e-30;
 /** Above: within a factor 100 of an entry clamped at 2^127. */
 const LOST_ABOVE = 1e36;
 
+let fallbacks = 0;
+/** Sums recomputed by the exact fallback since the module loaded (tests check that the path runs). */
+export const exactFallbacks = () => fallbacks;
+
 /** Exact f64 log Σ_j exp(h + w_j + 2x·y_j/ε) over every source slot: the fallback for a row the f32 sum lost. */
 function exactLog(T: PaddedCloud, s: number, h: number, S: PaddedCloud, w: Float64Array, eps: number): number {
+  fallbacks++;
   const lse = new LogSumExp();
   for (let j = 0; j < S.np; j++) {
     if (w[j] === -Infinity) continue;
@@ -381,6 +388,12 @@ export async function multiscaleDivergence(
   }
   const lx = levels(X, a, d);
   const ly = levels(Y, b, d);
+  // per slot: f64 coordinates, |x|², weights, potentials, sums (~d + 12 values) on the host, f32 copies in wasm;
+  // per (cluster, cluster) block: the bounds, the drop flags and up to four i32 lists (cross, transposed, two selfs)
+  const kx = lx.fine.mass.length;
+  const ky = ly.fine.mass.length;
+  const slots = lx.fine.np + ly.fine.np;
+  checkBudget(slots * (d + 12) * 8 * 3 + (kx * ky + kx * kx + ky * ky) * (8 + 1 + 8), 'the multiscale divergence (clouds, potentials, block lists)', opts.maxBytes);
   const rt: StreamRuntime = await streamRuntime(opts.threads);
   const mem = rt.kernels.scope();
   try {

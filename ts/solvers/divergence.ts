@@ -209,6 +209,7 @@ async function maybeMultiscale(X: MatrixLike, Y: MatrixLike, opts: DivergenceOpt
     threads: checkThreads(opts.threads),
     debias: opts.debias !== false,
     signal: opts.signal,
+    maxBytes: opts.maxBytes,
     onProgress: opts.onProgress,
   });
   return {
