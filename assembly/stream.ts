@@ -7,7 +7,8 @@
 // buffer per thread, summed by the host). The host folds everything else into h and w: for the squared
 // Euclidean cost |x − y|² = |x|² + |y|² − 2x·y, h_i = log a_i + (f_i − |x_i|²)/ε, w_j = log b_j + (g_j − |y_j|²)/ε
 // and ỹ = 2y/ε, so E_ij = a_i b_j exp((f_i + g_j − C_ij)/ε) is the plan entry at the current potentials.
-// Mode 1 weighs each entry by its x_i · ỹ_j (for ⟨P, C⟩ at the end of a solve; in log₂ units too).
+// Mode 1 weighs each entry by its x_i · ỹ_j (for ⟨P, C⟩ at the end of a solve; in log₂ units too); mode 2 sums
+// both at once (a measuring pass that may be the last one).
 //
 // f32 is enough because the potentials keep the exponents O(1) where the mass is: the rounding of h + w + x·ỹ
 // is ~6e-8 × (|h| + |w| + |x·ỹ|) ≲ 6e-8 × (2 + 4·R²/ε) absolute for coordinates centred within radius R,
@@ -35,9 +36,12 @@ const K_LIST = 10; // i32: source cluster | COLS (column sums wanted for this bl
 const K_KT = 11; // target clusters
 const K_ROWS = 12; // out: f64 [nT] row sums
 const K_COLS = 13; // out: f64 [threads][nS] column sums, one buffer per thread
-const K_MODE = 14; // 0: Σ E, 1: Σ E·(x·ỹ)
+const K_MODE = 14; // 0: Σ E, 1: Σ E·(x·ỹ), 2: both (the second into K_ROWS2 / K_COLS2)
 const K_NEXT = 15; // the next target cluster to take (an i32 at this slot's address)
 const K_SCRATCH = 16; // f32 [threads][nS]: one block's column sums over one cluster
+const K_ROWS2 = 17; // mode 2's Σ E·(x·ỹ) rows (f64 [nT])
+const K_COLS2 = 18; // mode 2's Σ E·(x·ỹ) columns (f64 [threads][nS])
+const K_SCRATCH2 = 19; // mode 2's second scratch (f32 [threads][nS])
 const K_THREADS = 33;
 // 34 slots in all (ts/entropic/stream.ts allocates them)
 
@@ -116,10 +120,14 @@ export function streamShare(ctx: usize, t: i32): void {
   const rowptr = slotAt(ctx, K_ROWPTR);
   const list = slotAt(ctx, K_LIST);
   const rows = slotAt(ctx, K_ROWS);
+  const rows2 = slotAt(ctx, K_ROWS2);
   const cols = slotAt(ctx, K_COLS) + ((<usize>t * nS) << 3);
+  const cols2 = slotAt(ctx, K_COLS2) + ((<usize>t * nS) << 3);
   const scratch = slotAt(ctx, K_SCRATCH) + ((<usize>t * nS) << 2);
+  const scratch2 = slotAt(ctx, K_SCRATCH2) + ((<usize>t * nS) << 2);
   const next = ctx + (<usize>K_NEXT << 3);
   memory.fill(cols, 0, nS << 3);
+  if (mode == 2) memory.fill(cols2, 0, nS << 3);
   for (;;) {
     let k: i32;
     if (ASC_FEATURE_THREADS) k = atomic.add<i32>(next, 1);
@@ -131,6 +139,7 @@ export function streamShare(ctx: usize, t: i32): void {
     const i0 = load<i32>(toff + (<usize>k << 2));
     const i1 = load<i32>(toff + (<usize>(k + 1) << 2));
     memory.fill(rows + (<usize>i0 << 3), 0, <usize>(i1 - i0) << 3);
+    if (mode == 2) memory.fill(rows2 + (<usize>i0 << 3), 0, <usize>(i1 - i0) << 3);
     const b0 = load<i32>(rowptr + (<usize>k << 2));
     const b1 = load<i32>(rowptr + (<usize>(k + 1) << 2));
     for (let b = b0; b < b1; b++) {
@@ -139,28 +148,42 @@ export function streamShare(ctx: usize, t: i32): void {
       const withCols = (e & COLS) != 0;
       const j0 = load<i32>(soff + (<usize>l << 2));
       const j1 = load<i32>(soff + (<usize>(l + 1) << 2));
-      if (withCols) memory.fill(scratch + (<usize>j0 << 2), 0, <usize>(j1 - j0) << 2);
-      // four copies of the tile loop, each with its mode and column switch constant (no branch inside)
+      if (withCols) {
+        memory.fill(scratch + (<usize>j0 << 2), 0, <usize>(j1 - j0) << 2);
+        if (mode == 2) memory.fill(scratch2 + (<usize>j0 << 2), 0, <usize>(j1 - j0) << 2);
+      }
+      // a copy of the tile loop per (mode, columns, d ≤ 3): each with its switches constant (no branch inside)
       for (let i = i0; i < i1; i += 4) {
         if (d <= 3) {
           if (mode == 0) {
-            if (withCols) block3(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, scratch, 0);
-            else block3(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, 0);
-          } else if (withCols) block3(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, scratch, 1);
-          else block3(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, 1);
+            if (withCols) block3(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, scratch, 0, 0);
+            else block3(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, 0, 0, 0);
+          } else if (mode == 1) {
+            if (withCols) block3(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, scratch, 0, 1);
+            else block3(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, 0, 0, 1);
+          } else if (withCols) block3(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, rows2, scratch, scratch2, 2);
+          else block3(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, rows2, 0, 0, 2);
         } else if (mode == 0) {
-          if (withCols) blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, scratch, 0);
-          else blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, 0);
-        } else if (withCols) blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, scratch, 1);
-        else blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, 1);
+          if (withCols) blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, scratch, 0, 0);
+          else blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, 0, 0, 0);
+        } else if (mode == 1) {
+          if (withCols) blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, scratch, 0, 1);
+          else blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, 0, 0, 1);
+        } else if (withCols) blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, rows2, scratch, scratch2, 2);
+        else blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, rows2, 0, 0, 2);
       }
       if (withCols) {
-        for (let j = j0; j < j1; j++) {
-          const p = cols + (<usize>j << 3);
-          store<f64>(p, load<f64>(p) + <f64>load<f32>(scratch + (<usize>j << 2)));
-        }
+        flushCols(cols, scratch, j0, j1);
+        if (mode == 2) flushCols(cols2, scratch2, j0, j1);
       }
     }
+  }
+}
+
+@inline function flushCols(cols: usize, scratch: usize, j0: i32, j1: i32): void {
+  for (let j = j0; j < j1; j++) {
+    const p = cols + (<usize>j << 3);
+    store<f64>(p, load<f64>(p) + <f64>load<f32>(scratch + (<usize>j << 2)));
   }
 }
 
@@ -169,8 +192,11 @@ export function streamShare(ctx: usize, t: i32): void {
   return c < d ? v128.load32_splat(tx + ((<usize>c * nT + <usize>i) << 2)) : f32x4.splat(0);
 }
 
-/** Targets i … i + 3 against sources [j0, j1) for d ≤ 3 (the coordinates held in registers). */
-@inline function block3(d: i32, tx: usize, nT: usize, th: usize, sy: usize, nS: usize, sw: usize, i: i32, j0: i32, j1: i32, rows: usize, scratch: usize, mode: i32): void {
+/**
+ * Targets i … i + 3 against sources [j0, j1) for d ≤ 3 (the coordinates held in registers). Mode 0: Σ E into
+ * rows (and scratch), 1: Σ E·q there, 2: Σ E there and Σ E·q into rows2 (and scratch2); scratch = 0: no columns.
+ */
+@inline function block3(d: i32, tx: usize, nT: usize, th: usize, sy: usize, nS: usize, sw: usize, i: i32, j0: i32, j1: i32, rows: usize, rows2: usize, scratch: usize, scratch2: usize, mode: i32): void {
   const x00 = tsplat(tx, nT, 0, d, i);
   const x01 = tsplat(tx, nT, 0, d, i + 1);
   const x02 = tsplat(tx, nT, 0, d, i + 2);
@@ -193,6 +219,10 @@ export function streamShare(ctx: usize, t: i32): void {
   let a1 = f32x4.splat(0);
   let a2 = f32x4.splat(0);
   let a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let b2 = f32x4.splat(0);
+  let b3 = f32x4.splat(0);
   for (let j = j0; j < j1; j += 4) {
     const o = <usize>j << 2;
     const v0 = v128.load(sy + o);
@@ -207,24 +237,41 @@ export function streamShare(ctx: usize, t: i32): void {
     const e1 = exp2F32x4(f32x4.add(f32x4.add(q1, w), h1));
     const e2 = exp2F32x4(f32x4.add(f32x4.add(q2, w), h2));
     const e3 = exp2F32x4(f32x4.add(f32x4.add(q3, w), h3));
-    accumulate(e0, e1, e2, e3, q0, q1, q2, q3, mode, scratch, o);
-    if (mode == 0) {
+    if (mode == 1) {
+      const g0 = f32x4.mul(e0, q0);
+      const g1 = f32x4.mul(e1, q1);
+      const g2 = f32x4.mul(e2, q2);
+      const g3 = f32x4.mul(e3, q3);
+      a0 = f32x4.add(a0, g0);
+      a1 = f32x4.add(a1, g1);
+      a2 = f32x4.add(a2, g2);
+      a3 = f32x4.add(a3, g3);
+      if (scratch != 0) addCols(scratch, o, g0, g1, g2, g3);
+    } else {
       a0 = f32x4.add(a0, e0);
       a1 = f32x4.add(a1, e1);
       a2 = f32x4.add(a2, e2);
       a3 = f32x4.add(a3, e3);
-    } else {
-      a0 = f32x4.add(a0, f32x4.mul(e0, q0));
-      a1 = f32x4.add(a1, f32x4.mul(e1, q1));
-      a2 = f32x4.add(a2, f32x4.mul(e2, q2));
-      a3 = f32x4.add(a3, f32x4.mul(e3, q3));
+      if (scratch != 0) addCols(scratch, o, e0, e1, e2, e3);
+      if (mode == 2) {
+        const g0 = f32x4.mul(e0, q0);
+        const g1 = f32x4.mul(e1, q1);
+        const g2 = f32x4.mul(e2, q2);
+        const g3 = f32x4.mul(e3, q3);
+        b0 = f32x4.add(b0, g0);
+        b1 = f32x4.add(b1, g1);
+        b2 = f32x4.add(b2, g2);
+        b3 = f32x4.add(b3, g3);
+        if (scratch2 != 0) addCols(scratch2, o, g0, g1, g2, g3);
+      }
     }
   }
   flushRows(rows, i, a0, a1, a2, a3);
+  if (mode == 2) flushRows(rows2, i, b0, b1, b2, b3);
 }
 
-/** Targets i … i + 3 against sources [j0, j1), any d (coordinates streamed from memory). */
-@inline function blockN(d: i32, tx: usize, nT: usize, th: usize, sy: usize, nS: usize, sw: usize, i: i32, j0: i32, j1: i32, rows: usize, scratch: usize, mode: i32): void {
+/** Targets i … i + 3 against sources [j0, j1), any d (coordinates streamed from memory); modes as block3. */
+@inline function blockN(d: i32, tx: usize, nT: usize, th: usize, sy: usize, nS: usize, sw: usize, i: i32, j0: i32, j1: i32, rows: usize, rows2: usize, scratch: usize, scratch2: usize, mode: i32): void {
   const h0 = v128.load32_splat(th + (<usize>i << 2));
   const h1 = v128.load32_splat(th + (<usize>(i + 1) << 2));
   const h2 = v128.load32_splat(th + (<usize>(i + 2) << 2));
@@ -233,6 +280,10 @@ export function streamShare(ctx: usize, t: i32): void {
   let a1 = f32x4.splat(0);
   let a2 = f32x4.splat(0);
   let a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0);
+  let b1 = f32x4.splat(0);
+  let b2 = f32x4.splat(0);
+  let b3 = f32x4.splat(0);
   for (let j = j0; j < j1; j += 4) {
     const o = <usize>j << 2;
     let q0 = f32x4.splat(0);
@@ -252,28 +303,42 @@ export function streamShare(ctx: usize, t: i32): void {
     const e1 = exp2F32x4(f32x4.add(f32x4.add(q1, w), h1));
     const e2 = exp2F32x4(f32x4.add(f32x4.add(q2, w), h2));
     const e3 = exp2F32x4(f32x4.add(f32x4.add(q3, w), h3));
-    accumulate(e0, e1, e2, e3, q0, q1, q2, q3, mode, scratch, o);
-    if (mode == 0) {
+    if (mode == 1) {
+      const g0 = f32x4.mul(e0, q0);
+      const g1 = f32x4.mul(e1, q1);
+      const g2 = f32x4.mul(e2, q2);
+      const g3 = f32x4.mul(e3, q3);
+      a0 = f32x4.add(a0, g0);
+      a1 = f32x4.add(a1, g1);
+      a2 = f32x4.add(a2, g2);
+      a3 = f32x4.add(a3, g3);
+      if (scratch != 0) addCols(scratch, o, g0, g1, g2, g3);
+    } else {
       a0 = f32x4.add(a0, e0);
       a1 = f32x4.add(a1, e1);
       a2 = f32x4.add(a2, e2);
       a3 = f32x4.add(a3, e3);
-    } else {
-      a0 = f32x4.add(a0, f32x4.mul(e0, q0));
-      a1 = f32x4.add(a1, f32x4.mul(e1, q1));
-      a2 = f32x4.add(a2, f32x4.mul(e2, q2));
-      a3 = f32x4.add(a3, f32x4.mul(e3, q3));
+      if (scratch != 0) addCols(scratch, o, e0, e1, e2, e3);
+      if (mode == 2) {
+        const g0 = f32x4.mul(e0, q0);
+        const g1 = f32x4.mul(e1, q1);
+        const g2 = f32x4.mul(e2, q2);
+        const g3 = f32x4.mul(e3, q3);
+        b0 = f32x4.add(b0, g0);
+        b1 = f32x4.add(b1, g1);
+        b2 = f32x4.add(b2, g2);
+        b3 = f32x4.add(b3, g3);
+        if (scratch2 != 0) addCols(scratch2, o, g0, g1, g2, g3);
+      }
     }
   }
   flushRows(rows, i, a0, a1, a2, a3);
+  if (mode == 2) flushRows(rows2, i, b0, b1, b2, b3);
 }
 
-/** The 4 sources' column contributions of one 4-target tile (scratch = 0: none wanted). */
-@inline function accumulate(e0: v128, e1: v128, e2: v128, e3: v128, q0: v128, q1: v128, q2: v128, q3: v128, mode: i32, scratch: usize, o: usize): void {
-  if (scratch == 0) return;
-  let c: v128;
-  if (mode == 0) c = f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3));
-  else c = f32x4.add(f32x4.add(f32x4.mul(e0, q0), f32x4.mul(e1, q1)), f32x4.add(f32x4.mul(e2, q2), f32x4.mul(e3, q3)));
+/** One 4-target tile's contributions to its 4 sources' column sums (f32 scratch, one block). */
+@inline function addCols(scratch: usize, o: usize, e0: v128, e1: v128, e2: v128, e3: v128): void {
+  const c = f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3));
   v128.store(scratch + o, f32x4.add(v128.load(scratch + o), c));
 }
 

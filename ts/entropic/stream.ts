@@ -107,7 +107,7 @@ export interface BlockList {
 /** The passes between one target cloud and one source cloud (their buffers allocated once). */
 export class StreamPair {
   private readonly ctx: number;
-  private readonly p: Record<'tx' | 'th' | 'sy' | 'sw' | 'toff' | 'soff' | 'rowptr' | 'list' | 'rows' | 'cols' | 'scratch', number>;
+  private readonly p: Record<'tx' | 'th' | 'sy' | 'sw' | 'toff' | 'soff' | 'rowptr' | 'list' | 'rows' | 'cols' | 'scratch' | 'rows2' | 'cols2' | 'scratch2', number>;
   private readonly kT: number;
   private readonly kS: number;
   private scaledFor = NaN;
@@ -139,6 +139,9 @@ export class StreamPair {
       rows: a(T.np * 8),
       cols: a(threads * S.np * 8),
       scratch: a(threads * S.np * 4),
+      rows2: a(T.np * 8),
+      cols2: a(threads * S.np * 8),
+      scratch2: a(threads * S.np * 4),
     };
     this.h32 = new Float32Array(T.np);
     this.w32 = new Float32Array(S.np);
@@ -163,15 +166,18 @@ export class StreamPair {
     c[12] = this.p.rows;
     c[13] = this.p.cols;
     c[16] = this.p.scratch;
+    c[17] = this.p.rows2;
+    c[18] = this.p.cols2;
+    c[19] = this.p.scratch2;
     c[33] = threads;
   }
 
   /**
    * One pass: E_ij = exp(h_i + w_j + 2x_i·y_j/ε) over the kept blocks (h per target slot, w per source slot;
-   * −∞ allowed), `mode` 0 sums E, 1 sums E·2x_i·y_j/ε. Returns the row sums (per target slot) and the column
-   * sums (per source slot; zero where no block asked for them). The arrays are fresh copies.
+   * −∞ allowed). `mode` 0 sums E, 1 sums E·2x_i·y_j/ε, 2 both (the second as rows2, cols2). Row sums per target
+   * slot, column sums per source slot (zero where no block asked for them); fresh arrays.
    */
-  pass(eps: number, h: Float64Array, w: Float64Array, blocks: BlockList, mode: 0 | 1): { rows: Float64Array; cols: Float64Array } {
+  pass(eps: number, h: Float64Array, w: Float64Array, blocks: BlockList, mode: 0 | 1 | 2): { rows: Float64Array; cols: Float64Array; rows2?: Float64Array; cols2?: Float64Array } {
     const { T, S, rt } = this;
     const buf = () => rt.kernels.exports.memory.buffer;
     if (eps !== this.scaledFor) {
@@ -195,16 +201,22 @@ export class StreamPair {
         const l = blocks.list[q] & (COLS_FLAG - 1);
         this.pairs += (T.off[k + 1] - T.off[k]) * (S.off[l + 1] - S.off[l]);
       }
-    const rows = Float64Array.from(new Float64Array(buf(), this.p.rows, T.np));
-    const all = new Float64Array(buf(), this.p.cols, rt.threads * S.np);
-    const cols = Float64Array.from(all.subarray(0, S.np));
-    for (let t = 1; t < rt.threads; t++) for (let j = 0; j < S.np; j++) cols[j] += all[t * S.np + j];
-    if (mode === 1) {
-      // mode 1 summed E·t with t in log₂ units: back to natural units
-      for (let s = 0; s < rows.length; s++) rows[s] *= Math.LN2;
-      for (let s = 0; s < cols.length; s++) cols[s] *= Math.LN2;
-    }
-    return { rows, cols };
+    // the E·t sums are in log₂ units (t = 2x·y/ε · log₂e): LN2 brings them back
+    const read = (rowsAt: number, colsAt: number, scale: number) => {
+      const rows = Float64Array.from(new Float64Array(buf(), rowsAt, T.np));
+      const all = new Float64Array(buf(), colsAt, rt.threads * S.np);
+      const cols = Float64Array.from(all.subarray(0, S.np));
+      for (let t = 1; t < rt.threads; t++) for (let j = 0; j < S.np; j++) cols[j] += all[t * S.np + j];
+      if (scale !== 1) {
+        for (let s = 0; s < rows.length; s++) rows[s] *= scale;
+        for (let s = 0; s < cols.length; s++) cols[s] *= scale;
+      }
+      return { rows, cols };
+    };
+    const first = read(this.p.rows, this.p.cols, mode === 1 ? Math.LN2 : 1);
+    if (mode !== 2) return first;
+    const second = read(this.p.rows2, this.p.cols2, Math.LN2);
+    return { ...first, rows2: second.rows, cols2: second.cols };
   }
 }
 
