@@ -26,6 +26,11 @@ import { type BlockList, COLS_FLAG, type PaddedCloud, StreamPair, type StreamRun
 export const MULTISCALE_MAX_SCALE = 1e4;
 /** The share of tol that the dropped blocks' mass bound may use (the rest is left to the kept marginals). */
 const DROP_SHARE = 0.1;
+/**
+ * A fine pass before the final ones may drop blocks of mass up to this share of the term's previous error
+ * (the mass it leaves out is then small against what the step corrects): fewer pairs while the error is large.
+ */
+const EARLY_DROP = 0.1;
 /** ε_{k+1}/ε_k of the coarse schedule (GeomLoss: scaling² = 0.5² for p = 2). */
 const EPS_FACTOR = 0.25;
 /** Smallest leaf of the coarse level's clustering. */
@@ -477,18 +482,20 @@ export async function multiscaleDivergence(
       const last = iterations + 1 >= opts.maxIter;
       for (const t of fineTerms) {
         if (t.done) continue;
-        const { blocks, rowsOnly, transposed, dropped, kept } = keptBlocks(t, eps, budget);
+        // A pass that is likely the last (the previous error within 2× of the target) drops at most `budget` and
+        // also sums E·2x·y/ε for ⟨P, C⟩; earlier passes, whose error is still large, may drop up to a tenth of it.
+        const final = last || t.error <= 2 * (opts.tol - budget);
+        const { blocks, rowsOnly, transposed, dropped, kept } = keptBlocks(t, eps, final || !Number.isFinite(t.error) ? budget : Math.max(budget, Math.min(EARLY_DROP * t.error, 0.01)));
         t.blocks = blocks;
         t.dropped = dropped;
         t.kept = kept;
         // measure at the current potentials; update only if not converged (the result keeps measured potentials).
         // A cross term's column sums after its g-update are known without a pass (see updateG): from the second
         // iteration on, its measure passes sum rows only.
-        // a pass that is likely the last (the previous error within 2× of the target) also sums E·2x·y/ε for ⟨P, C⟩
-        const mode = t.error <= 2 * (opts.tol - budget) ? 2 : 0;
+        const mode = final ? 2 : 0;
         t.error = t.self || iterations === 0 ? measure(t, eps, mode) : measureRows(t, eps, rowsOnly, mode);
-        // dropped ≤ budget by construction: error ≤ tol − budget in every term keeps (max error) + (max dropped) ≤ tol
-        t.done = t.error <= opts.tol - budget;
+        // dropped ≤ budget on a final pass: error ≤ tol − budget in every term keeps (max error) + (max dropped) ≤ tol
+        t.done = final && t.error <= opts.tol - budget;
         if (!t.done && !last) {
           if (t.self) update(t, eps, 0.5);
           else {
