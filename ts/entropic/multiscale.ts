@@ -1,21 +1,24 @@
 // The Sinkhorn divergence of large point clouds (squared Euclidean cost) coarse to fine, after GeomLoss's
-// multiscale scheme (Feydy 2020, ch. 3): both clouds are clustered (k-d leaves, ts/solvers/emd-multiscale.ts
-// `coarsen`); the symmetric loop — f ← ½(f + softmin_b(g)), g ← ½(g + softmin_a(f)) for OT_ε(a, b) and
-// p ← ½(p + softmin_a(p)) for each self term, all three together — runs with ε decreasing geometrically from
-// the squared diameter to reg on the clusters' centroids; the fine potentials are extrapolated from the coarse
-// ones by one softmin against the coarse measure; then the same loop runs on the points until the marginals
-// are within tol. On the points, each pass skips the (target cluster, source cluster) blocks whose plan mass is
-// provably negligible at the current potentials: a block's mass is at most
-//   A_k B_l exp((max_k f + max_l g − dmin²(box_k, box_l)) / ε),
-// and the smallest such bounds are dropped while their sum stays within DROP_SHARE·tol. That sum is reported
-// (droppedMass): the full plan at the returned potentials differs from the kept one by at most that much mass,
-// so its marginal error is at most error + droppedMass: each term stops once its error ≤ tol − budget, so
-// that sum is ≤ tol for every term at convergence.
+// multiscale scheme (Feydy 2020, ch. 3). Both clouds are clustered twice by k-d trees (ts/solvers/emd-multiscale.ts
+// `coarsen`): leaves of ~√n/2.5 points are the fine level's blocks, leaves a quarter that size give the coarse
+// level's centroids. On the centroids GeomLoss's symmetric loop — f ← ½(f + softmin_b(g)), g ← ½(g + softmin_a(f))
+// for OT_ε(a, b), p ← ½(p + softmin_a(p)) for each self term, all three together — runs with ε decreasing
+// geometrically from the squared diameter to reg, then at reg until the coarse marginals are within tol. Each
+// fine potential is extrapolated by one softmin against the coarse measure. On the points, the self terms keep
+// the symmetric step and the cross term alternates over-relaxed Sinkhorn steps (OMEGA), until the marginals
+// are within tol.
+//
+// On the points each pass skips the (target cluster, source cluster) blocks whose plan mass is provably small at
+// the current potentials: a block's mass is at most A_k B_l exp((max_k f + max_l g − dmin²(box_k, box_l)) / ε),
+// and the smallest such bounds are dropped while their sum stays within the pass's budget (DROP_SHARE·tol on a
+// final pass). That sum is reported (droppedMass): the full plan at the returned potentials differs from the
+// kept one by at most that much mass, so its marginal error is at most error + droppedMass; a term stops once
+// its error ≤ tol − budget on a final pass, so that sum is ≤ tol at convergence.
 //
 // Every pass is one streamed f32 kernel over the kept blocks (assembly/stream.ts, threads shared as the
-// entropic engines do), computing the plan entries a_i b_j exp((f_i + g_j − C_ij)/ε) themselves: row sums give
-// the f-update, column sums the g-update, from the same entries. Rows whose f32 sum leaves the normal range
-// (0, ∞, NaN) are recomputed by an exact f64 log-sum-exp over all points.
+// entropic engines do) computing the plan entries a_i b_j exp((f_i + g_j − C_ij)/ε) themselves: row sums give
+// the f-update, column sums the g-update. Sums outside (1e-30, 1e36) — where entries clamped to the kernel's
+// exponent range could matter — are recomputed by an exact f64 log-sum-exp over all points.
 import { OTError } from '../errors.js';
 import { abortPoint, checkBudget } from '../validate.js';
 import { LogSumExp } from './logsumexp.js';
