@@ -206,6 +206,23 @@ for (const c of cases) {
   });
 }
 
+test("strategy 'auto' goes multiscale above 2^26 pairs; abort stops it", async () => {
+  const rng = new Rng(11);
+  const n = 8200; // n² > 2^26
+  const X = { data: cloud(rng, n, 1), rows: n, cols: 1 };
+  const Y = { data: cloud(rng, n, 1, 0.5, 1.5), rows: n, cols: 1 };
+  const r = await sinkhornDivergence(X, Y, { ...IN, reg: 0.05, tol: 1e-3 });
+  assert.is(r.strategy, 'multiscale');
+  assert.is(r.status, 'converged');
+  const ctl = new AbortController();
+  try {
+    await sinkhornDivergence(X, Y, { ...IN, reg: 0.05, tol: 1e-3, signal: ctl.signal, onProgress: () => ctl.abort() });
+    assert.unreachable('not aborted');
+  } catch (e) {
+    assert.is((e as OTError).code, 'aborted');
+  }
+});
+
 test('strategy: auto stays dense for small problems; forced multiscale refuses what it cannot do', async () => {
   const rng = new Rng(9);
   const X = { data: cloud(rng, 60, 2), rows: 60, cols: 2 };
