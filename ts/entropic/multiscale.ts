@@ -5,8 +5,8 @@
 // for OT_ε(a, b), p ← ½(p + softmin_a(p)) for each self term, all three together — runs with ε decreasing
 // geometrically from the squared diameter to reg, then at reg until the coarse marginals are within tol. Each
 // fine potential is extrapolated by one softmin against the coarse measure. On the points, the self terms keep
-// the symmetric step and the cross term alternates over-relaxed Sinkhorn steps (OMEGA), until the marginals
-// are within tol.
+// the symmetric step (with SELF_STEP instead of ½) and the cross term alternates over-relaxed Sinkhorn steps
+// (OMEGA), until the marginals are within tol.
 //
 // On the points each pass skips the (target cluster, source cluster) blocks whose plan mass is provably small at
 // the current potentials: a block's mass is at most A_k B_l exp((max_k f + max_l g − dmin²(box_k, box_l)) / ε),
@@ -500,7 +500,7 @@ export async function multiscaleDivergence(
         // dropped ≤ budget on a final pass: error ≤ tol − budget in every term keeps (max error) + (max dropped) ≤ tol
         t.done = final && t.error <= opts.tol - budget;
         if (!t.done && !last) {
-          if (t.self) update(t, eps, 0.5);
+          if (t.self) update(t, eps, SELF_STEP);
           else {
             // the cross term alternates (Sinkhorn: f from the rows, then g from the columns at the new f),
             // over-relaxed while that keeps the error falling (see OMEGA)
