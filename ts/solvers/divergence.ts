@@ -181,12 +181,12 @@ function multiscaleUnfit(power: number, opts: DivergenceOptions): string | undef
  */
 async function maybeMultiscale(X: MatrixLike, Y: MatrixLike, opts: DivergenceOptions): Promise<DivergenceResult | undefined> {
   const forced = opts.strategy === 'multiscale';
+  if (!forced && rowsOf(X) * rowsOf(Y) <= MULTISCALE_FROM) return undefined; // (before validating: the dense path does)
   const geom = pointCloud(X, Y, { cost: opts.cost, maxBytes: opts.maxBytes });
   const { rows: n, cols: m, dim: d } = geom;
   const a = toWeights('a', opts.a, n);
   const b0 = toWeights('b', opts.b, m);
   const b = balanceMasses(a, b0, opts as MassOptions);
-  if (!forced && n * m <= MULTISCALE_FROM) return undefined;
   const why = multiscaleUnfit(geom.cost.power, opts);
   if (why) {
     if (forced) throw new OTError('invalid-option', `strategy 'multiscale': ${why}; use strategy 'dense' (or 'auto').`);
