@@ -161,6 +161,8 @@ interface Case {
   debias?: boolean;
   /** Give X's first point weight 1e-40: its plan entries fall below f32's range, its sums go to the f64 fallback. */
   tiny?: boolean;
+  /** Default 1e-4. */
+  tol?: number;
 }
 
 const cases: Case[] = [
@@ -169,6 +171,7 @@ const cases: Case[] = [
   { name: '1-D', n: 800, m: 900, d: 1, seed: 3 },
   { name: '5-D', n: 700, m: 600, d: 5, seed: 4, weighted: true },
   { name: '3-D, OT_ε itself (debias: false)', n: 1000, m: 1000, d: 3, seed: 5, debias: false },
+  { name: '3-D at tol 1e-6 (the f32 kernel still converges: its rounding is below)', n: 1000, m: 900, d: 3, seed: 7, tol: 1e-6 },
   { name: '2-D, a point of weight 1e-40 (exact f64 fallback for its sums)', n: 600, m: 500, d: 2, seed: 6, weighted: true, tiny: true },
 ];
 
@@ -187,7 +190,7 @@ for (const c of cases) {
     const b = c.weighted ? weights(rng, c.m) : undefined;
     const D2 = diam2(X, Y, c.d);
     const reg = 0.01 * D2;
-    const tol = 1e-4;
+    const tol = c.tol ?? 1e-4;
     const common = { ...IN, reg, a, b, debias: c.debias };
     const Xm = { data: X, rows: c.n, cols: c.d };
     const Ym = { data: Y, rows: c.m, cols: c.d };
