@@ -11,5 +11,6 @@ export { kdCreate, kdFree } from './kdtree';
 // they stay internal so binaryen may inline them into the fused passes; the host uses only these entry points.
 export { entIterate, entMarginalError, entStats, entPlanApply, entDensePlan, entFColLse, entFColLseBatch, entBatch, ENT_SLOTS, expArrayF64, expArrayScalarF64 } from './sinkhorn';
 export { gridStep } from './grid';
+export { streamPass } from './stream';
 export { tensorBinary, tensorUnary, tensorSumTo, tensorMatmul, tensorTranspose, tensorCopyBlock, tensorAdam, tensorClampMin } from './tensor';
 export { lpPivotUpdate, lpInvert } from './lp';

@@ -22,6 +22,7 @@
 import { expF64x2, expF64 } from './expf64';
 import { costRowInto } from './cost';
 import { at, ld, st } from './pointers';
+import { streamShare } from './stream';
 
 export { expArrayF64, expArrayScalarF64 } from './expf64';
 
@@ -87,6 +88,8 @@ const OP_PLAN_APPLY = 6;
 const OP_DENSE_PLAN = 7;
 // a batch of problems (entBatch): each thread takes whole problems
 const OP_BATCH = 8;
+// the multiscale Sinkhorn's streamed kernel (assembly/stream.ts): each thread takes whole target clusters
+const OP_STREAM = 9;
 
 // Runs `op` on every thread's rows (this thread takes share 0 through entRows) and returns when all are done:
 // provided by ts/backends/wasm-threads.ts for the shared-memory build, absent from the single-thread one.
@@ -605,6 +608,10 @@ function rowStart(t: i32, threads: i32): i32 {
 export function entRows(op: i32, ctx: usize, t: i32, arg: usize, flag: i32): void {
   if (op == OP_BATCH) {
     batchShare(ctx);
+    return;
+  }
+  if (op == OP_STREAM) {
+    streamShare(ctx, t);
     return;
   }
   bind(ctx);

@@ -3,3 +3,4 @@
 // thread's instance allocates; helper instances run `entRows` on row ranges and never allocate.
 export { alloc, free } from './memory';
 export { entIterate, entMarginalError, entStats, entPlanApply, entDensePlan, entRows, entFColLse, entFColLseBatch, entBatch, ENT_SLOTS } from './sinkhorn';
+export { streamPass } from './stream';

@@ -60,6 +60,7 @@ export const KERNEL_ARITY = {
   nsTreeScan: 5,
   kdCreate: 10,
   kdFree: 1,
+  streamPass: 1,
 } as const;
 
 /** Exported globals (their values, read once). */

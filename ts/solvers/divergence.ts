@@ -2,7 +2,10 @@
 import { type CostSpec, powerOfSquaredDistance } from '../costs.js';
 import { pointCloud, type PointCloudGeometry } from '../geometry.js';
 import type { BackendName, MatrixLike, VectorLike } from '../types.js';
-import { checkBudget, toWeights } from '../validate.js';
+import { type MassOptions, balanceMasses, checkBudget, toWeights } from '../validate.js';
+import { OTError } from '../errors.js';
+import { wasmUnavailableReason } from '../backends/wasm.js';
+import { MULTISCALE_MAX_SCALE, multiscaleDivergence, squaredDiameter } from '../entropic/multiscale.js';
 import type { OTResult } from '../result.js';
 import { defineSolver } from '../registry/define.js';
 import { type Schema, anyOf, bool, num, object, oneOf, opt, required, vector } from '../registry/schema.js';
@@ -37,6 +40,16 @@ export interface DivergenceOptions extends Omit<SinkhornOptions, 'plan' | 'init'
    * solve instead of three), whose value is biased (OT_ε(a, a) > 0) but whose gradients are cheaper.
    */
   debias?: boolean;
+  /**
+   * How the three OT_ε terms are solved. 'dense': every pair of points at every pass, on the chosen engine (f64
+   * on wasm and js). 'multiscale' (squared Euclidean cost, no gradients, wasm): coarse to fine with ε-scaling
+   * on cluster centroids, then passes of a streamed f32 kernel that skip the cluster blocks whose plan mass is
+   * provably below the budget (0.1·tol in all), reported as `droppedMass` (ts/entropic/multiscale.ts); `method`,
+   * `epsScaling` and `checkEvery` do not apply, tol defaults to 1e-5, and the f32 kernel needs
+   * diameter²/reg ≤ 10^4. 'auto' (default): 'multiscale' where it applies and n·m > 2^26, else 'dense'.
+   * (GeomLoss: backend 'multiscale'.)
+   */
+  strategy?: 'dense' | 'multiscale' | 'auto';
 }
 
 /**
@@ -66,6 +79,18 @@ export interface DivergenceResult extends OTResult {
   /** The largest of the three solves' stopping measures (marginal violation). */
   error: number;
   backend: BackendName;
+  /** Which strategy solved it ('auto' resolved). */
+  strategy: 'dense' | 'multiscale';
+  /**
+   * Multiscale only: the largest, over the three terms, of the bound on the plan mass in the skipped blocks, at
+   * the returned potentials (Σ over skipped blocks of A_k·B_l·exp((max f + max g − min C)/ε)). The full plan's
+   * marginal error is at most `error + droppedMass`, which is below tol when the status is 'converged'.
+   */
+  droppedMass?: number;
+  /** Multiscale only: point pairs its kernel evaluated, all passes together (the dense strategy: n·m per half-iteration per term). */
+  pairs?: number;
+  /** Multiscale only: iterations on the cluster centroids (the ε schedule) before the passes over the points (`iterations`). */
+  coarseIterations?: number;
 }
 
 /** The result when `gradient: true` was passed: the gradients are there. */
@@ -106,6 +131,11 @@ export const sinkhornDivergence = defineSolver({
       cost: costOption,
       gradient: opt(bool, 'Also return gradX, gradY (positions) and gradA, gradB (weights).', 'false'),
       debias: opt(bool, 'false: return OT_ε(a, b) itself (not debiased), with its gradients; linearValue is then ⟨P, C⟩.', 'true'),
+      strategy: opt(
+        oneOf('dense', 'multiscale', 'auto'),
+        "'dense': all pairs every pass; 'multiscale': coarse to fine, f32 streamed kernel, negligible cluster blocks skipped (sqeuclidean, no gradients, wasm; droppedMass bounds what was skipped); 'auto': multiscale where it applies above n·m = 2^26.",
+        "'auto'",
+      ),
     });
     return base;
   })(),
@@ -121,11 +151,80 @@ export const sinkhornDivergence = defineSolver({
   },
 });
 
+/** 'auto' picks multiscale from this many point pairs (n·m), where it applies. */
+const MULTISCALE_FROM = 2 ** 26;
+
 async function divergence(X: MatrixLike, Y: MatrixLike, opts: DivergenceOptions): Promise<DivergenceResult> {
-  const { onProgress, ...rest } = opts;
+  if (opts.strategy !== 'dense') {
+    const ms = await maybeMultiscale(X, Y, opts);
+    if (ms) return ms;
+  }
+  const { onProgress, strategy: _s, ...rest } = opts;
   const progress = onProgress && ((p: BatchProgress) => onProgress({ iterations: p.iterations, error: p.error ?? NaN, eps: p.eps ?? opts.reg }));
   const [r] = await divergences('sinkhornDivergence', [{ X, Y, a: opts.a, b: opts.b }], { ...rest, onProgress: progress }, false);
   return r;
+}
+
+/** Why the multiscale strategy cannot serve these options, or undefined when it can. */
+function multiscaleUnfit(power: number, opts: DivergenceOptions): string | undefined {
+  if (power !== 2) return 'it needs the squared Euclidean cost';
+  if (opts.gradient) return 'it returns no gradients';
+  if (opts.backend !== undefined && opts.backend !== 'auto' && opts.backend !== 'wasm') return `it runs on wasm, not ${opts.backend}`;
+  const why = wasmUnavailableReason();
+  if (why) return `wasm is unavailable (${why})`;
+  return undefined;
+}
+
+/**
+ * The multiscale solve when the strategy asks for it or 'auto' picks it (ts/entropic/multiscale.ts), else
+ * undefined (the dense path runs). A forced 'multiscale' that cannot apply is an 'invalid-option' error.
+ */
+async function maybeMultiscale(X: MatrixLike, Y: MatrixLike, opts: DivergenceOptions): Promise<DivergenceResult | undefined> {
+  const forced = opts.strategy === 'multiscale';
+  if (!forced && rowsOf(X) * rowsOf(Y) <= MULTISCALE_FROM) return undefined; // (before validating: the dense path does)
+  const geom = pointCloud(X, Y, { cost: opts.cost, maxBytes: opts.maxBytes });
+  const { rows: n, cols: m, dim: d } = geom;
+  const a = toWeights('a', opts.a, n);
+  const b0 = toWeights('b', opts.b, m);
+  const b = balanceMasses(a, b0, opts as MassOptions);
+  const why = multiscaleUnfit(geom.cost.power, opts);
+  if (why) {
+    if (forced) throw new OTError('invalid-option', `strategy 'multiscale': ${why}; use strategy 'dense' (or 'auto').`);
+    return undefined;
+  }
+  // points of zero weight carry no mass and change no potential of the others: leave them out
+  const keep = (w: Float64Array, P: Float64Array) => {
+    const idx = [...w.keys()].filter((i) => w[i] > 0);
+    const Q = new Float64Array(idx.length * d);
+    idx.forEach((i, k) => Q.set(P.subarray(i * d, i * d + d), k * d));
+    return { P: Q, w: Float64Array.from(idx, (i) => w[i]) };
+  };
+  const xs = keep(a, geom.X.data);
+  const ys = keep(b, geom.Y.data);
+  if (!forced && squaredDiameter(xs.P, ys.P, d) / opts.reg > MULTISCALE_MAX_SCALE) return undefined;
+  const r = await multiscaleDivergence(xs.P, ys.P, d, xs.w, ys.w, {
+    reg: opts.reg,
+    tol: opts.tol ?? 1e-5,
+    maxIter: opts.maxIter ?? 1000,
+    threads: checkThreads(opts.threads),
+    debias: opts.debias !== false,
+    signal: opts.signal,
+    maxBytes: opts.maxBytes,
+    onProgress: opts.onProgress,
+  });
+  return {
+    value: r.value,
+    linearValue: r.linearValue,
+    iterations: r.iterations,
+    status: r.converged ? 'converged' : 'max-iterations',
+    error: r.error,
+    backend: 'wasm',
+    threads: r.threads,
+    strategy: 'multiscale',
+    droppedMass: r.droppedMass,
+    coarseIterations: r.coarseIterations,
+    pairs: r.pairs,
+  };
 }
 
 /** One OT_ε problem of a divergence: the geometry and both weights. */
@@ -202,6 +301,7 @@ function combine(ab: Side, aa: Side | undefined, bb: Side | undefined, a: Float6
       error: ab.res.error,
       backend: ab.res.backend,
       threads: Math.max(threads, ab.res.threads),
+      strategy: 'dense',
     };
     if (grad) Object.assign(plain, { gradX: ab.grad1, gradY: ab.grad2, gradA: ab.fTilde, gradB: ab.gTilde });
     return plain;
@@ -220,6 +320,7 @@ function combine(ab: Side, aa: Side | undefined, bb: Side | undefined, a: Float6
     error: Math.max(ab.res.error, aa.res.error, bb.res.error),
     backend: ab.res.backend,
     threads: Math.max(threads, ab.res.threads),
+    strategy: 'dense',
   };
   if (grad) {
     // The self terms enter with ½ but depend on the points through both slots: ½·2 = 1.
@@ -239,7 +340,7 @@ function tilde(res: SinkhornResult, t: Term, eps: number, grad1: Float64Array | 
 }
 
 /** The options of sinkhornDivergenceBatch: those of `sinkhornDivergence`, shared by every pair (weights go in the pairs). */
-export interface DivergenceBatchOptions extends Omit<DivergenceOptions, 'a' | 'b' | 'onProgress'> {
+export interface DivergenceBatchOptions extends Omit<DivergenceOptions, 'a' | 'b' | 'onProgress' | 'strategy'> {
   /** After every round of checks: { solved, total, iterations, error, eps } over the batch's OT_ε terms (3 per pair when debiased). */
   onProgress?: (p: BatchProgress) => void;
 }
@@ -254,7 +355,8 @@ export const sinkhornDivergenceBatch = defineSolver({
   summary: 'The Sinkhorn divergence S_ε for a batch of pairs of point clouds, in one loop.',
   params: ['pairs'],
   options: (() => {
-    const { a: _a, b: _b, ...base } = sinkhornDivergence.descriptor.options;
+    // (strategy: the batch's terms share one batched dense loop; a large pair is a sinkhornDivergence call of its own)
+    const { a: _a, b: _b, strategy: _s, ...base } = sinkhornDivergence.descriptor.options;
     return { ...base, onProgress: progressOption('{ solved, total, iterations, error, eps } after every round of convergence checks') } as Schema;
   })(),
   backends: engineBackends,

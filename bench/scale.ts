@@ -1,0 +1,48 @@
+// Sinkhorn divergence at scale (issue 14): uniform 3-D clouds, reg = 0.01·diam², tol 1e-3 on the marginals,
+// the multiscale strategy (ts/entropic/multiscale.ts); the dense strategy alongside up to --dense points.
+// One size per process (peak RSS is per process). Not part of `npm test`.
+//
+//   node dist/bench/scale.js [--n 100000] [--dense 10000] [--threads auto]
+import { cpus, loadavg } from 'node:os';
+import { Rng, sinkhornDivergence, type DivergenceResult } from 'kantorovich';
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback;
+};
+const N = Number(arg('--n', '100000'));
+const DENSE = Number(arg('--dense', '10000'));
+const threadsArg = arg('--threads', 'auto');
+const threads = threadsArg === 'auto' ? 'auto' : Number(threadsArg);
+const D = 3;
+const rng = new Rng(14);
+const X = { data: Float64Array.from({ length: N * D }, () => rng.uniform()), rows: N, cols: D };
+const Y = { data: Float64Array.from({ length: N * D }, () => rng.uniform()), rows: N, cols: D };
+const reg = 0.01 * D; // the unit cube's squared diameter is 3
+const tol = 1e-3;
+
+async function run(strategy: 'multiscale' | 'dense'): Promise<{ r: DivergenceResult; s: number; cpu: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const r = await sinkhornDivergence(X, Y, { reg, tol, strategy, threads, worker: false });
+  const s = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { r, s, cpu: (c.user + c.system) / 1e6 };
+}
+
+const out: string[] = [
+  `sinkhornDivergence, n = m = ${N}, d = 3 uniform, reg = 0.01·diam² = ${reg}, tol ${tol}; ${cpus().length} cores, load ${loadavg()[0].toFixed(1)} before`,
+  '| strategy | s | CPU s | iterations (coarse) | error | droppedMass | kernel pairs | pairs / CPU s | threads | value | peak RSS MB |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+];
+const row = (name: string, { r, s, cpu }: { r: DivergenceResult; s: number; cpu: number }) =>
+  `| ${name} | ${s.toFixed(2)} | ${cpu.toFixed(1)} | ${r.iterations}${r.coarseIterations ? ` (${r.coarseIterations})` : ''} | ${r.error.toExponential(2)} | ${r.droppedMass?.toExponential(2) ?? '—'} | ${r.pairs?.toExponential(2) ?? '—'} | ${r.pairs ? (r.pairs / cpu).toExponential(2) : '—'} | ${r.threads} | ${r.value.toPrecision(7)} | ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} |`;
+const ms = await run('multiscale');
+out.push(row('multiscale', ms));
+if (N <= DENSE) {
+  const dense = await run('dense');
+  out.push(row('dense', dense));
+  out.push(`|value(multiscale) − value(dense)| = ${Math.abs(ms.r.value - dense.r.value).toExponential(2)}; linearValue: ${Math.abs(ms.r.linearValue - dense.r.linearValue).toExponential(2)}`);
+}
+out.push(`load ${loadavg()[0].toFixed(1)} after`);
+console.log(out.join('\n'));

@@ -1,0 +1,267 @@
+// sinkhornDivergence's multiscale strategy (ts/entropic/multiscale.ts over the f32 kernel of assembly/stream.ts):
+// the kernel's sums against f64 brute force (d = 1, 3 and 5: both tile paths, both modes, rows and columns);
+// the dropped-block bound against the true mass of the dropped blocks; the divergence, its linear part and
+// OT_ε itself against the dense strategy in 1, 2, 3 and 5 dimensions (uniform, non-uniform and zero weights);
+// the strategy switch and its errors.
+//
+// Agreement tolerance: a term's value is the dual ⟨a, f⟩ + ⟨b, g⟩ at potentials whose plan misses the marginals
+// by at most e = error + droppedMass in L1; moving mass e changes the value by at most e times the range of the
+// potentials and costs, ≤ diam² (the cost range, the potentials' oscillation being bounded by it). Three terms,
+// two of them halved: |ΔS| ≤ 2·diam²·e; the dense reference is solved to 1e-9 and adds nothing visible.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { OTError, Rng, sinkhornDivergence } from 'kantorovich';
+import { COLS_FLAG, StreamPair, allBlocks, padCloud, streamRuntime } from '../ts/entropic/stream.js';
+import { exactFallbacks, keptBlocks } from '../ts/entropic/multiscale.js';
+
+const IN = { worker: false } as const;
+
+function cloud(rng: Rng, n: number, d: number, lo = 0, hi = 1): Float64Array {
+  return Float64Array.from({ length: n * d }, () => lo + (hi - lo) * rng.uniform());
+}
+
+function weights(rng: Rng, n: number, zeros = false): Float64Array {
+  const w = Float64Array.from({ length: n }, (_, i) => (zeros && i % 5 === 1 ? 0 : rng.uniform() + 0.1));
+  const s = w.reduce((x, y) => x + y, 0);
+  return w.map((x) => x / s);
+}
+
+function diam2(X: Float64Array, Y: Float64Array, d: number): number {
+  let s = 0;
+  for (let t = 0; t < d; t++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const P of [X, Y]) for (let i = t; i < P.length; i += d) (lo = Math.min(lo, P[i])), (hi = Math.max(hi, P[i]));
+    s += (hi - lo) ** 2;
+  }
+  return s;
+}
+
+/** Random clusters (contiguous in point order) for a padded cloud. */
+function clustered(rng: Rng, n: number, d: number, k: number) {
+  const P = cloud(rng, n, d, -0.5, 0.5);
+  const w = weights(rng, n);
+  const cl = Int32Array.from({ length: n }, (_, i) => Math.floor((i * k) / n));
+  return padCloud(P, w, d, cl, k);
+}
+
+for (const d of [1, 3, 5]) {
+  test(`kernel: row and column sums (modes 0, 1 and 2) match f64 brute force, d = ${d}`, async () => {
+    const rng = new Rng(7 + d);
+    const T = clustered(rng, 57, d, 4);
+    const S = clustered(rng, 41, d, 3);
+    const eps = 0.05;
+    const h = Float64Array.from({ length: T.np }, (_, s) => (T.orig[s] < 0 ? -Infinity : -3 + 2 * rng.uniform()));
+    const w = Float64Array.from({ length: S.np }, (_, s) => (S.orig[s] < 0 ? -Infinity : -4 + 2 * rng.uniform()));
+    const rt = await streamRuntime(1);
+    const mem = rt.kernels.scope();
+    try {
+      const pair = new StreamPair(rt, mem, T, S);
+      // every block, half of them with columns
+      const blocks = allBlocks(4, 3, 0);
+      blocks.list = blocks.list.map((l, k) => (k % 2 ? l | COLS_FLAG : l));
+      for (const mode of [0, 1] as const) {
+        const { rows, cols } = pair.pass(eps, h, w, blocks, mode);
+        const R = new Float64Array(T.np);
+        const C = new Float64Array(S.np);
+        for (let k = 0; k < 4; k++)
+          for (let q = blocks.rowptr[k]; q < blocks.rowptr[k + 1]; q++) {
+            const l = blocks.list[q] & (COLS_FLAG - 1);
+            for (let i = T.off[k]; i < T.off[k + 1]; i++)
+              for (let j = S.off[l]; j < S.off[l + 1]; j++) {
+                if (T.orig[i] < 0 || S.orig[j] < 0) continue;
+                let dot = 0;
+                for (let t = 0; t < d; t++) dot += (2 * T.coords[t * T.np + i] * S.coords[t * S.np + j]) / eps;
+                const e = Math.exp(h[i] + w[j] + dot) * (mode === 1 ? dot : 1);
+                R[i] += e;
+                if (blocks.list[q] & COLS_FLAG) C[j] += e;
+              }
+          }
+        let scale = 0;
+        R.forEach((x) => (scale = Math.max(scale, Math.abs(x))));
+        const close = (got: Float64Array, want: Float64Array, what: string) => {
+          for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i] - want[i]) <= 2e-5 * scale, `${what} ${i}: ${got[i]} vs ${want[i]}`);
+        };
+        close(rows, R, `mode ${mode} row`);
+        close(cols, C, `mode ${mode} col`);
+        // mode 2: both sums in one pass
+        const both = pair.pass(eps, h, w, blocks, 2);
+        close(mode === 0 ? both.rows : both.rows2!, R, `mode 2 (${mode}) row`);
+        close(mode === 0 ? both.cols : both.cols2!, C, `mode 2 (${mode}) col`);
+      }
+      // an exponent below f32's range is clamped to 2^−125 (the driver redoes sums below 1e-30 in f64)
+      const low = h.map((x) => x - 200);
+      const { rows } = pair.pass(eps, low, w, blocks, 0);
+      assert.ok(rows.every((x) => x < 1e-30));
+    } finally {
+      mem.release();
+    }
+  });
+}
+
+test('dropped blocks: the reported bound is at least the mass the full plan puts there', () => {
+  const rng = new Rng(3);
+  const d = 2;
+  const n = 300;
+  const X = cloud(rng, n, d, -0.5, 0.5);
+  const Y = cloud(rng, n, d, -0.3, 0.7);
+  const a = weights(rng, n);
+  const b = weights(rng, n);
+  const clusters = (P: Float64Array) => Int32Array.from({ length: n }, (_, i) => Math.min(7, Math.floor((P[i * d] + 0.5) * 8)) * 8 + Math.min(7, Math.max(0, Math.floor((P[i * d + 1] + 0.5) * 8))));
+  const T = padCloud(X, a, d, clusters(X), 64);
+  const S = padCloud(Y, b, d, clusters(Y), 64);
+  const eps = 0.01;
+  // potentials: one exact softmin each way from zero (a plan with the right scale of mass)
+  const C = (i: number, j: number) => {
+    let s = 0;
+    for (let t = 0; t < d; t++) s += (T.coords[t * T.np + i] - S.coords[t * S.np + j]) ** 2;
+    return s;
+  };
+  const f = new Float64Array(T.np);
+  const g = new Float64Array(S.np);
+  for (let i = 0; i < T.np; i++) {
+    if (T.orig[i] < 0) continue;
+    let s = 0;
+    for (let j = 0; j < S.np; j++) if (S.orig[j] >= 0) s += S.w[j] * Math.exp(-C(i, j) / eps);
+    f[i] = -eps * Math.log(s);
+  }
+  for (let j = 0; j < S.np; j++) {
+    if (S.orig[j] < 0) continue;
+    let s = 0;
+    for (let i = 0; i < T.np; i++) if (T.orig[i] >= 0) s += T.w[i] * Math.exp((f[i] - C(i, j)) / eps);
+    g[j] = -eps * Math.log(s);
+  }
+  for (const budget of [1e-2, 1e-4]) {
+    const { blocks, dropped, kept } = keptBlocks({ T, S, f, g, self: false }, eps, budget);
+    assert.ok(kept < 1, 'some blocks are dropped');
+    assert.ok(dropped <= budget);
+    const keptSet = new Set<number>();
+    for (let k = 0; k < 64; k++) for (let q = blocks.rowptr[k]; q < blocks.rowptr[k + 1]; q++) keptSet.add(k * 64 + (blocks.list[q] & (COLS_FLAG - 1)));
+    let mass = 0;
+    for (let k = 0; k < 64; k++)
+      for (let l = 0; l < 64; l++) {
+        if (keptSet.has(k * 64 + l)) continue;
+        for (let i = T.off[k]; i < T.off[k + 1]; i++)
+          for (let j = S.off[l]; j < S.off[l + 1]; j++)
+            if (T.orig[i] >= 0 && S.orig[j] >= 0) mass += T.w[i] * S.w[j] * Math.exp((f[i] + g[j] - C(i, j)) / eps);
+      }
+    assert.ok(mass > 0, 'the dropped blocks carry some mass');
+    assert.ok(mass <= dropped * (1 + 1e-12), `true dropped mass ${mass} ≤ bound ${dropped}`);
+  }
+});
+
+interface Case {
+  name: string;
+  n: number;
+  m: number;
+  d: number;
+  seed: number;
+  weighted?: boolean;
+  zeros?: boolean;
+  debias?: boolean;
+  /** Give X's first point weight 1e-40: its plan entries fall below f32's range, its sums go to the f64 fallback. */
+  tiny?: boolean;
+  /** Default 1e-4. */
+  tol?: number;
+}
+
+const cases: Case[] = [
+  { name: '3-D, uniform weights', n: 1500, m: 1200, d: 3, seed: 1 },
+  { name: '2-D, non-uniform weights with zeros', n: 2000, m: 1800, d: 2, seed: 2, weighted: true, zeros: true },
+  { name: '1-D', n: 800, m: 900, d: 1, seed: 3 },
+  { name: '5-D', n: 700, m: 600, d: 5, seed: 4, weighted: true },
+  { name: '3-D, OT_ε itself (debias: false)', n: 1000, m: 1000, d: 3, seed: 5, debias: false },
+  { name: '3-D at tol 1e-6 (the f32 kernel still converges: its rounding is below)', n: 1000, m: 900, d: 3, seed: 7, tol: 1e-6 },
+  { name: '2-D, a point of weight 1e-40 (exact f64 fallback for its sums)', n: 600, m: 500, d: 2, seed: 6, weighted: true, tiny: true },
+];
+
+for (const c of cases) {
+  test(`multiscale vs dense: ${c.name}`, async () => {
+    const rng = new Rng(c.seed);
+    const X = cloud(rng, c.n, c.d);
+    const Y = cloud(rng, c.m, c.d, 0.2, 1.1);
+    const a = c.weighted ? weights(rng, c.n, c.zeros) : undefined;
+    if (c.tiny && a) {
+      a[0] = 0;
+      const rest = a.reduce((x, y) => x + y, 0);
+      a.forEach((x, i) => (a[i] = x / rest));
+      a[0] = 1e-40;
+    }
+    const b = c.weighted ? weights(rng, c.m) : undefined;
+    const D2 = diam2(X, Y, c.d);
+    const reg = 0.01 * D2;
+    const tol = c.tol ?? 1e-4;
+    const common = { ...IN, reg, a, b, debias: c.debias };
+    const Xm = { data: X, rows: c.n, cols: c.d };
+    const Ym = { data: Y, rows: c.m, cols: c.d };
+    const before = exactFallbacks();
+    const ms = await sinkhornDivergence(Xm, Ym, { ...common, tol, strategy: 'multiscale' });
+    if (c.tiny) assert.ok(exactFallbacks() > before, 'the tiny point went through the exact fallback');
+    const dense = await sinkhornDivergence(Xm, Ym, { ...common, tol: 1e-9, strategy: 'dense', backend: 'wasm' });
+    assert.is(ms.strategy, 'multiscale');
+    assert.is(dense.strategy, 'dense');
+    assert.is(ms.status, 'converged');
+    assert.ok(ms.error + ms.droppedMass! <= tol, `error ${ms.error} + dropped ${ms.droppedMass} ≤ tol`);
+    const bound = 2 * D2 * tol;
+    assert.ok(Math.abs(ms.value - dense.value) <= bound, `value ${ms.value} vs dense ${dense.value} (bound ${bound})`);
+    assert.ok(Math.abs(ms.linearValue - dense.linearValue) <= bound, `linearValue ${ms.linearValue} vs dense ${dense.linearValue}`);
+    assert.ok(ms.coarseIterations! > 0 && ms.iterations > 0);
+  });
+}
+
+test("strategy 'auto' goes multiscale above 2^26 pairs; abort stops it", async () => {
+  const rng = new Rng(11);
+  const n = 8200; // n² > 2^26
+  const X = { data: cloud(rng, n, 1), rows: n, cols: 1 };
+  const Y = { data: cloud(rng, n, 1, 0.5, 1.5), rows: n, cols: 1 };
+  const r = await sinkhornDivergence(X, Y, { ...IN, reg: 0.05, tol: 1e-3 });
+  assert.is(r.strategy, 'multiscale');
+  assert.is(r.status, 'converged');
+  const ctl = new AbortController();
+  try {
+    await sinkhornDivergence(X, Y, { ...IN, reg: 0.05, tol: 1e-3, signal: ctl.signal, onProgress: () => ctl.abort() });
+    assert.unreachable('not aborted');
+  } catch (e) {
+    assert.is((e as OTError).code, 'aborted');
+  }
+});
+
+test('strategy: auto stays dense for small problems; forced multiscale refuses what it cannot do', async () => {
+  const rng = new Rng(9);
+  const X = { data: cloud(rng, 60, 2), rows: 60, cols: 2 };
+  const Y = { data: cloud(rng, 50, 2), rows: 50, cols: 2 };
+  const auto = await sinkhornDivergence(X, Y, { ...IN, reg: 0.05 });
+  assert.is(auto.strategy, 'dense');
+  assert.is(auto.droppedMass, undefined);
+  const refuse = async (opts: Record<string, unknown>, what: RegExp) => {
+    try {
+      await sinkhornDivergence(X, Y, { ...IN, reg: 0.05, strategy: 'multiscale', ...opts } as never);
+      assert.unreachable(`accepted ${JSON.stringify(opts)}`);
+    } catch (e) {
+      assert.instance(e, OTError);
+      assert.is((e as OTError).code, 'invalid-option');
+      assert.match((e as OTError).message, what);
+    }
+  };
+  await refuse({ cost: 'euclidean' }, /squared Euclidean/);
+  await refuse({ gradient: true }, /gradients/);
+  await refuse({ backend: 'js' }, /wasm/);
+  await refuse({ reg: 1e-5 }, /diameter²\/reg/);
+  await refuse({ strategy: 'sparse' }, /strategy/);
+  // the clouds and block lists count against maxBytes
+  try {
+    await sinkhornDivergence(X, Y, { ...IN, reg: 0.05, strategy: 'multiscale', maxBytes: 4000 });
+    assert.unreachable('accepted a budget below its clouds');
+  } catch (e) {
+    assert.is((e as OTError).code, 'too-large');
+  }
+  // bad data fails as in the dense path, before any work
+  try {
+    await sinkhornDivergence(X, Y, { ...IN, reg: 0.05, strategy: 'multiscale', a: new Float64Array(59) });
+    assert.unreachable('accepted a of the wrong length');
+  } catch (e) {
+    assert.is((e as OTError).code, 'shape');
+  }
+});
+
+test.run();

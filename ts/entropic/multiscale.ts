@@ -1,0 +1,561 @@
+// The Sinkhorn divergence of large point clouds (squared Euclidean cost) coarse to fine, after GeomLoss's
+// multiscale scheme (Feydy 2020, ch. 3). Both clouds are clustered twice by k-d trees (ts/solvers/emd-multiscale.ts
+// `coarsen`): leaves of ~√n/2.5 points are the fine level's blocks, leaves a quarter that size give the coarse
+// level's centroids. On the centroids GeomLoss's symmetric loop — f ← ½(f + softmin_b(g)), g ← ½(g + softmin_a(f))
+// for OT_ε(a, b), p ← ½(p + softmin_a(p)) for each self term, all three together — runs with ε decreasing
+// geometrically from the squared diameter to reg, then at reg until the coarse marginals are within tol. Each
+// fine potential is extrapolated by one softmin against the coarse measure. On the points, the self terms keep
+// the symmetric step (with SELF_STEP instead of ½) and the cross term alternates over-relaxed Sinkhorn steps
+// (OMEGA), until the marginals are within tol.
+//
+// On the points each pass skips the (target cluster, source cluster) blocks whose plan mass is provably small at
+// the current potentials: a block's mass is at most A_k B_l exp((max_k f + max_l g − dmin²(box_k, box_l)) / ε),
+// and the smallest such bounds are dropped while their sum stays within the pass's budget (DROP_SHARE·tol on a
+// final pass). That sum is reported (droppedMass): the full plan at the returned potentials differs from the
+// kept one by at most that much mass, so its marginal error is at most error + droppedMass; a term stops once
+// its error ≤ tol − budget on a final pass, so that sum is ≤ tol at convergence.
+//
+// Every pass is one streamed f32 kernel over the kept blocks (assembly/stream.ts, threads shared as the
+// entropic engines do) computing the plan entries a_i b_j exp((f_i + g_j − C_ij)/ε) themselves: row sums give
+// the f-update, column sums the g-update. Sums outside (1e-30, 1e36) — where entries clamped to the kernel's
+// exponent range could matter — are recomputed by an exact f64 log-sum-exp over all points.
+import { OTError } from '../errors.js';
+import { abortPoint, checkBudget } from '../validate.js';
+import { LogSumExp } from './logsumexp.js';
+import { coarsen } from '../solvers/emd-multiscale.js';
+import { type BlockList, COLS_FLAG, type PaddedCloud, StreamPair, type StreamRuntime, allBlocks, padCloud, streamRuntime } from './stream.js';
+
+/** Largest (squared diameter)/ε the f32 kernel serves: past it the rounding of the exponents (~6e-8·D²/ε) nears 1e-3 relative. */
+export const MULTISCALE_MAX_SCALE = 1e4;
+/** The share of tol that the dropped blocks' mass bound may use (the rest is left to the kept marginals). */
+const DROP_SHARE = 0.1;
+/**
+ * A fine pass before the final ones may drop blocks of mass up to this share of the term's previous error
+ * (the mass it leaves out is then small against what the step corrects): fewer pairs while the error is large.
+ */
+const EARLY_DROP = 0.1;
+/** ε_{k+1}/ε_k of the coarse schedule (GeomLoss: scaling² = 0.5² for p = 2). */
+const EPS_FACTOR = 0.25;
+/** Smallest leaf of the coarse level's clustering. */
+const COARSE_LEAF = 16;
+/** Coarse points per kernel cluster (the coarse level keeps every block). */
+const COARSE_CHUNK = 16;
+/** Iterations at the final ε on the coarse level before going fine. */
+const COARSE_FINAL_ITER = 20;
+
+/**
+ * Over-relaxation of the cross term's fine Sinkhorn steps (f ← f − ω·ε·log(r/a)): the averaged symmetric step
+ * lowers the xy marginal error by ~4 % per pass once the fast modes are gone (n = 2000, 3-D, reg = 0.01·diam²:
+ * 32 passes to 1e-3), plain alternation by ~9 % (24 passes), ω = 1.5 by ~50 % (12 passes); ω = 1.8 overshoots
+ * (47). At n = 10^4 the asymptotic ratio per iteration is ~0.65 at ω = 1.4, ~0.5 at 1.5 and 1.6. Convergence for ω > 1
+ * is local, hence the fall-back to ω = 1 when the error more than doubles (a smaller rise is SOR's transient).
+ */
+const OMEGA = 1.5;
+
+/**
+ * The self terms' fine step p ← p − λε·log(r/a). Linearised, the error's component along an eigenvector of the
+ * (positive semi-definite, Gaussian) kernel's normalised plan with eigenvalue μ ∈ [0, 1] scales by 1 − λ(1 + μ):
+ * GeomLoss's λ = ½ leaves up to ½ of it (μ = 0), λ = ⅔ at most ⅓ (μ = 0 and μ = 1 balanced). Measured: 7 % fewer
+ * kernel pairs at n = 3·10^4, same values.
+ */
+const SELF_STEP = 2 / 3;
+
+/**
+ * Points per fine cluster: ≈ √n / 2.5 within [8, 128] (about 400–1000 clusters at 10^4–10^5 points). Larger
+ * leaves run the kernel faster (longer blocks) but keep more pairs: at n = 10^4 leaves of 40, 80, 128 and 256
+ * took the same CPU time within the machine's noise (3.2–3.5 s).
+ */
+export const leafSize = (n: number) => Math.max(8, Math.min(128, Math.round(Math.sqrt(n) / 2.5)));
+
+export interface MultiscaleOptions {
+  reg: number;
+  tol: number;
+  maxIter: number;
+  threads: number | 'auto';
+  debias: boolean;
+  signal?: AbortSignal;
+  /** The caller's memory budget (checkBudget), for the padded clouds and the block lists. */
+  maxBytes?: number;
+  onProgress?: (p: { iterations: number; error: number; eps: number }) => void;
+}
+
+export interface MultiscaleResult {
+  value: number;
+  linearValue: number;
+  /** Passes over the points (fine iterations of the loop). */
+  iterations: number;
+  /** Iterations on the clusters' centroids (the ε schedule and the final-ε polish). */
+  coarseIterations: number;
+  /** The largest of the terms' marginal L1 errors on the kept blocks. */
+  error: number;
+  /** The largest of the terms' bounds on the plan mass in the dropped blocks. */
+  droppedMass: number;
+  /** Kept share of the point pairs in the last pass, over the terms. */
+  keptFraction: number;
+  converged: boolean;
+  threads: number;
+  /** Point pairs the kernel evaluated over the whole solve (coarse and fine, padding included). */
+  pairs: number;
+}
+
+/** One OT_ε term: a cross term (xy) or a self term (xx / yy, symmetric, one potential). */
+interface Term {
+  self: boolean;
+  T: PaddedCloud;
+  S: PaddedCloud;
+  f: Float64Array;
+  g: Float64Array; // === f for self terms
+  error: number;
+  dropped: number;
+  kept: number;
+  done: boolean;
+  /** The last measure's sums per slot and their logs. */
+  rows?: Float64Array;
+  cols?: Float64Array;
+  /** The cross term's over-relaxation (OMEGA until an iteration fails to lower the error, then 1). */
+  omega: number;
+  lastError: number;
+  lr?: Float64Array;
+  lc?: Float64Array;
+  /** Σ_j E_ij·2x_i·y_j/ε by rows (and mirrored columns) from a mode-2 measure at the current potentials, if the last one was. */
+  lin?: { rows: Float64Array; cols: Float64Array };
+  blocks?: BlockList;
+  pair?: StreamPair;
+  /** A cross term's transposed pair (S as targets): the column sums of the alternating g-step as row sums. */
+  pairT?: StreamPair;
+}
+
+/** Centred copies of X and Y (the common mean removed: costs are unchanged) and the squared diameter of their box. */
+function centre(X: Float64Array, Y: Float64Array, d: number): { X: Float64Array; Y: Float64Array; diam2: number } {
+  const c = new Float64Array(d);
+  const lo = new Float64Array(d).fill(Infinity);
+  const hi = new Float64Array(d).fill(-Infinity);
+  for (const P of [X, Y])
+    for (let k = 0; k < P.length; k++) {
+      const t = k % d;
+      c[t] += P[k];
+      if (P[k] < lo[t]) lo[t] = P[k];
+      if (P[k] > hi[t]) hi[t] = P[k];
+    }
+  const count = (X.length + Y.length) / d;
+  for (let t = 0; t < d; t++) c[t] /= count;
+  const shift = (P: Float64Array) => P.map((x, k) => x - c[k % d]);
+  let diam2 = 0;
+  for (let t = 0; t < d; t++) diam2 += (hi[t] - lo[t]) ** 2;
+  return { X: shift(X), Y: shift(Y), diam2 };
+}
+
+/** The squared diameter of the two clouds' common bounding box (for the applicability check). */
+export function squaredDiameter(X: Float64Array, Y: Float64Array, d: number): number {
+  return centre(X, Y, d).diam2;
+}
+
+/** A cloud at two levels: its points by fine cluster, and the clusters' centroids in chunks. */
+interface Levels {
+  fine: PaddedCloud;
+  coarse: PaddedCloud;
+  /** Fine slot → coarse slot of its cluster's centroid (−1 on padding). */
+  up: Int32Array;
+}
+
+function levels(P: Float64Array, w: Float64Array, d: number): Levels {
+  const n = w.length;
+  const blocksOf = coarsen(P, w, d, leafSize(n));
+  const fine = padCloud(P, w, d, blocksOf.parent, blocksOf.w.length);
+  // the coarse level: finer than the blocks (leaves of a quarter, at least COARSE_LEAF): its pairs cost
+  // ~1/leaf² of a fine pass each, and a finer start lowers the first fine error (n = 10^4: 3.7e-2 → 8.6e-3)
+  const { P: C, w: W, parent } = coarsen(P, w, d, Math.max(COARSE_LEAF, Math.round(leafSize(n) / 4)));
+  const k = W.length;
+  const chunks = Math.ceil(k / COARSE_CHUNK);
+  const chunk = new Int32Array(k).map((_, c) => Math.floor(c / COARSE_CHUNK));
+  const coarse = padCloud(C, W, d, chunk, chunks);
+  const slotOf = new Int32Array(k);
+  coarse.orig.forEach((c, s) => c >= 0 && (slotOf[c] = s));
+  const up = new Int32Array(fine.np).fill(-1);
+  fine.orig.forEach((i, s) => i >= 0 && (up[s] = slotOf[parent[i]]));
+  return { fine, coarse, up };
+}
+
+/** h_s = log w_s + (f_s − |x_s|²)/ε per slot (−∞ on padding). */
+function exponents(c: PaddedCloud, f: Float64Array, eps: number): Float64Array {
+  const h = new Float64Array(c.np);
+  for (let s = 0; s < c.np; s++) h[s] = c.logw[s] + (f[s] - c.sq[s]) / eps;
+  return h;
+}
+
+/** Below: a sum of up to 10^7 entries clamped at 2^−125 (≈ 2e-38 each) could be most of it. */
+const LOST_BELOW = 1e-30;
+/** Above: within a factor 100 of an entry clamped at 2^127. */
+const LOST_ABOVE = 1e36;
+
+let fallbacks = 0;
+/** Sums recomputed by the exact fallback since the module loaded (tests check that the path runs). */
+export const exactFallbacks = () => fallbacks;
+
+/** Exact f64 log Σ_j exp(h + w_j + 2x·y_j/ε) over every source slot: the fallback for a row the f32 sum lost. */
+function exactLog(T: PaddedCloud, s: number, h: number, S: PaddedCloud, w: Float64Array, eps: number): number {
+  fallbacks++;
+  const lse = new LogSumExp();
+  for (let j = 0; j < S.np; j++) {
+    if (w[j] === -Infinity) continue;
+    let dot = 0;
+    for (let t = 0; t < T.d; t++) dot += T.coords[t * T.np + s] * S.coords[t * S.np + j];
+    lse.add(h + w[j] + (2 * dot) / eps);
+  }
+  return lse.value();
+}
+
+/** log of each real slot's sum, with the exact fallback where the f32 sum is 0, ∞ or NaN. */
+function logSums(sums: Float64Array, T: PaddedCloud, h: Float64Array, S: PaddedCloud, w: Float64Array, eps: number): Float64Array {
+  const out = new Float64Array(T.np);
+  for (let s = 0; s < T.np; s++) {
+    if (T.orig[s] < 0) continue;
+    const x = sums[s];
+    // the kernel clamps each entry's exponent to [−125, 127] (base 2): sums outside (LOST_BELOW, LOST_ABOVE) or NaN
+    // may hold clamped entries
+    const ok = x > LOST_BELOW && x < LOST_ABOVE;
+    out[s] = ok ? Math.log(x) : exactLog(T, s, h[s], S, w, eps);
+    if (!ok) sums[s] = Math.exp(out[s]);
+  }
+  return out;
+}
+
+/** Σ |sums_s − w_s| over real slots: a marginal's L1 error. */
+function l1(sums: Float64Array, c: PaddedCloud): number {
+  let e = 0;
+  for (let s = 0; s < c.np; s++) if (c.orig[s] >= 0) e += Math.abs(sums[s] - c.w[s]);
+  return e;
+}
+
+/**
+ * Measures a term on its blocks: the plan's row (and column) sums at the current potentials, kept on the term
+ * (with their logs, for the update), and the marginals' L1 error.
+ */
+function measure(term: Term, eps: number, mode: 0 | 2 = 0): number {
+  const { T, S, f, g } = term;
+  const h = exponents(T, f, eps);
+  const w = term.self ? h : exponents(S, g, eps);
+  const { rows, cols, rows2, cols2 } = term.pair!.pass(eps, h, w, term.blocks!, mode);
+  term.lin = rows2 && cols2 ? { rows: rows2, cols: cols2 } : undefined;
+  if (term.self) {
+    // the symmetric list holds each off-diagonal block once: its column sums are the mirrored block's rows
+    for (let s = 0; s < rows.length; s++) rows[s] += cols[s];
+  }
+  term.lr = logSums(rows, T, h, S, w, eps);
+  term.lc = term.self ? term.lr : logSums(cols, S, w, T, h, eps);
+  term.rows = rows;
+  term.cols = term.self ? rows : cols;
+  return term.self ? l1(rows, T) : Math.max(l1(rows, T), l1(cols, S));
+}
+
+/** The update from the last measure: f ← f − λε·log(r/a), g likewise (λ = ½: GeomLoss's averaged step; 1: a full softmin). */
+function update(t: Term, eps: number, lambda: number, sides: 'both' | 'f' | 'g' = 'both'): void {
+  const { T, S, f, g } = t;
+  t.lin = undefined;
+  if (sides !== 'g') for (let s = 0; s < T.np; s++) if (T.orig[s] >= 0) f[s] -= lambda * eps * (t.lr![s] - T.logw[s]);
+  if (!t.self && sides !== 'f') for (let s = 0; s < S.np; s++) if (S.orig[s] >= 0) g[s] -= lambda * eps * (t.lc![s] - S.logw[s]);
+}
+
+/** A cross term's rows at its potentials (columns as kept by updateG): the error of both marginals. */
+function measureRows(term: Term, eps: number, rowsOnly: BlockList, mode: 0 | 2): number {
+  const { T, S, f, g } = term;
+  const h = exponents(T, f, eps);
+  const w = exponents(S, g, eps);
+  const { rows, rows2, cols2 } = term.pair!.pass(eps, h, w, rowsOnly, mode);
+  term.lin = rows2 && cols2 ? { rows: rows2, cols: cols2 } : undefined;
+  term.lr = logSums(rows, T, h, S, w, eps);
+  term.rows = rows;
+  return Math.max(l1(rows, T), l1(term.cols!, S));
+}
+
+/** A cross term's column sums at its potentials, by the transposed pair (rows only). */
+function measureCols(term: Term, eps: number, transposed: BlockList): void {
+  const { T, S, f, g } = term;
+  const h = exponents(S, g, eps);
+  const w = exponents(T, f, eps);
+  const { rows } = term.pairT!.pass(eps, h, w, transposed, 0);
+  term.lc = logSums(rows, S, h, T, w, eps);
+  term.cols = rows;
+}
+
+/**
+ * The g-step from the last measureCols, and the column sums it leaves: each column of the plan scales by
+ * exp(Δg_j/ε), so they are known exactly without another pass (b itself when ω = 1).
+ */
+function updateG(t: Term, eps: number, omega: number): void {
+  const { S, g } = t;
+  t.lin = undefined;
+  const c = t.cols!;
+  for (let s = 0; s < S.np; s++) {
+    if (S.orig[s] < 0) continue;
+    const dg = -omega * eps * (t.lc![s] - S.logw[s]);
+    g[s] += dg;
+    c[s] *= Math.exp(dg / eps);
+  }
+}
+
+/**
+ * The kept blocks of a term at its current potentials: every block whose mass bound is not among the smallest
+ * ones that together stay within `budget`; the symmetric (self) list keeps l ≥ k only (columns mirrored), the
+ * diagonal always. Returns the list, the dropped blocks' bound and the kept share of the pairs.
+ */
+export function keptBlocks(
+  term: Pick<Term, 'T' | 'S' | 'f' | 'g' | 'self'>,
+  eps: number,
+  budget: number,
+): { blocks: BlockList; rowsOnly: BlockList; transposed: BlockList; dropped: number; kept: number } {
+  const { T, S, f, g, self } = term;
+  const d = T.d;
+  const kT = T.off.length - 1;
+  const kS = S.off.length - 1;
+  const maxOf = (c: PaddedCloud, p: Float64Array) => {
+    const k = c.off.length - 1;
+    const out = new Float64Array(k).fill(-Infinity);
+    for (let q = 0; q < k; q++) for (let s = c.off[q]; s < c.off[q + 1]; s++) if (c.orig[s] >= 0 && p[s] > out[q]) out[q] = p[s];
+    return out;
+  };
+  const mf = maxOf(T, f);
+  const mg = self ? mf : maxOf(S, g);
+  // log of each candidate block's bound (−∞ for empty clusters); the diagonal of a self term is not a candidate
+  const logBound = new Float64Array(kT * kS).fill(Infinity);
+  const cand: number[] = [];
+  const logBudget = Math.log(budget);
+  for (let k = 0; k < kT; k++)
+    for (let l = self ? k + 1 : 0; l < kS; l++) {
+      let dmin = 0;
+      for (let t = 0; t < d; t++) {
+        const gap = Math.max(0, S.lo[l * d + t] - T.hi[k * d + t], T.lo[k * d + t] - S.hi[l * d + t]);
+        dmin += gap * gap;
+      }
+      const lb = Math.log(T.mass[k] * S.mass[l] * (self ? 2 : 1)) + (mf[k] + mg[l] - dmin) / eps;
+      logBound[k * kS + l] = lb;
+      if (lb <= logBudget) cand.push(k * kS + l);
+    }
+  cand.sort((p, q) => logBound[p] - logBound[q]);
+  let dropped = 0;
+  const drop = new Uint8Array(kT * kS);
+  for (const c of cand) {
+    const m = Math.exp(logBound[c]);
+    if (dropped + m > budget) break;
+    dropped += m;
+    drop[c] = 1;
+  }
+  const rowptr = new Int32Array(kT + 1);
+  const list: number[] = [];
+  let keptPairs = 0;
+  let allPairs = 0;
+  for (let k = 0; k < kT; k++) {
+    const nk = T.off[k + 1] - T.off[k];
+    for (let l = self ? k : 0; l < kS; l++) {
+      const pairs = nk * (S.off[l + 1] - S.off[l]) * (self && l > k ? 2 : 1);
+      allPairs += pairs;
+      if (drop[k * kS + l]) continue;
+      keptPairs += pairs;
+      list.push(self && l === k ? l : l | COLS_FLAG);
+    }
+    rowptr[k + 1] = list.length;
+  }
+  const blocks = { rowptr, list: Int32Array.from(list) };
+  // a cross term's rows-only list and its transpose (source clusters as targets), for the alternating passes
+  const rowsOnly = self ? blocks : { rowptr, list: blocks.list.map((l) => l & (COLS_FLAG - 1)) };
+  let transposed = blocks;
+  if (!self) {
+    const tptr = new Int32Array(kS + 1);
+    for (const l of rowsOnly.list) tptr[l + 1]++;
+    for (let l = 0; l < kS; l++) tptr[l + 1] += tptr[l];
+    const fill = tptr.slice(0, kS);
+    const tlist = new Int32Array(rowsOnly.list.length);
+    for (let k = 0; k < kT; k++) for (let q = rowptr[k]; q < rowptr[k + 1]; q++) tlist[fill[rowsOnly.list[q]]++] = k;
+    transposed = { rowptr: tptr, list: tlist };
+  }
+  return { blocks, rowsOnly, transposed, dropped, kept: keptPairs / allPairs };
+}
+
+/**
+ * ⟨P, C⟩ of a term at its potentials (the linear part, POT's empirical_sinkhorn_divergence): from the last
+ * measure when it summed E·2x·y/ε too (mode 2), else from one mode-1 pass.
+ */
+function linearCost(term: Term, eps: number): number {
+  const { T, S, f, g } = term;
+  let lin = term.lin;
+  if (!lin) {
+    const h = exponents(T, f, eps);
+    const w = term.self ? h : exponents(S, g, eps);
+    const b = term.blocks!;
+    // a cross term needs the rows only (its columns' E·x·ỹ would be the same total)
+    const blocks = term.self ? b : { rowptr: b.rowptr, list: b.list.map((l) => l & (COLS_FLAG - 1)) };
+    lin = term.pair!.pass(eps, h, w, blocks, 1);
+  }
+  // Σ P_ij C_ij = Σ r_i |x_i|² + Σ c_j |y_j|² − ε Σ P_ij (2x_i·y_j/ε)
+  let cross = 0;
+  for (let s = 0; s < T.np; s++) if (T.orig[s] >= 0) cross += lin.rows[s] + (term.self ? lin.cols[s] : 0);
+  let quad = 0;
+  for (let s = 0; s < T.np; s++) if (T.orig[s] >= 0) quad += term.rows![s] * T.sq[s];
+  for (let s = 0; s < S.np; s++) if (S.orig[s] >= 0) quad += term.cols![s] * S.sq[s];
+  return quad - eps * cross;
+}
+
+/** Σ_s w_s p_s over real slots (the dual value's halves). */
+function dual(c: PaddedCloud, p: Float64Array): number {
+  let v = 0;
+  for (let s = 0; s < c.np; s++) if (c.orig[s] >= 0) v += c.w[s] * p[s];
+  return v;
+}
+
+/**
+ * The (debiased) Sinkhorn divergence of two weighted clouds (X n × d, Y m × d row-major, weights > 0 summing
+ * to the same mass) for the squared Euclidean cost, coarse to fine (see the header). The caller has checked
+ * that diam²/reg ≤ MULTISCALE_MAX_SCALE.
+ */
+export async function multiscaleDivergence(
+  X0: Float64Array,
+  Y0: Float64Array,
+  d: number,
+  a: Float64Array,
+  b: Float64Array,
+  opts: MultiscaleOptions,
+): Promise<MultiscaleResult> {
+  const { X, Y, diam2 } = centre(X0, Y0, d);
+  const eps = opts.reg;
+  if (diam2 / eps > MULTISCALE_MAX_SCALE) {
+    throw new OTError('invalid-option', `strategy 'multiscale': diameter²/reg = ${(diam2 / eps).toExponential(2)} is above ${MULTISCALE_MAX_SCALE}, where the f32 kernel's rounding would reach the marginals; use strategy: 'dense'.`);
+  }
+  const lx = levels(X, a, d);
+  const ly = levels(Y, b, d);
+  // per slot: f64 coordinates, |x|², weights, potentials, sums (~d + 12 values) on the host, f32 copies in wasm;
+  // per (cluster, cluster) block: the bounds, the drop flags and up to four i32 lists (cross, transposed, two selfs)
+  const kx = lx.fine.mass.length;
+  const ky = ly.fine.mass.length;
+  const slots = lx.fine.np + ly.fine.np;
+  checkBudget(slots * (d + 12) * 8 * 3 + (kx * ky + kx * kx + ky * ky) * (8 + 1 + 8), 'the multiscale divergence (clouds, potentials, block lists)', opts.maxBytes);
+  const rt: StreamRuntime = await streamRuntime(opts.threads);
+  const mem = rt.kernels.scope();
+  try {
+    const cloudsCoarse = { x: lx.coarse, y: ly.coarse };
+    const term = (self: boolean, T: PaddedCloud, S: PaddedCloud): Term => {
+      const f = new Float64Array(T.np);
+      return { self, T, S, f, g: self ? f : new Float64Array(S.np), error: Infinity, dropped: 0, kept: 1, done: false, omega: OMEGA, lastError: Infinity };
+    };
+    // ---- coarse: the ε schedule on the centroids, every block kept
+    const coarse = [term(false, cloudsCoarse.x, cloudsCoarse.y)];
+    if (opts.debias) coarse.push(term(true, cloudsCoarse.x, cloudsCoarse.x), term(true, cloudsCoarse.y, cloudsCoarse.y));
+    for (const t of coarse) {
+      t.pair = new StreamPair(rt, mem, t.T, t.S);
+      const kT = t.T.off.length - 1;
+      const kS = t.S.off.length - 1;
+      t.blocks = t.self ? symmetricAll(kT) : allBlocks(kT, kS, COLS_FLAG);
+    }
+    const schedule: number[] = [];
+    for (let e = diam2; e > eps; e *= EPS_FACTOR) schedule.push(e);
+    let coarseIterations = 0;
+    for (let k = 0; k < schedule.length + COARSE_FINAL_ITER; k++) {
+      const e = k < schedule.length ? schedule[k] : eps;
+      let worst = 0;
+      for (const t of coarse) {
+        worst = Math.max(worst, measure(t, e));
+        update(t, e, k === 0 ? 1 : 0.5);
+      }
+      coarseIterations++;
+      await abortPoint(opts.signal, () => 'multiscale Sinkhorn, coarse level');
+      if (k >= schedule.length && worst < opts.tol) break;
+    }
+    // ---- extrapolation: each fine potential is one softmin against the coarse measure
+    const fineTerms = [term(false, lx.fine, ly.fine)];
+    if (opts.debias) fineTerms.push(term(true, lx.fine, lx.fine), term(true, ly.fine, ly.fine));
+    const extrapolate = (target: Levels, fineP: Float64Array, source: PaddedCloud, coarseTarget: Float64Array, coarseSource: Float64Array) => {
+      const T = target.fine;
+      const shift = new Float64Array(T.np);
+      for (let s = 0; s < T.np; s++) if (target.up[s] >= 0) shift[s] = coarseTarget[target.up[s]];
+      const h = exponents(T, shift, eps);
+      const w = exponents(source, coarseSource, eps);
+      const pair = new StreamPair(rt, mem, T, source);
+      pairs.push(pair);
+      const { rows } = pair.pass(eps, h, w, allBlocks(T.off.length - 1, source.off.length - 1, 0), 0);
+      const lr = logSums(rows, T, h, source, w, eps);
+      for (let s = 0; s < T.np; s++) if (T.orig[s] >= 0) fineP[s] = shift[s] - eps * (lr[s] - T.logw[s]);
+    };
+    const pairs: StreamPair[] = coarse.map((t) => t.pair!);
+    const [cxy, cxx, cyy] = coarse;
+    extrapolate(lx, fineTerms[0].f, ly.coarse, cxy.f, cxy.g);
+    extrapolate(ly, fineTerms[0].g, lx.coarse, cxy.g, cxy.f);
+    if (opts.debias) {
+      extrapolate(lx, fineTerms[1].f, lx.coarse, cxx.f, cxx.f);
+      extrapolate(ly, fineTerms[2].f, ly.coarse, cyy.f, cyy.f);
+    }
+    // ---- fine: the symmetric loop on the kept blocks until error + dropped mass ≤ tol
+    for (const t of fineTerms) {
+      t.pair = new StreamPair(rt, mem, t.T, t.S);
+      if (!t.self) t.pairT = new StreamPair(rt, mem, t.S, t.T);
+    }
+    const budget = DROP_SHARE * opts.tol;
+    let iterations = 0;
+    for (;;) {
+      const last = iterations + 1 >= opts.maxIter;
+      for (const t of fineTerms) {
+        if (t.done) continue;
+        // A pass that is likely the last (the previous error within 2× of the target) drops at most `budget` and
+        // also sums E·2x·y/ε for ⟨P, C⟩; earlier passes, whose error is still large, may drop up to a tenth of it.
+        const final = last || t.error <= 2 * (opts.tol - budget);
+        const { blocks, rowsOnly, transposed, dropped, kept } = keptBlocks(t, eps, final || !Number.isFinite(t.error) ? budget : Math.max(budget, Math.min(EARLY_DROP * t.error, 0.01)));
+        t.blocks = blocks;
+        t.dropped = dropped;
+        t.kept = kept;
+        // measure at the current potentials; update only if not converged (the result keeps measured potentials).
+        // A cross term's column sums after its g-update are known without a pass (see updateG): from the second
+        // iteration on, its measure passes sum rows only.
+        const mode = final ? 2 : 0;
+        t.error = t.self || iterations === 0 ? measure(t, eps, mode) : measureRows(t, eps, rowsOnly, mode);
+        // dropped ≤ budget on a final pass: error ≤ tol − budget in every term keeps (max error) + (max dropped) ≤ tol
+        t.done = final && t.error <= opts.tol - budget;
+        if (!t.done && !last) {
+          if (t.self) update(t, eps, SELF_STEP);
+          else {
+            // the cross term alternates (Sinkhorn: f from the rows, then g from the columns at the new f),
+            // over-relaxed while that keeps the error falling (see OMEGA)
+            if (t.error > 2 * t.lastError) t.omega = 1;
+            t.lastError = t.error;
+            update(t, eps, t.omega, 'f');
+            measureCols(t, eps, transposed);
+                updateG(t, eps, t.omega);
+          }
+        }
+      }
+      iterations++;
+      const error = Math.max(...fineTerms.map((t) => t.error));
+      opts.onProgress?.({ iterations, error, eps });
+      await abortPoint(opts.signal, () => `multiscale Sinkhorn, fine iteration ${iterations}`);
+      if (!Number.isFinite(error)) throw new OTError('numerical', 'multiscale Sinkhorn: the marginals left the range of floating point; use strategy: \'dense\'.');
+      if (fineTerms.every((t) => t.done) || last) break;
+    }
+    const ot = (t: Term) => (t.self ? 2 * dual(t.T, t.f) : dual(t.T, t.f) + dual(t.S, t.g));
+    const [xy, xx, yy] = fineTerms;
+    const value = opts.debias ? Math.max(0, ot(xy) - 0.5 * ot(xx) - 0.5 * ot(yy)) : ot(xy);
+    const lin = fineTerms.map((t) => linearCost(t, eps));
+    const linearValue = opts.debias ? lin[0] - 0.5 * lin[1] - 0.5 * lin[2] : lin[0];
+    return {
+      value,
+      linearValue,
+      iterations,
+      coarseIterations,
+      error: Math.max(...fineTerms.map((t) => t.error)),
+      droppedMass: Math.max(...fineTerms.map((t) => t.dropped)),
+      keptFraction: fineTerms.reduce((s, t) => s + t.kept, 0) / fineTerms.length,
+      converged: fineTerms.every((t) => t.done),
+      threads: rt.threads,
+      pairs: [...pairs, ...fineTerms.flatMap((t) => (t.pairT ? [t.pair!, t.pairT] : [t.pair!]))].reduce((s, p) => s + p.pairs, 0),
+    };
+  } finally {
+    mem.release();
+  }
+}
+
+/** A self term's list with every block: l ≥ k, the off-diagonal ones with their columns. */
+function symmetricAll(k: number): BlockList {
+  const rowptr = new Int32Array(k + 1);
+  const list: number[] = [];
+  for (let q = 0; q < k; q++) {
+    for (let l = q; l < k; l++) list.push(l === q ? l : l | COLS_FLAG);
+    rowptr[q + 1] = list.length;
+  }
+  return { rowptr, list: Int32Array.from(list) };
+}
