@@ -47,7 +47,8 @@ def solve(p, f):
         a = f['a']
         return lambda: float(np.sum(ot.partial.entropic_partial_wasserstein(a, a, f['M'], prm['reg'], m=prm['mass'],
                                                                              numItermax=int(prm['iterations']), stopThr=0) * f['M']))
-    if kind in ('gw-cg', 'gw-entropic', 'fgw'):
+    if kind in ('gw-cg', 'gw-entropic', 'fgw', 'gw-cg-cloud', 'gw-entropic-cloud'):
+        kind = kind.replace('-cloud', '')  # the same call: POT gets the sqeuclidean matrices of the clouds
         n = int(prm['n'])
         a = np.ones(n) / n
         C1, C2 = f['C1'], f['C2']

@@ -215,8 +215,9 @@ test('k-d tree passes list the same arcs as the passes over all pairs (candidate
       try {
         k.abi.nsCandidates(full, 0, n);
         k.abi.nsCandidatesEnd(full);
-        k.abi.nsTreeCandidates(tree, sinks, 0, 100);
-        k.abi.nsTreeCandidates(tree, sinks, 100, n);
+        // in two slices, as the driver calls it
+        k.abi.nsTreeCandidates(tree, sinks, 0, n >> 1);
+        k.abi.nsTreeCandidates(tree, sinks, n >> 1, n);
         k.abi.nsTreeColumns(tree, sources, 0, m);
         k.abi.nsCandidatesEnd(tree);
         // each source's shortlist in the same order (best first), then each sink's best source
@@ -235,7 +236,7 @@ test('k-d tree passes list the same arcs as the passes over all pairs (candidate
           assert.is(k.abi.nsRun(ctx, 1e9), NS.optimal, `${label}: sparse solve`);
         }
         const addedFull = k.abi.nsScan(full, 4, 0, n);
-        const addedTree = k.abi.nsTreeScan(tree, sinks, 4, 0, 120) + k.abi.nsTreeScan(tree, sinks, 4, 120, n);
+        const addedTree = k.abi.nsTreeScan(tree, sinks, 4, 0, n >> 1) + k.abi.nsTreeScan(tree, sinks, 4, n >> 1, n);
         assert.ok(addedFull > 0, `${label}: the candidate arcs alone should leave violations (${addedFull})`);
         assert.is(addedTree, addedFull, `${label}: arcs appended by the scans`);
         assert.equal(new Set(arcs(tree)), new Set(arcs(full)), `${label}: the same violated arcs`);
