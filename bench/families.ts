@@ -22,9 +22,9 @@
 //                     POT's default stopping rules on both sides).
 //   gw-entropic:      same spaces, reg 0.01, 20 outer iterations on both sides (tol 0), inner Sinkhorn to 1e-9.
 //   fgw:              same spaces plus M = sqeuclidean of the first two coordinates / max, alpha 0.5.
-//   gw-cg-cloud,      2D / 3D Gaussian clouds (unscaled) with the squared Euclidean metric: ours gromovWasserstein(
-//   gw-entropic-cloud { points: X }, { points: Y }) (low rank: no n × n matrix, O(nm·d) per product), POT the same
-//                     calls on the sqeuclidean matrices (built untimed); entropic: reg 0.1, 20 outer iterations.
+//   gw-cg-cloud,      2D / 3D Gaussian clouds scaled to a largest squared distance of 1, squared Euclidean metric:
+//   gw-entropic-cloud ours gromovWasserstein({ points: X }, { points: Y }) (low rank: no n × n matrix, O(nm·d) per
+//                     product), POT the same calls on the sqeuclidean matrices (built untimed); entropic as above.
 //   lp-barycenter:    3 Gaussian bumps on 100 bins of [0, 1], M = squared distance, uniform weights; ours lpBarycenter vs
 //                     ot.lp.barycenter(A.T, M, w) (scipy linprog 'interior-point', POT's default) and, for
 //                     reference, solver='highs-ipm' (HiGHS, native). value = Σ w_k emd2(q, a_k) on both sides.
@@ -149,15 +149,21 @@ function problems(only?: string): Problem[] {
     // the same problems from point clouds with the squared Euclidean metric: ours takes { points } (low rank, no
     // n × n matrix), POT the sqeuclidean matrices (built untimed)
     for (const n of [300, 1000]) {
-      const X = gaussianCloud(rng, n, 2);
-      const Y = gaussianCloud(rng, n, 3);
+      // clouds scaled so that the largest squared distance is 1, as the matrices of the rows above (POT's entropic
+      // GW underflows to a value of ~1e-200 on the raw ones at this reg)
+      const unit = (P: Float64Array, d: number) => {
+        const top = sqdist(P, P, n, n, d).reduce((x, y) => Math.max(x, y), 0);
+        return P.map((x) => x / Math.sqrt(top));
+      };
+      const X = unit(gaussianCloud(rng, n, 2), 2);
+      const Y = unit(gaussianCloud(rng, n, 3), 3);
       const arrays = { C1: { data: sqdist(X, X, n, n, 2), shape: [n, n] }, C2: { data: sqdist(Y, Y, n, n, 3), shape: [n, n] } };
       const p1 = { points: { data: X, rows: n, cols: 2 } };
       const p2 = { points: { data: Y, rows: n, cols: 3 } };
       list.push({ id: `gw-cg-cloud-${n}`, kind: 'gw-cg-cloud', reps: n >= 1000 ? 1 : 3, params: { n }, arrays, run: async () => (await gromovWasserstein(p1, p2, { worker: false })).value });
       list.push({
-        id: `gw-entropic-cloud-${n}`, kind: 'gw-entropic-cloud', reps: 1, params: { n, reg: 0.1, iterations: 20 }, arrays,
-        run: async () => (await gromovWasserstein(p1, p2, { reg: 0.1, maxIter: 20, tol: 0, worker: false })).value,
+        id: `gw-entropic-cloud-${n}`, kind: 'gw-entropic-cloud', reps: 1, params: { n, reg: 0.01, iterations: 20 }, arrays,
+        run: async () => (await gromovWasserstein(p1, p2, { reg: 0.01, maxIter: 20, tol: 0, worker: false })).value,
       });
     }
   }
