@@ -94,7 +94,7 @@ export const trainICNNMap = defineSolver({
     batchSize: count('Rows per batch.', '256'),
     iterations: opt(num({ integer: true, min: 0 }), 'Outer iterations (f updates); 0 returns the initial networks.', '500'),
     innerSteps: count("g updates per f update ('minmax').", '4'),
-    lr: positive('Adam learning rate of both networks.', '3e-2 (D ≤ 16), 1e-2 (D > 16)'),
+    lr: positive('Adam learning rate of both networks.', '3e-2 (D ≤ 16 and ≤ 1000 iterations), else 1e-2'),
     lrF: positive('Learning rate of f.', 'lr'),
     lrG: positive('Learning rate of g.', 'lr'),
     lrDecay: opt(num({ gt: 0, max: 1 }), 'Final learning rate as a fraction of the initial one (cosine schedule).', '0.1'),
