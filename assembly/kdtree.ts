@@ -44,8 +44,8 @@ export function kdFree(tree: usize): void {
   return load<f64>(p + (<usize>k << 3));
 }
 
-/** Squared distance from the point x (d f64) to node k's box (0 inside). */
-@inline export function kdBoxSqDist(t: KdTree, k: i32, x: usize): f64 {
+/** Squared distance from x (d f64) to the nearest point of node k's box (0 inside), or with `far` to its farthest corner. */
+@inline function boxDistance(t: KdTree, k: i32, x: usize, far: bool): f64 {
   const d = t.d;
   const lo = t.lo + ((<usize>k * <usize>d) << 3);
   const hi = t.hi + ((<usize>k * <usize>d) << 3);
@@ -53,25 +53,22 @@ export function kdFree(tree: usize): void {
   for (let s = 0; s < d; s++) {
     const at = <usize>s << 3;
     const xs = load<f64>(x + at);
-    const g = max(max(load<f64>(lo + at) - xs, xs - load<f64>(hi + at)), 0.0);
+    const below = load<f64>(lo + at) - xs;
+    const above = xs - load<f64>(hi + at);
+    const g = far ? max(abs(below), abs(above)) : max(max(below, above), 0.0);
     acc += g * g;
   }
   return acc;
 }
 
+/** Squared distance from the point x to node k's box (0 inside). */
+@inline export function kdBoxSqDist(t: KdTree, k: i32, x: usize): f64 {
+  return boxDistance(t, k, x, false);
+}
+
 /** Squared distance from x to the farthest corner of node k's box. */
 @inline export function kdBoxMaxSqDist(t: KdTree, k: i32, x: usize): f64 {
-  const d = t.d;
-  const lo = t.lo + ((<usize>k * <usize>d) << 3);
-  const hi = t.hi + ((<usize>k * <usize>d) << 3);
-  let acc: f64 = 0;
-  for (let s = 0; s < d; s++) {
-    const at = <usize>s << 3;
-    const xs = load<f64>(x + at);
-    const g = max(abs(xs - load<f64>(lo + at)), abs(load<f64>(hi + at) - xs));
-    acc += g * g;
-  }
-  return acc;
+  return boxDistance(t, k, x, true);
 }
 
 /** bound[k] = the largest values[perm[p]] over node k's points (values: f64 by cloud index; 0 → all zeros). */
