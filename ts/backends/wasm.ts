@@ -248,6 +248,14 @@ export class WasmScope {
     return p;
   }
 
+  /** The order of `key` (i32 indices in wasm memory, owned by this scope): wasm's stable radix argsort. */
+  argsort(key: Float64Array): number {
+    const len = key.length;
+    const idx = this.alloc(Math.max(1, len) * 4);
+    this.k.abi.argsortF64(this.put(key), len, idx, this.alloc(Math.max(1, len) * 8), this.alloc(Math.max(1, len) * 4));
+    return idx;
+  }
+
   release(): void {
     for (const p of this.ptrs) this.k.exports.free(p);
     const freed = this.ptrs.length;

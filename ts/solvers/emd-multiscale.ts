@@ -262,10 +262,7 @@ async function solveLevel(
     const key = new Float64Array(len + extra);
     for (let i = 0; i < len; i++) for (let t = 0; t < p.d; t++) key[i] += P[i * p.d + t] * dir[t];
     if (extra) key[len] = dummyKey;
-    const keys = mem.put(key);
-    const idx = mem.alloc((len + extra) * 4);
-    k.abi.argsortF64(keys, len + extra, idx, mem.alloc((len + extra) * 8), mem.alloc((len + extra) * 4));
-    return idx;
+    return mem.argsort(key);
   };
   const ro = order(p.X, n, dr, Number.MAX_VALUE);
   const co = order(p.Y, m, dc, -Number.MAX_VALUE);

@@ -264,15 +264,8 @@ async function solveWasm(
     const bPtr = mem.put(nc < geom.cols ? Float64Array.from(sp.cols, (j) => b[j]) : b);
     // the orders by key: wasm's stable radix argsort (the same orders as a stable comparison sort)
     const [keyR, keyC] = initialKeys(geom, sp.rows, sp.cols);
-    const order = (key: Float64Array): number => {
-      const len = key.length;
-      const keys = mem.put(key);
-      const idx = mem.alloc(len * 4);
-      k.abi.argsortF64(keys, len, idx, mem.alloc(len * 8), mem.alloc(len * 4));
-      return idx;
-    };
-    const roPtr = order(keyR);
-    const coPtr = order(keyC);
+    const roPtr = mem.argsort(keyR);
+    const coPtr = mem.argsort(keyC);
     const uwPtr = warm ? mem.put(Float64Array.from(sp.rows, (i) => warm.u[i])) : 0;
     const vwPtr = warm ? mem.put(Float64Array.from(sp.cols, (j) => warm.v[j])) : 0;
     ctx = k.abi.nsCreate(nr, nc, c.mode, c.costPtr, c.xPtr, c.yPtr, c.d, c.power, aPtr, bPtr);

@@ -72,12 +72,7 @@ export class ExactSequence {
       const rowsAll = Int32Array.from({ length: n }, (_, i) => i);
       const colsAll = Int32Array.from({ length: m }, (_, j) => j);
       const [keyR, keyC] = initialKeys(new CostMatrixGeometry({ data: M, rows: n, cols: m }), rowsAll, colsAll);
-      const order = (key: Float64Array) => {
-        const idx = this.mem.alloc(key.length * 4);
-        k.abi.argsortF64(this.mem.put(key), key.length, idx, this.mem.alloc(key.length * 8), this.mem.alloc(key.length * 4));
-        return idx;
-      };
-      k.abi.nsInitTree(this.ctx, order(keyR), order(keyC));
+      k.abi.nsInitTree(this.ctx, this.mem.argsort(keyR), this.mem.argsort(keyC));
       k.abi.nsPrepare(this.ctx, 0, 0, shortlistSize(m), NO_LIMIT);
     } else {
       // the previous basis under the new costs, priced by blocks over all arcs (the context left its shortlist
