@@ -7,6 +7,7 @@
 import { OTError } from '../errors.js';
 import type { DenseMatrix, MatrixLike } from '../types.js';
 import { toMatrix } from '../validate.js';
+import { pointCloud } from '../geometry.js';
 
 /** A point cloud given to gromovWasserstein instead of a structure matrix: C_ik = metric(z_i, z_k). */
 export interface StructureCloud {
@@ -243,20 +244,8 @@ export function readStructure(name: string, x: StructureInput, loss: 'square' | 
     }
     const P = toMatrix(`${name}.points`, x.points, maxBytes);
     if (metric === 'sqeuclidean' && loss === 'square') return { cloud: { Z: P.data, d: P.cols } };
-    const n = P.rows;
-    const d = P.cols;
-    const bytes = n * n * 8;
-    if (maxBytes !== undefined && bytes > maxBytes) {
-      throw new OTError('too-large', `${name}: the ${n} × ${n} ${metric} structure matrix needs ${bytes} bytes, over maxBytes = ${maxBytes} (only sqeuclidean clouds with the square loss avoid it).`);
-    }
-    const C = new Float64Array(n * n);
-    for (let i = 0; i < n; i++)
-      for (let k = 0; k < n; k++) {
-        let acc = 0;
-        for (let t = 0; t < d; t++) acc += (P.data[i * d + t] - P.data[k * d + t]) ** 2;
-        C[i * n + k] = metric === 'euclidean' ? Math.sqrt(acc) : acc;
-      }
-    return { dense: { data: C, rows: n, cols: n } };
+    // the one cost definition (ts/costs.ts) through the cloud's own geometry, within maxBytes
+    return { dense: pointCloud(P, P, { cost: metric }).dense(maxBytes) };
   }
   const S = toMatrix(name, x, maxBytes);
   if (S.rows !== S.cols) throw new OTError('shape', `${name} is ${S.rows} × ${S.cols}; a structure matrix must be square (one row and one column per point), or give a cloud as { points }.`);
