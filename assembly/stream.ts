@@ -42,6 +42,7 @@ const K_SCRATCH = 16; // f32 [threads][nS]: one block's column sums over one clu
 const K_ROWS2 = 17; // mode 2's Σ E·(x·ỹ) rows (f64 [nT])
 const K_COLS2 = 18; // mode 2's Σ E·(x·ỹ) columns (f64 [threads][nS])
 const K_SCRATCH2 = 19; // mode 2's second scratch (f32 [threads][nS])
+const K_BLOCKS = 20; // out (0: not wanted): f64 [list length], each kept block's Σ E (mode 0 and 2)
 const K_THREADS = 33;
 // 34 slots in all (ts/entropic/stream.ts allocates them)
 
@@ -125,6 +126,7 @@ export function streamShare(ctx: usize, t: i32): void {
   const cols2 = slotAt(ctx, K_COLS2) + ((<usize>t * nS) << 3);
   const scratch = slotAt(ctx, K_SCRATCH) + ((<usize>t * nS) << 2);
   const scratch2 = slotAt(ctx, K_SCRATCH2) + ((<usize>t * nS) << 2);
+  const blockSums = slotAt(ctx, K_BLOCKS);
   const next = ctx + (<usize>K_NEXT << 3);
   memory.fill(cols, 0, nS << 3);
   if (mode == 2) memory.fill(cols2, 0, nS << 3);
@@ -142,6 +144,7 @@ export function streamShare(ctx: usize, t: i32): void {
     if (mode == 2) memory.fill(rows2 + (<usize>i0 << 3), 0, <usize>(i1 - i0) << 3);
     const b0 = load<i32>(rowptr + (<usize>k << 2));
     const b1 = load<i32>(rowptr + (<usize>(k + 1) << 2));
+    let before: f64 = 0; // Σ rows of the cluster before this block (the block's sum is the increase)
     for (let b = b0; b < b1; b++) {
       const e = load<i32>(list + (<usize>b << 2));
       const l = e & (COLS - 1);
@@ -175,6 +178,12 @@ export function streamShare(ctx: usize, t: i32): void {
       if (withCols) {
         flushCols(cols, scratch, j0, j1);
         if (mode == 2) flushCols(cols2, scratch2, j0, j1);
+      }
+      if (blockSums != 0) {
+        let after: f64 = 0;
+        for (let i = i0; i < i1; i++) after += load<f64>(rows + (<usize>i << 3));
+        store<f64>(blockSums + (<usize>b << 3), after - before);
+        before = after;
       }
     }
   }

@@ -2,7 +2,7 @@
 // the multiscale strategy (ts/entropic/multiscale.ts); the dense strategy alongside up to --dense points.
 // One size per process (peak RSS is per process). Not part of `npm test`.
 //
-//   node dist/bench/scale.js [--n 100000] [--dense 10000] [--threads auto]
+//   node dist/bench/scale.js [--n 100000] [--dense 10000] [--threads auto] [--progress]
 import { cpus, loadavg } from 'node:os';
 import { Rng, sinkhornDivergence, type DivergenceResult } from 'kantorovich';
 
@@ -13,6 +13,7 @@ const arg = (name: string, fallback: string) => {
 const N = Number(arg('--n', '100000'));
 const DENSE = Number(arg('--dense', '10000'));
 const threadsArg = arg('--threads', 'auto');
+const progress = process.argv.includes('--progress');
 const threads = threadsArg === 'auto' ? 'auto' : Number(threadsArg);
 const D = 3;
 const rng = new Rng(14);
@@ -24,7 +25,8 @@ const tol = 1e-3;
 async function run(strategy: 'multiscale' | 'dense'): Promise<{ r: DivergenceResult; s: number; cpu: number }> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const r = await sinkhornDivergence(X, Y, { reg, tol, strategy, threads, worker: false });
+  const onProgress = progress ? (p: { iterations: number; error: number }) => console.log(`${strategy} iteration ${p.iterations}: error ${p.error.toExponential(2)} at ${((performance.now() - t0) / 1000).toFixed(2)} s`) : undefined;
+  const r = await sinkhornDivergence(X, Y, { reg, tol, strategy, threads, worker: false, onProgress });
   const s = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   return { r, s, cpu: (c.user + c.system) / 1e6 };

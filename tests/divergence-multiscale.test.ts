@@ -12,7 +12,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OTError, Rng, sinkhornDivergence } from 'kantorovich';
 import { COLS_FLAG, StreamPair, allBlocks, padCloud, streamRuntime } from '../ts/entropic/stream.js';
-import { exactFallbacks, keptBlocks } from '../ts/entropic/multiscale.js';
+import { clusterScalings, exactFallbacks, keptBlocks } from '../ts/entropic/multiscale.js';
 
 const IN = { worker: false } as const;
 
@@ -64,6 +64,7 @@ for (const d of [1, 3, 5]) {
         const { rows, cols } = pair.pass(eps, h, w, blocks, mode);
         const R = new Float64Array(T.np);
         const C = new Float64Array(S.np);
+        const perBlock = new Float64Array(blocks.list.length);
         for (let k = 0; k < 4; k++)
           for (let q = blocks.rowptr[k]; q < blocks.rowptr[k + 1]; q++) {
             const l = blocks.list[q] & (COLS_FLAG - 1);
@@ -74,6 +75,7 @@ for (const d of [1, 3, 5]) {
                 for (let t = 0; t < d; t++) dot += (2 * T.coords[t * T.np + i] * S.coords[t * S.np + j]) / eps;
                 const e = Math.exp(h[i] + w[j] + dot) * (mode === 1 ? dot : 1);
                 R[i] += e;
+                perBlock[q] += e;
                 if (blocks.list[q] & COLS_FLAG) C[j] += e;
               }
           }
@@ -88,6 +90,12 @@ for (const d of [1, 3, 5]) {
         const both = pair.pass(eps, h, w, blocks, 2);
         close(mode === 0 ? both.rows : both.rows2!, R, `mode 2 (${mode}) row`);
         close(mode === 0 ? both.cols : both.cols2!, C, `mode 2 (${mode}) col`);
+        if (mode === 0) {
+          // each kept block's mass, from a mode-0 and a mode-2 pass (the cluster correction reads them)
+          close(pair.pass(eps, h, w, blocks, 0, true).blocks!, perBlock, 'block sum');
+          close(pair.pass(eps, h, w, blocks, 2, true).blocks!, perBlock, 'mode 2 block sum');
+          assert.is(pair.pass(eps, h, w, blocks, 0).blocks, undefined);
+        }
       }
       // an exponent below f32's range is clamped to 2^−125 (the driver redoes sums below 1e-30 in f64)
       const low = h.map((x) => x - 200);
@@ -147,6 +155,49 @@ test('dropped blocks: the reported bound is at least the mass the full plan puts
       }
     assert.ok(mass > 0, 'the dropped blocks carry some mass');
     assert.ok(mass <= dropped * (1 + 1e-12), `true dropped mass ${mass} ≤ bound ${dropped}`);
+  }
+});
+
+test('clusterScalings: the scaled block masses have the clusters\' masses as marginals', () => {
+  const rng = new Rng(31);
+  for (const [kT, kS, density, spread] of [
+    [7, 5, 1, 1],
+    [40, 33, 0.4, 6],
+    [120, 90, 0.15, 12],
+  ]) {
+    // a sparse CSR of block masses spread over `spread` orders of magnitude, every row and column non-empty
+    const rowptr = new Int32Array(kT + 1);
+    const list: number[] = [];
+    const sums: number[] = [];
+    for (let k = 0; k < kT; k++) {
+      for (let l = 0; l < kS; l++) {
+        if (l !== k % kS && l !== (k * 7) % kS && rng.uniform() > density) continue;
+        list.push(rng.uniform() < 0.5 ? l : l | COLS_FLAG); // the flag must not matter
+        sums.push(Math.exp(-spread * rng.uniform()) * 1e-3);
+      }
+      rowptr[k + 1] = list.length;
+    }
+    const blocks = { rowptr, list: Int32Array.from(list) };
+    for (let l = 0; l < kS; l++) assert.ok(list.some((e) => (e & (COLS_FLAG - 1)) === l), `column ${l} is non-empty`);
+    const A = weights(rng, kT);
+    const B = weights(rng, kS);
+    const tol = 1e-9;
+    const { u, v, iterations, error } = clusterScalings(blocks, Float64Array.from(sums), A, B, tol);
+    assert.ok(error <= tol, `error ${error} after ${iterations} iterations`);
+    const rows = new Float64Array(kT);
+    const cols = new Float64Array(kS);
+    for (let k = 0; k < kT; k++)
+      for (let q = rowptr[k]; q < rowptr[k + 1]; q++) {
+        const l = list[q] & (COLS_FLAG - 1);
+        const m = sums[q] * u[k] * v[l];
+        rows[k] += m;
+        cols[l] += m;
+      }
+    let er = 0;
+    let ec = 0;
+    for (let k = 0; k < kT; k++) er += Math.abs(rows[k] - A[k]);
+    for (let l = 0; l < kS; l++) ec += Math.abs(cols[l] - B[l]);
+    assert.ok(er <= tol * 1.01 && ec <= tol * 1.01, `rows ${er}, columns ${ec} (${kT} × ${kS})`);
   }
 });
 

@@ -113,6 +113,7 @@ export class StreamPair {
   private scaledFor = NaN;
   /** Point pairs evaluated by this pair's passes so far (padding included). */
   pairs = 0;
+  private sumsAt = 0;
   private readonly h32: Float32Array;
   private readonly w32: Float32Array;
 
@@ -175,9 +176,17 @@ export class StreamPair {
   /**
    * One pass: E_ij = exp(h_i + w_j + 2x_i·y_j/ε) over the kept blocks (h per target slot, w per source slot;
    * −∞ allowed). `mode` 0 sums E, 1 sums E·2x_i·y_j/ε, 2 both (the second as rows2, cols2). Row sums per target
-   * slot, column sums per source slot (zero where no block asked for them); fresh arrays.
+   * slot, column sums per source slot (zero where no block asked for them); fresh arrays. `blockSums` (modes 0
+   * and 2): also each list entry's Σ E, the plan's mass on that (target cluster, source cluster) block.
    */
-  pass(eps: number, h: Float64Array, w: Float64Array, blocks: BlockList, mode: 0 | 1 | 2): { rows: Float64Array; cols: Float64Array; rows2?: Float64Array; cols2?: Float64Array } {
+  pass(
+    eps: number,
+    h: Float64Array,
+    w: Float64Array,
+    blocks: BlockList,
+    mode: 0 | 1 | 2,
+    blockSums = false,
+  ): { rows: Float64Array; cols: Float64Array; rows2?: Float64Array; cols2?: Float64Array; blocks?: Float64Array } {
     const { T, S, rt } = this;
     const buf = () => rt.kernels.exports.memory.buffer;
     if (eps !== this.scaledFor) {
@@ -195,6 +204,8 @@ export class StreamPair {
     new Int32Array(buf(), this.p.list, blocks.list.length).set(blocks.list);
     const c = new Float64Array(buf(), this.ctx, SLOTS);
     c[14] = mode;
+    if (blockSums && !this.sumsAt) this.sumsAt = this.mem.alloc(this.kT * this.kS * 8);
+    new Float64Array(buf(), this.ctx, SLOTS)[20] = blockSums ? this.sumsAt : 0;
     rt.kernels.fn('streamPass')(this.ctx);
     for (let k = 0; k < this.kT; k++)
       for (let q = blocks.rowptr[k]; q < blocks.rowptr[k + 1]; q++) {
@@ -213,7 +224,8 @@ export class StreamPair {
       }
       return { rows, cols };
     };
-    const first = read(this.p.rows, this.p.cols, mode === 1 ? Math.LN2 : 1);
+    const first: ReturnType<StreamPair['pass']> = read(this.p.rows, this.p.cols, mode === 1 ? Math.LN2 : 1);
+    if (blockSums) first.blocks = Float64Array.from(new Float64Array(buf(), this.sumsAt, blocks.list.length));
     if (mode !== 2) return first;
     const second = read(this.p.rows2, this.p.cols2, Math.LN2);
     return { ...first, rows2: second.rows, cols2: second.cols };
