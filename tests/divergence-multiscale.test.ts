@@ -7,7 +7,8 @@
 // Agreement tolerance: a term's value is the dual ⟨a, f⟩ + ⟨b, g⟩ at potentials whose plan misses the marginals
 // by at most e = error + droppedMass in L1; moving mass e changes the value by at most e times the range of the
 // potentials and costs, ≤ diam² (the cost range, the potentials' oscillation being bounded by it). Three terms,
-// two of them halved: |ΔS| ≤ 2·diam²·e; the dense reference is solved to 1e-9 and adds nothing visible.
+// two of them halved: |ΔS| ≤ 2·diam²·e; the dense reference is solved to 1e-9 and adds nothing visible. The
+// value (each term's dual objective with its mass term) is held to a second-order bound far below that.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OTError, Rng, sinkhornDivergence } from 'kantorovich';
@@ -254,7 +255,10 @@ for (const c of cases) {
     assert.is(ms.status, 'converged');
     assert.ok(ms.error + ms.droppedMass! <= tol, `error ${ms.error} + dropped ${ms.droppedMass} ≤ tol`);
     const bound = 2 * D2 * tol;
-    assert.ok(Math.abs(ms.value - dense.value) <= bound, `value ${ms.value} vs dense ${dense.value} (bound ${bound})`);
+    // the value is the dual objective with its mass term, off by the square of the potentials' error: measured
+    // |ΔS| ≤ 1.4e-4·diam²·tol over these cases, where ⟨a, f⟩ + ⟨b, g⟩ alone was off by 1e-3–7e-3·diam²·tol
+    const second = 5e-4 * D2 * tol;
+    assert.ok(Math.abs(ms.value - dense.value) <= second, `value ${ms.value} vs dense ${dense.value} (bound ${second})`);
     assert.ok(Math.abs(ms.linearValue - dense.linearValue) <= bound, `linearValue ${ms.linearValue} vs dense ${dense.linearValue}`);
     assert.ok(ms.coarseIterations! > 0 && ms.iterations > 0);
   });
