@@ -2,7 +2,10 @@
 // the multiscale strategy (ts/entropic/multiscale.ts); the dense strategy alongside up to --dense points.
 // One size per process (peak RSS is per process). Not part of `npm test`.
 //
-//   node dist/bench/scale.js [--n 100000] [--dense 10000] [--threads auto] [--progress]
+//   node dist/bench/scale.js [--n 100000] [--dense 10000] [--threads auto] [--progress] [--reference]
+//
+// --reference (with n ≤ --dense) also solves the dense strategy to tol 1e-7 and reports each result's distance
+// from it: what tol 1e-3 costs in accuracy.
 import { cpus, loadavg } from 'node:os';
 import { Rng, sinkhornDivergence, type DivergenceResult } from 'kantorovich';
 
@@ -14,6 +17,7 @@ const N = Number(arg('--n', '100000'));
 const DENSE = Number(arg('--dense', '10000'));
 const threadsArg = arg('--threads', 'auto');
 const progress = process.argv.includes('--progress');
+const reference = process.argv.includes('--reference');
 const threads = threadsArg === 'auto' ? 'auto' : Number(threadsArg);
 const D = 3;
 const rng = new Rng(14);
@@ -22,11 +26,11 @@ const Y = { data: Float64Array.from({ length: N * D }, () => rng.uniform()), row
 const reg = 0.01 * D; // the unit cube's squared diameter is 3
 const tol = 1e-3;
 
-async function run(strategy: 'multiscale' | 'dense'): Promise<{ r: DivergenceResult; s: number; cpu: number }> {
+async function run(strategy: 'multiscale' | 'dense', tolerance = tol): Promise<{ r: DivergenceResult; s: number; cpu: number }> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const onProgress = progress ? (p: { iterations: number; error: number }) => console.log(`${strategy} iteration ${p.iterations}: error ${p.error.toExponential(2)} at ${((performance.now() - t0) / 1000).toFixed(2)} s`) : undefined;
-  const r = await sinkhornDivergence(X, Y, { reg, tol, strategy, threads, worker: false, onProgress });
+  const r = await sinkhornDivergence(X, Y, { reg, tol: tolerance, strategy, threads, worker: false, onProgress });
   const s = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   return { r, s, cpu: (c.user + c.system) / 1e6 };
@@ -45,6 +49,12 @@ if (N <= DENSE) {
   const dense = await run('dense');
   out.push(row('dense', dense));
   out.push(`|value(multiscale) − value(dense)| = ${Math.abs(ms.r.value - dense.r.value).toExponential(2)}; linearValue: ${Math.abs(ms.r.linearValue - dense.r.linearValue).toExponential(2)}`);
+  if (reference) {
+    const ref = (await run('dense', 1e-7)).r;
+    const rel = (x: number, y: number) => (Math.abs(x - y) / Math.abs(y)).toExponential(2);
+    out.push(`reference (dense, tol 1e-7): value ${ref.value.toPrecision(8)}, linearValue ${ref.linearValue.toPrecision(8)}`);
+    for (const [name, r] of [['multiscale', ms.r], ['dense', dense.r]] as const) out.push(`${name} at tol ${tol}: value ${r.value.toPrecision(8)} (${rel(r.value, ref.value)} relative), linearValue ${rel(r.linearValue, ref.linearValue)} relative`);
+  }
 }
 out.push(`load ${loadavg()[0].toFixed(1)} after`);
 console.log(out.join('\n'));
