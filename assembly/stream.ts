@@ -8,7 +8,8 @@
 // Euclidean cost |x − y|² = |x|² + |y|² − 2x·y, h_i = log a_i + (f_i − |x_i|²)/ε, w_j = log b_j + (g_j − |y_j|²)/ε
 // and ỹ = 2y/ε, so E_ij = a_i b_j exp((f_i + g_j − C_ij)/ε) is the plan entry at the current potentials.
 // Mode 1 weighs each entry by its x_i · ỹ_j (for ⟨P, C⟩ at the end of a solve; in log₂ units too); mode 2 sums
-// both at once (a measuring pass that may be the last one).
+// both at once (a measuring pass that may be the last one); mode 3 sums E and E·ỹ_j per coordinate (the plan's
+// first moments, for the gradients; rows only).
 //
 // f32 is enough because the potentials keep the exponents O(1) where the mass is: the rounding of h + w + x·ỹ
 // is ~6e-8 × (|h| + |w| + |x·ỹ|) ≲ 6e-8 × (2 + 4·R²/ε) absolute for coordinates centred within radius R,
@@ -43,6 +44,8 @@ const K_ROWS2 = 17; // mode 2's Σ E·(x·ỹ) rows (f64 [nT])
 const K_COLS2 = 18; // mode 2's Σ E·(x·ỹ) columns (f64 [threads][nS])
 const K_SCRATCH2 = 19; // mode 2's second scratch (f32 [threads][nS])
 const K_BLOCKS = 20; // out (0: not wanted): f64 [list length], each kept block's Σ E (mode 0 and 2)
+const K_MOMENTS = 21; // mode 3's out: f64 [d][nT], Σ_j E_ij·ỹ_jc per target and coordinate
+const K_MSCRATCH = 22; // mode 3's accumulators: f32x4 [threads][4][d]
 const K_THREADS = 33;
 // 34 slots in all (ts/entropic/stream.ts allocates them)
 
@@ -126,6 +129,8 @@ export function streamShare(ctx: usize, t: i32): void {
   const cols2 = slotAt(ctx, K_COLS2) + ((<usize>t * nS) << 3);
   const scratch = slotAt(ctx, K_SCRATCH) + ((<usize>t * nS) << 2);
   const scratch2 = slotAt(ctx, K_SCRATCH2) + ((<usize>t * nS) << 2);
+  const moments = slotAt(ctx, K_MOMENTS);
+  const acc = slotAt(ctx, K_MSCRATCH) + <usize>(t * 64 * d);
   const blockSums = slotAt(ctx, K_BLOCKS);
   const next = ctx + (<usize>K_NEXT << 3);
   memory.fill(cols, 0, nS << 3);
@@ -142,6 +147,7 @@ export function streamShare(ctx: usize, t: i32): void {
     const i1 = load<i32>(toff + (<usize>(k + 1) << 2));
     memory.fill(rows + (<usize>i0 << 3), 0, <usize>(i1 - i0) << 3);
     if (mode == 2) memory.fill(rows2 + (<usize>i0 << 3), 0, <usize>(i1 - i0) << 3);
+    if (mode == 3) for (let c = 0; c < d; c++) memory.fill(moments + ((<usize>c * nT + <usize>i0) << 3), 0, <usize>(i1 - i0) << 3);
     const b0 = load<i32>(rowptr + (<usize>k << 2));
     const b1 = load<i32>(rowptr + (<usize>(k + 1) << 2));
     let before: f64 = 0; // Σ rows of the cluster before this block (the block's sum is the increase)
@@ -157,7 +163,8 @@ export function streamShare(ctx: usize, t: i32): void {
       }
       // a copy of the tile loop per (mode, columns, d ≤ 3): each with its switches constant (no branch inside)
       for (let i = i0; i < i1; i += 4) {
-        if (d <= 3) {
+        if (mode == 3) blockMoments(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, moments, acc);
+        else if (d <= 3) {
           if (mode == 0) {
             if (withCols) block3(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, scratch, 0, 0);
             else block3(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, 0, 0, 0);
@@ -346,6 +353,64 @@ export function streamShare(ctx: usize, t: i32): void {
 }
 
 /** One 4-target tile's contributions to its 4 sources' column sums (f32 scratch, one block). */
+/**
+ * Mode 3: targets i … i + 3 against sources [j0, j1), any d: Σ E into rows and Σ E·ỹ_c (c < d) into moments
+ * ([d][nT]); the per-target, per-coordinate f32x4 sums are kept in `acc` ([4][d]) over the block.
+ */
+function blockMoments(d: i32, tx: usize, nT: usize, th: usize, sy: usize, nS: usize, sw: usize, i: i32, j0: i32, j1: i32, rows: usize, moments: usize, acc: usize): void {
+  memory.fill(acc, 0, <usize>(64 * d));
+  const h0 = v128.load32_splat(th + (<usize>i << 2));
+  const h1 = v128.load32_splat(th + (<usize>(i + 1) << 2));
+  const h2 = v128.load32_splat(th + (<usize>(i + 2) << 2));
+  const h3 = v128.load32_splat(th + (<usize>(i + 3) << 2));
+  let a0 = f32x4.splat(0);
+  let a1 = f32x4.splat(0);
+  let a2 = f32x4.splat(0);
+  let a3 = f32x4.splat(0);
+  const stride = <usize>(16 * d); // one target's accumulators
+  for (let j = j0; j < j1; j += 4) {
+    const o = <usize>j << 2;
+    let q0 = f32x4.splat(0);
+    let q1 = f32x4.splat(0);
+    let q2 = f32x4.splat(0);
+    let q3 = f32x4.splat(0);
+    for (let c = 0; c < d; c++) {
+      const v = v128.load(sy + ((<usize>c * nS) << 2) + o);
+      const xc = tx + ((<usize>c * nT + <usize>i) << 2);
+      q0 = f32x4.add(q0, f32x4.mul(v128.load32_splat(xc), v));
+      q1 = f32x4.add(q1, f32x4.mul(v128.load32_splat(xc + 4), v));
+      q2 = f32x4.add(q2, f32x4.mul(v128.load32_splat(xc + 8), v));
+      q3 = f32x4.add(q3, f32x4.mul(v128.load32_splat(xc + 12), v));
+    }
+    const w = v128.load(sw + o);
+    const e0 = exp2F32x4(f32x4.add(f32x4.add(q0, w), h0));
+    const e1 = exp2F32x4(f32x4.add(f32x4.add(q1, w), h1));
+    const e2 = exp2F32x4(f32x4.add(f32x4.add(q2, w), h2));
+    const e3 = exp2F32x4(f32x4.add(f32x4.add(q3, w), h3));
+    a0 = f32x4.add(a0, e0);
+    a1 = f32x4.add(a1, e1);
+    a2 = f32x4.add(a2, e2);
+    a3 = f32x4.add(a3, e3);
+    for (let c = 0; c < d; c++) {
+      const v = v128.load(sy + ((<usize>c * nS) << 2) + o);
+      const p = acc + (<usize>c << 4);
+      v128.store(p, f32x4.add(v128.load(p), f32x4.mul(e0, v)));
+      v128.store(p + stride, f32x4.add(v128.load(p + stride), f32x4.mul(e1, v)));
+      v128.store(p + 2 * stride, f32x4.add(v128.load(p + 2 * stride), f32x4.mul(e2, v)));
+      v128.store(p + 3 * stride, f32x4.add(v128.load(p + 3 * stride), f32x4.mul(e3, v)));
+    }
+  }
+  flushRows(rows, i, a0, a1, a2, a3);
+  for (let c = 0; c < d; c++) {
+    const p = acc + (<usize>c << 4);
+    const m = moments + ((<usize>c * nT + <usize>i) << 3);
+    store<f64>(m, load<f64>(m) + hsum32(v128.load(p)));
+    store<f64>(m, load<f64>(m, 8) + hsum32(v128.load(p + stride)), 8);
+    store<f64>(m, load<f64>(m, 16) + hsum32(v128.load(p + 2 * stride)), 16);
+    store<f64>(m, load<f64>(m, 24) + hsum32(v128.load(p + 3 * stride)), 24);
+  }
+}
+
 @inline function addCols(scratch: usize, o: usize, e0: v128, e1: v128, e2: v128, e3: v128): void {
   const c = f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3));
   v128.store(scratch + o, f32x4.add(v128.load(scratch + o), c));

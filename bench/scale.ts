@@ -2,7 +2,7 @@
 // the multiscale strategy (ts/entropic/multiscale.ts); the dense strategy alongside up to --dense points.
 // One size per process (peak RSS is per process). Not part of `npm test`.
 //
-//   node dist/bench/scale.js [--n 100000] [--dense 10000] [--threads auto] [--progress] [--reference]
+//   node dist/bench/scale.js [--n 100000] [--dense 10000] [--threads auto] [--progress] [--reference] [--gradient]
 //
 // --reference (with n ≤ --dense) also solves the dense strategy to tol 1e-7 and reports each result's distance
 // from it: what tol 1e-3 costs in accuracy.
@@ -18,6 +18,7 @@ const DENSE = Number(arg('--dense', '10000'));
 const threadsArg = arg('--threads', 'auto');
 const progress = process.argv.includes('--progress');
 const reference = process.argv.includes('--reference');
+const gradient = process.argv.includes('--gradient');
 const threads = threadsArg === 'auto' ? 'auto' : Number(threadsArg);
 const D = 3;
 const rng = new Rng(14);
@@ -30,7 +31,7 @@ async function run(strategy: 'multiscale' | 'dense', tolerance = tol): Promise<{
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const onProgress = progress ? (p: { iterations: number; error: number }) => console.log(`${strategy} iteration ${p.iterations}: error ${p.error.toExponential(2)} at ${((performance.now() - t0) / 1000).toFixed(2)} s`) : undefined;
-  const r = await sinkhornDivergence(X, Y, { reg, tol: tolerance, strategy, threads, worker: false, onProgress });
+  const r = await sinkhornDivergence(X, Y, { reg, tol: tolerance, strategy, threads, worker: false, onProgress, gradient });
   const s = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   return { r, s, cpu: (c.user + c.system) / 1e6 };

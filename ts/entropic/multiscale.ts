@@ -72,6 +72,8 @@ export interface MultiscaleOptions {
   maxIter: number;
   threads: number | 'auto';
   debias: boolean;
+  /** Also the gradients w.r.t. the positions and the weights (the dense strategy's gradX, gradY, gradA, gradB). */
+  gradient?: boolean;
   signal?: AbortSignal;
   /** The caller's memory budget (checkBudget), for the padded clouds and the block lists. */
   maxBytes?: number;
@@ -95,6 +97,11 @@ export interface MultiscaleResult {
   threads: number;
   /** Point pairs the kernel evaluated over the whole solve (coarse and fine, padding included). */
   pairs: number;
+  /** With `gradient`: ∂value/∂X (n × d, row-major, the caller's order), ∂value/∂Y, ∂value/∂a, ∂value/∂b. */
+  gradX?: Float64Array;
+  gradY?: Float64Array;
+  gradA?: Float64Array;
+  gradB?: Float64Array;
 }
 
 /** One OT_ε term: a cross term (xy) or a self term (xx / yy, symmetric, one potential). */
@@ -116,6 +123,8 @@ interface Term {
   /** Σ_j E_ij·2x_i·y_j/ε by rows (and mirrored columns) from a mode-2 measure at the current potentials, if the last one was. */
   lin?: { rows: Float64Array; cols: Float64Array };
   blocks?: BlockList;
+  /** A cross term's kept blocks with source clusters as targets (its column passes). */
+  transposed?: BlockList;
   pair?: StreamPair;
   /** The last measure's plan mass per kept block (its list's order), when it summed them. */
   sums?: Float64Array;
@@ -576,6 +585,7 @@ export async function multiscaleDivergence(
         const final = last || t.error <= FINAL_REACH * (opts.tol - budget);
         const { blocks, rowsOnly, transposed, dropped, kept } = keptBlocks(t, eps, final || !Number.isFinite(t.error) ? budget : Math.max(budget, Math.min(EARLY_DROP * t.error, 0.01)));
         t.blocks = blocks;
+        t.transposed = transposed;
         t.dropped = dropped;
         t.kept = kept;
         // measure at the current potentials; update only if not converged (the result keeps measured potentials).
@@ -617,7 +627,9 @@ export async function multiscaleDivergence(
     const value = opts.debias ? Math.max(0, ot(xy) - 0.5 * ot(xx) - 0.5 * ot(yy)) : ot(xy);
     const lin = fineTerms.map((t) => linearCost(t, eps));
     const linearValue = opts.debias ? lin[0] - 0.5 * lin[1] - 0.5 * lin[2] : lin[0];
+    const grads = opts.gradient ? gradients(fineTerms, eps, X.length / d, Y.length / d) : {};
     return {
+      ...grads,
       value,
       linearValue,
       iterations,
@@ -632,6 +644,75 @@ export async function multiscaleDivergence(
   } finally {
     mem.release();
   }
+}
+
+/**
+ * Σ_j P_ij ∇ₓ|x_i − y_j|² = 2(r_i x_i − Σ_j P_ij y_j) per target point (n × d, the caller's order), from one
+ * moments pass over `blocks` at the term's potentials (`transposed`: the cross term's source side, by its
+ * transposed pair).
+ */
+function costGradient(t: Term, eps: number, blocks: BlockList, transposed: boolean, count: number): Float64Array {
+  const [T, S, p, q, pair] = transposed ? [t.S, t.T, t.g, t.f, t.pairT!] : [t.T, t.S, t.f, t.g, t.pair!];
+  const h = exponents(T, p, eps);
+  const w = t.self ? h : exponents(S, q, eps);
+  const { rows, moments } = pair.moments(eps, h, w, blocks);
+  const d = T.d;
+  const out = new Float64Array(count * d);
+  for (let s = 0; s < T.np; s++) {
+    const i = T.orig[s];
+    if (i < 0) continue;
+    for (let c = 0; c < d; c++) out[i * d + c] = 2 * (rows[s] * T.coords[c * T.np + s] - moments[c * T.np + s]);
+  }
+  return out;
+}
+
+/** A potential per point in the caller's order. */
+function byPoint(c: PaddedCloud, p: Float64Array, count: number): Float64Array {
+  const out = new Float64Array(count);
+  for (let s = 0; s < c.np; s++) if (c.orig[s] >= 0) out[c.orig[s]] = p[s];
+  return out;
+}
+
+/**
+ * The gradients at the returned potentials, as the dense strategy defines them (ts/solvers/divergence.ts
+ * `combine`): positions by the envelope theorem over the kept blocks (a self term's both slots: its full list),
+ * weights as the potentials f (the KL(P | a ⊗ b) form's, which the kernel's f already is).
+ */
+function gradients(terms: Term[], eps: number, n: number, m: number): Pick<MultiscaleResult, 'gradX' | 'gradY' | 'gradA' | 'gradB'> {
+  const [xy, xx, yy] = terms;
+  const kept = xy.blocks!;
+  const gX = costGradient(xy, eps, kept, false, n);
+  const gY = costGradient(xy, eps, xy.transposed!, true, m);
+  const fX = byPoint(xy.T, xy.f, n);
+  const fY = byPoint(xy.S, xy.g, m);
+  if (!xx) return { gradX: gX, gradY: gY, gradA: fX, gradB: fY };
+  // a self term enters with ½ but depends on the points through both slots: ½·2 = 1
+  const self = (t: Term, count: number) => costGradient(t, eps, fullList(t.blocks!), false, count);
+  const sX = self(xx, n);
+  const sY = self(yy, m);
+  const gradA = byPoint(xx.T, xx.f, n);
+  const gradB = byPoint(yy.T, yy.f, m);
+  return {
+    gradX: gX.map((x, k) => x - sX[k]),
+    gradY: gY.map((x, k) => x - sY[k]),
+    gradA: fX.map((x, i) => x - gradA[i]),
+    gradB: fY.map((x, j) => x - gradB[j]),
+  };
+}
+
+/** A self term's symmetric list (l ≥ k) with the mirrored blocks added: every kept (k, l), rows only. */
+function fullList(b: BlockList): BlockList {
+  const k = b.rowptr.length - 1;
+  const rows: number[][] = Array.from({ length: k }, () => []);
+  for (let q = 0; q < k; q++)
+    for (let e = b.rowptr[q]; e < b.rowptr[q + 1]; e++) {
+      const l = b.list[e] & (COLS_FLAG - 1);
+      rows[q].push(l);
+      if (l !== q) rows[l].push(q);
+    }
+  const rowptr = new Int32Array(k + 1);
+  rows.forEach((r, q) => (rowptr[q + 1] = rowptr[q] + r.length));
+  return { rowptr, list: Int32Array.from(rows.flat()) };
 }
 
 /** A self term's list with every block: l ≥ k, the off-diagonal ones with their columns. */

@@ -114,6 +114,7 @@ export class StreamPair {
   /** Point pairs evaluated by this pair's passes so far (padding included). */
   pairs = 0;
   private sumsAt = 0;
+  private momentsAt = 0;
   private readonly h32: Float32Array;
   private readonly w32: Float32Array;
 
@@ -174,8 +175,30 @@ export class StreamPair {
   }
 
   /**
+   * The plan's row sums and first moments at (h, w) over the kept blocks (the kernel's mode 3): rows_i = Σ_j E_ij
+   * and moments[c·T.np + i] = Σ_j E_ij·y_jc (the source's centred coordinates), the pieces of the gradient
+   * Σ_j E_ij·2(x_i − y_j) = 2(rows_i x_i − moments_i). List entries' column flags are ignored.
+   */
+  moments(eps: number, h: Float64Array, w: Float64Array, blocks: BlockList): { rows: Float64Array; moments: Float64Array } {
+    const { T, S, rt } = this;
+    if (!this.momentsAt) {
+      this.momentsAt = this.mem.alloc(Math.max(16, T.d * T.np * 8));
+      const scratch = this.mem.alloc(rt.threads * 64 * T.d);
+      const c = new Float64Array(rt.kernels.exports.memory.buffer, this.ctx, SLOTS);
+      c[21] = this.momentsAt;
+      c[22] = scratch;
+    }
+    const rowsOnly = { rowptr: blocks.rowptr, list: blocks.list.map((l) => l & (COLS_FLAG - 1)) };
+    const { rows } = this.pass(eps, h, w, rowsOnly, 3);
+    // the kernel's sources are ỹ = 2y/ε·log₂e
+    const back = eps / (2 * Math.LOG2E);
+    const moments = Float64Array.from(new Float64Array(rt.kernels.exports.memory.buffer, this.momentsAt, T.d * T.np), (x) => x * back);
+    return { rows, moments };
+  }
+
+  /**
    * One pass: E_ij = exp(h_i + w_j + 2x_i·y_j/ε) over the kept blocks (h per target slot, w per source slot;
-   * −∞ allowed). `mode` 0 sums E, 1 sums E·2x_i·y_j/ε, 2 both (the second as rows2, cols2). Row sums per target
+   * −∞ allowed). `mode` 0 sums E, 1 sums E·2x_i·y_j/ε, 2 both (the second as rows2, cols2); 3 is `moments`'. Row sums per target
    * slot, column sums per source slot (zero where no block asked for them); fresh arrays. `blockSums` (modes 0
    * and 2): also each list entry's Σ E, the plan's mass on that (target cluster, source cluster) block.
    */
@@ -184,7 +207,7 @@ export class StreamPair {
     h: Float64Array,
     w: Float64Array,
     blocks: BlockList,
-    mode: 0 | 1 | 2,
+    mode: 0 | 1 | 2 | 3,
     blockSums = false,
   ): { rows: Float64Array; cols: Float64Array; rows2?: Float64Array; cols2?: Float64Array; blocks?: Float64Array } {
     const { T, S, rt } = this;

@@ -42,11 +42,12 @@ export interface DivergenceOptions extends Omit<SinkhornOptions, 'plan' | 'init'
   debias?: boolean;
   /**
    * How the three OT_ε terms are solved. 'dense': every pair of points at every pass, on the chosen engine (f64
-   * on wasm and js). 'multiscale' (squared Euclidean cost, no gradients, wasm): coarse to fine with ε-scaling
+   * on wasm and js). 'multiscale' (squared Euclidean cost, wasm; gradients only where no weight is 0): coarse to fine with ε-scaling
    * on cluster centroids, then passes of a streamed f32 kernel that skip the cluster blocks whose plan mass is
    * provably below the budget (0.1·tol in all), reported as `droppedMass` (ts/entropic/multiscale.ts); `method`,
    * `epsScaling` and `checkEvery` do not apply, tol defaults to 1e-5, and the f32 kernel needs
-   * diameter²/reg ≤ 10^4. 'auto' (default): 'multiscale' where it applies and n·m > 2^26, else 'dense'.
+   * diameter²/reg ≤ 10^4; its position gradients are f32 sums over the kept blocks (~1e-6 relative).
+   * 'auto' (default): 'multiscale' where it applies and n·m > 2^26, else 'dense'.
    * (GeomLoss: backend 'multiscale'.)
    */
   strategy?: 'dense' | 'multiscale' | 'auto';
@@ -133,7 +134,7 @@ export const sinkhornDivergence = defineSolver({
       debias: opt(bool, 'false: return OT_ε(a, b) itself (not debiased), with its gradients; linearValue is then ⟨P, C⟩.', 'true'),
       strategy: opt(
         oneOf('dense', 'multiscale', 'auto'),
-        "'dense': all pairs every pass; 'multiscale': coarse to fine, f32 streamed kernel, negligible cluster blocks skipped (sqeuclidean, no gradients, wasm; droppedMass bounds what was skipped); 'auto': multiscale where it applies above n·m = 2^26.",
+        "'dense': all pairs every pass; 'multiscale': coarse to fine, f32 streamed kernel, negligible cluster blocks skipped (sqeuclidean, wasm, gradients where no weight is 0; droppedMass bounds what was skipped); 'auto': multiscale where it applies above n·m = 2^26.",
         "'auto'",
       ),
     });
@@ -166,9 +167,10 @@ async function divergence(X: MatrixLike, Y: MatrixLike, opts: DivergenceOptions)
 }
 
 /** Why the multiscale strategy cannot serve these options, or undefined when it can. */
-function multiscaleUnfit(power: number, opts: DivergenceOptions): string | undefined {
+function multiscaleUnfit(power: number, opts: DivergenceOptions, gradientOfZeroWeights: boolean): string | undefined {
   if (power !== 2) return 'it needs the squared Euclidean cost';
-  if (opts.gradient) return 'it returns no gradients';
+  // the multiscale solve leaves zero-weight points out; their ∂/∂a (the potential's extension) would need a pass of their own
+  if (gradientOfZeroWeights) return 'it returns no gradients for weights that are 0';
   if (opts.backend !== undefined && opts.backend !== 'auto' && opts.backend !== 'wasm') return `it runs on wasm, not ${opts.backend}`;
   const why = wasmUnavailableReason();
   if (why) return `wasm is unavailable (${why})`;
@@ -187,7 +189,7 @@ async function maybeMultiscale(X: MatrixLike, Y: MatrixLike, opts: DivergenceOpt
   const a = toWeights('a', opts.a, n);
   const b0 = toWeights('b', opts.b, m);
   const b = balanceMasses(a, b0, opts as MassOptions);
-  const why = multiscaleUnfit(geom.cost.power, opts);
+  const why = multiscaleUnfit(geom.cost.power, opts, opts.gradient === true && (a.some((x) => x === 0) || b.some((x) => x === 0)));
   if (why) {
     if (forced) throw new OTError('invalid-option', `strategy 'multiscale': ${why}; use strategy 'dense' (or 'auto').`);
     return undefined;
@@ -208,6 +210,7 @@ async function maybeMultiscale(X: MatrixLike, Y: MatrixLike, opts: DivergenceOpt
     maxIter: opts.maxIter ?? 1000,
     threads: checkThreads(opts.threads),
     debias: opts.debias !== false,
+    gradient: opts.gradient === true,
     signal: opts.signal,
     maxBytes: opts.maxBytes,
     onProgress: opts.onProgress,
@@ -224,6 +227,8 @@ async function maybeMultiscale(X: MatrixLike, Y: MatrixLike, opts: DivergenceOpt
     droppedMass: r.droppedMass,
     coarseIterations: r.coarseIterations,
     pairs: r.pairs,
+    // (no zero weights when gradients are asked for: the kept points are all of them, in order)
+    ...(opts.gradient ? { gradX: r.gradX, gradY: r.gradY, gradA: r.gradA, gradB: r.gradB } : {}),
   };
 }
 
