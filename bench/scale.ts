@@ -2,7 +2,10 @@
 // the multiscale strategy (ts/entropic/multiscale.ts); the dense strategy alongside up to --dense points.
 // One size per process (peak RSS is per process). Not part of `npm test`.
 //
-//   node dist/bench/scale.js [--n 100000] [--dense 10000] [--threads auto] [--progress] [--reference] [--gradient]
+//   node dist/bench/scale.js [--n 100000] [--dense 10000] [--threads auto] [--progress] [--reference] [--gradient] [--webgpu 10000]
+//
+// --webgpu N (n ≤ N): also the dense strategy on the WebGPU adapter (f32, costs computed on the fly, O(n + m)
+// memory on the device); on lavapipe (a CPU rasterizer) that is a correctness check, not a speed figure.
 //
 // --reference (with n ≤ --dense) also solves the dense strategy to tol 1e-7 and reports each result's distance
 // from it: what tol 1e-3 costs in accuracy.
@@ -19,6 +22,7 @@ const threadsArg = arg('--threads', 'auto');
 const progress = process.argv.includes('--progress');
 const reference = process.argv.includes('--reference');
 const gradient = process.argv.includes('--gradient');
+const WEBGPU = Number(arg('--webgpu', '0'));
 const threads = threadsArg === 'auto' ? 'auto' : Number(threadsArg);
 const D = 3;
 const rng = new Rng(14);
@@ -27,11 +31,11 @@ const Y = { data: Float64Array.from({ length: N * D }, () => rng.uniform()), row
 const reg = 0.01 * D; // the unit cube's squared diameter is 3
 const tol = 1e-3;
 
-async function run(strategy: 'multiscale' | 'dense', tolerance = tol): Promise<{ r: DivergenceResult; s: number; cpu: number }> {
+async function run(strategy: 'multiscale' | 'dense', tolerance = tol, backend?: 'webgpu'): Promise<{ r: DivergenceResult; s: number; cpu: number }> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const onProgress = progress ? (p: { iterations: number; error: number }) => console.log(`${strategy} iteration ${p.iterations}: error ${p.error.toExponential(2)} at ${((performance.now() - t0) / 1000).toFixed(2)} s`) : undefined;
-  const r = await sinkhornDivergence(X, Y, { reg, tol: tolerance, strategy, threads, worker: false, onProgress, gradient });
+  const r = await sinkhornDivergence(X, Y, { reg, tol: tolerance, strategy, threads, worker: false, onProgress, gradient, backend });
   const s = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   return { r, s, cpu: (c.user + c.system) / 1e6 };
@@ -56,6 +60,11 @@ if (N <= DENSE) {
     out.push(`reference (dense, tol 1e-7): value ${ref.value.toPrecision(8)}, linearValue ${ref.linearValue.toPrecision(8)}`);
     for (const [name, r] of [['multiscale', ms.r], ['dense', dense.r]] as const) out.push(`${name} at tol ${tol}: value ${r.value.toPrecision(8)} (${rel(r.value, ref.value)} relative), linearValue ${rel(r.linearValue, ref.linearValue)} relative`);
   }
+}
+if (N <= WEBGPU) {
+  const gpu = await run('dense', tol, 'webgpu');
+  out.push(row(`dense, ${gpu.r.backend}`, gpu));
+  out.push(`|value(multiscale) − value(dense, ${gpu.r.backend})| = ${Math.abs(ms.r.value - gpu.r.value).toExponential(2)} (${(Math.abs(ms.r.value - gpu.r.value) / gpu.r.value).toExponential(2)} relative)`);
 }
 out.push(`load ${loadavg()[0].toFixed(1)} after`);
 console.log(out.join('\n'));
