@@ -123,6 +123,8 @@ interface Term {
   /** Σ_j E_ij·2x_i·y_j/ε by rows (and mirrored columns) from a mode-2 measure at the current potentials, if the last one was. */
   lin?: { rows: Float64Array; cols: Float64Array };
   blocks?: BlockList;
+  /** Σ_j P_ij y_jc ([d][T.np]) from the last measure, when it was a moments pass (final, with gradients). */
+  moments?: Float64Array;
   /** A cross term's kept blocks with source clusters as targets (its column passes). */
   transposed?: BlockList;
   pair?: StreamPair;
@@ -260,6 +262,7 @@ function measure(term: Term, eps: number, mode: 0 | 2 = 0, blockSums = false): n
 function update(t: Term, eps: number, lambda: number, sides: 'both' | 'f' | 'g' = 'both'): void {
   const { T, S, f, g } = t;
   t.lin = undefined;
+  t.moments = undefined;
   if (sides !== 'g') for (let s = 0; s < T.np; s++) if (T.orig[s] >= 0) f[s] -= lambda * eps * (t.lr![s] - T.logw[s]);
   if (!t.self && sides !== 'f') for (let s = 0; s < S.np; s++) if (S.orig[s] >= 0) g[s] -= lambda * eps * (t.lc![s] - S.logw[s]);
 }
@@ -274,6 +277,29 @@ function measureRows(term: Term, eps: number, rowsOnly: BlockList, mode: 0 | 2, 
   term.lin = rows2 && cols2 ? { rows: rows2, cols: cols2 } : undefined;
   term.lr = logSums(rows, T, h, S, w, eps);
   term.rows = rows;
+  return Math.max(l1(rows, T), l1(term.cols!, S));
+}
+
+/**
+ * A final measure when gradients are wanted: the rows and the plan's first moments in one pass (the kernel's
+ * mode 3), which then serve the error, ⟨P, C⟩ and the gradient on this side. A self term takes its full list
+ * (rows over every kept block: the moments have no mirrored column form), a cross term its rows.
+ */
+function measureMoments(term: Term, eps: number, list: BlockList): number {
+  const { T, S, f, g } = term;
+  const h = exponents(T, f, eps);
+  const w = term.self ? h : exponents(S, g, eps);
+  const { rows, moments, blocks } = term.pair!.moments(eps, h, w, list, !term.self);
+  term.sums = blocks;
+  term.moments = moments;
+  term.lin = undefined;
+  term.lr = logSums(rows, T, h, S, w, eps);
+  term.rows = rows;
+  if (term.self) {
+    term.lc = term.lr;
+    term.cols = rows;
+    return l1(rows, T);
+  }
   return Math.max(l1(rows, T), l1(term.cols!, S));
 }
 
@@ -464,6 +490,15 @@ export function keptBlocks(
  */
 function linearCost(term: Term, eps: number): number {
   const { T, S, f, g } = term;
+  let quad = 0;
+  for (let s = 0; s < T.np; s++) if (T.orig[s] >= 0) quad += term.rows![s] * T.sq[s];
+  for (let s = 0; s < S.np; s++) if (S.orig[s] >= 0) quad += term.cols![s] * S.sq[s];
+  if (term.moments) {
+    // Σ P_ij C_ij = Σ r_i |x_i|² + Σ c_j |y_j|² − 2 Σ_i x_i · Σ_j P_ij y_j
+    let cross = 0;
+    for (let c = 0; c < T.d; c++) for (let s = 0; s < T.np; s++) if (T.orig[s] >= 0) cross += T.coords[c * T.np + s] * term.moments[c * T.np + s];
+    return quad - 2 * cross;
+  }
   let lin = term.lin;
   if (!lin) {
     const h = exponents(T, f, eps);
@@ -476,9 +511,6 @@ function linearCost(term: Term, eps: number): number {
   // Σ P_ij C_ij = Σ r_i |x_i|² + Σ c_j |y_j|² − ε Σ P_ij (2x_i·y_j/ε)
   let cross = 0;
   for (let s = 0; s < T.np; s++) if (T.orig[s] >= 0) cross += lin.rows[s] + (term.self ? lin.cols[s] : 0);
-  let quad = 0;
-  for (let s = 0; s < T.np; s++) if (T.orig[s] >= 0) quad += term.rows![s] * T.sq[s];
-  for (let s = 0; s < S.np; s++) if (S.orig[s] >= 0) quad += term.cols![s] * S.sq[s];
   return quad - eps * cross;
 }
 
@@ -592,7 +624,8 @@ export async function multiscaleDivergence(
         // A cross term's column sums after its g-update are known without a pass (see updateG): from the second
         // iteration on, its measure passes sum rows only.
         const mode = final ? 2 : 0;
-        t.error = t.self || iterations === 0 ? measure(t, eps, mode, !t.self) : measureRows(t, eps, rowsOnly, mode, true);
+        if (final && opts.gradient && (t.self || iterations > 0)) t.error = measureMoments(t, eps, t.self ? fullList(blocks) : rowsOnly);
+        else t.error = t.self || iterations === 0 ? measure(t, eps, mode, !t.self) : measureRows(t, eps, rowsOnly, mode, true);
         // dropped ≤ budget on a final pass: error ≤ tol − budget in every term keeps (max error) + (max dropped) ≤ tol
         t.done = final && t.error <= opts.tol - budget;
         if (!t.done && !last) {
@@ -653,15 +686,18 @@ export async function multiscaleDivergence(
  */
 function costGradient(t: Term, eps: number, blocks: BlockList, transposed: boolean, count: number): Float64Array {
   const [T, S, p, q, pair] = transposed ? [t.S, t.T, t.g, t.f, t.pairT!] : [t.T, t.S, t.f, t.g, t.pair!];
-  const h = exponents(T, p, eps);
-  const w = t.self ? h : exponents(S, q, eps);
-  const { rows, moments } = pair.moments(eps, h, w, blocks);
+  // the final measure's moments when it was a moments pass (this side), else a pass now
+  let { rows, moments } = { rows: t.rows!, moments: t.moments };
+  if (transposed || !moments) {
+    const h = exponents(T, p, eps);
+    ({ rows, moments } = pair.moments(eps, h, t.self ? h : exponents(S, q, eps), blocks));
+  }
   const d = T.d;
   const out = new Float64Array(count * d);
   for (let s = 0; s < T.np; s++) {
     const i = T.orig[s];
     if (i < 0) continue;
-    for (let c = 0; c < d; c++) out[i * d + c] = 2 * (rows[s] * T.coords[c * T.np + s] - moments[c * T.np + s]);
+    for (let c = 0; c < d; c++) out[i * d + c] = 2 * (rows[s] * T.coords[c * T.np + s] - moments![c * T.np + s]);
   }
   return out;
 }

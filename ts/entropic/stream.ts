@@ -177,9 +177,10 @@ export class StreamPair {
   /**
    * The plan's row sums and first moments at (h, w) over the kept blocks (the kernel's mode 3): rows_i = Σ_j E_ij
    * and moments[c·T.np + i] = Σ_j E_ij·y_jc (the source's centred coordinates), the pieces of the gradient
-   * Σ_j E_ij·2(x_i − y_j) = 2(rows_i x_i − moments_i). List entries' column flags are ignored.
+   * Σ_j E_ij·2(x_i − y_j) = 2(rows_i x_i − moments_i); with `blockSums`, each list entry's Σ E as `pass` gives
+   * it. List entries' column flags are ignored.
    */
-  moments(eps: number, h: Float64Array, w: Float64Array, blocks: BlockList): { rows: Float64Array; moments: Float64Array } {
+  moments(eps: number, h: Float64Array, w: Float64Array, blocks: BlockList, blockSums = false): { rows: Float64Array; moments: Float64Array; blocks?: Float64Array } {
     const { T, S, rt } = this;
     if (!this.momentsAt) {
       this.momentsAt = this.mem.alloc(Math.max(16, T.d * T.np * 8));
@@ -189,11 +190,11 @@ export class StreamPair {
       c[22] = scratch;
     }
     const rowsOnly = { rowptr: blocks.rowptr, list: blocks.list.map((l) => l & (COLS_FLAG - 1)) };
-    const { rows } = this.pass(eps, h, w, rowsOnly, 3);
+    const { rows, blocks: sums } = this.pass(eps, h, w, rowsOnly, 3, blockSums);
     // the kernel's sources are ỹ = 2y/ε·log₂e
     const back = eps / (2 * Math.LOG2E);
     const moments = Float64Array.from(new Float64Array(rt.kernels.exports.memory.buffer, this.momentsAt, T.d * T.np), (x) => x * back);
-    return { rows, moments };
+    return { rows, moments, blocks: sums };
   }
 
   /**
