@@ -163,7 +163,7 @@ export function streamShare(ctx: usize, t: i32): void {
       }
       // a copy of the tile loop per (mode, columns, d ≤ 3): each with its switches constant (no branch inside)
       for (let i = i0; i < i1; i += 4) {
-        if (mode == 3) blockMoments(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, moments, acc);
+        if (mode == 3) blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, 0, 0, 3, moments, acc);
         else if (d <= 3) {
           if (mode == 0) {
             if (withCols) block3(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, scratch, 0, 0);
@@ -174,13 +174,13 @@ export function streamShare(ctx: usize, t: i32): void {
           } else if (withCols) block3(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, rows2, scratch, scratch2, 2);
           else block3(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, rows2, 0, 0, 2);
         } else if (mode == 0) {
-          if (withCols) blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, scratch, 0, 0);
-          else blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, 0, 0, 0);
+          if (withCols) blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, scratch, 0, 0, 0, 0);
+          else blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, 0, 0, 0, 0, 0);
         } else if (mode == 1) {
-          if (withCols) blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, scratch, 0, 1);
-          else blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, 0, 0, 1);
-        } else if (withCols) blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, rows2, scratch, scratch2, 2);
-        else blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, rows2, 0, 0, 2);
+          if (withCols) blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, scratch, 0, 1, 0, 0);
+          else blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, 0, 0, 0, 1, 0, 0);
+        } else if (withCols) blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, rows2, scratch, scratch2, 2, 0, 0);
+        else blockN(d, tx, nT, th, sy, nS, sw, i, j0, j1, rows, rows2, 0, 0, 2, 0, 0);
       }
       if (withCols) {
         flushCols(cols, scratch, j0, j1);
@@ -286,8 +286,14 @@ export function streamShare(ctx: usize, t: i32): void {
   if (mode == 2) flushRows(rows2, i, b0, b1, b2, b3);
 }
 
-/** Targets i … i + 3 against sources [j0, j1), any d (coordinates streamed from memory); modes as block3. */
-@inline function blockN(d: i32, tx: usize, nT: usize, th: usize, sy: usize, nS: usize, sw: usize, i: i32, j0: i32, j1: i32, rows: usize, rows2: usize, scratch: usize, scratch2: usize, mode: i32): void {
+/**
+ * Targets i … i + 3 against sources [j0, j1), any d (coordinates streamed from memory); modes as block3, and
+ * mode 3: Σ E into rows and Σ E·ỹ_c (c < d) into moments ([d][nT]), the per-target, per-coordinate f32x4 sums
+ * kept in `acc` ([4][d]) over the block.
+ */
+@inline function blockN(d: i32, tx: usize, nT: usize, th: usize, sy: usize, nS: usize, sw: usize, i: i32, j0: i32, j1: i32, rows: usize, rows2: usize, scratch: usize, scratch2: usize, mode: i32, moments: usize, acc: usize): void {
+  const stride = <usize>(16 * d); // one target's moment accumulators
+  if (mode == 3) memory.fill(acc, 0, <usize>(64 * d));
   const h0 = v128.load32_splat(th + (<usize>i << 2));
   const h1 = v128.load32_splat(th + (<usize>(i + 1) << 2));
   const h2 = v128.load32_splat(th + (<usize>(i + 2) << 2));
@@ -345,72 +351,32 @@ export function streamShare(ctx: usize, t: i32): void {
         b2 = f32x4.add(b2, g2);
         b3 = f32x4.add(b3, g3);
         if (scratch2 != 0) addCols(scratch2, o, g0, g1, g2, g3);
+      } else if (mode == 3) {
+        for (let c = 0; c < d; c++) {
+          const v = v128.load(sy + ((<usize>c * nS) << 2) + o);
+          const p = acc + (<usize>c << 4);
+          v128.store(p, f32x4.add(v128.load(p), f32x4.mul(e0, v)));
+          v128.store(p + stride, f32x4.add(v128.load(p + stride), f32x4.mul(e1, v)));
+          v128.store(p + 2 * stride, f32x4.add(v128.load(p + 2 * stride), f32x4.mul(e2, v)));
+          v128.store(p + 3 * stride, f32x4.add(v128.load(p + 3 * stride), f32x4.mul(e3, v)));
+        }
       }
     }
   }
   flushRows(rows, i, a0, a1, a2, a3);
   if (mode == 2) flushRows(rows2, i, b0, b1, b2, b3);
+  if (mode == 3)
+    for (let c = 0; c < d; c++) {
+      const p = acc + (<usize>c << 4);
+      const m = moments + ((<usize>c * nT + <usize>i) << 3);
+      store<f64>(m, load<f64>(m) + hsum32(v128.load(p)));
+      store<f64>(m, load<f64>(m, 8) + hsum32(v128.load(p + stride)), 8);
+      store<f64>(m, load<f64>(m, 16) + hsum32(v128.load(p + 2 * stride)), 16);
+      store<f64>(m, load<f64>(m, 24) + hsum32(v128.load(p + 3 * stride)), 24);
+    }
 }
 
 /** One 4-target tile's contributions to its 4 sources' column sums (f32 scratch, one block). */
-/**
- * Mode 3: targets i … i + 3 against sources [j0, j1), any d: Σ E into rows and Σ E·ỹ_c (c < d) into moments
- * ([d][nT]); the per-target, per-coordinate f32x4 sums are kept in `acc` ([4][d]) over the block.
- */
-function blockMoments(d: i32, tx: usize, nT: usize, th: usize, sy: usize, nS: usize, sw: usize, i: i32, j0: i32, j1: i32, rows: usize, moments: usize, acc: usize): void {
-  memory.fill(acc, 0, <usize>(64 * d));
-  const h0 = v128.load32_splat(th + (<usize>i << 2));
-  const h1 = v128.load32_splat(th + (<usize>(i + 1) << 2));
-  const h2 = v128.load32_splat(th + (<usize>(i + 2) << 2));
-  const h3 = v128.load32_splat(th + (<usize>(i + 3) << 2));
-  let a0 = f32x4.splat(0);
-  let a1 = f32x4.splat(0);
-  let a2 = f32x4.splat(0);
-  let a3 = f32x4.splat(0);
-  const stride = <usize>(16 * d); // one target's accumulators
-  for (let j = j0; j < j1; j += 4) {
-    const o = <usize>j << 2;
-    let q0 = f32x4.splat(0);
-    let q1 = f32x4.splat(0);
-    let q2 = f32x4.splat(0);
-    let q3 = f32x4.splat(0);
-    for (let c = 0; c < d; c++) {
-      const v = v128.load(sy + ((<usize>c * nS) << 2) + o);
-      const xc = tx + ((<usize>c * nT + <usize>i) << 2);
-      q0 = f32x4.add(q0, f32x4.mul(v128.load32_splat(xc), v));
-      q1 = f32x4.add(q1, f32x4.mul(v128.load32_splat(xc + 4), v));
-      q2 = f32x4.add(q2, f32x4.mul(v128.load32_splat(xc + 8), v));
-      q3 = f32x4.add(q3, f32x4.mul(v128.load32_splat(xc + 12), v));
-    }
-    const w = v128.load(sw + o);
-    const e0 = exp2F32x4(f32x4.add(f32x4.add(q0, w), h0));
-    const e1 = exp2F32x4(f32x4.add(f32x4.add(q1, w), h1));
-    const e2 = exp2F32x4(f32x4.add(f32x4.add(q2, w), h2));
-    const e3 = exp2F32x4(f32x4.add(f32x4.add(q3, w), h3));
-    a0 = f32x4.add(a0, e0);
-    a1 = f32x4.add(a1, e1);
-    a2 = f32x4.add(a2, e2);
-    a3 = f32x4.add(a3, e3);
-    for (let c = 0; c < d; c++) {
-      const v = v128.load(sy + ((<usize>c * nS) << 2) + o);
-      const p = acc + (<usize>c << 4);
-      v128.store(p, f32x4.add(v128.load(p), f32x4.mul(e0, v)));
-      v128.store(p + stride, f32x4.add(v128.load(p + stride), f32x4.mul(e1, v)));
-      v128.store(p + 2 * stride, f32x4.add(v128.load(p + 2 * stride), f32x4.mul(e2, v)));
-      v128.store(p + 3 * stride, f32x4.add(v128.load(p + 3 * stride), f32x4.mul(e3, v)));
-    }
-  }
-  flushRows(rows, i, a0, a1, a2, a3);
-  for (let c = 0; c < d; c++) {
-    const p = acc + (<usize>c << 4);
-    const m = moments + ((<usize>c * nT + <usize>i) << 3);
-    store<f64>(m, load<f64>(m) + hsum32(v128.load(p)));
-    store<f64>(m, load<f64>(m, 8) + hsum32(v128.load(p + stride)), 8);
-    store<f64>(m, load<f64>(m, 16) + hsum32(v128.load(p + 2 * stride)), 16);
-    store<f64>(m, load<f64>(m, 24) + hsum32(v128.load(p + 3 * stride)), 24);
-  }
-}
-
 @inline function addCols(scratch: usize, o: usize, e0: v128, e1: v128, e2: v128, e3: v128): void {
   const c = f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3));
   v128.store(scratch + o, f32x4.add(v128.load(scratch + o), c));

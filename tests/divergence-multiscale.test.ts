@@ -12,7 +12,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OTError, Rng, sinkhornDivergence } from 'kantorovich';
-import { COLS_FLAG, StreamPair, allBlocks, padCloud, streamRuntime } from '../ts/entropic/stream.js';
+import { type BlockList, COLS_FLAG, type PaddedCloud, StreamPair, allBlocks, padCloud, streamRuntime } from '../ts/entropic/stream.js';
 import { clusterScalings, exactFallbacks, keptBlocks } from '../ts/entropic/multiscale.js';
 
 const IN = { worker: false } as const;
@@ -46,8 +46,23 @@ function clustered(rng: Rng, n: number, d: number, k: number) {
   return padCloud(P, w, d, cl, k);
 }
 
+/** Every real (target slot, source slot) pair of the listed blocks, with its list entry and 2x_i·y_j/ε. */
+function eachEntry(T: PaddedCloud, S: PaddedCloud, blocks: BlockList, eps: number, visit: (i: number, j: number, q: number, dot: number) => void): void {
+  for (let k = 0; k + 1 < blocks.rowptr.length; k++)
+    for (let q = blocks.rowptr[k]; q < blocks.rowptr[k + 1]; q++) {
+      const l = blocks.list[q] & (COLS_FLAG - 1);
+      for (let i = T.off[k]; i < T.off[k + 1]; i++)
+        for (let j = S.off[l]; j < S.off[l + 1]; j++) {
+          if (T.orig[i] < 0 || S.orig[j] < 0) continue;
+          let dot = 0;
+          for (let t = 0; t < T.d; t++) dot += (2 * T.coords[t * T.np + i] * S.coords[t * S.np + j]) / eps;
+          visit(i, j, q, dot);
+        }
+    }
+}
+
 for (const d of [1, 3, 5]) {
-  test(`kernel: row and column sums (modes 0, 1 and 2) match f64 brute force, d = ${d}`, async () => {
+  test(`kernel: row and column sums (modes 0, 1 and 2), block masses and first moments (mode 3) match f64 brute force, d = ${d}`, async () => {
     const rng = new Rng(7 + d);
     const T = clustered(rng, 57, d, 4);
     const S = clustered(rng, 41, d, 3);
@@ -66,20 +81,12 @@ for (const d of [1, 3, 5]) {
         const R = new Float64Array(T.np);
         const C = new Float64Array(S.np);
         const perBlock = new Float64Array(blocks.list.length);
-        for (let k = 0; k < 4; k++)
-          for (let q = blocks.rowptr[k]; q < blocks.rowptr[k + 1]; q++) {
-            const l = blocks.list[q] & (COLS_FLAG - 1);
-            for (let i = T.off[k]; i < T.off[k + 1]; i++)
-              for (let j = S.off[l]; j < S.off[l + 1]; j++) {
-                if (T.orig[i] < 0 || S.orig[j] < 0) continue;
-                let dot = 0;
-                for (let t = 0; t < d; t++) dot += (2 * T.coords[t * T.np + i] * S.coords[t * S.np + j]) / eps;
-                const e = Math.exp(h[i] + w[j] + dot) * (mode === 1 ? dot : 1);
-                R[i] += e;
-                perBlock[q] += e;
-                if (blocks.list[q] & COLS_FLAG) C[j] += e;
-              }
-          }
+        eachEntry(T, S, blocks, eps, (i, j, q, dot) => {
+          const e = Math.exp(h[i] + w[j] + dot) * (mode === 1 ? dot : 1);
+          R[i] += e;
+          perBlock[q] += e;
+          if (blocks.list[q] & COLS_FLAG) C[j] += e;
+        });
         let scale = 0;
         R.forEach((x) => (scale = Math.max(scale, Math.abs(x))));
         const close = (got: Float64Array, want: Float64Array, what: string) => {
@@ -98,6 +105,20 @@ for (const d of [1, 3, 5]) {
           assert.is(pair.pass(eps, h, w, blocks, 0).blocks, undefined);
         }
       }
+      // mode 3: the rows and the first moments Σ_j E_ij·y_jc (column flags ignored)
+      const mom = pair.moments(eps, h, w, blocks);
+      const R = new Float64Array(T.np);
+      const M = new Float64Array(d * T.np);
+      eachEntry(T, S, blocks, eps, (i, j, _q, dot) => {
+        const e = Math.exp(h[i] + w[j] + dot);
+        R[i] += e;
+        for (let t = 0; t < d; t++) M[t * T.np + i] += e * S.coords[t * S.np + j];
+      });
+      let big = 0;
+      M.forEach((x) => (big = Math.max(big, Math.abs(x))));
+      R.forEach((x) => (big = Math.max(big, Math.abs(x))));
+      for (let k = 0; k < R.length; k++) assert.ok(Math.abs(mom.rows[k] - R[k]) <= 2e-5 * big, `moments pass row ${k}: ${mom.rows[k]} vs ${R[k]}`);
+      for (let k = 0; k < M.length; k++) assert.ok(Math.abs(mom.moments[k] - M[k]) <= 2e-5 * big, `moment ${k}: ${mom.moments[k]} vs ${M[k]}`);
       // an exponent below f32's range is clamped to 2^−125 (the driver redoes sums below 1e-30 in f64)
       const low = h.map((x) => x - 200);
       const { rows } = pair.pass(eps, low, w, blocks, 0);
