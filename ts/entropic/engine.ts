@@ -73,6 +73,14 @@ export interface EntropicEngine {
   planApply(V: Float64Array, k: number, transpose: boolean): Promise<Float64Array>;
   /** The dense plan, n × m row-major (callers check the memory budget first). */
   densePlan(): Promise<Float64Array>;
+  /**
+   * Optional: replace a dense cost by C (same n × m, copied), keeping f, g as setPotentials would: the next
+   * iterations continue from the current potentials on the new cost (a warm start without a new engine). For a
+   * sequence of costs on the same marginals (entropic Gromov–Wasserstein, ts/solvers/inner.ts EntropicSequence).
+   */
+  setCost?(C: Float64Array): Promise<void>;
+  /** Optional: densePlan written into `out` (n·m entries), without a new array. */
+  densePlanInto?(out: Float64Array): Promise<void>;
   /** Release buffers (GPU memory, wasm allocations). The engine is unusable afterwards. */
   dispose(): void;
 

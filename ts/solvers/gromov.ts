@@ -21,7 +21,7 @@ import { maxBytesOption, progressOption, signalOption, workerOption } from '../r
 import { matrix, num, oneOf, opt, vector } from '../registry/schema.js';
 import type { BackendName, DenseMatrix, MatrixLike, VectorLike } from '../types.js';
 import { abortPoint, balanceMasses, checkAbort, checkBudget, toMatrix, toWeights } from '../validate.js';
-import { entropicOT, exactOT, startingPlan } from './inner.js';
+import { EntropicSequence, exactOT, startingPlan } from './inner.js';
 import { type WasmKernels, wasmKernels } from '../backends/wasm.js';
 import { Rng } from '../rng.js';
 import { matmulJs } from '../linalg/dense.js';
@@ -188,9 +188,16 @@ function decompose(S1: Side, S2: Side, a: Float64Array, b: Float64Array, loss: '
   return { c1, c2, h1: h1op, h2: h2op };
 }
 
-/** R = h1 · P · h2ᵀ for a dense P (n × m). */
-function product(D: Decomposition, P: Float64Array, n: number, m: number): Float64Array {
-  return D.h1.left(D.h2.rightT(P, n), m);
+/** R = h1 · P · h2ᵀ for a dense P (n × m); X (n × m) takes P · h2ᵀ, R the result, when given. */
+function product(D: Decomposition, P: Float64Array, n: number, m: number, X?: Float64Array, R?: Float64Array): Float64Array {
+  return D.h1.left(D.h2.rightT(P, n, X), m, R);
+}
+
+/** ‖T − U‖_F. */
+function distance(T: Float64Array, U: Float64Array): number {
+  let acc = 0;
+  for (let t = 0; t < T.length; t++) acc += (T[t] - U[t]) ** 2;
+  return Math.sqrt(acc);
 }
 
 /**
@@ -284,16 +291,30 @@ async function randomVertex(a: Float64Array, b: Float64Array, n: number, m: numb
 // that closures capture live in a heap context and every access in a hot loop reloads them (measured: the passes
 // took ~7 ns per entry there, as long as the linear step itself at n = 100).
 
-/** out = (1 − α)·M + 2α·(c1_i + c2_j − R_ij): the gradient of the (fused) objective at the plan whose product is R. */
-function linearize(out: Float64Array, Mf: Float64Array | undefined, alpha: number, D: Decomposition, R: Float64Array, n: number, m: number): void {
+/**
+ * out = (1 − α)·M + 2α·(c1_i + c2_j − R_ij): the gradient of the (fused) objective at the plan whose product is R.
+ * Returns max |out| (the entropic inner solve's method choice reads it).
+ */
+function linearize(out: Float64Array, Mf: Float64Array | undefined, alpha: number, D: Decomposition, R: Float64Array, n: number, m: number): number {
   const { c1, c2 } = D;
   const beta = 1 - alpha;
+  let top = 0;
   for (let i = 0; i < n; i++) {
     const o = i * m;
     const ci = c1[i];
-    if (Mf) for (let j = 0; j < m; j++) out[o + j] = beta * Mf[o + j] + alpha * 2 * (ci + c2[j] - R[o + j]);
-    else for (let j = 0; j < m; j++) out[o + j] = alpha * 2 * (ci + c2[j] - R[o + j]);
+    if (Mf) {
+      for (let j = 0; j < m; j++) {
+        const x = (out[o + j] = beta * Mf[o + j] + alpha * 2 * (ci + c2[j] - R[o + j]));
+        top = Math.max(top, Math.abs(x));
+      }
+    } else {
+      for (let j = 0; j < m; j++) {
+        const x = (out[o + j] = alpha * 2 * (ci + c2[j] - R[o + j]));
+        top = Math.max(top, Math.abs(x));
+      }
+    }
   }
+  return top;
 }
 
 /** Gc ← the sparse vertex P, dense; X ← Gc · h2ᵀ, accumulated by columns of h2 (≤ n + m − 1 of them). */
@@ -450,35 +471,41 @@ async function entropicGW(
 ): Promise<GromovResult> {
   const beta = 1 - alpha;
   const Mf = M?.data;
-  let T = G;
-  let R = start === 'product' ? productOfOuter(D, a, b, n, m) : product(D, T, n, m);
+  // work arrays allocated once: the plan and the previous one (swapped), the gradient, the product h1·T·h2ᵀ and
+  // its intermediate T·h2ᵀ
+  let T: Float64Array = G;
+  let Tprev: Float64Array = new Float64Array(n * m);
   const grad = new Float64Array(n * m);
-  let warm: { f: Float64Array; g: Float64Array } | undefined;
+  const X = new Float64Array(n * m);
+  let R = start === 'product' ? productOfOuter(D, a, b, n, m) : product(D, T, n, m, X);
+  // the projections share one engine, each warm-started from the previous potentials (inner.ts)
+  const inner = new EntropicSequence(a, b, reg, 1000, 1e-9, opts.maxBytes);
   let it = 0;
   let err = Infinity;
   let backend: BackendName = 'wasm';
   let threads = 1;
-  while (err > tol && it < maxIter) {
-    linearize(grad, Mf, alpha, D, R, n, m);
-    const s = await entropicOT(a, b, { data: grad, rows: n, cols: m }, reg, warm, 1000, 1e-9, opts.signal);
-    backend = s.backend;
-    threads = s.threads;
-    warm = { f: s.f, g: s.g };
-    const Tn = s.plan;
-    if (it % 10 === 0) {
-      let acc = 0;
-      for (let t = 0; t < n * m; t++) acc += (Tn[t] - T[t]) ** 2;
-      err = Math.sqrt(acc);
+  try {
+    while (err > tol && it < maxIter) {
+      const scale = linearize(grad, Mf, alpha, D, R, n, m);
+      const s = await inner.solve(grad, scale, opts.signal);
+      backend = s.backend;
+      threads = s.threads;
+      const spare = Tprev;
+      Tprev = T;
+      T = spare;
+      await inner.planInto(T);
+      if (it % 10 === 0) err = distance(T, Tprev);
+      R = product(D, T, n, m, X, R);
+      it++;
+      if (opts.onProgress) {
+        // the objective of the current plan (O(nm), next to the O(n²m + nm²) product above)
+        const g = lossOf(D, R, T, n, m);
+        opts.onProgress({ iterations: it, value: Mf ? beta * dot(Mf, T) + alpha * g : g, error: err });
+      }
+      await abortPoint(opts.signal, () => `gromovWasserstein (entropic), after ${it} iterations`);
     }
-    T = Tn;
-    R = product(D, T, n, m);
-    it++;
-    if (opts.onProgress) {
-      // the objective of the current plan (O(nm), next to the O(n²m + nm²) product above)
-      const g = lossOf(D, R, T, n, m);
-      opts.onProgress({ iterations: it, value: Mf ? beta * dot(Mf, T) + alpha * g : g, error: err });
-    }
-    await abortPoint(opts.signal, () => `gromovWasserstein (entropic), after ${it} iterations`);
+  } finally {
+    inner.dispose();
   }
   const gw = lossOf(D, R, T, n, m);
   const cost = Mf ? dot(Mf, T) : undefined;
