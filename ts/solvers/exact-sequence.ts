@@ -54,13 +54,16 @@ export class ExactSequence {
     this.vals = this.mem.alloc((n + m) * 8);
   }
 
-  /** The optimal plan for costs M (n × m row-major). */
-  async solve(M: Float64Array, signal?: AbortSignal): Promise<SequenceStep> {
+  /**
+   * The optimal plan for costs M (n × m row-major). `scale`: max |M| when the caller has it (NaN or ∞ for a
+   * non-finite M, as Math.max gives them), which saves two passes over M here.
+   */
+  async solve(M: Float64Array, signal?: AbortSignal, scale?: number): Promise<SequenceStep> {
     const { k, a, b } = this;
     const n = a.length;
     const m = b.length;
     k.f64(this.cost, n * m).set(M);
-    const bad = k.abi.firstNonFinite(this.cost, n * m) >= 0 || !(k.abi.maxAbsF64(this.cost, n * m) <= MAX_COST);
+    const bad = scale !== undefined ? !(scale <= MAX_COST) : k.abi.firstNonFinite(this.cost, n * m) >= 0 || !(k.abi.maxAbsF64(this.cost, n * m) <= MAX_COST);
     if (bad) {
       // emd rescales huge costs and reports NaN: the sequence restarts from its answer's basis next time
       const r = await exactOT(a, b, { data: M, rows: n, cols: m }, signal);
