@@ -25,6 +25,7 @@ import { EntropicSequence, exactOT, startingPlan } from './inner.js';
 import { type WasmKernels, wasmKernels } from '../backends/wasm.js';
 import { Rng } from '../rng.js';
 import { matmulJs } from '../linalg/dense.js';
+import { VertexProducts } from './gromov-vertex.js';
 import { DenseStructure, type Gemm, SqEuclideanStructure, type StructureCloud, type StructureInput, type StructureOp, readStructure, structureSize } from './gromov-structure.js';
 export type { StructureCloud, StructureInput };
 
@@ -98,7 +99,7 @@ export interface GromovResult extends OTResult {
 let wasmGemm: WasmKernels | undefined;
 
 /** C = A (r × k) · B (k × c), row-major: the tensor engine's packed GEMM (assembly/tensor.ts, f64) on wasm, else matmulJs. */
-function matmul(A: Float64Array, B: Float64Array, r: number, k: number, c: number, out = new Float64Array(r * c)): Float64Array {
+function matmul(A: Float64Array, B: Float64Array, r: number, k: number, c: number, out: Float64Array = new Float64Array(r * c)): Float64Array {
   const w = wasmGemm;
   if (!w || r * k * c < 4096) return matmulJs(A, B, r, k, c, out);
   const mem = w.scope();
@@ -137,7 +138,7 @@ interface Decomposition {
   h2: StructureOp;
 }
 
-const gemm = (): Gemm => (A, B, r, k, c, out) => matmul(A, B, r, k, c, out as Float64Array<ArrayBuffer> | undefined);
+const gemm = (): Gemm => (A, B, r, k, c, out) => matmul(A, B, r, k, c, out);
 
 /** One side read by readStructure: a dense matrix, or a sqeuclidean cloud kept in low rank (square loss). */
 type Side = { dense?: DenseMatrix; cloud?: { Z: Float64Array; d: number } };
@@ -344,20 +345,6 @@ function linearize(out: Float64Array, Mf: Float64Array | undefined, alpha: numbe
   return top;
 }
 
-/** Gc ← the sparse vertex P, dense; X ← Gc · h2ᵀ, accumulated by columns of h2 (≤ n + m − 1 of them; col: m scratch). */
-function scatterVertex(P: SparseCoupling, Gc: Float64Array, X: Float64Array, h2: StructureOp, m: number, col: Float64Array): void {
-  Gc.fill(0);
-  X.fill(0);
-  const { rowIndex, colIndex, values } = P;
-  for (let t = 0; t < values.length; t++) {
-    const xo = rowIndex[t] * m;
-    const v = values[t];
-    Gc[xo + colIndex[t]] += v;
-    h2.columnInto(colIndex[t], col);
-    for (let j = 0; j < m; j++) X[xo + j] += v * col[j];
-  }
-}
-
 /**
  * The sums of the line search along dG = Gc − G, dR = Rc − R in one read-only pass: [⟨dR, dG⟩,
  * ⟨dR, G⟩ + ⟨R, dG⟩, ⟨(1 − α)M + α·constC, dG⟩] (the directions are not stored: `step` recomputes them).
@@ -422,10 +409,7 @@ async function conditionalGradient(
   const objective = (P: Float64Array, RP: Float64Array) => (Mf ? beta * dot(Mf, P) : 0) + alpha * lossOf(D, RP, P, n, m);
   let fval = objective(G, R);
   const Mi = new Float64Array(n * m);
-  const Gc = new Float64Array(n * m);
-  const X = new Float64Array(n * m);
-  const Rc = new Float64Array(n * m);
-  const col = new Float64Array(m);
+  const vertex = new VertexProducts(D.h1, D.h2, n, m, gemm());
   let it = 0;
   let err = Infinity;
   let converged = false;
@@ -448,9 +432,9 @@ async function conditionalGradient(
       }
       pivots += lin.iterations;
       backend = 'wasm';
-      // the vertex Gc (sparse) and its product Rc = h1 · (Gc h2ᵀ): X by rows of h2ᵀ, then one dense product
-      scatterVertex(lin.plan, Gc, X, D.h2, m, col);
-      D.h1.left(X, m, Rc);
+      // the vertex Gc (sparse) and its product Rc = h1 · Gc · h2ᵀ
+      vertex.update(lin.plan);
+      const { Gc, Rc } = vertex;
       // exact line search on f(G + τΔ) = c + τ·bq + τ²·aq
       const [dRdG, cross, linear] = direction(Gc, G, Rc, R, Mf, alpha, D, n, m);
       const aq = -alpha * dRdG;
