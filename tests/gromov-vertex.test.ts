@@ -1,6 +1,7 @@
 // VertexProducts (ts/solvers/gromov-vertex.ts): the conditional gradient's h1 · Gc · h2ᵀ, updated by the rows of
 // Gc that changed, must equal the product computed from scratch (plain loops) after every vertex of a sequence
 // that changes no row, a few rows, and most rows; odd sizes, n ≠ m, dense and low-rank h1, the wasm and JS products.
+import 'kantorovich'; // registers the wasm binary
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { SparseCoupling } from '../ts/coupling.js';
