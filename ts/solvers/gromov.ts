@@ -22,11 +22,11 @@ import { matrix, num, oneOf, opt, vector } from '../registry/schema.js';
 import type { BackendName, DenseMatrix, MatrixLike, VectorLike } from '../types.js';
 import { abortPoint, balanceMasses, checkAbort, checkBudget, toMatrix, toWeights } from '../validate.js';
 import { EntropicSequence, exactOT, startingPlan } from './inner.js';
-import { type WasmKernels, wasmKernels } from '../backends/wasm.js';
+import { wasmKernels } from '../backends/wasm.js';
+import { SolveGemm } from './gromov-gemm.js';
 import { Rng } from '../rng.js';
-import { matmulJs } from '../linalg/dense.js';
 import { VertexProducts } from './gromov-vertex.js';
-import { DenseStructure, type Gemm, SqEuclideanStructure, type StructureCloud, type StructureInput, type StructureOp, readStructure, structureSize } from './gromov-structure.js';
+import { DenseStructure, SqEuclideanStructure, type StructureCloud, type StructureInput, type StructureOp, readStructure, structureSize } from './gromov-structure.js';
 export type { StructureCloud, StructureInput };
 
 /** The options of {@link gromovWasserstein}. */
@@ -95,26 +95,6 @@ export interface GromovResult extends OTResult {
   algorithm: 'conditional-gradient' | 'entropic';
 }
 
-/** The wasm SIMD product when the wasm backend is loaded (set per solve), else the JS one. */
-let wasmGemm: WasmKernels | undefined;
-
-/** C = A (r × k) · B (k × c), row-major: the tensor engine's packed GEMM (assembly/tensor.ts, f64) on wasm, else matmulJs. */
-function matmul(A: Float64Array, B: Float64Array, r: number, k: number, c: number, out: Float64Array = new Float64Array(r * c)): Float64Array {
-  const w = wasmGemm;
-  if (!w || r * k * c < 4096) return matmulJs(A, B, r, k, c, out);
-  const mem = w.scope();
-  try {
-    const a = mem.put(A.length === r * k ? A : A.subarray(0, r * k));
-    const b = mem.put(B.length === k * c ? B : B.subarray(0, k * c));
-    const o = mem.alloc(r * c * 8);
-    w.abi.tensorMatmul(0, a, b, r, k, c, 0, 0, o);
-    out.set(w.f64(o, r * c));
-    return out;
-  } finally {
-    mem.release();
-  }
-}
-
 function dot(x: Float64Array, y: Float64Array): number {
   let s = 0;
   for (let t = 0; t < x.length; t++) s += x[t] * y[t];
@@ -136,9 +116,11 @@ interface Decomposition {
   c2: Float64Array;
   h1: StructureOp;
   h2: StructureOp;
+  /** The solve's products (the structure matrices kept in wasm). */
+  products: SolveGemm;
+  /** h1 row-major and h2ᵀ, when both sides are dense matrices (product() chains them in wasm). */
+  dense?: { H1: Float64Array; H2t: Float64Array };
 }
-
-const gemm = (): Gemm => (A, B, r, k, c, out) => matmul(A, B, r, k, c, out);
 
 /** One side read by readStructure: a dense matrix, or a sqeuclidean cloud kept in low rank (square loss). */
 type Side = { dense?: DenseMatrix; cloud?: { Z: Float64Array; d: number } };
@@ -147,7 +129,8 @@ type Side = { dense?: DenseMatrix; cloud?: { Z: Float64Array; d: number } };
  * POT's init_matrix (1e-15 inside the logs of the kl loss, as POT): c1 = f1(C1)·a, c2 = f2(C2)·b, h1(C1), h2(C2).
  * A low-rank side (square loss: f = x², h1 = x, h2 = 2y) gets the same quantities without its n × n matrix.
  */
-function decompose(S1: Side, S2: Side, a: Float64Array, b: Float64Array, loss: 'square' | 'kl'): Decomposition {
+function decompose(S1: Side, S2: Side, a: Float64Array, b: Float64Array, loss: 'square' | 'kl', products: SolveGemm): Decomposition {
+  const gemm = () => products.gemm;
   // the square loss's f and h are written out (squaresTimes, scaledTranspose): a call per entry through a
   // closure cost ~5 % of a conditional-gradient GW solve at n = 100
   const klF1 = (x: number) => x * Math.log(x + 1e-15) - x;
@@ -162,9 +145,11 @@ function decompose(S1: Side, S2: Side, a: Float64Array, b: Float64Array, loss: '
     const C1 = S1.dense!;
     c1 = loss === 'square' ? squaresTimes(C1, a) : applyF(C1, klF1, a);
     h1op = new DenseStructure(C1.rows, C1.data, undefined, gemm);
+    products.keep(C1.data);
   }
   let c2: Float64Array;
   let h2op: StructureOp;
+  let h2t: Float64Array | undefined;
   if (S2.cloud) {
     const op = new SqEuclideanStructure(S2.cloud.Z, S2.cloud.d, 2);
     c2 = op.squaredTimes(b);
@@ -174,12 +159,14 @@ function decompose(S1: Side, S2: Side, a: Float64Array, b: Float64Array, loss: '
     const m = C2.rows;
     // kl: f2(y) = y
     c2 = loss === 'square' ? squaresTimes(C2, b) : applyF(C2, (y) => y, b);
-    const h2t = new Float64Array(m * m);
+    h2t = new Float64Array(m * m);
     if (loss === 'square') scaledTranspose(C2.data, m, 2, h2t);
-    else for (let j = 0; j < m; j++) for (let l = 0; l < m; l++) h2t[l * m + j] = klH2(C2.data[j * m + l]);
+    else for (let j = 0; j < m; j++) for (let l = 0; l < m; l++) h2t![l * m + j] = klH2(C2.data[j * m + l]);
     h2op = new DenseStructure(m, undefined, h2t, gemm);
+    products.keep(h2t);
   }
-  return { c1, c2, h1: h1op, h2: h2op };
+  const dense = S1.dense && h2t ? { H1: S1.dense.data, H2t: h2t } : undefined;
+  return { c1, c2, h1: h1op, h2: h2op, products, dense };
 }
 
 /** out_i = Σ_k f(C_ik)·w_k. */
@@ -218,7 +205,8 @@ function scaledTranspose(C: Float64Array, m: number, s: number, out: Float64Arra
 
 /** R = h1 · P · h2ᵀ for a dense P (n × m); X (n × m) takes P · h2ᵀ, R the result, when given. */
 function product(D: Decomposition, P: Float64Array, n: number, m: number, X?: Float64Array, R?: Float64Array): Float64Array {
-  return D.h1.left(D.h2.rightT(P, n, X), m, R);
+  const chained = D.dense && D.products.chain(D.dense.H1, P, D.dense.H2t, n, m, R ?? new Float64Array(n * m));
+  return chained || D.h1.left(D.h2.rightT(P, n, X), m, R);
 }
 
 /** ‖T − U‖_F. */
@@ -290,20 +278,24 @@ async function gromovRun(C1in: StructureInput, C2in: StructureInput, opts: Gromo
   const squares = (S1.dense ? n * n : 0) + (S2.dense ? m * m : 0);
   checkBudget(8 * (squares + 8 * n * m), `gromovWasserstein (${n} × ${m}: ${squares ? 'structure matrices and ' : ''}~8 n × m work arrays)`, opts.maxBytes);
   checkAbort(opts.signal);
-  const D = decompose(S1, S2, a, b, loss);
-  const tol = opts.tol ?? 1e-9;
-  wasmGemm = await wasmKernels().catch(() => undefined);
-  const solveFrom = (G0: Float64Array, from: 'product' | 'init' | 'random') =>
-    entropic ? entropicGW(D, a, b, M, alpha, G0, n, m, opts.reg!, opts.maxIter ?? 1000, tol, from, opts) : conditionalGradient(D, a, b, M, alpha, G0, n, m, opts.maxIter ?? 200, tol, from, opts);
-  let best = await solveFrom(G, start);
-  const startValues = [best.value];
-  const rng = new Rng(opts.seed ?? 0);
-  for (let k = 1; k < (opts.starts ?? 1); k++) {
-    const r = await solveFrom(await randomVertex(a, b, n, m, rng, opts.signal), 'random');
-    startValues.push(r.value);
-    if (r.value < best.value) best = { ...r, startIndex: k };
+  const products = new SolveGemm(await wasmKernels().catch(() => undefined));
+  try {
+    const D = decompose(S1, S2, a, b, loss, products);
+    const tol = opts.tol ?? 1e-9;
+    const solveFrom = (G0: Float64Array, from: 'product' | 'init' | 'random') =>
+      entropic ? entropicGW(D, a, b, M, alpha, G0, n, m, opts.reg!, opts.maxIter ?? 1000, tol, from, opts) : conditionalGradient(D, a, b, M, alpha, G0, n, m, opts.maxIter ?? 200, tol, from, opts);
+    let best = await solveFrom(G, start);
+    const startValues = [best.value];
+    const rng = new Rng(opts.seed ?? 0);
+    for (let k = 1; k < (opts.starts ?? 1); k++) {
+      const r = await solveFrom(await randomVertex(a, b, n, m, rng, opts.signal), 'random');
+      startValues.push(r.value);
+      if (r.value < best.value) best = { ...r, startIndex: k };
+    }
+    return { ...best, startValues };
+  } finally {
+    products.release();
   }
-  return { ...best, startValues };
 }
 
 /** A random vertex of the transport polytope U(a, b): the exact OT plan of a uniform random cost. */
@@ -409,7 +401,7 @@ async function conditionalGradient(
   const objective = (P: Float64Array, RP: Float64Array) => (Mf ? beta * dot(Mf, P) : 0) + alpha * lossOf(D, RP, P, n, m);
   let fval = objective(G, R);
   const Mi = new Float64Array(n * m);
-  const vertex = new VertexProducts(D.h1, D.h2, n, m, gemm());
+  const vertex = new VertexProducts(D.h1, D.h2, n, m, D.products.gemm);
   let it = 0;
   let err = Infinity;
   let converged = false;
@@ -417,7 +409,8 @@ async function conditionalGradient(
   let warm: { u: Float64Array; v: Float64Array } | undefined;
   let backend: BackendName = 'wasm';
   // the linear steps share one simplex context, each from the previous optimal basis (exact-sequence.ts)
-  const seq = wasmGemm ? ExactSequence.create(wasmGemm, a, b) : undefined;
+  const wasm = D.products.kernels;
+  const seq = wasm ? ExactSequence.create(wasm, a, b) : undefined;
   try {
     while (true) {
       it++;
