@@ -20,9 +20,11 @@ export class VertexProducts {
   /** Changed rows: their order in the update (−1: unchanged), and the rows in order. */
   private readonly pos: Int32Array;
   private readonly rows: Int32Array;
-  private readonly A: Float64Array;
-  private readonly B: Float64Array;
-  private readonly dR: Float64Array;
+  /** Whether h1 is dense (the row updates pay off), and their buffers, grown to the most rows changed so far. */
+  private readonly incremental: boolean;
+  private A = new Float64Array(0);
+  private B = new Float64Array(0);
+  private dR = new Float64Array(0);
   private full = true;
 
   constructor(
@@ -39,10 +41,7 @@ export class VertexProducts {
     this.col = new Float64Array(Math.max(n, m));
     this.pos = new Int32Array(n);
     this.rows = new Int32Array(n);
-    const incremental = h1 instanceof DenseStructure;
-    this.A = new Float64Array(incremental ? n * n : 0);
-    this.B = new Float64Array(incremental ? n * m : 0);
-    this.dR = new Float64Array(incremental ? n * m : 0);
+    this.incremental = h1 instanceof DenseStructure;
   }
 
   /** Gc ← the vertex P (sparse, ≤ n + m − 1 entries), Rc ← its product. */
@@ -68,7 +67,7 @@ export class VertexProducts {
     }
     this.next = old;
     this.Gc = G;
-    if (this.full || c > 0.75 * n || this.A.length === 0) {
+    if (this.full || c > 0.75 * n || !this.incremental) {
       // X = Gc · h2ᵀ by columns of h2 (one per entry of P), then Rc = h1 · X
       X.fill(0);
       for (let t = 0; t < values.length; t++) {
@@ -83,6 +82,11 @@ export class VertexProducts {
     }
     if (c === 0) return;
     // B = the new rows I of X (row t: row rows[t]), then ΔX[I, :] = B − X[I, :] and X[I, :] ← the new rows
+    if (this.B.length < c * m) {
+      this.A = new Float64Array(n * c);
+      this.B = new Float64Array(c * m);
+    }
+    if (this.dR.length === 0) this.dR = new Float64Array(n * m);
     const { A, B, dR, Rc } = this;
     B.fill(0, 0, c * m);
     for (let t = 0; t < values.length; t++) {

@@ -101,12 +101,25 @@ function dot(x: Float64Array, y: Float64Array): number {
   return s;
 }
 
+/** The first pair (i < j, row-major) with |S_ij − S_ji| > 1e-10 · max |S|, or undefined when S is symmetric. */
 function isSymmetric(S: DenseMatrix): { i: number; j: number } | undefined {
   const n = S.rows;
+  const D = S.data;
+  // one pass for the scale and the largest asymmetry; the offending pair is searched only when there is one
   let mx = 0;
-  for (let t = 0; t < n * n; t++) mx = Math.max(mx, Math.abs(S.data[t]));
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    mx = Math.max(mx, Math.abs(D[i * n + i]));
+    for (let j = i + 1; j < n; j++) {
+      const x = D[i * n + j];
+      const y = D[j * n + i];
+      mx = Math.max(mx, Math.abs(x), Math.abs(y));
+      worst = Math.max(worst, Math.abs(x - y));
+    }
+  }
   const tol = 1e-10 * mx;
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (Math.abs(S.data[i * n + j] - S.data[j * n + i]) > tol) return { i, j };
+  if (!(worst > tol)) return undefined;
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) if (Math.abs(D[i * n + j] - D[j * n + i]) > tol) return { i, j };
   return undefined;
 }
 
@@ -367,14 +380,19 @@ function direction(
   return [dRdG, cross, linear];
 }
 
-/** G += τ·(Gc − G), R += τ·(Rc − R); returns the new objective (1 − α)⟨M, G⟩ + α⟨constC − R, G⟩. */
+/**
+ * G += τ·(Gc − G), R += τ·(Rc − R), and in the same pass the next linearization Mi (as `linearize`); returns the
+ * new objective (1 − α)⟨M, G⟩ + α⟨constC − R, G⟩ and max |Mi|.
+ */
 function step(
   G: Float64Array, R: Float64Array, Gc: Float64Array, Rc: Float64Array, tau: number,
-  Mf: Float64Array | undefined, alpha: number, D: Decomposition, n: number, m: number,
-): number {
+  Mf: Float64Array | undefined, alpha: number, D: Decomposition, n: number, m: number, Mi: Float64Array,
+): [number, number] {
   const { c1, c2 } = D;
+  const beta = 1 - alpha;
   let lossSum = 0;
   let costSum = 0;
+  let top = 0;
   for (let i = 0; i < n; i++) {
     const o = i * m;
     const ci = c1[i];
@@ -385,10 +403,15 @@ function step(
       const g = (G[t] = g0 + tau * (Gc[t] - g0));
       const r = (R[t] = r0 + tau * (Rc[t] - r0));
       lossSum += (ci + c2[j] - r) * g;
-      if (Mf) costSum += Mf[t] * g;
+      let x: number;
+      if (Mf) {
+        costSum += Mf[t] * g;
+        x = Mi[t] = beta * Mf[t] + alpha * 2 * (ci + c2[j] - r);
+      } else x = Mi[t] = alpha * 2 * (ci + c2[j] - r);
+      top = Math.max(top, Math.abs(x));
     }
   }
-  return (Mf ? (1 - alpha) * costSum : 0) + alpha * lossSum;
+  return [(Mf ? beta * costSum : 0) + alpha * lossSum, top];
 }
 
 async function conditionalGradient(
@@ -411,11 +434,12 @@ async function conditionalGradient(
   // the linear steps share one simplex context, each from the previous optimal basis (exact-sequence.ts)
   const wasm = D.products.kernels;
   const seq = wasm ? ExactSequence.create(wasm, a, b) : undefined;
+  // the gradient at the start; the steps write the next ones
+  let scale = linearize(Mi, Mf, alpha, D, R, n, m);
   try {
     while (true) {
       it++;
       const old = fval;
-      const scale = linearize(Mi, Mf, alpha, D, R, n, m);
       let lin: { plan: SparseCoupling; iterations: number };
       if (seq) lin = await seq.solve(Mi, opts.signal, scale);
       else {
@@ -435,7 +459,7 @@ async function conditionalGradient(
       let tau: number;
       if (aq > 0) tau = Math.min(1, Math.max(0, -bq / (2 * aq)));
       else tau = fval > aq + fval + bq ? 1 : 0;
-      fval = step(G, R, Gc, Rc, tau, Mf, alpha, D, n, m);
+      [fval, scale] = step(G, R, Gc, Rc, tau, Mf, alpha, D, n, m, Mi);
       const absDelta = Math.abs(fval - old);
       // relative change, absolute at a zero objective (0/0 would report NaN for an exact match)
       err = fval === 0 ? absDelta : absDelta / Math.abs(fval);
