@@ -56,9 +56,11 @@ export class ExactSequence {
 
   /**
    * The optimal plan for costs M (n × m row-major). `scale`: max |M| when the caller has it (NaN or ∞ for a
-   * non-finite M, as Math.max gives them), which saves two passes over M here.
+   * non-finite M, as Math.max gives them), which saves two passes over M here. `keys` (first solve only): sort
+   * keys of the rows and columns for the starting staircase instead of emd's (initialKeys); for a cost
+   * f_i + g_j − x_i·y_j, keys x and y make the start optimal (the comonotone coupling of x and y).
    */
-  async solve(M: Float64Array, signal?: AbortSignal, scale?: number): Promise<SequenceStep> {
+  async solve(M: Float64Array, signal?: AbortSignal, scale?: number, keys?: [Float64Array, Float64Array]): Promise<SequenceStep> {
     const { k, a, b } = this;
     const n = a.length;
     const m = b.length;
@@ -74,7 +76,7 @@ export class ExactSequence {
       this.ctx = k.abi.nsCreate(n, m, 0, this.cost, 0, 0, 0, 0, this.mem.put(a), this.mem.put(b));
       const rowsAll = Int32Array.from({ length: n }, (_, i) => i);
       const colsAll = Int32Array.from({ length: m }, (_, j) => j);
-      const [keyR, keyC] = initialKeys(new CostMatrixGeometry({ data: M, rows: n, cols: m }), rowsAll, colsAll);
+      const [keyR, keyC] = keys ?? initialKeys(new CostMatrixGeometry({ data: M, rows: n, cols: m }), rowsAll, colsAll);
       k.abi.nsInitTree(this.ctx, this.mem.argsort(keyR), this.mem.argsort(keyC));
       k.abi.nsPrepare(this.ctx, 0, 0, shortlistSize(m), NO_LIMIT);
     } else {
