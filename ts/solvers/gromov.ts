@@ -332,22 +332,25 @@ function linearize(out: Float64Array, Mf: Float64Array | undefined, alpha: numbe
   const { c1, c2 } = D;
   const beta = 1 - alpha;
   let top = 0;
+  let nan = false;
   for (let i = 0; i < n; i++) {
     const o = i * m;
     const ci = c1[i];
     if (Mf) {
       for (let j = 0; j < m; j++) {
-        const x = (out[o + j] = beta * Mf[o + j] + alpha * 2 * (ci + c2[j] - R[o + j]));
-        top = Math.max(top, Math.abs(x));
+        const ax = Math.abs((out[o + j] = beta * Mf[o + j] + alpha * 2 * (ci + c2[j] - R[o + j])));
+        if (ax > top) top = ax;
+        else if (ax !== ax) nan = true;
       }
     } else {
       for (let j = 0; j < m; j++) {
-        const x = (out[o + j] = alpha * 2 * (ci + c2[j] - R[o + j]));
-        top = Math.max(top, Math.abs(x));
+        const ax = Math.abs((out[o + j] = alpha * 2 * (ci + c2[j] - R[o + j])));
+        if (ax > top) top = ax;
+        else if (ax !== ax) nan = true;
       }
     }
   }
-  return top;
+  return nan ? NaN : top;
 }
 
 /**
@@ -363,18 +366,32 @@ function direction(
   let dRdG = 0;
   let cross = 0;
   let linear = 0;
+  // two loops rather than a test of Mf per entry (the JIT does not hoist it: ~1.6× slower)
   for (let i = 0; i < n; i++) {
     const o = i * m;
     const ci = c1[i];
-    for (let j = 0; j < m; j++) {
-      const t = o + j;
-      const g = G[t];
-      const r = R[t];
-      const dg = Gc[t] - g;
-      const dr = Rc[t] - r;
-      dRdG += dr * dg;
-      cross += dr * g + r * dg;
-      linear += ((Mf ? beta * Mf[t] : 0) + alpha * (ci + c2[j])) * dg;
+    if (Mf) {
+      for (let j = 0; j < m; j++) {
+        const t = o + j;
+        const g = G[t];
+        const r = R[t];
+        const dg = Gc[t] - g;
+        const dr = Rc[t] - r;
+        dRdG += dr * dg;
+        cross += dr * g + r * dg;
+        linear += (beta * Mf[t] + alpha * (ci + c2[j])) * dg;
+      }
+    } else {
+      for (let j = 0; j < m; j++) {
+        const t = o + j;
+        const g = G[t];
+        const r = R[t];
+        const dg = Gc[t] - g;
+        const dr = Rc[t] - r;
+        dRdG += dr * dg;
+        cross += dr * g + r * dg;
+        linear += alpha * (ci + c2[j]) * dg;
+      }
     }
   }
   return [dRdG, cross, linear];
@@ -393,6 +410,7 @@ function step(
   let lossSum = 0;
   let costSum = 0;
   let top = 0;
+  let nan = false;
   for (let i = 0; i < n; i++) {
     const o = i * m;
     const ci = c1[i];
@@ -408,10 +426,13 @@ function step(
         costSum += Mf[t] * g;
         x = Mi[t] = beta * Mf[t] + alpha * 2 * (ci + c2[j] - r);
       } else x = Mi[t] = alpha * 2 * (ci + c2[j] - r);
-      top = Math.max(top, Math.abs(x));
+      // max |x| with NaN kept (Math.max per entry cost ~15 % of this pass)
+      const ax = Math.abs(x);
+      if (ax > top) top = ax;
+      else if (ax !== ax) nan = true;
     }
   }
-  return [(Mf ? beta * costSum : 0) + alpha * lossSum, top];
+  return [(Mf ? beta * costSum : 0) + alpha * lossSum, nan ? NaN : top];
 }
 
 async function conditionalGradient(
