@@ -18,7 +18,7 @@ const THREADS_FROM = 1 << 18;
 // context slots: mirror of the S_* constants in assembly/sinkhorn.ts
 export const S = {
   n: 0, m: 1, d: 2, kind: 3, stab: 4, eps: 5, tauA: 6, tauB: 7, power: 8, C: 9, X: 10, Y: 11, logA: 12, logB: 13,
-  a: 14, f: 15, g: 16, alpha: 17, beta: 18, K: 19, u: 20, v: 21, s: 22, t: 23, w1: 24, w2: 25, kValid: 26,
+  a: 14, f: 15, g: 16, alpha: 17, beta: 18, K: 19, u: 20, v: 21, s: 22, t: 23, w1: 24, w2: 25, kValid: 26, errNorm: 27,
   rebuilds: 28, fallbacks: 29, passes: 30, f2: 31, pending: 32, threads: 33, partials: 34, scratch: 35, results: 36,
 } as const;
 export const SLOTS = 48;
@@ -279,6 +279,11 @@ export class WasmEntropicEngine implements EntropicEngine {
     } finally {
       scope.release();
     }
+  }
+
+  async setErrorNorm(norm: 1 | 2): Promise<void> {
+    this.live();
+    this.slots()[S.errNorm] = norm === 2 ? 2 : 0;
   }
 
   /** The engine's own dense cost (not shared with another engine), or undefined. */

@@ -37,7 +37,11 @@ export interface GromovOptions {
   b?: VectorLike;
   /** The loss L: 'square' (x − y)² or 'kl' x log(x/y) − x + y (entries > 0). Default 'square'. POT: loss_fun. */
   loss?: 'square' | 'kl';
-  /** Entropic regularization ε > 0 (entropic GW); absent: conditional gradient on exact OT. POT: epsilon. */
+  /**
+   * Entropic regularization ε > 0 (entropic GW); absent: conditional gradient on exact OT. POT: epsilon. Each outer
+   * iteration is a Sinkhorn solve warm-started from the previous potentials, stopped as POT's ot.sinkhorn inside
+   * entropic_gromov_wasserstein: L2 norm of the marginal error < 1e-9, checked every 10 iterations, at most 1000.
+   */
   reg?: number;
   /** Fused GW trade-off α ∈ [0, 1]: (1 − α)⟨M, P⟩ + α·GW. Default 0.5 when M is given. POT: alpha. */
   alpha?: number;
@@ -600,7 +604,7 @@ export const gromovWasserstein = defineSolver({
     a: opt(vector, 'Weights of the first space (n, ≥ 0). POT: p.', 'uniform'),
     b: opt(vector, 'Weights of the second space (m, ≥ 0; same total as a). POT: q.', 'uniform'),
     loss: opt(oneOf('square', 'kl'), "The loss: 'square' (x − y)², 'kl' x log(x/y) − x + y. POT: loss_fun.", "'square'"),
-    reg: opt(num({ gt: 0 }), 'Entropic regularization: entropic GW with Sinkhorn inside; absent: conditional gradient. POT: epsilon.'),
+    reg: opt(num({ gt: 0 }), 'Entropic regularization: entropic GW, each step a warm-started Sinkhorn to an L2 marginal error < 1e-9 (as POT); absent: conditional gradient. POT: epsilon.'),
     alpha: opt(num({ min: 0, max: 1 }), 'Fused GW trade-off: (1 − α)⟨M, P⟩ + α·GW (needs M). POT: alpha.', '0.5 with M'),
     M: opt(matrix, 'Feature cost n × m for fused GW. POT: M.'),
     init: opt(matrix, 'Starting plan n × m with marginals a, b. POT: G0.', 'a·bᵀ'),

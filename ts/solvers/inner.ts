@@ -66,7 +66,7 @@ export async function entropicOT(
 /** One solve of an {@link EntropicSequence}: what the loop reports (the plan is read with `planInto`). */
 export interface SequenceSolve {
   iterations: number;
-  /** The row-marginal L1 error at the last check, and whether it fell below tol within maxIter. */
+  /** The row-marginal error (L2 norm, see EntropicSequence) at the last check, and whether it fell below tol within maxIter. */
   error: number;
   converged: boolean;
   backend: BackendName;
@@ -79,7 +79,9 @@ export interface SequenceSolve {
  * potentials (the warm start entropicOT takes as `init`), and where the engine takes a new cost in place (wasm:
  * setCost) one engine lives across the solves: the per-call work of `sinkhorn` (validation, the cost-scale pass,
  * engine and wasm set-up, the plan's statistics and copies) is paid once. The iteration is `sinkhorn`'s: method
- * 'auto' per cost (scaling unless max|C|/reg > 50), a check every 10 iterations, the same stopping rule.
+ * 'auto' per cost (scaling unless max|C|/reg > 50), a check every 10 iterations; it stops where POT's
+ * ot.sinkhorn does inside entropic_gromov_wasserstein: when the L2 norm of the marginal error is < tol (engines
+ * without setErrorNorm: the L1 norm, ≥ the L2 one, so never earlier).
  */
 export class EntropicSequence {
   private engine: EntropicEngine | undefined;
@@ -109,6 +111,8 @@ export class EntropicSequence {
       e = await createEngine('gromovWasserstein', { cost: { kind: 'dense', C, n: a.length, m: b.length }, a, b, method, tauA: 1, tauB: 1, threads: 'auto', maxBytes: this.maxBytes });
       this.engine = e;
       this.method = method;
+      // POT's stopping rule (ot.sinkhorn: the L2 norm of a marginal error); engines without it keep L1 (stricter)
+      await e.setErrorNorm?.(2);
       if (warm) await e.setPotentials(warm.f, warm.g);
     }
     const engine = e;
