@@ -5,13 +5,16 @@
 // (Frank–Wolfe) with the exact line search of the quadratic objective, each linear step an exact OT on the
 // network simplex (POT's ot.gromov.gromov_wasserstein / fused_gromov_wasserstein). With reg: entropic GW
 // (Peyré, Cuturi, Solomon 2016; POT's entropic_gromov_wasserstein): P ← Sinkhorn(a, b, ∇GW(P), reg), each
-// solve warm-started from the previous potentials.
+// solve warm-started from the previous potentials on one engine (inner.ts EntropicSequence) and stopped by POT's
+// rule (L2 marginal error < 1e-9).
 //
 // C1 and C2 may be point clouds (gromov-structure.ts): squared Euclidean clouds stay in low rank.
 // The tensor product L(C1, C2) ⊗ P uses the decomposition of Peyré et al. for losses L(x, y) = f1(x) + f2(y) −
 // h1(x)·h2(y): L ⊗ P = f1(C1)a 1ᵀ + 1 bᵀf2(C2)ᵀ − h1(C1) P h2(C2)ᵀ, O(n²m + nm²) time, O(n² + m² + nm) memory
 // (never n²m²). In the conditional gradient, h1(C1)·P·h2(C2)ᵀ is updated incrementally: the new vertex is a
-// sparse exact plan (≤ n + m − 1 entries), so each iteration costs one dense n × n by n × m product.
+// sparse exact plan (≤ n + m − 1 entries), so each iteration costs at most one dense n × n by n × m product, and
+// only the rows of the vertex that changed when they are few (gromov-vertex.ts). From a·bᵀ the first linear step
+// starts at its optimum (the comonotone staircase of h1·a and h2·b).
 import { OTError } from '../errors.js';
 import { DenseCoupling, type SparseCoupling } from '../coupling.js';
 import { ExactSequence } from './exact-sequence.js';
