@@ -26,6 +26,9 @@ export class VertexProducts {
   private B = new Float64Array(0);
   private dR = new Float64Array(0);
   private full = true;
+  /** The vertices in Gc and in `next` (their entries are the only non-zeros there). */
+  private previous: SparseCoupling | undefined;
+  private older: SparseCoupling | undefined;
 
   constructor(
     private readonly h1: StructureOp,
@@ -47,26 +50,30 @@ export class VertexProducts {
   /** Gc ← the vertex P (sparse, ≤ n + m − 1 entries), Rc ← its product. */
   update(P: SparseCoupling): void {
     const { n, m, h1, h2, X, col, pos, rows } = this;
+    // `next` holds the vertex before the previous one: clear its entries only (not n × m), then write P
     const G = this.next;
-    G.fill(0);
+    if (this.older) clearEntries(G, this.older, m);
+    else G.fill(0);
     const { rowIndex, colIndex, values } = P;
     for (let t = 0; t < values.length; t++) G[rowIndex[t] * m + colIndex[t]] += values[t];
-    // the rows that differ from the previous vertex
-    let c = 0;
+    // the rows that differ from the previous vertex: both are 0 off their entries, so compare there only
     const old = this.Gc;
-    for (let i = 0; i < n; i++) {
-      pos[i] = -1;
-      const o = i * m;
-      for (let j = 0; j < m; j++) {
-        if (G[o + j] !== old[o + j]) {
+    pos.fill(-1);
+    let c = 0;
+    for (const Q of this.previous ? [P, this.previous] : [P]) {
+      for (let t = 0; t < Q.values.length; t++) {
+        const i = Q.rowIndex[t];
+        const at = i * m + Q.colIndex[t];
+        if (pos[i] < 0 && G[at] !== old[at]) {
           pos[i] = c;
           rows[c++] = i;
-          break;
         }
       }
     }
     this.next = old;
     this.Gc = G;
+    this.older = this.previous;
+    this.previous = P;
     if (this.full || c > 0.75 * n || !this.incremental) {
       // X = Gc · h2ᵀ by columns of h2 (one per entry of P), then Rc = h1 · X
       X.fill(0);
@@ -114,4 +121,10 @@ export class VertexProducts {
     this.gemm(A, B, n, c, m, dR);
     for (let t = 0; t < n * m; t++) Rc[t] += dR[t];
   }
+}
+
+/** G[i][j] ← 0 at the entries of P. */
+function clearEntries(G: Float64Array, P: SparseCoupling, m: number): void {
+  const { rowIndex, colIndex } = P;
+  for (let t = 0; t < rowIndex.length; t++) G[rowIndex[t] * m + colIndex[t]] = 0;
 }
