@@ -70,6 +70,35 @@ test('a sequence of costs = a fresh engine per cost from the previous potentials
   assert.equal(backends, ['wasm', 'wasm', 'wasm']);
 });
 
+test("an engine without setCost (js): a fresh engine per cost from the previous potentials, the same plans as wasm's sequence", async () => {
+  const rng = new Rng(4);
+  const n = 11;
+  const m = 8;
+  const a = weights(rng, n);
+  const b = weights(rng, m);
+  const reg = 0.1;
+  const costs = [1, 6, 2].map((s) => Float64Array.from({ length: n * m }, () => s * rng.uniform()));
+  const js = new EntropicSequence(a, b, reg, 1000, 1e-9, undefined, 'js');
+  const wasm = new EntropicSequence(a, b, reg, 1000, 1e-9);
+  try {
+    for (const [k, C] of costs.entries()) {
+      const top = C.reduce((x, y) => Math.max(x, y), 0);
+      const sj = await js.solve(C, top);
+      const sw = await wasm.solve(C, top);
+      assert.is(sj.backend, 'js');
+      assert.is(sj.iterations, sw.iterations, `cost ${k}: the same iterations`);
+      const pj = new Float64Array(n * m);
+      const pw = new Float64Array(n * m);
+      await js.planInto(pj);
+      await wasm.planInto(pw);
+      assert.ok(maxAbsDiff(pj, pw) < 1e-12, `cost ${k}: js = wasm: ${maxAbsDiff(pj, pw)}`);
+    }
+  } finally {
+    js.dispose();
+    wasm.dispose();
+  }
+});
+
 test('setErrorNorm(2): marginalError = √Σ((P·1)_i − a_i)² on wasm (scaling, log, costs on the fly, 2 threads) and js; 1 = Σ|·|', async () => {
   const rng = new Rng(23);
   const n = 19;

@@ -10,7 +10,7 @@ import { sinkhorn as sinkhornRun } from './sinkhorn.js';
 import type { EntropicEngine } from '../entropic/engine.js';
 import { chooseMethod, iterate } from '../entropic/problem.js';
 import { createEngine } from '../entropic/select.js';
-import type { BackendName } from '../types.js';
+import type { BackendName, BackendOption } from '../types.js';
 
 export interface InnerExact {
   /** ⟨P, M⟩. */
@@ -94,6 +94,8 @@ export class EntropicSequence {
     private readonly maxIter: number,
     private readonly tol: number,
     private readonly maxBytes?: number,
+    /** The engines' backend ('auto': sinkhorn's choice; tests pin 'js', whose engine has no setCost). */
+    private readonly backend: BackendOption = 'auto',
   ) {}
 
   /** Solves for the cost C (n × m, finite; `scale` = max |C|), warm-started from the previous solve. */
@@ -108,7 +110,7 @@ export class EntropicSequence {
       const warm = e ? await e.potentials() : undefined;
       e?.dispose();
       this.engine = undefined;
-      e = await createEngine('gromovWasserstein', { cost: { kind: 'dense', C, n: a.length, m: b.length }, a, b, method, tauA: 1, tauB: 1, threads: 'auto', maxBytes: this.maxBytes });
+      e = await createEngine('gromovWasserstein', { cost: { kind: 'dense', C, n: a.length, m: b.length }, a, b, method, tauA: 1, tauB: 1, threads: 'auto', maxBytes: this.maxBytes }, this.backend);
       this.engine = e;
       this.method = method;
       // POT's stopping rule (ot.sinkhorn: the L2 norm of a marginal error); engines without it keep L1 (stricter)
