@@ -53,7 +53,7 @@ const S_T = 23;
 const S_W1 = 24; // scratch, max(n, m)
 const S_W2 = 25; // scratch, max(n, m)
 const S_KVALID = 26; // K̃ is valid for (α, β, ε)
-const S_UNUSED = 27; // (reserved)
+const S_ERRNORM = 27; // the marginal error's norm: 0 Σ|d_i| (L1), 2 √Σd_i² (L2, POT's sinkhorn)
 const S_REBUILDS = 28;
 const S_FALLBACKS = 29;
 const S_PASSES = 30;
@@ -128,6 +128,8 @@ let pS: usize = 0;
 let pT: usize = 0;
 let pW1: usize = 0;
 let pW2: usize = 0;
+/** Whether marginal errors are accumulated as squares (S_ERRNORM = 2; the square root is taken by entMarginalError). */
+let errSquares = false;
 let ctxPtr: usize = 0;
 
 @inline function slot(k: i32): f64 {
@@ -168,6 +170,12 @@ function bind(ctx: usize): void {
   pT = slotPtr(S_T);
   pW1 = slotPtr(S_W1);
   pW2 = slotPtr(S_W2);
+  errSquares = slot(S_ERRNORM) == 2;
+}
+
+/** One row's term of the marginal error: |d| (L1) or d² (L2, rooted at the end). */
+@inline function errTerm(d: f64): f64 {
+  return errSquares ? d * d : Math.abs(d);
 }
 
 // ---- costs ------------------------------------------------------------------------------------------
@@ -557,7 +565,7 @@ function fPassRows(r0: i32, r1: i32, fOut: usize, T: usize, measure: bool, zeroT
           rs = expF64((fc - ar) / eps) * s;
           if (!safe(s) || !(rs - rs == 0)) rs = planRow(r, pW2);
         }
-        passErr += Math.abs(rs - ld(pA, r));
+        passErr += errTerm(rs - ld(pA, r));
       }
       let u: f64 = 0;
       if (la == NEG_INF) {
@@ -757,10 +765,10 @@ function exactRows(r0: i32, r1: i32): void {
   }
 }
 
-/** Σ_{i ∈ [r0, r1)} |(P·1)_i − a_i| by exact row sums. */
+/** Σ_{i ∈ [r0, r1)} |(P·1)_i − a_i| (or its squares, S_ERRNORM) by exact row sums. */
 function exactErrorRows(r0: i32, r1: i32): f64 {
   let err: f64 = 0;
-  for (let i = r0; i < r1; i++) err += Math.abs(planRow(i, pW2) - ld(pA, i));
+  for (let i = r0; i < r1; i++) err += errTerm(planRow(i, pW2) - ld(pA, i));
   return err;
 }
 
@@ -840,7 +848,7 @@ function planFast(i: i32, out: usize): f64 {
 }
 
 /**
- * Σ_i |(P·1)_i − a_i| for the current potentials. With a kernel this is the f-half of the next iteration
+ * Σ_i |(P·1)_i − a_i| for the current potentials (√Σ_i ((P·1)_i − a_i)² when S_ERRNORM = 2). With a kernel this is the f-half of the next iteration
  * (kept pending, committed by the next entIterate unless the state changes first): row sums are
  * ũ_i·(K̃ṽ)_i, exact exp sums where that is unsafe.
  */
@@ -848,10 +856,12 @@ export function entMarginalError(ctx: usize): f64 {
   bind(ctx);
   let err: f64 = 0;
   if (pK == 0) {
-    if (!threaded()) return exactErrorRows(0, n);
-    parallelRows(OP_EXACT_ERR, ctxPtr, 0, 0);
-    for (let t = 0; t < <i32>slot(S_THREADS); t++) err += ld(slotPtr(S_RESULTS), t * 4 + 1);
-    return err;
+    if (!threaded()) err = exactErrorRows(0, n);
+    else {
+      parallelRows(OP_EXACT_ERR, ctxPtr, 0, 0);
+      for (let t = 0; t < <i32>slot(S_THREADS); t++) err += ld(slotPtr(S_RESULTS), t * 4 + 1);
+    }
+    return errSquares ? Math.sqrt(err) : err;
   }
   setSlot(S_PENDING, 0);
   prepareKernelPass();
@@ -860,7 +870,7 @@ export function entMarginalError(ctx: usize): f64 {
     setSlot(S_PENDING, 1);
     setSlot(S_FALLBACKS, slot(S_FALLBACKS) + passFallbacks);
   }
-  return passErr;
+  return errSquares ? Math.sqrt(passErr) : passErr;
 }
 
 /** ⟨P, C⟩ (returned), P·1 into rows (n), Pᵀ·1 into cols (m). */

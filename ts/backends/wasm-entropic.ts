@@ -18,7 +18,7 @@ const THREADS_FROM = 1 << 18;
 // context slots: mirror of the S_* constants in assembly/sinkhorn.ts
 export const S = {
   n: 0, m: 1, d: 2, kind: 3, stab: 4, eps: 5, tauA: 6, tauB: 7, power: 8, C: 9, X: 10, Y: 11, logA: 12, logB: 13,
-  a: 14, f: 15, g: 16, alpha: 17, beta: 18, K: 19, u: 20, v: 21, s: 22, t: 23, w1: 24, w2: 25, kValid: 26,
+  a: 14, f: 15, g: 16, alpha: 17, beta: 18, K: 19, u: 20, v: 21, s: 22, t: 23, w1: 24, w2: 25, kValid: 26, errNorm: 27,
   rebuilds: 28, fallbacks: 29, passes: 30, f2: 31, pending: 32, threads: 33, partials: 34, scratch: 35, results: 36,
 } as const;
 export const SLOTS = 48;
@@ -48,6 +48,8 @@ export class WasmEntropicEngine implements EntropicEngine {
     private readonly k: WasmKernels,
     private readonly mem: WasmScope,
     private readonly ctx: number,
+    /** Whether the dense cost is another engine's (shareKernelWith): setCost would change that one's too. */
+    private readonly borrowsCost = false,
   ) {
     const c = this.slots();
     this.n = c[S.n];
@@ -164,7 +166,7 @@ export class WasmEntropicEngine implements EntropicEngine {
       v[S.power] = c.kind === 'points' ? c.power : 2;
       v[S.kValid] = 0;
       v[S.threads] = threads;
-      return new WasmEntropicEngine(k, mem, ctx);
+      return new WasmEntropicEngine(k, mem, ctx, v[S.C] !== 0 && owner !== undefined && v[S.C] === owner.slots()[S.C]);
     } catch (e) {
       mem.release();
       if (e instanceof OTError && e.code !== 'too-large') throw e;
@@ -277,6 +279,39 @@ export class WasmEntropicEngine implements EntropicEngine {
     } finally {
       scope.release();
     }
+  }
+
+  async setErrorNorm(norm: 1 | 2): Promise<void> {
+    this.live();
+    this.slots()[S.errNorm] = norm === 2 ? 2 : 0;
+  }
+
+  /** The engine's own dense cost (not shared with another engine), or undefined. */
+  private ownCost(): number | undefined {
+    const c = this.slots();
+    return c[S.kind] === 0 && !this.borrowsCost ? c[S.C] : undefined;
+  }
+
+  async setCost(C: Float64Array): Promise<void> {
+    this.live();
+    const ptr = this.ownCost();
+    // (an engine whose cost others borrow is the caller's to keep: barycenters never call this)
+    if (ptr === undefined || C.length !== this.n * this.m) throw new OTError('internal', 'setCost: the engine has no dense cost of its own, or C has the wrong size.');
+    this.k.f64(ptr, C.length).set(C);
+    const c = this.slots();
+    c[S.kValid] = 0; // the kernel (scaling) or the stabilised kernel (log) is rebuilt from the new cost
+    c[S.pending] = 0; // a pending f-half was computed on the old cost
+  }
+
+  /** The plan buffer of densePlanInto (n × m), allocated on first use. */
+  private planPtr = 0;
+
+  async densePlanInto(out: Float64Array): Promise<void> {
+    this.live();
+    if (out.length !== this.n * this.m) throw new OTError('shape', `densePlanInto: out has ${out.length} entries, expected ${this.n} × ${this.m}.`);
+    this.planPtr ||= this.mem.alloc(Math.max(8, this.n * this.m * 8));
+    this.kern.densePlan(this.ctx, this.planPtr);
+    out.set(this.k.f64(this.planPtr, this.n * this.m));
   }
 
   dispose(): void {

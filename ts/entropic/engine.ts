@@ -63,7 +63,10 @@ export interface EntropicEngine {
   setEps(eps: number): Promise<void>;
   /** Run `count` full iterations (f-update then g-update) without reading anything back. */
   iterate(count: number): Promise<void>;
-  /** Σ_i |(P·1)_i − a_i| for the current potentials (after a g-update the columns are exact when τ_b = 1). */
+  /**
+   * Σ_i |(P·1)_i − a_i| for the current potentials (after a g-update the columns are exact when τ_b = 1), or its
+   * L2 form after setErrorNorm(2).
+   */
   marginalError(): Promise<number>;
   /** Current f, g (f64 copies; −∞ where the weight is 0). */
   potentials(): Promise<{ f: Float64Array; g: Float64Array }>;
@@ -73,6 +76,19 @@ export interface EntropicEngine {
   planApply(V: Float64Array, k: number, transpose: boolean): Promise<Float64Array>;
   /** The dense plan, n × m row-major (callers check the memory budget first). */
   densePlan(): Promise<Float64Array>;
+  /**
+   * Optional: replace a dense cost by C (same n × m, copied), keeping f, g as setPotentials would: the next
+   * iterations continue from the current potentials on the new cost (a warm start without a new engine). For a
+   * sequence of costs on the same marginals (entropic Gromov–Wasserstein, ts/solvers/inner.ts EntropicSequence).
+   */
+  setCost?(C: Float64Array): Promise<void>;
+  /**
+   * Optional: the norm of marginalError's row errors d_i = (P·1)_i − a_i: 1 (default) Σ|d_i|, 2 √Σd_i² (POT's
+   * ot.sinkhorn stops on the L2 norm of a marginal error; entropic GW's inner solves use it, as POT's do).
+   */
+  setErrorNorm?(norm: 1 | 2): Promise<void>;
+  /** Optional: densePlan written into `out` (n·m entries), without a new array. */
+  densePlanInto?(out: Float64Array): Promise<void>;
   /** Release buffers (GPU memory, wasm allocations). The engine is unusable afterwards. */
   dispose(): void;
 

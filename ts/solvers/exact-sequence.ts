@@ -54,13 +54,18 @@ export class ExactSequence {
     this.vals = this.mem.alloc((n + m) * 8);
   }
 
-  /** The optimal plan for costs M (n × m row-major). */
-  async solve(M: Float64Array, signal?: AbortSignal): Promise<SequenceStep> {
+  /**
+   * The optimal plan for costs M (n × m row-major). `scale`: max |M| when the caller has it (NaN or ∞ for a
+   * non-finite M, as Math.max gives them), which saves two passes over M here. `keys` (first solve only): sort
+   * keys of the rows and columns for the starting staircase instead of emd's (initialKeys); for a cost
+   * f_i + g_j − x_i·y_j, keys x and y make the start optimal (the comonotone coupling of x and y).
+   */
+  async solve(M: Float64Array, signal?: AbortSignal, scale?: number, keys?: [Float64Array, Float64Array]): Promise<SequenceStep> {
     const { k, a, b } = this;
     const n = a.length;
     const m = b.length;
     k.f64(this.cost, n * m).set(M);
-    const bad = k.abi.firstNonFinite(this.cost, n * m) >= 0 || !(k.abi.maxAbsF64(this.cost, n * m) <= MAX_COST);
+    const bad = scale !== undefined ? !(scale <= MAX_COST) : k.abi.firstNonFinite(this.cost, n * m) >= 0 || !(k.abi.maxAbsF64(this.cost, n * m) <= MAX_COST);
     if (bad) {
       // emd rescales huge costs and reports NaN: the sequence restarts from its answer's basis next time
       const r = await exactOT(a, b, { data: M, rows: n, cols: m }, signal);
@@ -71,7 +76,7 @@ export class ExactSequence {
       this.ctx = k.abi.nsCreate(n, m, 0, this.cost, 0, 0, 0, 0, this.mem.put(a), this.mem.put(b));
       const rowsAll = Int32Array.from({ length: n }, (_, i) => i);
       const colsAll = Int32Array.from({ length: m }, (_, j) => j);
-      const [keyR, keyC] = initialKeys(new CostMatrixGeometry({ data: M, rows: n, cols: m }), rowsAll, colsAll);
+      const [keyR, keyC] = keys ?? initialKeys(new CostMatrixGeometry({ data: M, rows: n, cols: m }), rowsAll, colsAll);
       k.abi.nsInitTree(this.ctx, this.mem.argsort(keyR), this.mem.argsort(keyC));
       k.abi.nsPrepare(this.ctx, 0, 0, shortlistSize(m), NO_LIMIT);
     } else {

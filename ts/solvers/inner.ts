@@ -7,6 +7,10 @@ import type { DenseMatrix, MatrixLike } from '../types.js';
 import { toMatrix } from '../validate.js';
 import { emd as emdRun } from './emd.js';
 import { sinkhorn as sinkhornRun } from './sinkhorn.js';
+import type { EntropicEngine } from '../entropic/engine.js';
+import { chooseMethod, iterate } from '../entropic/problem.js';
+import { createEngine } from '../entropic/select.js';
+import type { BackendName, BackendOption } from '../types.js';
 
 export interface InnerExact {
   /** ⟨P, M⟩. */
@@ -57,6 +61,83 @@ export async function entropicOT(
   // plan: true gives a dense plan: use its array rather than a copy (one n × m copy per outer iteration saved)
   const plan = r.plan instanceof DenseCoupling ? r.plan.data : r.plan.toDense();
   return { plan, f: r.potentials.f, g: r.potentials.g, iterations: r.iterations, converged: r.status === 'converged', error: r.error, backend: r.backend, threads: r.threads };
+}
+
+/** One solve of an {@link EntropicSequence}: what the loop reports (the plan is read with `planInto`). */
+export interface SequenceSolve {
+  iterations: number;
+  /** The row-marginal error (L2 norm, see EntropicSequence) at the last check, and whether it fell below tol within maxIter. */
+  error: number;
+  converged: boolean;
+  backend: BackendName;
+  threads: number;
+}
+
+/**
+ * Entropic OT (POT's convention, kernel exp(−C/reg)) for a sequence of dense n × m costs on fixed marginals a, b
+ * (equal masses): entropic Gromov–Wasserstein's projections. Each solve continues from the previous solve's
+ * potentials (the warm start entropicOT takes as `init`), and where the engine takes a new cost in place (wasm:
+ * setCost) one engine lives across the solves: the per-call work of `sinkhorn` (validation, the cost-scale pass,
+ * engine and wasm set-up, the plan's statistics and copies) is paid once. The iteration is `sinkhorn`'s: method
+ * 'auto' per cost (scaling unless max|C|/reg > 50), a check every 10 iterations; it stops where POT's
+ * ot.sinkhorn does inside entropic_gromov_wasserstein: when the L2 norm of the marginal error is < tol (engines
+ * without setErrorNorm: the L1 norm, ≥ the L2 one, so never earlier).
+ */
+export class EntropicSequence {
+  private engine: EntropicEngine | undefined;
+  private method: 'scaling' | 'log' | undefined;
+
+  constructor(
+    private readonly a: Float64Array,
+    private readonly b: Float64Array,
+    private readonly reg: number,
+    private readonly maxIter: number,
+    private readonly tol: number,
+    private readonly maxBytes?: number,
+    /** The engines' backend ('auto': sinkhorn's choice; tests pin 'js', whose engine has no setCost). */
+    private readonly backend: BackendOption = 'auto',
+  ) {}
+
+  /** Solves for the cost C (n × m, finite; `scale` = max |C|), warm-started from the previous solve. */
+  async solve(C: Float64Array, scale: number, signal?: AbortSignal): Promise<SequenceSolve> {
+    const { a, b, reg } = this;
+    const method = chooseMethod('auto', () => scale, reg);
+    let e = this.engine;
+    if (e?.setCost && method === this.method) await e.setCost(C);
+    else {
+      // the first solve, a change of method, or an engine that cannot take a new cost: a fresh engine from the
+      // previous potentials
+      const warm = e ? await e.potentials() : undefined;
+      e?.dispose();
+      this.engine = undefined;
+      e = await createEngine('gromovWasserstein', { cost: { kind: 'dense', C, n: a.length, m: b.length }, a, b, method, tauA: 1, tauB: 1, threads: 'auto', maxBytes: this.maxBytes }, this.backend);
+      this.engine = e;
+      this.method = method;
+      // POT's stopping rule (ot.sinkhorn: the L2 norm of a marginal error); engines without it keep L1 (stricter)
+      await e.setErrorNorm?.(2);
+      if (warm) await e.setPotentials(warm.f, warm.g);
+    }
+    const engine = e;
+    const loop = await iterate(engine, [reg], { maxIter: this.maxIter, tol: this.tol, signal }, () => engine.marginalError(), () =>
+      method === 'scaling'
+        ? `gromovWasserstein: the inner scaling iteration overflowed at reg = ${reg} (cost scale ${scale.toPrecision(3)}).`
+        : `gromovWasserstein: the inner log-domain iteration produced a non-finite value at reg = ${reg}; this is a bug, please report it.`,
+    );
+    return { ...loop, backend: engine.backend, threads: engine.threads ?? 1 };
+  }
+
+  /** The plan of the last solve, n × m row-major, written into out. */
+  async planInto(out: Float64Array): Promise<void> {
+    const e = this.engine!;
+    if (e.densePlanInto) await e.densePlanInto(out);
+    else out.set(await e.densePlan());
+  }
+
+  /** Releases the engine (call once, when the sequence is done). */
+  dispose(): void {
+    this.engine?.dispose();
+    this.engine = undefined;
+  }
 }
 
 /**

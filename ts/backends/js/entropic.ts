@@ -28,8 +28,19 @@ export abstract class HostPotentials {
   }
 
   /** Σ_i |rowSums_i − a_i|. */
+  /** The norm of the row errors (EntropicEngine.setErrorNorm): 1 or 2. */
+  private errorNorm: 1 | 2 = 1;
+
+  async setErrorNorm(norm: 1 | 2): Promise<void> {
+    this.errorNorm = norm === 2 ? 2 : 1;
+  }
+
   protected rowError(rowSums: Float64Array): number {
     let e = 0;
+    if (this.errorNorm === 2) {
+      for (let i = 0; i < rowSums.length; i++) e += (rowSums[i] - this.weightsA[i]) ** 2;
+      return Math.sqrt(e);
+    }
     for (let i = 0; i < rowSums.length; i++) e += Math.abs(rowSums[i] - this.weightsA[i]);
     return e;
   }
