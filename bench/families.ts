@@ -4,7 +4,8 @@
 //
 // Problems are generated here from a seeded Rng, written as raw little-endian f64 files to .bench-tmp/families/
 // with a manifest, and timed on both sides on the same data (bench/pot_families.py, Debian's /usr/bin/python3).
-// Each side: untimed warm-up (ours: three calls when reps > 1, for the JIT; POT: one), then the median of `reps`
+// Each side: untimed warm-up (ours: three calls when reps > 1, eleven for the millisecond rows with 15 reps, for
+// the JIT; POT: one), then the median of `reps`
 // timed calls of the solver alone (costs built untimed).
 // Kept separate from bench/run.ts so the families can land without touching the main suite.
 //   partial-exact:    2D Gaussian clouds, M = sqeuclidean, a = b uniform, mass 0.5; ours partialWasserstein(a, b, M,
@@ -131,9 +132,10 @@ function problems(only?: string): Problem[] {
       const arrays = { C1: { data: C1, shape: [n, n] }, C2: { data: C2, shape: [n, n] } };
       const c1 = { data: C1, rows: n, cols: n };
       const c2 = { data: C2, rows: n, cols: n };
-      list.push({ id: `gw-cg-${n}`, kind: 'gw-cg', reps: 3, params: { n }, arrays, run: async () => (await gromovWasserstein(c1, c2, { worker: false })).value });
+      // millisecond solves: the median of more runs (both sides) steadies the ratio
+      list.push({ id: `gw-cg-${n}`, kind: 'gw-cg', reps: n <= 100 ? 15 : 3, params: { n }, arrays, run: async () => (await gromovWasserstein(c1, c2, { worker: false })).value });
       list.push({
-        id: `gw-entropic-${n}`, kind: 'gw-entropic', reps: n >= 300 ? 1 : 3, params: { n, reg: 0.01, iterations: 20 }, arrays,
+        id: `gw-entropic-${n}`, kind: 'gw-entropic', reps: n >= 300 ? 1 : 15, params: { n, reg: 0.01, iterations: 20 }, arrays,
         run: async () => (await gromovWasserstein(c1, c2, { reg: 0.01, maxIter: 20, tol: 0, worker: false })).value,
       });
       if (n === 300) {
@@ -243,10 +245,11 @@ async function main(): Promise<void> {
       console.error(`ours ${p.id}: ${ours[p.id].ms.toFixed(1)} ms (value ${ours[p.id].value}, peak RSS ${ours[p.id].rssMB!.toFixed(0)} MB)`);
       continue;
     }
-    // three untimed warm-ups: V8 tiers the solver's loops up over the first calls (GW n = 100: ~200 ms on the
-    // first three calls, ~55 ms after); numpy has no such warm-up, POT gets one untimed call
+    // untimed warm-ups: V8 tiers the solver's loops up over the first calls (GW n = 100: ~200 ms on the first
+    // three calls, ~55 ms after; a millisecond solve keeps speeding up for ~10 calls); numpy has no such warm-up,
+    // POT gets one untimed call
     const value = await p.run();
-    for (let w = 0; w < 2 && p.reps > 1; w++) await p.run();
+    for (let w = 0; w < (p.reps >= 15 ? 10 : 2) && p.reps > 1; w++) await p.run();
     const times: number[] = [];
     for (let r = 0; r < p.reps; r++) {
       const t0 = performance.now();
