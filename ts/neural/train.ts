@@ -137,7 +137,7 @@ export const trainNOT = defineSolver({
     hiddenT: opt(widths, 'Hidden widths of T.', '[64, 64]'),
     hiddenF: opt(widths, 'Hidden widths of f.', '[64, 64]'),
     activation: opt(oneOf('relu', 'leakyRelu', 'softplus', 'tanh', 'sigmoid', 'celu'), 'Activation of both networks.', "'relu'"),
-    residual: opt(bool, 'T(x, z) = x + MLP([x, z]).', 'false'),
+    residual: opt(bool, 'T(x, z) = x + MLP([x, z]).', 'true'),
     lrT: positive('Adam learning rate of T.', '1e-3'),
     lrF: positive('Adam learning rate of f.', '1e-3'),
     beta1: opt(num({ min: 0, lt: 1 }), 'Adam β₁.', '0.9'),
