@@ -63,7 +63,7 @@ import type { DenseMatrix, MatrixLike, VectorLike } from '../types.js';
 import { abortPoint, toMatrix } from '../validate.js';
 import type { SquareLike } from './gaussian.js';
 import { ICNN, type ICNNActivation, disposeOffJs, onJsEngine } from './models.js';
-import { Adam } from './optim.js';
+import { Adam, cosineFactor } from './optim.js';
 import { type BatchSampler, type SamplerSpec, samplerOf } from './sampler-spec.js';
 import type { TensorEngine } from './engine.js';
 import { type NeuralBackendOptions, tensorEngine } from './engines.js';
@@ -278,7 +278,7 @@ export async function trainICNNMap(P: BatchSampler | SamplerSpec, Q: BatchSample
   };
   try {
     for (let step = 1; step <= iterations && amortized; step++) {
-      const factor = iterations === 1 ? 1 : lrDecay + ((1 - lrDecay) * (1 + Math.cos((Math.PI * (step - 1)) / (iterations - 1)))) / 2;
+      const factor = cosineFactor(step, iterations, lrDecay);
       optG.lr = lrG * factor;
       optF.lr = lrF * factor;
       const [L, ex2, ey2] = await amortizedStep(g, f, optG, optF, engine, conjugateSteps, () => {
@@ -289,7 +289,7 @@ export async function trainICNNMap(P: BatchSampler | SamplerSpec, Q: BatchSample
       await report(step, L, ex2, ey2);
     }
     for (let step = 1; step <= iterations && !amortized; step++) {
-      const factor = iterations === 1 ? 1 : lrDecay + ((1 - lrDecay) * (1 + Math.cos((Math.PI * (step - 1)) / (iterations - 1)))) / 2;
+      const factor = cosineFactor(step, iterations, lrDecay);
       optG.lr = lrG * factor;
       optF.lr = lrF * factor;
       // Each step inside tidy(): its graph and batches are freed when it ends (GPU memory stays flat).

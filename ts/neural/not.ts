@@ -41,7 +41,7 @@ import type { DenseMatrix, MatrixLike } from '../types.js';
 import { abortPoint, checkAbort, toMatrix } from '../validate.js';
 import { type Activation, MLP, disposeOffJs, onJsEngine } from './models.js';
 import { type BatchSampler, type SamplerSpec, samplerOf } from './sampler-spec.js';
-import { Adam } from './optim.js';
+import { Adam, cosineFactor } from './optim.js';
 import { type NeuralBackendOptions, tensorEngine } from './engines.js';
 import type { TensorEngine } from './engine.js';
 import { Tensor, add, concat, grad, mean, noGrad, reshape, scale, square, sub, sum, tensor, tidy } from './tensor.js';
@@ -99,6 +99,11 @@ export interface NOTOptions extends NeuralBackendOptions {
   lrT?: number;
   /** Adam learning rate of f (default 1e-3). */
   lrF?: number;
+  /**
+   * Final learning rate of both networks as a fraction of lrT / lrF, reached by a cosine schedule over the
+   * iterations (as trainICNNMap's); default 1: constant rates, as in the paper.
+   */
+  lrDecay?: number;
   /** Adam β₁ of both optimizers (default 0.9). */
   beta1?: number;
   /** Adam β₂ of both optimizers (default 0.999). */
@@ -205,7 +210,11 @@ export async function trainNOT(P: NOTSampler | SamplerSpec, Q: NOTSampler | Samp
   const history: NOTProgress[] = [];
   let firstX: DenseMatrix | null = X0;
   try {
+    const [lrT, lrF, lrDecay] = [st.optT.lr, st.optF.lr, opts.lrDecay ?? 1];
     for (let step = 1; step <= iterations; step++) {
+      const factor = cosineFactor(step, iterations, lrDecay);
+      st.optT.lr = lrT * factor;
+      st.optF.lr = lrF * factor;
       const Xf = firstX ?? toBatch('sampleP', sampleP(batch, rng), batch, st.D);
       firstX = null;
       const Yf = toBatch('sampleQ', sampleQ(batch, rng), batch, st.D);

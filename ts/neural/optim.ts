@@ -90,3 +90,11 @@ export class Adam {
     });
   }
 }
+
+/**
+ * The cosine learning-rate schedule's factor at `step` (1-based) of `iterations`: 1 at the first step, `final` at
+ * the last, (1 + cos(π·t))/2 in between (t = (step − 1)/(iterations − 1)); 1 throughout for a single step.
+ */
+export function cosineFactor(step: number, iterations: number, final: number): number {
+  return iterations <= 1 ? 1 : final + ((1 - final) * (1 + Math.cos((Math.PI * (step - 1)) / (iterations - 1)))) / 2;
+}
