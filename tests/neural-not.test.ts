@@ -142,12 +142,13 @@ test('NOT onProgress and history: steps 1..n in order, finite losses, seeded run
   assert.equal(Array.from(noGrad(() => f2.forward(y)).data), Array.from(noGrad(() => res.f.forward(y)).data));
 });
 
-test('NOT lrDecay: 1 is the constant rate; a cosine decay changes only the steps after the first', async () => {
+test('NOT lrDecay: 0.1 by default; a cosine decay changes only the steps after the first', async () => {
   const opts = { ...SMALL, iterations: 4, innerSteps: 1, batchSize: 16, seed: 3 };
-  const plain = await trainNOT(eight, moons, opts);
-  const one = await trainNOT(eight, moons, { ...opts, lrDecay: 1 });
-  assert.equal(one.history, plain.history);
-  const decayed = await trainNOT(eight, moons, { ...opts, lrDecay: 0.1 });
+  const byDefault = await trainNOT(eight, moons, opts);
+  const tenth = await trainNOT(eight, moons, { ...opts, lrDecay: 0.1 });
+  assert.equal(tenth.history, byDefault.history);
+  const plain = await trainNOT(eight, moons, { ...opts, lrDecay: 1 });
+  const decayed = tenth;
   // step 1 runs at the full rate (its losses are measured before any update of that step's networks)
   assert.is(decayed.history[0].lossF, plain.history[0].lossF);
   assert.ok(decayed.history[3].loss !== plain.history[3].loss, 'the decayed rates moved the networks differently');

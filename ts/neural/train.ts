@@ -140,7 +140,7 @@ export const trainNOT = defineSolver({
     residual: opt(bool, 'T(x, z) = x + MLP([x, z]).', 'true'),
     lrT: positive('Adam learning rate of T.', '1e-3'),
     lrF: positive('Adam learning rate of f.', '1e-3'),
-    lrDecay: opt(num({ gt: 0, max: 1 }), 'Final learning rate as a fraction of lrT / lrF (cosine schedule).', '1'),
+    lrDecay: opt(num({ gt: 0, max: 1 }), 'Final learning rate as a fraction of lrT / lrF (cosine schedule; 1: constant, as in the paper).', '0.1'),
     beta1: opt(num({ min: 0, lt: 1 }), 'Adam β₁.', '0.9'),
     beta2: opt(num({ min: 0, lt: 1 }), 'Adam β₂.', '0.999'),
     onProgress: progressOption('{ step, lossF, lossT } at every step'),
