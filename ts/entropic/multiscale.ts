@@ -542,11 +542,14 @@ export async function multiscaleDivergence(
   const lx = levels(X, a, d);
   const ly = levels(Y, b, d);
   // per slot: f64 coordinates, |x|², weights, potentials, sums (~d + 12 values) on the host, f32 copies in wasm;
-  // per (cluster, cluster) block: the bounds, the drop flags and up to four i32 lists (cross, transposed, two selfs)
+  // per (cluster, cluster) block: the bounds, the drop flags and up to four i32 lists (cross, transposed, two selfs);
   const kx = lx.fine.mass.length;
   const ky = ly.fine.mass.length;
   const slots = lx.fine.np + ly.fine.np;
-  checkBudget(slots * (d + 12) * 8 * 3 + (kx * ky + kx * kx + ky * ky) * (8 + 1 + 8), 'the multiscale divergence (clouds, potentials, block lists)', opts.maxBytes);
+  // plus the cross term's block masses (8 per block) and, with gradients, the first moments (d per slot, per side
+  // of the cross term and per self term)
+  const extra = kx * ky * 8 + (opts.gradient ? slots * d * 8 * 2 : 0);
+  checkBudget(slots * (d + 12) * 8 * 3 + (kx * ky + kx * kx + ky * ky) * (8 + 1 + 8) + extra, 'the multiscale divergence (clouds, potentials, block lists)', opts.maxBytes);
   const rt: StreamRuntime = await streamRuntime(opts.threads);
   const mem = rt.kernels.scope();
   try {
