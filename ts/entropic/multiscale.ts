@@ -397,14 +397,18 @@ function clusterCorrection(t: Term, eps: number, list: BlockList): void {
     let before = 0;
     for (let q = list.rowptr[k]; q < list.rowptr[k + 1]; q++) before += t.sums![q];
     const move = before > 0 ? Math.log((u[k] * rowSum[k]) / before) : 0;
+    const [du, scale] = [eps * Math.log(u[k]), Math.exp(move)];
     for (let s = T.off[k]; s < T.off[k + 1]; s++) {
       if (T.orig[s] < 0) continue;
-      f[s] += eps * Math.log(u[k]);
+      f[s] += du;
       t.lr![s] += move;
-      t.rows![s] *= Math.exp(move);
+      t.rows![s] *= scale;
     }
   }
-  for (let l = 0; l < v.length; l++) for (let s = S.off[l]; s < S.off[l + 1]; s++) if (S.orig[s] >= 0) g[s] += eps * Math.log(v[l]);
+  for (let l = 0; l < v.length; l++) {
+    const dv = eps * Math.log(v[l]);
+    for (let s = S.off[l]; s < S.off[l + 1]; s++) if (S.orig[s] >= 0) g[s] += dv;
+  }
 }
 
 /**
