@@ -12,5 +12,5 @@ export { kdCreate, kdFree } from './kdtree';
 export { entIterate, entMarginalError, entStats, entPlanApply, entDensePlan, entFColLse, entFColLseBatch, entBatch, ENT_SLOTS, expArrayF64, expArrayScalarF64 } from './sinkhorn';
 export { gridStep } from './grid';
 export { streamPass } from './stream';
-export { tensorBinary, tensorUnary, tensorSumTo, tensorMatmul, tensorTranspose, tensorCopyBlock, tensorAdam, tensorClampMin } from './tensor';
+export { tensorBinary, tensorUnary, tensorSumTo, tensorMatmul, tensorMatmulShares, tensorTranspose, tensorCopyBlock, tensorAdam, tensorClampMin } from './tensor';
 export { lpPivotUpdate, lpInvert } from './lp';

@@ -23,6 +23,7 @@ import { expF64x2, expF64 } from './expf64';
 import { costRowInto } from './cost';
 import { at, ld, st } from './pointers';
 import { streamShare } from './stream';
+import { gemmShare } from './tensor';
 
 export { expArrayF64, expArrayScalarF64 } from './expf64';
 
@@ -90,6 +91,8 @@ const OP_DENSE_PLAN = 7;
 const OP_BATCH = 8;
 // the multiscale Sinkhorn's streamed kernel (assembly/stream.ts): each thread takes whole target clusters
 const OP_STREAM = 9;
+// a dense product split by rows (assembly/tensor.ts tensorMatmulShares)
+const OP_GEMM = 10;
 
 // Runs `op` on every thread's rows (this thread takes share 0 through entRows) and returns when all are done:
 // provided by ts/backends/wasm-threads.ts for the shared-memory build, absent from the single-thread one.
@@ -620,6 +623,10 @@ export function entRows(op: i32, ctx: usize, t: i32, arg: usize, flag: i32): voi
   }
   if (op == OP_STREAM) {
     streamShare(ctx, t);
+    return;
+  }
+  if (op == OP_GEMM) {
+    gemmShare(ctx, t);
     return;
   }
   bind(ctx);

@@ -424,8 +424,10 @@ const KC_BYTES = 1024;
 const MC = 64;
 /** Columns of b packed per block (KC × NC of b: 128 KiB, stays in L2; a KC × NR panel of it stays in L1). */
 const NC = 128;
-/** A tile's worth of scratch for the edges (4 rows × 2 vectors). */
-const EDGE = memory.data(4 * 32, 16);
+/** Bytes of a tile's worth of scratch for the edges (4 rows × 2 vectors). */
+const EDGE_BYTES = 4 * 32;
+/** This thread's edge scratch (static data is shared between threads: a share of a split product uses its own). */
+const EDGE = memory.data(EDGE_BYTES, 16);
 
 /** Packs op(a)[i0 .. i0+mc, p0 .. p0+kc] as micro-panels of MR rows: ap[ir·kc + p·MR + r]; rows past m are 0. */
 function packA<T>(a: usize, tA: bool, m: i32, k: i32, i0: i32, mc: i32, p0: i32, kc: i32, ap: usize): void {
@@ -498,7 +500,7 @@ function packB<T>(b: usize, tB: bool, k: i32, n: i32, jc: i32, nc: i32, p0: i32,
 }
 
 /** c[0..mv, 0..nv] += (4 × kc micro-panel of a)·(kc × NR panel of b); c has row stride n (entries). */
-@inline function micro<T>(ap: usize, bp: usize, kc: i32, c: usize, n: i32, mv: i32, nv: i32): void {
+@inline function micro<T>(ap: usize, bp: usize, kc: i32, c: usize, n: i32, mv: i32, nv: i32, edge: usize): void {
   const S = sizeof<T>();
   const NR = 32 / <i32>S;
   let c00 = v128.splat<T>(<T>0);
@@ -545,18 +547,18 @@ function packB<T>(b: usize, tB: bool, k: i32, n: i32, jc: i32, nc: i32, p0: i32,
     v128.store(r, v128.add<T>(v128.load(r, 16), c31), 16);
     return;
   }
-  v128.store(EDGE, c00);
-  v128.store(EDGE, c01, 16);
-  v128.store(EDGE, c10, 32);
-  v128.store(EDGE, c11, 48);
-  v128.store(EDGE, c20, 64);
-  v128.store(EDGE, c21, 80);
-  v128.store(EDGE, c30, 96);
-  v128.store(EDGE, c31, 112);
+  v128.store(edge, c00);
+  v128.store(edge, c01, 16);
+  v128.store(edge, c10, 32);
+  v128.store(edge, c11, 48);
+  v128.store(edge, c20, 64);
+  v128.store(edge, c21, 80);
+  v128.store(edge, c30, 96);
+  v128.store(edge, c31, 112);
   for (let i = 0; i < mv; i++) {
     for (let j = 0; j < nv; j++) {
       const dst = c + <usize>i * rs + <usize>j * S;
-      store<T>(dst, load<T>(dst) + load<T>(EDGE + <usize>(i * NR + j) * S));
+      store<T>(dst, load<T>(dst) + load<T>(edge + <usize>(i * NR + j) * S));
     }
   }
 }
@@ -683,19 +685,33 @@ function thin<T>(a: usize, b: usize, m: i32, k: i32, n: i32, tA: bool, tB: bool,
 }
 
 function gemm<T>(a: usize, b: usize, m: i32, k: i32, n: i32, flags: i32, bias: usize, out: usize): void {
-  const S = sizeof<T>();
-  const NR = 32 / <i32>S;
-  const KC = KC_BYTES / <i32>S;
-  const rowBytes = <usize>n * S;
+  const rowBytes = <usize>n * sizeof<T>();
   if (bias) for (let i = 0; i < m; i++) memory.copy(out + <usize>i * rowBytes, bias, rowBytes);
   else memory.fill(out, 0, <usize>m * rowBytes);
   if (m == 0 || n == 0 || k == 0) return;
   const tA = (flags & 1) != 0;
   const tB = (flags & 2) != 0;
   if ((m <= 2 || k <= 2 || n <= 2) && thin<T>(a, b, m, k, n, tA, tB, out)) return;
+  const scratch = heap.alloc(packScratchBytes<T>(k));
+  packed<T>(a, b, m, k, n, tA, tB, out, scratch, EDGE);
+  heap.free(scratch);
+}
+
+/** Bytes of packing scratch a product of depth k needs: a KC × NC block of b, then an (MC + MR) × KC block of a. */
+function packScratchBytes<T>(k: i32): usize {
+  const KC = KC_BYTES / <i32>sizeof<T>();
+  const kcMax = <usize>(k < KC ? k : KC);
+  return kcMax * <usize>(NC + MC + MR) * sizeof<T>();
+}
+
+/** out += op(a)·op(b) by packed blocks, in the caller's scratch (packScratchBytes) and edge tile (EDGE_BYTES). */
+function packed<T>(a: usize, b: usize, m: i32, k: i32, n: i32, tA: bool, tB: bool, out: usize, scratch: usize, edge: usize): void {
+  const S = sizeof<T>();
+  const NR = 32 / <i32>S;
+  const KC = KC_BYTES / <i32>S;
   const kcMax = k < KC ? k : KC;
-  const bp = heap.alloc(<usize>kcMax * <usize>NC * S);
-  const ap = heap.alloc(<usize>kcMax * <usize>(MC + MR) * S);
+  const bp = scratch;
+  const ap = scratch + <usize>kcMax * <usize>NC * S;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = n - jc < NC ? n - jc : NC;
     const panels = (nc + NR - 1) / NR;
@@ -711,14 +727,12 @@ function gemm<T>(a: usize, b: usize, m: i32, k: i32, n: i32, flags: i32, bias: u
           const panel = bp + <usize>jp * <usize>kc * <usize>NR * S;
           for (let ir = 0; ir < mc; ir += MR) {
             const mv = mc - ir < MR ? mc - ir : MR;
-            micro<T>(ap + <usize>ir * <usize>kc * S, panel, kc, out + (<usize>(i0 + ir) * <usize>n + <usize>(jc + j0)) * S, n, mv, nv);
+            micro<T>(ap + <usize>ir * <usize>kc * S, panel, kc, out + (<usize>(i0 + ir) * <usize>n + <usize>(jc + j0)) * S, n, mv, nv, edge);
           }
         }
       }
     }
   }
-  heap.free(ap);
-  heap.free(bp);
 }
 
 /**
@@ -728,6 +742,85 @@ function gemm<T>(a: usize, b: usize, m: i32, k: i32, n: i32, flags: i32, bias: u
 export function tensorMatmul(f32: i32, a: usize, b: usize, m: i32, k: i32, n: i32, flags: i32, bias: usize, out: usize): void {
   if (f32) gemm<f32>(a, b, m, k, n, flags, bias, out);
   else gemm<f64>(a, b, m, k, n, flags, bias, out);
+}
+
+// ---- matmul split by rows between threads --------------------------------------------------------------------
+
+// Runs `op` on every thread's share (this thread takes share 0 through entRows) and returns when all are done:
+// provided by ts/backends/wasm-threads.ts for the shared-memory build, absent from the single-thread one.
+// @ts-ignore: decorator
+@external("env", "parallelRows") declare function parallelRows(op: i32, ctx: usize, arg: usize, flag: i32): void;
+
+/** entRows' op code (assembly/sinkhorn.ts dispatches it to gemmShare). */
+const OP_GEMM = 10;
+// The block of a split product (f64 slots; G_THREADS where parallelRows reads a context's thread count)
+const G_A = 0;
+const G_B = 1;
+const G_M = 2;
+const G_K = 3;
+const G_N = 4;
+const G_FLAGS = 5; // bit 1: b transposed (a never is)
+const G_OUT = 6;
+const G_SCRATCH = 7; // threads × G_STRIDE bytes: each share's packing scratch and edge tile
+const G_STRIDE = 8;
+const G_F32 = 9;
+const G_THREADS = 33;
+const G_SLOTS = 34;
+
+/**
+ * out = a·op(b) (m × n, a m × k stored as is; flags bit 1 transposes b, stored n × k) with the rows of out split
+ * between `threads` threads (multiples of the 4-row tile): each share packs its rows of a and all of b, so a
+ * share costs (its rows + n)·k packing next to its rows·k·n multiply-adds. Entropic GW's products h1·P·h2ᵀ
+ * (ts/solvers/gromov-gemm.ts). One thread (or the single-thread build): the packed product on this thread.
+ */
+export function tensorMatmulShares(f32: i32, a: usize, b: usize, m: i32, k: i32, n: i32, flags: i32, out: usize, threads: i32): void {
+  const shares = ASC_FEATURE_THREADS && threads > 1 ? threads : 1;
+  const block = heap.alloc(<usize>G_SLOTS << 3);
+  const stride = (f32 ? packScratchBytes<f32>(k) : packScratchBytes<f64>(k)) + EDGE_BYTES;
+  const scratch = heap.alloc(<usize>shares * stride);
+  store<f64>(block + (<usize>G_A << 3), <f64>a);
+  store<f64>(block + (<usize>G_B << 3), <f64>b);
+  store<f64>(block + (<usize>G_M << 3), <f64>m);
+  store<f64>(block + (<usize>G_K << 3), <f64>k);
+  store<f64>(block + (<usize>G_N << 3), <f64>n);
+  store<f64>(block + (<usize>G_FLAGS << 3), <f64>(flags & 2));
+  store<f64>(block + (<usize>G_OUT << 3), <f64>out);
+  store<f64>(block + (<usize>G_SCRATCH << 3), <f64>scratch);
+  store<f64>(block + (<usize>G_STRIDE << 3), <f64>stride);
+  store<f64>(block + (<usize>G_F32 << 3), <f64>f32);
+  store<f64>(block + (<usize>G_THREADS << 3), <f64>shares);
+  if (shares > 1) parallelRows(OP_GEMM, block, 0, 0);
+  else gemmShare(block, 0);
+  heap.free(scratch);
+  heap.free(block);
+}
+
+/** Share t of a tensorMatmulShares product: rows [r0, r1) of out, zeroed then accumulated. */
+export function gemmShare(block: usize, t: i32): void {
+  const m = <i32>load<f64>(block + (<usize>G_M << 3));
+  const threads = <i32>load<f64>(block + (<usize>G_THREADS << 3));
+  const tiles = (m + MR - 1) / MR;
+  let r0 = <i32>((<i64>tiles * t) / threads) * MR;
+  let r1 = <i32>((<i64>tiles * (t + 1)) / threads) * MR;
+  if (r0 > m) r0 = m;
+  if (r1 > m) r1 = m;
+  if (r1 <= r0) return;
+  if (load<f64>(block + (<usize>G_F32 << 3)) != 0) shareRows<f32>(block, t, r0, r1);
+  else shareRows<f64>(block, t, r0, r1);
+}
+
+function shareRows<T>(block: usize, t: i32, r0: i32, r1: i32): void {
+  const S = sizeof<T>();
+  const k = <i32>load<f64>(block + (<usize>G_K << 3));
+  const n = <i32>load<f64>(block + (<usize>G_N << 3));
+  const a = <usize>load<f64>(block + (<usize>G_A << 3)) + <usize>r0 * <usize>k * S;
+  const out = <usize>load<f64>(block + (<usize>G_OUT << 3)) + <usize>r0 * <usize>n * S;
+  const stride = <usize>load<f64>(block + (<usize>G_STRIDE << 3));
+  const scratch = <usize>load<f64>(block + (<usize>G_SCRATCH << 3)) + <usize>t * stride;
+  memory.fill(out, 0, <usize>(r1 - r0) * <usize>n * S);
+  if (k == 0 || n == 0) return;
+  const tB = load<f64>(block + (<usize>G_FLAGS << 3)) != 0;
+  packed<T>(a, <usize>load<f64>(block + (<usize>G_B << 3)), r1 - r0, k, n, false, tB, out, scratch + EDGE_BYTES, scratch);
 }
 
 // ---- layout -------------------------------------------------------------------------------------------------

@@ -4,3 +4,4 @@
 export { alloc, free } from './memory';
 export { entIterate, entMarginalError, entStats, entPlanApply, entDensePlan, entRows, entFColLse, entFColLseBatch, entBatch, ENT_SLOTS } from './sinkhorn';
 export { streamPass } from './stream';
+export { tensorMatmulShares } from './tensor';

@@ -1,11 +1,13 @@
 // SolveGemm (ts/solvers/gromov-gemm.ts): GW's products with the structure matrices kept in wasm memory, and the
 // chained h1 · P · h2ᵀ, against plain loops on odd sizes (n ≠ m, sizes below and above the wasm threshold), with
-// kept and unkept operands, and after release().
-import 'kantorovich'; // registers the wasm binary
+// kept and unkept operands, and after release(). The row-split product (tensorMatmulShares) on 1–3 threads of the
+// shared-memory build, and a threaded GW solve against a one-thread one.
+import { gromovWasserstein, sinkhorn } from 'kantorovich'; // registers the wasm binaries
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { Rng } from '../ts/rng.js';
 import { wasmKernels } from '../ts/backends/wasm.js';
+import { wasmThreads, wasmThreadsUnavailableReason } from '../ts/backends/wasm-threads.js';
 import { SolveGemm } from '../ts/solvers/gromov-gemm.js';
 
 function naive(A: Float64Array, B: Float64Array, r: number, k: number, c: number): Float64Array {
@@ -59,6 +61,115 @@ test('gemm and chain = plain loops: kept and unkept operands, wasm and JS sizes,
       g.release();
       close(g.gemm(H1, P, n, n, m), naive(H1, P, n, n, m), `${tag} gemm after release`);
     }
+  }
+});
+
+/** B stored transposed (c × k), as flags bit 1 reads it. */
+function transposed(B: Float64Array, k: number, c: number): Float64Array {
+  const t = new Float64Array(k * c);
+  for (let p = 0; p < k; p++) for (let j = 0; j < c; j++) t[j * k + p] = B[p * c + j];
+  return t;
+}
+
+test('tensorMatmulShares: rows split between 1, 2 and 3 threads = plain loops (f64 and f32, b plain and transposed, edge tiles)', async () => {
+  const why = wasmThreadsUnavailableReason();
+  if (why) {
+    console.log(`  (threaded products not checked: ${why})`);
+    return;
+  }
+  const rng = new Rng(4);
+  const rt = await wasmThreads(3);
+  const k = rt.kernels;
+  // shapes with rows not a multiple of the 4-row tile, fewer tiles than threads, depth past one KC block (128)
+  for (const [r, kk, c] of [[5, 3, 7], [3, 9, 4], [37, 130, 33], [130, 257, 66]]) {
+    const A = Float64Array.from({ length: r * kk }, () => rng.normal());
+    const B = Float64Array.from({ length: kk * c }, () => rng.normal());
+    const want = naive(A, B, r, kk, c);
+    for (const threads of [1, 2, 3].filter((t) => t <= rt.threads)) {
+      for (const tB of [false, true]) {
+        const mem = k.scope();
+        try {
+          const o = mem.alloc(r * c * 8);
+          k.abi.tensorMatmulShares(0, mem.put(A), mem.put(tB ? transposed(B, kk, c) : B), r, kk, c, tB ? 2 : 0, o, threads);
+          close(k.f64(o, r * c).slice(), want, `${r} × ${kk} × ${c}, ${threads} threads${tB ? ', b transposed' : ''}`);
+          // f32: the same product within f32 rounding
+          const a32 = mem.alloc(r * kk * 4);
+          const b32 = mem.alloc(kk * c * 4);
+          const o32 = mem.alloc(r * c * 4);
+          new Float32Array(k.exports.memory.buffer, a32, r * kk).set(A);
+          new Float32Array(k.exports.memory.buffer, b32, kk * c).set(tB ? transposed(B, kk, c) : B);
+          k.abi.tensorMatmulShares(1, a32, b32, r, kk, c, tB ? 2 : 0, o32, threads);
+          const got = new Float32Array(k.exports.memory.buffer, o32, r * c);
+          let err = 0;
+          for (let t = 0; t < r * c; t++) err = Math.max(err, Math.abs(got[t] - want[t]));
+          assert.ok(err <= 1e-5 * Math.sqrt(kk) * 4, `f32 ${r} × ${kk} × ${c}, ${threads} threads: ${err}`);
+        } finally {
+          mem.release();
+        }
+      }
+    }
+  }
+});
+
+test('gromovWasserstein with threads: 2 = threads: 1 (CG and entropic); the result says how many ran', async () => {
+  const why = wasmThreadsUnavailableReason();
+  if (why) {
+    console.log(`  (threaded GW not checked: ${why})`);
+    return;
+  }
+  const rng = new Rng(12);
+  const n = 70;
+  const m = 61;
+  const dist = (d: number, size: number) => {
+    const X = Float64Array.from({ length: size * d }, () => rng.normal());
+    const C = new Float64Array(size * size);
+    for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) s += (X[i * d + t] - X[j * d + t]) ** 2;
+      C[i * size + j] = Math.sqrt(s);
+    }
+    return { data: C, rows: size, cols: size };
+  };
+  const C1 = dist(2, n);
+  const C2 = dist(3, m);
+  for (const reg of [undefined, 0.05]) {
+    const one = await gromovWasserstein(C1, C2, { reg, threads: 1, worker: false });
+    const two = await gromovWasserstein(C1, C2, { reg, threads: 2, worker: false });
+    assert.is(one.threads, 1);
+    assert.is(two.threads, 2, `reg ${reg}: the products ran on 2 threads`);
+    assert.ok(Math.abs(one.value - two.value) <= 1e-12 * Math.abs(one.value), `reg ${reg}: ${one.value} vs ${two.value}`);
+    assert.is(one.iterations, two.iterations, `reg ${reg}: same iterations`);
+  }
+});
+
+test('contention: passes run serially on the calling thread give the same bits as parallel ones (GW products, Sinkhorn)', async () => {
+  const why = wasmThreadsUnavailableReason();
+  if (why) {
+    console.log(`  (serial passes not checked: ${why})`);
+    return;
+  }
+  const rng = new Rng(13);
+  const n = 150;
+  const C = { data: Float64Array.from({ length: n * n }, () => rng.uniform()), rows: n, cols: n };
+  for (let i = 0; i < n; i++) for (let j = 0; j < i; j++) C.data[i * n + j] = C.data[j * n + i];
+  const C2 = { data: C.data.map((x) => x * x), rows: n, cols: n };
+  const a = new Float64Array(n).fill(1 / n);
+  const rt = await wasmThreads(2);
+  const run = async () => ({
+    gw: (await gromovWasserstein(C, C2, { reg: 0.05, maxIter: 5, tol: 0, threads: 2, worker: false })).value,
+    ot: (await sinkhorn(a, a, C, { reg: 0.02, method: 'log', threads: 2, maxIter: 50, tol: 0, worker: false })).value,
+  });
+  rt.serializeFor(0);
+  const parallel = await run();
+  const before = rt.serialPasses;
+  rt.serializeFor(60_000);
+  try {
+    const serial = await run();
+    assert.ok(rt.serialPasses > before, 'the passes ran serially');
+    assert.is(serial.gw, parallel.gw, 'GW: the same bits');
+    assert.is(serial.ot, parallel.ot, 'Sinkhorn: the same bits');
+  } finally {
+    rt.serializeFor(0);
   }
 });
 

@@ -41,6 +41,7 @@ export const KERNEL_ARITY = {
   tensorUnary: 8,
   tensorSumTo: 6,
   tensorMatmul: 9,
+  tensorMatmulShares: 9,
   tensorTranspose: 5,
   tensorCopyBlock: 9,
   tensorAdam: 13,

@@ -37,6 +37,19 @@ const MAX_PAGES = 65536;
 const INITIAL_PAGES = 16;
 /** Byte offset of the S_THREADS slot in an engine's context block (assembly/sinkhorn.ts). */
 const THREADS_SLOT_BYTES = 33 * 8;
+/**
+ * A join is slow when it waits longer than this share of the caller's own share plus SLOW_JOIN_MS: the helpers
+ * did not get a core in time (a machine busy with other work). Unloaded, a join waits for a wake-up and the
+ * imbalance between shares, microseconds.
+ */
+const SLOW_JOIN_SHARE = 0.5;
+const SLOW_JOIN_MS = 0.3;
+/** Slow joins decay by this factor a pass; past SLOW_SCORE the passes run serially for a while. */
+const SLOW_DECAY = 0.75;
+const SLOW_SCORE = 2;
+/** How long the first serial stretch lasts; each further one doubles, up to SERIAL_MAX_MS. */
+const SERIAL_MIN_MS = 50;
+const SERIAL_MAX_MS = 2000;
 
 let platform: WasmThreadsPlatform | undefined;
 let runtime: Promise<ThreadedRuntime> | undefined;
@@ -128,6 +141,15 @@ class ThreadedRuntime {
   private growing: Promise<void> = Promise.resolve();
   private broken: string | undefined;
   private brokenCode: 'worker-crashed' | 'aborted' = 'worker-crashed';
+  // Contention: on a machine whose cores are busy, a helper may wait a scheduler quantum (milliseconds) for a
+  // core, every pass, while this thread spins for it: 10–20× slower than one thread. After a run of slow joins
+  // the passes run serially here (every share in turn, the same arithmetic, so the same results) for a stretch
+  // that doubles while the contention lasts, then parallel again.
+  private slowScore = 0;
+  private serialUntil = 0;
+  private serialMs = SERIAL_MIN_MS;
+  /** Passes run serially because of contention (tests and reports read it). */
+  serialPasses = 0;
 
   private constructor(
     private readonly module: WebAssembly.Module,
@@ -184,10 +206,25 @@ class ThreadedRuntime {
     return this.growing;
   }
 
-  /** The `parallelRows` import: helpers 1 … S_THREADS − 1 get their shares, this thread runs share 0, then joins. */
+  /** Runs the next passes serially for `ms` (as contention does). */
+  serializeFor(ms: number): void {
+    this.serialUntil = performance.now() + ms;
+  }
+
+  /**
+   * The `parallelRows` import: helpers 1 … S_THREADS − 1 get their shares, this thread runs share 0, then joins;
+   * under contention (see slowScore) this thread runs every share, the last one first so that share 0, which
+   * rebinds this instance's state, runs last as it does in parallel.
+   */
   private parallelRows(op: number, ctx: number, arg: number, flag: number): void {
     if (this.broken) throw new OTError(this.brokenCode, this.broken);
     const shares = new Float64Array(this.memory.buffer, ctx + THREADS_SLOT_BYTES, 1)[0];
+    const entRows = this.kernels.exports.entRows as (op: number, ctx: number, t: number, arg: number, flag: number) => void;
+    if (shares > 1 && performance.now() < this.serialUntil) {
+      for (let t = shares - 1; t >= 0; t--) entRows(op, ctx, t, arg, flag);
+      this.serialPasses++;
+      return;
+    }
     const used = this.helpers.slice(0, shares - 1);
     used.forEach(({ ctrl }, i) => {
       ctrl[HELPER.op] = op;
@@ -198,7 +235,9 @@ class ThreadedRuntime {
       Atomics.add(ctrl, HELPER.seq, 1);
       Atomics.notify(ctrl, HELPER.seq);
     });
-    (this.kernels.exports.entRows as (op: number, ctx: number, t: number, arg: number, flag: number) => void)(op, ctx, 0, arg, flag);
+    const start = performance.now();
+    entRows(op, ctx, 0, arg, flag);
+    const own = performance.now();
     for (const { ctrl } of used) {
       const seq = Atomics.load(ctrl, HELPER.seq);
       const joined = performance.now();
@@ -209,6 +248,20 @@ class ThreadedRuntime {
         Atomics.wait(ctrl, HELPER.done, done, 1000);
       }
       if (ctrl[HELPER.status] !== 0) this.fail('a helper thread failed on its rows');
+    }
+    if (used.length) this.observeJoin(own - start, performance.now() - own);
+  }
+
+  /** Scores a join (ms of this thread's share, ms waited for the helpers); a run of slow ones starts a serial stretch. */
+  private observeJoin(share: number, wait: number): void {
+    const slow = wait > SLOW_JOIN_SHARE * share + SLOW_JOIN_MS;
+    this.slowScore = this.slowScore * SLOW_DECAY + (slow ? 1 : 0);
+    if (this.slowScore > SLOW_SCORE) {
+      this.serializeFor(this.serialMs);
+      this.serialMs = Math.min(SERIAL_MAX_MS, 2 * this.serialMs);
+      this.slowScore = 0;
+    } else if (this.slowScore < 0.1) {
+      this.serialMs = SERIAL_MIN_MS; // the contention is over
     }
   }
 

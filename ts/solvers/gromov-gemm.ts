@@ -3,23 +3,58 @@
 // solve, so they are put in wasm memory once (`keep`) instead of once per product, and h1 · P · h2ᵀ (`chain`)
 // keeps its intermediate P · h2ᵀ in wasm: one n × m copy in and one out per product, where two separate products
 // copied six n × m or n × n arrays (~4 % of an entropic GW solve at n = 300).
+// With threads (ts/backends/wasm-threads.ts) the products live in the shared-memory instance and each one's rows
+// are split between the threads (tensorMatmulShares): the O(n²m + nm²) products are most of a dense solve.
 import type { WasmKernels, WasmScope } from '../backends/wasm.js';
+import { wasmKernels } from '../backends/wasm.js';
+import { wasmThreadCount, wasmThreads, wasmThreadsUnavailableReason } from '../backends/wasm-threads.js';
 import { matmulJs } from '../linalg/dense.js';
 import type { Gemm } from './gromov-structure.js';
 
 /** Below this many multiply-adds a product stays in JS (the copies to wasm cost more than they save). */
 const WASM_FROM = 4096;
+/**
+ * 'auto' threads from this many multiply-adds per h1·P·h2ᵀ product (n·m·max(n, m)): n = m ≈ 130. A product that
+ * size takes ~0.5 ms on one core; a split costs a wake-up and a join (tens of microseconds).
+ */
+const THREADS_FROM = 1 << 21;
+/** Below this many multiply-adds a single product is not split (even in a threaded solve). */
+const SPLIT_FROM = 1 << 18;
 
 export class SolveGemm {
   private scope: WasmScope | undefined;
   private readonly kept = new Map<Float64Array, number>();
 
-  /** `w`: the wasm kernels, or undefined (JS products). Call release() when the solve ends. */
-  constructor(private readonly w: WasmKernels | undefined) {}
+  /**
+   * `w`: the wasm kernels, or undefined (JS products); `threads` > 1 only with the threaded runtime's kernels.
+   * Call release() when the solve ends.
+   */
+  constructor(
+    private readonly w: WasmKernels | undefined,
+    /** Threads that split each large product (1: this thread only). */
+    readonly threads = 1,
+    /** This thread's module, for the solve's other kernels (the shared-memory build has the entropic ones only). */
+    private readonly single = w,
+  ) {}
 
-  /** The wasm kernels the products run on (undefined: JS). */
+  /**
+   * The products of a solve whose h1·P·h2ᵀ costs `work` multiply-adds: on `threads` wasm threads ('auto': all
+   * cores from THREADS_FROM; a hint — where threads cannot run, one), else on this thread's wasm, else JS.
+   */
+  static async create(threads: number | 'auto', work: number): Promise<SolveGemm> {
+    let want = wasmThreadsUnavailableReason() ? 1 : threads === 'auto' ? (work >= THREADS_FROM ? wasmThreadCount() : 1) : threads;
+    if (want > 1) {
+      const rt = await wasmThreads(want).catch(() => undefined);
+      want = rt ? Math.min(want, rt.threads) : 1;
+      // a runtime retired (wasm.ts WASM_RETAIN_BYTES) between its hand-out and this solve: one thread
+      if (rt && want > 1 && !rt.kernels.retired) return new SolveGemm(rt.kernels, want, await wasmKernels().catch(() => undefined));
+    }
+    return new SolveGemm(await wasmKernels().catch(() => undefined));
+  }
+
+  /** This thread's wasm kernels (undefined: JS), for the solve's exact OT steps. */
   get kernels(): WasmKernels | undefined {
-    return this.w;
+    return this.single;
   }
 
   /** Puts A in wasm memory for the rest of the solve (A must not change until release()). */
@@ -36,7 +71,7 @@ export class SolveGemm {
     const mem = w.scope();
     try {
       const o = mem.alloc(r * c * 8);
-      w.abi.tensorMatmul(0, this.operand(mem, A, r * k), this.operand(mem, B, k * c), r, k, c, 0, 0, o);
+      this.matmul(this.operand(mem, A, r * k), this.operand(mem, B, k * c), r, k, c, o);
       out.set(w.f64(o, r * c));
       return out;
     } finally {
@@ -56,8 +91,8 @@ export class SolveGemm {
       const x = mem.alloc(n * m * 8);
       const o = mem.alloc(n * m * 8);
       const p = mem.put(P.length === n * m ? P : P.subarray(0, n * m));
-      w.abi.tensorMatmul(0, p, this.operand(mem, H2t, m * m), n, m, m, 0, 0, x);
-      w.abi.tensorMatmul(0, this.operand(mem, H1, n * n), x, n, n, m, 0, 0, o);
+      this.matmul(p, this.operand(mem, H2t, m * m), n, m, m, x);
+      this.matmul(this.operand(mem, H1, n * n), x, n, n, m, o);
       out.set(w.f64(o, n * m));
       return out;
     } finally {
@@ -70,6 +105,12 @@ export class SolveGemm {
     this.scope?.release();
     this.scope = undefined;
     this.kept.clear();
+  }
+
+  /** out = a (r × k) · b (k × c) at wasm addresses: split between the threads when it is large enough. */
+  private matmul(a: number, b: number, r: number, k: number, c: number, out: number): void {
+    const threads = r * k * c >= SPLIT_FROM ? this.threads : 1;
+    this.w!.abi.tensorMatmulShares(0, a, b, r, k, c, 0, out, threads);
   }
 
   /** A's address in wasm: kept, or put in `mem` for this product. */

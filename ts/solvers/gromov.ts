@@ -21,11 +21,10 @@ import { ExactSequence } from './exact-sequence.js';
 import type { OTResult } from '../result.js';
 import { defineSolver } from '../registry/define.js';
 import { maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
-import { matrix, num, oneOf, opt, vector } from '../registry/schema.js';
+import { anyOf, matrix, num, oneOf, opt, vector } from '../registry/schema.js';
 import type { BackendName, DenseMatrix, MatrixLike, VectorLike } from '../types.js';
 import { abortPoint, balanceMasses, checkAbort, checkBudget, toMatrix, toWeights } from '../validate.js';
 import { EntropicSequence, exactOT, startingPlan } from './inner.js';
-import { wasmKernels } from '../backends/wasm.js';
 import { SolveGemm } from './gromov-gemm.js';
 import { Rng } from '../rng.js';
 import { VertexProducts } from './gromov-vertex.js';
@@ -67,6 +66,13 @@ export interface GromovOptions {
    * Default 1e-9.
    */
   tol?: number;
+  /**
+   * wasm threads: how many share each product h1·P·h2ᵀ (split by rows) and, with `reg`, each inner Sinkhorn
+   * pass. 'auto' (default): every core for the products from n·m·max(n, m) ≥ 2^21 multiply-adds, for the
+   * Sinkhorn passes from n·m ≥ 2^18 entries. A hint: where threads cannot run, one. The result's `threads`
+   * says how many ran.
+   */
+  threads?: number | 'auto';
   /** Abort the call: it rejects with OTError code `aborted`. */
   signal?: AbortSignal;
   /** Called with progress reports as the solve goes; the last one arrives before the promise settles. */
@@ -298,7 +304,7 @@ async function gromovRun(C1in: StructureInput, C2in: StructureInput, opts: Gromo
   const squares = (S1.dense ? n * n : 0) + (S2.dense ? m * m : 0);
   checkBudget(8 * (squares + 8 * n * m), `gromovWasserstein (${n} × ${m}: ${squares ? 'structure matrices and ' : ''}~8 n × m work arrays)`, opts.maxBytes);
   checkAbort(opts.signal);
-  const products = new SolveGemm(await wasmKernels().catch(() => undefined));
+  const products = await SolveGemm.create(opts.threads ?? 'auto', n * m * Math.max(n, m));
   try {
     const D = decompose(S1, S2, a, b, loss, products);
     const tol = opts.tol ?? 1e-9;
@@ -531,7 +537,7 @@ async function conditionalGradient(
     iterations: it,
     error: err,
     backend,
-    threads: 1,
+    threads: D.products.threads,
     start,
     startIndex: 0,
     startValues: [fval],
@@ -553,7 +559,7 @@ async function entropicGW(
   const X = new Float64Array(n * m);
   let R = start === 'product' ? productOfOuter(D, a, b, n, m).R : product(D, T, n, m, X);
   // the projections share one engine, each warm-started from the previous potentials (inner.ts)
-  const inner = new EntropicSequence(a, b, reg, 1000, 1e-9, opts.maxBytes);
+  const inner = new EntropicSequence(a, b, reg, 1000, 1e-9, opts.maxBytes, 'auto', opts.threads ?? 'auto');
   let it = 0;
   let err = Infinity;
   let backend: BackendName = 'wasm';
@@ -563,7 +569,7 @@ async function entropicGW(
       const scale = linearize(grad, Mf, alpha, D, R, n, m);
       const s = await inner.solve(grad, scale, opts.signal);
       backend = s.backend;
-      threads = s.threads;
+      threads = Math.max(s.threads, D.products.threads);
       const spare = Tprev;
       Tprev = T;
       T = spare;
@@ -625,6 +631,11 @@ export const gromovWasserstein = defineSolver({
     seed: opt(num({ integer: true, min: 0 }), 'Seed of the random starts.', '0'),
     maxIter: opt(num({ integer: true, min: 1 }), 'Outer iterations at most. POT: numItermax / max_iter.', '200 (CG), 1000 (entropic)'),
     tol: opt(num({ min: 0 }), 'CG: relative or absolute change of the objective; entropic: ‖P_t − P_{t−1}‖_F every 10 iterations. POT: stopThr / tol.', '1e-9'),
+    threads: opt(
+      anyOf(oneOf('auto'), num({ integer: true, min: 1 })),
+      "wasm: threads that share each product h1·P·h2ᵀ and each inner Sinkhorn pass; 'auto' uses every core from n·m·max(n, m) ≥ 2^21 (products) and n·m ≥ 2^18 (Sinkhorn) (a hint, never an error).",
+      "'auto'",
+    ),
     signal: signalOption,
     onProgress: progressOption('{ iterations, value, error }'),
     maxBytes: maxBytesOption,

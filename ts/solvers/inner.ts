@@ -96,6 +96,8 @@ export class EntropicSequence {
     private readonly maxBytes?: number,
     /** The engines' backend ('auto': sinkhorn's choice; tests pin 'js', whose engine has no setCost). */
     private readonly backend: BackendOption = 'auto',
+    /** wasm threads of the engine's passes (see WasmEntropicEngine.create). */
+    private readonly threads: number | 'auto' = 'auto',
   ) {}
 
   /** Solves for the cost C (n × m, finite; `scale` = max |C|), warm-started from the previous solve. */
@@ -110,7 +112,7 @@ export class EntropicSequence {
       const warm = e ? await e.potentials() : undefined;
       e?.dispose();
       this.engine = undefined;
-      e = await createEngine('gromovWasserstein', { cost: { kind: 'dense', C, n: a.length, m: b.length }, a, b, method, tauA: 1, tauB: 1, threads: 'auto', maxBytes: this.maxBytes }, this.backend);
+      e = await createEngine('gromovWasserstein', { cost: { kind: 'dense', C, n: a.length, m: b.length }, a, b, method, tauA: 1, tauB: 1, threads: this.threads, maxBytes: this.maxBytes }, this.backend);
       this.engine = e;
       this.method = method;
       // POT's stopping rule (ot.sinkhorn: the L2 norm of a marginal error); engines without it keep L1 (stricter)
