@@ -1,6 +1,6 @@
 // Benchmark of the "more families" (partial OT, Gromov–Wasserstein, LP barycenter, Gaussian W2) against POT 0.8.2.
 //
-//     npm run build && node dist/bench/families.js [--only partial|gromov|lp|gaussian]
+//     npm run build && node dist/bench/families.js [--only partial|gromov|lp|gaussian] [--webgpu [n]]
 //
 // Problems are generated here from a seeded Rng, written as raw little-endian f64 files to .bench-tmp/families/
 // with a manifest, and timed on both sides on the same data (bench/pot_families.py, Debian's /usr/bin/python3).
@@ -59,6 +59,8 @@ interface Problem {
   run(): Promise<number>;
   /** Timed once in a child process of its own (its peak RSS is the solve's), instead of in this one. */
   child?: boolean;
+  /** The same solve on the webgpu backend (f32), timed once with --webgpu: a correctness check on lavapipe. */
+  gpu?: () => Promise<number>;
 }
 
 function gaussianCloud(rng: Rng, n: number, d: number, shift = 0): Float64Array {
@@ -124,19 +126,22 @@ function problems(only?: string): Problem[] {
     }
   }
   if (!only || only === 'gromov') {
-    for (const n of [100, 300]) {
-      const X = gaussianCloud(rng, n, 2);
-      const Y = gaussianCloud(rng, n, 3);
+    for (const n of [100, 300, 1000]) {
+      // n = 1000 draws from a generator of its own: the rows after it keep the data they had before it existed
+      const r = n >= 1000 ? new Rng(20261207) : rng;
+      const X = gaussianCloud(r, n, 2);
+      const Y = gaussianCloud(r, n, 3);
       const C1 = distances(X, n, 2);
       const C2 = distances(Y, n, 3);
       const arrays = { C1: { data: C1, shape: [n, n] }, C2: { data: C2, shape: [n, n] } };
       const c1 = { data: C1, rows: n, cols: n };
       const c2 = { data: C2, rows: n, cols: n };
       // millisecond solves: the median of more runs (both sides) steadies the ratio
-      list.push({ id: `gw-cg-${n}`, kind: 'gw-cg', reps: n <= 100 ? 15 : 3, params: { n }, arrays, run: async () => (await gromovWasserstein(c1, c2, { worker: false })).value });
+      list.push({ id: `gw-cg-${n}`, kind: 'gw-cg', reps: n <= 100 ? 15 : n >= 1000 ? 1 : 3, params: { n }, arrays, run: async () => (await gromovWasserstein(c1, c2, { worker: false })).value });
       list.push({
         id: `gw-entropic-${n}`, kind: 'gw-entropic', reps: n >= 300 ? 1 : 15, params: { n, reg: 0.01, iterations: 20 }, arrays,
         run: async () => (await gromovWasserstein(c1, c2, { reg: 0.01, maxIter: 20, tol: 0, worker: false })).value,
+        gpu: async () => (await gromovWasserstein(c1, c2, { reg: 0.01, maxIter: 20, tol: 0, backend: 'webgpu', worker: false })).value,
       });
       if (n === 300) {
         const M = scaled(sqdist(X, Y, n, n, 2, 2, 3));
@@ -235,6 +240,9 @@ async function main(): Promise<void> {
   if (childAt >= 0) return child(process.argv[childAt + 1], Number(process.argv[childAt + 2]));
   const onlyAt = process.argv.indexOf('--only');
   const list = problems(onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined);
+  const gpuAt = process.argv.indexOf('--webgpu');
+  // --webgpu [n]: the rows with a webgpu variant, up to size n (default 300; lavapipe is a CPU)
+  const gpuUpTo = gpuAt < 0 ? 0 : Number(process.argv[gpuAt + 1]) || 300;
   const mpath = writeInputs(TMP, 'bench/families.ts', list);
   const ours: Record<string, { ms: number; value: number; rssMB?: number }> = {};
   for (const p of list) {
@@ -271,6 +279,18 @@ async function main(): Promise<void> {
     console.log(`| ${p.id} | ${o.ms.toFixed(1)} | ${q ? q.ms.toFixed(1) : '—'} | ${ratio} | ${o.value.toPrecision(10)} | ${q ? q.value.toPrecision(10) : '—'} |`);
     const h = pot[`${p.id}-highs`];
     if (h) console.log(`| ${p.id} (POT solver='highs-ipm') | ${o.ms.toFixed(1)} | ${h.ms.toFixed(1)} | ${(o.ms / h.ms).toFixed(3)} | ${o.value.toPrecision(10)} | ${h.value.toPrecision(10)} |`);
+  }
+  if (gpuUpTo > 0) {
+    const { gpuAdapterLabel } = await import('../ts/backends/webgpu.js');
+    console.log('\n| problem (webgpu, f32, one call) | ms | value | relative to wasm f64 |');
+    console.log('|---|---:|---:|---:|');
+    for (const p of list.filter((q) => q.gpu && q.params.n <= gpuUpTo)) {
+      const t0 = performance.now();
+      const v = await p.gpu!();
+      const ms = performance.now() - t0;
+      console.log(`| ${p.id} | ${ms.toFixed(1)} | ${v.toPrecision(10)} | ${(Math.abs(v - ours[p.id].value) / Math.abs(ours[p.id].value)).toExponential(2)} |`);
+    }
+    console.log(`adapter: ${gpuAdapterLabel() ?? '—'}`);
   }
   for (const p of list) {
     const o = ours[p.id];

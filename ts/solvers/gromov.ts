@@ -20,12 +20,14 @@ import { DenseCoupling, type SparseCoupling } from '../coupling.js';
 import { ExactSequence } from './exact-sequence.js';
 import type { OTResult } from '../result.js';
 import { defineSolver } from '../registry/define.js';
-import { maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
+import { backendOption, maxBytesOption, progressOption, signalOption, workerOption } from '../registry/common.js';
 import { anyOf, matrix, num, oneOf, opt, vector } from '../registry/schema.js';
-import type { BackendName, DenseMatrix, MatrixLike, VectorLike } from '../types.js';
-import { abortPoint, balanceMasses, checkAbort, checkBudget, toMatrix, toWeights } from '../validate.js';
+import type { BackendName, BackendOption, DenseMatrix, MatrixLike, VectorLike } from '../types.js';
+import { abortPoint, balanceMasses, checkAbort, checkBudget, sum, toMatrix, toWeights } from '../validate.js';
 import { EntropicSequence, exactOT, startingPlan } from './inner.js';
 import { SolveGemm } from './gromov-gemm.js';
+import { GpuProducts } from './gromov-gpu.js';
+import { autoPrefersWebgpu } from '../entropic/select.js';
 import { Rng } from '../rng.js';
 import { VertexProducts } from './gromov-vertex.js';
 import { DenseStructure, SqEuclideanStructure, type StructureCloud, type StructureInput, type StructureOp, readStructure, structureSize } from './gromov-structure.js';
@@ -73,6 +75,13 @@ export interface GromovOptions {
    * says how many ran.
    */
   threads?: number | 'auto';
+  /**
+   * 'wasm' (f64), 'webgpu' (entropic GW only: the inner Sinkhorn and, with dense structure matrices, the products
+   * h1·P·h2ᵀ on the GPU in f32 — values to ~1e-5 relative), or 'auto' (default): webgpu where an entropic solve's
+   * Sinkhorn would take it (a hardware adapter and n·m ≥ 2^20), else wasm. A forced backend that is unavailable is
+   * OTError('backend-unavailable'), as is 'webgpu' without `reg` (the conditional gradient's steps are exact OT).
+   */
+  backend?: BackendOption;
   /** Abort the call: it rejects with OTError code `aborted`. */
   signal?: AbortSignal;
   /** Called with progress reports as the solve goes; the last one arrives before the promise settles. */
@@ -146,6 +155,8 @@ interface Decomposition {
   products: SolveGemm;
   /** h1 row-major and h2ᵀ, when both sides are dense matrices (product() chains them in wasm). */
   dense?: { H1: Float64Array; H2t: Float64Array };
+  /** The same products on WebGPU (entropic GW on the webgpu backend, dense sides). */
+  gpu?: GpuProducts;
 }
 
 /** One side read by readStructure: a dense matrix, or a sqeuclidean cloud kept in low rank (square loss). */
@@ -304,12 +315,19 @@ async function gromovRun(C1in: StructureInput, C2in: StructureInput, opts: Gromo
   const squares = (S1.dense ? n * n : 0) + (S2.dense ? m * m : 0);
   checkBudget(8 * (squares + 8 * n * m), `gromovWasserstein (${n} × ${m}: ${squares ? 'structure matrices and ' : ''}~8 n × m work arrays)`, opts.maxBytes);
   checkAbort(opts.signal);
+  const webgpu = await chooseGromovBackend(opts.backend, entropic, n, m);
   const products = await SolveGemm.create(opts.threads ?? 'auto', n * m * Math.max(n, m));
+  let D: Decomposition | undefined;
   try {
-    const D = decompose(S1, S2, a, b, loss, products);
-    const tol = opts.tol ?? 1e-9;
+    D = decompose(S1, S2, a, b, loss, products);
+    if (webgpu && D.dense) D.gpu = await GpuProducts.create(D.dense.H1, D.dense.H2t, n, m);
+    // f32 cannot reach POT's 1e-9 (webgpu: see F32_OUTER_TOL)
+    const tol = opts.tol ?? (webgpu ? F32_OUTER_TOL * sum(a) : 1e-9);
+    const Dd = D;
     const solveFrom = (G0: Float64Array, from: 'product' | 'init' | 'random') =>
-      entropic ? entropicGW(D, a, b, M, alpha, G0, n, m, opts.reg!, opts.maxIter ?? 1000, tol, from, opts) : conditionalGradient(D, a, b, M, alpha, G0, n, m, opts.maxIter ?? 200, tol, from, opts);
+      entropic
+        ? entropicGW(Dd, a, b, M, alpha, G0, n, m, opts.reg!, opts.maxIter ?? 1000, tol, from, webgpu, opts)
+        : conditionalGradient(Dd, a, b, M, alpha, G0, n, m, opts.maxIter ?? 200, tol, from, opts);
     let best = await solveFrom(G, start);
     const startValues = [best.value];
     const rng = new Rng(opts.seed ?? 0);
@@ -321,7 +339,34 @@ async function gromovRun(C1in: StructureInput, C2in: StructureInput, opts: Gromo
     return { ...best, startValues };
   } finally {
     products.release();
+    D?.gpu?.release();
   }
+}
+
+/**
+ * The webgpu solve's stopping rules, relative to the mass Σa. In f32 a marginal's error stalls near 1e-7, so POT's
+ * 1e-9 (f64) would run every Sinkhorn to its maximum: the inner Sinkhorn stops at an L1 marginal error (its webgpu
+ * engine's norm) < 1e-6. Each inner solve then stops at its own point within that error, so ‖P_t − P_{t−1}‖_F
+ * levels off near the inner tolerance (1.5e-6 measured at n = 60) instead of falling to POT's 1e-9: the outer
+ * loop stops, by default, at 1e-5.
+ */
+const F32_INNER_TOL = 1e-6;
+const F32_OUTER_TOL = 1e-5;
+
+/**
+ * Whether a solve runs on WebGPU: forced, or 'auto' where an entropic solve's Sinkhorn would (a hardware adapter
+ * and n·m ≥ 2^20). The conditional gradient's steps are exact OT, which has no WebGPU engine: a forced 'webgpu'
+ * without `reg` is refused. Dense sides get their products on the GPU too; low-rank clouds keep theirs (O(nm·d)).
+ */
+async function chooseGromovBackend(backend: BackendOption | undefined, entropic: boolean, n: number, m: number): Promise<boolean> {
+  if (backend === 'webgpu') {
+    if (!entropic) {
+      throw new OTError('backend-unavailable', "gromovWasserstein: the conditional gradient (no reg) runs on wasm: its steps are exact OT, which has no webgpu engine; give reg for entropic GW on webgpu, or drop backend.");
+    }
+    return true;
+  }
+  if (backend !== undefined && backend !== 'auto') return false;
+  return entropic && (await autoPrefersWebgpu(n, m));
 }
 
 /** A random vertex of the transport polytope U(a, b): the exact OT plan of a uniform random cost. */
@@ -547,7 +592,7 @@ async function conditionalGradient(
 
 async function entropicGW(
   D: Decomposition, a: Float64Array, b: Float64Array, M: DenseMatrix | undefined, alpha: number, G: Float64Array,
-  n: number, m: number, reg: number, maxIter: number, tol: number, start: 'product' | 'init' | 'random', opts: GromovOptions,
+  n: number, m: number, reg: number, maxIter: number, tol: number, start: 'product' | 'init' | 'random', webgpu: boolean, opts: GromovOptions,
 ): Promise<GromovResult> {
   const beta = 1 - alpha;
   const Mf = M?.data;
@@ -557,9 +602,11 @@ async function entropicGW(
   let Tprev: Float64Array = new Float64Array(n * m);
   const grad = new Float64Array(n * m);
   const X = new Float64Array(n * m);
-  let R = start === 'product' ? productOfOuter(D, a, b, n, m).R : product(D, T, n, m, X);
+  // the products on the GPU where the solve has them (gromov-gpu.ts), else on the CPU
+  const next = async (P: Float64Array, R?: Float64Array) => (D.gpu ? D.gpu.chain(P, R ?? new Float64Array(n * m)) : product(D, P, n, m, X, R));
+  let R = start === 'product' ? productOfOuter(D, a, b, n, m).R : await next(T);
   // the projections share one engine, each warm-started from the previous potentials (inner.ts)
-  const inner = new EntropicSequence(a, b, reg, 1000, 1e-9, opts.maxBytes, 'auto', opts.threads ?? 'auto');
+  const inner = new EntropicSequence(a, b, reg, 1000, webgpu ? F32_INNER_TOL * sum(a) : 1e-9, opts.maxBytes, webgpu ? 'webgpu' : 'wasm', opts.threads ?? 'auto');
   let it = 0;
   let err = Infinity;
   let backend: BackendName = 'wasm';
@@ -575,7 +622,7 @@ async function entropicGW(
       T = spare;
       await inner.planInto(T);
       if (it % 10 === 0) err = distance(T, Tprev);
-      R = product(D, T, n, m, X, R);
+      R = await next(T, R);
       it++;
       if (opts.onProgress) {
         // the objective of the current plan (O(nm), next to the O(n²m + nm²) product above)
@@ -636,12 +683,13 @@ export const gromovWasserstein = defineSolver({
       "wasm: threads that share each product h1·P·h2ᵀ and each inner Sinkhorn pass; 'auto' uses every core from n·m·max(n, m) ≥ 2^21 (products) and n·m ≥ 2^18 (Sinkhorn) (a hint, never an error).",
       "'auto'",
     ),
+    backend: backendOption(['wasm', 'webgpu']),
     signal: signalOption,
     onProgress: progressOption('{ iterations, value, error }'),
     maxBytes: maxBytesOption,
     worker: workerOption,
   },
-  backends: ['wasm'],
+  backends: ['wasm', 'webgpu'],
   workEstimate: (args) => {
     const n = structureSize(args[0]);
     const m = structureSize(args[1]);
