@@ -18,25 +18,43 @@ function randn(rng: Rng, n: number): Float64Array {
   return Float64Array.from({ length: n }, () => rng.normal());
 }
 
-/** MLP [2, 256, 256, 2], relu, batch 1024: mean squared error to fixed targets, backward, Adam. */
-function mlpStep(engine: TensorEngine): { step: () => void; dispose: () => void } {
+/** One step of a workload, and its release. */
+export interface Workload {
+  step: () => void;
+  dispose: () => void;
+}
+
+/** The sizes of a workload: input dimension, hidden widths, batch. */
+export interface StepSize {
+  dim: number;
+  hidden: number[];
+  batch: number;
+}
+
+/** MLP [dim, ...hidden, dim], relu (default [2, 256, 256, 2], batch 1024): mean squared error to fixed targets, backward, Adam. */
+export function mlpStep(engine: TensorEngine, size: StepSize = { dim: 2, hidden: [256, 256], batch: 1024 }): Workload {
   const rng = new Rng(1);
-  const net = new MLP([2, 256, 256, 2], { activation: 'relu', seed: 0, engine });
+  const { dim, hidden, batch } = size;
+  const net = new MLP([dim, ...hidden, dim], { activation: 'relu', seed: 0, engine });
   const opt = new Adam(net.parameters(), { lr: 1e-3 });
-  const X = tensor(randn(rng, 1024 * 2), [1024, 2], engine);
-  const Y = tensor(randn(rng, 1024 * 2), [1024, 2], engine);
+  const X = tensor(randn(rng, batch * dim), [batch, dim], engine);
+  const Y = tensor(randn(rng, batch * dim), [batch, dim], engine);
   const step = () => tidy(() => opt.step(grad(mean(square(sub(net.forward(X), Y))), net.parameters())));
   return { step, dispose: () => [net, opt, X, Y].forEach((o) => o.dispose()) };
 }
 
-/** trainICNNMap's g step: ICNN [2, 64, 64] (softplus, learned quadratic), batch 256, double backward, Adam, projection. */
-function icnnStep(engine: TensorEngine): { step: () => void; dispose: () => void } {
+/**
+ * trainICNNMap's g step: ICNN [dim, ...hidden] (softplus, learned quadratic; default [2, 64, 64], batch 256),
+ * double backward, Adam, projection.
+ */
+export function icnnStep(engine: TensorEngine, size: StepSize = { dim: 2, hidden: [64, 64], batch: 256 }): Workload {
   const rng = new Rng(2);
+  const { dim, hidden, batch } = size;
   const opts = { activation: 'softplus', quadraticForm: true, engine } as const;
-  const g = new ICNN(2, [64, 64], { ...opts, seed: 0 });
-  const f = new ICNN(2, [64, 64], { ...opts, seed: 1 });
+  const g = new ICNN(dim, hidden, { ...opts, seed: 0 });
+  const f = new ICNN(dim, hidden, { ...opts, seed: 1 });
   const opt = new Adam(g.parameters(), { lr: 3e-3, beta1: 0.5, beta2: 0.99 });
-  const X = tensor(randn(rng, 256 * 2), [256, 2], engine);
+  const X = tensor(randn(rng, batch * dim), [batch, dim], engine);
   const step = () =>
     tidy(() => {
       const T = g.grad(X, { createGraph: true });

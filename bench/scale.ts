@@ -2,7 +2,7 @@
 // the multiscale strategy (ts/entropic/multiscale.ts); the dense strategy alongside up to --dense points.
 // One size per process (peak RSS is per process). Not part of `npm test`.
 //
-//   node dist/bench/scale.js [--n 100000] [--dense 10000] [--threads auto] [--progress] [--reference] [--gradient] [--webgpu 10000]
+//   node dist/bench/scale.js [--n 100000] [--dense 10000] [--threads auto] [--progress] [--reference] [--gradient] [--webgpu 10000] [--gpu-only]
 //
 // --webgpu N (n ≤ N): also the dense strategy on the WebGPU adapter (f32, costs computed on the fly, O(n + m)
 // memory on the device); on lavapipe (a CPU rasterizer) that is a correctness check, not a speed figure.
@@ -23,6 +23,8 @@ const progress = process.argv.includes('--progress');
 const reference = process.argv.includes('--reference');
 const gradient = process.argv.includes('--gradient');
 const WEBGPU = Number(arg('--webgpu', '0'));
+// --gpu-only: the webgpu row alone (n = 10^6 on a lent GPU, where the CPU strategies would take many minutes)
+const gpuOnly = process.argv.includes('--gpu-only');
 const threads = threadsArg === 'auto' ? 'auto' : Number(threadsArg);
 const D = 3;
 const rng = new Rng(14);
@@ -48,9 +50,9 @@ const out: string[] = [
 ];
 const row = (name: string, { r, s, cpu }: { r: DivergenceResult; s: number; cpu: number }) =>
   `| ${name} | ${s.toFixed(2)} | ${cpu.toFixed(1)} | ${r.iterations}${r.coarseIterations ? ` (${r.coarseIterations})` : ''} | ${r.error.toExponential(2)} | ${r.droppedMass?.toExponential(2) ?? '—'} | ${r.pairs?.toExponential(2) ?? '—'} | ${r.pairs ? (r.pairs / cpu).toExponential(2) : '—'} | ${r.threads} | ${r.value.toPrecision(7)} | ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} |`;
-const ms = await run('multiscale');
-out.push(row('multiscale', ms));
-if (N <= DENSE) {
+const ms = gpuOnly ? undefined : await run('multiscale');
+if (ms) out.push(row('multiscale', ms));
+if (ms && N <= DENSE) {
   const dense = await run('dense');
   out.push(row('dense', dense));
   out.push(`|value(multiscale) − value(dense)| = ${Math.abs(ms.r.value - dense.r.value).toExponential(2)}; linearValue: ${Math.abs(ms.r.linearValue - dense.r.linearValue).toExponential(2)}`);
@@ -64,7 +66,7 @@ if (N <= DENSE) {
 if (N <= WEBGPU) {
   const gpu = await run('dense', tol, 'webgpu');
   out.push(row(`dense, ${gpu.r.backend}`, gpu));
-  out.push(`|value(multiscale) − value(dense, ${gpu.r.backend})| = ${Math.abs(ms.r.value - gpu.r.value).toExponential(2)} (${(Math.abs(ms.r.value - gpu.r.value) / gpu.r.value).toExponential(2)} relative)`);
+  if (ms) out.push(`|value(multiscale) − value(dense, ${gpu.r.backend})| = ${Math.abs(ms.r.value - gpu.r.value).toExponential(2)} (${(Math.abs(ms.r.value - gpu.r.value) / gpu.r.value).toExponential(2)} relative)`);
 }
 out.push(`load ${loadavg()[0].toFixed(1)} after`);
 console.log(out.join('\n'));

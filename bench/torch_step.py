@@ -12,6 +12,11 @@ while its CPU time counts only the time it ran).
         g's weights (double backward), Adam step, clamp of g's hidden-to-hidden weights at 0.
 
 Usage: /usr/bin/python3 bench/torch_step.py [reps] (Debian python3-torch; threads as torch defaults them here).
+
+  bench/torch_step.py --dim 64 --batch 1024 --hidden 128,128 [--device cuda] [--reps 50]   (bench/gpu-step.ts)
+        the same two workloads at other sizes (MLP [dim, *hidden, dim]; ICNN [dim, *hidden], both at that batch),
+        f32 only, on a device: the mean time of `reps` steps after warm-ups, the device synchronized before and
+        after (steps queue asynchronously on a GPU). Prints {"torch", "device", "mlp": ms, "icnn": ms}.
 """
 import json
 import sys
@@ -33,18 +38,18 @@ def timed(step, warmup, reps):
     return {"wall": min(wall), "cpu": min(cpu)}
 
 
-def mlp_step(dtype):
+def mlp_step(dtype, dim=2, hidden=(256, 256), batch=1024, device="cpu"):
     torch.manual_seed(0)
-    widths = [2, 256, 256, 2]
+    widths = [dim, *hidden, dim]
     layers = []
     for k in range(len(widths) - 1):
         layers.append(torch.nn.Linear(widths[k], widths[k + 1]).to(dtype))
         if k + 2 < len(widths):
             layers.append(torch.nn.ReLU())
-    net = torch.nn.Sequential(*layers)
+    net = torch.nn.Sequential(*layers).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-    X = torch.randn(1024, 2, dtype=dtype)
-    Y = torch.randn(1024, 2, dtype=dtype)
+    X = torch.randn(batch, dim, dtype=dtype, device=device)
+    Y = torch.randn(batch, dim, dtype=dtype, device=device)
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -76,12 +81,12 @@ class ICNN(torch.nn.Module):
         return z + 0.5 * ((x @ self.A) ** 2).sum(1, keepdim=True)
 
 
-def icnn_step(dtype):
+def icnn_step(dtype, dim=2, hidden=(64, 64), batch=256, device="cpu"):
     torch.manual_seed(0)
-    g = ICNN(2, [64, 64], dtype)
-    f = ICNN(2, [64, 64], dtype)
+    g = ICNN(dim, list(hidden), dtype).to(device)
+    f = ICNN(dim, list(hidden), dtype).to(device)
     opt = torch.optim.Adam(g.parameters(), lr=3e-3, betas=(0.5, 0.99))
-    X = torch.randn(256, 2, dtype=dtype)
+    X = torch.randn(batch, dim, dtype=dtype, device=device)
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -97,7 +102,33 @@ def icnn_step(dtype):
     return step
 
 
+def flag(name, default):
+    return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else default
+
+
+def sized():
+    """The --dim mode: f32 steps at the given sizes on --device, mean ms per step (device synchronized)."""
+    device = flag("--device", "cuda" if torch.cuda.is_available() else "cpu")
+    dim, batch, reps = int(flag("--dim", "64")), int(flag("--batch", "1024")), int(flag("--reps", "50"))
+    hidden = tuple(int(w) for w in flag("--hidden", "128,128").split(","))
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    out = {"torch": torch.__version__, "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu"}
+    for name, make in (("mlp", mlp_step), ("icnn", icnn_step)):
+        step = make(torch.float32, dim, hidden, batch, device)
+        for _ in range(10):
+            step()
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            step()
+        sync()
+        out[name] = (time.perf_counter() - t0) * 1e3 / reps
+    print(json.dumps(out))
+
+
 def main():
+    if "--dim" in sys.argv:
+        return sized()
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else 50
     out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
     for name, make in (("mlp", mlp_step), ("icnn", icnn_step)):
