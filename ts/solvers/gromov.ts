@@ -351,6 +351,8 @@ async function gromovRun(C1in: StructureInput, C2in: StructureInput, opts: Gromo
  * loop stops, by default, at 1e-5.
  */
 const F32_INNER_TOL = 1e-6;
+/** 'auto': entropic GW's inner Sinkhorn passes share the products' threads from this many entries (n = m = 256). */
+const INNER_THREADS_FROM = 1 << 16;
 const F32_OUTER_TOL = 1e-5;
 
 /**
@@ -606,7 +608,10 @@ async function entropicGW(
   const next = async (P: Float64Array, R?: Float64Array) => (D.gpu ? D.gpu.chain(P, R ?? new Float64Array(n * m)) : product(D, P, n, m, X, R));
   let R = start === 'product' ? productOfOuter(D, a, b, n, m).R : await next(T);
   // the projections share one engine, each warm-started from the previous potentials (inner.ts)
-  const inner = new EntropicSequence(a, b, reg, 1000, webgpu ? F32_INNER_TOL * sum(a) : 1e-9, opts.maxBytes, webgpu ? 'webgpu' : 'wasm', opts.threads ?? 'auto');
+  // where the products run threaded, so do the inner passes from INNER_THREADS_FROM entries: an entropic GW solve
+  // is hundreds of short warm-started Sinkhorn runs, whose helpers are awake anyway (sinkhorn's 'auto' waits for 2^18)
+  const innerThreads = opts.threads ?? (D.products.threads > 1 && n * m >= INNER_THREADS_FROM ? D.products.threads : 'auto');
+  const inner = new EntropicSequence(a, b, reg, 1000, webgpu ? F32_INNER_TOL * sum(a) : 1e-9, opts.maxBytes, webgpu ? 'webgpu' : 'wasm', innerThreads);
   let it = 0;
   let err = Infinity;
   let backend: BackendName = 'wasm';
