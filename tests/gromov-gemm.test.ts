@@ -9,6 +9,7 @@ import { Rng } from '../ts/rng.js';
 import { wasmKernels } from '../ts/backends/wasm.js';
 import { wasmThreads, wasmThreadsUnavailableReason } from '../ts/backends/wasm-threads.js';
 import { SolveGemm } from '../ts/solvers/gromov-gemm.js';
+import { normalDistances } from './helpers.js';
 
 function naive(A: Float64Array, B: Float64Array, r: number, k: number, c: number): Float64Array {
   const out = new Float64Array(r * c);
@@ -64,6 +65,13 @@ test('gemm and chain = plain loops: kept and unkept operands, wasm and JS sizes,
   }
 });
 
+/** Whether wasm threads run here; if not, prints why `what` is not checked. */
+function threadsHere(what: string): boolean {
+  const why = wasmThreadsUnavailableReason();
+  if (why) console.log(`  (${what} not checked: ${why})`);
+  return !why;
+}
+
 /** B stored transposed (c × k), as flags bit 1 reads it. */
 function transposed(B: Float64Array, k: number, c: number): Float64Array {
   const t = new Float64Array(k * c);
@@ -72,11 +80,7 @@ function transposed(B: Float64Array, k: number, c: number): Float64Array {
 }
 
 test('tensorMatmulShares: rows split between 1, 2 and 3 threads = plain loops (f64 and f32, b plain and transposed, edge tiles)', async () => {
-  const why = wasmThreadsUnavailableReason();
-  if (why) {
-    console.log(`  (threaded products not checked: ${why})`);
-    return;
-  }
+  if (!threadsHere('threaded products')) return;
   const rng = new Rng(4);
   const rt = await wasmThreads(3);
   const k = rt.kernels;
@@ -112,26 +116,12 @@ test('tensorMatmulShares: rows split between 1, 2 and 3 threads = plain loops (f
 });
 
 test('gromovWasserstein with threads: 2 = threads: 1 (CG and entropic); the result says how many ran', async () => {
-  const why = wasmThreadsUnavailableReason();
-  if (why) {
-    console.log(`  (threaded GW not checked: ${why})`);
-    return;
-  }
+  if (!threadsHere('threaded GW')) return;
   const rng = new Rng(12);
   const n = 70;
   const m = 61;
-  const dist = (d: number, size: number) => {
-    const X = Float64Array.from({ length: size * d }, () => rng.normal());
-    const C = new Float64Array(size * size);
-    for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) {
-      let s = 0;
-      for (let t = 0; t < d; t++) s += (X[i * d + t] - X[j * d + t]) ** 2;
-      C[i * size + j] = Math.sqrt(s);
-    }
-    return { data: C, rows: size, cols: size };
-  };
-  const C1 = dist(2, n);
-  const C2 = dist(3, m);
+  const C1 = normalDistances(rng, n, 2);
+  const C2 = normalDistances(rng, m, 3);
   for (const reg of [undefined, 0.05]) {
     const one = await gromovWasserstein(C1, C2, { reg, threads: 1, worker: false });
     const two = await gromovWasserstein(C1, C2, { reg, threads: 2, worker: false });
@@ -143,11 +133,7 @@ test('gromovWasserstein with threads: 2 = threads: 1 (CG and entropic); the resu
 });
 
 test('contention: passes run serially on the calling thread give the same bits as parallel ones (GW products, Sinkhorn)', async () => {
-  const why = wasmThreadsUnavailableReason();
-  if (why) {
-    console.log(`  (serial passes not checked: ${why})`);
-    return;
-  }
+  if (!threadsHere('serial passes')) return;
   const rng = new Rng(13);
   const n = 150;
   const C = { data: Float64Array.from({ length: n * n }, () => rng.uniform()), rows: n, cols: n };

@@ -8,33 +8,19 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OTError, Rng, gromovWasserstein } from 'kantorovich';
-import { webgpuGate } from './helpers.js';
+import { normalDistances, webgpuGate } from './helpers.js';
 
 const VALUE_TOL = 5e-5;
 const MARGINAL_TOL = 2e-6;
 
 const { it } = await webgpuGate('gromov-webgpu.test');
 
-/** Euclidean distance matrix of `size` standard normal points in d dimensions. */
-function distances(rng: Rng, size: number, d: number): { data: Float64Array; rows: number; cols: number } {
-  const X = Float64Array.from({ length: size * d }, () => rng.normal());
-  const C = new Float64Array(size * size);
-  for (let i = 0; i < size; i++) {
-    for (let j = 0; j < size; j++) {
-      let s = 0;
-      for (let t = 0; t < d; t++) s += (X[i * d + t] - X[j * d + t]) ** 2;
-      C[i * size + j] = Math.sqrt(s);
-    }
-  }
-  return { data: C, rows: size, cols: size };
-}
-
 it('entropic GW on webgpu (products and Sinkhorn in f32) = the wasm f64 solve within f32 tolerance', async () => {
   const rng = new Rng(3);
   const n = 40;
   const m = 33;
-  const C1 = distances(rng, n, 2);
-  const C2 = distances(rng, m, 3);
+  const C1 = normalDistances(rng, n, 2);
+  const C2 = normalDistances(rng, m, 3);
   const ref = await gromovWasserstein(C1, C2, { reg: 0.05, backend: 'wasm', worker: false });
   const gpu = await gromovWasserstein(C1, C2, { reg: 0.05, backend: 'webgpu', worker: false });
   assert.is(ref.backend, 'wasm');
@@ -55,7 +41,7 @@ it('entropic GW on webgpu (products and Sinkhorn in f32) = the wasm f64 solve wi
 
 it("forced 'webgpu' without reg (the conditional gradient) is refused before any work", async () => {
   const rng = new Rng(4);
-  const C = distances(rng, 10, 2);
+  const C = normalDistances(rng, 10, 2);
   try {
     await gromovWasserstein(C, C, { backend: 'webgpu', worker: false });
     assert.unreachable('should have thrown');

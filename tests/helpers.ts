@@ -117,6 +117,20 @@ export function withTimeout<T>(p: Promise<T>, what: string, ms: number): Promise
  * The WebGPU gate of a test file: `it` is uvu's test where an adapter exists, test.skip elsewhere, after a line
  * saying why it skips; with KANTOROVICH_REQUIRE_WEBGPU=1 a missing adapter is a failing test instead.
  */
+/** The Euclidean distance matrix of `size` standard normal points in d dimensions (a GW structure matrix). */
+export function normalDistances(rng: Rng, size: number, d: number): { data: Float64Array; rows: number; cols: number } {
+  const X = Float64Array.from({ length: size * d }, () => rng.normal());
+  const C = new Float64Array(size * size);
+  for (let i = 0; i < size; i++) {
+    for (let j = 0; j < size; j++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) s += (X[i * d + t] - X[j * d + t]) ** 2;
+      C[i * size + j] = Math.sqrt(s);
+    }
+  }
+  return { data: C, rows: size, cols: size };
+}
+
 export async function webgpuGate(file: string): Promise<{ it: (name: string, fn: Parameters<typeof test>[1]) => void; available: boolean }> {
   const report = (await backends()).find((b) => b.name === 'webgpu')!;
   if (!report.available) {
