@@ -393,6 +393,27 @@ export class WebGpuEntropicEngine implements EntropicEngine {
     this.scaled = false;
   }
 
+  /**
+   * A new dense cost (same n × m), the potentials kept in the caller's coordinates (EngineProblem's setCost):
+   * entropic GW's projections on one engine instead of one per outer iteration. The stored cost's offset c0 is
+   * the new cost's, so f' = f − c0 is re-expressed through a read of the potentials (n + m values).
+   */
+  async setCost(C: Float64Array): Promise<void> {
+    this.rt.alive();
+    if (this.p.cost.kind !== 'dense' || !this.b.mat || C.length !== this.n * this.m) {
+      throw new OTError('internal', 'setCost: the engine has no dense cost, or C has the wrong size.');
+    }
+    const { f, g } = await this.potentials();
+    const scaling = this.p.method === 'scaling';
+    const shifted = shiftedCosts(C, this.p.tauA === 1 && this.p.tauB === 1, scaling);
+    this.device.queue.writeBuffer(this.b.mat, 0, shifted.data);
+    this.offset = shifted.offset;
+    if (scaling) this.costRange = shifted.range;
+    if (this.b.matT) this.rt.submit([this.dispatch(K.transpose(this.wg), this.b.prmRow, { src: this.b.mat, dst: this.b.matT }, this.n * this.m)]);
+    this.kernelStale = true;
+    await this.setPotentials(f, g);
+  }
+
   /** x + delta with −∞ kept (zero weights). */
   private shifted(x: Float64Array, delta: number): Float64Array {
     return delta === 0 ? x : x.map((v) => (v === -Infinity ? v : v + delta));

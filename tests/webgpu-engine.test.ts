@@ -449,6 +449,36 @@ async function codeOf(f: () => Promise<unknown>): Promise<string> {
   return 'none';
 }
 
+it('setCost keeps f, g (across the stored cost\'s new offset) and rebuilds the kernel: = a fresh engine with setPotentials', async () => {
+  const device = await gpuDevice();
+  for (const method of ['scaling', 'log'] as const) {
+    const p1 = makeProblem({ n: 23, m: 17, kind: 'dense', method, seed: 5 });
+    const p2 = makeProblem({ n: 23, m: 17, kind: 'dense', method, seed: 6 });
+    // a second cost whose minimum differs from the first's: the f32 offsets differ
+    const C2 = (p2.cost as { C: Float64Array }).C.map((c) => c + 0.3);
+    const eps = 0.1 * p1.scale;
+    const e1 = await WebGpuEntropicEngine.create(device, p1);
+    const e2 = await WebGpuEntropicEngine.create(device, { ...p1, cost: { kind: 'dense', C: C2, n: 23, m: 17 } });
+    try {
+      await e1.setEps(eps);
+      await e1.iterate(7);
+      const { f, g } = await e1.potentials();
+      await e1.setCost(C2);
+      const kept = await e1.potentials();
+      assert.ok(Math.max(...f.map((x, i) => Math.abs(x - kept.f[i]))) <= 1e-6 * (1 + Math.max(...f.map(Math.abs))), `${method}: f kept across the offset`);
+      await e2.setEps(eps);
+      await e2.setPotentials(f, g);
+      for (const e of [e1, e2]) await e.iterate(5);
+      const [q1, q2] = [await e1.densePlan(), await e2.densePlan()];
+      const top = Math.max(...q2);
+      assert.ok(Math.max(...q1.map((x, i) => Math.abs(x - q2[i]))) <= PLAN_TOL * top, `${method}: plans after setCost and on a fresh engine`);
+    } finally {
+      e1.dispose();
+      e2.dispose();
+    }
+  }
+});
+
 it('device loss: an engine whose device is destroyed rejects with device-lost; the next solve gets a fresh device', async () => {
   const p = makeProblem({ n: 40, m: 30, kind: 'points', method: 'log', seed: 23 });
   const gpu = await gpuEngine(p);
