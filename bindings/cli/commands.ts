@@ -335,7 +335,7 @@ const partialCommand: Command = solverCommand(partialWasserstein, {
 
 const gromovCommand: Command = solverCommand(gromovWasserstein, {
   summary: 'Gromov–Wasserstein between the clouds, each compared through its own pairwise costs (dimensions may differ)',
-  usage: 'kantorovich gromov a.csv b.csv [--cost sqeuclidean|euclidean|p=P] [--reg ε] [--loss square|kl] [--plan out.csv]',
+  usage: 'kantorovich gromov a.csv b.csv [--cost sqeuclidean|euclidean|p=P] [--reg ε] [--loss square|kl] [--threads N] [--backend auto|wasm|webgpu] [--plan out.csv]',
   skip: ['M', 'alpha', 'init'],
   own: { cost: COST, plan: PLAN_TRIPLETS },
   async run(files, flags, signal) {
@@ -346,7 +346,7 @@ const gromovCommand: Command = solverCommand(gromovWasserstein, {
     const C2 = costMatrix(B.points, B.points, { cost }).M;
     const r = await gromovWasserstein(C1, C2, { ...solverOptions(gromovCommand.flags, flags), a: A.weights, b: B.weights, signal });
     if (flags.plan) writeOut(flags.plan as string, tripletsCsv(r.plan.entries(), 0));
-    return { value: r.value, status: r.status, iterations: r.iterations, error: r.error, algorithm: r.algorithm, start: r.start, backend: r.backend, n: A.points.rows, m: B.points.rows, groundCost: costName(cost), timeMs: ms(t0), plan: flags.plan };
+    return { value: r.value, status: r.status, iterations: r.iterations, error: r.error, algorithm: r.algorithm, start: r.start, backend: r.backend, threads: r.threads, n: A.points.rows, m: B.points.rows, groundCost: costName(cost), timeMs: ms(t0), plan: flags.plan };
   },
 });
 

@@ -24,6 +24,8 @@ const SPLIT_FROM = 1 << 18;
 export class SolveGemm {
   private scope: WasmScope | undefined;
   private readonly kept = new Map<Float64Array, number>();
+  /** The most threads a product of this solve was split between (1: none was). */
+  threadsUsed = 1;
 
   /**
    * `w`: the wasm kernels, or undefined (JS products); `threads` > 1 only with the threaded runtime's kernels.
@@ -110,6 +112,7 @@ export class SolveGemm {
   /** out = a (r × k) · b (k × c) at wasm addresses: split between the threads when it is large enough. */
   private matmul(a: number, b: number, r: number, k: number, c: number, out: number): void {
     const threads = r * k * c >= SPLIT_FROM ? this.threads : 1;
+    this.threadsUsed = Math.max(this.threadsUsed, threads);
     this.w!.abi.tensorMatmulShares(0, a, b, r, k, c, 0, out, threads);
   }
 

@@ -584,7 +584,7 @@ async function conditionalGradient(
     iterations: it,
     error: err,
     backend,
-    threads: D.products.threads,
+    threads: D.products.threadsUsed,
     start,
     startIndex: 0,
     startValues: [fval],
@@ -621,7 +621,7 @@ async function entropicGW(
       const scale = linearize(grad, Mf, alpha, D, R, n, m);
       const s = await inner.solve(grad, scale, opts.signal);
       backend = s.backend;
-      threads = Math.max(s.threads, D.products.threads);
+      threads = Math.max(s.threads, D.products.threadsUsed);
       const spare = Tprev;
       Tprev = T;
       T = spare;
