@@ -8,6 +8,7 @@ import { OTError } from '../errors.js';
 import type { DenseMatrix, MatrixLike } from '../types.js';
 import { toMatrix } from '../validate.js';
 import { pointCloud } from '../geometry.js';
+import { matmulJs } from '../linalg/dense.js';
 
 /** A point cloud given to gromovWasserstein instead of a structure matrix: C_ik = metric(z_i, z_k). */
 export interface StructureCloud {
@@ -90,80 +91,62 @@ export class DenseStructure implements StructureOp {
   }
 }
 
-/** H = κ·(s1ᵀ + 1sᵀ − 2ZZᵀ), the squared distances of the points Z (n × d) scaled by κ; symmetric, rank ≤ d + 2. */
+/**
+ * H = κ·(s1ᵀ + 1sᵀ − 2ZZᵀ), the squared distances of the points Z (n × d) scaled by κ; symmetric, rank ≤ d + 2.
+ * Held as H = V·Uᵀ with U = [1, s, Z] and V = κ·[s, 1, −2Z] (n × (d + 2) each, and their transposes), so each
+ * product is two thin GEMMs on the solve's kernel (wasm: ~0.2 ms at n = 300, where the JS loops took ~1.4 ms and
+ * were half of an entropic GW solve on clouds).
+ */
 export class SqEuclideanStructure implements StructureOp {
   readonly n: number;
   /** s_i = ‖z_i‖² */
   readonly s: Float64Array;
+  /** d + 2: the rank bound, the inner size of every product. */
+  private readonly r: number;
+  private readonly U: Float64Array;
+  private readonly Ut: Float64Array;
+  private readonly V: Float64Array;
+  private readonly Vt: Float64Array;
   constructor(
     readonly Z: Float64Array,
     readonly d: number,
     private readonly kappa: number,
+    private readonly gemm: () => Gemm = () => (A, B, r, k, c, out = new Float64Array(r * c)) => matmulJs(A, B, r, k, c, out),
   ) {
-    this.n = Z.length / d;
-    this.s = new Float64Array(this.n);
-    for (let i = 0; i < this.n; i++) {
+    const n = (this.n = Z.length / d);
+    const r = (this.r = d + 2);
+    this.s = new Float64Array(n);
+    this.U = new Float64Array(n * r);
+    this.V = new Float64Array(n * r);
+    this.Ut = new Float64Array(r * n);
+    this.Vt = new Float64Array(r * n);
+    for (let i = 0; i < n; i++) {
       let acc = 0;
       for (let t = 0; t < d; t++) acc += Z[i * d + t] ** 2;
       this.s[i] = acc;
+      const u = [1, acc, ...Z.subarray(i * d, (i + 1) * d)];
+      const v = [kappa * acc, kappa, ...Array.from(Z.subarray(i * d, (i + 1) * d), (z) => -2 * kappa * z)];
+      for (let c = 0; c < r; c++) {
+        this.U[i * r + c] = this.Ut[c * n + i] = u[c];
+        this.V[i * r + c] = this.Vt[c * n + i] = v[c];
+      }
     }
+  }
+  /** The factors every product reads (a solve keeps them in wasm memory: SolveGemm.keep). */
+  get factors(): Float64Array[] {
+    return [this.U, this.Ut, this.V, this.Vt];
   }
   left(B: Float64Array, k: number, out = new Float64Array(this.n * k)): Float64Array {
-    const { n, d, s, Z, kappa } = this;
-    // 1ᵀB, sᵀB (k each) and ZᵀB (d × k)
-    const colSum = new Float64Array(k);
-    const sB = new Float64Array(k);
-    const ZtB = new Float64Array(d * k);
-    for (let i = 0; i < n; i++) {
-      const o = i * k;
-      const si = s[i];
-      for (let c = 0; c < k; c++) {
-        const x = B[o + c];
-        colSum[c] += x;
-        sB[c] += si * x;
-      }
-      for (let t = 0; t < d; t++) {
-        const z = Z[i * d + t];
-        const zo = t * k;
-        for (let c = 0; c < k; c++) ZtB[zo + c] += z * B[o + c];
-      }
-    }
-    for (let i = 0; i < n; i++) {
-      const o = i * k;
-      const si = s[i];
-      for (let c = 0; c < k; c++) out[o + c] = si * colSum[c] + sB[c];
-      for (let t = 0; t < d; t++) {
-        const z2 = -2 * Z[i * d + t];
-        const zo = t * k;
-        for (let c = 0; c < k; c++) out[o + c] += z2 * ZtB[zo + c];
-      }
-      if (kappa !== 1) for (let c = 0; c < k; c++) out[o + c] *= kappa;
-    }
-    return out;
+    // H·B = V·(Uᵀ·B): Uᵀ·B = [1ᵀB; sᵀB; ZᵀB]
+    const { n, r } = this;
+    const g = this.gemm();
+    return g(this.V, g(this.Ut, B, r, n, k), n, r, k, out);
   }
-  rightT(P: Float64Array, r: number, out = new Float64Array(r * this.n)): Float64Array {
-    // (P·H)_{ij} = κ(s_j·(P1)_i + (Ps)_i − 2 z_j·(PZ)_i), H symmetric
-    const { n, d, s, Z, kappa } = this;
-    const PZ = new Float64Array(d);
-    for (let i = 0; i < r; i++) {
-      const o = i * n;
-      let rowSum = 0;
-      let Ps = 0;
-      PZ.fill(0);
-      for (let l = 0; l < n; l++) {
-        const p = P[o + l];
-        if (p === 0) continue;
-        rowSum += p;
-        Ps += p * s[l];
-        for (let t = 0; t < d; t++) PZ[t] += p * Z[l * d + t];
-      }
-      for (let j = 0; j < n; j++) {
-        let zp = 0;
-        for (let t = 0; t < d; t++) zp += Z[j * d + t] * PZ[t];
-        out[o + j] = kappa * (s[j] * rowSum + Ps - 2 * zp);
-      }
-    }
-    return out;
+  rightT(P: Float64Array, rows: number, out = new Float64Array(rows * this.n)): Float64Array {
+    // P·Hᵀ = P·H = (P·U)·Vᵀ: P·U = [P1, Ps, PZ]
+    const { n, r } = this;
+    const g = this.gemm();
+    return g(g(P, this.U, rows, n, r), this.Vt, rows, r, n, out);
   }
   columnInto(l: number, out: Float64Array): void {
     const { n, d, s, Z, kappa } = this;

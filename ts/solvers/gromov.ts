@@ -175,7 +175,8 @@ function decompose(S1: Side, S2: Side, a: Float64Array, b: Float64Array, loss: '
   let c1: Float64Array;
   let h1op: StructureOp;
   if (S1.cloud) {
-    const op = new SqEuclideanStructure(S1.cloud.Z, S1.cloud.d, 1);
+    const op = new SqEuclideanStructure(S1.cloud.Z, S1.cloud.d, 1, gemm);
+    for (const F of op.factors) products.keep(F);
     c1 = op.squaredTimes(a);
     h1op = op;
   } else {
@@ -188,7 +189,8 @@ function decompose(S1: Side, S2: Side, a: Float64Array, b: Float64Array, loss: '
   let h2op: StructureOp;
   let h2t: Float64Array | undefined;
   if (S2.cloud) {
-    const op = new SqEuclideanStructure(S2.cloud.Z, S2.cloud.d, 2);
+    const op = new SqEuclideanStructure(S2.cloud.Z, S2.cloud.d, 2, gemm);
+    for (const F of op.factors) products.keep(F);
     c2 = op.squaredTimes(b);
     h2op = op;
   } else {
