@@ -44,9 +44,14 @@ const THREADS_SLOT_BYTES = 33 * 8;
  */
 const SLOW_JOIN_SHARE = 0.5;
 const SLOW_JOIN_MS = 0.3;
-/** Slow joins decay by this factor a pass; past SLOW_SCORE the passes run serially for a while. */
-const SLOW_DECAY = 0.75;
-const SLOW_SCORE = 2;
+/**
+ * Slow joins decay by this factor a pass; past SLOW_SCORE (about 9 slow joins in a row) the passes run serially for
+ * a while. V8's own background threads (GC, compilers) take a core for a few milliseconds now and then, which
+ * makes one to three joins slow on an otherwise idle 2-core machine: a stretch of serial passes after those cost
+ * more (30–50 % of a GW solve) than the waits did, so only a lasting run of slow joins counts as contention.
+ */
+const SLOW_DECAY = 0.9;
+const SLOW_SCORE = 6;
 /** How long the first serial stretch lasts; each further one doubles, up to SERIAL_MAX_MS. */
 const SERIAL_MIN_MS = 50;
 const SERIAL_MAX_MS = 2000;

@@ -612,7 +612,8 @@ async function entropicGW(
   // the projections share one engine, each warm-started from the previous potentials (inner.ts)
   // where the products run threaded, so do the inner passes from INNER_THREADS_FROM entries: an entropic GW solve
   // is hundreds of short warm-started Sinkhorn runs, whose helpers are awake anyway (sinkhorn's 'auto' waits for 2^18)
-  const innerThreads = opts.threads ?? (D.products.threads > 1 && n * m >= INNER_THREADS_FROM ? D.products.threads : 'auto');
+  const wanted = opts.threads ?? 'auto';
+  const innerThreads = wanted !== 'auto' ? wanted : D.products.threads > 1 && n * m >= INNER_THREADS_FROM ? D.products.threads : 'auto';
   const inner = new EntropicSequence(a, b, reg, 1000, webgpu ? F32_INNER_TOL * sum(a) : 1e-9, opts.maxBytes, webgpu ? 'webgpu' : 'wasm', innerThreads);
   let it = 0;
   let err = Infinity;
