@@ -14,3 +14,4 @@ export { gridStep } from './grid';
 export { streamPass } from './stream';
 export { tensorBinary, tensorUnary, tensorSumTo, tensorMatmul, tensorMatmulShares, tensorTranspose, tensorCopyBlock, tensorAdam, tensorClampMin } from './tensor';
 export { lpPivotUpdate, lpInvert } from './lp';
+export { symEigQL } from './symeig';

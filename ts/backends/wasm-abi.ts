@@ -40,6 +40,7 @@ export const KERNEL_ARITY = {
   tensorBinary: 10,
   tensorUnary: 8,
   tensorSumTo: 6,
+  symEigQL: 4,
   tensorMatmul: 9,
   tensorMatmulShares: 9,
   tensorTranspose: 5,

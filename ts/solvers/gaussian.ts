@@ -11,7 +11,8 @@ import { workerOption } from '../registry/common.js';
 import type { DenseMatrix, MatrixLike, VectorLike } from '../types.js';
 import { toMatrix, toVector, toWeights } from '../validate.js';
 import { type SquareLike, fromEig, matmulSquare, symEig, symmetrize, toSquare } from '../linalg/symmetric.js';
-import { SINGULAR, buresCore, covEig } from '../linalg/bures.js';
+import { SINGULAR, buresCore, checkCov, covEig } from '../linalg/bures.js';
+import { wasmKernels } from '../backends/wasm.js';
 
 /** A Gaussian N(mean, cov) in R^D: mean of length D, cov a symmetric positive (semi)definite D × D matrix. */
 export interface Gaussian {
@@ -39,7 +40,10 @@ function toGaussian(name: string, g: Gaussian | undefined, d?: number): { mean: 
   return { mean, cov, d: mean.length };
 }
 
-const closed = { status: 'closed-form' as const, iterations: 0, error: 0, backend: 'js' as const, threads: 1 };
+const closed = { status: 'closed-form' as const, iterations: 0, error: 0, threads: 1 };
+
+/** The wasm kernels for the eigen-decompositions and products (assembly/symeig.ts, tensor.ts), or undefined: JS. */
+const kernels = () => wasmKernels().catch(() => undefined);
 
 // ---------------------------------------------------------------------------------------------------------
 // gaussianW2
@@ -71,11 +75,12 @@ async function gaussianW2Run(source: Gaussian, target: Gaussian, opts: GaussianW
   const s = toGaussian('source', source);
   const t = toGaussian('target', target, s.d);
   const d = s.d;
-  const e1 = covEig('source.cov', s.cov, d);
-  covEig('target.cov', t.cov, d);
+  const w = await kernels();
+  const e1 = covEig('source.cov', s.cov, d, w);
+  checkCov('target.cov', t.cov, d, w);
   const withMap = opts.map ?? true;
-  const r = buresCore(s.mean, s.cov, e1, t.mean, t.cov, d, withMap, 'source.cov');
-  const out: GaussianW2Result = { value: r.value, ...closed };
+  const r = buresCore(s.mean, s.cov, e1, t.mean, t.cov, d, withMap, 'source.cov', w);
+  const out: GaussianW2Result = { value: r.value, ...closed, backend: w ? 'wasm' : 'js' };
   if (withMap) out.map = { A: { data: r.A!, rows: d, cols: d }, b: r.b! };
   return out;
 }
@@ -93,7 +98,7 @@ export const gaussianW2 = defineSolver({
   summary: 'Closed-form W2² and Monge map between two Gaussians (Bures–Wasserstein).',
   params: ['source', 'target'],
   options: gaussianW2Options,
-  backends: ['js'],
+  backends: ['wasm', 'js'],
   workEstimate: () => 0,
   run: gaussianW2Run,
 });
@@ -171,8 +176,9 @@ async function linearMapRun(Xs: MatrixLike, Xt: MatrixLike, opts: LinearMapOptio
   const bias = opts.bias ?? true;
   const ms = moments(S, ws, reg, bias);
   const mt = moments(T, wt, reg, bias);
-  const e1 = covEig('the source covariance', ms.C, d);
-  const r = buresCore(ms.mean, ms.C, e1, mt.mean, mt.C, d, true, 'the source covariance (Σ ws x xᵀ / Σ ws + reg I)');
+  const w = await kernels();
+  const e1 = covEig('the source covariance', ms.C, d, w);
+  const r = buresCore(ms.mean, ms.C, e1, mt.mean, mt.C, d, true, 'the source covariance (Σ ws x xᵀ / Σ ws + reg I)', w);
   return {
     value: r.value,
     A: { data: r.A!, rows: d, cols: d },
@@ -180,6 +186,7 @@ async function linearMapRun(Xs: MatrixLike, Xt: MatrixLike, opts: LinearMapOptio
     Cs: { data: ms.C, rows: d, cols: d },
     Ct: { data: mt.C, rows: d, cols: d },
     ...closed,
+    backend: w ? 'wasm' : 'js',
   };
 }
 
@@ -199,7 +206,7 @@ export const linearMap = defineSolver({
     bias: opt(bool, 'Estimate an affine map (centre the samples); false: linear through the origin. POT: bias.', 'true'),
     worker: workerOption,
   },
-  backends: ['js'],
+  backends: ['wasm', 'js'],
   workEstimate: () => 0,
   run: linearMapRun,
 });
@@ -237,10 +244,11 @@ async function gaussianBarycenterRun(gaussians: Gaussian[], opts: GaussianBaryce
   const K = gaussians.length;
   const gs: { mean: Float64Array; cov: Float64Array }[] = [];
   let d = 0;
+  const wk = await kernels();
   for (let k = 0; k < K; k++) {
     const g = toGaussian(`gaussians[${k}]`, gaussians[k], k === 0 ? undefined : d);
     d = g.d;
-    covEig(`gaussians[${k}].cov`, g.cov, d);
+    checkCov(`gaussians[${k}].cov`, g.cov, d, wk);
     gs.push(g);
   }
   const w = toWeights('weights', opts.weights, K);
@@ -259,21 +267,22 @@ async function gaussianBarycenterRun(gaussians: Gaussian[], opts: GaussianBaryce
   let error = Infinity;
   // S ← S^{−½} (Σ_k w_k (S^½ Σ_k S^½)^½)² S^{−½} (Álvarez-Esteban, del Barrio, Cuesta-Albertos, Matrán 2016)
   while (iterations < maxIter) {
-    const e = symEig(S, d);
+    const e = symEig(S, d, wk);
     const top = Math.max(e.values[d - 1], Number.MIN_VALUE);
     if (!(e.values[0] > SINGULAR * top)) {
       throw new OTError('invalid-option', `gaussianBarycenter: the iterate became singular (smallest eigenvalue ${e.values[0]}); the barycenter fixed point needs non-singular covariances (add a small multiple of the identity).`);
     }
-    const r = fromEig(e.values, e.vectors, d, (l) => Math.sqrt(l));
-    const ir = fromEig(e.values, e.vectors, d, (l) => 1 / Math.sqrt(l));
+    const r = fromEig(e.values, e.vectors, d, (l) => Math.sqrt(l), wk);
+    const ir = fromEig(e.values, e.vectors, d, (l) => 1 / Math.sqrt(l), wk);
     const Msum = new Float64Array(d * d);
     for (let k = 0; k < K; k++) {
       if (w[k] === 0) continue;
-      const root = fromEig(...eigArgs(symmetrize(matmulSquare(matmulSquare(r, gs[k].cov, d), r, d), d), d), d, (l) => Math.sqrt(Math.max(l, 0)));
+      const c = symEig(symmetrize(matmulSquare(matmulSquare(r, gs[k].cov, d, wk), r, d, wk), d), d, wk);
+      const root = fromEig(c.values, c.vectors, d, (l) => Math.sqrt(Math.max(l, 0)), wk);
       for (let i = 0; i < d * d; i++) Msum[i] += w[k] * root[i];
     }
-    const t = matmulSquare(ir, Msum, d);
-    const next = symmetrize(matmulSquare(t, matmulSquare(Msum, ir, d), d), d);
+    const t = matmulSquare(ir, Msum, d, wk);
+    const next = symmetrize(matmulSquare(t, matmulSquare(Msum, ir, d, wk), d, wk), d);
     let diff = 0;
     let norm = 0;
     for (let i = 0; i < d * d; i++) {
@@ -286,8 +295,8 @@ async function gaussianBarycenterRun(gaussians: Gaussian[], opts: GaussianBaryce
     if (error <= tol) break;
   }
   let value = 0;
-  const eS = symEig(S, d);
-  for (let k = 0; k < K; k++) if (w[k] > 0) value += w[k] * buresCore(mean, S, eS, gs[k].mean, gs[k].cov, d, false).value;
+  const eS = symEig(S, d, wk);
+  for (let k = 0; k < K; k++) if (w[k] > 0) value += w[k] * buresCore(mean, S, eS, gs[k].mean, gs[k].cov, d, false, undefined, wk).value;
   return {
     value,
     mean,
@@ -295,14 +304,9 @@ async function gaussianBarycenterRun(gaussians: Gaussian[], opts: GaussianBaryce
     status: error <= tol ? 'converged' : 'max-iterations',
     iterations,
     error,
-    backend: 'js',
+    backend: wk ? 'wasm' : 'js',
     threads: 1,
   };
-}
-
-function eigArgs(S: Float64Array, d: number): [Float64Array, Float64Array] {
-  const e = symEig(S, d);
-  return [e.values, e.vectors];
 }
 
 /**
@@ -320,7 +324,7 @@ export const gaussianBarycenter = defineSolver({
     tol: opt(num({ min: 0 }), 'Stop when the relative Frobenius change of the covariance is ≤ tol.', '1e-12'),
     worker: workerOption,
   },
-  backends: ['js'],
+  backends: ['wasm', 'js'],
   workEstimate: () => 0,
   run: gaussianBarycenterRun,
 });
