@@ -327,6 +327,31 @@ test("public API: sinkhorn(…, { backend: 'wasm' }) = { backend: 'js' }", async
   assert.ok(relErr(ru.potentials.f, rk.potentials.f) < 1e-9 && Math.abs(ru.regValue - rk.regValue) < 1e-9 * Math.abs(rk.regValue), 'unbalanced');
 });
 
+test('balanced scaling: iterate(k) (k − 1 lean iterations on u, v, then one full) = k calls of iterate(1), zero weights and the pending f-half included', async () => {
+  const rng = new Rng(31);
+  for (const [n, m, zeros] of [[9, 14, false], [33, 20, true], [64, 64, false]] as const) {
+    const p = problem(rng, { n, m, kind: 'dense', method: 'scaling', zeros });
+    const lean = await WasmEntropicEngine.create(p, { threads: 1 });
+    const full = await WasmEntropicEngine.create(p, { threads: 1 });
+    try {
+      for (const e of [lean, full]) await e.setEps(0.05);
+      await lean.iterate(25);
+      for (let t = 0; t < 25; t++) await full.iterate(1);
+      // a marginal error leaves a pending f-half that the next iterate commits
+      const [el, ef] = [await lean.marginalError(), await full.marginalError()];
+      assert.ok(Math.abs(el - ef) <= 1e-12 * Math.max(ef, 1e-300), `${n} × ${m}: error ${el} vs ${ef}`);
+      await lean.iterate(7);
+      for (let t = 0; t < 7; t++) await full.iterate(1);
+      const [pl, pf] = [await lean.potentials(), await full.potentials()];
+      assert.ok(relErr(pl.f, pf.f) < 1e-12 && relErr(pl.g, pf.g) < 1e-12, `${n} × ${m}${zeros ? ', zero weights' : ''}: f ${relErr(pl.f, pf.f)}, g ${relErr(pl.g, pf.g)}`);
+      if (zeros) assert.is(pl.f[1], -Infinity, 'a zero weight keeps f = −∞');
+    } finally {
+      lean.dispose();
+      full.dispose();
+    }
+  }
+});
+
 test('SIMD exp (assembly/expf64.ts) vs Math.exp over [−745, 709.7], and its special values', async () => {
   const k = await wasmKernels();
   const s = k.scope();
