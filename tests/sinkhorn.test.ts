@@ -15,6 +15,7 @@ import {
   sinkhornDivergence,
   sinkhornUnbalanced,
 } from 'kantorovich';
+import { WasmEntropicEngine } from '../ts/backends/wasm-entropic.js';
 
 function cloud(rng: Rng, n: number, d: number, shift = 0) {
   return { data: Float64Array.from({ length: n * d }, () => rng.uniform() + shift), rows: n, cols: d };
@@ -25,6 +26,42 @@ function weights(rng: Rng, n: number) {
   const s = w.reduce((x, y) => x + y, 0);
   return w.map((x) => x / s);
 }
+
+test('tol 0 with nobody waiting runs the iterations in one step: one measure instead of one per 10; same result', async () => {
+  const rng = new Rng(41);
+  const X = cloud(rng, 40, 2);
+  const Y = cloud(rng, 30, 2, 0.3);
+  const M = costMatrix(X, Y).M;
+  const proto = WasmEntropicEngine.prototype;
+  const original = proto.marginalError;
+  let measures = 0;
+  proto.marginalError = function (this: WasmEntropicEngine) {
+    measures++;
+    return original.call(this);
+  };
+  try {
+    for (const method of ['scaling', 'log'] as const) {
+      const base = { reg: 0.05, method, maxIter: 57, tol: 0, backend: 'wasm' as const, threads: 1, worker: false as const };
+      measures = 0;
+      const once = await sinkhorn(undefined, undefined, M, base);
+      const onceMeasures = measures;
+      measures = 0;
+      const every = await sinkhorn(undefined, undefined, M, { ...base, checkEvery: 10 });
+      assert.is(onceMeasures, 1, `${method}: one measure`);
+      assert.is(measures, 6, `${method}: one measure per 10 iterations with checkEvery`);
+      assert.is(once.iterations, 57);
+      assert.is(every.iterations, 57);
+      assert.ok(Math.abs(once.value - every.value) <= 1e-12 * Math.abs(every.value), `${method}: ${once.value} vs ${every.value}`);
+      assert.ok(Math.abs(once.error - every.error) <= 1e-9 * every.error + 1e-15, `${method}: error ${once.error} vs ${every.error}`);
+      // a progress callback or a signal keeps the checks (they are what those wait on)
+      let reports = 0;
+      await sinkhorn(undefined, undefined, M, { ...base, onProgress: () => reports++ });
+      assert.is(reports, 6, `${method}: progress every 10 iterations`);
+    }
+  } finally {
+    proto.marginalError = original;
+  }
+});
 
 test('balanced: marginals within tol at convergence, both methods, dense and point clouds', async () => {
   const rng = new Rng(1);

@@ -12,7 +12,7 @@ import { OTError } from '../errors.js';
 import type { BackendName, BackendOption } from '../types.js';
 import { abortPoint } from '../validate.js';
 import type { EngineProblem, EntropicCost, EntropicEngine, PairCost } from './engine.js';
-import { type IterationOptions, type LoopResult, Stepper } from './problem.js';
+import { type IterationOptions, type LoopResult, Stepper, uncheckedAllowed } from './problem.js';
 import { autoPrefersWebgpu, createEngine } from './select.js';
 
 /** The engines of a batch and how a round runs. */
@@ -206,7 +206,8 @@ export async function iterateBatch(
   onNonFinite: (q: number) => string,
 ): Promise<LoopResult[]> {
   const iter = { maxIter: opts.maxIter, tol: opts.tol, checkEvery: opts.checkEvery };
-  const steppers = schedules.map((s) => new Stepper(s, iter, batch.backend));
+  // the batch's measure is each problem's marginal error (state alone)
+  const steppers = schedules.map((s) => new Stepper(s, iter, batch.backend, uncheckedAllowed(opts)));
   let active = steppers.map((_, q) => q);
   let most = 0;
   while (active.length > 0) {

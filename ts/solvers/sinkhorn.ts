@@ -242,7 +242,7 @@ export async function solveEntropic(
   try {
     if (s.init) await engine.setPotentials(s.init.f, s.init.g);
     const measure = regM === undefined ? () => engine.marginalError() : potentialChange(engine, s.reg);
-    const loop = await iterate(engine, s.schedule, opts, measure, () => overflowMessage(solver, s));
+    const loop = await iterate(engine, s.schedule, opts, measure, () => overflowMessage(solver, s), regM === undefined);
     return await entropicResult(engine, s, loop);
   } finally {
     engine.dispose();
