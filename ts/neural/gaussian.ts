@@ -14,12 +14,31 @@ import { OTError } from '../errors.js';
 import { Rng } from '../rng.js';
 import type { DenseMatrix, MatrixLike, VectorLike } from '../types.js';
 import { toMatrix, toVector } from '../validate.js';
-import { type SquareLike, checkSPD, symEig, toSquare } from '../linalg/symmetric.js';
+import { type SquareLike, checkSPD, matmulSquare as linalgMatmulSquare, symEig as linalgSymEig, toSquare } from '../linalg/symmetric.js';
 import { buresCore } from '../linalg/bures.js';
 
 // The symmetric eigen-solver and matrix functions live in ts/linalg/symmetric.ts (shared with the Gaussian
 // closed forms of ts/solvers/gaussian.ts); re-exported here under their historical names.
-export { checkSPD, cholesky, invSqrtm, matmulSquare, sqrtm, symEig, symFunction, toSquare, type SquareLike } from '../linalg/symmetric.js';
+export { checkSPD, cholesky, invSqrtm, sqrtm, symFunction, toSquare, type SquareLike } from '../linalg/symmetric.js';
+
+/** Eigen-decomposition of a symmetric D × D matrix (ts/linalg/symmetric.ts's QL with a Jacobi polish). */
+export function symEig(
+  S: Float64Array,
+  d: number,
+): {
+  /** The eigenvalues λ (length D), ascending. */
+  values: Float64Array;
+  /** V, D × D row-major, the eigenvectors in its COLUMNS: S = V diag(λ) Vᵀ. */
+  vectors: Float64Array;
+} {
+  return linalgSymEig(S, d);
+}
+
+// The public forms below keep the internal wasm kernel argument of ts/linalg/symmetric.ts out of the API.
+/** C = A B for row-major D × D matrices. */
+export function matmulSquare(A: Float64Array, B: Float64Array, d: number): Float64Array {
+  return linalgMatmulSquare(A, B, d);
+}
 
 /** A Gaussian N(mean, cov) in R^D, cov row-major D × D. */
 export interface GaussianSpec {
