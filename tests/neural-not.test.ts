@@ -206,4 +206,31 @@ test('NOT option validation', async () => {
   }
 });
 
+test('NOT emaDecay: T is β²θ₀ + β(1−β)θ₁ + (1−β)θ₂ after two T steps; training unchanged; a Gaussian map as good', async () => {
+  const opts = { ...SMALL, iterations: 1, batchSize: 16, seed: 4 };
+  const beta = 0.7;
+  const theta = async (o: object): Promise<number[][]> => (await trainNOT(eight, moons, { ...opts, ...o })).T.save().params.map((p) => p.data);
+  // θ₀ (initial), θ₁ (after the first T step: the same draws as the two-step run up to there), θ₂ (the last)
+  const [t0, t1, t2] = [await theta({ iterations: 0 }), await theta({ innerSteps: 1 }), await theta({ innerSteps: 2 })];
+  const plain = await trainNOT(eight, moons, { ...opts, innerSteps: 2 });
+  const avg = await trainNOT(eight, moons, { ...opts, innerSteps: 2, emaDecay: beta });
+  assert.equal(avg.history, plain.history, 'the average does not change training');
+  assert.equal(avg.f.save().params, plain.f.save().params, 'nor the potential');
+  let worst = 0;
+  avg.T.save().params.forEach((p, i) =>
+    p.data.forEach((v, j) => {
+      const want = beta * beta * t0[i][j] + beta * (1 - beta) * t1[i][j] + (1 - beta) * t2[i][j];
+      worst = Math.max(worst, Math.abs(v - want));
+    }),
+  );
+  assert.ok(worst < 1e-12, `EMA off the closed form by ${worst}`);
+  assert.ok(t2.some((p, i) => p.some((v, j) => v !== avg.T.save().params[i].data[j])), 'the average differs from the last weights');
+  // on the Gaussian pair of the deterministic-map test: the averaged map reaches the same bound (≤ 10 %)
+  const res = await trainNOT(gaussP, gaussQ, { ...SMALL, iterations: 150, seed: 1, emaDecay: 0.99 });
+  const uvp = gaussianL2UVP((x) => res.map(x), pair.source, pair.target, { n: 4096, seed: 9 });
+  console.log(`  NOT Gaussian D=2 with emaDecay 0.99: L2-UVP ${uvp.toFixed(2)} %`);
+  assert.ok(uvp <= 10, `L2-UVP ${uvp} % > 10 %`);
+  await rejectsWith(trainNOT(eight, moons, { emaDecay: 1 }), 'invalid-option', 'emaDecay 1');
+});
+
 test.run();
