@@ -142,7 +142,7 @@ export const trainNOT = defineSolver({
     lrT: positive('Adam learning rate of T.', '1e-3'),
     lrF: positive('Adam learning rate of f.', '1e-3'),
     lrDecay: opt(num({ gt: 0, max: 1 }), 'Final learning rate as a fraction of lrT / lrF (cosine schedule; 1: constant, as in the paper).', '0.1'),
-    emaDecay: opt(num({ min: 0, lt: 1 }), "Decay β of an exponential moving average of T's weights (θ̄ ← βθ̄ + (1 − β)θ per T step), returned as T; 0: the last weights.", '0'),
+    emaDecay: opt(num({ min: 0, lt: 1 }), "Decay β of an exponential moving average of T's weights (θ̄ ← β_tθ̄ + (1 − β_t)θ per T step, β_t = min(β, (1 + t)/(10 + t))), returned as T; 0: the last weights.", '0.999'),
     beta1: opt(num({ min: 0, lt: 1 }), 'Adam β₁.', '0.9'),
     beta2: opt(num({ min: 0, lt: 1 }), 'Adam β₂.', '0.999'),
     onProgress: progressOption('{ step, lossF, lossT } at every step'),
