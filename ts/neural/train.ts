@@ -100,6 +100,7 @@ export const trainICNNMap = defineSolver({
     lrG: positive('Learning rate of g.', 'lr'),
     lrDecay: opt(num({ gt: 0, max: 1 }), 'Final learning rate as a fraction of the initial one (cosine schedule).', '0.1'),
     betas: opt(betasPair, 'Adam (β₁, β₂).', '[0.5, 0.99]'),
+    emaDecay: opt(num({ min: 0, lt: 1 }), "Decay β of an exponential moving average of g's weights (as trainNOT's), returned as g; 0: the last weights.", '0'),
     conditionDim: opt(num({ integer: true, min: 0 }), "Trailing condition columns in the samples ('minmax' only).", '0'),
     conjugate: opt(oneOf('minmax', 'amortized'), "'minmax': f is g's adversary (Makkuva et al. 2020); 'amortized': f predicts g's conjugate, fine-tuned by L-BFGS (Amos 2023).", "'minmax'"),
     conjugateSteps: opt(num({ integer: true, min: 0 }), "L-BFGS iterations fine-tuning the amortised conjugate per batch ('amortized').", '10'),
