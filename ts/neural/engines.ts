@@ -51,7 +51,7 @@ export function checkPrecision(backend: TensorBackendOption | undefined, precisi
 /**
  * The engine for a backend option and a precision; backend undefined (the trainers' default) = the CPU default:
  * wasm where the binary loads, else js. precision undefined = f64 on the CPU engines, f32 on webgpu; 'auto' with
- * 'f64' stays on the CPU. Bad combinations: see {@link checkPrecision}.
+ * 'f64' stays on the CPU. Bad combinations ('js' + 'f32', 'webgpu' + 'f64') are OTError('invalid-option').
  */
 export async function tensorEngine(backend?: TensorBackendOption, precision?: TensorPrecision): Promise<TensorEngine> {
   checkPrecision(backend, precision);
