@@ -7,6 +7,9 @@
 //   65 % (measured: 2.5 %; seeds 1–3: 2.5, 3.0, 3.2 %);
 // - the weak cost rewards conditional variance: Var_z T(x, z) is ≥ 10× larger with γ = 0.9 than with γ = 0
 //   (measured at seed 2: 2.56 vs 0.0035; seeds 3, 4: 1.29 vs 0.0026, 0.33 vs 0.0022; tr Σ₂ = 2.5), and ≥ 0.1;
+// - emaDecay (the returned T is an average of T's weights over the T steps, default 0.999): equal to its closed form
+//   after two T steps (warm-up included), training unchanged, the Gaussian bound met with and without it (measured
+//   4.40 % averaged, 4.50 % last weights);
 // - onProgress / history / determinism / save–load / abort (OTError('aborted'), before and during training) /
 //   option validation.
 // Negative controls, run by hand on the built not.js: flipping the sign of L_f (ascending instead of descending)
@@ -204,6 +207,39 @@ test('NOT option validation', async () => {
   } catch (e) {
     assert.ok(e instanceof OTError && e.code === 'shape', String(e));
   }
+});
+
+test('NOT emaDecay: T after two T steps is the closed-form average of θ₀, θ₁, θ₂; training unchanged; a Gaussian map as good', async () => {
+  const opts = { ...SMALL, iterations: 1, batchSize: 16, seed: 4, emaDecay: 0 };
+  const theta = async (o: object): Promise<number[][]> => (await trainNOT(eight, moons, { ...opts, ...o })).T.save().params.map((p) => p.data);
+  // θ₀ (initial), θ₁ (after the first T step: the same draws as the two-step run up to there), θ₂ (the last)
+  const [t0, t1, t2] = [await theta({ iterations: 0 }), await theta({ innerSteps: 1 }), await theta({ innerSteps: 2 })];
+  const plain = await trainNOT(eight, moons, { ...opts, innerSteps: 2 });
+  const beta = 0.2;
+  const avg = await trainNOT(eight, moons, { ...opts, innerSteps: 2, emaDecay: beta });
+  // β_t = min(β, (1 + t)/(10 + t)): 2/11 at t = 1 (the warm-up), then β = 0.2 < 3/12 at t = 2
+  const [b1, b2] = [2 / 11, beta];
+  assert.equal(avg.history, plain.history, 'the average does not change training');
+  assert.equal(avg.f.save().params, plain.f.save().params, 'nor the potential');
+  let worst = 0;
+  avg.T.save().params.forEach((p, i) =>
+    p.data.forEach((v, j) => {
+      const want = b2 * (b1 * t0[i][j] + (1 - b1) * t1[i][j]) + (1 - b2) * t2[i][j];
+      worst = Math.max(worst, Math.abs(v - want));
+    }),
+  );
+  assert.ok(worst < 1e-12, `EMA off the closed form by ${worst}`);
+  assert.ok(t2.some((p, i) => p.some((v, j) => v !== avg.T.save().params[i].data[j])), 'the average differs from the last weights');
+  // on the Gaussian pair of the deterministic-map test: the averaged map reaches the same bound (≤ 10 %)
+  const res = await trainNOT(gaussP, gaussQ, { ...SMALL, iterations: 150, seed: 1, emaDecay: 0 });
+  const uvp = gaussianL2UVP((x) => res.map(x), pair.source, pair.target, { n: 4096, seed: 9 });
+  console.log(`  NOT Gaussian D=2 with the last weights (emaDecay 0): L2-UVP ${uvp.toFixed(2)} %`);
+  assert.ok(uvp <= 10, `L2-UVP ${uvp} % > 10 %`);
+  await rejectsWith(trainNOT(eight, moons, { emaDecay: 1 }), 'invalid-option', 'emaDecay 1');
+  // the default (0.999) averages: T differs from the last weights
+  const byDefault = await trainNOT(eight, moons, { ...opts, innerSteps: 2, emaDecay: undefined });
+  assert.equal(byDefault.history, plain.history);
+  assert.ok(byDefault.T.save().params.some((p, i) => p.data.some((v, j) => v !== t2[i][j])), 'averaged by default');
 });
 
 test.run();

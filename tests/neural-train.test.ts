@@ -213,4 +213,20 @@ test('trainKantorovichRubinsteinCritic: W1 between shifted Gaussians (1D and 2D)
   }
 });
 
+test('trainICNNMap emaDecay: training unchanged, g averaged (still an ICNN), the Bures map to L2-UVP ≤ 5 % as without', async () => {
+  const P = gaussianBatchSampler(SRC.mean, SRC.cov);
+  const Q = gaussianBatchSampler(TGT.mean, TGT.cov);
+  const last = await trainICNNMap(P, Q, SHORT);
+  const avg = await trainICNNMap(P, Q, { ...SHORT, emaDecay: 0.99 });
+  assert.equal(avg.history, last.history, 'the average does not change training');
+  assert.equal(avg.f.save().params, last.f.save().params, 'f is the last iterate');
+  assert.ok(avg.g.save().params.some((p, i) => p.data.some((v, j) => v !== last.g.save().params[i].data[j])), 'g is averaged');
+  for (const w of avg.g.wz) assert.ok(w.toArray().every((v) => v >= 0), 'the averaged g keeps non-negative Wz');
+  const uvpLast = gaussianL2UVP(last.map, SRC, TGT, { n: 4096, seed: 11 });
+  const uvpAvg = gaussianL2UVP(avg.map, SRC, TGT, { n: 4096, seed: 11 });
+  console.log(`  ICNN D=2 L2-UVP averaged g ${uvpAvg.toFixed(2)} % vs last ${uvpLast.toFixed(2)} %`);
+  assert.ok(uvpAvg <= 5, `L2-UVP ${uvpAvg} % > 5 %`);
+  await rejectsWith(trainICNNMap(P, Q, { ...SHORT, emaDecay: 1 }), 'invalid-option', 'emaDecay 1');
+});
+
 test.run();

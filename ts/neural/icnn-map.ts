@@ -64,6 +64,7 @@ import { abortPoint, toMatrix } from '../validate.js';
 import type { SquareLike } from './gaussian.js';
 import { ICNN, type ICNNActivation, disposeOffJs, onJsEngine } from './models.js';
 import { Adam, cosineFactor } from './optim.js';
+import { WeightAverage } from './ema.js';
 import { type BatchSampler, type SamplerSpec, samplerOf } from './sampler-spec.js';
 import type { TensorEngine } from './engine.js';
 import { type NeuralBackendOptions, tensorEngine } from './engines.js';
@@ -131,6 +132,12 @@ export interface ICNNMapOptions extends NeuralBackendOptions {
   lrDecay?: number;
   /** Adam (β₁, β₂) (default [0.5, 0.99]). */
   betas?: [number, number];
+  /**
+   * Decay β of an exponential moving average of g's weights, θ̄ ← β_t·θ̄ + (1 − β_t)·θ after the t-th g update with
+   * β_t = min(β, (1 + t)/(10 + t)) (as trainNOT's emaDecay); the returned g (so the map ∇g) is θ̄, f is the last
+   * iterate. Averages of non-negative weights stay non-negative: θ̄ is an ICNN. Default 0: the last weights.
+   */
+  emaDecay?: number;
   /** Default 0. */
   seed?: number;
   /** Number k of trailing condition columns in the samples (default 0: unconditional; 'minmax' only). */
@@ -237,7 +244,7 @@ export async function trainICNNMap(P: BatchSampler | SamplerSpec, Q: BatchSample
   const progressEvery = positiveInt('progressEvery', opts.progressEvery ?? 10);
   if (opts.signal?.aborted) throw new OTError('aborted', 'trainICNNMap was aborted before it started.');
 
-  const engine = await tensorEngine(opts.backend);
+  const engine = await tensorEngine(opts.backend, opts.precision);
   const rng = new Rng(seed + 2);
   // the first batch fixes the dimension
   const X0 = drawBatch(sampleP, 'sampleP', batchSize, rng, undefined, engine);
@@ -254,12 +261,15 @@ export async function trainICNNMap(P: BatchSampler | SamplerSpec, Q: BatchSample
     engine,
   } as const;
   const quadraticForm = opts.quadraticForm ?? true;
-  const g = new ICNN(cols, hidden, { ...icnnOpts, quadratic: opts.quadratic ?? 0, quadraticForm, seed });
+  let g = new ICNN(cols, hidden, { ...icnnOpts, quadratic: opts.quadratic ?? 0, quadraticForm, seed });
   const f = new ICNN(cols, hidden, { ...icnnOpts, quadratic: opts.quadraticF ?? 0, quadraticForm, seed: seed + 1 });
   const optG = new Adam(g.parameters(), { lr: lrG, beta1, beta2 });
   const optF = new Adam(f.parameters(), { lr: lrF, beta1, beta2 });
   const gParams = g.parameters();
   const fParams = f.parameters();
+  const emaDecay = opts.emaDecay ?? 0;
+  if (!(emaDecay >= 0 && emaDecay < 1)) throw new OTError('invalid-option', `emaDecay must be in [0, 1) (got ${emaDecay}).`);
+  const average = emaDecay > 0 ? new WeightAverage(gParams, emaDecay) : null;
 
   const xPart = (Z: Tensor) => (k === 0 ? Z : sliceLast(Z, 0, D));
   const cPart = (Z: Tensor) => sliceLast(Z, D, cols);
@@ -286,6 +296,7 @@ export async function trainICNNMap(P: BatchSampler | SamplerSpec, Q: BatchSample
         first = null;
         return [Z, drawBatch(sampleQ, 'sampleQ', batchSize, rng, cols, engine)];
       });
+      average?.update();
       await report(step, L, ex2, ey2);
     }
     for (let step = 1; step <= iterations && !amortized; step++) {
@@ -302,6 +313,7 @@ export async function trainICNNMap(P: BatchSampler | SamplerSpec, Q: BatchSample
           optG.step(autograd(lossG, gParams, { allowUnused: true }));
           g.project();
         });
+        average?.update();
       }
       // L, E‖x‖², E‖y‖² of the f step's batch, as one [3] tensor: a single read-back per step
       const stats = tidy(() => {
@@ -323,6 +335,11 @@ export async function trainICNNMap(P: BatchSampler | SamplerSpec, Q: BatchSample
       stats.dispose();
       await report(step, L, ex2, ey2);
     }
+    if (average) {
+      const gAvg = ICNN.load(await average.into(await g.saveAsync())); // on the js engine, as results are
+      g.dispose();
+      g = gAvg;
+    }
   } catch (e) {
     disposeOffJs([g, f]);
     throw e;
@@ -330,6 +347,7 @@ export async function trainICNNMap(P: BatchSampler | SamplerSpec, Q: BatchSample
     X0.dispose();
     optG.dispose();
     optF.dispose();
+    average?.dispose();
   }
 
   const [gOut, fOut] = await onJsEngine([g, f]);

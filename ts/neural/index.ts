@@ -6,7 +6,7 @@
 export * from './tensor.js';
 export { BINARY_OPS, UNARY_OPS, type AdamHyper, type MatmulFlags, type BinaryOp, type MapOp, type Operand, type TensorBackend, type TensorEngine, type UnaryOp } from './engine.js';
 export { jsTensorEngine } from './js-engine.js';
-export { tensorEngine, type NeuralBackendOptions, type TensorBackendOption } from './engines.js';
+export { tensorEngine, type NeuralBackendOptions, type TensorBackendOption, type TensorPrecision } from './engines.js';
 export { WasmTensorEngine, wasmTensorEngine, type WasmPrecision, type WasmStorage } from './wasm-engine.js';
 export { WebGpuTensorEngine, webgpuTensorEngine, type GpuStorage } from '../../gpu/tensor.js';
 export { Adam, type AdamOptions } from './optim.js';

@@ -42,6 +42,7 @@ import { abortPoint, checkAbort, toMatrix } from '../validate.js';
 import { type Activation, MLP, disposeOffJs, onJsEngine } from './models.js';
 import { type BatchSampler, type SamplerSpec, samplerOf } from './sampler-spec.js';
 import { Adam, cosineFactor } from './optim.js';
+import { WeightAverage } from './ema.js';
 import { type NeuralBackendOptions, tensorEngine } from './engines.js';
 import type { TensorEngine } from './engine.js';
 import { Tensor, add, concat, grad, mean, noGrad, reshape, scale, square, sub, sum, tensor, tidy } from './tensor.js';
@@ -105,6 +106,14 @@ export interface NOTOptions extends NeuralBackendOptions {
    * W2 benchmark's D = 4 pair L2-UVP was 1.35 % after 5000 steps and 5.66 % after 10000; with the decay 0.86 %.
    */
   lrDecay?: number;
+  /**
+   * Decay β of an exponential moving average of T's weights, θ̄ ← β_t·θ̄ + (1 − β_t)·θ after the t-th T step with
+   * β_t = min(β, (1 + t)/(10 + t)) (Polyak averaging, as GAN trainers evaluate the averaged generator; the warm-up
+   * keeps short runs off their initial weights); the returned T is θ̄. Training itself is unchanged. Default 0.999:
+   * on the W2 benchmark's D = 16 pair ([256, 256], f32, 5000 steps) the same training run gives L2-UVP 3.12 % with
+   * it and 5.53 % with the last weights. 0: the last weights.
+   */
+  emaDecay?: number;
   /** Adam β₁ of both optimizers (default 0.9). */
   beta1?: number;
   /** Adam β₂ of both optimizers (default 0.999). */
@@ -175,6 +184,7 @@ function repeatRows(X: Float64Array, n: number, d: number, k: number): Float64Ar
 
 /** The networks, optimizers and batch maps of one NOT run. */
 interface NOTState {
+  /** Replaced by the weight average at the end when emaDecay > 0. */
   T: MLP;
   f: MLP;
   optT: Adam;
@@ -204,12 +214,14 @@ export async function trainNOT(P: NOTSampler | SamplerSpec, Q: NOTSampler | Samp
   const rng = new Rng(opts.seed ?? 0);
   // the dimension comes from a first batch of P (drawn after the network seeds, so it is part of the seeded sequence)
   const seeds = [rng.nextU32(), rng.nextU32()] as const;
-  const engine = await tensorEngine(opts.backend);
+  const engine = await tensorEngine(opts.backend, opts.precision);
   const X0 = toBatch('sampleP', sampleP(batch, rng), batch, undefined);
   const st = notState(opts, X0.cols, seeds, engine, { gamma, zDim, zSamples, residual, rng });
 
   const history: NOTProgress[] = [];
   let firstX: DenseMatrix | null = X0;
+  const emaDecay = opts.emaDecay ?? 0.999;
+  const average = emaDecay > 0 ? new WeightAverage(st.T.parameters(), emaDecay) : null;
   try {
     const [lrT, lrF, lrDecay] = [st.optT.lr, st.optF.lr, opts.lrDecay ?? 0.1];
     for (let step = 1; step <= iterations; step++) {
@@ -224,11 +236,17 @@ export async function trainNOT(P: NOTSampler | SamplerSpec, Q: NOTSampler | Samp
       for (let k = 0; k < innerSteps; k++) {
         await abortPoint(opts.signal, () => `step ${step} of ${iterations}`);
         lossT = await mapStep(st, toBatch('sampleP', sampleP(batch, rng), batch, st.D), step);
+        average?.update();
       }
       const p: NOTProgress = { step, loss, lossF, lossT };
       history.push(p);
       opts.onProgress?.(p);
       await abortPoint(opts.signal, () => `step ${step} of ${iterations}`);
+    }
+    if (average) {
+      const Tavg = MLP.load(await average.into(await st.T.saveAsync())); // on the js engine, as results are
+      st.T.dispose();
+      st.T = Tavg;
     }
   } catch (e) {
     disposeOffJs([st.T, st.f]);
@@ -236,6 +254,7 @@ export async function trainNOT(P: NOTSampler | SamplerSpec, Q: NOTSampler | Samp
   } finally {
     st.optT.dispose();
     st.optF.dispose();
+    average?.dispose();
   }
 
   const [Tout, fOut] = await onJsEngine([st.T, st.f]);
