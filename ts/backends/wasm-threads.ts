@@ -93,15 +93,21 @@ export function wasmThreadsUnavailableReason(): string | undefined {
   return undefined;
 }
 
+/** canBlock's answer: a thread's ability to block does not change, and the probe (a shared memory) costs ~30 µs. */
+let blocks: boolean | undefined;
+
 /** Whether this thread may wait on shared memory (not a browser's main thread, not without isolation). */
 function canBlock(): boolean {
-  try {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
-    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-    return true;
-  } catch {
-    return false;
+  if (blocks === undefined) {
+    try {
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+      new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+      blocks = true;
+    } catch {
+      blocks = false;
+    }
   }
+  return blocks;
 }
 
 /**

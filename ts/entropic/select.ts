@@ -25,8 +25,9 @@ const engines = new Map<BackendName, Registered>([
       // f32 and dispatch overheads only pay off on hardware and on large problems; a software adapter
       // (lavapipe, SwiftShader) is slower than wasm, so auto never picks it — force it with { backend: 'webgpu' }.
       preferFor: async (n, m) => {
+        if (n * m < 1 << 20) return false; // before the import: small calls in a loop pay nothing for it
         const { gpuIsHardware } = await import('../backends/webgpu.js');
-        return n * m >= 1 << 20 && (await gpuIsHardware());
+        return gpuIsHardware();
       },
     },
   ],
