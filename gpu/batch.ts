@@ -1,5 +1,6 @@
-// Sinkhorn for a batch of dense problems on WebGPU (ts/entropic/batch.ts's EntropicBatch): all problems'
-// costs, weights and potentials concatenated in one set of buffers, the problem as a dispatch dimension (a
+// Sinkhorn for a batch of balanced problems on WebGPU (ts/entropic/batch.ts's EntropicBatch): all problems'
+// costs, weights and potentials concatenated in one set of buffers (point clouds' costs computed on the host
+// first, in f64: a batch holds small problems, and the host keeps each problem's C for its plan anyway), the problem as a dispatch dimension (a
 // thread per row of every problem for the f-update, per column for the g-update), so that an iteration of the
 // whole batch is two dispatches, and a round of checks one submit and one read-back.
 //
@@ -11,7 +12,7 @@
 import { OTError } from '../ts/errors.js';
 import { LazyCoupling } from '../ts/coupling.js';
 import { CostMatrixGeometry } from '../ts/geometry.js';
-import type { EngineProblem, EntropicEngine, PlanStats } from '../ts/entropic/engine.js';
+import { type EngineProblem, type EntropicEngine, type PairCost, type PlanStats, pairCostMatrix } from '../ts/entropic/engine.js';
 import type { EntropicBatch } from '../ts/entropic/batch.js';
 import { F32, LSE_INIT, NEG, NEG_T, declare, lit, lseAdd } from './kernels.js';
 import { COPY_DST, type Dispatch, GpuRuntime, UNIFORM } from './runtime.js';
@@ -102,6 +103,8 @@ export class WebGpuSinkhornBatch implements EntropicBatch {
   private readonly rowOff: number[] = [];
   private readonly colOff: number[] = [];
   private readonly c0: number[] = [];
+  /** Each problem's n × m costs in f64 (a dense problem's own array). */
+  private readonly costs: Float64Array[] = [];
   private readonly eps: Float32Array<ArrayBuffer>;
   private epsDirty = true;
   private readonly R: number;
@@ -119,7 +122,9 @@ export class WebGpuSinkhornBatch implements EntropicBatch {
     let C = 0;
     let entries = 0;
     for (const p of problems) {
-      if (p.cost.kind !== 'dense' || p.tauA !== 1 || p.tauB !== 1) throw new OTError('internal', 'WebGpuSinkhornBatch: dense balanced problems only.');
+      if ((p.cost.kind !== 'dense' && p.cost.kind !== 'points') || p.tauA !== 1 || p.tauB !== 1) {
+        throw new OTError('internal', 'WebGpuSinkhornBatch: balanced problems on cost matrices or point clouds only.');
+      }
       this.rowOff.push(R);
       this.colOff.push(C);
       R += p.cost.n;
@@ -141,7 +146,8 @@ export class WebGpuSinkhornBatch implements EntropicBatch {
     let co = 0;
     problems.forEach((p, q) => {
       const { n, m } = p.cost;
-      const Cq = (p.cost as { C: Float64Array }).C;
+      const Cq = pairCostMatrix(p.cost as PairCost);
+      this.costs.push(Cq);
       let c0 = Infinity;
       for (const c of Cq) c0 = Math.min(c0, c);
       this.c0.push(c0);
@@ -251,6 +257,10 @@ export class WebGpuSinkhornBatch implements EntropicBatch {
     return this.problems[p];
   }
 
+  costOf(p: number): Float64Array {
+    return this.costs[p];
+  }
+
   epsOf(p: number): number {
     return this.eps[p];
   }
@@ -298,7 +308,7 @@ class BatchView implements EntropicEngine {
   /** The plan from the (f32) potentials, entries in f64 (ts/coupling.ts LazyCoupling: P_ij = exp((f_i + g_j − C_ij)/ε)). */
   private async plan(): Promise<{ P: LazyCoupling; C: Float64Array }> {
     const { f, g } = await this.potentials();
-    const C = (this.batch.problem(this.q).cost as { C: Float64Array }).C;
+    const C = this.batch.costOf(this.q);
     return { P: new LazyCoupling(new CostMatrixGeometry({ data: C, rows: this.n, cols: this.m }), f, g, this.eps), C };
   }
 

@@ -21,6 +21,7 @@ import {
   wasserstein1dBatch,
 } from 'kantorovich';
 import { randomWeights, uniforms, webgpuGate } from './helpers.js';
+import { engineCounters } from '../ts/entropic/select.js';
 
 const F64_TOL = 1e-10;
 
@@ -313,12 +314,28 @@ it('sinkhornBatch on webgpu equals the per-problem webgpu calls (f32) and the wa
   const c = await sinkhornBatch(packed, { ...fixed, backend: 'wasm' });
   for (let q = 0; q < B; q++) near(g.values[q], c.values[q], 1e-4, `packed problem ${q}`);
   assert.is(g.iterations, 100);
-  // point clouds run one engine per problem on webgpu
+  // point clouds on webgpu: one batch too (their costs materialized), no engine per problem
   const pairs = [{ X: cloud(rng, 6, 2), Y: cloud(rng, 7, 2) }, { X: cloud(rng, 5, 2), Y: cloud(rng, 4, 2, 1) }];
-  const dg = await sinkhornDivergenceBatch(pairs, { reg: 0.2, backend: 'webgpu', worker: false });
-  const dw = await sinkhornDivergenceBatch(pairs, { reg: 0.2, backend: 'wasm', worker: false });
+  const engines = engineCounters.created;
+  const dg = await sinkhornDivergenceBatch(pairs, { reg: 0.2, backend: 'webgpu', worker: false, gradient: true });
+  assert.is(engineCounters.created, engines, 'the divergence batch made no per-problem engine');
+  const dw = await sinkhornDivergenceBatch(pairs, { reg: 0.2, backend: 'wasm', worker: false, gradient: true });
   assert.is(dg.backend, 'webgpu');
-  for (let q = 0; q < 2; q++) near(dg.values[q], dw.values[q], 1e-4, `divergence pair ${q} webgpu vs wasm`);
+  for (let q = 0; q < 2; q++) {
+    near(dg.values[q], dw.values[q], 1e-4, `divergence pair ${q} webgpu vs wasm`);
+    const [gx, wx] = [dg.results[q].gradX!, dw.results[q].gradX!];
+    for (let k = 0; k < wx.length; k++) near(gx[k], wx[k], 1e-3, `divergence pair ${q} gradX[${k}] webgpu vs wasm`);
+  }
+  // a sinkhornBatch of clouds (sqeuclidean and euclidean) against its wasm batch
+  const cloudProblems = [
+    { M: pointCloud(cloud(rng, 9, 3), cloud(rng, 8, 3)) },
+    { M: pointCloud(cloud(rng, 5, 3), cloud(rng, 6, 3), { cost: 'euclidean' }) },
+  ];
+  const before = engineCounters.created;
+  const cg = await sinkhornBatch(cloudProblems, { reg: 0.2, backend: 'webgpu', worker: false });
+  assert.is(engineCounters.created, before, 'the cloud batch made no per-problem engine');
+  const cw = await sinkhornBatch(cloudProblems, { reg: 0.2, backend: 'wasm', worker: false });
+  for (let q = 0; q < 2; q++) near(cg.values[q], cw.values[q], 1e-4, `cloud problem ${q} webgpu vs wasm`);
 });
 
 test.run();

@@ -5,9 +5,9 @@
 //
 // wasm: all engines in one module and one call per round (assembly/sinkhorn.ts entBatch), with the threads of
 // ts/backends/wasm-threads.ts taking whole problems in turn. webgpu (forced, or where a single solve's 'auto' would
-// pick it: a hardware adapter and a large problem; dense balanced problems): one set of
-// buffers and two dispatches per iteration for all problems (gpu/batch.ts). js, and webgpu for point clouds: the
-// engines stepped one after the other.
+// pick it: a hardware adapter and a large problem; balanced problems, on cost matrices or point clouds): one set
+// of buffers and two dispatches per iteration for all problems (gpu/batch.ts). js, and webgpu for unbalanced
+// problems: the engines stepped one after the other.
 import { OTError } from '../errors.js';
 import type { BackendName, BackendOption } from '../types.js';
 import { abortPoint } from '../validate.js';
@@ -162,8 +162,12 @@ export async function createBatch(solver: string, all: EngineProblem<EntropicCos
       if (requested === 'wasm' || !(e instanceof OTError) || e.code !== 'backend-unavailable') throw e;
     }
   }
-  if (requested === 'webgpu' && problems.every((p) => p.cost.kind === 'dense' && p.tauA === 1 && p.tauB === 1)) {
-    // dense balanced problems: one set of buffers, two dispatches per iteration for the whole batch
+  // point clouds' costs are materialized for it (16 bytes an entry, host and device): only within a chunk's budget,
+  // else their streaming engines run one after another
+  const cloudEntries = problems.reduce((s, p) => s + (p.cost.kind === 'points' ? p.cost.n * p.cost.m : 0), 0);
+  if (requested === 'webgpu' && problems.every((p) => p.tauA === 1 && p.tauB === 1) && 16 * cloudEntries <= CHUNK_BYTES) {
+    // balanced problems (cost matrices or point clouds): one set of buffers, two dispatches per iteration for the
+    // whole batch
     const [{ gpuDevice }, { WebGpuSinkhornBatch }] = await Promise.all([import('../backends/webgpu.js'), import('../../gpu/batch.js')]);
     return new WebGpuSinkhornBatch(await gpuDevice(), problems);
   }

@@ -9,11 +9,31 @@
 // with τ = 1 for balanced OT and τ = ρ/(ρ + ε) for KL-relaxed marginals of strength ρ (unbalanced OT).
 // Zero weights give f_i = −∞ (that row of P is 0); engines keep −∞ and never produce NaN from it.
 import type { BackendName } from '../types.js';
+import { powerOfSquaredDistance } from '../costs.js';
 
 /** A cost between two sets of points: a stored matrix, or two clouds evaluated on the fly. */
 export type PairCost =
   | { kind: 'dense'; C: Float64Array; n: number; m: number }
   | { kind: 'points'; X: Float64Array; Y: Float64Array; n: number; m: number; d: number; power: number };
+
+/** C_ij of a pair cost: the stored entry, or ‖x_i − y_j‖^power (ts/costs.ts's definition) for points. */
+export function pairCostAt(c: PairCost, i: number, j: number): number {
+  if (c.kind === 'dense') return c.C[i * c.m + j];
+  let s = 0;
+  for (let k = 0; k < c.d; k++) {
+    const t = c.X[i * c.d + k] - c.Y[j * c.d + k];
+    s += t * t;
+  }
+  return powerOfSquaredDistance(s, c.power);
+}
+
+/** The n × m costs of a pair cost (a dense one's own array; for points, computed: the caller checked n·m fits). */
+export function pairCostMatrix(c: PairCost): Float64Array {
+  if (c.kind === 'dense') return c.C;
+  const C = new Float64Array(c.n * c.m);
+  for (let i = 0; i < c.n; i++) for (let j = 0; j < c.m; j++) C[i * c.m + j] = pairCostAt(c, i, j);
+  return C;
+}
 
 /** Both measures on one h × w grid (n = m = h·w) with the squared Euclidean cost: a separable kernel. */
 export interface GridCost {

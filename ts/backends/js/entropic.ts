@@ -1,7 +1,6 @@
 // The plain-TypeScript entropic engine: the readable reference that the wasm and webgpu engines are
 // tested against (semantics in ts/entropic/engine.ts).
-import { powerOfSquaredDistance } from '../../costs.js';
-import type { EngineProblem, EntropicEngine, PairCost, PlanStats } from '../../entropic/engine.js';
+import { type EngineProblem, type EntropicEngine, type PairCost, type PlanStats, pairCostAt } from '../../entropic/engine.js';
 import { LogSumExp } from '../../entropic/logsumexp.js';
 
 /** What the host-side (plain TS) engines share: potentials held as f64 arrays, and the marginal error from row sums. */
@@ -64,14 +63,7 @@ export class JsEntropicEngine extends HostPotentials implements EntropicEngine {
   }
 
   private cost(i: number, j: number): number {
-    const c = this.p.cost;
-    if (c.kind === 'dense') return c.C[i * c.m + j];
-    let s = 0;
-    for (let k = 0; k < c.d; k++) {
-      const t = c.X[i * c.d + k] - c.Y[j * c.d + k];
-      s += t * t;
-    }
-    return powerOfSquaredDistance(s, c.power);
+    return pairCostAt(this.p.cost, i, j);
   }
 
   async setEps(eps: number): Promise<void> {
