@@ -22,6 +22,7 @@
 //                     weights; gromovWasserstein(C1, C2) vs ot.gromov.gromov_wasserstein (both from a·bᵀ,
 //                     POT's default stopping rules on both sides).
 //   gw-entropic:      same spaces, reg 0.01, 20 outer iterations on both sides (tol 0), inner Sinkhorn to 1e-9.
+//   gw-entropic-N-f32: the same with ours in precision 'f32' (f32 products h1·P·h2ᵀ, f64 Sinkhorn), POT unchanged.
 //   fgw:              same spaces plus M = sqeuclidean of the first two coordinates / max, alpha 0.5.
 //   gw-cg-cloud,      2D / 3D Gaussian clouds scaled to a largest squared distance of 1, squared Euclidean metric:
 //   gw-entropic-cloud ours gromovWasserstein({ points: X }, { points: Y }) (low rank: no n × n matrix, O(nm·d) per
@@ -145,6 +146,13 @@ function problems(only?: string): Problem[] {
         run: async () => (await gromovWasserstein(c1, c2, { reg: 0.01, maxIter: 20, tol: 0, worker: false })).value,
         gpu: async () => (await gromovWasserstein(c1, c2, { reg: 0.01, maxIter: 20, tol: 0, backend: 'webgpu', worker: false })).value,
       });
+      if (n >= 300) {
+        // the same solve with the products in f32 (precision: 'f32'); POT's side is the same f64 call
+        list.push({
+          id: `gw-entropic-${n}-f32`, kind: 'gw-entropic', reps: n >= 1000 ? 1 : 5, params: { n, reg: 0.01, iterations: 20 }, arrays,
+          run: async () => (await gromovWasserstein(c1, c2, { reg: 0.01, maxIter: 20, tol: 0, precision: 'f32', worker: false })).value,
+        });
+      }
       if (n === 300) {
         const M = scaled(sqdist(X, Y, n, n, 2, 2, 3));
         list.push({

@@ -132,6 +132,47 @@ test('gromovWasserstein with threads: 2 = threads: 1 (CG and entropic); the resu
   }
 });
 
+test("precision 'f32': chain in f32 = plain loops to f32 rounding; entropic GW within 1e-5 of f64 and converged; CG refuses it", async () => {
+  const rng = new Rng(13);
+  for (const [n, m] of [[31, 45], [70, 61]]) {
+    const H1 = Float64Array.from({ length: n * n }, () => rng.uniform());
+    const P = Float64Array.from({ length: n * m }, () => rng.uniform());
+    const H2t = Float64Array.from({ length: m * m }, () => rng.uniform());
+    const g = await SolveGemm.create(1, n * m * Math.max(n, m), true);
+    g.keep(H1);
+    g.keep(H2t);
+    const want = naive(naive(H1, P, n, n, m), H2t, n, m, m);
+    // twice: the kept operands' f32 copies are made once, then reused
+    for (let r = 0; r < 2; r++) {
+      const got = g.chain(H1, P, H2t, n, m, new Float64Array(n * m))!;
+      let err = 0;
+      let top = 0;
+      for (let t = 0; t < want.length; t++) {
+        err = Math.max(err, Math.abs(got[t] - want[t]));
+        top = Math.max(top, Math.abs(want[t]));
+      }
+      // f32 inputs and sums over n + m terms of positive entries: a few 1e-7 relative
+      assert.ok(err <= 2e-6 * top && err > 0, `${n} × ${m}, call ${r}: ${err} (scale ${top}); exactly 0 would mean f64`);
+    }
+    g.release();
+  }
+  const n = 60;
+  const C1 = normalDistances(rng, n, 2);
+  const C2 = normalDistances(rng, 50, 3);
+  const f64 = await gromovWasserstein(C1, C2, { reg: 0.05, worker: false });
+  const f32 = await gromovWasserstein(C1, C2, { reg: 0.05, precision: 'f32', worker: false });
+  assert.is(f32.status, 'converged', `${f32.iterations} iterations, error ${f32.error}`);
+  const rel = Math.abs(f32.value - f64.value) / f64.value;
+  assert.ok(rel <= 1e-5 && rel > 0, `f32 ${f32.value} vs f64 ${f64.value}: ${rel.toExponential(2)}`);
+  let code = '';
+  try {
+    await gromovWasserstein(C1, C2, { precision: 'f32', worker: false });
+  } catch (e) {
+    code = (e as { code: string }).code;
+  }
+  assert.is(code, 'invalid-option', 'the conditional gradient refuses f32');
+});
+
 test('contention: passes run serially on the calling thread give the same bits as parallel ones (GW products, Sinkhorn)', async () => {
   if (!threadsHere('serial passes')) return;
   const rng = new Rng(13);

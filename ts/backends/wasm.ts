@@ -168,6 +168,10 @@ export class WasmKernels {
     return new Float64Array(this.exports.memory.buffer, ptr, length);
   }
 
+  f32(ptr: number, length: number): Float32Array {
+    return new Float32Array(this.exports.memory.buffer, ptr, length);
+  }
+
   i32(ptr: number, length: number): Int32Array {
     return new Int32Array(this.exports.memory.buffer, ptr, length);
   }
