@@ -335,7 +335,7 @@ const partialCommand: Command = solverCommand(partialWasserstein, {
 
 const gromovCommand: Command = solverCommand(gromovWasserstein, {
   summary: 'Gromov–Wasserstein between the clouds, each compared through its own pairwise costs (dimensions may differ)',
-  usage: 'kantorovich gromov a.csv b.csv [--cost sqeuclidean|euclidean|p=P] [--reg ε] [--loss square|kl] [--threads N] [--backend auto|wasm|webgpu] [--plan out.csv]',
+  usage: 'kantorovich gromov a.csv b.csv [--cost sqeuclidean|euclidean|p=P] [--reg ε] [--loss square|kl] [--threads N] [--precision f64|f32] [--backend auto|wasm|webgpu] [--plan out.csv]',
   skip: ['M', 'alpha', 'init'],
   own: { cost: COST, plan: PLAN_TRIPLETS },
   async run(files, flags, signal) {
