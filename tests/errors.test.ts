@@ -26,6 +26,24 @@ test('nan: NaN or Infinity in costs, weights or points', async () => {
   await rejectsWith('nan', () => pointCloud([[0, 1]], [[NaN, 1]]));
 });
 
+test('nan in a typed cost matrix: first, middle, last (the unrolled tail) entry, NaN and ±Infinity, named by index', async () => {
+  for (const n of [5, 6]) {
+    for (const at of [0, 13, n * n - 1]) {
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        const data = new Float64Array(n * n).fill(1);
+        data[at] = bad;
+        try {
+          await emd(undefined, undefined, { data, rows: n, cols: n });
+          assert.unreachable(`n ${n}: ${bad} at ${at} was accepted`);
+        } catch (e) {
+          assert.is((e as OTError).code, 'nan');
+          assert.match((e as Error).message, `[${at}] is ${bad}`);
+        }
+      }
+    }
+  }
+});
+
 test('negative weights', async () => {
   await rejectsWith('negative', () => emd([1.5, -0.5], [0.5, 0.5], M));
 });

@@ -33,8 +33,11 @@ export function checkBudget(bytes: number, what: string, maxBytes: number = DEFA
 }
 
 export function checkFinite(name: string, data: ArrayLike<number>): void {
-  // typed arrays (the large inputs) hold numbers only: a monomorphic loop, x − x ≠ 0 exactly for ±∞ and NaN
+  // typed arrays (the large inputs) hold numbers only: x − x is 0 exactly for finite x and NaN for ±∞ and NaN, so a
+  // branch-free sum of them, four at a time (~0.55 ns an entry against ~1.1 for a test per entry), is 0 exactly
+  // when all are finite; only then is the first bad index looked for
   if (data instanceof Float64Array) {
+    if (allFinite(data)) return;
     for (let i = 0; i < data.length; i++) {
       const x = data[i];
       if (x - x !== 0) throw new OTError('nan', `${name}[${i}] is ${String(x)}; every entry must be a finite number.`);
@@ -47,6 +50,15 @@ export function checkFinite(name: string, data: ArrayLike<number>): void {
       throw new OTError('nan', `${name}[${i}] is ${String(x)}; every entry must be a finite number.`);
     }
   }
+}
+
+function allFinite(d: Float64Array): boolean {
+  const n = d.length;
+  let acc = 0;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) acc += d[i] - d[i] + (d[i + 1] - d[i + 1]) + (d[i + 2] - d[i + 2]) + (d[i + 3] - d[i + 3]);
+  for (; i < n; i++) acc += d[i] - d[i];
+  return acc === 0;
 }
 
 /** Copy a caller's vector to a fresh, checked Float64Array. */
