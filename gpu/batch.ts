@@ -1,8 +1,8 @@
 // Sinkhorn for a batch of balanced problems on WebGPU (ts/entropic/batch.ts's EntropicBatch): all problems'
-// costs, weights and potentials concatenated in one set of buffers (point clouds' costs computed on the host
-// first, in f64: a batch holds small problems, and the host keeps each problem's C for its plan anyway), the problem as a dispatch dimension (a
+// costs, weights and potentials concatenated in one set of buffers, the problem as a dispatch dimension (a
 // thread per row of every problem for the f-update, per column for the g-update), so that an iteration of the
-// whole batch is two dispatches, and a round of checks one submit and one read-back.
+// whole batch is two dispatches, and a round of checks one submit and one read-back. Point clouds' costs are
+// computed on the host first, in f64: a batch holds small problems, and the host keeps each C for its plan anyway.
 //
 // Log domain in f32 (the stable form: the scaling and log methods have the same iterates in exact arithmetic),
 // with each problem's cost shifted by its minimum c0 before rounding (as gpu/entropic.ts: balanced OT is blind to
