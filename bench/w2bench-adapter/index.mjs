@@ -7,9 +7,9 @@
 // W2_SOLVER=icnn (default: trainICNNMap) or not (trainNOT with γ = 0 and no noise: a deterministic map; the
 // harness's --lr sets both of its learning rates, --hidden is ignored); W2_OPTIONS='{"conjugate":"amortized"}'
 // (JSON) adds options to the call. Training sees the harness's samplers only, as with the plain harness.
-// The best NOT runs of bench/README ("NOT in f32 with an average of T's weights"), D = 4, 8, 16:
-//   W2_SOLVER=not W2_OPTIONS='{"hiddenT":[256,256],"hiddenF":[256,256],"precision":"f32","emaDecay":0.999}' \
-//     node ../shared/w2bench/w2bench.mjs bench/w2bench-adapter --dims 16 --iterations 5000 --batch 256
+// The best NOT runs of bench/README ("NOT: 20 T steps per f step and lr 2e-3"), D = 4 to 64:
+//   W2_SOLVER=not W2_OPTIONS='{"hiddenT":[256,256],"hiddenF":[256,256],"precision":"f32","emaDecay":0.999,"innerSteps":20}' \
+//     node ../shared/w2bench/w2bench.mjs bench/w2bench-adapter --dims 16 --iterations 3300 --batch 256 --lr 2e-3
 import { trainICNNMap as icnn, trainNOT } from '../../dist/bindings/node.js';
 
 const solver = process.env.W2_SOLVER ?? 'icnn';
