@@ -33,7 +33,7 @@ export function toCost(spec: CostSpec = 'sqeuclidean'): Cost {
 }
 
 /** c(x, y) for x = X[i*d .. i*d+d), y = Y[j*d .. j*d+d). */
-export function pointCost(cost: Cost, X: ArrayLike<number>, i: number, Y: ArrayLike<number>, j: number, d: number): number {
+export function pointCost(cost: Pick<Cost, 'power'>, X: ArrayLike<number>, i: number, Y: ArrayLike<number>, j: number, d: number): number {
   let s = 0;
   const xi = i * d;
   const yj = j * d;

@@ -9,22 +9,16 @@
 // with τ = 1 for balanced OT and τ = ρ/(ρ + ε) for KL-relaxed marginals of strength ρ (unbalanced OT).
 // Zero weights give f_i = −∞ (that row of P is 0); engines keep −∞ and never produce NaN from it.
 import type { BackendName } from '../types.js';
-import { powerOfSquaredDistance } from '../costs.js';
+import { pointCost } from '../costs.js';
 
 /** A cost between two sets of points: a stored matrix, or two clouds evaluated on the fly. */
 export type PairCost =
   | { kind: 'dense'; C: Float64Array; n: number; m: number }
   | { kind: 'points'; X: Float64Array; Y: Float64Array; n: number; m: number; d: number; power: number };
 
-/** C_ij of a pair cost: the stored entry, or ‖x_i − y_j‖^power (ts/costs.ts's definition) for points. */
+/** C_ij of a pair cost: the stored entry, or ts/costs.ts's ‖x_i − y_j‖^power for points. */
 export function pairCostAt(c: PairCost, i: number, j: number): number {
-  if (c.kind === 'dense') return c.C[i * c.m + j];
-  let s = 0;
-  for (let k = 0; k < c.d; k++) {
-    const t = c.X[i * c.d + k] - c.Y[j * c.d + k];
-    s += t * t;
-  }
-  return powerOfSquaredDistance(s, c.power);
+  return c.kind === 'dense' ? c.C[i * c.m + j] : pointCost(c, c.X, i, c.Y, j, c.d);
 }
 
 /** The n × m costs of a pair cost (a dense one's own array; for points, computed: the caller checked n·m fits). */

@@ -357,16 +357,15 @@ async function gromovRun(C1in: StructureInput, C2in: StructureInput, opts: Gromo
 }
 
 /**
- * The webgpu solve's stopping rules, relative to the mass Σa. In f32 a marginal's error stalls near 1e-7, so POT's
- * 1e-9 (f64) would run every Sinkhorn to its maximum: the inner Sinkhorn stops at an L1 marginal error (its webgpu
- * engine's norm) < 1e-6. Each inner solve then stops at its own point within that error, so ‖P_t − P_{t−1}‖_F
- * levels off near the inner tolerance (1.5e-6 measured at n = 60) instead of falling to POT's 1e-9: the outer
- * loop stops, by default, at 1e-5.
+ * The webgpu inner Sinkhorn's stopping rule, relative to the mass Σa: in f32 a marginal's error stalls near 1e-7,
+ * so POT's 1e-9 (f64) would run every Sinkhorn to its maximum; it stops at an L1 marginal error (the webgpu
+ * engine's norm) < 1e-6.
  */
 const F32_INNER_TOL = 1e-6;
 /**
- * The outer default for f32 products (webgpu, and wasm with precision 'f32' whose Sinkhorn is f64): the products'
- * rounding moves each step's plan by ~1e-6 (1.5e-6 at n = 60 on wasm too), so ‖P_t − P_{t−1}‖_F levels off there.
+ * The outer default (× Σa) wherever the products are f32 (webgpu, and wasm with precision 'f32', whose Sinkhorn is
+ * f64): each step's plan then moves by ~1e-6 (1.5e-6 measured at n = 60 on both), so ‖P_t − P_{t−1}‖_F levels off
+ * there instead of falling to POT's 1e-9.
  */
 const F32_OUTER_TOL = 1e-5;
 /** 'auto': entropic GW's inner Sinkhorn passes share the products' threads from this many entries (n = m = 256). */
