@@ -2,10 +2,11 @@
 // the multiscale strategy (ts/entropic/multiscale.ts); the dense strategy alongside up to --dense points.
 // One size per process (peak RSS is per process). Not part of `npm test`.
 //
-//   node dist/bench/scale.js [--n 100000] [--dense 10000] [--threads auto] [--progress] [--reference] [--gradient] [--webgpu 10000] [--gpu-only]
+//   node dist/bench/scale.js [--n 100000] [--dense 10000] [--threads auto] [--progress] [--reference] [--gradient] [--webgpu 10000] [--gpu-dense 10000] [--gpu-only]
 //
-// --webgpu N (n ≤ N): also the dense strategy on the WebGPU adapter (f32, costs computed on the fly, O(n + m)
-// memory on the device); on lavapipe (a CPU rasterizer) that is a correctness check, not a speed figure.
+// --webgpu N (n ≤ N): also the multiscale strategy with its passes on the WebGPU adapter (gpu/stream.ts);
+// --gpu-dense N (n ≤ N): also the dense strategy there (f32, costs computed on the fly, O(n + m) memory on the
+// device). On lavapipe (a CPU rasterizer) these are correctness checks, not speed figures.
 //
 // --reference (with n ≤ --dense) also solves the dense strategy to tol 1e-7 and reports each result's distance
 // from it: what tol 1e-3 costs in accuracy.
@@ -23,7 +24,8 @@ const progress = process.argv.includes('--progress');
 const reference = process.argv.includes('--reference');
 const gradient = process.argv.includes('--gradient');
 const WEBGPU = Number(arg('--webgpu', '0'));
-// --gpu-only: the webgpu row alone (n = 10^6 on a lent GPU, where the CPU strategies would take many minutes)
+const GPU_DENSE = Number(arg('--gpu-dense', '0'));
+// --gpu-only: the webgpu rows alone (n = 10^6 on a lent GPU, where the CPU strategies would take many minutes)
 const gpuOnly = process.argv.includes('--gpu-only');
 const threads = threadsArg === 'auto' ? 'auto' : Number(threadsArg);
 const D = 3;
@@ -63,10 +65,11 @@ if (ms && N <= DENSE) {
     for (const [name, r] of [['multiscale', ms.r], ['dense', dense.r]] as const) out.push(`${name} at tol ${tol}: value ${r.value.toPrecision(8)} (${rel(r.value, ref.value)} relative), linearValue ${rel(r.linearValue, ref.linearValue)} relative`);
   }
 }
-if (N <= WEBGPU) {
-  const gpu = await run('dense', tol, 'webgpu');
-  out.push(row(`dense, ${gpu.r.backend}`, gpu));
-  if (ms) out.push(`|value(multiscale) − value(dense, ${gpu.r.backend})| = ${Math.abs(ms.r.value - gpu.r.value).toExponential(2)} (${(Math.abs(ms.r.value - gpu.r.value) / gpu.r.value).toExponential(2)} relative)`);
+for (const [strategy, upTo] of [['multiscale', WEBGPU], ['dense', GPU_DENSE]] as const) {
+  if (N > upTo) continue;
+  const gpu = await run(strategy, tol, 'webgpu');
+  out.push(row(`${strategy}, ${gpu.r.backend}`, gpu));
+  if (ms) out.push(`|value(multiscale) − value(${strategy}, ${gpu.r.backend})| = ${Math.abs(ms.r.value - gpu.r.value).toExponential(2)} (${(Math.abs(ms.r.value - gpu.r.value) / gpu.r.value).toExponential(2)} relative)`);
 }
 out.push(`load ${loadavg()[0].toFixed(1)} after`);
 console.log(out.join('\n'));

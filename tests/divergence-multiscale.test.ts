@@ -12,10 +12,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { OTError, Rng, sinkhornDivergence } from 'kantorovich';
-import { type BlockList, COLS_FLAG, type PaddedCloud, StreamPair, allBlocks, padCloud, streamRuntime } from '../ts/entropic/stream.js';
+import { type BlockList, COLS_FLAG, type PaddedCloud, allBlocks, padCloud, passEngine } from '../ts/entropic/stream.js';
 import { clusterScalings, exactFallbacks, keptBlocks } from '../ts/entropic/multiscale.js';
+import { webgpuGate } from './helpers.js';
 
 const IN = { worker: false } as const;
+
+const { it: gpuIt } = await webgpuGate('divergence-multiscale.test (webgpu cases)');
 
 function cloud(rng: Rng, n: number, d: number, lo = 0, hi = 1): Float64Array {
   return Float64Array.from({ length: n * d }, () => lo + (hi - lo) * rng.uniform());
@@ -61,23 +64,22 @@ function eachEntry(T: PaddedCloud, S: PaddedCloud, blocks: BlockList, eps: numbe
     }
 }
 
-for (const d of [1, 3, 5]) {
-  test(`kernel: row and column sums (modes 0, 1 and 2), block masses and first moments (mode 3) match f64 brute force, d = ${d}`, async () => {
+for (const [backend, d] of [['wasm', 1], ['wasm', 3], ['wasm', 5], ['webgpu', 1], ['webgpu', 3], ['webgpu', 5]] as const) {
+  (backend === 'webgpu' ? gpuIt : test)(`${backend} kernel: row and column sums (modes 0, 1 and 2), block masses and first moments (mode 3) match f64 brute force, d = ${d}`, async () => {
     const rng = new Rng(7 + d);
     const T = clustered(rng, 57, d, 4);
     const S = clustered(rng, 41, d, 3);
     const eps = 0.05;
     const h = Float64Array.from({ length: T.np }, (_, s) => (T.orig[s] < 0 ? -Infinity : -3 + 2 * rng.uniform()));
     const w = Float64Array.from({ length: S.np }, (_, s) => (S.orig[s] < 0 ? -Infinity : -4 + 2 * rng.uniform()));
-    const rt = await streamRuntime(1);
-    const mem = rt.kernels.scope();
+    const engine = await passEngine(backend, 1);
     try {
-      const pair = new StreamPair(rt, mem, T, S);
+      const pair = await engine.pair(T, S);
       // every block, half of them with columns
       const blocks = allBlocks(4, 3, 0);
       blocks.list = blocks.list.map((l, k) => (k % 2 ? l | COLS_FLAG : l));
       for (const mode of [0, 1] as const) {
-        const { rows, cols } = pair.pass(eps, h, w, blocks, mode);
+        const { rows, cols } = await pair.pass(eps, h, w, blocks, mode);
         const R = new Float64Array(T.np);
         const C = new Float64Array(S.np);
         const perBlock = new Float64Array(blocks.list.length);
@@ -95,23 +97,25 @@ for (const d of [1, 3, 5]) {
         close(rows, R, `mode ${mode} row`);
         close(cols, C, `mode ${mode} col`);
         // mode 2: both sums in one pass
-        const both = pair.pass(eps, h, w, blocks, 2);
+        const both = await pair.pass(eps, h, w, blocks, 2);
         close(mode === 0 ? both.rows : both.rows2!, R, `mode 2 (${mode}) row`);
         close(mode === 0 ? both.cols : both.cols2!, C, `mode 2 (${mode}) col`);
         if (mode === 0) {
           // each kept block's mass, from a mode-0 and a mode-2 pass (the cluster correction reads them)
-          close(pair.pass(eps, h, w, blocks, 0, true).blocks!, perBlock, 'block sum');
-          close(pair.pass(eps, h, w, blocks, 2, true).blocks!, perBlock, 'mode 2 block sum');
-          assert.is(pair.pass(eps, h, w, blocks, 0).blocks, undefined);
+          close((await pair.pass(eps, h, w, blocks, 0, true)).blocks!, perBlock, 'block sum');
+          close((await pair.pass(eps, h, w, blocks, 2, true)).blocks!, perBlock, 'mode 2 block sum');
+          assert.is((await pair.pass(eps, h, w, blocks, 0)).blocks, undefined);
         }
       }
       // mode 3: the rows and the first moments Σ_j E_ij·y_jc (column flags ignored)
-      const mom = pair.moments(eps, h, w, blocks);
+      const mom = await pair.moments(eps, h, w, blocks, true);
       const R = new Float64Array(T.np);
       const M = new Float64Array(d * T.np);
-      eachEntry(T, S, blocks, eps, (i, j, _q, dot) => {
+      const PB = new Float64Array(blocks.list.length);
+      eachEntry(T, S, blocks, eps, (i, j, q, dot) => {
         const e = Math.exp(h[i] + w[j] + dot);
         R[i] += e;
+        PB[q] += e;
         for (let t = 0; t < d; t++) M[t * T.np + i] += e * S.coords[t * S.np + j];
       });
       let big = 0;
@@ -119,12 +123,13 @@ for (const d of [1, 3, 5]) {
       R.forEach((x) => (big = Math.max(big, Math.abs(x))));
       for (let k = 0; k < R.length; k++) assert.ok(Math.abs(mom.rows[k] - R[k]) <= 2e-5 * big, `moments pass row ${k}: ${mom.rows[k]} vs ${R[k]}`);
       for (let k = 0; k < M.length; k++) assert.ok(Math.abs(mom.moments[k] - M[k]) <= 2e-5 * big, `moment ${k}: ${mom.moments[k]} vs ${M[k]}`);
+      for (let q = 0; q < PB.length; q++) assert.ok(Math.abs(mom.blocks![q] - PB[q]) <= 2e-5 * big, `moments pass block ${q}: ${mom.blocks![q]} vs ${PB[q]}`);
       // an exponent below f32's range is clamped to 2^−125 (the driver redoes sums below 1e-30 in f64)
       const low = h.map((x) => x - 200);
-      const { rows } = pair.pass(eps, low, w, blocks, 0);
+      const { rows } = await pair.pass(eps, low, w, blocks, 0);
       assert.ok(rows.every((x) => x < 1e-30));
     } finally {
-      mem.release();
+      engine.release();
     }
   });
 }
@@ -322,6 +327,55 @@ for (const debias of [true, false]) {
   });
 }
 
+// The webgpu kernel (gpu/stream.ts) under the same driver, against the dense f64 solve. Its sums are f32 with
+// Kahan-compensated rows (the wasm kernel adds blocks in f64) and WGSL's exp2: a systematic relative error δ in the
+// entries moves a term's fixed point by ≤ εδ per potential, the value by ≤ 2εδ per term, S_ε by ≤ 4εδ. Measured at
+// tol 1e-6 on lavapipe: |ΔS| = 5e-9 = 4ε·3.5e-8; GPU_DELTA leaves a 3× margin. (At tol 1e-4 the tol term dominates.)
+const GPU_DELTA = 1e-7;
+for (const c of [cases[0], cases[1], cases[5]]) {
+  gpuIt(`multiscale on webgpu vs dense: ${c.name}`, async () => {
+    const rng = new Rng(c.seed);
+    const X = { data: cloud(rng, c.n, c.d), rows: c.n, cols: c.d };
+    const Y = { data: cloud(rng, c.m, c.d, 0.2, 1.1), rows: c.m, cols: c.d };
+    const a = c.weighted ? weights(rng, c.n, c.zeros) : undefined;
+    const b = c.weighted ? weights(rng, c.m) : undefined;
+    const D2 = diam2(X.data, Y.data, c.d);
+    const tol = c.tol ?? 1e-4;
+    const common = { ...IN, reg: 0.01 * D2, a, b };
+    const gpu = await sinkhornDivergence(X, Y, { ...common, tol, strategy: 'multiscale', backend: 'webgpu' });
+    const dense = await sinkhornDivergence(X, Y, { ...common, tol: 1e-9, strategy: 'dense', backend: 'wasm' });
+    assert.is(gpu.backend, 'webgpu');
+    assert.is(gpu.strategy, 'multiscale');
+    assert.is(gpu.status, 'converged');
+    assert.ok(gpu.error + gpu.droppedMass! <= tol, `error ${gpu.error} + dropped ${gpu.droppedMass} ≤ tol`);
+    const second = 5e-4 * D2 * tol + 4 * common.reg * GPU_DELTA;
+    assert.ok(Math.abs(gpu.value - dense.value) <= second, `value ${gpu.value} vs dense ${dense.value} (bound ${second})`);
+    assert.ok(Math.abs(gpu.linearValue - dense.linearValue) <= 2 * D2 * tol, `linearValue ${gpu.linearValue} vs dense ${dense.linearValue}`);
+  });
+}
+
+gpuIt('multiscale on webgpu: gradients vs dense', async () => {
+  const rng = new Rng(41);
+  const [n, m, d] = [900, 700, 3];
+  const X = { data: cloud(rng, n, d), rows: n, cols: d };
+  const Y = { data: cloud(rng, m, d, 0.2, 1.1), rows: m, cols: d };
+  const a = weights(rng, n);
+  const b = weights(rng, m);
+  const common = { ...IN, reg: 0.01 * diam2(X.data, Y.data, d), a, b, gradient: true as const };
+  const gpu = await sinkhornDivergence(X, Y, { ...common, tol: 1e-6, strategy: 'multiscale', backend: 'webgpu' });
+  const dense = await sinkhornDivergence(X, Y, { ...common, tol: 1e-10, strategy: 'dense', backend: 'wasm' });
+  assert.is(gpu.backend, 'webgpu');
+  const rel = (got: Float64Array, want: Float64Array) => {
+    let diff = 0;
+    let scale = 0;
+    for (let k = 0; k < want.length; k++) (diff = Math.max(diff, Math.abs(got[k] - want[k]))), (scale = Math.max(scale, Math.abs(want[k])));
+    return diff / scale;
+  };
+  assert.ok(rel(gpu.gradX, dense.gradX) < 1e-4, `gradX ${rel(gpu.gradX, dense.gradX)}`);
+  assert.ok(rel(gpu.gradY, dense.gradY) < 1e-4, `gradY ${rel(gpu.gradY, dense.gradY)}`);
+  assert.ok(Math.abs(gpu.value - dense.value) / dense.value < 1e-5, `value ${gpu.value} vs ${dense.value}`);
+});
+
 test("strategy 'auto' goes multiscale above 2^26 pairs; abort stops it", async () => {
   const rng = new Rng(11);
   const n = 8200; // n² > 2^26
@@ -360,7 +414,7 @@ test('strategy: auto stays dense for small problems; forced multiscale refuses w
   const zero = new Float64Array(60).fill(1 / 59);
   zero[3] = 0;
   await refuse({ gradient: true, a: zero }, /gradients for weights that are 0/);
-  await refuse({ backend: 'js' }, /wasm/);
+  await refuse({ backend: 'js' }, /wasm or webgpu/);
   await refuse({ reg: 1e-5 }, /diameter²\/reg/);
   await refuse({ strategy: 'sparse' }, /strategy/);
   // the clouds and block lists count against maxBytes

@@ -33,12 +33,14 @@ cat "$OUT/machine.txt"
 step adapter 60 $NODE -e "import('kantorovich').then(async (k) => { console.log(JSON.stringify(await k.backends())); process.exit(0); })"
 # issue 13 item 4: step times at D = 64, batch 1024, webgpu vs PyTorch (CUDA) on this machine
 step neural-step 120 $NODE dist/bench/gpu-step.js --dim 64 --batch 1024 --hidden 128,128 --reps 50 --python "$PY"
-# issue 14: the divergence at n = 10^5 (multiscale on the CPU beside the webgpu dense strategy)
-step scale-1e5 150 $NODE dist/bench/scale.js --n 100000 --dense 0 --webgpu 100000
+# issue 14: the divergence at n = 10^5 (multiscale on the CPU beside multiscale on webgpu and the webgpu dense strategy)
+step scale-1e5 200 $NODE dist/bench/scale.js --n 100000 --dense 0 --webgpu 100000 --gpu-dense 100000
+# issue 14: multiscale on webgpu alone at 10^6 points (its kernel skips the negligible cluster blocks)
+step scale-1e6 200 $NODE dist/bench/scale.js --n 1000000 --dense 0 --webgpu 1000000 --gpu-only --progress
 # issue 14: 1000 problems of 64 × 64 in one WebGPU batch vs 1000 sequential webgpu calls
 step batch 90 $NODE dist/bench/batch.js --clouds 0 --no-pot --webgpu --gpuB 1000
 # issue 11: entropic GW with the products and the Sinkhorn on webgpu, up to n = 1000 (POT is not on that machine)
 step gromov 150 $NODE dist/bench/families.js --only gromov --webgpu 1000
 # issue 14, last (the longest): the dense webgpu strategy alone at 3·10^5 points, 9·10^10 pairs a pass and term
 # (10^6 would be 10^12 a pass: minutes per iteration on our kernel, past a run's 10 minutes)
-step scale-3e5 150 $NODE dist/bench/scale.js --n 300000 --dense 0 --webgpu 300000 --gpu-only --progress
+step scale-3e5 150 $NODE dist/bench/scale.js --n 300000 --dense 0 --gpu-dense 300000 --gpu-only --progress

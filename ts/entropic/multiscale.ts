@@ -23,7 +23,7 @@ import { OTError } from '../errors.js';
 import { abortPoint, checkBudget } from '../validate.js';
 import { LogSumExp } from './logsumexp.js';
 import { coarsen } from '../solvers/emd-multiscale.js';
-import { type BlockList, COLS_FLAG, type PaddedCloud, StreamPair, type StreamRuntime, allBlocks, padCloud, streamRuntime } from './stream.js';
+import { type BlockList, COLS_FLAG, type PaddedCloud, type PairPasses, allBlocks, padCloud, passEngine } from './stream.js';
 
 /** Largest (squared diameter)/ε the f32 kernel serves: past it the rounding of the exponents (~6e-8·D²/ε) nears 1e-3 relative. */
 export const MULTISCALE_MAX_SCALE = 1e4;
@@ -71,6 +71,8 @@ export interface MultiscaleOptions {
   tol: number;
   maxIter: number;
   threads: number | 'auto';
+  /** Where the passes run (default wasm). */
+  backend?: 'wasm' | 'webgpu';
   debias: boolean;
   /** Also the gradients w.r.t. the positions and the weights (the dense strategy's gradX, gradY, gradA, gradB). */
   gradient?: boolean;
@@ -95,6 +97,7 @@ export interface MultiscaleResult {
   keptFraction: number;
   converged: boolean;
   threads: number;
+  backend: 'wasm' | 'webgpu';
   /** Point pairs the kernel evaluated over the whole solve (coarse and fine, padding included). */
   pairs: number;
   /** With `gradient`: ∂value/∂X (n × d, row-major, the caller's order), ∂value/∂Y, ∂value/∂a, ∂value/∂b. */
@@ -127,11 +130,11 @@ interface Term {
   moments?: Float64Array;
   /** A cross term's kept blocks with source clusters as targets (its column passes). */
   transposed?: BlockList;
-  pair?: StreamPair;
+  pair?: PairPasses;
   /** The last measure's plan mass per kept block (its list's order), when it summed them. */
   sums?: Float64Array;
   /** A cross term's transposed pair (S as targets): the column sums of the alternating g-step as row sums. */
-  pairT?: StreamPair;
+  pairT?: PairPasses;
 }
 
 /** Centred copies of X and Y (the common mean removed: costs are unchanged) and the squared diameter of their box. */
@@ -240,11 +243,11 @@ function l1(sums: Float64Array, c: PaddedCloud): number {
  * Measures a term on its blocks: the plan's row (and column) sums at the current potentials, kept on the term
  * (with their logs, for the update), and the marginals' L1 error.
  */
-function measure(term: Term, eps: number, mode: 0 | 2 = 0, blockSums = false): number {
+async function measure(term: Term, eps: number, mode: 0 | 2 = 0, blockSums = false): Promise<number> {
   const { T, S, f, g } = term;
   const h = exponents(T, f, eps);
   const w = term.self ? h : exponents(S, g, eps);
-  const { rows, cols, rows2, cols2, blocks } = term.pair!.pass(eps, h, w, term.blocks!, mode, blockSums);
+  const { rows, cols, rows2, cols2, blocks } = await term.pair!.pass(eps, h, w, term.blocks!, mode, blockSums);
   term.sums = blocks;
   term.lin = rows2 && cols2 ? { rows: rows2, cols: cols2 } : undefined;
   if (term.self) {
@@ -268,11 +271,11 @@ function update(t: Term, eps: number, lambda: number, sides: 'both' | 'f' | 'g' 
 }
 
 /** A cross term's rows at its potentials (columns as kept by updateG): the error of both marginals. */
-function measureRows(term: Term, eps: number, rowsOnly: BlockList, mode: 0 | 2, blockSums = false): number {
+async function measureRows(term: Term, eps: number, rowsOnly: BlockList, mode: 0 | 2, blockSums = false): Promise<number> {
   const { T, S, f, g } = term;
   const h = exponents(T, f, eps);
   const w = exponents(S, g, eps);
-  const { rows, rows2, cols2, blocks } = term.pair!.pass(eps, h, w, rowsOnly, mode, blockSums);
+  const { rows, rows2, cols2, blocks } = await term.pair!.pass(eps, h, w, rowsOnly, mode, blockSums);
   term.sums = blocks;
   term.lin = rows2 && cols2 ? { rows: rows2, cols: cols2 } : undefined;
   term.lr = logSums(rows, T, h, S, w, eps);
@@ -285,11 +288,11 @@ function measureRows(term: Term, eps: number, rowsOnly: BlockList, mode: 0 | 2, 
  * mode 3), which then serve the error, ⟨P, C⟩ and the gradient on this side. A self term takes its full list
  * (rows over every kept block: the moments have no mirrored column form), a cross term its rows.
  */
-function measureMoments(term: Term, eps: number, list: BlockList): number {
+async function measureMoments(term: Term, eps: number, list: BlockList): Promise<number> {
   const { T, S, f, g } = term;
   const h = exponents(T, f, eps);
   const w = term.self ? h : exponents(S, g, eps);
-  const { rows, moments, blocks } = term.pair!.moments(eps, h, w, list, !term.self);
+  const { rows, moments, blocks } = await term.pair!.moments(eps, h, w, list, !term.self);
   term.sums = blocks;
   term.moments = moments;
   term.lin = undefined;
@@ -304,11 +307,11 @@ function measureMoments(term: Term, eps: number, list: BlockList): number {
 }
 
 /** A cross term's column sums at its potentials, by the transposed pair (rows only). */
-function measureCols(term: Term, eps: number, transposed: BlockList): void {
+async function measureCols(term: Term, eps: number, transposed: BlockList): Promise<void> {
   const { T, S, f, g } = term;
   const h = exponents(S, g, eps);
   const w = exponents(T, f, eps);
-  const { rows } = term.pairT!.pass(eps, h, w, transposed, 0);
+  const { rows } = await term.pairT!.pass(eps, h, w, transposed, 0);
   term.lc = logSums(rows, S, h, T, w, eps);
   term.cols = rows;
 }
@@ -492,7 +495,7 @@ export function keptBlocks(
  * ⟨P, C⟩ of a term at its potentials (the linear part, POT's empirical_sinkhorn_divergence): from the last
  * measure when it summed E·2x·y/ε too (mode 2), else from one mode-1 pass.
  */
-function linearCost(term: Term, eps: number): number {
+async function linearCost(term: Term, eps: number): Promise<number> {
   const { T, S, f, g } = term;
   let quad = 0;
   for (let s = 0; s < T.np; s++) if (T.orig[s] >= 0) quad += term.rows![s] * T.sq[s];
@@ -510,7 +513,7 @@ function linearCost(term: Term, eps: number): number {
     const b = term.blocks!;
     // a cross term needs the rows only (its columns' E·x·ỹ would be the same total)
     const blocks = term.self ? b : { rowptr: b.rowptr, list: b.list.map((l) => l & (COLS_FLAG - 1)) };
-    lin = term.pair!.pass(eps, h, w, blocks, 1);
+    lin = await term.pair!.pass(eps, h, w, blocks, 1);
   }
   // Σ P_ij C_ij = Σ r_i |x_i|² + Σ c_j |y_j|² − ε Σ P_ij (2x_i·y_j/ε)
   let cross = 0;
@@ -554,8 +557,7 @@ export async function multiscaleDivergence(
   // of the cross term and per self term)
   const extra = kx * ky * 8 + (opts.gradient ? slots * d * 8 * 2 : 0);
   checkBudget(slots * (d + 12) * 8 * 3 + (kx * ky + kx * kx + ky * ky) * (8 + 1 + 8) + extra, 'the multiscale divergence (clouds, potentials, block lists)', opts.maxBytes);
-  const rt: StreamRuntime = await streamRuntime(opts.threads);
-  const mem = rt.kernels.scope();
+  const engine = await passEngine(opts.backend ?? 'wasm', opts.threads);
   try {
     const cloudsCoarse = { x: lx.coarse, y: ly.coarse };
     const term = (self: boolean, T: PaddedCloud, S: PaddedCloud): Term => {
@@ -566,7 +568,7 @@ export async function multiscaleDivergence(
     const coarse = [term(false, cloudsCoarse.x, cloudsCoarse.y)];
     if (opts.debias) coarse.push(term(true, cloudsCoarse.x, cloudsCoarse.x), term(true, cloudsCoarse.y, cloudsCoarse.y));
     for (const t of coarse) {
-      t.pair = new StreamPair(rt, mem, t.T, t.S);
+      t.pair = await engine.pair(t.T, t.S);
       const kT = t.T.off.length - 1;
       const kS = t.S.off.length - 1;
       t.blocks = t.self ? symmetricAll(kT) : allBlocks(kT, kS, COLS_FLAG);
@@ -578,7 +580,7 @@ export async function multiscaleDivergence(
       const e = k < schedule.length ? schedule[k] : eps;
       let worst = 0;
       for (const t of coarse) {
-        worst = Math.max(worst, measure(t, e));
+        worst = Math.max(worst, await measure(t, e));
         update(t, e, k === 0 ? 1 : 0.5);
       }
       coarseIterations++;
@@ -588,30 +590,30 @@ export async function multiscaleDivergence(
     // ---- extrapolation: each fine potential is one softmin against the coarse measure
     const fineTerms = [term(false, lx.fine, ly.fine)];
     if (opts.debias) fineTerms.push(term(true, lx.fine, lx.fine), term(true, ly.fine, ly.fine));
-    const extrapolate = (target: Levels, fineP: Float64Array, source: PaddedCloud, coarseTarget: Float64Array, coarseSource: Float64Array) => {
+    const extrapolate = async (target: Levels, fineP: Float64Array, source: PaddedCloud, coarseTarget: Float64Array, coarseSource: Float64Array) => {
       const T = target.fine;
       const shift = new Float64Array(T.np);
       for (let s = 0; s < T.np; s++) if (target.up[s] >= 0) shift[s] = coarseTarget[target.up[s]];
       const h = exponents(T, shift, eps);
       const w = exponents(source, coarseSource, eps);
-      const pair = new StreamPair(rt, mem, T, source);
+      const pair = await engine.pair(T, source);
       pairs.push(pair);
-      const { rows } = pair.pass(eps, h, w, allBlocks(T.off.length - 1, source.off.length - 1, 0), 0);
+      const { rows } = await pair.pass(eps, h, w, allBlocks(T.off.length - 1, source.off.length - 1, 0), 0);
       const lr = logSums(rows, T, h, source, w, eps);
       for (let s = 0; s < T.np; s++) if (T.orig[s] >= 0) fineP[s] = shift[s] - eps * (lr[s] - T.logw[s]);
     };
-    const pairs: StreamPair[] = coarse.map((t) => t.pair!);
+    const pairs: PairPasses[] = coarse.map((t) => t.pair!);
     const [cxy, cxx, cyy] = coarse;
-    extrapolate(lx, fineTerms[0].f, ly.coarse, cxy.f, cxy.g);
-    extrapolate(ly, fineTerms[0].g, lx.coarse, cxy.g, cxy.f);
+    await extrapolate(lx, fineTerms[0].f, ly.coarse, cxy.f, cxy.g);
+    await extrapolate(ly, fineTerms[0].g, lx.coarse, cxy.g, cxy.f);
     if (opts.debias) {
-      extrapolate(lx, fineTerms[1].f, lx.coarse, cxx.f, cxx.f);
-      extrapolate(ly, fineTerms[2].f, ly.coarse, cyy.f, cyy.f);
+      await extrapolate(lx, fineTerms[1].f, lx.coarse, cxx.f, cxx.f);
+      await extrapolate(ly, fineTerms[2].f, ly.coarse, cyy.f, cyy.f);
     }
     // ---- fine: the symmetric loop on the kept blocks until error + dropped mass ≤ tol
     for (const t of fineTerms) {
-      t.pair = new StreamPair(rt, mem, t.T, t.S);
-      if (!t.self) t.pairT = new StreamPair(rt, mem, t.S, t.T);
+      t.pair = await engine.pair(t.T, t.S);
+      if (!t.self) t.pairT = await engine.pair(t.S, t.T);
     }
     const budget = DROP_SHARE * opts.tol;
     let iterations = 0;
@@ -631,8 +633,8 @@ export async function multiscaleDivergence(
         // A cross term's column sums after its g-update are known without a pass (see updateG): from the second
         // iteration on, its measure passes sum rows only.
         const mode = final ? 2 : 0;
-        if (final && opts.gradient && (t.self || iterations > 0)) t.error = measureMoments(t, eps, t.self ? fullList(blocks) : rowsOnly);
-        else t.error = t.self || iterations === 0 ? measure(t, eps, mode, !t.self) : measureRows(t, eps, rowsOnly, mode, true);
+        if (final && opts.gradient && (t.self || iterations > 0)) t.error = await measureMoments(t, eps, t.self ? fullList(blocks) : rowsOnly);
+        else t.error = t.self || iterations === 0 ? await measure(t, eps, mode, !t.self) : await measureRows(t, eps, rowsOnly, mode, true);
         // dropped ≤ budget on a final pass: error ≤ tol − budget in every term keeps (max error) + (max dropped) ≤ tol
         t.done = final && t.error <= opts.tol - budget;
         if (!t.done && !last) {
@@ -642,7 +644,7 @@ export async function multiscaleDivergence(
             // the rows, g from the columns at the new f)
             clusterCorrection(t, eps, rowsOnly);
             update(t, eps, 1, 'f');
-            measureCols(t, eps, transposed);
+            await measureCols(t, eps, transposed);
             updateG(t, eps);
           }
         }
@@ -665,9 +667,10 @@ export async function multiscaleDivergence(
     };
     const [xy, xx, yy] = fineTerms;
     const value = opts.debias ? Math.max(0, ot(xy) - 0.5 * ot(xx) - 0.5 * ot(yy)) : ot(xy);
-    const lin = fineTerms.map((t) => linearCost(t, eps));
+    const lin: number[] = [];
+    for (const t of fineTerms) lin.push(await linearCost(t, eps));
     const linearValue = opts.debias ? lin[0] - 0.5 * lin[1] - 0.5 * lin[2] : lin[0];
-    const grads = opts.gradient ? gradients(fineTerms, eps, X.length / d, Y.length / d) : {};
+    const grads = opts.gradient ? await gradients(fineTerms, eps, X.length / d, Y.length / d) : {};
     return {
       ...grads,
       value,
@@ -678,11 +681,12 @@ export async function multiscaleDivergence(
       droppedMass: Math.max(...fineTerms.map((t) => t.dropped)),
       keptFraction: fineTerms.reduce((s, t) => s + t.kept, 0) / fineTerms.length,
       converged: fineTerms.every((t) => t.done),
-      threads: rt.threads,
+      threads: engine.threads,
+      backend: engine.backend,
       pairs: [...pairs, ...fineTerms.flatMap((t) => (t.pairT ? [t.pair!, t.pairT] : [t.pair!]))].reduce((s, p) => s + p.pairs, 0),
     };
   } finally {
-    mem.release();
+    engine.release();
   }
 }
 
@@ -691,13 +695,13 @@ export async function multiscaleDivergence(
  * moments pass over `blocks` at the term's potentials (`transposed`: the cross term's source side, by its
  * transposed pair).
  */
-function costGradient(t: Term, eps: number, blocks: BlockList, transposed: boolean, count: number): Float64Array {
+async function costGradient(t: Term, eps: number, blocks: BlockList, transposed: boolean, count: number): Promise<Float64Array> {
   const [T, S, p, q, pair] = transposed ? [t.S, t.T, t.g, t.f, t.pairT!] : [t.T, t.S, t.f, t.g, t.pair!];
   // the final measure's moments when it was a moments pass (this side), else a pass now
   let { rows, moments } = { rows: t.rows!, moments: t.moments };
   if (transposed || !moments) {
     const h = exponents(T, p, eps);
-    ({ rows, moments } = pair.moments(eps, h, t.self ? h : exponents(S, q, eps), blocks));
+    ({ rows, moments } = await pair.moments(eps, h, t.self ? h : exponents(S, q, eps), blocks));
   }
   const d = T.d;
   const out = new Float64Array(count * d);
@@ -721,18 +725,18 @@ function byPoint(c: PaddedCloud, p: Float64Array, count: number): Float64Array {
  * `combine`): positions by the envelope theorem over the kept blocks (a self term's both slots: its full list),
  * weights as the potentials f (the KL(P | a ⊗ b) form's, which the kernel's f already is).
  */
-function gradients(terms: Term[], eps: number, n: number, m: number): Pick<MultiscaleResult, 'gradX' | 'gradY' | 'gradA' | 'gradB'> {
+async function gradients(terms: Term[], eps: number, n: number, m: number): Promise<Pick<MultiscaleResult, 'gradX' | 'gradY' | 'gradA' | 'gradB'>> {
   const [xy, xx, yy] = terms;
   const kept = xy.blocks!;
-  const gX = costGradient(xy, eps, kept, false, n);
-  const gY = costGradient(xy, eps, xy.transposed!, true, m);
+  const gX = await costGradient(xy, eps, kept, false, n);
+  const gY = await costGradient(xy, eps, xy.transposed!, true, m);
   const fX = byPoint(xy.T, xy.f, n);
   const fY = byPoint(xy.S, xy.g, m);
   if (!xx) return { gradX: gX, gradY: gY, gradA: fX, gradB: fY };
   // a self term enters with ½ but depends on the points through both slots: ½·2 = 1
   const self = (t: Term, count: number) => costGradient(t, eps, fullList(t.blocks!), false, count);
-  const sX = self(xx, n);
-  const sY = self(yy, m);
+  const sX = await self(xx, n);
+  const sY = await self(yy, m);
   const gradA = byPoint(xx.T, xx.f, n);
   const gradB = byPoint(yy.T, yy.f, m);
   return {

@@ -104,8 +104,31 @@ export interface BlockList {
   list: Int32Array;
 }
 
-/** The passes between one target cloud and one source cloud (their buffers allocated once). */
-export class StreamPair {
+/** What a pass returns (see StreamPair.pass): fresh arrays, f64, per slot (moments: [d][T.np]). */
+export interface PassSums {
+  rows: Float64Array;
+  cols: Float64Array;
+  rows2?: Float64Array;
+  cols2?: Float64Array;
+  blocks?: Float64Array;
+  moments?: Float64Array;
+}
+
+/**
+ * The passes between one target cloud and one source cloud, on whatever runs them: the wasm StreamPair below or
+ * the WebGPU one (gpu/stream.ts). The multiscale solver sees only this.
+ */
+export interface PairPasses {
+  readonly T: PaddedCloud;
+  readonly S: PaddedCloud;
+  /** Point pairs evaluated by this pair's passes so far (padding included). */
+  pairs: number;
+  pass(eps: number, h: Float64Array, w: Float64Array, blocks: BlockList, mode: 0 | 1 | 2 | 3, blockSums?: boolean): Promise<PassSums>;
+  moments(eps: number, h: Float64Array, w: Float64Array, blocks: BlockList, blockSums?: boolean): Promise<{ rows: Float64Array; moments: Float64Array; blocks?: Float64Array }>;
+}
+
+/** The passes between one target cloud and one source cloud on wasm (their buffers allocated once). */
+export class StreamPair implements PairPasses {
   private readonly ctx: number;
   private readonly p: Record<'tx' | 'th' | 'sy' | 'sw' | 'toff' | 'soff' | 'rowptr' | 'list' | 'rows' | 'cols' | 'scratch' | 'rows2' | 'cols2' | 'scratch2', number>;
   private readonly kT: number;
@@ -180,7 +203,7 @@ export class StreamPair {
    * Σ_j E_ij·2(x_i − y_j) = 2(rows_i x_i − moments_i); with `blockSums`, each list entry's Σ E as `pass` gives
    * it. List entries' column flags are ignored.
    */
-  moments(eps: number, h: Float64Array, w: Float64Array, blocks: BlockList, blockSums = false): { rows: Float64Array; moments: Float64Array; blocks?: Float64Array } {
+  async moments(eps: number, h: Float64Array, w: Float64Array, blocks: BlockList, blockSums = false): Promise<{ rows: Float64Array; moments: Float64Array; blocks?: Float64Array }> {
     const { T, S, rt } = this;
     if (!this.momentsAt) {
       this.momentsAt = this.mem.alloc(Math.max(16, T.d * T.np * 8));
@@ -190,7 +213,7 @@ export class StreamPair {
       c[22] = scratch;
     }
     const rowsOnly = { rowptr: blocks.rowptr, list: blocks.list.map((l) => l & (COLS_FLAG - 1)) };
-    const { rows, blocks: sums } = this.pass(eps, h, w, rowsOnly, 3, blockSums);
+    const { rows, blocks: sums } = this.passNow(eps, h, w, rowsOnly, 3, blockSums);
     // the kernel's sources are ỹ = 2y/ε·log₂e
     const back = eps / (2 * Math.LOG2E);
     const moments = Float64Array.from(new Float64Array(rt.kernels.exports.memory.buffer, this.momentsAt, T.d * T.np), (x) => x * back);
@@ -203,14 +226,11 @@ export class StreamPair {
    * slot, column sums per source slot (zero where no block asked for them); fresh arrays. `blockSums` (modes 0
    * and 2): also each list entry's Σ E, the plan's mass on that (target cluster, source cluster) block.
    */
-  pass(
-    eps: number,
-    h: Float64Array,
-    w: Float64Array,
-    blocks: BlockList,
-    mode: 0 | 1 | 2 | 3,
-    blockSums = false,
-  ): { rows: Float64Array; cols: Float64Array; rows2?: Float64Array; cols2?: Float64Array; blocks?: Float64Array } {
+  async pass(eps: number, h: Float64Array, w: Float64Array, blocks: BlockList, mode: 0 | 1 | 2 | 3, blockSums = false): Promise<PassSums> {
+    return this.passNow(eps, h, w, blocks, mode, blockSums);
+  }
+
+  private passNow(eps: number, h: Float64Array, w: Float64Array, blocks: BlockList, mode: 0 | 1 | 2 | 3, blockSums: boolean): PassSums {
     const { T, S, rt } = this;
     const buf = () => rt.kernels.exports.memory.buffer;
     if (eps !== this.scaledFor) {
@@ -248,7 +268,7 @@ export class StreamPair {
       }
       return { rows, cols };
     };
-    const first: ReturnType<StreamPair['pass']> = read(this.p.rows, this.p.cols, mode === 1 ? Math.LN2 : 1);
+    const first: PassSums = read(this.p.rows, this.p.cols, mode === 1 ? Math.LN2 : 1);
     if (blockSums) first.blocks = Float64Array.from(new Float64Array(buf(), this.sumsAt, blocks.list.length));
     if (mode !== 2) return first;
     const second = read(this.p.rows2, this.p.cols2, Math.LN2);
@@ -265,4 +285,24 @@ export function allBlocks(kT: number, kS: number, flag: number): BlockList {
     for (let l = 0; l < kS; l++) list[k * kS + l] = l | flag;
   }
   return { rowptr, list };
+}
+
+/** What the passes of one solve run on: its pairs, released together at the end of the solve. */
+export interface PassEngine {
+  backend: 'wasm' | 'webgpu';
+  threads: number;
+  pair(T: PaddedCloud, S: PaddedCloud): Promise<PairPasses>;
+  release(): void;
+}
+
+/** The wasm kernel (threads as streamRuntime picks them) or the WebGPU one (gpu/stream.ts, imported only here). */
+export async function passEngine(backend: 'wasm' | 'webgpu', threads: number | 'auto'): Promise<PassEngine> {
+  if (backend === 'webgpu') {
+    const [{ gpuDevice }, { GpuStreamPair }, { GpuRuntime }] = await Promise.all([import('../backends/webgpu.js'), import('../../gpu/stream.js'), import('../../gpu/runtime.js')]);
+    const rt = new GpuRuntime(await gpuDevice(), 'the multiscale divergence');
+    return { backend, threads: 1, pair: (T, S) => GpuStreamPair.create(rt, T, S), release: () => rt.dispose() };
+  }
+  const rt = await streamRuntime(threads);
+  const mem = rt.kernels.scope();
+  return { backend, threads: rt.threads, pair: async (T, S) => new StreamPair(rt, mem, T, S), release: () => mem.release() };
 }

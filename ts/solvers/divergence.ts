@@ -5,6 +5,7 @@ import type { BackendName, MatrixLike, VectorLike } from '../types.js';
 import { type MassOptions, balanceMasses, checkBudget, toWeights } from '../validate.js';
 import { OTError } from '../errors.js';
 import { wasmUnavailableReason } from '../backends/wasm.js';
+import { gpuDevice } from '../backends/webgpu.js';
 import { MULTISCALE_MAX_SCALE, multiscaleDivergence, squaredDiameter } from '../entropic/multiscale.js';
 import type { OTResult } from '../result.js';
 import { defineSolver } from '../registry/define.js';
@@ -42,7 +43,8 @@ export interface DivergenceOptions extends Omit<SinkhornOptions, 'plan' | 'init'
   debias?: boolean;
   /**
    * How the three OT_ε terms are solved. 'dense': every pair of points at every pass, on the chosen engine (f64
-   * on wasm and js). 'multiscale' (squared Euclidean cost, wasm; gradients only where no weight is 0): coarse to fine with ε-scaling
+   * on wasm and js). 'multiscale' (squared Euclidean cost, wasm — or WebGPU with `backend: 'webgpu'`; gradients only where
+   * no weight is 0): coarse to fine with ε-scaling
    * on cluster centroids, then passes of a streamed f32 kernel that skip the cluster blocks whose plan mass is
    * provably below the budget (0.1·tol in all), reported as `droppedMass` (ts/entropic/multiscale.ts); `method`,
    * `epsScaling` and `checkEvery` do not apply, tol defaults to 1e-5, and the f32 kernel needs
@@ -134,7 +136,7 @@ export const sinkhornDivergence = defineSolver({
       debias: opt(bool, 'false: return OT_ε(a, b) itself (not debiased), with its gradients; linearValue is then ⟨P, C⟩.', 'true'),
       strategy: opt(
         oneOf('dense', 'multiscale', 'auto'),
-        "'dense': all pairs every pass; 'multiscale': coarse to fine, f32 streamed kernel, negligible cluster blocks skipped (sqeuclidean, wasm, gradients where no weight is 0; droppedMass bounds what was skipped); 'auto': multiscale where it applies above n·m = 2^26.",
+        "'dense': all pairs every pass; 'multiscale': coarse to fine, f32 streamed kernel, negligible cluster blocks skipped (sqeuclidean, wasm or backend 'webgpu', gradients where no weight is 0; droppedMass bounds what was skipped); 'auto': multiscale (wasm) where it applies above n·m = 2^26.",
         "'auto'",
       ),
     });
@@ -171,7 +173,8 @@ function multiscaleUnfit(power: number, opts: DivergenceOptions, gradientOfZeroW
   if (power !== 2) return 'it needs the squared Euclidean cost';
   // the multiscale solve leaves zero-weight points out; their ∂/∂a (the potential's extension) would need a pass of their own
   if (gradientOfZeroWeights) return 'it returns no gradients for weights that are 0';
-  if (opts.backend !== undefined && opts.backend !== 'auto' && opts.backend !== 'wasm') return `it runs on wasm, not ${opts.backend}`;
+  if (opts.backend === 'webgpu') return undefined;
+  if (opts.backend !== undefined && opts.backend !== 'auto' && opts.backend !== 'wasm') return `it runs on wasm or webgpu, not ${opts.backend}`;
   const why = wasmUnavailableReason();
   if (why) return `wasm is unavailable (${why})`;
   return undefined;
@@ -204,8 +207,11 @@ async function maybeMultiscale(X: MatrixLike, Y: MatrixLike, opts: DivergenceOpt
   const xs = keep(a, geom.X.data);
   const ys = keep(b, geom.Y.data);
   if (!forced && squaredDiameter(xs.P, ys.P, d) / opts.reg > MULTISCALE_MAX_SCALE) return undefined;
+  // a forced webgpu without a device fails here (backend-unavailable), before the clustering
+  if (opts.backend === 'webgpu') await gpuDevice();
   const r = await multiscaleDivergence(xs.P, ys.P, d, xs.w, ys.w, {
     reg: opts.reg,
+    backend: opts.backend === 'webgpu' ? 'webgpu' : 'wasm',
     tol: opts.tol ?? 1e-5,
     maxIter: opts.maxIter ?? 1000,
     threads: checkThreads(opts.threads),
@@ -221,7 +227,7 @@ async function maybeMultiscale(X: MatrixLike, Y: MatrixLike, opts: DivergenceOpt
     iterations: r.iterations,
     status: r.converged ? 'converged' : 'max-iterations',
     error: r.error,
-    backend: 'wasm',
+    backend: r.backend,
     threads: r.threads,
     strategy: 'multiscale',
     droppedMass: r.droppedMass,
