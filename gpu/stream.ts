@@ -17,6 +17,7 @@
 // as on the CPU: the host redoes sums below 1e-30 or above 1e36 in f64 (multiscale.ts logSums).
 import type { BlockList, PaddedCloud, PairPasses, PassSums } from '../ts/entropic/stream.js';
 import { COLS_FLAG } from '../ts/entropic/stream.js';
+import { OTError } from '../ts/errors.js';
 import { F32, type KernelSource, declare } from './kernels.js';
 import { COPY_DST, type Dispatch, GpuRuntime, UNIFORM } from './runtime.js';
 
@@ -145,6 +146,10 @@ interface Direction {
   params: GPUBuffer;
   rowptrAt: number;
   listAt: number;
+  /** Where the block sums start in out (after the rows and the second sums or moments). */
+  bsumAt: number;
+  /** List entries idx (and out's block sums) hold now: grown on demand, not kT·kS (10^8 at 10^6 points). */
+  cap: number;
 }
 
 /**
@@ -157,6 +162,8 @@ export class GpuStreamPair implements PairPasses {
   private readonly fwd: Direction;
   private readonly back: Direction;
   private readonly owned: GPUBuffer[] = [];
+  /** kT·kS: the most entries a list can have. */
+  private readonly blocksMax: number;
 
   private constructor(
     private readonly rt: GpuRuntime,
@@ -169,20 +176,45 @@ export class GpuStreamPair implements PairPasses {
       rt.device.queue.writeBuffer(dat, 0, Float32Array.from(c.coords));
       return { c, dat, wg: workgroupFor(c.off) };
     };
+    this.blocksMax = (T.off.length - 1) * (S.off.length - 1);
     const t = side(T);
     // (a self pair too keeps two: its passes may be given different h and w)
     const s = side(S);
-    const blocks = (T.off.length - 1) * (S.off.length - 1);
-    const direction = (from: Side, to: Side, outCount: number): Direction => {
+    const direction = (from: Side, to: Side): Direction => {
       const kF = from.c.off.length;
       const kTo = to.c.off.length;
-      const idx = own(rt.buffer((kF + kTo + kF + blocks) * 4));
-      rt.device.queue.writeBuffer(idx, 0, Uint32Array.from([...from.c.off, ...to.c.off]));
-      return { from, to, idx, out: own(rt.buffer(outCount * 4)), params: own(rt.buffer(32, UNIFORM | COPY_DST)), rowptrAt: kF + kTo, listAt: kF + kTo + kF };
+      const bsumAt = from.c.np * (1 + Math.max(1, from.c.d));
+      const dir = { from, to, params: own(rt.buffer(32, UNIFORM | COPY_DST)), rowptrAt: kF + kTo, listAt: kF + kTo + kF, bsumAt, cap: 0 } as Direction;
+      this.grow(dir, Math.min(this.blocksMax, 4 * (kF + kTo)));
+      return dir;
     };
-    // forward: rows [np], a second row sum or d moments [d·np], block sums [blocks]; back: columns and their second sums
-    this.fwd = direction(t, s, T.np * (1 + Math.max(1, T.d)) + blocks);
-    this.back = direction(s, t, S.np * 2);
+    this.fwd = direction(t, s);
+    this.back = direction(s, t);
+  }
+
+  /** (Re)allocates a direction's index and output buffers for `cap` list entries. */
+  private grow(dir: Direction, cap: number): void {
+    const { rt } = this;
+    for (const b of [dir.idx, dir.out]) {
+      if (!b) continue;
+      rt.release(b);
+      this.owned.splice(this.owned.indexOf(b), 1);
+    }
+    dir.cap = cap;
+    dir.idx = rt.buffer((dir.listAt + cap) * 4);
+    dir.out = rt.buffer((dir.bsumAt + cap) * 4);
+    this.owned.push(dir.idx, dir.out);
+    rt.device.queue.writeBuffer(dir.idx, 0, Uint32Array.from([...dir.from.c.off, ...dir.to.c.off]));
+  }
+
+  /** Room for `entries` list entries in `dir` (doubling), under an out-of-memory scope: OTError('too-large'). */
+  private async reserve(dir: Direction, entries: number): Promise<void> {
+    if (entries <= dir.cap) return;
+    const device = this.rt.device;
+    device.pushErrorScope('out-of-memory');
+    this.grow(dir, Math.min(this.blocksMax, Math.max(entries, 2 * dir.cap)));
+    const oom = await device.popErrorScope();
+    if (oom) throw new OTError('too-large', `webgpu: out of GPU memory for the multiscale kernel's block list (${entries} blocks: ${oom.message}).`);
   }
 
   /** Frees this pair's buffers (a failed build; the runtime's dispose() frees them all otherwise). */
@@ -206,7 +238,7 @@ export class GpuStreamPair implements PairPasses {
     const k = from.c.off.length - 1;
     const p = new ArrayBuffer(32);
     const u = new Uint32Array(p);
-    u.set([k, from.c.np, to.c.np, 0, from.c.off.length, dir.rowptrAt, dir.listAt, from.c.np * (1 + Math.max(1, from.c.d))]);
+    u.set([k, from.c.np, to.c.np, 0, from.c.off.length, dir.rowptrAt, dir.listAt, dir.bsumAt]);
     new Float32Array(p, 12, 1)[0] = (2 / eps) * Math.LOG2E;
     q.writeBuffer(dir.params, 0, p);
     const src = streamKernel(from.c.d, mode, sums, from.wg);
@@ -226,6 +258,7 @@ export class GpuStreamPair implements PairPasses {
     q.writeBuffer(fwd.to.dat, S.d * S.np * 4, toExp(w));
     const kT = T.off.length - 1;
     const kS = S.off.length - 1;
+    await this.reserve(fwd, blocks.list.length);
     // block sums are Σ E: modes 0, 2 and 3 (mode 1 sums E·t)
     const ds = [this.dispatch(fwd, blocks.rowptr, blocks.list, mode, blockSums && mode !== 1, eps)];
     // the flagged blocks, transposed: the column pass's rows
@@ -237,6 +270,7 @@ export class GpuStreamPair implements PairPasses {
       const fill = tptr.slice(0, kS);
       const tlist = new Uint32Array(tptr[kS]);
       for (let k = 0; k < kT; k++) for (let e = blocks.rowptr[k]; e < blocks.rowptr[k + 1]; e++) if (blocks.list[e] & COLS_FLAG) tlist[fill[blocks.list[e] & (COLS_FLAG - 1)]++] = k;
+      await this.reserve(back, tlist.length);
       ds.push(this.dispatch(back, tptr, tlist, mode, false, eps));
     }
     for (let k = 0; k < kT; k++)
@@ -247,7 +281,7 @@ export class GpuStreamPair implements PairPasses {
       }
     const rowCount = T.np * (mode === 2 ? 2 : mode === 3 ? 1 + T.d : 1);
     const colCount = withCols ? S.np * (mode === 2 ? 2 : 1) : 0;
-    const sumAt = T.np * (1 + Math.max(1, T.d));
+    const sumAt = fwd.bsumAt;
     const sumCount = blockSums ? blocks.list.length : 0;
     const all = await rt.readBack((rowCount + colCount + sumCount) * 4, (staging) =>
       rt.submit(ds, (enc) => {

@@ -64,7 +64,14 @@ const SELF_STEP = 2 / 3;
  * leaves run the kernel faster (longer blocks) but keep more pairs: at n = 10^4 leaves of 40, 80, 128 and 256
  * took the same CPU time within the machine's noise (3.2–3.5 s).
  */
-export const leafSize = (n: number) => Math.max(8, Math.min(128, Math.round(Math.sqrt(n) / 2.5)));
+export const leafSize = (n: number) => Math.max(8, Math.min(128, Math.round(Math.sqrt(n) / 2.5)), Math.ceil(n / MAX_LEAVES));
+/**
+ * Past 128 points a leaf, leaves grow with n so that there are at most ~MAX_LEAVES of them (from ~5·10^5 points):
+ * the block lists and their masses are O(clusters²) (all kept, at 10^6 points with leaves of 128: 10^8 blocks,
+ * ~5 GB). The GPU kernel takes a leaf larger than its workgroup in slices; on wasm, leaves of 128 and 256 ran at
+ * the same speed (n = 10^4).
+ */
+const MAX_LEAVES = 4096;
 
 export interface MultiscaleOptions {
   reg: number;
@@ -414,10 +421,20 @@ function clusterCorrection(t: Term, eps: number, list: BlockList): void {
   }
 }
 
+/** Width (in nats) of the buckets keptBlocks sorts the blocks' log-bounds into, and their number below the budget. */
+const BUCKET = 0.05;
+const BUCKETS = 1200;
+
 /**
  * The kept blocks of a term at its current potentials: every block whose mass bound is not among the smallest
  * ones that together stay within `budget`; the symmetric (self) list keeps l ≥ k only (columns mirrored), the
  * diagonal always. Returns the list, the dropped blocks' bound and the kept share of the pairs.
+ *
+ * Two sweeps over the (cluster, cluster) blocks and no per-block storage (10^4 clusters a side at 10^6 points:
+ * 10^8 blocks): the first sums the bounds into buckets of log-bound below log(budget) (BUCKET wide; the last
+ * bucket takes everything deeper, each counted at its bucket's upper edge), the second keeps every block above the
+ * deepest run of buckets whose sum stays within the budget. Against dropping the exact smallest bounds this keeps
+ * at most one bucket's worth more (bounds within 5 % of the cut); the reported sum bounds the dropped mass still.
  */
 export function keptBlocks(
   term: Pick<Term, 'T' | 'S' | 'f' | 'g' | 'self'>,
@@ -428,40 +445,49 @@ export function keptBlocks(
   const d = T.d;
   const kT = T.off.length - 1;
   const kS = S.off.length - 1;
-  const maxOf = (c: PaddedCloud, p: Float64Array) => {
+  // per cluster: log mass + max potential/ε, the part of a block's log-bound that is not the boxes' gap
+  const head = (c: PaddedCloud, p: Float64Array) => {
     const k = c.off.length - 1;
     const out = new Float64Array(k).fill(-Infinity);
-    for (let q = 0; q < k; q++) for (let s = c.off[q]; s < c.off[q + 1]; s++) if (c.orig[s] >= 0 && p[s] > out[q]) out[q] = p[s];
+    for (let q = 0; q < k; q++) {
+      let mx = -Infinity;
+      for (let s = c.off[q]; s < c.off[q + 1]; s++) if (c.orig[s] >= 0 && p[s] > mx) mx = p[s];
+      out[q] = Math.log(c.mass[q]) + mx / eps;
+    }
     return out;
   };
-  const mf = maxOf(T, f);
-  const mg = self ? mf : maxOf(S, g);
-  // log of each candidate block's bound (−∞ for empty clusters); the diagonal of a self term is not a candidate
-  const logBound = new Float64Array(kT * kS).fill(Infinity);
-  const cand: number[] = [];
+  const hT = head(T, f);
+  const hS = self ? hT : head(S, g);
+  const logSelf = self ? Math.LN2 : 0; // a symmetric block stands for two
   const logBudget = Math.log(budget);
+  const floorEdge = Math.exp(logBudget - (BUCKETS - 1) * BUCKET);
+  /** log of block (k, l)'s bound: A_k B_l exp((max f + max g − dmin²(box_k, box_l))/ε). */
+  const logBound = (k: number, l: number) => {
+    let dmin = 0;
+    for (let t = 0; t < d; t++) {
+      const gap = Math.max(0, S.lo[l * d + t] - T.hi[k * d + t], T.lo[k * d + t] - S.hi[l * d + t]);
+      dmin += gap * gap;
+    }
+    return hT[k] + hS[l] + logSelf - dmin / eps;
+  };
+  const bucketOf = (lb: number) => Math.min(BUCKETS - 1, Math.floor((logBudget - lb) / BUCKET));
+  // sweep 1: each candidate's bound into its bucket (the diagonal of a self term is not a candidate)
+  const sums = new Float64Array(BUCKETS);
   for (let k = 0; k < kT; k++)
     for (let l = self ? k + 1 : 0; l < kS; l++) {
-      let dmin = 0;
-      for (let t = 0; t < d; t++) {
-        const gap = Math.max(0, S.lo[l * d + t] - T.hi[k * d + t], T.lo[k * d + t] - S.hi[l * d + t]);
-        dmin += gap * gap;
-      }
-      const lb = Math.log(T.mass[k] * S.mass[l] * (self ? 2 : 1)) + (mf[k] + mg[l] - dmin) / eps;
-      logBound[k * kS + l] = lb;
-      if (lb <= logBudget) cand.push(k * kS + l);
+      const lb = logBound(k, l);
+      if (!(lb <= logBudget)) continue;
+      const b = bucketOf(lb);
+      sums[b] += b === BUCKETS - 1 ? floorEdge : Math.exp(lb);
     }
-  cand.sort((p, q) => logBound[p] - logBound[q]);
+  // the deepest buckets whose total fits: blocks in bucket ≥ cut are dropped
   let dropped = 0;
-  const drop = new Uint8Array(kT * kS);
-  for (const c of cand) {
-    const m = Math.exp(logBound[c]);
-    if (dropped + m > budget) break;
-    dropped += m;
-    drop[c] = 1;
-  }
+  let cut = BUCKETS;
+  while (cut > 0 && dropped + sums[cut - 1] <= budget) dropped += sums[--cut];
+  // sweep 2: the lists
   const rowptr = new Int32Array(kT + 1);
-  const list: number[] = [];
+  let list = new Int32Array(Math.max(16, 2 * (kT + kS)));
+  let count = 0;
   let keptPairs = 0;
   let allPairs = 0;
   for (let k = 0; k < kT; k++) {
@@ -469,13 +495,21 @@ export function keptBlocks(
     for (let l = self ? k : 0; l < kS; l++) {
       const pairs = nk * (S.off[l + 1] - S.off[l]) * (self && l > k ? 2 : 1);
       allPairs += pairs;
-      if (drop[k * kS + l]) continue;
+      if (!(self && l === k)) {
+        const lb = logBound(k, l);
+        if (lb <= logBudget && bucketOf(lb) >= cut) continue;
+      }
       keptPairs += pairs;
-      list.push(self && l === k ? l : l | COLS_FLAG);
+      if (count === list.length) {
+        const grown = new Int32Array(2 * list.length);
+        grown.set(list);
+        list = grown;
+      }
+      list[count++] = self && l === k ? l : l | COLS_FLAG;
     }
-    rowptr[k + 1] = list.length;
+    rowptr[k + 1] = count;
   }
-  const blocks = { rowptr, list: Int32Array.from(list) };
+  const blocks = { rowptr, list: list.slice(0, count) };
   // a cross term's rows-only list and its transpose (source clusters as targets), for the alternating passes
   const rowsOnly = self ? blocks : { rowptr, list: blocks.list.map((l) => l & (COLS_FLAG - 1)) };
   let transposed = blocks;
@@ -548,15 +582,16 @@ export async function multiscaleDivergence(
   }
   const lx = levels(X, a, d);
   const ly = levels(Y, b, d);
-  // per slot: f64 coordinates, |x|², weights, potentials, sums (~d + 12 values) on the host, f32 copies in wasm;
-  // per (cluster, cluster) block: the bounds, the drop flags and up to four i32 lists (cross, transposed, two selfs);
+  // per slot: f64 coordinates, |x|², weights, potentials, sums (~d + 12 values) on the host, f32 copies in the
+  // kernel; per kept (cluster, cluster) block, at worst every block: the cross term's three i32 lists and f64 masses
+  // on the host and its two kernel lists and masses (36 bytes), a self term's list on the host and in the kernel
+  // (8 bytes for each of its k²/2 blocks, mirrored columns included)
   const kx = lx.fine.mass.length;
   const ky = ly.fine.mass.length;
   const slots = lx.fine.np + ly.fine.np;
-  // plus the cross term's block masses (8 per block) and, with gradients, the first moments (d per slot, per side
-  // of the cross term and per self term)
-  const extra = kx * ky * 8 + (opts.gradient ? slots * d * 8 * 2 : 0);
-  checkBudget(slots * (d + 12) * 8 * 3 + (kx * ky + kx * kx + ky * ky) * (8 + 1 + 8) + extra, 'the multiscale divergence (clouds, potentials, block lists)', opts.maxBytes);
+  // with gradients, the first moments (d per slot, per side of the cross term and per self term)
+  const extra = opts.gradient ? slots * d * 8 * 2 : 0;
+  checkBudget(slots * (d + 12) * 8 * 3 + kx * ky * 36 + (opts.debias ? (kx * kx + ky * ky) * 4 : 0) + extra, 'the multiscale divergence (clouds, potentials, block lists)', opts.maxBytes);
   const engine = await passEngine(opts.backend ?? 'wasm', opts.threads);
   try {
     const cloudsCoarse = { x: lx.coarse, y: ly.coarse };

@@ -137,6 +137,9 @@ export class StreamPair implements PairPasses {
   /** Point pairs evaluated by this pair's passes so far (padding included). */
   pairs = 0;
   private sumsAt = 0;
+  /** List entries the list (and block-sum) buffers hold: grown on demand, not kT·kS (10^8 at 10^6 points). */
+  private listCap: number;
+  private sumsCap = 0;
   private momentsAt = 0;
   private readonly h32: Float32Array;
   private readonly w32: Float32Array;
@@ -160,7 +163,7 @@ export class StreamPair implements PairPasses {
       toff: a((this.kT + 1) * 4),
       soff: a((this.kS + 1) * 4),
       rowptr: a((this.kT + 1) * 4),
-      list: a(this.kT * this.kS * 4),
+      list: a(4 * (this.listCap = Math.min(this.kT * this.kS, 4 * (this.kT + this.kS)))),
       rows: a(T.np * 8),
       cols: a(threads * S.np * 8),
       scratch: a(threads * S.np * 4),
@@ -245,10 +248,20 @@ export class StreamPair implements PairPasses {
     new Float32Array(buf(), this.p.th, T.np).set(this.h32);
     new Float32Array(buf(), this.p.sw, S.np).set(this.w32);
     new Int32Array(buf(), this.p.rowptr, this.kT + 1).set(blocks.rowptr);
-    new Int32Array(buf(), this.p.list, blocks.list.length).set(blocks.list);
+    const len = blocks.list.length;
+    if (len > this.listCap) {
+      // (the old buffers stay in the scope until the solve ends: doubling keeps that under the final size)
+      this.listCap = Math.min(this.kT * this.kS, Math.max(len, 2 * this.listCap));
+      this.p.list = this.mem.alloc(4 * this.listCap);
+      new Float64Array(buf(), this.ctx, SLOTS)[10] = this.p.list; // (a view made after the alloc: it may grow memory)
+    }
+    if (blockSums && len > this.sumsCap) {
+      this.sumsCap = Math.min(this.kT * this.kS, Math.max(len, 2 * this.sumsCap));
+      this.sumsAt = this.mem.alloc(8 * this.sumsCap);
+    }
+    new Int32Array(buf(), this.p.list, len).set(blocks.list);
     const c = new Float64Array(buf(), this.ctx, SLOTS);
     c[14] = mode;
-    if (blockSums && !this.sumsAt) this.sumsAt = this.mem.alloc(this.kT * this.kS * 8);
     new Float64Array(buf(), this.ctx, SLOTS)[20] = blockSums ? this.sumsAt : 0;
     rt.kernels.fn('streamPass')(this.ctx);
     for (let k = 0; k < this.kT; k++)
