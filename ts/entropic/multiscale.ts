@@ -636,6 +636,8 @@ export async function multiscaleDivergence(
       const { rows } = await pair.pass(eps, h, w, allBlocks(T.off.length - 1, source.off.length - 1, 0), 0);
       const lr = logSums(rows, T, h, source, w, eps);
       for (let s = 0; s < T.np; s++) if (T.orig[s] >= 0) fineP[s] = shift[s] - eps * (lr[s] - T.logw[s]);
+      // (a pass at 10^5 points and more takes seconds: an abort is honoured between passes, not only iterations)
+      await abortPoint(opts.signal, () => 'multiscale Sinkhorn, extrapolation');
     };
     const pairs: PairPasses[] = coarse.map((t) => t.pair!);
     const [cxy, cxx, cyy] = coarse;
@@ -656,6 +658,7 @@ export async function multiscaleDivergence(
       const last = iterations + 1 >= opts.maxIter;
       for (const t of fineTerms) {
         if (t.done) continue;
+        await abortPoint(opts.signal, () => `multiscale Sinkhorn, fine iteration ${iterations + 1}`);
         // A pass that is likely the last (the previous error within 2× of the target) drops at most `budget` and
         // also sums E·2x·y/ε for ⟨P, C⟩; earlier passes, whose error is still large, may drop up to a tenth of it.
         const final = last || t.error <= FINAL_REACH * (opts.tol - budget);
