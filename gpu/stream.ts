@@ -120,12 +120,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, 
   };
 }
 
-/** Threads per workgroup for clusters of up to `slots` slots: a power of two in [32, 128]. */
+/**
+ * Threads per workgroup for a cloud's clusters: the smallest power of two in [32, 256] that holds the largest
+ * (WebGPU guarantees 256 invocations a workgroup). Coarse clusters (16 centroids) get 32, not a mostly idle 256;
+ * a cluster larger than 256 slots is taken in slices.
+ */
 function workgroupFor(off: Int32Array): number {
   let most = 0;
   for (let c = 0; c + 1 < off.length; c++) most = Math.max(most, off[c + 1] - off[c]);
   let wg = 32;
-  while (wg < most && wg < 128) wg *= 2;
+  while (wg < most && wg < 256) wg *= 2;
   return wg;
 }
 
