@@ -291,15 +291,18 @@ for (const c of cases) {
   });
 }
 
+/** The gradient tests' problem: weighted 3-D clouds of 900 and 700 points, reg = 0.01·diam². */
+function gradientProblem() {
+  const rng = new Rng(41);
+  const [n, m, d] = [900, 700, 3];
+  const X = { data: cloud(rng, n, d), rows: n, cols: d };
+  const Y = { data: cloud(rng, m, d, 0.2, 1.1), rows: m, cols: d };
+  return { X, Y, a: weights(rng, n), b: weights(rng, m), reg: 0.01 * diam2(X.data, Y.data, d) };
+}
+
 for (const debias of [true, false]) {
   test(`multiscale gradients vs dense (debias ${debias})`, async () => {
-    const rng = new Rng(41);
-    const [n, m, d] = [900, 700, 3];
-    const X = { data: cloud(rng, n, d), rows: n, cols: d };
-    const Y = { data: cloud(rng, m, d, 0.2, 1.1), rows: m, cols: d };
-    const a = weights(rng, n);
-    const b = weights(rng, m);
-    const reg = 0.01 * diam2(X.data, Y.data, d);
+    const { X, Y, a, b, reg } = gradientProblem();
     const common = { ...IN, reg, a, b, debias, gradient: true as const };
     const ms = await sinkhornDivergence(X, Y, { ...common, tol: 1e-7, strategy: 'multiscale' });
     const dense = await sinkhornDivergence(X, Y, { ...common, tol: 1e-10, strategy: 'dense', backend: 'wasm' });
@@ -356,13 +359,8 @@ for (const c of [cases[0], cases[1], cases[5]]) {
 }
 
 gpuIt('multiscale on webgpu: gradients vs dense', async () => {
-  const rng = new Rng(41);
-  const [n, m, d] = [900, 700, 3];
-  const X = { data: cloud(rng, n, d), rows: n, cols: d };
-  const Y = { data: cloud(rng, m, d, 0.2, 1.1), rows: m, cols: d };
-  const a = weights(rng, n);
-  const b = weights(rng, m);
-  const common = { ...IN, reg: 0.01 * diam2(X.data, Y.data, d), a, b, gradient: true as const };
+  const { X, Y, a, b, reg } = gradientProblem();
+  const common = { ...IN, reg, a, b, gradient: true as const };
   const gpu = await sinkhornDivergence(X, Y, { ...common, tol: 1e-6, strategy: 'multiscale', backend: 'webgpu' });
   const dense = await sinkhornDivergence(X, Y, { ...common, tol: 1e-10, strategy: 'dense', backend: 'wasm' });
   assert.is(gpu.backend, 'webgpu');

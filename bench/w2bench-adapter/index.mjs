@@ -10,14 +10,52 @@
 // The best NOT runs of bench/README ("NOT: 20 T steps per f step and lr 2e-3"), D = 4 to 64:
 //   W2_SOLVER=not W2_OPTIONS='{"hiddenT":[256,256],"hiddenF":[256,256],"precision":"f32","emaDecay":0.999,"innerSteps":20}' \
 //     node ../shared/w2bench/w2bench.mjs bench/w2bench-adapter --dims 16 --iterations 3300 --batch 256 --lr 2e-3
-import { trainICNNMap as icnn, trainNOT } from '../../dist/bindings/node.js';
+// W2_SOLVER=entropic: no network — the entropic map estimator of Pooladian & Niles-Weed (2021), a non-parametric
+// baseline: Sinkhorn between `samples` draws of P and of Q (W2_OPTIONS '{"samples":8192,"regScale":0.003}': reg =
+// regScale × the mean squared distance between the two samples), then T(x) = Σ_j softmax_j((g_j − |x − y_j|²)/ε)·y_j.
+//   W2_SOLVER=entropic W2_OPTIONS='{"samples":8192,"regScale":0.003}' node ../shared/w2bench/w2bench.mjs bench/w2bench-adapter --dims 4 --iterations 1
+import { pointCloud, sinkhorn, trainICNNMap as icnn, trainNOT } from '../../dist/bindings/node.js';
 
 const solver = process.env.W2_SOLVER ?? 'icnn';
 const extra = JSON.parse(process.env.W2_OPTIONS ?? '{}');
-if (solver !== 'icnn' && solver !== 'not') throw new Error(`W2_SOLVER must be icnn or not (got ${solver})`);
+if (!['icnn', 'not', 'entropic'].includes(solver)) throw new Error(`W2_SOLVER must be icnn, not or entropic (got ${solver})`);
+
+/** The entropic map estimator (see the header): Sinkhorn on samples, then a softmax-weighted mean of Q's sample. */
+async function entropicMap(sampleP, sampleQ) {
+  const n = extra.samples ?? 8192;
+  const X = sampleP(n);
+  const Y = sampleQ(n);
+  const D = X.cols;
+  let scale = 0;
+  for (let i = 0; i < n; i++) for (let t = 0; t < D; t++) scale += (X.data[i * D + t] - Y.data[((i * 7919) % n) * D + t]) ** 2;
+  const reg = (extra.regScale ?? 0.003) * (scale / n);
+  const w = new Float64Array(n).fill(1 / n);
+  const r = await sinkhorn(w, w, pointCloud(X, Y), { reg, tol: extra.tol ?? 1e-4, maxIter: extra.maxIter ?? 5000, plan: false, worker: false, epsScaling: true });
+  console.log(`entropic map: Sinkhorn on ${n} + ${n} samples, reg ${reg.toExponential(2)}, ${r.iterations} iterations, ${r.status}`);
+  const g = r.potentials.g;
+  const map = (Z) => {
+    const out = new Float64Array(Z.rows * D);
+    const e = new Float64Array(n);
+    for (let i = 0; i < Z.rows; i++) {
+      let top = -Infinity;
+      for (let j = 0; j < n; j++) {
+        let c = 0;
+        for (let t = 0; t < D; t++) c += (Z.data[i * D + t] - Y.data[j * D + t]) ** 2;
+        e[j] = (g[j] - c) / reg;
+        if (e[j] > top) top = e[j];
+      }
+      let sum = 0;
+      for (let j = 0; j < n; j++) sum += e[j] = Math.exp(e[j] - top);
+      for (let j = 0; j < n; j++) for (let t = 0; t < D; t++) out[i * D + t] += (e[j] / sum) * Y.data[j * D + t];
+    }
+    return { data: out, rows: Z.rows, cols: D };
+  };
+  return { map, history: [] };
+}
 
 export async function trainICNNMap(sampleP, sampleQ, opts) {
   if (solver === 'icnn') return icnn(sampleP, sampleQ, { ...opts, ...extra });
+  if (solver === 'entropic') return entropicMap(sampleP, sampleQ);
   const { hidden: _hidden, lr, lrDecay: _decay, onProgress, ...rest } = opts;
   const result = await trainNOT((n) => sampleP(n), (n) => sampleQ(n), {
     ...rest,
