@@ -3,7 +3,7 @@
 // ES modules, wasm from /build/ via new URL(…, import.meta.url), WebGPU from navigator.gpu = SwiftShader
 // under --enable-unsafe-webgpu).
 //
-// 1. tests/browser/: a module Web Worker runs emd (wasm), sinkhorn on webgpu and on wasm, and
+// 1. tests/browser/: a module Web Worker runs emd (wasm), sinkhorn on webgpu and on wasm, the multiscale divergence on webgpu, and
 //    slicedWasserstein on a seeded problem; the same calls run here on the Node build and must agree:
 //      emd cost and duals        1e-12 relative (the same wasm binary: identical in practice)
 //      sinkhorn, wasm            1e-12 relative (same f64 kernels)
@@ -31,7 +31,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { Rng, costMatrix, emd, neural, pointCloud, sinkhorn, slicedWasserstein, trainICNNMap } from 'kantorovich';
+import { Rng, costMatrix, emd, neural, pointCloud, sinkhorn, sinkhornDivergence, slicedWasserstein, trainICNNMap } from 'kantorovich';
 import { startServer, type StaticServer } from '../examples/web/serve.js';
 import { closeArrays, relErr, withTimeout as withTimeoutAfter } from './helpers.js';
 
@@ -41,6 +41,12 @@ const REQUIRE_WEBGPU = process.env.KANTOROVICH_REQUIRE_WEBGPU === '1';
 const VERBOSE = process.env.KANTOROVICH_TEST_VERBOSE === '1';
 const EXACT_TOL = 1e-12;
 const GPU_COST_TOL = 1e-4;
+/**
+ * The multiscale divergence, webgpu in Chromium against wasm in Node: each value is within 5e-4·diam²·tol + 4ε·1e-7
+ * of the exact one (tests/divergence-multiscale.test.ts's bounds: 2.1e-8 here, diam² = 2.69, tol 1e-5, ε = 0.02),
+ * so they are within twice that; 1e-7 leaves a margin.
+ */
+const DIVERGENCE_TOL = 1e-7;
 const NEURAL_TOL = 5e-4;
 /** Bound on any single browser step; the whole file takes ~10 s here. */
 const STEP_MS = 60_000;
@@ -119,6 +125,7 @@ function problem(seed: number, n: number, m: number) {
     X, Y, a, b,
     sinkhorn: { reg: 0.05, method: 'log' as const, tol: 1e-9, maxIter: 3000 },
     gpuTol: 1e-5,
+    divergence: { reg: 0.02, tol: 1e-5 },
     sliced: { nProjections: 40, seed: 7 },
     neural: {
       dim: 3,
@@ -205,6 +212,17 @@ it('library in a module Web Worker (emd on wasm, sinkhorn on webgpu and wasm, sl
     assert.ok(g.converged, `webgpu sinkhorn converged (marginal error ${g.marginalError} after ${g.iterations} iterations)`);
     close(g.cost, s.cost, GPU_COST_TOL, 'sinkhorn webgpu (f32) ⟨P, C⟩ vs f64');
     close(g.regCost, s.regValue, GPU_COST_TOL, 'sinkhorn webgpu (f32) regularized cost vs f64');
+    // the multiscale divergence's WGSL kernel against Node's wasm multiscale solve of the same clouds: both within
+    // tol 1e-5 of the marginals, values ~1e-9 apart in tests/divergence-multiscale.test.ts (DIVERGENCE_TOL: margin)
+    const dv = got.divergenceWebgpu;
+    assert.ok(dv && !dv.failure, `webgpu multiscale divergence failed in the browser: ${dv?.failure}`);
+    assert.is(dv.backend, 'webgpu');
+    assert.is(dv.strategy, 'multiscale');
+    assert.is(dv.status, 'converged');
+    assert.ok(dv.error + dv.droppedMass <= p.divergence.tol, `browser multiscale: error ${dv.error} + dropped ${dv.droppedMass} ≤ tol`);
+    const dn = await sinkhornDivergence(p.X, p.Y, { a, b, ...p.divergence, strategy: 'multiscale', backend: 'wasm', worker: false });
+    if (VERBOSE) console.log(`  multiscale divergence: browser webgpu ${dv.value}, node wasm ${dn.value}, |Δ| ${Math.abs(dv.value - dn.value).toExponential(2)} (tol ${DIVERGENCE_TOL})`);
+    assert.ok(Math.abs(dv.value - dn.value) <= DIVERGENCE_TOL, `multiscale divergence: browser webgpu ${dv.value}, node wasm ${dn.value}`);
     // neural tensor engine on SwiftShader: as tests/neural-webgpu.test.ts on lavapipe, f32 second-order values to
     // 5e-4 of the largest entry and a short training run's objectives to 1e-3 relative
     const nw = got.neuralWebgpu;

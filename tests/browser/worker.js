@@ -1,6 +1,6 @@
 // Module Web Worker of tests/browser/index.html: the library's browser entry, loaded as plain ES modules
 // (no bundler), runs the test problem; results go back to the page and from there to the Node test.
-import { backends, costMatrix, emd, neural, sinkhorn, slicedWasserstein, trainICNNMap } from '/dist/bindings/browser.js';
+import { backends, costMatrix, emd, neural, sinkhorn, sinkhornDivergence, slicedWasserstein, trainICNNMap } from '/dist/bindings/browser.js';
 
 async function adapterInfo() {
   if (typeof navigator === 'undefined' || !navigator.gpu) return { present: false };
@@ -43,6 +43,13 @@ async function run(p) {
     }
   }
   if (gpuReport?.available) {
+    // the multiscale divergence's WGSL block kernel (gpu/stream.ts) as Chromium compiles it
+    try {
+      const d = await sinkhornDivergence(X, Y, { a, b, ...p.divergence, strategy: 'multiscale', backend: 'webgpu' });
+      out.divergenceWebgpu = { value: d.value, error: d.error, droppedMass: d.droppedMass, status: d.status, backend: d.backend, strategy: d.strategy };
+    } catch (err) {
+      out.divergenceWebgpu = { failure: `${err?.code ?? ''} ${err?.message ?? err}` };
+    }
     try {
       out.neuralWebgpu = await neuralOnGpu(p.neural);
     } catch (err) {
