@@ -15,6 +15,7 @@ import { OTError, Rng, sinkhornDivergence } from 'kantorovich';
 import { type BlockList, COLS_FLAG, type PaddedCloud, allBlocks, padCloud, passEngine } from '../ts/entropic/stream.js';
 import { clusterScalings, exactFallbacks, keptBlocks } from '../ts/entropic/multiscale.js';
 import { webgpuGate } from './helpers.js';
+import { gpuOpenPromises } from '../ts/backends/webgpu.js';
 
 const IN = { worker: false } as const;
 
@@ -373,6 +374,33 @@ gpuIt('multiscale on webgpu: gradients vs dense', async () => {
   assert.ok(rel(gpu.gradX, dense.gradX) < 1e-4, `gradX ${rel(gpu.gradX, dense.gradX)}`);
   assert.ok(rel(gpu.gradY, dense.gradY) < 1e-4, `gradY ${rel(gpu.gradY, dense.gradY)}`);
   assert.ok(Math.abs(gpu.value - dense.value) / dense.value < 1e-5, `value ${gpu.value} vs ${dense.value}`);
+});
+
+gpuIt('multiscale on webgpu: the memory budget refuses before any GPU work; abort stops it with no GPU promise left open', async () => {
+  const rng = new Rng(12);
+  const X = { data: cloud(rng, 3000, 2), rows: 3000, cols: 2 };
+  const Y = { data: cloud(rng, 2500, 2, 0.3, 1.3), rows: 2500, cols: 2 };
+  const opts = { ...IN, reg: 0.02, tol: 1e-5, strategy: 'multiscale' as const, backend: 'webgpu' as const };
+  try {
+    await sinkhornDivergence(X, Y, { ...opts, maxBytes: 100_000 });
+    assert.unreachable('accepted a budget below its clouds');
+  } catch (e) {
+    assert.is((e as OTError).code, 'too-large');
+  }
+  const ctl = new AbortController();
+  let reports = 0;
+  try {
+    await sinkhornDivergence(X, Y, { ...opts, signal: ctl.signal, onProgress: () => (reports++, ctl.abort()) });
+    assert.unreachable('not aborted');
+  } catch (e) {
+    assert.is((e as OTError).code, 'aborted', String(e));
+  }
+  assert.is(reports, 1, 'stopped at the first pass boundary after the abort');
+  assert.is(gpuOpenPromises(), 0, 'no GPU promise left open (Dawn aborts a process that exits with one)');
+  // the solve after an abort runs on fresh buffers and converges
+  const r = await sinkhornDivergence(X, Y, opts);
+  assert.is(r.status, 'converged');
+  assert.is(r.backend, 'webgpu');
 });
 
 test("strategy 'auto' goes multiscale above 2^26 pairs; abort stops it", async () => {
