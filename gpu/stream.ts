@@ -19,7 +19,7 @@ import type { BlockList, PaddedCloud, PairPasses, PassSums } from '../ts/entropi
 import { COLS_FLAG } from '../ts/entropic/stream.js';
 import { OTError } from '../ts/errors.js';
 import { F32, type KernelSource, declare } from './kernels.js';
-import { COPY_DST, type Dispatch, GpuRuntime, UNIFORM } from './runtime.js';
+import { COPY_DST, type Dispatch, GpuRuntime, UNIFORM, gridOf } from './runtime.js';
 
 /** −∞ of a potential as the kernel sees it: finite, so that h + w of two padding slots stays finite (→ 2^−125). */
 const NEG_EXP = -1e30;
@@ -248,8 +248,7 @@ export class GpuStreamPair implements PairPasses {
     const src = streamKernel(from.c.d, mode, sums, from.wg);
     const d = this.rt.dispatch(src, { P: dir.params, tdat: from.dat, sdat: to.dat, idx: dir.idx, out: dir.out }, 1);
     // one workgroup per target cluster (dispatch() sized the grid for one thread)
-    const maxX = this.rt.device.limits.maxComputeWorkgroupsPerDimension;
-    d.grid = k <= maxX ? [k, 1, 1] : [maxX, Math.ceil(k / maxX), 1];
+    d.grid = gridOf(this.rt.device, k);
     return d;
   }
 
