@@ -16,7 +16,7 @@
 // (hundreds of blocks per row at 10^5 points: plain f32 would lose ~√blocks ulps). Exponents clamped to [−125, 127]
 // as on the CPU: the host redoes sums below 1e-30 or above 1e36 in f64 (multiscale.ts logSums).
 import type { BlockList, PaddedCloud, PairPasses, PassSums } from '../ts/entropic/stream.js';
-import { COLS_FLAG } from '../ts/entropic/stream.js';
+import { COLS_FLAG, transposeBlocks } from '../ts/entropic/stream.js';
 import { OTError } from '../ts/errors.js';
 import { F32, type KernelSource, declare } from './kernels.js';
 import { COPY_DST, type Dispatch, GpuRuntime, UNIFORM, gridOf } from './runtime.js';
@@ -267,14 +267,9 @@ export class GpuStreamPair implements PairPasses {
     // the flagged blocks, transposed: the column pass's rows
     const withCols = mode !== 3 && blocks.list.some((e) => (e & COLS_FLAG) !== 0);
     if (withCols) {
-      const tptr = new Uint32Array(kS + 1);
-      for (let k = 0; k < kT; k++) for (let e = blocks.rowptr[k]; e < blocks.rowptr[k + 1]; e++) if (blocks.list[e] & COLS_FLAG) tptr[(blocks.list[e] & (COLS_FLAG - 1)) + 1]++;
-      for (let l = 0; l < kS; l++) tptr[l + 1] += tptr[l];
-      const fill = tptr.slice(0, kS);
-      const tlist = new Uint32Array(tptr[kS]);
-      for (let k = 0; k < kT; k++) for (let e = blocks.rowptr[k]; e < blocks.rowptr[k + 1]; e++) if (blocks.list[e] & COLS_FLAG) tlist[fill[blocks.list[e] & (COLS_FLAG - 1)]++] = k;
-      await this.reserve(back, tlist.length);
-      ds.push(this.dispatch(back, tptr, tlist, mode, false, eps));
+      const t = transposeBlocks(blocks, kS, true);
+      await this.reserve(back, t.list.length);
+      ds.push(this.dispatch(back, t.rowptr, t.list, mode, false, eps));
     }
     for (let k = 0; k < kT; k++)
       for (let e = blocks.rowptr[k]; e < blocks.rowptr[k + 1]; e++) {

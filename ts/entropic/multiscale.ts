@@ -23,7 +23,7 @@ import { OTError } from '../errors.js';
 import { abortPoint, checkBudget } from '../validate.js';
 import { LogSumExp } from './logsumexp.js';
 import { coarsen } from '../solvers/emd-multiscale.js';
-import { type BlockList, COLS_FLAG, type PaddedCloud, type PairPasses, allBlocks, padCloud, passEngine } from './stream.js';
+import { type BlockList, COLS_FLAG, type PaddedCloud, type PairPasses, allBlocks, padCloud, passEngine, transposeBlocks } from './stream.js';
 
 /** Largest (squared diameter)/ε the f32 kernel serves: past it the rounding of the exponents (~6e-8·D²/ε) nears 1e-3 relative. */
 export const MULTISCALE_MAX_SCALE = 1e4;
@@ -512,15 +512,9 @@ export function keptBlocks(
   const blocks = { rowptr, list: list.slice(0, count) };
   // a cross term's rows-only list and its transpose (source clusters as targets), for the alternating passes
   const rowsOnly = self ? blocks : { rowptr, list: blocks.list.map((l) => l & (COLS_FLAG - 1)) };
-  let transposed = blocks;
+  let transposed: BlockList = blocks;
   if (!self) {
-    const tptr = new Int32Array(kS + 1);
-    for (const l of rowsOnly.list) tptr[l + 1]++;
-    for (let l = 0; l < kS; l++) tptr[l + 1] += tptr[l];
-    const fill = tptr.slice(0, kS);
-    const tlist = new Int32Array(rowsOnly.list.length);
-    for (let k = 0; k < kT; k++) for (let q = rowptr[k]; q < rowptr[k + 1]; q++) tlist[fill[rowsOnly.list[q]]++] = k;
-    transposed = { rowptr: tptr, list: tlist };
+    transposed = transposeBlocks(rowsOnly, kS);
   }
   return { blocks, rowsOnly, transposed, dropped, kept: keptPairs / allPairs };
 }

@@ -289,6 +289,23 @@ export class StreamPair implements PairPasses {
   }
 }
 
+/**
+ * The transpose of a block list (source clusters as targets, kS of them; entries are target clusters, unflagged):
+ * every entry, or with `flagged` only those with COLS_FLAG (the blocks whose column sums a pass wants).
+ */
+export function transposeBlocks(blocks: BlockList, kS: number, flagged = false): BlockList {
+  const { rowptr, list } = blocks;
+  const kT = rowptr.length - 1;
+  const take = (e: number) => !flagged || (e & COLS_FLAG) !== 0;
+  const tptr = new Int32Array(kS + 1);
+  for (const e of list) if (take(e)) tptr[(e & (COLS_FLAG - 1)) + 1]++;
+  for (let l = 0; l < kS; l++) tptr[l + 1] += tptr[l];
+  const fill = tptr.slice(0, kS);
+  const tlist = new Int32Array(tptr[kS]);
+  for (let k = 0; k < kT; k++) for (let q = rowptr[k]; q < rowptr[k + 1]; q++) if (take(list[q])) tlist[fill[list[q] & (COLS_FLAG - 1)]++] = k;
+  return { rowptr: tptr, list: tlist };
+}
+
 /** Every block kept (the coarse levels): each source cluster for each target cluster, flagged `flag`. */
 export function allBlocks(kT: number, kS: number, flag: number): BlockList {
   const rowptr = new Int32Array(kT + 1);
