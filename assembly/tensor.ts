@@ -215,7 +215,10 @@ export function tensorBinary(f32: i32, op: i32, a: usize, ma: i32, ra: i32, b: u
   return op == 5 || op == 9 || op == 10;
 }
 
-/** One contiguous segment of a unary op: SIMD in T for the cheap ops, two f64 lanes for exp / sigmoid / softplus. */
+/**
+ * One contiguous segment of a unary op: SIMD in T for the cheap ops, two f64 lanes for exp / sigmoid / softplus
+ * (eight entries a step; the last < 8 scalar: each inlined copy of the polynomials costs ~1 KB of binary).
+ */
 @inline function unSeg<T>(op: i32, px: usize, po: usize, len: i32, p: f64): void {
   const S = sizeof<T>();
   const L = 16 / <i32>S;
@@ -241,13 +244,6 @@ export function tensorBinary(f32: i32, op: i32, a: usize, ma: i32, ra: i32, b: u
         v128.store(po + off, y2, 32);
         v128.store(po + off, y3, 48);
       }
-      for (; j + 4 <= len; j += 4) {
-        const off = <usize>j << 3;
-        const y0 = transF64x2(op, v128.load(px + off));
-        const y1 = transF64x2(op, v128.load(px + off, 16));
-        v128.store(po + off, y0);
-        v128.store(po + off, y1, 16);
-      }
     } else {
       for (; j + 8 <= len; j += 8) {
         const off = <usize>j << 2;
@@ -259,23 +255,6 @@ export function tensorBinary(f32: i32, op: i32, a: usize, ma: i32, ra: i32, b: u
         const y3 = transF64x2(op, f64x2.promote_low_f32x4(i64x2.shuffle(x2, x2, 1, 0)));
         v128.store(po + off, i64x2.shuffle(f32x4.demote_f64x2_zero(y0), f32x4.demote_f64x2_zero(y1), 0, 2));
         v128.store(po + off, i64x2.shuffle(f32x4.demote_f64x2_zero(y2), f32x4.demote_f64x2_zero(y3), 0, 2), 16);
-      }
-      for (; j + 4 <= len; j += 4) {
-        const off = <usize>j << 2;
-        const x = v128.load(px + off);
-        const y0 = transF64x2(op, f64x2.promote_low_f32x4(x));
-        const y1 = transF64x2(op, f64x2.promote_low_f32x4(i64x2.shuffle(x, x, 1, 0)));
-        v128.store(po + off, i64x2.shuffle(f32x4.demote_f64x2_zero(y0), f32x4.demote_f64x2_zero(y1), 0, 2));
-      }
-    }
-    for (; j + 2 <= len; j += 2) {
-      if (S == 8) {
-        const off = <usize>j << 3;
-        v128.store(po + off, transF64x2(op, v128.load(px + off)));
-      } else {
-        const off = <usize>j << 2;
-        const y = transF64x2(op, f64x2.promote_low_f32x4(v128.load64_zero(px + off)));
-        v128.store64_lane(po + off, f32x4.demote_f64x2_zero(y), 0);
       }
     }
   }
@@ -693,7 +672,7 @@ function gemm<T>(a: usize, b: usize, m: i32, k: i32, n: i32, flags: i32, bias: u
   const tB = (flags & 2) != 0;
   if ((m <= 2 || k <= 2 || n <= 2) && thin<T>(a, b, m, k, n, tA, tB, out)) return;
   const scratch = heap.alloc(packScratchBytes<T>(k));
-  packed<T>(a, b, m, k, n, tA, tB, out, scratch, EDGE);
+  packed<T>(a, b, m, k, n, tA, tB, out, scratch, EDGE, 0, m);
   heap.free(scratch);
 }
 
@@ -704,8 +683,12 @@ function packScratchBytes<T>(k: i32): usize {
   return kcMax * <usize>(NC + MC + MR) * sizeof<T>();
 }
 
-/** out += op(a)·op(b) by packed blocks, in the caller's scratch (packScratchBytes) and edge tile (EDGE_BYTES). */
-function packed<T>(a: usize, b: usize, m: i32, k: i32, n: i32, tA: bool, tB: bool, out: usize, scratch: usize, edge: usize): void {
+/**
+ * out rows [r0, r1) += op(a)·op(b) by packed blocks, in the caller's scratch (packScratchBytes) and edge tile
+ * (EDGE_BYTES); m is op(a)'s full row count (a transposed a's leading dimension). Each entry sums over k in the
+ * same blocks and order whatever the row range, so a product split by rows equals the whole one bit for bit.
+ */
+function packed<T>(a: usize, b: usize, m: i32, k: i32, n: i32, tA: bool, tB: bool, out: usize, scratch: usize, edge: usize, r0: i32, r1: i32): void {
   const S = sizeof<T>();
   const NR = 32 / <i32>S;
   const KC = KC_BYTES / <i32>S;
@@ -718,8 +701,8 @@ function packed<T>(a: usize, b: usize, m: i32, k: i32, n: i32, tA: bool, tB: boo
     for (let p0 = 0; p0 < k; p0 += KC) {
       const kc = k - p0 < KC ? k - p0 : KC;
       packB<T>(b, tB, k, n, jc, nc, p0, kc, bp);
-      for (let i0 = 0; i0 < m; i0 += MC) {
-        const mc = m - i0 < MC ? m - i0 : MC;
+      for (let i0 = r0; i0 < r1; i0 += MC) {
+        const mc = r1 - i0 < MC ? r1 - i0 : MC;
         packA<T>(a, tA, m, k, i0, mc, p0, kc, ap);
         for (let jp = 0; jp < panels; jp++) {
           const j0 = jp * NR;
@@ -759,21 +742,23 @@ const G_B = 1;
 const G_M = 2;
 const G_K = 3;
 const G_N = 4;
-const G_FLAGS = 5; // bit 1: b transposed (a never is)
+const G_FLAGS = 5; // bit 0: a transposed (stored k × m), bit 1: b transposed (stored n × k)
 const G_OUT = 6;
 const G_SCRATCH = 7; // threads × G_STRIDE bytes: each share's packing scratch and edge tile
 const G_STRIDE = 8;
 const G_F32 = 9;
+const G_BIAS = 10; // a row of n entries every row of out starts from, or 0
 const G_THREADS = 33;
 const G_SLOTS = 34;
 
 /**
- * out = a·op(b) (m × n, a m × k stored as is; flags bit 1 transposes b, stored n × k) with the rows of out split
- * between `threads` threads (multiples of the 4-row tile): each share packs its rows of a and all of b, so a
- * share costs (its rows + n)·k packing next to its rows·k·n multiply-adds. Entropic GW's products h1·P·h2ᵀ
- * (ts/solvers/gromov-gemm.ts). One thread (or the single-thread build): the packed product on this thread.
+ * tensorMatmul's product (out = op(a)·op(b) + bias row) with the rows of out split between `threads` threads
+ * (multiples of the 4-row tile): each share packs its rows of op(a) and all of op(b), so a share costs
+ * (its rows + n)·k packing next to its rows·k·n multiply-adds; the result equals tensorMatmul's bit for bit.
+ * Entropic GW's products h1·P·h2ᵀ (ts/solvers/gromov-gemm.ts) and the threaded tensor engine's large products
+ * (ts/neural/wasm-engine.ts). One thread (or the single-thread build): the packed product on this thread.
  */
-export function tensorMatmulShares(f32: i32, a: usize, b: usize, m: i32, k: i32, n: i32, flags: i32, out: usize, threads: i32): void {
+export function tensorMatmulShares(f32: i32, a: usize, b: usize, m: i32, k: i32, n: i32, flags: i32, bias: usize, out: usize, threads: i32): void {
   const shares = ASC_FEATURE_THREADS && threads > 1 ? threads : 1;
   const block = heap.alloc(<usize>G_SLOTS << 3);
   const stride = (f32 ? packScratchBytes<f32>(k) : packScratchBytes<f64>(k)) + EDGE_BYTES;
@@ -783,7 +768,8 @@ export function tensorMatmulShares(f32: i32, a: usize, b: usize, m: i32, k: i32,
   store<f64>(block + (<usize>G_M << 3), <f64>m);
   store<f64>(block + (<usize>G_K << 3), <f64>k);
   store<f64>(block + (<usize>G_N << 3), <f64>n);
-  store<f64>(block + (<usize>G_FLAGS << 3), <f64>(flags & 2));
+  store<f64>(block + (<usize>G_FLAGS << 3), <f64>(flags & 3));
+  store<f64>(block + (<usize>G_BIAS << 3), <f64>bias);
   store<f64>(block + (<usize>G_OUT << 3), <f64>out);
   store<f64>(block + (<usize>G_SCRATCH << 3), <f64>scratch);
   store<f64>(block + (<usize>G_STRIDE << 3), <f64>stride);
@@ -811,16 +797,21 @@ export function gemmShare(block: usize, t: i32): void {
 
 function shareRows<T>(block: usize, t: i32, r0: i32, r1: i32): void {
   const S = sizeof<T>();
+  const m = <i32>load<f64>(block + (<usize>G_M << 3));
   const k = <i32>load<f64>(block + (<usize>G_K << 3));
   const n = <i32>load<f64>(block + (<usize>G_N << 3));
-  const a = <usize>load<f64>(block + (<usize>G_A << 3)) + <usize>r0 * <usize>k * S;
-  const out = <usize>load<f64>(block + (<usize>G_OUT << 3)) + <usize>r0 * <usize>n * S;
+  const out = <usize>load<f64>(block + (<usize>G_OUT << 3));
+  const bias = <usize>load<f64>(block + (<usize>G_BIAS << 3));
   const stride = <usize>load<f64>(block + (<usize>G_STRIDE << 3));
   const scratch = <usize>load<f64>(block + (<usize>G_SCRATCH << 3)) + <usize>t * stride;
-  memory.fill(out, 0, <usize>(r1 - r0) * <usize>n * S);
+  const rowBytes = <usize>n * S;
+  if (bias) for (let i = r0; i < r1; i++) memory.copy(out + <usize>i * rowBytes, bias, rowBytes);
+  else memory.fill(out + <usize>r0 * rowBytes, 0, <usize>(r1 - r0) * rowBytes);
   if (k == 0 || n == 0) return;
-  const tB = load<f64>(block + (<usize>G_FLAGS << 3)) != 0;
-  packed<T>(a, <usize>load<f64>(block + (<usize>G_B << 3)), r1 - r0, k, n, false, tB, out, scratch + EDGE_BYTES, scratch);
+  const flags = <i32>load<f64>(block + (<usize>G_FLAGS << 3));
+  const a = <usize>load<f64>(block + (<usize>G_A << 3));
+  const b = <usize>load<f64>(block + (<usize>G_B << 3));
+  packed<T>(a, b, m, k, n, (flags & 1) != 0, (flags & 2) != 0, out, scratch + EDGE_BYTES, scratch, r0, r1);
 }
 
 // ---- layout -------------------------------------------------------------------------------------------------

@@ -79,34 +79,54 @@ function transposed(B: Float64Array, k: number, c: number): Float64Array {
   return t;
 }
 
-test('tensorMatmulShares: rows split between 1, 2 and 3 threads = plain loops (f64 and f32, b plain and transposed, edge tiles)', async () => {
+test('tensorMatmulShares: rows split between 1, 2 and 3 threads = plain loops and tensorMatmul bit for bit (f64 and f32, a and b plain or transposed, bias, edge tiles)', async () => {
   if (!threadsHere('threaded products')) return;
   const rng = new Rng(4);
   const rt = await wasmThreads(3);
   const k = rt.kernels;
-  // shapes with rows not a multiple of the 4-row tile, fewer tiles than threads, depth past one KC block (128)
+  // shapes with rows not a multiple of the 4-row tile, fewer tiles than threads, depth past one KC block (128),
+  // rows past one MC block (64)
   for (const [r, kk, c] of [[5, 3, 7], [3, 9, 4], [37, 130, 33], [130, 257, 66]]) {
     const A = Float64Array.from({ length: r * kk }, () => rng.normal());
     const B = Float64Array.from({ length: kk * c }, () => rng.normal());
-    const want = naive(A, B, r, kk, c);
-    for (const threads of [1, 2, 3].filter((t) => t <= rt.threads)) {
-      for (const tB of [false, true]) {
+    const bias = Float64Array.from({ length: c }, () => rng.normal());
+    for (const [tA, tB, withBias] of [[false, false, false], [false, true, false], [true, false, true], [true, true, true]]) {
+      const want = naive(A, B, r, kk, c);
+      if (withBias) for (let t = 0; t < r * c; t++) want[t] += bias[t % c];
+      const flags = (tA ? 1 : 0) | (tB ? 2 : 0);
+      const aStored = tA ? transposed(A, r, kk) : A;
+      const bStored = tB ? transposed(B, kk, c) : B;
+      const what = `${r} × ${kk} × ${c}${tA ? ', a transposed' : ''}${tB ? ', b transposed' : ''}${withBias ? ', bias' : ''}`;
+      for (const f32 of [0, 1]) {
         const mem = k.scope();
         try {
-          const o = mem.alloc(r * c * 8);
-          k.abi.tensorMatmulShares(0, mem.put(A), mem.put(tB ? transposed(B, kk, c) : B), r, kk, c, tB ? 2 : 0, o, threads);
-          close(k.f64(o, r * c).slice(), want, `${r} × ${kk} × ${c}, ${threads} threads${tB ? ', b transposed' : ''}`);
-          // f32: the same product within f32 rounding
-          const a32 = mem.alloc(r * kk * 4);
-          const b32 = mem.alloc(kk * c * 4);
-          const o32 = mem.alloc(r * c * 4);
-          new Float32Array(k.exports.memory.buffer, a32, r * kk).set(A);
-          new Float32Array(k.exports.memory.buffer, b32, kk * c).set(tB ? transposed(B, kk, c) : B);
-          k.abi.tensorMatmulShares(1, a32, b32, r, kk, c, tB ? 2 : 0, o32, threads);
-          const got = new Float32Array(k.exports.memory.buffer, o32, r * c);
-          let err = 0;
-          for (let t = 0; t < r * c; t++) err = Math.max(err, Math.abs(got[t] - want[t]));
-          assert.ok(err <= 1e-5 * Math.sqrt(kk) * 4, `f32 ${r} × ${kk} × ${c}, ${threads} threads: ${err}`);
+          const S = f32 ? 4 : 8;
+          const put = (x: Float64Array): number => {
+            const p = mem.alloc(x.length * S);
+            (f32 ? new Float32Array(k.exports.memory.buffer, p, x.length) : new Float64Array(k.exports.memory.buffer, p, x.length)).set(x);
+            return p;
+          };
+          const read = (p: number): Float64Array => Float64Array.from(f32 ? new Float32Array(k.exports.memory.buffer, p, r * c) : new Float64Array(k.exports.memory.buffer, p, r * c));
+          const a = put(aStored);
+          const b = put(bStored);
+          const bp = withBias ? put(bias) : 0;
+          const whole = mem.alloc(r * c * S);
+          k.abi.tensorMatmul(f32, a, b, r, kk, c, flags, bp, whole);
+          const ref = read(whole);
+          for (const threads of [1, 2, 3].filter((t) => t <= rt.threads)) {
+            const o = mem.alloc(r * c * S);
+            k.abi.tensorMatmulShares(f32, a, b, r, kk, c, flags, bp, o, threads);
+            const got = read(o);
+            if (f32) {
+              let err = 0;
+              for (let t = 0; t < r * c; t++) err = Math.max(err, Math.abs(got[t] - want[t]));
+              assert.ok(err <= 1e-5 * Math.sqrt(kk) * 4, `f32 ${what}, ${threads} threads: ${err}`);
+            } else {
+              close(got, want, `${what}, ${threads} threads`);
+            }
+            // thin products (a side ≤ 2) take tensorMatmul's unpacked paths: equal to rounding only
+            if (Math.min(r, kk, c) > 2) assert.ok(got.every((v, t) => Object.is(v, ref[t])), `${what}, ${threads} threads, f32 ${f32}: not tensorMatmul's bits`);
+          }
         } finally {
           mem.release();
         }

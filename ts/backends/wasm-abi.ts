@@ -42,7 +42,7 @@ export const KERNEL_ARITY = {
   tensorSumTo: 6,
   symEigQL: 4,
   tensorMatmul: 9,
-  tensorMatmulShares: 9,
+  tensorMatmulShares: 10,
   tensorTranspose: 5,
   tensorCopyBlock: 9,
   tensorAdam: 13,

@@ -139,7 +139,7 @@ export class SolveGemm {
   private matmul(a: number, b: number, r: number, k: number, c: number, out: number, f32 = 0): void {
     const threads = r * k * c >= SPLIT_FROM ? this.threads : 1;
     this.threadsUsed = Math.max(this.threadsUsed, threads);
-    this.w!.abi.tensorMatmulShares(f32, a, b, r, k, c, 0, out, threads);
+    this.w!.abi.tensorMatmulShares(f32, a, b, r, k, c, 0, 0, out, threads);
   }
 
   /** A's f32 copy in wasm: made once for a kept operand, else for this product. */
