@@ -1,4 +1,5 @@
-// The README's option tables, generated from the registry (tests/readme-options.test.ts keeps them in sync).
+// The option tables of docs/OPTIONS.md (linked from the README), generated from the registry
+// (tests/readme-options.test.ts keeps them in sync).
 import { SOLVERS } from './registry.js';
 import { backendsOf } from './define.js';
 

@@ -1,6 +1,6 @@
 // Option schemas: each solver declares its options once (name, type, range, default, one doc line), and one
 // validation pass checks a call's options against it before any allocation, upload or worker message.
-// The same table drives the README's option tables, the CLI's flags and the registry test.
+// The same table drives the option tables of docs/OPTIONS.md, the CLI's flags and the registry test.
 import { OTError } from '../errors.js';
 
 /** One option: how to check a value, how to describe it (docs, errors), and its default. */

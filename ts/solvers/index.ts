@@ -1,6 +1,6 @@
 // The solver registry: one line per solver module. Each public function here carries its descriptor (name,
 // option schema, backends, work estimate, run; ts/registry/define.ts). The package root re-exports this file,
-// the worker dispatches by name from it (ts/registry/registry.ts), and backends(), the CLI, the README's option
+// the worker dispatches by name from it (ts/registry/registry.ts), and backends(), the CLI, docs/OPTIONS.md's option
 // tables and the registry test walk it. Adding a solver = its module + one line here.
 export { emd, type EmdOptions, type EmdResult, type EmdStatus, type EmdStrategy } from './emd.js';
 export type { MultiscaleStats } from './emd-multiscale.js';
