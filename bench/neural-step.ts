@@ -10,6 +10,7 @@ import { Rng } from '../ts/rng.js';
 import type { TensorEngine } from '../ts/neural/engine.js';
 import { jsTensorEngine } from '../ts/neural/js-engine.js';
 import { wasmTensorEngine } from '../ts/neural/wasm-engine.js';
+import { wasmThreadCount, wasmThreadsUnavailableReason } from '../ts/backends/wasm-threads.js';
 import { ICNN, MLP } from '../ts/neural/models.js';
 import { Adam } from '../ts/neural/optim.js';
 import { grad, mean, mul, square, sub, sum, tensor, tidy } from '../ts/neural/tensor.js';
@@ -100,10 +101,10 @@ interface TorchTimes {
   icnn: { f64: Times; f32: Times };
 }
 
-function torchTimes(reps: number): TorchTimes | string {
+function torchTimes(reps: number, threads?: number): TorchTimes | string {
   const script = fileURLToPath(new URL('../../bench/torch_step.py', import.meta.url));
   try {
-    return JSON.parse(execFileSync('/usr/bin/python3', [script, String(reps)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as TorchTimes;
+    return JSON.parse(execFileSync('/usr/bin/python3', [script, String(reps), ...(threads ? ['--threads', String(threads)] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })) as TorchTimes;
   } catch (e) {
     return `PyTorch not run (${(e as Error).message.split('\n')[0]})`;
   }
@@ -164,5 +165,44 @@ export async function stepTable(reps: number, rounds = 3): Promise<string> {
     typeof torch === 'string'
       ? torch
       : `PyTorch ${torch.torch} (${torch.threads} thread), ours on one thread. Each cell: the best step of ${reps} (js: ${jsReps}, one round) over ${rounds} alternating rounds.`;
-  return [table('cpu', 'CPU time per step (the process’s user + system time: what the step costs, without preemption)'), '', table('wall', 'Wall time per step'), '', note].join('\n');
+  const parts = [table('cpu', 'CPU time per step (the process’s user + system time: what the step costs, without preemption)'), '', table('wall', 'Wall time per step'), '', note];
+  if (!noTorch) parts.push('', await threadedTable(work, reps, rounds));
+  return parts.join('\n');
+}
+
+/**
+ * Wall time per step on every core: the wasm engine with its products split between the threads (threads 'auto')
+ * against PyTorch with as many intra-op threads. CPU time is no measure here (it adds the threads' times).
+ */
+async function threadedTable(work: [string, typeof mlpStep][], reps: number, rounds: number): Promise<string> {
+  const threads = wasmThreadCount();
+  if (threads < 2) return `No threaded row: ${wasmThreadsUnavailableReason() ?? 'one core'}.`;
+  const engines = [await wasmTensorEngine('f64', threads), await wasmTensorEngine('f32', threads)];
+  const none: Times = { wall: Infinity, cpu: Infinity };
+  const ours = work.map(() => engines.map(() => none));
+  const theirs = work.map(() => [none, none]);
+  let torch: TorchTimes | string = 'PyTorch not run';
+  for (let r = 0; r < rounds; r++) {
+    work.forEach(([, make], i) => engines.forEach((e, j) => (ours[i][j] = best(ours[i][j], timeSteps(make, e, reps)))));
+    torch = torchTimes(reps, threads);
+    if (typeof torch === 'string') return torch;
+    const t = torch;
+    [t.mlp, t.icnn].forEach((x, i) => {
+      theirs[i][0] = best(theirs[i][0], x.f64);
+      theirs[i][1] = best(theirs[i][1], x.f32);
+    });
+  }
+  const f = (x: number) => x.toFixed(2);
+  const rows = [
+    `Wall time per step on ${threads} threads (ours: products of ≥ 2^17 multiply-adds split between the threads; PyTorch: set_num_threads(${threads}))`,
+    '',
+    '| step | wasm f64 (ms) | wasm f32 (ms) | PyTorch f64 (ms) | PyTorch f32 (ms) | wasm / PyTorch f64 | wasm / PyTorch f32 |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  work.forEach(([label], i) => {
+    const [w64, w32] = ours[i].map((t) => t.wall);
+    const [p64, p32] = theirs[i].map((t) => t.wall);
+    rows.push(`| ${label} | ${f(w64)} | ${f(w32)} | ${f(p64)} | ${f(p32)} | ${f(w64 / p64)} | ${f(w32 / p32)} |`);
+  });
+  return rows.join('\n');
 }

@@ -11,7 +11,8 @@ while its CPU time counts only the time it ran).
         the g step of trainICNNMap: T = ∇ₓg(X) with create_graph, loss = mean f(T) − mean ⟨X, T⟩, backward to
         g's weights (double backward), Adam step, clamp of g's hidden-to-hidden weights at 0.
 
-Usage: /usr/bin/python3 bench/torch_step.py [reps] (Debian python3-torch; threads as torch defaults them here).
+Usage: /usr/bin/python3 bench/torch_step.py [reps] [--threads N] (Debian python3-torch; threads as torch defaults
+them here unless --threads sets them: bench/neural-step.ts compares its threaded engine with PyTorch on as many).
 
   bench/torch_step.py --dim 64 --batch 1024 --hidden 128,128 [--device cuda] [--reps 50]   (bench/gpu-step.ts)
         the same two workloads at other sizes (MLP [dim, *hidden, dim]; ICNN [dim, *hidden], both at that batch),
@@ -129,7 +130,9 @@ def sized():
 def main():
     if "--dim" in sys.argv:
         return sized()
-    reps = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+    if "--threads" in sys.argv:
+        torch.set_num_threads(int(sys.argv[sys.argv.index("--threads") + 1]))
+    reps = int(sys.argv[1]) if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else 50
     out = {"torch": torch.__version__, "threads": torch.get_num_threads()}
     for name, make in (("mlp", mlp_step), ("icnn", icnn_step)):
         out[name] = {}

@@ -25,6 +25,8 @@ import { tensorEngine } from '../ts/neural/engines.js';
 import { ICNN, MLP } from '../ts/neural/models.js';
 import { Adam } from '../ts/neural/optim.js';
 import { gaussianBatchSampler, trainICNNMap } from '../ts/neural/icnn-map.js';
+import { sample8Gaussians, sampleMoons, trainNOT } from '../ts/neural/index.js';
+import { closeWasmThreads, wasmThreadsUnavailableReason } from '../ts/backends/wasm-threads.js';
 import { expectOTError, randomArray } from './helpers.js';
 import { type Input, errorTracker, on, randData } from './engine-compare.js';
 
@@ -356,7 +358,7 @@ test("trainICNNMap with backend 'wasm' gives the js result on a tiny seeded prob
   const rj = await trainICNNMap(P, Q, { ...opts, backend: 'js' });
   const E = (await wasmTensorEngine('f64')) as WasmTensorEngine;
   const before = E.stats();
-  const rw = await trainICNNMap(P, Q, { ...opts, backend: 'wasm' });
+  const rw = await trainICNNMap(P, Q, { ...opts, backend: 'wasm', threads: 1 });
   assert.equal(E.stats(), before, 'training leaves no storage behind on the wasm engine');
   assert.is(rw.g.engine, jsTensorEngine, 'the trained network comes back on the js engine');
   const lj = rj.history.map((h) => h.loss);
@@ -365,6 +367,43 @@ test("trainICNNMap with backend 'wasm' gives the js result on a tiny seeded prob
   const X = { data: Float64Array.from(randomArray(new Rng(9), [20, 2])), rows: 20, cols: 2 };
   close(rw.map(X).data, rj.map(X).data, 1e-10, 'the trained map at fresh points', 'f64 training');
   rw.g.parameters().forEach((t, k) => close(t.data, rj.g.parameters()[k].data, 1e-10, `g parameter ${k}`, 'f64 training'));
+});
+
+test('threads: trainNOT with its products split between 2 threads equals 1 thread bit for bit (f32 and f64), leaves no storage, and outlives dispose()', async () => {
+  const why = wasmThreadsUnavailableReason();
+  if (why) {
+    console.log(`  skipped: threaded tensor engine (${why})`);
+    return;
+  }
+  // batch 128 × width 64: the hidden layers' products (128 · 64 · 64 = 2^19 multiply-adds) split, the thin ones do not
+  const opts = { hiddenT: [64, 64], hiddenF: [64, 64], batchSize: 128, innerSteps: 2, iterations: 3, seed: 5 };
+  const eight = (n: number, rng: Rng) => sample8Gaussians(n, { seed: rng });
+  const moons = (n: number, rng: Rng) => sampleMoons(n, { seed: rng });
+  const X = { data: Float64Array.from(randomArray(new Rng(2), [50, 2])), rows: 50, cols: 2 };
+  for (const precision of ['f32', 'f64'] as const) {
+    const E1 = await wasmTensorEngine(precision, 1);
+    const E2 = await wasmTensorEngine(precision, 2);
+    assert.is(E1.threads, 1);
+    assert.is(E2.threads, 2, `${precision}: two threads`);
+    const [split, before] = [E2.splitProducts, E2.stats()];
+    const one = await trainNOT(eight, moons, { ...opts, precision, threads: 1 });
+    const two = await trainNOT(eight, moons, { ...opts, precision, threads: 2 });
+    assert.ok(E2.splitProducts > split, `${precision}: products were split (${E2.splitProducts - split})`);
+    assert.equal(E2.stats(), before, `${precision}: no storage left on the threaded engine`);
+    assert.equal(two.history, one.history, `${precision}: the same losses at every step`);
+    assert.equal(two.map(X).data, one.map(X).data, `${precision}: the same map`);
+  }
+  // dispose() closes the runtime: an engine made on it keeps working on one thread, and the next one gets new threads
+  const old = await wasmTensorEngine('f32', 2);
+  const A = T.tensor(randomArray(new Rng(3), [64, 64]), [64, 64], old);
+  const want = Array.from(await T.matmul(A, A).read());
+  await closeWasmThreads();
+  const split = old.splitProducts;
+  assert.equal(Array.from(await T.matmul(A, A).read()), want, 'the product after the runtime closed');
+  assert.is(old.splitProducts, split, 'no split on a closed runtime');
+  A.dispose();
+  const fresh = await wasmTensorEngine('f32', 2);
+  assert.ok(fresh !== old && fresh.threads === 2, 'a fresh runtime, a fresh engine');
 });
 
 test.run();

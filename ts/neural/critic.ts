@@ -118,7 +118,7 @@ export async function trainKantorovichRubinsteinCritic(P: BatchSampler | Sampler
   const progressEvery = positiveInt('progressEvery', opts.progressEvery ?? 10);
   if (opts.signal?.aborted) throw new OTError('aborted', 'trainKantorovichRubinsteinCritic was aborted before it started.');
 
-  const engine = await tensorEngine(opts.backend, opts.precision);
+  const engine = await tensorEngine(opts.backend, opts.precision, opts.threads ?? 'auto');
   const rng = new Rng(seed + 2);
   const X0 = drawBatch(sampleP, 'sampleP', batchSize, rng, undefined, engine);
   const D = X0.shape[1];

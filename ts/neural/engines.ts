@@ -6,6 +6,8 @@
 // Precision: 'f64' (the default on the CPU engines) or 'f32' (the wasm engine's f32 storages and kernels, about
 // 1.8× faster matmuls; the webgpu engine is f32 only). A forced combination an engine cannot honour ('js' with
 // 'f32', 'webgpu' with 'f64') is OTError('invalid-option') before any work.
+// Threads: the wasm engine splits large products between threads (ts/neural/wasm-engine.ts); the trainers ask for
+// every core by default.
 import { OTError } from '../errors.js';
 import { gpuDevice, gpuIsHardware } from '../backends/webgpu.js';
 import { webgpuTensorEngine } from '../../gpu/tensor.js';
@@ -23,9 +25,9 @@ export type TensorPrecision = WasmPrecision;
  * The CPU default: the wasm engine where the binary loads (f64, or f32 when asked), else the js engine (f64 only:
  * a default backend falls back as it always did, whatever the precision; only a forced combination is an error).
  */
-async function cpuDefault(precision: TensorPrecision): Promise<TensorEngine> {
+async function cpuDefault(precision: TensorPrecision, threads: number | 'auto'): Promise<TensorEngine> {
   try {
-    return await wasmTensorEngine(precision);
+    return await wasmTensorEngine(precision, threads);
   } catch {
     return jsTensorEngine;
   }
@@ -52,16 +54,17 @@ export function checkPrecision(backend: TensorBackendOption | undefined, precisi
  * The engine for a backend option and a precision; backend undefined (the trainers' default) = the CPU default:
  * wasm where the binary loads, else js. precision undefined = f64 on the CPU engines, f32 on webgpu; 'auto' with
  * 'f64' stays on the CPU. Bad combinations ('js' + 'f32', 'webgpu' + 'f64') are OTError('invalid-option').
+ * threads: the wasm engine's (wasmTensorEngine; 1 by default here, 'auto' in the trainers); other engines ignore it.
  */
-export async function tensorEngine(backend?: TensorBackendOption, precision?: TensorPrecision): Promise<TensorEngine> {
+export async function tensorEngine(backend?: TensorBackendOption, precision?: TensorPrecision, threads: number | 'auto' = 1): Promise<TensorEngine> {
   checkPrecision(backend, precision);
   const cpu = precision ?? 'f64';
   const gpu = async (): Promise<TensorEngine> => webgpuTensorEngine(await gpuDevice());
-  if (backend === undefined) return cpuDefault(cpu);
+  if (backend === undefined) return cpuDefault(cpu, threads);
   if (backend === 'js') return jsTensorEngine;
-  if (backend === 'wasm') return wasmTensorEngine(cpu);
+  if (backend === 'wasm') return wasmTensorEngine(cpu, threads);
   if (backend === 'webgpu') return gpu();
-  if (backend === 'auto') return precision !== 'f64' && (await gpuIsHardware()) ? gpu() : cpuDefault(cpu);
+  if (backend === 'auto') return precision !== 'f64' && (await gpuIsHardware()) ? gpu() : cpuDefault(cpu, threads);
   throw new OTError('invalid-option', `backend must be 'js', 'wasm', 'webgpu' or 'auto' (got '${String(backend)}').`);
 }
 
@@ -84,4 +87,11 @@ export interface NeuralBackendOptions {
    * the wasm binary cannot load, training falls back to js in f64.
    */
   precision?: TensorPrecision;
+  /**
+   * wasm: threads that share each large product of a step (≥ 2^17 multiply-adds, e.g. a 256-wide layer at batch
+   * 256, forward and backward; the result is the same bit for bit); 'auto' (the default) uses every core where
+   * threads can run (Node; a cross-origin-isolated browser worker), else one. A hint, never an error; other
+   * engines ignore it.
+   */
+  threads?: number | 'auto';
 }

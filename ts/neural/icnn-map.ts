@@ -244,7 +244,7 @@ export async function trainICNNMap(P: BatchSampler | SamplerSpec, Q: BatchSample
   const progressEvery = positiveInt('progressEvery', opts.progressEvery ?? 10);
   if (opts.signal?.aborted) throw new OTError('aborted', 'trainICNNMap was aborted before it started.');
 
-  const engine = await tensorEngine(opts.backend, opts.precision);
+  const engine = await tensorEngine(opts.backend, opts.precision, opts.threads ?? 'auto');
   const rng = new Rng(seed + 2);
   // the first batch fixes the dimension
   const X0 = drawBatch(sampleP, 'sampleP', batchSize, rng, undefined, engine);

@@ -214,7 +214,7 @@ export async function trainNOT(P: NOTSampler | SamplerSpec, Q: NOTSampler | Samp
   const rng = new Rng(opts.seed ?? 0);
   // the dimension comes from a first batch of P (drawn after the network seeds, so it is part of the seeded sequence)
   const seeds = [rng.nextU32(), rng.nextU32()] as const;
-  const engine = await tensorEngine(opts.backend, opts.precision);
+  const engine = await tensorEngine(opts.backend, opts.precision, opts.threads ?? 'auto');
   const X0 = toBatch('sampleP', sampleP(batch, rng), batch, undefined);
   const st = notState(opts, X0.cols, seeds, engine, { gamma, zDim, zSamples, residual, rng });
 

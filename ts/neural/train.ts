@@ -63,6 +63,11 @@ const betasPair: Check = {
 const common = {
   backend: opt(oneOf('js', 'wasm', 'webgpu', 'auto'), "Tensor engine: 'wasm' (WASM SIMD, f64), 'js' (plain TypeScript f64, the reference), 'webgpu' (f32), 'auto' (webgpu on a hardware adapter, else wasm).", "'wasm' (js where the wasm binary cannot load)"),
   precision: opt(oneOf('f64', 'f32'), "Precision of the training tensors: 'f32' runs the wasm engine in float32 (1.4–2× faster steps; an error with backend 'js'); webgpu is always f32.", "'f64' ('f32' on webgpu)"),
+  threads: opt(
+    anyOf(oneOf('auto'), num({ integer: true, min: 1 })),
+    "wasm: threads that share each large product of a step (≥ 2^17 multiply-adds; the same result bit for bit); 'auto' uses every core where threads can run (a hint, never an error).",
+    "'auto'",
+  ),
   seed: opt(num({ integer: true, min: 0 }), 'Seed of initialisations and batches.', '0'),
   signal: signalOption,
   worker: workerOption,

@@ -13,13 +13,27 @@
 //   `await t.read()`.
 // - Broadcasts the kernels' (m, rep) form cannot express (an operand whose kept dims are not contiguous, e.g.
 //   [2, 1, 4] against [2, 3, 4]) run through the js engine on copies (correct, slower; the trainers never do it).
+// - Threads: an engine made with threads > 1 lives in the shared-memory instance (ts/backends/wasm-threads.ts) and
+//   splits the rows of each large product between the threads (tensorMatmulShares, the same result bit for bit);
+//   every other op runs on this thread. Its storages count as the instance's allocations, so the runtime is not
+//   retired under them; a runtime closed by dispose() leaves the engine working on one thread.
 import { OTError } from '../errors.js';
 import { type WasmKernels, WASM_MAX_BLOCK, wasmKernels } from '../backends/wasm.js';
 import { type AdamHyper, BINARY_OPS, type MapOp, type MatmulFlags, type Operand, type TensorEngine, UNARY_OPS, sizeOf } from './engine.js';
 import { jsTensorEngine } from './js-engine.js';
+import { type ThreadedRuntime, wasmThreadCount, wasmThreads, wasmThreadsUnavailableReason } from '../backends/wasm-threads.js';
 
 /** Precision of a wasm tensor engine's storages. */
 export type WasmPrecision = 'f64' | 'f32';
+
+/**
+ * Multiply-adds from which a product's rows are split between threads. A split costs a wake-up and a join (a few
+ * microseconds while the helpers spin between products, as they do within a training step); below ~2^17
+ * multiply-adds (~10 µs of f32 arithmetic) that is no longer small. bench/neural-step.ts measured the choice.
+ */
+const SPLIT_FROM = 1 << 17;
+/** The packed product's row tile (assembly/tensor.ts MR): a split below two tiles a share has nothing to do. */
+const SPLIT_MIN_ROWS = 8;
 
 /** A tensor's values in wasm memory: `n` entries at byte offset `ptr`, shared by `refs` tensors. */
 export interface WasmStorage {
@@ -84,6 +98,8 @@ export class WasmTensorEngine implements TensorEngine<WasmStorage> {
     private readonly kernels: WasmKernels,
     /** Entry type of the storages: 'f64' (the default, as the js engine) or 'f32' (about twice as fast). */
     readonly precision: WasmPrecision,
+    /** The threaded runtime whose memory `kernels` use, and the threads a large product is split between. */
+    private readonly split?: { runtime: ThreadedRuntime; threads: number },
   ) {
     this.f32 = precision === 'f32' ? 1 : 0;
     this.bytes = precision === 'f32' ? 4 : 8;
@@ -91,7 +107,16 @@ export class WasmTensorEngine implements TensorEngine<WasmStorage> {
       this.live--;
       this.liveBytes -= bytes;
       this.kernels.exports.free(ptr);
+      this.kernels.track(-1);
     });
+  }
+
+  /** Products whose rows were split between threads so far (tests and benchmarks read it). */
+  splitProducts = 0;
+
+  /** Threads a large product is split between (1: this thread only). */
+  get threads(): number {
+    return this.split ? this.split.threads : 1;
   }
 
   /** Storages held by tensors (`liveStorages`, for leak tests) and their bytes (`liveBytes`). */
@@ -112,6 +137,7 @@ export class WasmTensorEngine implements TensorEngine<WasmStorage> {
     const ptr = this.kernels.exports.alloc(bytes) >>> 0;
     if (ptr === 0) throw new OTError('too-large', `wasm tensor engine: could not allocate ${bytes} bytes.`);
     const s: WasmStorage = { ptr, n, refs: 1 };
+    this.kernels.track(1);
     this.live++;
     this.liveBytes += n * this.bytes;
     this.finalizer.register(s, { ptr, bytes: n * this.bytes }, s);
@@ -176,6 +202,7 @@ export class WasmTensorEngine implements TensorEngine<WasmStorage> {
     this.live--;
     this.liveBytes -= s.n * this.bytes;
     this.kernels.exports.free(s.ptr);
+    this.kernels.track(-1);
   }
 
   private alive(s: WasmStorage): void {
@@ -220,7 +247,15 @@ export class WasmTensorEngine implements TensorEngine<WasmStorage> {
   matmul(a: WasmStorage, b: WasmStorage, m: number, k: number, n: number, opts: MatmulFlags<WasmStorage> = {}): WasmStorage {
     const out = this.alloc(m * n);
     const flags = (opts.transA ? 1 : 0) | (opts.transB ? 2 : 0);
-    this.kernels.abi.tensorMatmul(this.f32, a.ptr, b.ptr, m, k, n, flags, opts.bias ? opts.bias.ptr : 0, out.ptr);
+    const bias = opts.bias ? opts.bias.ptr : 0;
+    const split = this.split;
+    // thin products (a side ≤ 2) take tensorMatmul's unpacked paths, which do not split
+    if (split && split.runtime.usable && m * k * n >= SPLIT_FROM && m >= SPLIT_MIN_ROWS && k > 2 && n > 2) {
+      this.kernels.abi.tensorMatmulShares(this.f32, a.ptr, b.ptr, m, k, n, flags, bias, out.ptr, split.threads);
+      this.splitProducts++;
+    } else {
+      this.kernels.abi.tensorMatmul(this.f32, a.ptr, b.ptr, m, k, n, flags, bias, out.ptr);
+    }
     return out;
   }
 
@@ -264,12 +299,29 @@ export class WasmTensorEngine implements TensorEngine<WasmStorage> {
 }
 
 const engines = new Map<WasmPrecision, Promise<WasmTensorEngine>>();
+/** Threaded engines, per runtime (a runtime replaced after dispose() gets new ones), precision and thread count. */
+const threadedEngines = new WeakMap<ThreadedRuntime, Map<string, WasmTensorEngine>>();
 
 /**
- * The wasm tensor engine of a precision (default f64), on this thread's wasm instance; rejects with
- * OTError('backend-unavailable') where the wasm cannot load.
+ * The wasm tensor engine of a precision (default f64). threads = 1 (the default): on this thread's wasm instance.
+ * threads > 1 or 'auto' (every core): in the shared-memory instance, large products split between the threads —
+ * a hint, as elsewhere: where threads cannot run (no threads platform, a thread that cannot block) or 'auto' finds
+ * one core, the single-thread engine. Rejects with OTError('backend-unavailable') where the wasm cannot load.
  */
-export function wasmTensorEngine(precision: WasmPrecision = 'f64'): Promise<WasmTensorEngine> {
+export async function wasmTensorEngine(precision: WasmPrecision = 'f64', threads: number | 'auto' = 1): Promise<WasmTensorEngine> {
+  const want = wasmThreadsUnavailableReason() ? 1 : threads === 'auto' ? wasmThreadCount() : threads;
+  if (want > 1) {
+    const rt = await wasmThreads(want).catch(() => undefined);
+    if (rt && !rt.kernels.retired) {
+      const n = Math.min(want, rt.threads);
+      let perRuntime = threadedEngines.get(rt);
+      if (!perRuntime) threadedEngines.set(rt, (perRuntime = new Map()));
+      const key = `${precision}/${n}`;
+      let e = perRuntime.get(key);
+      if (!e) perRuntime.set(key, (e = new WasmTensorEngine(rt.kernels, precision, { runtime: rt, threads: n })));
+      return e;
+    }
+  }
   let e = engines.get(precision);
   if (!e) {
     e = wasmKernels().then((k) => {
@@ -281,4 +333,3 @@ export function wasmTensorEngine(precision: WasmPrecision = 'f64'): Promise<Wasm
   }
   return e;
 }
-
