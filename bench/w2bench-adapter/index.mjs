@@ -14,6 +14,10 @@
 // baseline: Sinkhorn between `samples` draws of P and of Q (W2_OPTIONS '{"samples":8192,"regScale":0.003}': reg =
 // regScale × the mean squared distance between the two samples), then T(x) = Σ_j softmax_j((g_j − |x − y_j|²)/ε)·y_j.
 //   W2_SOLVER=entropic W2_OPTIONS='{"samples":8192,"regScale":0.003}' node ../shared/w2bench/w2bench.mjs bench/w2bench-adapter --dims 4 --iterations 1
+// W2_OPTIONS '{"qPool": 131072}' (any solver): Q's minibatches come from one sample of Q drawn at the start of
+// training (see `pooled`); the D = 4 to 32 runs of bench/README "NOT on both cores":
+//   W2_SOLVER=not W2_OPTIONS='{"hiddenT":[256,256],"hiddenF":[256,256],"precision":"f32","emaDecay":0.999,"innerSteps":20,"qPool":131072}' \
+//     node ../shared/w2bench/w2bench.mjs bench/w2bench-adapter --dims 16 --iterations 4700 --batch 256 --lr 2e-3
 import { pointCloud, sinkhorn, trainICNNMap as icnn, trainNOT } from '../../dist/bindings/node.js';
 
 const solver = process.env.W2_SOLVER ?? 'icnn';
@@ -53,14 +57,52 @@ async function entropicMap(sampleP, sampleQ) {
   return { map, history: [] };
 }
 
+/**
+ * W2_OPTIONS '{"qPool": N}': draw N points of Q once (through the harness's sampler, inside the timed training)
+ * and serve Q's minibatches from that fixed sample, uniformly with replacement — training on an empirical Q, as
+ * with a dataset. The harness's target sampler (the benchmark's ∇ψ in JS) is 10–20 % of a NOT run's wall time
+ * when it is called for every f step.
+ */
+function pooled(sampleQ, size, seed) {
+  let pool;
+  let state = (0x9e3779b9 ^ seed) >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0; // mulberry32
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return (m) => {
+    if (!pool) {
+      const parts = [];
+      for (let done = 0; done < size; done += 4096) parts.push(sampleQ(Math.min(4096, size - done)));
+      const D = parts[0].cols;
+      const data = new Float64Array(size * D);
+      let off = 0;
+      for (const p of parts) data.set(p.data.subarray(0, p.rows * D), off), (off += p.rows * D);
+      pool = { data, rows: size, cols: D };
+    }
+    const D = pool.cols;
+    const out = new Float64Array(m * D);
+    for (let i = 0; i < m; i++) {
+      const r = Math.floor(next() * pool.rows);
+      out.set(pool.data.subarray(r * D, r * D + D), i * D);
+    }
+    return { data: out, rows: m, cols: D };
+  };
+}
+
 export async function trainICNNMap(sampleP, sampleQ, opts) {
-  if (solver === 'icnn') return icnn(sampleP, sampleQ, { ...opts, ...extra });
+  const { qPool, ...options } = extra;
+  if (qPool) sampleQ = pooled(sampleQ, qPool, opts.seed ?? 0);
+  if (solver === 'icnn') return icnn(sampleP, sampleQ, { ...opts, ...options });
   if (solver === 'entropic') return entropicMap(sampleP, sampleQ);
   const { hidden: _hidden, lr, lrDecay: _decay, onProgress, ...rest } = opts;
   const result = await trainNOT((n) => sampleP(n), (n) => sampleQ(n), {
     ...rest,
     ...(lr ? { lrT: lr, lrF: lr } : {}),
-    ...extra,
+    ...options,
     // the harness prints loss and its W2² estimate; NOT has no W2² estimate of its own
     onProgress: (p) => onProgress?.({ step: p.step, loss: p.loss, w2sq: NaN }),
   });
