@@ -94,6 +94,14 @@ function best(a: Times, b: Times): Times {
   return { wall: Math.min(a.wall, b.wall), cpu: Math.min(a.cpu, b.cpu) };
 }
 
+/** Folds one PyTorch run into the best-so-far cells: theirs[workload][0: f64, 1: f32]. */
+function keepBest(theirs: Times[][], t: TorchTimes): void {
+  [t.mlp, t.icnn].forEach((x, i) => {
+    theirs[i][0] = best(theirs[i][0], x.f64);
+    theirs[i][1] = best(theirs[i][1], x.f32);
+  });
+}
+
 interface TorchTimes {
   torch: string;
   threads: number;
@@ -138,11 +146,7 @@ export async function stepTable(reps: number, rounds = 3): Promise<string> {
     );
     torch = torchTimes(reps);
     if (typeof torch === 'string') break;
-    const t = torch;
-    [t.mlp, t.icnn].forEach((x, i) => {
-      theirs[i][0] = best(theirs[i][0], x.f64);
-      theirs[i][1] = best(theirs[i][1], x.f32);
-    });
+    keepBest(theirs, torch);
   }
   const noTorch = typeof torch === 'string';
   const table = (kind: keyof Times, title: string) => {
@@ -186,11 +190,7 @@ async function threadedTable(work: [string, typeof mlpStep][], reps: number, rou
     work.forEach(([, make], i) => engines.forEach((e, j) => (ours[i][j] = best(ours[i][j], timeSteps(make, e, reps)))));
     torch = torchTimes(reps, threads);
     if (typeof torch === 'string') return torch;
-    const t = torch;
-    [t.mlp, t.icnn].forEach((x, i) => {
-      theirs[i][0] = best(theirs[i][0], x.f64);
-      theirs[i][1] = best(theirs[i][1], x.f32);
-    });
+    keepBest(theirs, torch);
   }
   const f = (x: number) => x.toFixed(2);
   const rows = [

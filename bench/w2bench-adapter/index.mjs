@@ -67,7 +67,9 @@ function pooled(sampleQ, size, seed) {
   let pool;
   let state = (0x9e3779b9 ^ seed) >>> 0;
   const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0; // mulberry32
+    // mulberry32: bench/README's qPool figures were drawn with this index stream (ts/rng.ts's Rng would do as
+    // well; switching would change the runs the table reports)
+    state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);

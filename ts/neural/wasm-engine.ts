@@ -29,7 +29,8 @@ export type WasmPrecision = 'f64' | 'f32';
 /**
  * Multiply-adds from which a product's rows are split between threads. A split costs a wake-up and a join (a few
  * microseconds while the helpers spin between products, as they do within a training step); below ~2^17
- * multiply-adds (~10 µs of f32 arithmetic) that is no longer small. bench/neural-step.ts measured the choice.
+ * multiply-adds (~10 µs of f32 arithmetic) that is no longer small. 2^15 and 2^20 were slower on a NOT step
+ * (bench/README, "Tensor engine step times").
  */
 const SPLIT_FROM = 1 << 17;
 /** The packed product's row tile (assembly/tensor.ts MR): a split below two tiles a share has nothing to do. */
