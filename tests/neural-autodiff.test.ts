@@ -331,6 +331,19 @@ test('Adam: first steps match the bias-corrected formula exactly', () => {
   p.toArray().forEach((v, i) => assert.ok(Math.abs(v - want2[i]) < 1e-14, `step2[${i}] ${v} vs ${want2[i]}`));
   assert.is(opt.steps, 2);
   assert.throws(() => opt.step([]), (e: unknown) => e instanceof OTError && e.code === 'shape');
+  // lrScale: the second parameter steps as an Adam of lr 0.3 would, the first as lr 0.1
+  const [a, b, c] = [T.tensor([1, -1]).requireGrad(), T.tensor([0.5, 2]).requireGrad(), T.tensor([0.5, 2]).requireGrad()];
+  const scaled = new Adam([a, b], { lr: 0.1, lrScale: [1, 3] });
+  const alone = new Adam([c], { lr: 0.1 * 3 });
+  for (const g of [[0.7, -2], [1.5, 0.25]]) {
+    scaled.step([T.tensor([0.2, 0.1]), T.tensor(g)]);
+    alone.step([T.tensor(g)]);
+  }
+  assert.equal(b.toArray(), c.toArray());
+  assert.ok(Math.abs(a.toArray()[0] - (1 - 0.2)) < 1e-6, 'two steps of ~lr on a constant gradient');
+  for (const lrScale of [[1], [1, 0], [1, NaN]]) {
+    assert.throws(() => new Adam([a, b], { lrScale }), (e: unknown) => e instanceof OTError && e.code === 'invalid-option');
+  }
 });
 
 test('Adam converges on an ill-conditioned convex quadratic', () => {

@@ -72,6 +72,21 @@ test('MLP and ICNN: weight and input gradients match finite differences', () => 
   const x = rand(rng, [4, 3]).requireGrad();
   let e = gradCheck((xs) => mlp.forward(xs[0]), [x, ...mlp.parameters()], cot);
   assert.ok(e < 1e-7, `MLP: ${e}`);
+  // with the learned quadratic form ½·xᵀQx (Q moved off its zero start so its gradient is not checked at 0 only)
+  const mq = new MLP([3, 6, 1], { activation: 'softplus', seed: 5, quadraticForm: true });
+  assert.ok(mq.parameters().includes(mq.wq!), 'Q is a trained parameter');
+  mq.wq!.data.set(rand(rng, [3, 3]).data);
+  e = gradCheck((xs) => mq.forward(xs[0]), [x, ...mq.parameters()], cot);
+  assert.ok(e < 1e-7, `MLP with quadraticForm: ${e}`);
+  // the value is the plain network's plus ½·xᵀQx, row by row
+  const plain = new MLP([3, 6, 1], { activation: 'softplus', seed: 5 });
+  const [withQ, without] = T.noGrad(() => [mq.forward(x), plain.forward(x)]);
+  for (let i = 0; i < 4; i++) {
+    let q = 0;
+    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) q += x.data[i * 3 + a] * mq.wq!.data[a * 3 + b] * x.data[i * 3 + b];
+    assert.ok(Math.abs(withQ.data[i] - without.data[i] - q / 2) < 1e-12, `row ${i}: ½·xᵀQx`);
+  }
+  assert.throws(() => new MLP([3, 6, 2], { quadraticForm: true }), (err: unknown) => err instanceof OTError && err.code === 'invalid-option');
   for (const activation of ['softplus', 'leakyRelu'] as const) {
     const g = new ICNN(3, [6, 5], { activation, seed: 4, quadratic: true, quadraticForm: activation === 'softplus' ? true : 2 });
     assert.ok(g.parameters().includes(g.wq!), 'the quadratic form is a trained parameter');
@@ -224,6 +239,12 @@ test('save/load round trip through JSON gives bit-identical outputs and maps', (
   const mlp = new MLP([3, 4, 2], { activation: 'leakyRelu', alpha: 0.1, seed: 2 });
   const m2 = MLP.load(JSON.parse(JSON.stringify(mlp.save())));
   assert.equal(T.noGrad(() => m2.forward(x)).toArray(), T.noGrad(() => mlp.forward(x)).toArray());
+  assert.is(m2.config.quadraticForm, undefined, 'a plain MLP saves no quadratic form');
+  const mq = new MLP([3, 4, 1], { seed: 3, quadraticForm: true });
+  mq.wq!.data.set(rand(rng, [3, 3]).data);
+  const mq2 = MLP.load(JSON.parse(JSON.stringify(mq.save())));
+  assert.equal(mq2.config, mq.config);
+  assert.equal(T.noGrad(() => mq2.forward(x)).toArray(), T.noGrad(() => mq.forward(x)).toArray());
   // malformed input is rejected
   const bad = JSON.parse(json);
   bad.params[0].shape = [3, 8];

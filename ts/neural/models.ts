@@ -16,7 +16,9 @@
 //
 // Initialisation (seeded, ts/rng.ts, in this order): for k = 0..L: Wx_k, b_k ~ U(±1/√d) (PyTorch's nn.Linear
 // default for fan-in d), then for k ≥ 1 Wz_{k−1} ~ U(0, 1/√h_k) (non-negative, so no clamping at step 0).
-// MLP: per layer W, b ~ U(±1/√fan_in) (ts/neural/init.ts `linearInit`).
+// MLP: per layer W, b ~ U(±1/√fan_in) (ts/neural/init.ts `linearInit`). With `quadraticForm` (one output) it adds
+// ½·xᵀQx, Q learned from 0: a relu network's gradient is piecewise constant, so the linear part of a potential's
+// gradient (the affine part of a transport map) is what it fits worst; NOT's f gains from it (bench/README).
 //
 // save() returns plain JSON ({ type, version, config, params: [{ name, shape, data }] }); numbers round-trip
 // exactly through JSON.stringify/parse, so a loaded model gives bit-identical outputs.
@@ -39,6 +41,7 @@ import {
   leakyRelu,
   linear,
   matmul,
+  mul,
   neg,
   parameter,
   reshape,
@@ -193,6 +196,8 @@ export interface MLPConfig {
   activation: Activation;
   /** The leaky-relu slope. */
   alpha: number;
+  /** Whether the scalar output has the learned quadratic term ½·xᵀQx added (absent in saves before it existed). */
+  quadraticForm?: boolean;
 }
 
 /** Options of the {@link MLP} constructor. */
@@ -205,6 +210,11 @@ export interface MLPOptions {
   seed?: number;
   /** Where the parameters live (default the js engine). */
   engine?: TensorEngine;
+  /**
+   * Add ½·xᵀQx to the output, Q a learned d₀ × d₀ matrix starting at 0 (needs d_K = 1): a potential whose gradient
+   * has a linear part, which a relu network's piecewise-constant gradient only approximates. Default false.
+   */
+  quadraticForm?: boolean;
 }
 
 /** widths [d₀, …, d_K]: K dense layers, `activation` between them, none after the last. */
@@ -217,6 +227,8 @@ export class MLP extends Model<MLPConfig> {
   readonly weights: Tensor[] = [];
   /** b_k, shape [d_{k+1}]; K of them. */
   readonly biases: Tensor[] = [];
+  /** Q, [d₀, d₀], with `quadraticForm` (else undefined). */
+  readonly wq?: Tensor;
 
   constructor(widths: number[], opts: MLPOptions = {}) {
     super();
@@ -228,6 +240,11 @@ export class MLP extends Model<MLPConfig> {
       const { w, b } = linearInit(rng, widths[k], widths[k + 1], opts.engine);
       this.weights.push(w);
       this.biases.push(b);
+    }
+    if (opts.quadraticForm) {
+      if (widths[widths.length - 1] !== 1) throw new OTError('invalid-option', `MLP: the quadratic form needs one output, the widths end in ${widths[widths.length - 1]}`);
+      this.config.quadraticForm = true;
+      this.wq = parameter(new Float64Array(widths[0] * widths[0]), [widths[0], widths[0]], opts.engine);
     }
   }
 
@@ -242,20 +259,22 @@ export class MLP extends Model<MLPConfig> {
       h = linear(h, this.weights[k], this.biases[k]);
       if (k + 1 < K) h = activate(h, this.config.activation, this.config.alpha);
     }
-    return h;
+    // ½·xᵀQx per row, as ½·Σ_j x_j (xQ)_j (only the symmetric part of Q counts)
+    return this.wq ? add(h, scale(sum(mul(x, matmul(x, this.wq)), 1, true), 0.5)) : h;
   }
 
-  /** [['w0', W₀], ['b0', b₀], ['w1', W₁], …]. */
+  /** [['w0', W₀], ['b0', b₀], ['w1', W₁], …, ['wq', Q] with quadraticForm]. */
   protected named(): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     this.weights.forEach((w, k) => out.push([`w${k}`, w], [`b${k}`, this.biases[k]]));
+    if (this.wq) out.push(['wq', this.wq]);
     return out;
   }
 
   /** Rebuilds a saved MLP on `opts.engine` (default js); OTError('invalid-option') / ('nan') for a malformed save. */
   static load(saved: SavedModel<MLPConfig>, opts: { engine?: TensorEngine } = {}): MLP {
     if (!saved || saved.type !== 'mlp' || saved.version !== 1) throw new OTError('invalid-option', 'MLP.load: not a saved MLP (type "mlp", version 1)');
-    const m = new MLP(saved.config.widths, { activation: saved.config.activation, alpha: saved.config.alpha, engine: opts.engine });
+    const m = new MLP(saved.config.widths, { activation: saved.config.activation, alpha: saved.config.alpha, quadraticForm: saved.config.quadraticForm === true, engine: opts.engine });
     loadParams(m.named(), saved.params);
     return m;
   }

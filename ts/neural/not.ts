@@ -24,7 +24,9 @@
 //
 // Networks. T: an MLP [D + zDim, ...hiddenT, D] on the concatenation [x, z] (z omitted when zDim = 0), optionally
 // residual (T(x, z) = x + MLP([x, z]); default on — the paper's toy code has it off — as it learns the W2
-// benchmark's maps better); f: an MLP [D, ...hiddenF, 1].
+// benchmark's maps better); f: an MLP [D, ...hiddenF, 1], optionally plus a learned quadratic ½·yᵀQy (`quadraticF`;
+// Q on its own Adam rate, `lrScaleQ` × lrF), since a relu f's gradient is piecewise constant and the optimal f of a
+// map with an affine part has a linear gradient part.
 // zDim = 0 (then zSamples = 1) gives a deterministic map; with γ = 0 that is the NOT solver of the ½‖·‖² OT problem.
 //
 // Randomness: one Rng(seed) stream (ts/rng.ts). It first draws the init seeds of T and f (one u32 each), then every
@@ -83,6 +85,8 @@ export interface NOTOptions extends NeuralBackendOptions {
   iterations?: number;
   /** Points per minibatch, for X ~ P and Y ~ Q (default 64). */
   batchSize?: number;
+  /** Points of X ~ P and of Y ~ Q in the f step's minibatch (default: batchSize). */
+  batchSizeF?: number;
   /** z draws per x (default 4 when zDim > 0, else 1; forced to 1 when zDim = 0; ≥ 2 when γ > 0 and zDim > 0). */
   zSamples?: number;
   /** Hidden widths of T (default [64, 64]). */
@@ -91,6 +95,18 @@ export interface NOTOptions extends NeuralBackendOptions {
   hiddenF?: number[];
   /** Activation of both networks (default 'relu'). */
   activation?: Activation;
+  /** Activation of f alone (default: `activation`). */
+  activationF?: Activation;
+  /**
+   * f(y) = MLP(y) + ½·yᵀQy with a learned Q (MLP's `quadraticForm`): a relu f has a piecewise-constant gradient,
+   * which fits the affine part of the map worst. Default false. (W2 benchmark, D = 16: bench/README.)
+   */
+  quadraticF?: boolean;
+  /**
+   * Q's Adam learning rate as a multiple of lrF's (default 10): Adam moves each entry by about lr a step, and Q's
+   * entries are O(1) where the network's weights are O(1/√width).
+   */
+  lrScaleQ?: number;
   /**
    * T(x, z) = x + MLP([x, z]) (default true: on the W2 benchmark's D = 2 pair, 5000 steps, L2-UVP 0.14 % against
    * 0.30 % for the plain MLP; the paper's toy code uses the plain one).
@@ -206,6 +222,7 @@ export async function trainNOT(P: NOTSampler | SamplerSpec, Q: NOTSampler | Samp
   const innerSteps = opts.innerSteps ?? 10;
   const iterations = opts.iterations ?? 1000;
   const batch = opts.batchSize ?? 64;
+  const batchF = opts.batchSizeF ?? batch;
   const zSamples = zDim === 0 ? 1 : opts.zSamples ?? 4;
   if (gamma > 0 && zDim > 0 && zSamples < 2) {
     throw new OTError('invalid-option', 'trainNOT: the variance term of the weak cost (gamma > 0) needs zSamples ≥ 2 draws of z per x.');
@@ -215,7 +232,7 @@ export async function trainNOT(P: NOTSampler | SamplerSpec, Q: NOTSampler | Samp
   // the dimension comes from a first batch of P (drawn after the network seeds, so it is part of the seeded sequence)
   const seeds = [rng.nextU32(), rng.nextU32()] as const;
   const engine = await tensorEngine(opts.backend, opts.precision, opts.threads ?? 'auto');
-  const X0 = toBatch('sampleP', sampleP(batch, rng), batch, undefined);
+  const X0 = toBatch('sampleP', sampleP(batchF, rng), batchF, undefined);
   const st = notState(opts, X0.cols, seeds, engine, { gamma, zDim, zSamples, residual, rng });
 
   const history: NOTProgress[] = [];
@@ -228,9 +245,9 @@ export async function trainNOT(P: NOTSampler | SamplerSpec, Q: NOTSampler | Samp
       const factor = cosineFactor(step, iterations, lrDecay);
       st.optT.lr = lrT * factor;
       st.optF.lr = lrF * factor;
-      const Xf = firstX ?? toBatch('sampleP', sampleP(batch, rng), batch, st.D);
+      const Xf = firstX ?? toBatch('sampleP', sampleP(batchF, rng), batchF, st.D);
       firstX = null;
-      const Yf = toBatch('sampleQ', sampleQ(batch, rng), batch, st.D);
+      const Yf = toBatch('sampleQ', sampleQ(batchF, rng), batchF, st.D);
       const { lossF, loss } = await potentialStep(st, Xf, Yf, step);
       let lossT = NaN;
       for (let k = 0; k < innerSteps; k++) {
@@ -270,10 +287,11 @@ function notState(
 ): NOTState {
   const activation = opts.activation ?? 'relu';
   const T = new MLP([D + c.zDim, ...(opts.hiddenT ?? [64, 64]), D], { activation, seed: seedT, engine });
-  const f = new MLP([D, ...(opts.hiddenF ?? [64, 64]), 1], { activation, seed: seedF, engine });
+  const f = new MLP([D, ...(opts.hiddenF ?? [64, 64]), 1], { activation: opts.activationF ?? activation, quadraticForm: opts.quadraticF ?? false, seed: seedF, engine });
   const adam = { beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999 };
   const optT = new Adam(T.parameters(), { lr: opts.lrT ?? 1e-3, ...adam });
-  const optF = new Adam(f.parameters(), { lr: opts.lrF ?? 1e-3, ...adam });
+  const lrScale = f.parameters().map((p) => (p === f.wq ? opts.lrScaleQ ?? 10 : 1));
+  const optF = new Adam(f.parameters(), { lr: opts.lrF ?? 1e-3, ...adam, lrScale });
   const pushBatch = (X: DenseMatrix): { t: Tensor; cost: Tensor } => {
     const n = X.rows;
     const k = c.zSamples;

@@ -18,6 +18,8 @@ export interface AdamOptions {
   eps?: number;
   /** Decoupled weight decay (AdamW): p ← p − lr·wd·p before the Adam step. Default 0. */
   weightDecay?: number;
+  /** Per parameter, a factor on lr (one positive number per parameter; default all 1): PyTorch's parameter groups. */
+  lrScale?: readonly number[];
 }
 
 /**
@@ -39,6 +41,8 @@ export class Adam {
   readonly eps: number;
   /** The decoupled weight decay (0: plain Adam). */
   readonly weightDecay: number;
+  /** The factor on lr of each parameter. */
+  readonly lrScale: readonly number[];
   private t = 0;
   private disposed = false;
   private readonly m: unknown[];
@@ -53,6 +57,10 @@ export class Adam {
     this.weightDecay = opts.weightDecay ?? 0;
     if (!(this.lr > 0) || !(this.beta1 >= 0 && this.beta1 < 1) || !(this.beta2 >= 0 && this.beta2 < 1) || !(this.eps >= 0)) {
       throw new OTError('invalid-option', 'Adam: need lr > 0, 0 <= beta1, beta2 < 1 and eps >= 0');
+    }
+    this.lrScale = opts.lrScale ? [...opts.lrScale] : params.map(() => 1);
+    if (this.lrScale.length !== params.length || !this.lrScale.every((f) => f > 0 && Number.isFinite(f))) {
+      throw new OTError('invalid-option', `Adam: lrScale needs one positive factor per parameter (${params.length})`);
     }
     this.m = params.map((p) => p.engine.full(p.size, 0));
     this.v = params.map((p) => p.engine.full(p.size, 0));
@@ -77,7 +85,10 @@ export class Adam {
     this.t++;
     const { beta1, beta2, eps, lr, weightDecay } = this;
     const hyper = { beta1, beta2, eps, lr, weightDecay, c1: 1 - Math.pow(beta1, this.t), c2: 1 - Math.pow(beta2, this.t) };
-    this.params.forEach((p, i) => p.engine.adam(p.live(), grads[i].live(), this.m[i], this.v[i], hyper));
+    this.params.forEach((p, i) => {
+      const h = this.lrScale[i] === 1 ? hyper : { ...hyper, lr: lr * this.lrScale[i] };
+      p.engine.adam(p.live(), grads[i].live(), this.m[i], this.v[i], h);
+    });
   }
 
   /** Frees the moment storages (GPU memory); the optimizer cannot step afterwards. Idempotent. */
