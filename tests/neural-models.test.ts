@@ -87,6 +87,23 @@ test('MLP and ICNN: weight and input gradients match finite differences', () => 
     assert.ok(Math.abs(withQ.data[i] - without.data[i] - q / 2) < 1e-12, `row ${i}: ½·xᵀQx`);
   }
   assert.throws(() => new MLP([3, 6, 2], { quadraticForm: true }), (err: unknown) => err instanceof OTError && err.code === 'invalid-option');
+  assert.throws(() => new MLP([3, 6, 1], { quadraticForm: 'free' as never }), (err: unknown) => err instanceof OTError && err.code === 'invalid-option');
+  // 'belowIdentity': ½‖x‖² − ½‖xL‖², L starting at the identity (so the form starts at 0), gradients by finite differences
+  const mb = new MLP([3, 6, 1], { activation: 'softplus', seed: 5, quadraticForm: 'belowIdentity' });
+  assert.equal(T.noGrad(() => mb.forward(x)).toArray(), without.toArray(), 'the form starts at 0');
+  mb.wq!.data.set(rand(rng, [3, 3]).data);
+  e = gradCheck((xs) => mb.forward(xs[0]), [x, ...mb.parameters()], cot);
+  assert.ok(e < 1e-7, `MLP with quadraticForm 'belowIdentity': ${e}`);
+  const withL = T.noGrad(() => mb.forward(x));
+  for (let i = 0; i < 4; i++) {
+    let q = 0;
+    for (let b = 0; b < 3; b++) {
+      let xl = 0;
+      for (let a = 0; a < 3; a++) xl += x.data[i * 3 + a] * mb.wq!.data[a * 3 + b];
+      q += x.data[i * 3 + b] ** 2 - xl * xl;
+    }
+    assert.ok(Math.abs(withL.data[i] - without.data[i] - q / 2) < 1e-12, `row ${i}: ½‖x‖² − ½‖xL‖²`);
+  }
   for (const activation of ['softplus', 'leakyRelu'] as const) {
     const g = new ICNN(3, [6, 5], { activation, seed: 4, quadratic: true, quadraticForm: activation === 'softplus' ? true : 2 });
     assert.ok(g.parameters().includes(g.wq!), 'the quadratic form is a trained parameter');
@@ -245,6 +262,11 @@ test('save/load round trip through JSON gives bit-identical outputs and maps', (
   const mq2 = MLP.load(JSON.parse(JSON.stringify(mq.save())));
   assert.equal(mq2.config, mq.config);
   assert.equal(T.noGrad(() => mq2.forward(x)).toArray(), T.noGrad(() => mq.forward(x)).toArray());
+  const mb = new MLP([3, 4, 1], { seed: 3, quadraticForm: 'belowIdentity' });
+  mb.wq!.data.set(rand(rng, [3, 3]).data);
+  const mb2 = MLP.load(JSON.parse(JSON.stringify(mb.save())));
+  assert.is(mb2.config.quadraticForm, 'belowIdentity');
+  assert.equal(T.noGrad(() => mb2.forward(x)).toArray(), T.noGrad(() => mb.forward(x)).toArray());
   // malformed input is rejected
   const bad = JSON.parse(json);
   bad.params[0].shape = [3, 8];

@@ -18,7 +18,7 @@
 // default for fan-in d), then for k ≥ 1 Wz_{k−1} ~ U(0, 1/√h_k) (non-negative, so no clamping at step 0).
 // MLP: per layer W, b ~ U(±1/√fan_in) (ts/neural/init.ts `linearInit`). With `quadraticForm` (one output) it adds
 // ½·xᵀQx, Q learned from 0: a relu network's gradient is piecewise constant, so the linear part of a potential's
-// gradient (the affine part of a transport map) is what it fits worst; NOT's f gains from it (bench/README).
+// gradient (the affine part of a transport map) is what it fits worst (trainNOT's `quadraticForm`, bench/README).
 //
 // save() returns plain JSON ({ type, version, config, params: [{ name, shape, data }] }); numbers round-trip
 // exactly through JSON.stringify/parse, so a loaded model gives bit-identical outputs.
@@ -196,9 +196,16 @@ export interface MLPConfig {
   activation: Activation;
   /** The leaky-relu slope. */
   alpha: number;
-  /** Whether the scalar output has the learned quadratic term ½·xᵀQx added (absent in saves before it existed). */
-  quadraticForm?: boolean;
+  /** The learned quadratic term added to the scalar output, if any (absent in saves before it existed). */
+  quadraticForm?: MLPQuadraticForm;
 }
+
+/**
+ * A learned quadratic added to an MLP's scalar output, with its d₀ × d₀ parameter `wq`: `true` ½·xᵀQx with Q = wq
+ * free, starting at 0; `'belowIdentity'` ½‖x‖² − ½‖x·L‖² with L = wq starting at the identity (0 at the start too),
+ * i.e. Q = I − LLᵀ ⪯ I — for a potential f whose ½‖x − y‖² − f(y) must stay bounded below in y.
+ */
+export type MLPQuadraticForm = true | 'belowIdentity';
 
 /** Options of the {@link MLP} constructor. */
 export interface MLPOptions {
@@ -211,10 +218,10 @@ export interface MLPOptions {
   /** Where the parameters live (default the js engine). */
   engine?: TensorEngine;
   /**
-   * Add ½·xᵀQx to the output, Q a learned d₀ × d₀ matrix starting at 0 (needs d_K = 1): a potential whose gradient
-   * has a linear part, which a relu network's piecewise-constant gradient only approximates. Default false.
+   * Add a learned quadratic to the output ({@link MLPQuadraticForm}; needs d_K = 1): a potential whose gradient has
+   * a linear part, which a relu network's piecewise-constant gradient only approximates. Default false (none).
    */
-  quadraticForm?: boolean;
+  quadraticForm?: boolean | MLPQuadraticForm;
 }
 
 /** widths [d₀, …, d_K]: K dense layers, `activation` between them, none after the last. */
@@ -227,7 +234,7 @@ export class MLP extends Model<MLPConfig> {
   readonly weights: Tensor[] = [];
   /** b_k, shape [d_{k+1}]; K of them. */
   readonly biases: Tensor[] = [];
-  /** Q, [d₀, d₀], with `quadraticForm` (else undefined). */
+  /** Q or L, [d₀, d₀], with `quadraticForm` (else undefined). */
   readonly wq?: Tensor;
 
   constructor(widths: number[], opts: MLPOptions = {}) {
@@ -241,10 +248,16 @@ export class MLP extends Model<MLPConfig> {
       this.weights.push(w);
       this.biases.push(b);
     }
+    const qf: unknown = opts.quadraticForm;
+    if (qf !== undefined && qf !== false && qf !== true && qf !== 'belowIdentity') {
+      throw new OTError('invalid-option', `MLP: quadraticForm is true, false or 'belowIdentity', got ${String(qf)}`);
+    }
     if (opts.quadraticForm) {
       if (widths[widths.length - 1] !== 1) throw new OTError('invalid-option', `MLP: the quadratic form needs one output, the widths end in ${widths[widths.length - 1]}`);
-      this.config.quadraticForm = true;
-      this.wq = parameter(new Float64Array(widths[0] * widths[0]), [widths[0], widths[0]], opts.engine);
+      const d = widths[0];
+      const below = opts.quadraticForm === 'belowIdentity';
+      this.config.quadraticForm = below ? 'belowIdentity' : true;
+      this.wq = parameter(Float64Array.from({ length: d * d }, (_, k) => (below && k % (d + 1) === 0 ? 1 : 0)), [d, d], opts.engine);
     }
   }
 
@@ -259,8 +272,10 @@ export class MLP extends Model<MLPConfig> {
       h = linear(h, this.weights[k], this.biases[k]);
       if (k + 1 < K) h = activate(h, this.config.activation, this.config.alpha);
     }
-    // ½·xᵀQx per row, as ½·Σ_j x_j (xQ)_j (only the symmetric part of Q counts)
-    return this.wq ? add(h, scale(sum(mul(x, matmul(x, this.wq)), 1, true), 0.5)) : h;
+    if (!this.wq) return h;
+    // per row: ½·Σ_j x_j (xQ)_j (only the symmetric part of Q counts), or ½‖x‖² − ½‖xL‖²
+    const form = this.config.quadraticForm === 'belowIdentity' ? sub(square(x), square(matmul(x, this.wq))) : mul(x, matmul(x, this.wq));
+    return add(h, scale(sum(form, 1, true), 0.5));
   }
 
   /** [['w0', W₀], ['b0', b₀], ['w1', W₁], …, ['wq', Q] with quadraticForm]. */
@@ -274,7 +289,7 @@ export class MLP extends Model<MLPConfig> {
   /** Rebuilds a saved MLP on `opts.engine` (default js); OTError('invalid-option') / ('nan') for a malformed save. */
   static load(saved: SavedModel<MLPConfig>, opts: { engine?: TensorEngine } = {}): MLP {
     if (!saved || saved.type !== 'mlp' || saved.version !== 1) throw new OTError('invalid-option', 'MLP.load: not a saved MLP (type "mlp", version 1)');
-    const m = new MLP(saved.config.widths, { activation: saved.config.activation, alpha: saved.config.alpha, quadraticForm: saved.config.quadraticForm === true, engine: opts.engine });
+    const m = new MLP(saved.config.widths, { activation: saved.config.activation, alpha: saved.config.alpha, quadraticForm: saved.config.quadraticForm, engine: opts.engine });
     loadParams(m.named(), saved.params);
     return m;
   }

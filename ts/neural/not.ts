@@ -24,9 +24,9 @@
 //
 // Networks. T: an MLP [D + zDim, ...hiddenT, D] on the concatenation [x, z] (z omitted when zDim = 0), optionally
 // residual (T(x, z) = x + MLP([x, z]); default on — the paper's toy code has it off — as it learns the W2
-// benchmark's maps better); f: an MLP [D, ...hiddenF, 1] plus a learned quadratic ½·yᵀQy (`quadraticForm`, default
-// on; Q on its own Adam rate, `lrScaleQuadratic` × lrF), since a relu f's gradient is piecewise constant and the
-// optimal f of a map with an affine part has a linear gradient part.
+// benchmark's maps better); f: an MLP [D, ...hiddenF, 1], optionally plus a learned quadratic ½·yᵀQy
+// (`quadraticForm`; Q on its own Adam rate, `lrScaleQuadratic` × lrF), since a relu f's gradient is piecewise
+// constant and the optimal f of a map with an affine part has a linear gradient part.
 // zDim = 0 (then zSamples = 1) gives a deterministic map; with γ = 0 that is the NOT solver of the ½‖·‖² OT problem.
 //
 // Randomness: one Rng(seed) stream (ts/rng.ts). It first draws the init seeds of T and f (one u32 each), then every
@@ -41,7 +41,7 @@ import { OTError } from '../errors.js';
 import { Rng } from '../rng.js';
 import type { DenseMatrix, MatrixLike } from '../types.js';
 import { abortPoint, checkAbort, toMatrix } from '../validate.js';
-import { type Activation, MLP, disposeOffJs, onJsEngine } from './models.js';
+import { type Activation, MLP, type MLPQuadraticForm, disposeOffJs, onJsEngine } from './models.js';
 import { type BatchSampler, type SamplerSpec, samplerOf } from './sampler-spec.js';
 import { Adam, cosineFactor } from './optim.js';
 import { WeightAverage } from './ema.js';
@@ -99,11 +99,14 @@ export interface NOTOptions extends NeuralBackendOptions {
   activationF?: Activation;
   /**
    * f(y) = MLP(y) + ½·yᵀQy with a learned Q (MLP's `quadraticForm`): a relu f has a piecewise-constant gradient,
-   * which fits the affine part of the map worst. Default true: on a Gaussian pair (an affine map) L2-UVP ~0.14 %
-   * against ~1.1 % without at 600 iterations; on the W2 benchmark's D = 16 pair 6.3 % against 9.6 % at 550
-   * iterations, 1.85 % against 1.97 % at 9000 (bench/README, "A quadratic term in f").
+   * which fits the affine part of the map worst. On a Gaussian pair (an affine map) L2-UVP ~0.14 % against ~1.1 %
+   * without at 600 iterations; on the W2 benchmark's D = 8 pair 0.55 % against 0.66 % in 10 minutes, D = 16 1.85 %
+   * against 1.97 %, but at D = 32 the run failed (50.6 %; bench/README, "A quadratic term in f"). Q is free, and
+   * where its largest eigenvalue passes 1 the T problem min_y ½‖x − y‖² − f(y) has no minimum. 'belowIdentity':
+   * Q = I − LLᵀ with L learned from the identity, which keeps that problem bounded (MLP's {@link MLPQuadraticForm}).
+   * Default false.
    */
-  quadraticForm?: boolean;
+  quadraticForm?: boolean | MLPQuadraticForm;
   /**
    * Q's Adam learning rate as a multiple of lrF's (default 10): Adam moves each entry by about lr a step, and Q's
    * entries are O(1) where the network's weights are O(1/√width).
@@ -289,7 +292,7 @@ function notState(
 ): NOTState {
   const activation = opts.activation ?? 'relu';
   const T = new MLP([D + c.zDim, ...(opts.hiddenT ?? [64, 64]), D], { activation, seed: seedT, engine });
-  const f = new MLP([D, ...(opts.hiddenF ?? [64, 64]), 1], { activation: opts.activationF ?? activation, quadraticForm: opts.quadraticForm ?? true, seed: seedF, engine });
+  const f = new MLP([D, ...(opts.hiddenF ?? [64, 64]), 1], { activation: opts.activationF ?? activation, quadraticForm: opts.quadraticForm ?? false, seed: seedF, engine });
   const adam = { beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999 };
   const optT = new Adam(T.parameters(), { lr: opts.lrT ?? 1e-3, ...adam });
   const lrScale = f.parameters().map((p) => (p === f.wq ? opts.lrScaleQuadratic ?? 10 : 1));

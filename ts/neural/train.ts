@@ -73,6 +73,8 @@ const common = {
   worker: workerOption,
 };
 const positive = (doc: string, dflt: string) => opt(num({ gt: 0 }), doc, dflt);
+/** MLP's activations (models.ts Activation). */
+const mlpActivation = oneOf('relu', 'leakyRelu', 'softplus', 'tanh', 'sigmoid', 'celu');
 const count = (doc: string, dflt: string) => opt(num({ integer: true, min: 1 }), doc, dflt);
 const quadratic = (doc: string, dflt: string) => opt(anyOf(bool, num({ min: 0 })), doc, dflt);
 
@@ -144,9 +146,9 @@ export const trainNOT = defineSolver({
     zSamples: count('z draws per x.', '4 when zDim > 0, else 1'),
     hiddenT: opt(widths, 'Hidden widths of T.', '[64, 64]'),
     hiddenF: opt(widths, 'Hidden widths of f.', '[64, 64]'),
-    activation: opt(oneOf('relu', 'leakyRelu', 'softplus', 'tanh', 'sigmoid', 'celu'), 'Activation of both networks.', "'relu'"),
-    activationF: opt(oneOf('relu', 'leakyRelu', 'softplus', 'tanh', 'sigmoid', 'celu'), 'Activation of f alone.', '`activation`'),
-    quadraticForm: opt(bool, 'f(y) = MLP(y) + ½·yᵀQy with a learned Q.', 'true'),
+    activation: opt(mlpActivation, 'Activation of both networks.', "'relu'"),
+    activationF: opt(mlpActivation, 'Activation of f alone.', '`activation`'),
+    quadraticForm: opt(anyOf(bool, oneOf('belowIdentity')), "f(y) = MLP(y) + ½·yᵀQy with a learned Q (true: free; 'belowIdentity': Q = I − LLᵀ).", 'false'),
     lrScaleQuadratic: positive("Q's learning rate as a multiple of lrF.", '10'),
     residual: opt(bool, 'T(x, z) = x + MLP([x, z]).', 'true'),
     lrT: positive('Adam learning rate of T.', '1e-3'),
