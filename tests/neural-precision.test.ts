@@ -4,8 +4,9 @@
 // - trainNOT and trainICNNMap in f32 on a Gaussian → Gaussian pair in D = 2 against the closed-form Bures map
 //   (the oracle, ts/neural/gaussian.ts) and against the same seeded run in f64: the returned weights are f32
 //   values (so the run really was f32), the first step's losses agree with f64 to f32 rounding, and the final maps
-//   are as good as the f64 ones (L2-UVP thresholds as in neural-not / neural-train; measured: NOT 4.46 % f32 vs
-//   4.50 % f64, the maps 1.8 % of the target's spread apart at worst; ICNN 0.27 % vs 0.27 %, 2e-7 apart: its
+//   are as good as the f64 ones (L2-UVP thresholds as in neural-not / neural-train; measured: NOT 0.32 % f32 vs
+//   0.32 % f64 with f's default quadratic form, the maps < 0.01 % of the target's spread apart at worst (without the
+//   form 4.46 % vs 4.50 %, 1.8 % apart); ICNN 0.27 % vs 0.27 %, 2e-7 apart: its
 //   min–max follows the f64 trajectory to f32 rounding). The gap bound, 10 % of the spread, fails a run whose f32
 //   arithmetic went wrong while leaving room for the NOT max–min's divergence of trajectories.
 import { test } from 'uvu';

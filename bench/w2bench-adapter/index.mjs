@@ -18,8 +18,9 @@
 // training (see `pooled`); the D = 4 to 32 runs of bench/README "NOT on both cores":
 //   W2_SOLVER=not W2_OPTIONS='{"hiddenT":[256,256],"hiddenF":[256,256],"precision":"f32","emaDecay":0.999,"innerSteps":20,"qPool":131072}' \
 //     node ../shared/w2bench/w2bench.mjs bench/w2bench-adapter --dims 16 --iterations 4700 --batch 256 --lr 2e-3
-// bench/README's "A quadratic term in f": the commands above with "quadraticForm":true (a learned ½·yᵀQy in f) and
-// the iterations its table gives.
+// bench/README's "A quadratic term in f": the commands above with "quadraticForm" as its rows say (a learned ½·yᵀQy
+// in f; trainNOT's default since then is "belowIdentity", Q = I − LLᵀ, so the earlier rows without Q need
+// "quadraticForm":false) and the iterations its table gives.
 import { pointCloud, sinkhorn, trainICNNMap as icnn, trainNOT } from '../../dist/bindings/node.js';
 
 const solver = process.env.W2_SOLVER ?? 'icnn';

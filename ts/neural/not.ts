@@ -24,9 +24,10 @@
 //
 // Networks. T: an MLP [D + zDim, ...hiddenT, D] on the concatenation [x, z] (z omitted when zDim = 0), optionally
 // residual (T(x, z) = x + MLP([x, z]); default on — the paper's toy code has it off — as it learns the W2
-// benchmark's maps better); f: an MLP [D, ...hiddenF, 1], optionally plus a learned quadratic ½·yᵀQy
-// (`quadraticForm`; Q on its own Adam rate, `lrScaleQuadratic` × lrF), since a relu f's gradient is piecewise
-// constant and the optimal f of a map with an affine part has a linear gradient part.
+// benchmark's maps better); f: an MLP [D, ...hiddenF, 1] plus, by default when γ = 0, a learned quadratic ½·yᵀQy
+// with Q = I − LLᵀ (`quadraticForm`; on its own Adam rate, `lrScaleQuadratic` × lrF), since a relu f's gradient is
+// piecewise constant and the optimal f of a map with an affine part has a linear gradient part; Q ⪯ I keeps T's
+// problem bounded below.
 // zDim = 0 (then zSamples = 1) gives a deterministic map; with γ = 0 that is the NOT solver of the ½‖·‖² OT problem.
 //
 // Randomness: one Rng(seed) stream (ts/rng.ts). It first draws the init seeds of T and f (one u32 each), then every
@@ -99,12 +100,12 @@ export interface NOTOptions extends NeuralBackendOptions {
   activationF?: Activation;
   /**
    * f(y) = MLP(y) + ½·yᵀQy with a learned Q (MLP's `quadraticForm`): a relu f has a piecewise-constant gradient,
-   * which fits the affine part of the map worst. On a Gaussian pair (an affine map) L2-UVP ~0.14 % against ~1.1 %
-   * without at 600 iterations; on the W2 benchmark's D = 8 pair 0.55 % against 0.66 % in 10 minutes, D = 16 1.85 %
-   * against 1.97 %, but at D = 32 the run failed (50.6 %; bench/README, "A quadratic term in f"). Q is free, and
-   * where its largest eigenvalue passes 1 the T problem min_y ½‖x − y‖² − f(y) has no minimum. 'belowIdentity':
-   * Q = I − LLᵀ with L learned from the identity, which keeps that problem bounded (MLP's {@link MLPQuadraticForm}).
-   * Default false.
+   * which fits the affine part of the map worst. 'belowIdentity' (the default when γ = 0): Q = I − LLᵀ with L
+   * learned from the identity (MLP's {@link MLPQuadraticForm}), which keeps T's problem min_y ½‖x − y‖² − f(y)
+   * bounded below. `true`: Q free — where its largest eigenvalue passes 1 that problem has no minimum, and on the W2
+   * benchmark's D = 32 pair the run failed (50.6 %, against 1.94 % with 'belowIdentity'; bench/README, "A quadratic
+   * term in f"). On a Gaussian pair (an affine map) L2-UVP ~0.1 % against ~1.1 % without at 600 iterations. Default
+   * false when γ > 0: the weak cost's T problem needs Q ⪯ (1 − γ)·I, which neither form enforces.
    */
   quadraticForm?: boolean | MLPQuadraticForm;
   /**
@@ -232,13 +233,14 @@ export async function trainNOT(P: NOTSampler | SamplerSpec, Q: NOTSampler | Samp
   if (gamma > 0 && zDim > 0 && zSamples < 2) {
     throw new OTError('invalid-option', 'trainNOT: the variance term of the weak cost (gamma > 0) needs zSamples ≥ 2 draws of z per x.');
   }
+  const quadraticForm = opts.quadraticForm ?? (gamma > 0 ? false : 'belowIdentity');
   const residual = opts.residual ?? true;
   const rng = new Rng(opts.seed ?? 0);
   // the dimension comes from a first batch of P (drawn after the network seeds, so it is part of the seeded sequence)
   const seeds = [rng.nextU32(), rng.nextU32()] as const;
   const engine = await tensorEngine(opts.backend, opts.precision, opts.threads ?? 'auto');
   const X0 = toBatch('sampleP', sampleP(batchF, rng), batchF, undefined);
-  const st = notState(opts, X0.cols, seeds, engine, { gamma, zDim, zSamples, residual, rng });
+  const st = notState(opts, X0.cols, seeds, engine, { gamma, quadraticForm, zDim, zSamples, residual, rng });
 
   const history: NOTProgress[] = [];
   let firstX: DenseMatrix | null = X0;
@@ -288,11 +290,11 @@ function notState(
   D: number,
   [seedT, seedF]: readonly [number, number],
   engine: TensorEngine,
-  c: { gamma: number; zDim: number; zSamples: number; residual: boolean; rng: Rng },
+  c: { gamma: number; quadraticForm: boolean | MLPQuadraticForm; zDim: number; zSamples: number; residual: boolean; rng: Rng },
 ): NOTState {
   const activation = opts.activation ?? 'relu';
   const T = new MLP([D + c.zDim, ...(opts.hiddenT ?? [64, 64]), D], { activation, seed: seedT, engine });
-  const f = new MLP([D, ...(opts.hiddenF ?? [64, 64]), 1], { activation: opts.activationF ?? activation, quadraticForm: opts.quadraticForm ?? false, seed: seedF, engine });
+  const f = new MLP([D, ...(opts.hiddenF ?? [64, 64]), 1], { activation: opts.activationF ?? activation, quadraticForm: c.quadraticForm, seed: seedF, engine });
   const adam = { beta1: opts.beta1 ?? 0.9, beta2: opts.beta2 ?? 0.999 };
   const optT = new Adam(T.parameters(), { lr: opts.lrT ?? 1e-3, ...adam });
   const lrScale = f.parameters().map((p) => (p === f.wq ? opts.lrScaleQuadratic ?? 10 : 1));

@@ -148,7 +148,7 @@ export const trainNOT = defineSolver({
     hiddenF: opt(widths, 'Hidden widths of f.', '[64, 64]'),
     activation: opt(mlpActivation, 'Activation of both networks.', "'relu'"),
     activationF: opt(mlpActivation, 'Activation of f alone.', '`activation`'),
-    quadraticForm: opt(anyOf(bool, oneOf('belowIdentity')), "f(y) = MLP(y) + ½·yᵀQy with a learned Q (true: free; 'belowIdentity': Q = I − LLᵀ).", 'false'),
+    quadraticForm: opt(anyOf(bool, oneOf('belowIdentity')), "f(y) = MLP(y) + ½·yᵀQy with a learned Q (true: free; 'belowIdentity': Q = I − LLᵀ).", "'belowIdentity' when gamma = 0, else false"),
     lrScaleQuadratic: positive("Q's learning rate as a multiple of lrF.", '10'),
     residual: opt(bool, 'T(x, z) = x + MLP([x, z]).', 'true'),
     lrT: positive('Adam learning rate of T.', '1e-3'),
