@@ -17,8 +17,9 @@
 // Initialisation (seeded, ts/rng.ts, in this order): for k = 0..L: Wx_k, b_k ~ U(±1/√d) (PyTorch's nn.Linear
 // default for fan-in d), then for k ≥ 1 Wz_{k−1} ~ U(0, 1/√h_k) (non-negative, so no clamping at step 0).
 // MLP: per layer W, b ~ U(±1/√fan_in) (ts/neural/init.ts `linearInit`). With `quadraticForm` (one output) it adds
-// ½·xᵀQx, Q learned from 0: a relu network's gradient is piecewise constant, so the linear part of a potential's
-// gradient (the affine part of a transport map) is what it fits worst (trainNOT's `quadraticForm`, bench/README).
+// ½·xᵀQx, Q free from 0 or I − LLᵀ with L from the identity: a relu network's gradient is piecewise constant, so the
+// linear part of a potential's gradient (the affine part of a transport map) is what it fits worst (trainNOT's
+// `quadraticForm`, bench/README).
 //
 // save() returns plain JSON ({ type, version, config, params: [{ name, shape, data }] }); numbers round-trip
 // exactly through JSON.stringify/parse, so a loaded model gives bit-identical outputs.
@@ -56,8 +57,11 @@ import {
   tensor,
 } from './tensor.js';
 
+/** The names of {@link Activation} (the trainers' option schemas check against them). */
+export const ACTIVATIONS = ['relu', 'leakyRelu', 'softplus', 'tanh', 'sigmoid', 'celu'] as const;
+
 /** An activation by name: 'relu', 'leakyRelu' (slope `alpha` below 0), 'softplus' log(1 + eˣ), 'tanh', 'sigmoid', 'celu' (α = 1). */
-export type Activation = 'relu' | 'leakyRelu' | 'softplus' | 'tanh' | 'sigmoid' | 'celu';
+export type Activation = (typeof ACTIVATIONS)[number];
 
 /**
  * CELU with α = 1 (Barron 2017): x for x > 0, eᕽ − 1 below; convex, non-decreasing and C¹ — the activation of

@@ -13,7 +13,7 @@ import { progressOption, signalOption, workerOption } from '../registry/common.j
 import { numberOr } from '../registry/estimate.js';
 import { type CriticOptions, type CriticProgress, type CriticResult, criticResult, trainKantorovichRubinsteinCritic as criticInProcess } from './critic.js';
 import { type ICNNMapOptions, type ICNNMapProgress, type ICNNMapResult, icnnMapResult, trainICNNMap as icnnInProcess } from './icnn-map.js';
-import { ICNN, type ICNNConfig, MLP, type MLPConfig, type SavedModel } from './models.js';
+import { ACTIVATIONS, ICNN, type ICNNConfig, MLP, type MLPConfig, type SavedModel } from './models.js';
 import { type NOTOptions, type NOTProgress, type NOTResult, type NOTSampler, notResult, trainNOT as notInProcess } from './not.js';
 import { type BatchSampler, type SamplerSpec, isSamplerSpec } from './sampler-spec.js';
 
@@ -73,8 +73,7 @@ const common = {
   worker: workerOption,
 };
 const positive = (doc: string, dflt: string) => opt(num({ gt: 0 }), doc, dflt);
-/** MLP's activations (models.ts Activation). */
-const mlpActivation = oneOf('relu', 'leakyRelu', 'softplus', 'tanh', 'sigmoid', 'celu');
+const mlpActivation = oneOf(...ACTIVATIONS);
 const count = (doc: string, dflt: string) => opt(num({ integer: true, min: 1 }), doc, dflt);
 const quadratic = (doc: string, dflt: string) => opt(anyOf(bool, num({ min: 0 })), doc, dflt);
 
