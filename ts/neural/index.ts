@@ -11,7 +11,7 @@ export { WasmTensorEngine, wasmTensorEngine, type WasmPrecision, type WasmStorag
 export { WebGpuTensorEngine, webgpuTensorEngine, type GpuStorage } from '../../gpu/tensor.js';
 export { Adam, type AdamOptions } from './optim.js';
 export { kaimingUniform, linearInit, uniformInit } from './init.js';
-export { ICNN, MLP, Model, activate, celu, type Activation, type ICNNActivation, type ICNNConfig, type ICNNOptions, type MLPConfig, type MLPOptions, type MLPQuadraticForm, type SavedModel, type SavedParam } from './models.js';
+export { ACTIVATIONS, ICNN, MLP, Model, activate, celu, type Activation, type ICNNActivation, type ICNNConfig, type ICNNOptions, type MLPConfig, type MLPOptions, type MLPQuadraticForm, type SavedModel, type SavedParam } from './models.js';
 export { gradCheck, hvp, maxScaledError, numericGrad, numericGradAsync } from './gradcheck.js';
 export * from './samplers.js';
 export * from './gaussian.js';
